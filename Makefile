@@ -1,0 +1,107 @@
+# casbench - see README.md.  `make bench` and `make test` do their own set-up.
+#
+# Variables a user may set: CC, CXX, CFLAGS, CXXFLAGS, LDFLAGS, PREFIX, DESTDIR,
+# BUILD (output directory), BLAKE3_DIR (BLAKE3's C sources), T (test filter),
+# FUZZ_SECONDS (make fuzz), RUN (make report / make readme), BENCH_ARGS.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+BUILD      ?= build
+CC         ?= cc
+CXX        ?= c++
+CFLAGS     ?= -O2 -g
+CXXFLAGS   ?= -O2 -g
+PKG_CONFIG ?= pkg-config
+# The official BLAKE3 C sources as Debian ships them (librust-blake3-dev).
+BLAKE3_DIR ?= $(lastword $(sort $(wildcard /usr/share/cargo/registry/blake3-*/c)))
+PKGS        = zlib liblz4 libzstd libdeflate libisal libxxhash libcrypto benchmark
+
+WARN       := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
+# The test build: sanitizers that stop at the first report, and warnings as errors.
+SANITIZE   ?=
+ifeq ($(SANITIZE),1)
+SANFLAGS   := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -Werror
+endif
+
+GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+PKG_CFLAGS  = $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS    = $(shell $(PKG_CONFIG) --libs $(PKGS))
+CPPFLAGS_CB = -D_GNU_SOURCE -Iharness -Ipayloads -Icodecs -I$(BLAKE3_DIR) \
+              -DCASBENCH_GIT_COMMIT='"$(GIT_COMMIT)"'
+ALL_CFLAGS  = -std=c11 $(WARN) $(CPPFLAGS_CB) $(PKG_CFLAGS) $(CFLAGS) $(SANFLAGS) -MMD -MP
+ALL_CXXFLAGS= -std=c++17 -Wall -Wextra $(CPPFLAGS_CB) $(PKG_CFLAGS) $(CXXFLAGS) $(SANFLAGS) -MMD -MP
+
+SRC_C      := $(sort $(wildcard harness/*.c payloads/*.c codecs/*.c))
+SRC_CXX    := $(sort $(wildcard harness/*.cc))
+# BLAKE3: portable C always; the x86-64 assembly on x86-64, where its
+# run-time dispatch picks SSE2 / SSE4.1 / AVX2 / AVX-512 from CPUID.
+BLAKE3_C   := blake3.c blake3_dispatch.c blake3_portable.c
+ifeq ($(shell uname -m),x86_64)
+BLAKE3_S   := blake3_sse2_x86-64_unix.S blake3_sse41_x86-64_unix.S \
+              blake3_avx2_x86-64_unix.S blake3_avx512_x86-64_unix.S
+BLAKE3_DEFS:=
+else
+BLAKE3_S   :=
+BLAKE3_DEFS:= -DBLAKE3_NO_SSE2 -DBLAKE3_NO_SSE41 -DBLAKE3_NO_AVX2 -DBLAKE3_NO_AVX512
+endif
+OBJ        := $(SRC_C:%.c=$(BUILD)/%.o) $(SRC_CXX:%.cc=$(BUILD)/%.o) \
+              $(BLAKE3_C:%.c=$(BUILD)/blake3/%.o) $(BLAKE3_S:%.S=$(BUILD)/blake3/%.o)
+
+.PHONY: all deps bench test check-build install uninstall clean fuzz report readme calibrate
+all: $(BUILD)/casbench
+
+# Install missing packages only when the check finds something missing.
+deps:
+	@infra/provision.sh --check 2>/dev/null || infra/provision.sh
+
+$(BUILD)/casbench: $(OBJ)
+	$(CXX) $(CXXFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $(OBJ) $(PKG_LIBS) -lpthread -lm
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/%.o: %.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(ALL_CXXFLAGS) -c -o $@ $<
+
+# Third-party sources are compiled as their authors wrote them: no extra warnings.
+$(BUILD)/blake3/%.o: $(BLAKE3_DIR)/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(CFLAGS) $(SANFLAGS:-Werror=) $(BLAKE3_DEFS) -w -c -o $@ $<
+
+$(BUILD)/blake3/%.o: $(BLAKE3_DIR)/%.S
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# util.o carries the git commit: rebuild it when HEAD moves.
+$(BUILD)/harness/util.o: $(BUILD)/commit.stamp
+$(BUILD)/commit.stamp: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(GIT_COMMIT)' | cmp -s - $@ || echo '$(GIT_COMMIT)' > $@
+FORCE:
+
+# The test build lives beside the release build; both are made fresh by `make test`.
+check-build:
+	$(MAKE) --no-print-directory BUILD=build SANITIZE= build/casbench
+	$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 build/asan/casbench
+
+# The main job. A sub-make so that variables found by the set-up are read afresh.
+bench: deps
+	$(MAKE) --no-print-directory BUILD=build SANITIZE= build/casbench
+	build/casbench run $(BENCH_ARGS)
+
+test: deps
+	$(MAKE) --no-print-directory check-build
+	tests/run.sh $(T)
+
+install: $(BUILD)/casbench
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(BUILD)/casbench $(DESTDIR)$(BINDIR)/casbench
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/casbench
+
+clean:
+	rm -rf build
+
+-include $(OBJ:.o=.d)

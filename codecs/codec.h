@@ -1,0 +1,68 @@
+/*
+ * codec.h - the compressors of the save path, one descriptor row each.
+ *
+ * Every function that can fail returns size_t: a byte count, or an error code
+ * that codec_is_error() recognises and codec_error_name() explains. Each
+ * library's own error codes are translated inside its wrapper.
+ *
+ * Rules a caller MUST follow:
+ *  - create() is called outside any timed region; the context is reused for
+ *    every call at that level and destroyed with destroy() (which accepts NULL).
+ *  - compress(): cap MUST be >= bound(n, level).
+ *  - decompress(): cap is the exact expected size or larger; output beyond
+ *    cap is an error (CODEC_ERR_DST_TOO_SMALL), never a write.
+ *  - Decompressors check every length and checksum the format carries and
+ *    reject truncated or corrupted input with an error code.
+ */
+#ifndef CASBENCH_CODEC_H
+#define CASBENCH_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum {
+    CODEC_ERR_CORRUPT = 1,     /* not a valid stream of this format */
+    CODEC_ERR_TRUNCATED,       /* the stream ends early */
+    CODEC_ERR_CHECKSUM,        /* CRC / length / checksum mismatch */
+    CODEC_ERR_DST_TOO_SMALL,   /* the output does not fit in cap */
+    CODEC_ERR_LEVEL,           /* level outside [level_min, level_max] */
+    CODEC_ERR_ALLOC,           /* out of memory */
+    CODEC_ERR_LIBRARY,         /* any other failure reported by the library */
+    CODEC_ERR_MAX
+} codec_error;
+
+#define CODEC_ERROR(e) ((size_t) - (ptrdiff_t)(e))
+int codec_is_error(size_t r);
+const char *codec_error_name(size_t r);
+
+typedef struct {
+    const char *name;              /* stable: a column value in results */
+    const char *library;           /* "zlib", "liblz4", ... */
+    const char *(*version)(void);  /* the library's own version, at run time */
+    int level_min, level_max, level_default;
+    int gzip_compatible;           /* readable by today's metaflow (cas_version 1) */
+    size_t (*bound)(size_t src_size, int level);
+    void *(*create)(int level);    /* NULL on failure */
+    void (*destroy)(void *ctx);    /* accepts NULL */
+    size_t (*compress)(void *ctx, const void *src, size_t n, void *dst, size_t cap);
+    size_t (*decompress)(void *ctx, const void *src, size_t n, void *dst, size_t cap);
+    /* The decompressed size the stream declares (gzip ISIZE, LZ4F content
+     * size, zstd frame content size), or CODEC_SIZE_UNKNOWN. A hint only:
+     * decompress() verifies it. */
+    size_t (*content_size)(const void *src, size_t n);
+} codec_desc;
+
+#define CODEC_SIZE_UNKNOWN ((size_t)-1)
+
+extern const codec_desc codec_table[];
+extern const size_t codec_count;
+
+/* Look up "lz4" or "lz4:0" / "gzip:9"; *level receives the level named or
+ * the codec's default. NULL with a one-line message in err (unknown codec,
+ * level not a number, level out of range naming the range). */
+const codec_desc *codec_find(const char *spec, int *level, char *err, size_t errlen);
+
+/* Print every codec: name, levels, default, library and version. */
+void codec_print_list(FILE *out);
+#endif

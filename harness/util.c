@@ -1,0 +1,213 @@
+/* util.c - see util.h. */
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef CASBENCH_VERSION
+#define CASBENCH_VERSION "0.1.0"
+#endif
+#ifndef CASBENCH_GIT_COMMIT
+#define CASBENCH_GIT_COMMIT "unknown"
+#endif
+const char cb_version[] = CASBENCH_VERSION;
+const char cb_git_commit[] = CASBENCH_GIT_COMMIT;
+
+void cb_fail(int status, const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    fputs("casbench: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(status);
+}
+
+void cb_warn(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("casbench: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int cb_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    if (err && errlen) {
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+int cb_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out,
+                 char *err, size_t errlen)
+{
+    uint64_t v = 0;
+    const char *p = s;
+    if (!s || !*s) return cb_err(err, errlen, "empty value");
+    if (*p == '-') return cb_err(err, errlen, "must not be negative");
+    if (*p == '+') p++;
+    if (!*p) return cb_err(err, errlen, "not a number");
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9') return cb_err(err, errlen, "not a whole number");
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10) return cb_err(err, errlen, "too large (maximum %llu)", (unsigned long long)max);
+        v = v * 10 + d;
+    }
+    if (v < min) return cb_err(err, errlen, "must be at least %llu", (unsigned long long)min);
+    if (v > max) return cb_err(err, errlen, "must be at most %llu", (unsigned long long)max);
+    *out = v;
+    return 0;
+}
+
+int cb_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out,
+                 char *err, size_t errlen)
+{
+    uint64_t mag;
+    int neg = 0;
+    char sub[64];
+    if (!s || !*s) return cb_err(err, errlen, "empty value");
+    if (*s == '-') { neg = 1; s++; }
+    if (cb_parse_u64(s, 0, UINT64_MAX, &mag, sub, sizeof sub) != 0)
+        return cb_err(err, errlen, "%s", strcmp(sub, "must not be negative") == 0 ? "not a number" : sub);
+    if (!neg && mag > (uint64_t)INT64_MAX) return cb_err(err, errlen, "too large (maximum %lld)", (long long)max);
+    if (neg && mag > (uint64_t)INT64_MAX + 1) return cb_err(err, errlen, "too small (minimum %lld)", (long long)min);
+    int64_t v = neg ? (int64_t)(0 - mag) : (int64_t)mag;
+    if (v < min) return cb_err(err, errlen, "must be at least %lld", (long long)min);
+    if (v > max) return cb_err(err, errlen, "must be at most %lld", (long long)max);
+    *out = v;
+    return 0;
+}
+
+int cb_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out,
+                  char *err, size_t errlen)
+{
+    static const struct { const char *suffix; uint64_t mult; } units[] = {
+        {"B", 1}, {"K", 1000}, {"k", 1000}, {"KB", 1000}, {"kB", 1000}, {"KiB", 1024},
+        {"M", 1000000}, {"MB", 1000000}, {"MiB", 1024 * 1024},
+        {"G", 1000000000}, {"GB", 1000000000}, {"GiB", 1024ull * 1024 * 1024},
+    };
+    char digits[32];
+    size_t n = 0;
+    uint64_t v, mult = 1;
+    if (!s || !*s) return cb_err(err, errlen, "empty size");
+    if (*s == '-') return cb_err(err, errlen, "must not be negative");
+    while (s[n] >= '0' && s[n] <= '9') n++;
+    if (n == 0) return cb_err(err, errlen, "not a size (expected digits and an optional unit such as KiB or MB)");
+    if (n >= sizeof digits) return cb_err(err, errlen, "too large (maximum %llu bytes)", (unsigned long long)max);
+    memcpy(digits, s, n);
+    digits[n] = 0;
+    if (s[n]) {
+        size_t i, found = 0;
+        for (i = 0; i < sizeof units / sizeof units[0]; i++)
+            if (strcmp(s + n, units[i].suffix) == 0) { mult = units[i].mult; found = 1; break; }
+        if (!found) return cb_err(err, errlen, "unknown unit '%s' (use B, K, KB, KiB, M, MB, MiB, G, GB or GiB)", s + n);
+    }
+    if (cb_parse_u64(digits, 0, UINT64_MAX, &v, err, errlen) != 0) return -1;
+    if (v != 0 && mult > UINT64_MAX / v) return cb_err(err, errlen, "too large (maximum %llu bytes)", (unsigned long long)max);
+    v *= mult;
+    if (v < min) return cb_err(err, errlen, "must be at least %llu bytes", (unsigned long long)min);
+    if (v > max) return cb_err(err, errlen, "must be at most %llu bytes", (unsigned long long)max);
+    *out = v;
+    return 0;
+}
+
+int cb_parse_double(const char *s, double min, double max, double *out,
+                    char *err, size_t errlen)
+{
+    char *end;
+    if (!s || !*s) return cb_err(err, errlen, "empty value");
+    errno = 0;
+    double v = strtod(s, &end);
+    if (*end) return cb_err(err, errlen, "not a number");
+    if (errno == ERANGE || !isfinite(v)) return cb_err(err, errlen, "out of range");
+    if (v < min) return cb_err(err, errlen, "must be at least %g", min);
+    if (v > max) return cb_err(err, errlen, "must be at most %g", max);
+    *out = v;
+    return 0;
+}
+
+int cb_read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *len,
+                 char *err, size_t errlen)
+{
+    int fd = 0;
+    struct stat st;
+    size_t cap = 1 << 16, n = 0;
+    uint8_t *buf;
+    if (strcmp(path, "-") != 0) {
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return cb_err(err, errlen, "%s", strerror(errno));
+    }
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        if (fd) close(fd);
+        return cb_err(err, errlen, "%s", strerror(e));
+    }
+    if (S_ISDIR(st.st_mode)) { if (fd) close(fd); return cb_err(err, errlen, "is a directory"); }
+    if (fd && !S_ISREG(st.st_mode)) { close(fd); return cb_err(err, errlen, "not a regular file"); }
+    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max_bytes) {
+        if (fd) close(fd);
+        return cb_err(err, errlen, "larger than the %zu-byte limit", max_bytes);
+    }
+    if (S_ISREG(st.st_mode)) cap = (size_t)st.st_size + 1;
+    buf = malloc(cap);
+    if (!buf) { if (fd) close(fd); return cb_err(err, errlen, "out of memory"); }
+    for (;;) {
+        if (n + 1 >= cap) {
+            size_t ncap = cap * 2;
+            uint8_t *nb;
+            if (cap > max_bytes) { free(buf); if (fd) close(fd); return cb_err(err, errlen, "larger than the %zu-byte limit", max_bytes); }
+            nb = realloc(buf, ncap);
+            if (!nb) { free(buf); if (fd) close(fd); return cb_err(err, errlen, "out of memory"); }
+            buf = nb;
+            cap = ncap;
+        }
+        ssize_t r = read(fd, buf + n, cap - n - 1);
+        if (r < 0) {
+            int e = errno;
+            if (e == EINTR) continue;
+            free(buf);
+            if (fd) close(fd);
+            return cb_err(err, errlen, "%s", strerror(e));
+        }
+        if (r == 0) break;
+        n += (size_t)r;
+        if (n > max_bytes) { free(buf); if (fd) close(fd); return cb_err(err, errlen, "larger than the %zu-byte limit", max_bytes); }
+    }
+    if (fd) close(fd);
+    buf[n] = 0;
+    *data = buf;
+    *len = n;
+    return 0;
+}
+
+int cb_write_all(int fd, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+int cb_is_help(const char *arg) { return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0; }
+int cb_is_version(const char *arg) { return strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0; }

@@ -1,0 +1,78 @@
+/*
+ * util.h - exit statuses, one-line errors and strict number parsing shared by
+ * every casbench subcommand.
+ *
+ * Exit statuses (documented in `casbench --help` and README.md):
+ *   0  success
+ *   1  usage: unknown subcommand or flag, missing argument
+ *   2  bad input: a name, level, size, file or document that casbench rejects
+ *   3  environment: I/O failure, out of memory, a missing tool or library
+ *   4  internal: a verification failure inside casbench (a cell that does not
+ *      round-trip is reported in results, not by this status)
+ *   130 / 143  interrupted by SIGINT / SIGTERM (128 + signal number); what was
+ *      measured before the signal is kept.
+ */
+#ifndef CASBENCH_UTIL_H
+#define CASBENCH_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+
+enum {
+    CB_EXIT_OK = 0,
+    CB_EXIT_USAGE = 1,
+    CB_EXIT_INPUT = 2,
+    CB_EXIT_ENV = 3,
+    CB_EXIT_INTERNAL = 4,
+};
+
+/* Print "casbench: <message>\n" on stderr and exit with `status`.
+ * The message names the input and the problem, on one line. */
+void cb_fail(int status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
+
+/* Print "casbench: <message>\n" on stderr (a warning; the run goes on). */
+void cb_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Format into a caller's error buffer (always NUL-terminated, truncated to fit).
+ * Returns -1 so that `return cb_err(...)` reads naturally. */
+int cb_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Strict parsers: the whole string must be consumed; no sign on unsigned
+ * values; overflow, empty strings and trailing garbage are errors.
+ * Return 0 on success, -1 with a message in err (which names neither the
+ * input nor its value's owner: the caller adds "--flag 'x': " in front). */
+int cb_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out,
+                 char *err, size_t errlen);
+int cb_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out,
+                 char *err, size_t errlen);
+/* A byte count with an optional suffix: B, K/KB (1000), KiB (1024), M/MB,
+ * MiB, G/GB, GiB (case-sensitive as written here; "k" is accepted for K).
+ * "1e30" and fractional values are rejected. */
+int cb_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out,
+                  char *err, size_t errlen);
+/* A finite double (strtod syntax, whole string). */
+int cb_parse_double(const char *s, double min, double max, double *out,
+                    char *err, size_t errlen);
+
+/* Whole-file reading with clear errors: missing, unreadable, a directory, a
+ * special file, or over max_bytes. "-" reads stdin. The buffer is malloc'd and
+ * owned by the caller; *len excludes the NUL that is always appended. */
+int cb_read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *len,
+                 char *err, size_t errlen);
+
+/* Write all of buf to fd, retrying on EINTR and short writes. 0 or -1 (errno). */
+int cb_write_all(int fd, const void *buf, size_t len);
+
+/* True when `arg` is "-h" or "--help" / "--version". */
+int cb_is_help(const char *arg);
+int cb_is_version(const char *arg);
+
+/* The version string of casbench itself ("0.1.0") and the git commit it was
+ * built from ("unknown" outside a checkout). */
+extern const char cb_version[];
+extern const char cb_git_commit[];
+
+#endif

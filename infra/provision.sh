@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Installs every package casbench builds, benchmarks and tests with, from the
+# distribution's archive: Debian 12 (bookworm) or Ubuntu 24.04 (noble).
+#
+#   infra/provision.sh          install what is missing (idempotent)
+#   infra/provision.sh --check  exit 0 if nothing is missing, 1 otherwise; installs nothing
+#   infra/provision.sh --list   print the package list
+#
+# Exit status: 0 done (or nothing missing), 1 something missing (--check),
+# 2 bad usage, 3 unsupported system or the install failed.
+set -euo pipefail
+
+# One list for every machine: build libraries, the timing engine, plotting,
+# and the real tools the tests use as oracles.
+PACKAGES=(
+  make gcc g++ pkg-config git
+  zlib1g-dev liblz4-dev libzstd-dev libdeflate-dev libisal-dev libxxhash-dev
+  libssl-dev librust-blake3-dev
+  libbenchmark-dev libbenchmark-tools
+  gnuplot-nox
+  python3 python3-numpy python3-lz4 python3-xxhash python3-zstandard
+  lz4 zstd gzip xxhash b3sum coreutils openssl
+  shellcheck cloud-init
+  clang libclang-rt-dev valgrind time
+)
+
+die() { echo "provision.sh: $*" >&2; exit 3; }
+
+check_system() {
+  [ -r /etc/os-release ] || die "cannot read /etc/os-release; supported: Debian 12, Ubuntu 24.04"
+  # shellcheck disable=SC1091
+  . /etc/os-release
+  case "${ID:-}:${VERSION_ID:-}" in
+    debian:12|ubuntu:24.04) ;;
+    *) die "unsupported system '${PRETTY_NAME:-unknown}'; supported: Debian 12, Ubuntu 24.04" ;;
+  esac
+}
+
+missing_packages() {
+  local p status
+  for p in "${PACKAGES[@]}"; do
+    status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+    case "$status" in ii*) ;; *) echo "$p" ;; esac
+  done
+}
+
+case "${1:-}" in
+  --list) printf '%s\n' "${PACKAGES[@]}"; exit 0 ;;
+  --check)
+    check_system
+    missing=$(missing_packages)
+    if [ -n "$missing" ]; then echo "provision.sh: missing: $(echo "$missing" | tr '\n' ' ')" >&2; exit 1; fi
+    exit 0 ;;
+  "") ;;
+  -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "provision.sh: unknown argument '$1' (use --check, --list or no argument)" >&2; exit 2 ;;
+esac
+
+check_system
+missing=$(missing_packages)
+if [ -z "$missing" ]; then
+  echo "provision.sh: all ${#PACKAGES[@]} packages already installed; nothing to do"
+  exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then SUDO=()
+elif command -v sudo >/dev/null 2>&1; then SUDO=(sudo)
+else die "not root and no sudo: cannot install $(echo "$missing" | tr '\n' ' ')"
+fi
+
+# shellcheck disable=SC2086
+echo "provision.sh: installing:" $missing
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update -qq || die "apt-get update failed"
+# shellcheck disable=SC2086
+"${SUDO[@]}" apt-get install -y -qq --no-install-recommends $missing \
+  || die "apt-get install failed for: $(echo "$missing" | tr '\n' ' ')"
+still=$(missing_packages)
+[ -z "$still" ] || die "still missing after install: $(echo "$still" | tr '\n' ' ')"
+echo "provision.sh: done"
