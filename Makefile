@@ -73,6 +73,9 @@ $(BUILD)/blake3/%.o: $(BLAKE3_DIR)/%.S
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# env.tsv records the flags the build used (harness/envinfo.c).
+$(BUILD)/harness/envinfo.o: CPPFLAGS_CB += -DCASBENCH_CFLAGS='"$(strip $(CFLAGS) $(SANFLAGS))"'
+
 # util.o carries the git commit: rebuild it when HEAD moves.
 $(BUILD)/harness/util.o: $(BUILD)/commit.stamp
 $(BUILD)/commit.stamp: FORCE

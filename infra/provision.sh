@@ -16,7 +16,7 @@ PACKAGES=(
   make gcc g++ pkg-config git
   zlib1g-dev liblz4-dev libzstd-dev libdeflate-dev libisal-dev libxxhash-dev
   libssl-dev librust-blake3-dev
-  libbenchmark-dev libbenchmark-tools
+  libbenchmark-dev libbenchmark-tools python3-scipy
   gnuplot-nox
   python3 python3-numpy python3-lz4 python3-xxhash python3-zstandard
   lz4 zstd gzip xxhash b3sum coreutils openssl

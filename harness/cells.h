@@ -1,0 +1,105 @@
+/*
+ * cells.h - the measured work of one matrix cell: a stage or a path of
+ * metaflow's save/load, with one payload, codec, hash and allocation mode.
+ *
+ * A cell is built (contexts created, reused buffers allocated and touched),
+ * verified once (its own iteration run and its outputs checked against
+ * independent computations), and only then handed to the timing engine as a
+ * gb_measurement. The iteration functions know nothing of timing.
+ *
+ * Stages (the `stage` column of matrix.tsv):
+ *   pickle       object -> blob (pickle_dump)
+ *   hash         blob -> key (digest, then lowercase hex, as metaflow keys it)
+ *   compress     blob -> stored bytes
+ *   decompress   stored bytes -> blob
+ *   save         pickle, key, compress in the order of a save variant
+ *   load         decompress (metaflow does not re-hash on load)
+ *   load+verify  decompress, then re-hash and compare with the key
+ *   save+store   save, then write the stored bytes and their _meta file as
+ *                metaflow's local datastore does (see cell_spec.store_dir)
+ * Allocation: `fresh` allocates each output inside the iteration and frees it
+ * (as Python does for every bytes object); `reuse` writes into buffers that
+ * were allocated and touched before timing.
+ */
+#ifndef CASBENCH_CELLS_H
+#define CASBENCH_CELLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec.h"
+#include "gbench.h"
+#include "hash.h"
+#include "pickle.h"
+
+typedef enum {
+    CELL_PICKLE, CELL_HASH, CELL_COMPRESS, CELL_DECOMPRESS,
+    CELL_SAVE, CELL_LOAD, CELL_LOAD_VERIFY, CELL_SAVE_STORE,
+    CELL_STAGE_COUNT
+} cell_stage;
+
+/* The stage names as written in results, indexed by cell_stage. */
+extern const char *const cell_stage_names[CELL_STAGE_COUNT];
+
+typedef enum { CELL_ALLOC_FRESH, CELL_ALLOC_REUSE } cell_alloc;
+extern const char *const cell_alloc_names[2];
+
+typedef struct cell cell;
+
+/* A way of running the save path: one row of cell_save_variants. `run`
+ * produces the key (cell's digest and hex) and the stored bytes; a later task
+ * adds `fused` (hash while pickling) and `overlapped` (threads) rows. */
+typedef struct {
+    const char *name;              /* the `variant` column */
+    int (*run)(cell *c);           /* 0, or non-zero on failure */
+} cell_save_variant;
+
+extern const cell_save_variant cell_save_variants[];
+extern const size_t cell_save_variant_count;
+/* NULL when no variant has that name. */
+const cell_save_variant *cell_save_variant_find(const char *name);
+
+typedef struct {
+    cell_stage stage;
+    const cell_save_variant *variant; /* save and save+store; NULL otherwise */
+    const codec_desc *codec;       /* NULL for pickle and hash */
+    int level;
+    const hash_desc *hash;         /* NULL for pickle, compress, decompress, load */
+    cell_alloc alloc;
+    const char *store_dir;         /* save+store: an existing directory */
+    int store_fsync;               /* save+store: fsync each file before its rename */
+} cell_spec;
+
+typedef struct {
+    const pyobj *obj;              /* NULL when the blob is given (file payloads, sweep):
+                                    * the save path then starts from the blob */
+    pickle_options popt;
+    const uint8_t *blob;           /* the reference blob (pickled once, before any cell) */
+    size_t blob_len;
+} cell_input;
+
+/* Create the contexts and buffers of a cell (nothing is timed or checked
+ * yet). `in` and everything it points to MUST outlive the cell. NULL with a
+ * message in err when memory or a library context cannot be had. */
+cell *cell_create(const cell_spec *spec, const cell_input *in, char *err, size_t errlen);
+void cell_destroy(cell *c);        /* accepts NULL */
+
+/* Run the cell's iteration once and check what it produced:
+ * decompress(compress(blob)) == blob with a separate codec context, the key
+ * equals an independent computation (a fresh hash state fed in uneven
+ * pieces), the pickle equals the reference blob, a stored file reads back
+ * byte for byte. Returns 0, or -1 with the one-line reason in err. A cell
+ * that fails MUST NOT be timed. */
+int cell_verify(cell *c, char *err, size_t errlen);
+
+/* The measurement to time, valid after cell_verify succeeded. `name` is the
+ * benchmark name for gbench.json. */
+gb_measurement cell_measurement(cell *c, const char *name);
+
+/* Results of the verified run. */
+const char *cell_key(const cell *c);       /* hex digest, "" when the cell has no hash */
+uint64_t cell_bytes_in(const cell *c);
+uint64_t cell_bytes_out(const cell *c);
+uint64_t cell_stored_bytes(const cell *c); /* compressed size; 0 when no codec */
+
+#endif

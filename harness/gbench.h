@@ -1,0 +1,101 @@
+/*
+ * gbench.h - a C interface to Google Benchmark, the timing engine of casbench.
+ *
+ * The harness describes *what* to run (a function of one iteration, its
+ * context, the bytes it processes); Google Benchmark decides how many
+ * iterations a repetition needs, runs the repetitions and computes mean,
+ * median, standard deviation and coefficient of variation. This shim only
+ * registers one measurement at a time, runs it, and hands the numbers back.
+ *
+ * Every run's raw JSON (Google Benchmark's own JSONReporter output) is kept in
+ * memory and written as one document by gb_json_write(), so that a results
+ * directory holds a single gbench.json that libbenchmark-tools' compare.py
+ * reads, however many cells were run one at a time.
+ *
+ * Rules a caller MUST follow:
+ *  - gb_init() once, before any other call; gb_shutdown() at the end.
+ *  - Measurements run one at a time, on the calling thread.
+ *  - Setup (buffers, page touching, codec contexts) happens before gb_run();
+ *    the iteration function does only the work being measured.
+ */
+#ifndef CASBENCH_GBENCH_H
+#define CASBENCH_GBENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    int repetitions;     /* --benchmark_repetitions; >= 2 so that aggregates exist */
+    double min_time;     /* --benchmark_min_time, seconds per repetition, > 0 */
+} gb_options;
+
+/* Initialise Google Benchmark with its own flags built from opt. Returns 0,
+ * or -1 with a message in err (a value Google Benchmark would reject). */
+int gb_init(const gb_options *opt, char *err, size_t errlen);
+void gb_shutdown(void);
+
+/* One iteration of the measured work. Returns 0, or non-zero when the
+ * iteration failed (the run is then reported as an error). */
+typedef int (*gb_iter_fn)(void *ctx);
+/* Work done between iterations with the timer paused (e.g. removing the file
+ * an iteration wrote). Pausing costs about a microsecond of timer reads per
+ * iteration: use it only for cells whose iterations take far longer. */
+typedef void (*gb_untimed_fn)(void *ctx);
+
+typedef struct {
+    const char *name;          /* unique within the run: the name in gbench.json */
+    gb_iter_fn run;
+    gb_untimed_fn between;     /* NULL: none */
+    void *ctx;
+    uint64_t bytes_per_iter;   /* becomes Google Benchmark's bytes_per_second counter */
+} gb_measurement;
+
+#define GB_MAX_REPETITIONS 1000
+
+typedef struct {
+    int repetitions;           /* per-repetition runs reported */
+    int64_t iterations;        /* iterations in each repetition (Google Benchmark
+                                * reuses the first repetition's count) */
+    double samples_ns[GB_MAX_REPETITIONS];  /* wall time per iteration, each repetition */
+    double mean_ns, median_ns, stddev_ns;   /* Google Benchmark's aggregates */
+    double cv;                 /* Google Benchmark's "cv" aggregate: stddev / mean */
+    double min_ns, max_ns;     /* over samples_ns */
+    double bytes_per_second;   /* Google Benchmark's counter, median aggregate */
+} gb_result;
+
+/* Run one measurement. Returns 0 with *out filled; 1 when a stop was
+ * requested (gb_request_stop) before the measurement finished (nothing is
+ * kept: the measurement is not in gbench.json); -1 with a message in err
+ * when Google Benchmark reported an error (e.g. an iteration failed). */
+int gb_run(const gb_measurement *m, gb_result *out, char *err, size_t errlen);
+
+/* Ask the running measurement to stop at its next run boundary. Safe to call
+ * from a signal handler. */
+void gb_request_stop(void);
+
+/* gbench.json: load the document of an earlier, interrupted run (keeping its
+ * context and benchmarks, which later runs append to), and write everything
+ * so far as one JSON document, atomically (temporary file + rename).
+ * gb_json_load returns 0, or -1 with a message (unreadable, or not a file
+ * this shim wrote). */
+int gb_json_load(const char *path, char *err, size_t errlen);
+int gb_json_write(const char *path, char *err, size_t errlen);
+
+/* Add a key/value to the "context" object of gbench.json. */
+void gb_add_context(const char *key, const char *value);
+
+/* "enabled", "disabled" or "unknown": Google Benchmark's view of CPU
+ * frequency scaling (it warns that real-time results may be noisy when
+ * enabled). */
+const char *gb_cpu_scaling(void);
+/* The compiler that built the shim ("g++ 12.2.0"). */
+const char *gb_cxx_compiler(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

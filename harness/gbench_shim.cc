@@ -1,0 +1,281 @@
+// gbench_shim.cc - see gbench.h. The only C++ in casbench: it exists because
+// Google Benchmark's interface is C++.
+#include "gbench.h"
+
+#include <benchmark/benchmark.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+bool g_initialised = false;
+// gbench.json = context (ends with the opening of "benchmarks") + entries + tail.
+std::string g_context;
+std::string g_entries;
+const char kBenchmarksOpen[] = "\"benchmarks\": [\n";
+const char kTail[] = "\n  ]\n}\n";
+
+int set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+// Google Benchmark's JSONReporter, with its three parts sent to three streams:
+// the context (kept from the first run only), the benchmark entries (appended
+// to gbench.json), and the closing brackets (written once, by gb_json_write).
+// The Run objects are kept too: they are what gb_run reads its numbers from.
+class CaptureReporter : public benchmark::JSONReporter {
+  public:
+    std::ostringstream context, entries, tail;
+    std::vector<Run> runs;
+
+    bool ReportContext(const Context &c) override
+    {
+        SetOutputStream(&context);
+        bool ok = JSONReporter::ReportContext(c);
+        SetOutputStream(&entries);
+        return ok;
+    }
+    void ReportRuns(const std::vector<Run> &reports) override
+    {
+        runs.insert(runs.end(), reports.begin(), reports.end());
+        JSONReporter::ReportRuns(reports);
+    }
+    void Finalize() override
+    {
+        SetOutputStream(&tail);
+        JSONReporter::Finalize();
+    }
+};
+
+// The context object of a run that has not run anything yet.
+std::string fresh_context()
+{
+    CaptureReporter r;
+    benchmark::BenchmarkReporter::Context ctx;
+    r.ReportContext(ctx);
+    return r.context.str();
+}
+
+// Benchmark names go into JSON unescaped: keep them printable and quote-free.
+std::string json_safe_name(const char *name)
+{
+    std::string s(name ? name : "unnamed");
+    for (char &c : s)
+        if (c == '"' || c == '\\' || (unsigned char)c < 0x20 || c == 0x7f)
+            c = '_';
+    return s;
+}
+
+}  // namespace
+
+extern "C" {
+
+int gb_init(const gb_options *opt, char *err, size_t errlen)
+{
+    if (opt->repetitions < 2 || opt->repetitions > GB_MAX_REPETITIONS)
+        return set_err(err, errlen, "repetitions must be in 2..%d", GB_MAX_REPETITIONS);
+    if (!(opt->min_time > 0))
+        return set_err(err, errlen, "min time must be positive");
+    std::string reps = "--benchmark_repetitions=" + std::to_string(opt->repetitions);
+    char mt[64];
+    snprintf(mt, sizeof mt, "--benchmark_min_time=%.9g", opt->min_time);
+    std::string min_time = mt;
+    // Google Benchmark keeps pointers into argv (the executable name).
+    static std::vector<std::string> store;
+    store = {"casbench", reps, min_time, "--benchmark_report_aggregates_only=false"};
+    static std::vector<char *> argv;
+    argv.clear();
+    for (auto &s : store) argv.push_back(&s[0]);
+    argv.push_back(nullptr);
+    int argc = (int)store.size();
+    benchmark::Initialize(&argc, argv.data());
+    if (argc != 1)
+        return set_err(err, errlen, "Google Benchmark rejected '%s'", argv[1]);
+    g_initialised = true;
+    return 0;
+}
+
+void gb_shutdown(void)
+{
+    if (g_initialised) benchmark::Shutdown();
+    g_initialised = false;
+}
+
+void gb_request_stop(void) { g_stop = 1; }
+
+void gb_add_context(const char *key, const char *value)
+{
+    benchmark::AddCustomContext(key, value);
+}
+
+int gb_run(const gb_measurement *m, gb_result *out, char *err, size_t errlen)
+{
+    if (g_stop) return 1;
+    benchmark::ClearRegisteredBenchmarks();
+    const gb_measurement mm = *m;
+    benchmark::RegisterBenchmark(json_safe_name(m->name).c_str(), [mm](benchmark::State &st) {
+        // A stop request ends the measurement at the next run boundary; the
+        // caller throws the partial measurement away.
+        if (g_stop) {
+            st.SkipWithError("interrupted");
+            return;
+        }
+        int failed = 0;
+        if (mm.between) {
+            for (auto _ : st) {
+                failed |= mm.run(mm.ctx);
+                st.PauseTiming();
+                mm.between(mm.ctx);
+                st.ResumeTiming();
+            }
+        } else {
+            for (auto _ : st)
+                failed |= mm.run(mm.ctx);
+        }
+        if (failed) st.SkipWithError("an iteration failed after the cell was verified");
+        st.SetBytesProcessed((int64_t)((uint64_t)st.iterations() * mm.bytes_per_iter));
+    })->UseRealTime()->Unit(benchmark::kNanosecond);
+
+    CaptureReporter rep;
+    benchmark::RunSpecifiedBenchmarks(&rep);
+    benchmark::ClearRegisteredBenchmarks();
+    if (g_stop) return 1;
+
+    std::memset(out, 0, sizeof *out);
+    int have_mean = 0, have_median = 0, have_stddev = 0, have_cv = 0;
+    for (const auto &r : rep.runs) {
+        if (r.error_occurred)
+            return set_err(err, errlen, "Google Benchmark: %s", r.error_message.c_str());
+        if (r.run_type == benchmark::BenchmarkReporter::Run::RT_Iteration) {
+            if (out->repetitions >= GB_MAX_REPETITIONS) continue;
+            double t = r.GetAdjustedRealTime();
+            out->samples_ns[out->repetitions++] = t;
+            out->iterations = r.iterations;
+            continue;
+        }
+        if (r.aggregate_name == "mean") {
+            out->mean_ns = r.GetAdjustedRealTime();
+            have_mean = 1;
+        } else if (r.aggregate_name == "median") {
+            out->median_ns = r.GetAdjustedRealTime();
+            auto it = r.counters.find("bytes_per_second");
+            if (it != r.counters.end()) out->bytes_per_second = it->second.value;
+            have_median = 1;
+        } else if (r.aggregate_name == "stddev") {
+            out->stddev_ns = r.GetAdjustedRealTime();
+            have_stddev = 1;
+        } else if (r.aggregate_name == "cv") {
+            // A percentage-unit aggregate holds the ratio itself.
+            out->cv = r.real_accumulated_time;
+            have_cv = 1;
+        }
+    }
+    if (out->repetitions < 2 || !have_mean || !have_median || !have_stddev || !have_cv)
+        return set_err(err, errlen, "Google Benchmark reported %d repetitions and no aggregates",
+                       out->repetitions);
+    out->min_ns = out->max_ns = out->samples_ns[0];
+    for (int i = 1; i < out->repetitions; i++) {
+        if (out->samples_ns[i] < out->min_ns) out->min_ns = out->samples_ns[i];
+        if (out->samples_ns[i] > out->max_ns) out->max_ns = out->samples_ns[i];
+    }
+    if (g_context.empty()) g_context = rep.context.str();
+    std::string e = rep.entries.str();
+    if (!e.empty()) {
+        if (!g_entries.empty()) g_entries += ",\n";
+        g_entries += e;
+    }
+    return 0;
+}
+
+int gb_json_load(const char *path, char *err, size_t errlen)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return set_err(err, errlen, "%s", std::strerror(errno));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string s = ss.str();
+    size_t open = s.find(kBenchmarksOpen);
+    size_t tl = std::strlen(kTail);
+    if (open == std::string::npos || s.size() < tl || s.compare(s.size() - tl, tl, kTail) != 0 ||
+        s.compare(0, 1, "{") != 0)
+        return set_err(err, errlen, "not a gbench.json written by casbench");
+    size_t body = open + std::strlen(kBenchmarksOpen);
+    g_context = s.substr(0, body);
+    g_entries = body <= s.size() - tl ? s.substr(body, s.size() - tl - body) : std::string();
+    if (g_entries.find_first_not_of(" \n") == std::string::npos) g_entries.clear();
+    return 0;
+}
+
+int gb_json_write(const char *path, char *err, size_t errlen)
+{
+    if (g_context.empty()) g_context = fresh_context();
+    std::string doc = g_context + g_entries + kTail;
+    std::string tmp = std::string(path) + ".tmp";
+    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return set_err(err, errlen, "%s: %s", tmp.c_str(), std::strerror(errno));
+    const char *p = doc.data();
+    size_t left = doc.size();
+    while (left) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) {
+            int e = errno;
+            close(fd);
+            unlink(tmp.c_str());
+            return set_err(err, errlen, "%s: %s", tmp.c_str(), std::strerror(e));
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0) {
+        int e = errno;
+        unlink(tmp.c_str());
+        return set_err(err, errlen, "%s: %s", tmp.c_str(), std::strerror(e));
+    }
+    if (rename(tmp.c_str(), path) != 0) {
+        int e = errno;
+        unlink(tmp.c_str());
+        return set_err(err, errlen, "%s: %s", path, std::strerror(e));
+    }
+    return 0;
+}
+
+const char *gb_cpu_scaling(void)
+{
+    switch (benchmark::CPUInfo::Get().scaling) {
+    case benchmark::CPUInfo::ENABLED: return "enabled";
+    case benchmark::CPUInfo::DISABLED: return "disabled";
+    default: return "unknown";
+    }
+}
+
+const char *gb_cxx_compiler(void)
+{
+#if defined(__clang__)
+    return "clang++ " __clang_version__;
+#elif defined(__GNUC__)
+    return "g++ " __VERSION__;
+#else
+    return "unknown";
+#endif
+}
+
+}  // extern "C"

@@ -1,0 +1,61 @@
+/*
+ * results.h - matrix.tsv, the table of a run (schema: results/README.md).
+ *
+ * Rows are appended whole, with one write(2) each, so that an interrupted run
+ * leaves a file of complete rows; a torn last line (the process was killed
+ * during that write) is dropped when the file is opened for resuming.
+ */
+#ifndef CASBENCH_RESULTS_H
+#define CASBENCH_RESULTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gbench.h"
+
+#define RESULTS_NCOLS 25
+extern const char *const results_columns[RESULTS_NCOLS];
+
+/* One row. Text fields: NULL or "" is an empty column; tabs and newlines in
+ * them are written as spaces. */
+typedef struct {
+    const char *payload;
+    int protocol;              /* 0: empty (sweep rows have no pickle) */
+    uint64_t pickled_bytes;
+    const char *stage, *variant, *codec;
+    int level;                 /* written only when codec is set */
+    const char *hash, *alloc;
+    uint64_t bytes_in;
+    int have_out;              /* bytes_out, ratio and key are known (ok rows) */
+    uint64_t bytes_out;
+    uint64_t stored_bytes;     /* compressed size: ratio = pickled_bytes / stored_bytes */
+    const gb_result *timing;   /* NULL: timing columns empty (error rows) */
+    const char *key;
+    const char *status, *message;
+} results_row;
+
+typedef struct results_file results_file;
+
+/* Open DIR/matrix.tsv: create it with its header (resume == 0; the file must
+ * not exist), or (resume != 0) read the rows already there, dropping a torn
+ * last line, so that results_done() knows them. NULL with a message in err;
+ * *status receives the util.h exit status (CB_EXIT_INPUT for a file that is
+ * not a matrix.tsv, CB_EXIT_ENV for I/O). */
+results_file *results_open(const char *dir, int resume, int *status, char *err, size_t errlen);
+
+/* The identity of a row: payload protocol stage variant codec level hash
+ * alloc, and bytes_in for sweep rows (whose sizes differ, not their names). */
+void results_identity(const results_row *r, char *out, size_t cap);
+
+/* Whether a row with this identity is in the file; *median_ns receives its
+ * median (NaN for error rows) when it is and median_ns is not NULL. */
+int results_done(const results_file *f, const char *identity, double *median_ns);
+size_t results_count(const results_file *f);
+
+/* Append one row and hand it to the kernel. 0, or -1 with a message. */
+int results_append(results_file *f, const results_row *r, char *err, size_t errlen);
+/* fsync the file. Async-signal-safe: may be called from a handler. */
+void results_sync(const results_file *f);
+void results_close(results_file *f);   /* fsyncs; accepts NULL */
+
+#endif
