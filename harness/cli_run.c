@@ -106,17 +106,18 @@ static void usage(FILE *out)
 "the matrix (per payload and protocol):\n"
 "  stage rows   pickle (fresh, reuse), hash of every hash (reuse: it allocates\n"
 "               nothing), compress and decompress of every codec (reuse)\n"
-"  save rows    variant sequential, fresh and reuse: every codec with sha1 (or\n"
-"               the first hash when sha1 is not selected), and every hash with\n"
-"               lz4 and with the fastest gzip-compatible codec (the lowest\n"
-"               compress median of this payload in this run; not `none`)\n"
-"  load rows    every codec, fresh and reuse\n"
+"  save rows    variant sequential: every codec with sha1 (or the first hash\n"
+"               when sha1 is not selected), fresh and reuse; every hash with lz4\n"
+"               and with the fastest gzip-compatible codec (the lowest compress\n"
+"               median of this payload in this run; not `none`), fresh\n"
+"  load rows    every codec, fresh (load with reuse is the decompress row)\n"
 "  load+verify  the save pairings, fresh\n"
 "  save+store   every codec with sha1, fresh\n"
 "  --full       the whole cross product instead: every codec x every hash for\n"
 "               save, load+verify and save+store, every row fresh and reuse\n"
 "  --quick      a reduced profile: codecs gzip:3 lz4:0 isal:1, hashes sha1 blake3\n"
-"               xxh3-64 (unless --codec/--hash), --repetitions 2 --min-time 0.005\n"
+"               xxh3-64 (unless --codec/--hash); pickle, save and load fresh only;\n"
+"               no load+verify or save+store; --repetitions 2 --min-time 0.005\n"
 "  --hash-sweep[=only]  also (or only) time every selected hash on random input\n"
 "               of 64 B to 64 MiB (powers of 4); payload column `sweep`\n"
 "\n"
@@ -408,8 +409,12 @@ static int alloc_modes(const run_opts *o, cell_stage s)
     if (s == CELL_HASH) return ALLOC_BIT_REUSE;
     if (o->alloc_mask) return o->alloc_mask;
     if (o->profile == PROFILE_FULL) return ALLOC_BIT_FRESH | ALLOC_BIT_REUSE;
+    /* quick: the Python path only (fresh), and the codecs alone (reuse). */
+    if (o->profile == PROFILE_QUICK)
+        return s == CELL_COMPRESS || s == CELL_DECOMPRESS ? ALLOC_BIT_REUSE : ALLOC_BIT_FRESH;
     switch (s) {
-    case CELL_PICKLE: case CELL_SAVE: case CELL_LOAD: return ALLOC_BIT_FRESH | ALLOC_BIT_REUSE;
+    case CELL_PICKLE: case CELL_SAVE: return ALLOC_BIT_FRESH | ALLOC_BIT_REUSE;
+    /* load with reuse is the decompress row: the same work. */
     case CELL_COMPRESS: case CELL_DECOMPRESS: return ALLOC_BIT_REUSE;
     default: return ALLOC_BIT_FRESH;
     }
@@ -461,8 +466,20 @@ static void plan_paths(const run_opts *o, int fastest, plan *p)
             for (h = 0; h < o->nhashes; h++) plan_add(&pairs, CELL_SAVE, (int)c, (int)h, CELL_ALLOC_FRESH);
         }
     }
-    for (size_t i = 0; i < pairs.n; i++) plan_modes(o, p, CELL_SAVE, pairs.v[i].codec, pairs.v[i].hash);
+    /* By default only the key-hash pairings are also timed with reused
+     * buffers: the other pairings compare hashes, which allocation does not
+     * change. */
+    for (size_t i = 0; i < pairs.n; i++) {
+        int m = alloc_modes(o, CELL_SAVE);
+        if (!o->alloc_mask && o->profile != PROFILE_FULL && pairs.v[i].hash != kh) m &= ALLOC_BIT_FRESH;
+        if (m & ALLOC_BIT_FRESH) plan_add(p, CELL_SAVE, pairs.v[i].codec, pairs.v[i].hash, CELL_ALLOC_FRESH);
+        if (m & ALLOC_BIT_REUSE) plan_add(p, CELL_SAVE, pairs.v[i].codec, pairs.v[i].hash, CELL_ALLOC_REUSE);
+    }
     for (c = 0; c < o->ncodecs; c++) plan_modes(o, p, CELL_LOAD, (int)c, -1);
+    if (o->profile == PROFILE_QUICK) {
+        free(pairs.v);
+        return;
+    }
     for (size_t i = 0; i < pairs.n; i++) plan_modes(o, p, CELL_LOAD_VERIFY, pairs.v[i].codec, pairs.v[i].hash);
     if (o->profile == PROFILE_FULL) {
         for (size_t i = 0; i < pairs.n; i++) plan_modes(o, p, CELL_SAVE_STORE, pairs.v[i].codec, pairs.v[i].hash);
@@ -595,7 +612,7 @@ static int run_cell(run_state *st, const char *payload_name, int protocol, const
     }
     if (results_append(st->rf, &row, err, sizeof err) != 0) cb_fail(CB_EXIT_ENV, "%s/%s", st->dir, err);
     /* gbench.json stays one whole document after every cell (tmp + rename). */
-    if (rc == 0 && gb_json_write(st->gbench_path, err, sizeof err) != 0) cb_fail(CB_EXIT_ENV, "%s", err);
+    if (rc == 0 && gb_json_write(st->gbench_path, 0, err, sizeof err) != 0) cb_fail(CB_EXIT_ENV, "%s", err);
     free(res);
     cell_destroy(c);
     st->done++;
@@ -930,7 +947,10 @@ int cli_run(int argc, char **argv)
     if (gb_init(&gopt, err, sizeof err) != 0) cb_fail(CB_EXIT_INPUT, "%s", err);
     mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
 
-    /* The store directory first: nothing is written before every check passed. */
+    int resume = o.resume != NULL;
+    if (!resume) make_out_dir(&o, dir, sizeof dir);
+
+    /* save+store's directory. */
     const char *store_dir = o.store_dir;
     if (!store_dir) {
         const char *tmpdir = getenv("TMPDIR");
@@ -946,8 +966,6 @@ int cli_run(int argc, char **argv)
             cb_fail(CB_EXIT_ENV, "--store-dir '%s': not a writable directory", store_dir);
     }
 
-    int resume = o.resume != NULL;
-    if (!resume) make_out_dir(&o, dir, sizeof dir);
 
     int rstatus = CB_EXIT_ENV;
     results_file *rf = results_open(dir, resume, &rstatus, err, sizeof err);
@@ -1008,7 +1026,7 @@ int cli_run(int argc, char **argv)
     gb_add_context("casbench_version", cb_version);
     gb_add_context("casbench_commit", cb_git_commit);
     gb_add_context("casbench_profile", profile_names[o.profile]);
-    if (gb_json_write(st.gbench_path, err, sizeof err) != 0) cb_fail(CB_EXIT_ENV, "%s", err);
+    if (gb_json_write(st.gbench_path, 1, err, sizeof err) != 0) cb_fail(CB_EXIT_ENV, "%s", err);
 
     /* The planned total, for the progress line. */
     for (size_t i = 0; o.sweep != SWEEP_ONLY && i < o.npayloads; i++) {
@@ -1037,7 +1055,7 @@ int cli_run(int argc, char **argv)
     if (g_signal) stopped = 1;
 
     if (st.tty) fprintf(stderr, "\r\033[K");
-    if (gb_json_write(st.gbench_path, err, sizeof err) != 0) cb_warn("%s", err);
+    if (gb_json_write(st.gbench_path, 1, err, sizeof err) != 0) cb_warn("%s", err);
     size_t rows = results_count(rf);
     results_close(rf);
     gb_shutdown();
