@@ -25,7 +25,8 @@ check_matrix() {
 import re, sys
 path, readme = sys.argv[1], sys.argv[2]
 want = []
-for line in open(readme):
+section = open(readme).read().split('## matrix.tsv columns')[1].split('\n## ')[0]
+for line in section.split('\n'):
     m = re.match(r'^\| ((?:`[a-z_]+` ?)+)\|', line)
     if m: want += re.findall(r'`([a-z_]+)`', m.group(1))
 lines = open(path).read().split('\n')
