@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/lib.sh - sourced by every tests/test_*.sh.
 #
 # A test script prints one line per check: "PASS: name" or "FAIL: name: detail".
@@ -6,6 +7,7 @@
 set -u
 : "${CASBENCH:=build/asan/casbench}"
 : "${CASBENCH_RELEASE:=build/casbench}"
+# shellcheck disable=SC2034 # used by the scripts that source this file
 PY=/usr/bin/python3
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=99}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=99}"
