@@ -48,3 +48,20 @@ check_error() {
     pass "$name"
   fi
 }
+
+# check_error_prog NAME STATUS PROG CMD...: as check_error, for a program
+# other than casbench whose one stderr line starts "PROG: ".
+check_error_prog() {
+  local name=$1 want=$2 prog=$3; shift 3
+  local rc=0
+  "$@" >"$TMPD/err.out" 2>"$TMPD/err.err" </dev/null || rc=$?
+  if [ "$rc" != "$want" ]; then
+    fail "$name" "exit $rc, want $want; stderr: $(head -c 300 "$TMPD/err.err" | tr '\n' ' ')"
+  elif [ "$(wc -l <"$TMPD/err.err")" != 1 ] || [ "$(head -c $((${#prog} + 2)) "$TMPD/err.err")" != "$prog: " ]; then
+    fail "$name" "stderr is not one '$prog: ' line: $(head -c 300 "$TMPD/err.err" | tr '\n' '|')"
+  elif [ -s "$TMPD/err.out" ]; then
+    fail "$name" "wrote $(wc -c <"$TMPD/err.out") bytes to stdout"
+  else
+    pass "$name"
+  fi
+}
