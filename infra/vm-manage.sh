@@ -17,6 +17,8 @@
 #   run                 create + wait + fetch + destroy
 #   matrix SIZE...      `run` for every SIZE in parallel: one run directory per size
 #   list                the resource groups this tool made that still exist
+#   price SIZE...       Azure's pay-as-you-go Linux price per hour of each SIZE in
+#                       --location, from Azure's public Retail Prices API (no login)
 #
 # flags:
 #   --size SIZE         VM size (default Standard_D2s_v5)
@@ -405,6 +407,37 @@ cmd_matrix() {
   return "$rc"
 }
 
+# The Linux pay-as-you-go row: priceType Consumption, not Spot / Low Priority,
+# not a Windows product.
+cmd_price() {
+  [ $# -ge 1 ] || usage_error "price needs at least one SIZE"
+  local s json
+  for s in "$@"; do valid_size "$s" || input_error "$s: not a VM size name (like Standard_D2s_v5)"; done
+  need curl
+  for s in "$@"; do
+    local filter="serviceName eq 'Virtual Machines' and armRegionName eq '$LOCATION' and armSkuName eq '$s' and priceType eq 'Consumption'"
+    run_capture json '{"Items": []}' curl -fsS --max-time 30 -G https://prices.azure.com/api/retail/prices \
+      --data-urlencode "\$filter=$filter" || env_error "$s: the price lookup failed"
+    [ "$DRY" = 1 ] && continue
+    /usr/bin/python3 -c '
+import json, sys
+size, loc = sys.argv[1], sys.argv[2]
+try:
+    items = json.load(sys.stdin)["Items"]
+except (ValueError, KeyError) as e:
+    sys.exit("vm-manage.sh: %s: unreadable price answer (%s)" % (size, e))
+rows = [i for i in items if i.get("unitOfMeasure") == "1 Hour"
+        and "Windows" not in i.get("productName", "")
+        and not any(w in i.get("meterName", "") for w in ("Spot", "Low Priority"))]
+if not rows:
+    sys.exit("vm-manage.sh: %s: no Linux pay-as-you-go price in %s" % (size, loc))
+for r in rows:
+    print("%s\t%s\t%s %s/hour\t%s\t%s" % (size, loc, r["retailPrice"], r.get("currencyCode", "USD"),
+          r.get("effectiveStartDate", "")[:10], r.get("productName", "")))
+' "$s" "$LOCATION" <<<"$json" || exit 3
+  done
+}
+
 # ---- command line ----
 need_val() { if [ $# -lt 2 ] || [ -z "$2" ]; then usage_error "$1 needs a value"; fi; }
 COMMAND=""
@@ -433,12 +466,12 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-[ -n "$COMMAND" ] || usage_error "no command (create, wait, fetch, ssh, destroy, run, matrix, list; see --help)"
+[ -n "$COMMAND" ] || usage_error "no command (create, wait, fetch, ssh, destroy, run, matrix, list, price; see --help)"
 case "$COMMAND" in
-  create|wait|fetch|ssh|destroy|run|matrix|list) ;;
+  create|wait|fetch|ssh|destroy|run|matrix|list|price) ;;
   *) usage_error "unknown command '$COMMAND' (see --help)" ;;
 esac
-case "$COMMAND" in matrix|ssh) ;; *) [ ${#ARGS[@]} -eq 0 ] || usage_error "$COMMAND: unexpected argument '${ARGS[0]}'" ;; esac
+case "$COMMAND" in matrix|ssh|price) ;; *) [ ${#ARGS[@]} -eq 0 ] || usage_error "$COMMAND: unexpected argument '${ARGS[0]}'" ;; esac
 
 [ -z "$MY_IP" ] || valid_ipv4 "$MY_IP" || input_error "$MY_IP: --my-ip wants an IPv4 address"
 [[ "$EXPIRE_HOURS" =~ ^[1-9][0-9]{0,2}$ ]] || input_error "$EXPIRE_HOURS: --expire-hours wants 1..999"
@@ -470,4 +503,5 @@ case "$COMMAND" in
   run)     cmd_run ;;
   matrix)  cmd_matrix "${ARGS[@]}" ;;
   list)    cmd_list ;;
+  price)   cmd_price "${ARGS[@]}" ;;
 esac

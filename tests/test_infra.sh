@@ -230,6 +230,28 @@ check_eq "matrix with failing runs: both groups deleted" 2 "$(grep -c '^az group
 rc=0; fake "$VM" "${FLAGS[@]}" fetch --group casbench-d2s-v5-x >/dev/null 2>&1 || rc=$?
 check_eq "fetch never overwrites a run directory" 3 "$rc"
 
+# ---- price: only the Linux pay-as-you-go row of the API's answer (made-up prices) ----
+cat >"$TMPD/bin/curl" <<'EOF'
+#!/bin/bash
+echo "curl $*" >>"$FAKE_LOG"
+cat <<'JSON'
+{"Items": [
+ {"retailPrice": 1.25, "currencyCode": "USD", "unitOfMeasure": "1 Hour", "meterName": "D2s v5", "productName": "Virtual Machines Dsv5 Series", "effectiveStartDate": "2020-01-01T00:00:00Z"},
+ {"retailPrice": 2.5, "currencyCode": "USD", "unitOfMeasure": "1 Hour", "meterName": "D2s v5", "productName": "Virtual Machines Dsv5 Series Windows"},
+ {"retailPrice": 0.25, "currencyCode": "USD", "unitOfMeasure": "1 Hour", "meterName": "D2s v5 Spot", "productName": "Virtual Machines Dsv5 Series"},
+ {"retailPrice": 0.5, "currencyCode": "USD", "unitOfMeasure": "1 Hour", "meterName": "D2s v5 Low Priority", "productName": "Virtual Machines Dsv5 Series"}
+]}
+JSON
+EOF
+chmod +x "$TMPD/bin/curl"
+: >"$FAKE_LOG"
+check_eq "price: the Linux pay-as-you-go row alone" \
+  "$(printf 'Standard_D2s_v5\twestus2\t1.25 USD/hour\t2020-01-01\tVirtual Machines Dsv5 Series')" \
+  "$(fake "$VM" --location westus2 price Standard_D2s_v5 2>&1)"
+check "price: asks for that size, region and Consumption prices" \
+  grep -q "armRegionName eq 'westus2' and armSkuName eq 'Standard_D2s_v5' and priceType eq 'Consumption'" "$FAKE_LOG"
+rm "$TMPD/bin/curl"
+
 # ---- bad flags and environment ----
 check_error_prog "unknown flag" 1 vm-manage.sh "$VM" --frobnicate run
 check_error_prog "no command" 1 vm-manage.sh "$VM"
