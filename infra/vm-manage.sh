@@ -11,7 +11,8 @@
 #                       is given, copies the project (git archive of HEAD) over SSH.
 #                       Prints the resource group's name.
 #   wait  --group RG    until the VM's marker /var/lib/casbench/done exists
-#   fetch --group RG    the run directory into results/ (and the VM's log beside it)
+#   fetch --group RG    the run directory into results/ (and the VM's log beside it;
+#                       `run` adds azure.tsv: size, location, image, group, commit)
 #   ssh   --group RG [CMD...]   a shell (or CMD) on the VM
 #   destroy --group RG  delete the resource group and everything in it
 #   run                 create + wait + fetch + destroy
@@ -23,7 +24,7 @@
 # flags:
 #   --size SIZE         VM size (default Standard_D2s_v5)
 #   --location LOC      Azure region (default eastus)
-#   --group RG          resource group (create: default casbench-<size>-<UTC time>-<random>)
+#   --group RG          resource group (create, run: default casbench-<size>-<UTC time>-<random>)
 #   --ssh-key FILE      public key (default ~/.ssh/id_ed25519.pub, else ~/.ssh/id_rsa.pub);
 #                       the private key is FILE without .pub
 #   --my-ip ADDR        your public IPv4 address (default: asked of https://api.ipify.org)
@@ -76,6 +77,7 @@ STATE_DIR=${CASBENCH_STATE_DIR:-${HOME:-/tmp}/.local/state/casbench}
 P=""            # prefix of every line this run prints: "[SIZE] "
 CREATED=""      # the group this process created (or began to), for cleanup
 CHILD=""        # the command running now, killed on interrupt
+FETCHED=""      # the run directory fetch brought home
 TMP=""
 
 usage_error() { echo "$PROG: $1" >&2; exit 1; }
@@ -296,6 +298,7 @@ cmd_fetch() {
     run scp -r "${SSH_OPTS[@]}" "$ADMIN@$VM_IP:$run_dir" "$RESULTS/$name" || env_error "$GROUP: scp of $run_dir failed"
     run scp "${SSH_OPTS[@]}" "$ADMIN@$VM_IP:/var/lib/casbench/bench.log" "$RESULTS/$name/vm-bench.log" \
       || say "warning: could not fetch the VM's log"
+    FETCHED=$RESULTS/$name
     say "fetched $RESULTS/$name"
   else
     run scp "${SSH_OPTS[@]}" "$ADMIN@$VM_IP:/var/lib/casbench/bench.log" "$RESULTS/$GROUP.log" \
@@ -359,11 +362,15 @@ on_signal() {
 
 cmd_run() {
   local rc=0
-  GROUP=""
   cmd_create || exit $?
   cmd_wait || exit $?
   cmd_fetch || rc=$?
   [ "$rc" = 0 ] || [ "$rc" = 4 ] || exit "$rc"
+  # What env.tsv cannot know: which Azure size and image the machine was.
+  if [ -n "$FETCHED" ] && [ "$DRY" = 0 ]; then
+    printf 'vm_size\t%s\nlocation\t%s\nimage\t%s\nresource_group\t%s\ncommit\t%s\n' \
+      "$SIZE" "$LOCATION" "$IMAGE" "$GROUP" "$COMMIT" >"$FETCHED/azure.tsv"
+  fi
   local g=$CREATED; CREATED=""; GROUP=$g
   cmd_destroy || rc=3
   return "$rc"
@@ -371,6 +378,7 @@ cmd_run() {
 
 cmd_matrix() {
   [ $# -ge 1 ] || usage_error "matrix needs at least one SIZE"
+  [ -z "$GROUP" ] || usage_error "matrix makes one group per size: no --group"
   local s seen=" " pids=() rc=0 pid
   for s in "$@"; do
     valid_size "$s" || input_error "$s: not a VM size name (like Standard_D2s_v5)"

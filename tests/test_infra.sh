@@ -145,6 +145,9 @@ check_eq "fake run exits 0" 0 "$?"
 grp=$(grep -oE "az group create --name $G" "$FAKE_LOG" | awk '{print $5}')
 check "fake run: the run directory is under results/" test -s "$TMPD/results/casbench-vm2-20261126T000000Z/matrix.tsv"
 check "fake run: the VM's log is fetched beside the results" test -s "$TMPD/results/casbench-vm2-20261126T000000Z/vm-bench.log"
+check_eq "fake run: azure.tsv names the size, image and the commit copied" \
+  "Standard_D2s_v5|Canonical:ubuntu-24_04-lts:server:latest|$(git rev-parse HEAD)" \
+  "$(awk -F'\t' '{v[$1] = $2} END {print v["vm_size"] "|" v["image"] "|" v["commit"]}' "$TMPD/results/casbench-vm2-20261126T000000Z/azure.tsv")"
 # at ERE: the line number of the first logged call matching ERE
 at() { grep -nE "$1" "$FAKE_LOG" | head -n 1 | cut -d: -f1; }
 order="$(at '^az group create') $(at '^az network nsg rule create') $(at '^az vm create') $(at '^az vm auto-shutdown')"
@@ -258,6 +261,7 @@ check_error_prog "no command" 1 vm-manage.sh "$VM"
 check_error_prog "unknown command" 1 vm-manage.sh "$VM" launch
 check_error_prog "flag without value" 1 vm-manage.sh "$VM" run --size
 check_error_prog "wait without --group" 1 vm-manage.sh "$VM" --dry-run --ssh-key "$KEY" wait
+check_error_prog "matrix with --group" 1 vm-manage.sh "$VM" --dry-run --group g1 matrix Standard_D2s_v5
 check_error_prog "matrix without sizes" 1 vm-manage.sh "$VM" --dry-run matrix
 check_error_prog "--repo-url without --commit" 1 vm-manage.sh "$VM" --dry-run --repo-url https://example.org/x.git run
 check_error_prog "bad --my-ip" 2 vm-manage.sh "$VM" --dry-run --my-ip 300.1.2.3 run
