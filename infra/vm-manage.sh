@@ -131,7 +131,10 @@ valid_ipv4() {
 valid_size() { [[ "$1" =~ ^[A-Za-z][A-Za-z0-9_]{2,63}$ ]]; }
 
 # Standard_D2s_v5 -> d2s-v5: the VM (and so host) name, which names the run directory.
-size_slug() { local s=${1#Standard_}; s=${s,,}; echo "${s//_/-}"; }
+size_slug() { local s=${1#Standard_}; s=$(printf '%s' "$s" | tr '[:upper:]_' '[:lower:]-'); echo "$s"; }
+
+# date(1) N hours from now in FORMAT: GNU date, else BSD/macOS date.
+utc_in_hours() { date -u -d "+$1 hours" "+$2" 2>/dev/null || date -u -v+"$1"H "+$2"; }
 
 need() { [ "$DRY" = 1 ] || command -v "$1" >/dev/null 2>&1 || env_error "$1: not found on PATH${2:+ ($2)}"; }
 
@@ -201,8 +204,8 @@ cmd_create() {
   slug=$(size_slug "$SIZE")
   stamp=$(date -u +%Y%m%dT%H%M%SZ)
   [ -n "$GROUP" ] || GROUP="casbench-$slug-$stamp-$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')"
-  expires=$(date -u -d "+$EXPIRE_HOURS hours" +%Y-%m-%dT%H:%M:%SZ)
-  shutdown=$(date -u -d "+$EXPIRE_HOURS hours" +%H%M)
+  expires=$(utc_in_hours "$EXPIRE_HOURS" %Y-%m-%dT%H:%M:%SZ) || env_error "date cannot add $EXPIRE_HOURS hours"
+  shutdown=$(utc_in_hours "$EXPIRE_HOURS" %H%M) || env_error "date cannot add $EXPIRE_HOURS hours"
   local vm="casbench-$slug" nsg="$GROUP-nsg"
 
   if [ -z "$REPO_URL" ]; then
@@ -506,10 +509,10 @@ case "$COMMAND" in
   create)  cmd_create ;;
   wait)    cmd_wait ;;
   fetch)   cmd_fetch ;;
-  ssh)     cmd_ssh "${ARGS[@]}" ;;
+  ssh)     cmd_ssh ${ARGS[@]+"${ARGS[@]}"} ;;
   destroy) cmd_destroy ;;
   run)     cmd_run ;;
-  matrix)  cmd_matrix "${ARGS[@]}" ;;
+  matrix)  cmd_matrix ${ARGS[@]+"${ARGS[@]}"} ;;
   list)    cmd_list ;;
-  price)   cmd_price "${ARGS[@]}" ;;
+  price)   cmd_price ${ARGS[@]+"${ARGS[@]}"} ;;
 esac
