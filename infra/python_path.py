@@ -54,6 +54,9 @@ bytes_in is what the step reads (the compressed stream for decompress/load), as
 results/README.md defines it. Every cell is verified before it is timed (round trip
 equal, key equal to a second computation); a failing cell is a row with status error.
 
+environment: PYTHON_PATH_FAULT=CODEC:LEVEL (for tests) makes that codec's decompress
+and load return a corrupted blob, so that its cells fail verification.
+
 exit status: 0 done; 1 usage; 2 bad input (unknown payload/codec/hash, bad number,
 --out exists); 3 environment (casbench missing or failing, a module missing, I/O);
 4 some cell failed verification (its row has status error; the others were measured).
@@ -169,6 +172,22 @@ def make_codec(name, level, lz4, zstandard):
         dctx = zstandard.ZstdDecompressor()
         return cctx.compress, dctx.decompress, dctx.decompress
     raise AssertionError(name)
+
+
+def with_fault(name, level, funcs):
+    """The test hook PYTHON_PATH_FAULT: a codec whose inverse is wrong."""
+    if os.environ.get("PYTHON_PATH_FAULT") != "%s:%d" % (name, level):
+        return funcs
+    comp, decomp, load = funcs
+
+    def corrupt(f):
+        def g(c):
+            out = bytearray(f(c))
+            if out:
+                out[len(out) // 2] ^= 0x01
+            return bytes(out)
+        return g
+    return comp, corrupt(decomp), corrupt(load)
 
 
 def parse_codecs(specs):
@@ -338,7 +357,7 @@ def bench_payload(w, name, obj, protocol, codecs, hashes, hfuncs, libs, reps, mi
                  reps, min_time, bytes_out=size, key=keys[h])
 
     for cname, level in codecs:
-        comp, decomp, load = make_codec(cname, level, lz4, zstandard)
+        comp, decomp, load = with_fault(cname, level, make_codec(cname, level, lz4, zstandard))
         try:
             c = comp(blob)
         except Exception as e:

@@ -113,6 +113,17 @@ else
     "$PP" --casbench "$CASBENCH" --payload config --out "$TMPD/real"
 fi
 
+# A cell that fails verification: a row with status error and no timing; the rest measured.
+rc=0; PYTHON_PATH_FAULT=lz4:0 "$PP" --quick --objects-from python --payload config --codec lz4,zstd:1 --hash sha1 \
+  --out "$TMPD/fault" >/dev/null 2>&1 || rc=$?
+check_eq "a failing cell: exit 4" 4 "$rc"
+check_eq "a failing cell: the 5 lz4 rows (compress, decompress, load, load+verify, save) are errors, the 7 others (pickle, hash, 5 zstd) ok" \
+  "lz4 compress error|lz4 decompress error|lz4 load error|lz4 load+verify error|lz4 save error|ok 7" \
+  "$(awk -F'\t' 'NR > 1 && $6 == "lz4" {print $6, $4, $24} NR > 1 && $6 != "lz4" {n[$24]++} END {for (k in n) print k, n[k]}' \
+     "$TMPD/fault/matrix.tsv" | sort | paste -sd'|')"
+check_eq "a failing cell: empty timing columns, a one-line message" "" \
+  "$(awk -F'\t' 'NR > 1 && $24 == "error" && ($13 $14 $15 $16 $17 $18 $19 $20 $21 $22 != "" || $25 !~ /round trip differs/) {print NR}' "$TMPD/fault/matrix.tsv")"
+
 # ---- errors ----
 mkdir "$TMPD/exists"; echo keep >"$TMPD/exists/matrix.tsv"
 check_error_prog "--out that exists" 2 python_path.py "$PP" --quick --objects-from python --payload config --out "$TMPD/exists"
