@@ -39,6 +39,43 @@ check_eq "cloud-init schema (control) rejects a broken copy" 1 \
   "$(cloud-init schema --config-file "$TMPD/bad-ci.yaml" >/dev/null 2>&1; echo $?)"
 check "cloud-init.yaml starts with #cloud-config" test "$(head -n 1 infra/cloud-init.yaml)" = "#cloud-config"
 
+# ---- the VM side: cloud-init's runner script, run here with a fake make ----
+mkdir -p "$TMPD/vmbin"
+cat >"$TMPD/vmbin/make" <<'EOF'
+#!/bin/bash
+echo "make $*" >>"$VM_LOG"
+mkdir -p results/casbench-vmtest-20261126T000000Z && echo ok >results/casbench-vmtest-20261126T000000Z/matrix.tsv
+exit "${FAKE_MAKE_RC:-0}"
+EOF
+chmod +x "$TMPD/vmbin/make"
+head=$(git rev-parse HEAD)
+# vm_run NAME URL COMMIT: runs the runner in $TMPD/vm-NAME; the marker's fields land in $marker.
+vm_run() {
+  local d=$TMPD/vm-$1
+  mkdir -p "$d"
+  printf 'CASBENCH_REPO_URL=%q\nCASBENCH_COMMIT=%q\nCASBENCH_BENCH_ARGS=%q\n' "$2" "$3" "--quick --payload config" >"$d/source.env"
+  env PATH="$TMPD/vmbin:$PATH" VM_LOG="$d/make.log" CASBENCH_VM_STATE="$d/state" CASBENCH_VM_SRC="$d/src" \
+    CASBENCH_VM_SOURCE_ENV="$d/source.env" bash "$TMPD/cloud-init-runner.sh" >/dev/null 2>&1
+  marker=$(grep -E '^(status|run_dir)=' "$d/state/done" 2>/dev/null | paste -sd'|')
+}
+vm_run clone "$PWD" "$head"
+check_eq "VM runner, clone mode: marker status 0 and the new run directory" \
+  "status=0|run_dir=$TMPD/vm-clone/src/tree/results/casbench-vmtest-20261126T000000Z" "$marker"
+check_eq "VM runner, clone mode: the commit asked for is checked out" "$head" "$(git -C "$TMPD/vm-clone/src/tree" rev-parse HEAD)"
+check_eq "VM runner, clone mode: make bench with the bench args" "make bench BENCH_ARGS=--quick --payload config" "$(cat "$TMPD/vm-clone/make.log")"
+check "VM runner: provision.sh ran first (its log line)" grep -q "^provision.sh: " "$TMPD/vm-clone/state/bench.log"
+vm_run badcommit "$PWD" 0000000
+check_eq "VM runner, a commit that does not exist: status 3, no run directory, no make" "status=3|run_dir=|" \
+  "$marker|$(cat "$TMPD/vm-badcommit/make.log" 2>/dev/null)"
+FAKE_MAKE_RC=2 vm_run makefails "$PWD" "$head"
+check_eq "VM runner, make bench failing: its status, and the run directory it left" \
+  "status=2|run_dir=$TMPD/vm-makefails/src/tree/results/casbench-vmtest-20261126T000000Z" "$marker"
+mkdir -p "$TMPD/vm-copy/src/tree"
+git archive HEAD | tar -x -C "$TMPD/vm-copy/src/tree" && touch "$TMPD/vm-copy/src/.copied"
+vm_run copy "" "$head"
+check_eq "VM runner, copy mode: status 0, make told the commit (no .git in a copy)" \
+  "status=0|make bench GIT_COMMIT=${head:0:12} BENCH_ARGS=--quick --payload config" "${marker%%|*}|$(cat "$TMPD/vm-copy/make.log")"
+
 # ---- fakes: az, ssh, scp that log every call ----
 mkdir -p "$TMPD/bin" "$TMPD/state" "$TMPD/results"
 ssh-keygen -q -t ed25519 -N '' -C casbench-test -f "$TMPD/key" || fail "ssh-keygen"
