@@ -456,6 +456,8 @@ def write_env(path, args, libs, utc, casbench_version):
         ("min_time_s", repr(args.min_time)),
         ("alloc", "fresh (Python allocates every result)"),
     ]
+    if not casbench_version:
+        rows = [r for r in rows if r[0] != "casbench_version"]
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         for k, v in rows:
             f.write("%s\t%s\n" % (k, str(v).replace("\t", " ").replace("\n", " ")))
