@@ -22,7 +22,7 @@ PACKAGES=(
   gnuplot-nox
   python3 python3-numpy python3-lz4 python3-xxhash python3-zstandard
   lz4 zstd gzip xxhash b3sum coreutils openssl
-  shellcheck cloud-init
+  shellcheck cloud-init python3-yaml openssh-client curl
   clang libclang-rt-dev valgrind time
 )
 

@@ -26,6 +26,7 @@ for f in doc["write_files"]:
     if f["content"].startswith("#!/bin/bash"):
         open(sys.argv[1], "w").write(f["content"])
 ' "$TMPD/cloud-init-runner.sh"
+echo "# shellcheck covers: ${scripts[*]} + cloud-init.yaml's runner"
 check "cloud-init.yaml carries the VM runner script" test -s "$TMPD/cloud-init-runner.sh"
 check "shellcheck passes on ${#scripts[@]} scripts + the cloud-init runner" \
   shellcheck -x --source-path=SCRIPTDIR "${scripts[@]}" "$TMPD/cloud-init-runner.sh"
