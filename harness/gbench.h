@@ -81,9 +81,10 @@ void gb_request_stop(void);
  * context and benchmarks, which later runs append to), and write everything
  * so far as one JSON document, atomically (temporary file + rename).
  * gb_json_load returns 0, or -1 with a message (unreadable, or not a file
- * this shim wrote). */
+ * this shim wrote). gb_json_write fsyncs the file first when durable is
+ * non-zero (at the end of a run; a rewrite after every cell need not). */
 int gb_json_load(const char *path, char *err, size_t errlen);
-int gb_json_write(const char *path, char *err, size_t errlen);
+int gb_json_write(const char *path, int durable, char *err, size_t errlen);
 
 /* Add a key/value to the "context" object of gbench.json. */
 void gb_add_context(const char *key, const char *value);

@@ -224,7 +224,7 @@ int gb_json_load(const char *path, char *err, size_t errlen)
     return 0;
 }
 
-int gb_json_write(const char *path, char *err, size_t errlen)
+int gb_json_write(const char *path, int durable, char *err, size_t errlen)
 {
     if (g_context.empty()) g_context = fresh_context();
     std::string doc = g_context + g_entries + kTail;
@@ -245,7 +245,7 @@ int gb_json_write(const char *path, char *err, size_t errlen)
         p += w;
         left -= (size_t)w;
     }
-    if (fsync(fd) != 0 || close(fd) != 0) {
+    if ((durable && fsync(fd) != 0) || close(fd) != 0) {
         int e = errno;
         unlink(tmp.c_str());
         return set_err(err, errlen, "%s: %s", tmp.c_str(), std::strerror(e));
