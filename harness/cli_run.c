@@ -852,6 +852,7 @@ static void encode_args(int argc, char **argv, char *out, size_t cap)
 
 static char **decode_args(const char *s, int *argc)
 {
+    if (strcmp(s, "none") == 0) s = "";
     size_t n = strlen(s), cnt = 1;
     char **argv = calloc(n + 2, sizeof *argv);
     char *copy = strdup(s);
@@ -926,6 +927,7 @@ int cli_run(int argc, char **argv)
     } else {
         encode_args(argc, argv, args_text, sizeof args_text);
     }
+    if (!args_text[0]) snprintf(args_text, sizeof args_text, "none");
     apply_profile(&o);
 
     /* Every payload spec is checked before anything is written. */

@@ -284,3 +284,24 @@ check_eq "no results/ directory appears from failed runs" "no" "$([ -e results ]
 check "list exits 0" "$ASAN" list
 check_eq "list names every section" "3" "$("$ASAN" list | grep -cE '^(payloads|codecs|hashes):')"
 check_error "list: unknown section" 1 "$ASAN" list frobs
+
+# ---- selection flags ---------------------------------------------------------------------------
+rc=0
+"$REL" run --payload 'random:size=4KiB,config' --protocol 2,4 --codec lz4:0 --hash sha1 --alloc reuse \
+  "${FAST[@]}" --out sel >/dev/null 2>&1 || rc=$?
+check_eq "selection run exits 0" "0" "$rc"
+check_matrix "selection run: matrix.tsv" sel
+check_eq "a comma list of payload specs with parameters gives two payloads" "2" \
+  "$(awk -F'\t' 'NR > 1 { print $1 }' sel/matrix.tsv | sort -u | wc -l)"
+check_eq "--protocol 2,4: both protocols" "2 4" "$(awk -F'\t' 'NR > 1 { print $2 }' sel/matrix.tsv | sort -u | tr '\n' ' ' | sed 's/ $//')"
+check_eq "--alloc reuse: no fresh row" "reuse" "$(awk -F'\t' 'NR > 1 { print $9 }' sel/matrix.tsv | sort -u)"
+check_eq "protocol 2 pickles differ in size from protocol 4" "2" \
+  "$(awk -F'\t' 'NR > 1 && $1 == "config" { print $2, $3 }' sel/matrix.tsv | sort -u | wc -l)"
+
+# ---- progress on a terminal -----------------------------------------------------------------------
+if command -v script >/dev/null; then
+  script -qec "'$REL' run --payload config --codec lz4:0 --hash sha1 --quick ${FAST[*]} --out tty" /dev/null >tty.out 2>&1
+  check_eq "on a terminal: a progress line with cells done/total and an ETA" "yes" \
+    "$(grep -aqE '\[[0-9]+/[0-9]+\] config .*ETA' tty.out && echo yes || echo no)"
+  check_eq "not on a terminal: no progress line" "0" "$(grep -c 'ETA' full.err)"
+fi
