@@ -100,6 +100,8 @@ static void usage(FILE *out)
 "  --hash NAME         default: sha1 sha256 blake2b blake3 blake3-160 xxh64 xxh3-64\n"
 "                      xxh3-128\n"
 "  --protocol N        pickle protocol 2..5; default 4 (metaflow since 2.13.10)\n"
+"  --variant NAME      save-path variant (save and save+store rows); default: every\n"
+"                      variant casbench has (today: sequential, metaflow's order)\n"
 "  --alloc MODE        fresh, reuse or both, for every row that allocates output\n"
 "                      (default: see below)\n"
 "\n"
@@ -152,6 +154,9 @@ static void usage(FILE *out)
 /* ---- option parsing ----------------------------------------------------- */
 
 static int g_opts_given;      /* selection or timing flags other than --resume */
+/* The save variants selected (--variant; all rows of cell_save_variants by
+ * default): every save and save+store cell runs once per variant. */
+static unsigned g_variant_mask;
 
 static void add_payload(run_opts *o, const char *spec)
 {
@@ -304,6 +309,21 @@ static void parse_args(run_opts *o, int argc, char **argv, int from_env)
             });
             continue;
         }
+        if (is_flag(a, "--variant")) {
+            v = flag_value(argc, argv, &i, "--variant");
+            FOR_EACH_PIECE(v, "--variant", p, {
+                const cell_save_variant *sv = cell_save_variant_find(p);
+                if (!sv) {
+                    char known[256] = "";
+                    for (size_t k = 0; k < cell_save_variant_count; k++)
+                        snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", k ? ", " : "",
+                                 cell_save_variants[k].name);
+                    cb_fail(CB_EXIT_INPUT, "--variant '%s': unknown save variant (known: %s)", p, known);
+                }
+                g_variant_mask |= 1u << (unsigned)(sv - cell_save_variants);
+            });
+            continue;
+        }
         if (is_flag(a, "--alloc")) {
             v = flag_value(argc, argv, &i, "--alloc");
             FOR_EACH_PIECE(v, "--alloc", p, {
@@ -363,6 +383,7 @@ static void apply_profile(run_opts *o)
         for (i = 0; list[i]; i++) add_hash(o, list[i], 0);
     }
     if (o->nprotocols == 0) o->protocols[o->nprotocols++] = 4;
+    if (!g_variant_mask) g_variant_mask = ~0u;
     if (o->repetitions == 0) o->repetitions = o->profile == PROFILE_QUICK ? 2 : 5;
     if (o->min_time == 0) o->min_time = o->profile == PROFILE_QUICK ? 0.005 : 0.02;
     if (o->ncodecs == 0 || o->nhashes == 0)
@@ -384,13 +405,13 @@ typedef struct {
     size_t n, cap;
 } plan;
 
-static void plan_add(plan *p, cell_stage s, int codec, int hash, cell_alloc a)
+static void plan_add_one(plan *p, cell_stage s, const cell_save_variant *variant, int codec, int hash,
+                         cell_alloc a)
 {
-    const cell_save_variant *variant =
-        (s == CELL_SAVE || s == CELL_SAVE_STORE) ? &cell_save_variants[0] : NULL;
     size_t i;
     for (i = 0; i < p->n; i++)
-        if (p->v[i].stage == s && p->v[i].codec == codec && p->v[i].hash == hash && p->v[i].alloc == a)
+        if (p->v[i].stage == s && p->v[i].variant == variant && p->v[i].codec == codec &&
+            p->v[i].hash == hash && p->v[i].alloc == a)
             return;
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 64;
@@ -400,6 +421,16 @@ static void plan_add(plan *p, cell_stage s, int codec, int hash, cell_alloc a)
         p->cap = cap;
     }
     p->v[p->n++] = (plan_item){s, variant, codec, hash, a};
+}
+
+static void plan_add(plan *p, cell_stage s, int codec, int hash, cell_alloc a)
+{
+    if (s != CELL_SAVE && s != CELL_SAVE_STORE) {
+        plan_add_one(p, s, NULL, codec, hash, a);
+        return;
+    }
+    for (size_t v = 0; v < cell_save_variant_count && v < 32; v++)
+        if (g_variant_mask & (1u << v)) plan_add_one(p, s, &cell_save_variants[v], codec, hash, a);
 }
 
 /* Which allocation modes a stage runs with: the --alloc set, or the policy of

@@ -254,7 +254,7 @@ check_eq "--hash-sweep: 64 B to 64 MiB, every hash" "22 64 67108864" \
 
 # ---- bad flags and names ----------------------------------------------------------------
 check "run --help exits 0" "$ASAN" run --help
-for f in --payload --codec --hash --protocol --alloc --repetitions --min-time --quick --full --hash-sweep \
+for f in --payload --codec --hash --protocol --variant --alloc --repetitions --min-time --quick --full --hash-sweep \
          --cpu --out --resume --seed --store-dir --fsync; do
   check_eq "run --help documents $f" "yes" "$("$ASAN" run --help | grep -q -- "$f" && echo yes || echo no)"
 done
@@ -269,6 +269,7 @@ check_error "unknown payload" 2 "$ASAN" run --payload nosuch
 check_error "empty list item" 2 "$ASAN" run --hash sha1,,blake3
 check_error "protocol out of range" 2 "$ASAN" run --protocol 7
 check_error "bad --alloc" 2 "$ASAN" run --alloc sometimes
+check_error "unknown save variant" 2 "$ASAN" run --variant sideways
 check_error "one repetition" 2 "$ASAN" run --repetitions 1
 check_error "--repetitions not a number" 2 "$ASAN" run --repetitions many
 check_error "negative --min-time" 2 "$ASAN" run --min-time -1
