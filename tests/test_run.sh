@@ -13,6 +13,7 @@ cd "$TMPD" || exit 3
 
 # Small and fast: timing quality does not matter to these checks.
 FAST=(--min-time 0.001 --repetitions 2)
+# shellcheck disable=SC2054 # commas separate casbench's list values
 SMALL=(--payload config,metrics --codec gzip:3,lz4:0,zstd:1 --hash sha1,blake3,xxh3-64)
 
 # ---- the files of a run ----------------------------------------------------
@@ -191,10 +192,11 @@ check_error "the broken codec exists only with CASBENCH_TEST_BROKEN_CODEC=1" 2 "
 
 # ---- interruption and resume -----------------------------------------------------
 # A run long enough to interrupt: the rows appear one by one.
+# shellcheck disable=SC2054
 LONG=(--payload config,metrics,embeddings --codec gzip:3,lz4:0,zstd:1 --hash sha1,xxh3-64 --min-time 0.01 --repetitions 2)
 wait_rows() {  # DIR N: wait until DIR/matrix.tsv has N rows (at most 60 s)
-  local i
-  for i in $(seq 600); do
+  local _
+  for _ in $(seq 600); do
     [ -f "$1/matrix.tsv" ] && [ "$(($(wc -l <"$1/matrix.tsv") - 1))" -ge "$2" ] && return 0
     sleep 0.1
   done
@@ -278,7 +280,8 @@ check_error "--seed negative" 2 "$ASAN" run --seed -3
 check_error "--resume of a directory that is not a run" 2 "$ASAN" run --resume "$TMPD/store"
 check_error "an existing non-empty --out is refused" 2 "$ASAN" run --payload config --codec lz4 --hash sha1 --out asan
 check_error "an --out that cannot be written" 3 "$ASAN" run --payload config --codec lz4 --hash sha1 --out /proc/casbench-out
-check_eq "a refused --out is left as it was" "$(ls asan | sort | tr '\n' ' ')" "env.tsv gbench.json matrix.tsv "
+check_eq "a refused --out is left as it was" "env.tsv gbench.json matrix.tsv " \
+  "$(find asan -mindepth 1 -printf '%f\n' | sort | tr '\n' ' ')"
 check_eq "no results/ directory appears from failed runs" "no" "$([ -e results ] && echo yes || echo no)"
 
 # ---- casbench list ---------------------------------------------------------------------------
