@@ -1282,6 +1282,7 @@ static int update_readme(report_ctx *c, const char *md_excerpt, char *err, size_
 
     b = strstr((char *)data, REPORT_README_BEGIN);
     e = strstr((char *)data, REPORT_README_END);
+    /* report_write() checked the markers before writing anything. */
     f = open_memstream(&out, &olen);
     if (!f) cb_fail(CB_EXIT_ENV, "out of memory");
     if (!b && !e) {
@@ -1317,6 +1318,27 @@ static int update_readme(report_ctx *c, const char *md_excerpt, char *err, size_
         free(data);
         return rc;
     }
+}
+
+/* Before anything is written: the README must be readable and its markers
+ * both absent or both present in order. */
+static int check_readme(const char *readme, char *err, size_t errlen)
+{
+    uint8_t *data;
+    size_t len;
+    char sub[256];
+    const char *b, *e;
+    int bad;
+    if (cb_read_file(readme, 64u << 20, &data, &len, sub, sizeof sub) != 0)
+        return cb_err(err, errlen, "%s: %s", readme, sub);
+    b = strstr((char *)data, REPORT_README_BEGIN);
+    e = strstr((char *)data, REPORT_README_END);
+    bad = (b || e) && (!b || !e || e < b);
+    free(data);
+    if (bad)
+        return cb_err(err, errlen, "%s: the markers '%s' and '%s' must both be present, in "
+                      "that order", readme, REPORT_README_BEGIN, REPORT_README_END);
+    return 0;
 }
 
 static void ctx_free(report_ctx *c)
@@ -1366,6 +1388,8 @@ int report_write(const report_opts *o, char *err, size_t errlen)
         if (stat(published_default, &st) != 0) c.published_path = "results/reference/pr3090-published.tsv";
         if (stat(c.published_path, &st) == 0 && load_published(&c, err, errlen) != 0) goto out;
     }
+
+    if (o->readme && check_readme(o->readme, err, errlen) != 0) goto out;
 
     rc = CB_EXIT_ENV;
     gnuplot = find_exe(o->gnuplot ? o->gnuplot : "gnuplot");

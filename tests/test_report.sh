@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2016  # backticks in sed/awk patterns are markdown, not expansions
+# casbench report / compare and the strict TSV reader, on the synthetic fixture
+# run tests/fixtures/report/run (see tests/fixtures/report/README.md).
+# Oracles: tests/report_oracle.py (an independent reading of matrix.tsv under
+# the report's stated rules), CPython's math for the birthday bound, and the
+# golden REPORT.md (regenerate: CASBENCH_REGEN=1 tests/run.sh report).
+. "$(dirname "$0")/lib.sh"
+ROOT=$PWD
+CB=$(realpath "$CASBENCH")
+FIX=$ROOT/tests/fixtures/report
+GOLDEN=$FIX/REPORT.md
+export CASBENCH_PLOTS_DIR=$ROOT/plots
+
+# A run directory laid out as results/ is: <dir>/<run>, <dir>/reference/.
+fresh_run() {  # fresh_run NAME -> $TMPD/NAME, a copy of the fixture run
+  rm -rf "${TMPD:?}/$1"
+  cp -r "$FIX/run" "$TMPD/$1"
+  mkdir -p "$TMPD/reference"
+  cp "$ROOT/results/reference/pr3090-published.tsv" "$TMPD/reference/"
+}
+report() { (cd "$TMPD" && "$CB" report "$@"); }
+
+# --- the golden report ------------------------------------------------------
+fresh_run run
+check "report on the fixture exits 0" report run
+if [ "${CASBENCH_REGEN:-}" = 1 ]; then
+  cp "$TMPD/run/REPORT.md" "$GOLDEN"
+  pass "golden REPORT.md regenerated ($GOLDEN)"
+fi
+if cmp -s "$GOLDEN" "$TMPD/run/REPORT.md"; then pass "REPORT.md equals the golden file"
+else fail "REPORT.md equals the golden file" "$(diff "$GOLDEN" "$TMPD/run/REPORT.md" | head -n 8 | tr '\n' '|')"; fi
+for s in "1. Environment" "2. PR #3090 reproduction" "3. Where the time goes" "4. Codecs" \
+         "5. The SHA-1 proposal" "6. Save + upload" "7. Recommendation"; do
+  check_eq "section '$s' present" 1 "$(grep -c "^## $s\$" "$TMPD/run/REPORT.md")"
+done
+
+# Every plot the report links exists as a real PNG and SVG.
+links=$(grep -o '](plots/[^)]*\.png)' "$TMPD/run/REPORT.md" | sed 's/^](plots\/\(.*\)\.png)$/\1/' | sort -u)
+nlinks=$(echo "$links" | grep -c .)
+[ "$nlinks" -ge 10 ] && pass "report links $nlinks plots" || fail "report links plots" "$nlinks"
+bad=""
+for b in $links; do
+  png=$TMPD/run/plots/$b.png svg=$TMPD/run/plots/$b.svg
+  [ "$(head -c 8 "$png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || bad="$bad $b.png(magic)"
+  [ "$(stat -c %s "$png")" -gt 10000 ] || bad="$bad $b.png(size)"
+  head -c 200 "$svg" | grep -q '<svg' || bad="$bad $b.svg(magic)"
+  [ "$(stat -c %s "$svg")" -gt 5000 ] || bad="$bad $b.svg(size)"
+  grep -q '</svg>' "$svg" || bad="$bad $b.svg(unfinished)"
+done
+check_eq "every linked plot is a PNG and an SVG of real size" "" "$bad"
+check_eq "no temporary file left" "" "$(find "$TMPD/run" -name '*.tmp*')"
+
+# --- numbers against the oracle ---------------------------------------------
+"$PY" "$ROOT/tests/report_oracle.py" "$TMPD/run/matrix.tsv" >"$TMPD/oracle" 2>&1 || fail "oracle runs" "$(cat "$TMPD/oracle")"
+o() { sed -n "s/^$1=//p" "$TMPD/oracle"; }
+R=$TMPD/run/REPORT.md
+check_eq "recommended gzip-compatible codec (oracle)" "$(o rec_gzip)" \
+  "$(sed -n 's/^- \*\*Recommended codec for today.s metaflow: `\([^`]*\)`.*/\1/p' "$R")"
+check_eq "its score (oracle)" "$(o rec_gzip_score)" \
+  "$(sed -n 's/^- \*\*Recommended codec for today.s metaflow: `[^`]*`\*\* - save path \([0-9.]*\) x.*/\1/p' "$R")"
+check_eq "fastest codec overall (oracle)" "$(o rec_any)" "$(sed -n 's/^- \*\*Fastest codec overall: `\([^`]*\)`.*/\1/p' "$R")"
+check_eq "cryptographic hash >= 160 bits (oracle)" "$(o hash_crypto)" "$(sed -n 's/^- \*\*Hash, cryptographic, >= 160 bits: `\([^`]*\)`.*/\1/p' "$R")"
+check_eq "hash with a 40-hex key (oracle)" "$(o hash_40)" "$(sed -n 's/^- \*\*Hash with a 40-hex key (160 bits): `\([^`]*\)`.*/\1/p' "$R")"
+check_eq "fastest hash (oracle)" "$(o hash_any)" "$(sed -n 's/^- \*\*Fastest hash overall: `\([^`]*\)`.*/\1/p' "$R")"
+check_eq "weights speedup vs gzip:3, fresh (oracle)" "$(o speedup_weights_g3)" \
+  "$(awk -F' [|] ' '$1=="| seed-readme" && $2=="weights" && $5=="fresh" {print $12}' "$R")"
+check_eq "birthday bound, 64 bits, 10^9 (CPython expm1)" "$(o birthday_64_1e9)" \
+  "$(sed -n '/^Birthday bound/,/^Share of/p' "$R" | awk -F' [|] ' '$1=="| xxh64" {print $4}')"
+check_eq "birthday bound, 160 bits, 10^12 (CPython expm1)" "$(o birthday_160_1e12)" \
+  "$(sed -n '/^Birthday bound/,/^Share of/p' "$R" | awk -F' [|] ' '$1=="| sha1" {sub(/ [|]$/, "", $5); print $5}')"
+check_eq "isal:1 break-even on weights (oracle)" "$(o breakeven_weights_isal1)" \
+  "$(sed -n '/^\*\*weights\*\*$/,/^!\[/p' "$R" | awk -F' [|] ' '$1=="| isal:1" {sub(/ [|]$/, "", $6); print $6}')"
+for p in config metrics embeddings weights random; do
+  check_eq "dominant stage after lz4 on $p (oracle)" "$(o "dominant_$p")" \
+    "$(awk -F' [|] ' -v p="| $p" '$1==p && NF==7 {gsub(/\*/, "", $5); print $5}' "$R")"
+done
+
+# --- the recommendation follows the rows ------------------------------------
+fresh_run faster
+awk -F'\t' 'BEGIN { OFS = "\t" }
+  NR > 1 && $4 == "save" && $6 == "libdeflate" { $15 = $15 / 10 } { print }' \
+  "$FIX/run/matrix.tsv" >"$TMPD/faster/matrix.tsv"
+check "report on the edited fixture" report faster
+"$PY" "$ROOT/tests/report_oracle.py" "$TMPD/faster/matrix.tsv" >"$TMPD/oracle"
+before=$(sed -n 's/^- \*\*Recommended codec for today.s metaflow: `\([^`]*\)`.*/\1/p' "$R")
+after=$(sed -n 's/^- \*\*Recommended codec for today.s metaflow: `\([^`]*\)`.*/\1/p' "$TMPD/faster/REPORT.md")
+case "$before/$after" in
+  isal:*/libdeflate:*) pass "libdeflate 10x faster on save: recommendation moves isal -> libdeflate ($before -> $after)" ;;
+  *) fail "recommendation moves isal -> libdeflate" "$before -> $after" ;;
+esac
+check_eq "the edited recommendation agrees with the oracle" "$(o rec_gzip)" "$after"
+
+# --- re-running replaces the outputs -----------------------------------------
+touch -d '2000-01-01' "$TMPD/run/REPORT.md" "$TMPD/run/plots/hash-sweep.png"
+check "report re-runs over its own outputs" report run
+check_eq "REPORT.md replaced" 1 "$(find "$TMPD/run/REPORT.md" -newermt '2001-01-01' | wc -l)"
+check_eq "plots replaced" 1 "$(find "$TMPD/run/plots/hash-sweep.png" -newermt '2001-01-01' | wc -l)"
+check "a re-run gives the same REPORT.md" cmp -s "$GOLDEN" "$TMPD/run/REPORT.md"
+
+# --- README block --------------------------------------------------------------
+printf '# prose\n\nThe lead writes this.\n' >"$TMPD/README.md"
+check "--readme appends the block to a README without markers" report run --readme README.md
+check_eq "prose kept, block appended" "# prose|The lead writes this.|<!-- casbench:report:begin -->" \
+  "$(grep -v '^$' "$TMPD/README.md" | head -n 3 | paste -sd'|')"
+cp "$TMPD/README.md" "$TMPD/README.once"
+printf '\ntrailing prose\n' >>"$TMPD/README.md"
+check "--readme replaces the block" report run --readme README.md
+check_eq "one block after two runs" "1 1" \
+  "$(grep -c 'casbench:report:begin' "$TMPD/README.md") $(grep -c 'casbench:report:end' "$TMPD/README.md")"
+check_eq "text after the block kept" "trailing prose" "$(tail -n 1 "$TMPD/README.md")"
+check_eq "README holds sections 2, 5 and 7" 3 \
+  "$(grep -cE '^### (PR #3090 reproduction|The SHA-1 proposal|Recommendation)$' "$TMPD/README.md")"
+missing=""
+for l in $(grep -o '](run/[^)]*)' "$TMPD/README.md" | sed 's/^](\(.*\))$/\1/'); do
+  [ -f "$TMPD/$l" ] || missing="$missing $l"
+done
+check_eq "README links resolve from README's directory" "" "$missing"
+printf 'x\n<!-- casbench:report:end -->\n<!-- casbench:report:begin -->\n' >"$TMPD/README.bad"
+check_error "--readme with markers out of order" 2 report run --readme README.bad
+
+# --- malformed input: one line naming file and line, nothing half-written -------
+bad_case() {  # bad_case NAME EXPECTED-MESSAGE-REGEX; $TMPD/bad prepared by the caller
+  rm -f "$TMPD/bad/REPORT.md"
+  check_error "$1: one-line error, exit 2" 2 report bad
+  if grep -Eq "$2" "$TMPD/err.err"; then pass "$1: message names file and line"
+  else fail "$1: message names file and line" "$(cat "$TMPD/err.err")"; fi
+  if [ -e "$TMPD/bad/REPORT.md" ] || [ -e "$TMPD/bad/plots" ]; then
+    fail "$1: nothing written" "$(ls "$TMPD/bad")"
+  else pass "$1: nothing written"; fi
+}
+M=$FIX/run/matrix.tsv
+fresh_run bad; cut -f1-14,16- "$M" >"$TMPD/bad/matrix.tsv"
+bad_case "missing column" "^casbench: bad/matrix.tsv:1: missing column 'median_ns'$"
+fresh_run bad; awk -F'\t' 'BEGIN{OFS="\t"} NR==7 {$15="abc"} {print}' "$M" >"$TMPD/bad/matrix.tsv"
+bad_case "non-numeric median" "^casbench: bad/matrix.tsv:7: column 'median_ns': 'abc' is not a number$"
+fresh_run bad; awk -F'\t' 'BEGIN{OFS="\t"} NR==9 {$2="four"} {print}' "$M" >"$TMPD/bad/matrix.tsv"
+bad_case "non-numeric protocol" "^casbench: bad/matrix.tsv:9: column 'protocol': 'four' is not a whole number$"
+fresh_run bad; awk -F'\t' 'BEGIN{OFS="\t"} NR==11 {$22="1,2,x"} {print}' "$M" >"$TMPD/bad/matrix.tsv"
+bad_case "non-numeric sample" "^casbench: bad/matrix.tsv:11: column 'samples_ns': item 3 'x' is not a number$"
+fresh_run bad; : >"$TMPD/bad/matrix.tsv"
+bad_case "empty matrix.tsv" "^casbench: bad/matrix.tsv:1: empty file$"
+fresh_run bad; head -n 1 "$M" >"$TMPD/bad/matrix.tsv"
+bad_case "header only" "^casbench: bad/matrix.tsv:1: no measurement rows"
+fresh_run bad; rm "$TMPD/bad/env.tsv"
+bad_case "run dir without env.tsv" "^casbench: bad/env.tsv: No such file or directory$"
+fresh_run bad; : >"$TMPD/bad/env.tsv"
+bad_case "empty env.tsv" "^casbench: bad/env.tsv:1: empty file$"
+fresh_run bad; awk -F'\t' 'BEGIN{OFS="\t"} NR==5 {NF=NF-1} {print}' "$M" >"$TMPD/bad/matrix.tsv"
+bad_case "ragged row" "^casbench: bad/matrix.tsv:5: 24 fields, but the header has 25$"
+fresh_run bad; sed '3s/$/\r/' "$M" >"$TMPD/bad/matrix.tsv"
+bad_case "CRLF line" "^casbench: bad/matrix.tsv:3: carriage return"
+fresh_run bad; { cat "$M"; sed -n 2p "$M"; } >"$TMPD/bad/matrix.tsv"
+bad_case "duplicate row" "^casbench: bad/matrix.tsv:$(( $(wc -l <"$M") + 1 )): duplicate row \(same identity as line 2"
+fresh_run bad; awk -F'\t' 'BEGIN{OFS="\t"} NR==4 {$24="fine"} {print}' "$M" >"$TMPD/bad/matrix.tsv"
+bad_case "unknown status" "^casbench: bad/matrix.tsv:4: column 'status': must be 'ok' or 'error'$"
+fresh_run bad; sed '3s/\t0\.[0-9]*\t/\tx\t/' "$TMPD/reference/pr3090-published.tsv" >"$TMPD/pub.tsv"
+cp "$TMPD/pub.tsv" "$TMPD/reference/pr3090-published.tsv"
+bad_case "published table with a non-number" "^casbench: reference/pr3090-published.tsv:3: column '[a-z0-9_]+': 'x' is not a number$"
+rm -rf "$TMPD/bad"
+check_error "missing run directory" 2 report bad
+grep -q "^casbench: bad: No such file or directory$" "$TMPD/err.err" && pass "missing dir named" || fail "missing dir named" "$(cat "$TMPD/err.err")"
+fresh_run bad
+check_error "gnuplot missing: exit 3" 3 report bad --gnuplot /nonexistent/gnuplot
+[ -e "$TMPD/bad/REPORT.md" ] && fail "gnuplot missing: no REPORT.md" || pass "gnuplot missing: no REPORT.md"
+check_error "gnuplot not in PATH: exit 3" 3 env PATH=/nonexistent "$CB" report "$TMPD/bad"
+check_error "report without RUN_DIR" 1 "$CB" report
+check_error "report with an unknown flag" 1 "$CB" report "$TMPD/run" --frobnicate
+check "report --help" "$CB" report --help
+check "compare --version" "$CB" compare --version
+
+# --- compare ---------------------------------------------------------------------
+fresh_run A; fresh_run B
+# B: weights/compress/zstd:1/fresh 20 % slower; one row dropped; one row added.
+awk -F'\t' 'BEGIN { OFS = "\t" }
+  NR > 1 && $1 == "weights" && $4 == "compress" && $6 == "zstd" && $7 == "1" && $9 == "fresh" {
+    n = split($22, s, ","); o = ""; for (i = 1; i <= n; i++) o = o (i > 1 ? "," : "") s[i] * 1.2
+    $22 = o; $15 = $15 * 1.2 }
+  NR > 1 && $1 == "config" && $4 == "pickle" && $9 == "reuse" { next }
+  { print }
+  END { print "extra\t4\t10\tpickle\t\t\t\t\tfresh\t10\t10\t\t5\t100\t1000\t1000\t1\t999\t1001\t0.001\t10\t999,1000,1001,1000,1000\t\tok\t" }' \
+  "$FIX/run/matrix.tsv" >"$TMPD/B/matrix.tsv"
+(cd "$TMPD" && "$CB" compare A B) >"$TMPD/cmp.md" 2>"$TMPD/cmp.err"
+check_eq "compare exits 0 without --fail-above" 0 "$?"
+check_eq "compare flags exactly one row, the slowed one" "weights 4 compress - zstd 1 - fresh" \
+  "$(grep -E '\| (slower|faster)' "$TMPD/cmp.md" | cut -d'|' -f2 | sed 's/^ //; s/ $//')"
+check_eq "its ratio is 1.20" "1.20" "$(grep '| weights 4 compress - zstd 1 - fresh |' "$TMPD/cmp.md" | awk -F' [|] ' '{print $4}')"
+check_eq "every other row: no significant change" \
+  "$(( $(grep -c . "$FIX/run/matrix.tsv") - 4 ))" "$(grep -c '| no significant change |' "$TMPD/cmp.md")"
+check_eq "row only in A listed" 1 "$(grep -c '^- only in A: `config 4 pickle - - - - reuse`$' "$TMPD/cmp.md")"
+check_eq "row only in B listed" 1 "$(grep -c '^- only in B: `extra 4 pickle - - - - fresh`$' "$TMPD/cmp.md")"
+check_eq "error rows shown for both sides" 2 "$(grep -c '^- [AB] line [0-9]* `random 4 decompress - zstd 19 - fresh`: ' "$TMPD/cmp.md")"
+rc=0; (cd "$TMPD" && "$CB" compare A B --fail-above 10) >/dev/null 2>"$TMPD/cmp.err" || rc=$?
+check_eq "--fail-above 10 exits 1 on a 20 % slowdown" 1 "$rc"
+check_eq "--fail-above names the count on one stderr line" 1 "$(grep -c '^casbench: compare: 1 row significantly slower in B by more than 10.0 %$' "$TMPD/cmp.err")"
+check "--fail-above 30 exits 0" bash -c "cd '$TMPD' && '$CB' compare A B --fail-above 30 >/dev/null"
+check "compare output is deterministic" bash -c "cd '$TMPD' && '$CB' compare A B | cmp -s - cmp.md"
+check_error "compare with a malformed side" 2 "$CB" compare "$TMPD/A" "$TMPD/bad-missing"
+check_error "compare with one directory" 1 "$CB" compare "$TMPD/A"
+check_error "compare --fail-above not a number" 1 "$CB" compare "$TMPD/A" "$TMPD/B" --fail-above lots
