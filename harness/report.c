@@ -213,17 +213,22 @@ static const rundir_row *find(const report_ctx *c, const char *payload, const ch
                               const char *hash, const char *alloc)
 {
     size_t i;
-    for (i = 0; i < c->run->nrows; i++) {
-        const rundir_row *w = &c->run->rows[i];
-        if (!w->ok || strcmp(w->payload, payload) != 0 || strcmp(w->stage, stage) != 0) continue;
-        if (strcmp(payload, "sweep") != 0 && w->protocol != c->protocol) continue;
-        if (strcmp(w->variant, variant ? variant : "") != 0) continue;
-        if (strcmp(w->codec, codec ? codec : "") != 0) continue;
-        if (codec && *codec && w->level != level) continue;
-        if (strcmp(w->hash, hash ? hash : "") != 0) continue;
-        if (strcmp(w->alloc, alloc ? alloc : c->alloc) != 0) continue;
-        return w;
-    }
+    int pass;
+    /* alloc NULL: the context's mode, else any mode (a harness may measure
+     * a stage that allocates nothing, such as hash, in one mode only). */
+    for (pass = 0; pass < (alloc ? 1 : 2); pass++)
+        for (i = 0; i < c->run->nrows; i++) {
+            const rundir_row *w = &c->run->rows[i];
+            if (!w->ok || strcmp(w->payload, payload) != 0 || strcmp(w->stage, stage) != 0)
+                continue;
+            if (strcmp(payload, "sweep") != 0 && w->protocol != c->protocol) continue;
+            if (strcmp(w->variant, variant ? variant : "") != 0) continue;
+            if (strcmp(w->codec, codec ? codec : "") != 0) continue;
+            if (codec && *codec && w->level != level) continue;
+            if (strcmp(w->hash, hash ? hash : "") != 0) continue;
+            if (pass == 0 && strcmp(w->alloc, alloc ? alloc : c->alloc) != 0) continue;
+            return w;
+        }
     return NULL;
 }
 
@@ -329,8 +334,9 @@ static void sec_env(report_ctx *c, FILE *md)
     fprintf(md, " |\n");
     for (i = 0; i < r->nrows; i++) nerr += !r->rows[i].ok;
     fprintf(md, "| rows | %zu (%zu ok, %zu error) |\n", r->nrows, r->nrows - nerr, nerr);
-    fprintf(md, "| sections use | pickle protocol %d, `%s` allocation (unless a table says "
-            "otherwise) |\n\n", c->protocol, c->alloc);
+    fprintf(md, "| sections use | pickle protocol %d; `%s` allocation where a table does not "
+            "say otherwise (a stage measured in the other mode only is taken from it) |\n\n",
+            c->protocol, c->alloc);
     if (nerr) {
         fprintf(md, "Cells that failed (not used anywhere below):\n\n");
         for (i = 0; i < r->nrows; i++) {
@@ -345,6 +351,35 @@ static void sec_env(report_ctx *c, FILE *md)
 }
 
 /* ----------------------------------------------- 2. PR #3090 reproduction */
+
+/* The pickled size of a payload, from its first ok row. */
+static uint64_t payload_bytes(const report_ctx *c, const char *payload)
+{
+    size_t i;
+    for (i = 0; i < c->run->nrows; i++)
+        if (c->run->rows[i].ok && strcmp(c->run->rows[i].payload, payload) == 0)
+            return c->run->rows[i].pickled_bytes;
+    return 0;
+}
+
+/* The run's payload for a published one: the same name, or the name with a
+ * spec ("random:size=5MB"); among several, the nearest in pickled size to
+ * the published size ("233B", "52KB", "8MB", or a byte count). */
+static const char *match_payload(const report_ctx *c, const char *name, const char *size)
+{
+    double want = atof(size), best_d = INFINITY;
+    const char *unit = size + strspn(size, "0123456789"), *best = NULL;
+    size_t i, n = strlen(name);
+    want *= !strcmp(unit, "KB") ? 1e3 : !strcmp(unit, "MB") ? 1e6 : !strcmp(unit, "GB") ? 1e9 : 1;
+    for (i = 0; i < c->payloads.n; i++) {
+        const char *p = c->payloads.v[i];
+        double d;
+        if (strcmp(p, name) != 0 && !(strncmp(p, name, n) == 0 && p[n] == ':')) continue;
+        d = fabs(log(((double)payload_bytes(c, p) + 1) / (want + 1)));
+        if (!best || d < best_d) { best = p; best_d = d; }
+    }
+    return best ? best : name;
+}
 
 static void sec_pr3090(report_ctx *c, FILE *md)
 {
@@ -370,12 +405,16 @@ static void sec_pr3090(report_ctx *c, FILE *md)
             "lz4:0 ms | speedup vs gzip:3 | speedup vs gzip:9 | meas./publ. (gzip:3) | "
             "meas./publ. (gzip:9) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (i = 0; i < tsv_nrows(p); i++) {
-        const char *payload = tsv_str(p, i, tsv_col(p, "payload"));
+        const char *pub_payload = tsv_str(p, i, tsv_col(p, "payload"));
+        const char *payload = match_payload(c, pub_payload, tsv_str(p, i, tsv_col(p, "pickled_size")));
+        char shown[256];
         double pg, pl, ps;
         /* Validated in load_published(). */
         pg = atof(tsv_str(p, i, tsv_col(p, "gzip_ms")));
         pl = atof(tsv_str(p, i, tsv_col(p, "lz4_ms")));
         ps = atof(tsv_str(p, i, tsv_col(p, "speedup")));
+        if (strcmp(payload, pub_payload) == 0) snprintf(shown, sizeof shown, "%s", payload);
+        else snprintf(shown, sizeof shown, "%s (run: `%s`)", pub_payload, payload);
         for (a = 0; a < (allocs.n ? allocs.n : 1); a++) {
             const char *al = allocs.n ? allocs.v[a] : c->alloc;
             const rundir_row *g3 = find(c, payload, "save", "sequential", "gzip", 3, "sha1", al);
@@ -387,7 +426,7 @@ static void sec_pr3090(report_ctx *c, FILE *md)
             char bytes[32] = "-";
             if (any) snprintf(bytes, sizeof bytes, "%llu", (unsigned long long)any->pickled_bytes);
             fprintf(md, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-                    tsv_str(p, i, tsv_col(p, "source")), payload,
+                    tsv_str(p, i, tsv_col(p, "source")), shown,
                     tsv_str(p, i, tsv_col(p, "pickled_size")), bytes, any ? al : "-",
                     NUM(pg), NUM(pl), NUM(ps),
                     g3 ? NUM(ms(g3->median_ns)) : "-", g9 ? NUM(ms(g9->median_ns)) : "-",
@@ -1424,7 +1463,8 @@ int report_write(const report_opts *o, char *err, size_t errlen)
         if (!w->ok) continue;
         if (strcmp(w->payload, "sweep") != 0) sl_add(&c.payloads, w->payload);
         if (strcmp(w->stage, "compress") == 0 && *w->codec && w->protocol == c.protocol) {
-            char *spec = xasprintf("%s:%d", w->codec, w->level);
+            char *spec = w->level >= 0 ? xasprintf("%s:%d", w->codec, w->level)
+                                       : xasprintf("%s", w->codec);
             sl_add(&c.codecs, spec);
             free(spec);
         }

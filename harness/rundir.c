@@ -110,9 +110,8 @@ static int load_row(const tsv_table *t, size_t i, const int *c, rundir_row *w,
     if (!present && strcmp(w->payload, "sweep") != 0)
         return text_err(t, i, c[C_PROTOCOL], "is empty (required outside sweep rows)", err, errlen);
     if (tsv_i64_opt(t, i, c[C_LEVEL], -1000, 1000, &v, &present, err, errlen) != 0) return -1;
+    /* A codec row without a level (a codec with no levels) keeps -1. */
     w->level = present ? (int)v : -1;
-    if (*w->codec && !present)
-        return text_err(t, i, c[C_LEVEL], "is empty but the row has a codec", err, errlen);
 
     {
         const int ucol[] = {C_PICKLED, C_BYTES_IN, C_BYTES_OUT};

@@ -18,7 +18,7 @@
 typedef struct {
     const char *payload, *stage, *variant, *codec, *hash, *alloc, *key, *message;
     int protocol;            /* -1 when empty (allowed for `sweep` rows only) */
-    int level;               /* -1 when the row has no codec */
+    int level;               /* -1 when the level field is empty */
     int ok;                  /* status == "ok" */
     uint64_t pickled_bytes, bytes_in, bytes_out;   /* 0 when empty in an error row */
     double ratio;            /* NAN when empty */

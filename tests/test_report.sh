@@ -91,6 +91,18 @@ case "$before/$after" in
 esac
 check_eq "the edited recommendation agrees with the oracle" "$(o rec_gzip)" "$after"
 
+# --- tolerance of a harness's naming and modes -------------------------------------
+# A payload named with its spec is matched to the published name; a stage measured in
+# one allocation mode only (hash rows in `reuse` alone) is still used.
+fresh_run named
+awk -F'\t' 'BEGIN { OFS = "\t" } NR > 1 && $1 == "random" { $1 = "random:size=5MB" }
+  NR > 1 && $4 == "hash" && $9 == "fresh" { next } { print }' "$FIX/run/matrix.tsv" >"$TMPD/named/matrix.tsv"
+check "report on renamed payloads and reuse-only hash rows" report named
+check_eq "published 'random' matched to the run's random:size=5MB" 2 \
+  "$(grep -c '^| seed-readme | random (run: `random:size=5MB`) | 5MB | 5000040 | ' "$TMPD/named/REPORT.md")"
+check_eq "hash recommendation still made from reuse-only rows" "$(sed -n 's/^- \*\*Fastest hash overall: `\([^`]*\)`.*/\1/p' "$R")" \
+  "$(sed -n 's/^- \*\*Fastest hash overall: `\([^`]*\)`.*/\1/p' "$TMPD/named/REPORT.md")"
+
 # --- re-running replaces the outputs -----------------------------------------
 touch -d '2000-01-01' "$TMPD/run/REPORT.md" "$TMPD/run/plots/hash-sweep.png"
 check "report re-runs over its own outputs" report run
