@@ -207,7 +207,8 @@ typedef struct {
 } report_section;
 
 /* Find the ok row with these fields under the context's protocol (sweep rows
- * carry none); NULL strings match empty fields; level < 0 means no codec. */
+ * carry none); NULL strings match empty fields; level is compared only when
+ * codec is not empty. */
 static const rundir_row *find(const report_ctx *c, const char *payload, const char *stage,
                               const char *variant, const char *codec, int level,
                               const char *hash, const char *alloc)
@@ -240,7 +241,7 @@ static void split_spec(const char *spec, char *codec, size_t n, int *level)
     if (len >= n) len = n - 1;
     memcpy(codec, spec, len);
     codec[len] = 0;
-    *level = colon ? atoi(colon + 1) : -1;
+    *level = colon ? atoi(colon + 1) : RUNDIR_NO_LEVEL;
 }
 
 static const rundir_row *find_spec(const report_ctx *c, const char *payload, const char *stage,
@@ -302,36 +303,74 @@ static double mbps(uint64_t bytes, double ns) { return (double)bytes / ns * 1e3;
 
 /* ----------------------------------------------------- 1. environment */
 
+/* The first of several spellings of an env.tsv key that has a value (the
+ * brief's names and the harness's may differ; both are read). */
+static const char *env_any(const rundir *r, const char *const *keys)
+{
+    for (; *keys; keys++)
+        if (strcmp(rundir_env(r, *keys), "unknown") != 0) return rundir_env(r, *keys);
+    return "unknown";
+}
+#define ENV(...) env_any(r, (const char *const[]){__VA_ARGS__, NULL})
+
+/* Every env.tsv row whose key starts with prefix (or contains it, when
+ * contains is set), as "key value" pairs joined by ", "; the prefix is cut. */
+static void env_list(FILE *md, const rundir *r, const char *prefix, int contains, int cut)
+{
+    size_t i, n = 0;
+    for (i = 0; i < tsv_nrows(r->env); i++) {
+        const char *k = tsv_str(r->env, i, 0), *v = tsv_str(r->env, i, 1);
+        if (contains ? !strstr(k, prefix) : strncmp(k, prefix, strlen(prefix)) != 0) continue;
+        fprintf(md, "%s%s %s", n++ ? ", " : "", cut ? k + strlen(prefix) : k, *v ? v : "unknown");
+    }
+    if (!n) fprintf(md, "unknown");
+}
+
 static void sec_env(report_ctx *c, FILE *md)
 {
     const rundir *r = c->run;
     size_t i, nerr = 0;
     static const char *const libs[] = {"zlib", "libdeflate", "isal", "lz4", "zstd", "openssl",
                                        "xxhash", "blake3", "blake3_simd", "benchmark"};
+    int have_lib_keys = 0;
     fprintf(md, "Source: `%s` and `%s`.\n\n", r->env_path, r->matrix_path);
     fprintf(md, "| item | value |\n|---|---|\n");
-    fprintf(md, "| run at (UTC) | %s |\n", rundir_env(r, "utc_time"));
-    fprintf(md, "| casbench | %s (commit %s) |\n", rundir_env(r, "casbench_version"),
-            rundir_env(r, "git_commit"));
-    fprintf(md, "| runtime | %s |\n", rundir_env(r, "runtime"));
-    fprintf(md, "| compiler, flags | %s, `%s` |\n", rundir_env(r, "compiler"),
-            rundir_env(r, "cflags"));
-    fprintf(md, "| CPU | %s |\n", rundir_env(r, "cpu_model"));
-    fprintf(md, "| cores (logical / physical) | %s / %s |\n", rundir_env(r, "logical_cores"),
-            rundir_env(r, "physical_cores"));
-    for (i = 0; i < tsv_nrows(r->env); i++)
-        if (strstr(tsv_str(r->env, i, 0), "cache"))
-            fprintf(md, "| %s | %s |\n", tsv_str(r->env, i, 0),
-                    *tsv_str(r->env, i, 1) ? tsv_str(r->env, i, 1) : "unknown");
-    fprintf(md, "| CPU flags | %s |\n", rundir_env(r, "flags"));
-    fprintf(md, "| kernel | %s |\n", rundir_env(r, "kernel"));
-    fprintf(md, "| governor / boost | %s / %s |\n", rundir_env(r, "governor"),
-            rundir_env(r, "boost"));
-    fprintf(md, "| VM | %s %s |\n", rundir_env(r, "hypervisor_vendor"), rundir_env(r, "vm_size"));
-    fprintf(md, "| libraries |");
-    for (i = 0; i < sizeof libs / sizeof libs[0]; i++)
-        fprintf(md, "%s %s %s", i ? "," : "", libs[i], rundir_env(r, libs[i]));
+    fprintf(md, "| run at (UTC) | %s |\n", ENV("utc_time"));
+    fprintf(md, "| casbench | %s (commit %s) |\n", ENV("casbench_version"),
+            ENV("git_commit", "casbench_commit"));
+    fprintf(md, "| runtime | %s |\n", ENV("runtime"));
+    fprintf(md, "| compiler, flags | %s, `%s` |\n", ENV("compiler", "compiler_c"), ENV("cflags"));
+    fprintf(md, "| CPU | %s |\n", ENV("cpu_model"));
+    fprintf(md, "| cores (logical / physical) | %s / %s |\n",
+            ENV("logical_cores", "cpus_logical"), ENV("physical_cores", "cores_physical"));
+    fprintf(md, "| caches | ");
+    env_list(md, r, "cache", 1, 0);
+    fprintf(md, " |\n| CPU flags | ");
+    if (strcmp(ENV("flags"), "unknown") != 0) fprintf(md, "%s", ENV("flags"));
+    else env_list(md, r, "cpu_flag_", 0, 1);
     fprintf(md, " |\n");
+    fprintf(md, "| kernel | %s |\n", ENV("kernel"));
+    fprintf(md, "| governor / boost | %s / %s |\n", ENV("governor", "cpu_governor"),
+            ENV("boost", "cpu_boost"));
+    fprintf(md, "| VM | %s %s |\n", ENV("hypervisor_vendor", "hypervisor_cpuid", "dmi_sys_vendor"),
+            ENV("vm_size", "dmi_product_name"));
+    fprintf(md, "| libraries | ");
+    for (i = 0; i < tsv_nrows(r->env); i++)
+        if (strncmp(tsv_str(r->env, i, 0), "lib_", 4) == 0) have_lib_keys = 1;
+    if (have_lib_keys) {
+        env_list(md, r, "lib_", 0, 1);
+    } else {
+        for (i = 0; i < sizeof libs / sizeof libs[0]; i++)
+            fprintf(md, "%s%s %s", i ? ", " : "", libs[i], rundir_env(r, libs[i]));
+    }
+    fprintf(md, " |\n");
+    for (i = 0; i < tsv_nrows(r->env); i++)
+        if (strncmp(tsv_str(r->env, i, 0), "hash_impl_", 10) == 0) {
+            fprintf(md, "| hash implementations | ");
+            env_list(md, r, "hash_impl_", 0, 1);
+            fprintf(md, " |\n");
+            break;
+        }
     for (i = 0; i < r->nrows; i++) nerr += !r->rows[i].ok;
     fprintf(md, "| rows | %zu (%zu ok, %zu error) |\n", r->nrows, r->nrows - nerr, nerr);
     fprintf(md, "| sections use | pickle protocol %d; `%s` allocation where a table does not "
@@ -1463,7 +1502,7 @@ int report_write(const report_opts *o, char *err, size_t errlen)
         if (!w->ok) continue;
         if (strcmp(w->payload, "sweep") != 0) sl_add(&c.payloads, w->payload);
         if (strcmp(w->stage, "compress") == 0 && *w->codec && w->protocol == c.protocol) {
-            char *spec = w->level >= 0 ? xasprintf("%s:%d", w->codec, w->level)
+            char *spec = w->level != RUNDIR_NO_LEVEL ? xasprintf("%s:%d", w->codec, w->level)
                                        : xasprintf("%s", w->codec);
             sl_add(&c.codecs, spec);
             free(spec);

@@ -45,7 +45,7 @@ void rundir_row_id(const rundir_row *w, char *buf, size_t n)
     char proto[24] = "-", level[24] = "-";
 #define D(s) (*(s) ? (s) : "-")
     if (w->protocol >= 0) snprintf(proto, sizeof proto, "%d", w->protocol);
-    if (w->level >= 0) snprintf(level, sizeof level, "%d", w->level);
+    if (w->level != RUNDIR_NO_LEVEL) snprintf(level, sizeof level, "%d", w->level);
     if (strcmp(w->payload, "sweep") == 0)
         snprintf(buf, n, "%s %s %s %s %s %s %s %s bytes_in=%llu", w->payload, proto, w->stage,
                  D(w->variant), D(w->codec), level, D(w->hash), D(w->alloc),
@@ -110,8 +110,7 @@ static int load_row(const tsv_table *t, size_t i, const int *c, rundir_row *w,
     if (!present && strcmp(w->payload, "sweep") != 0)
         return text_err(t, i, c[C_PROTOCOL], "is empty (required outside sweep rows)", err, errlen);
     if (tsv_i64_opt(t, i, c[C_LEVEL], -1000, 1000, &v, &present, err, errlen) != 0) return -1;
-    /* A codec row without a level (a codec with no levels) keeps -1. */
-    w->level = present ? (int)v : -1;
+    w->level = present ? (int)v : RUNDIR_NO_LEVEL;
 
     {
         const int ucol[] = {C_PICKLED, C_BYTES_IN, C_BYTES_OUT};

@@ -11,14 +11,18 @@
 #define CASBENCH_RUNDIR_H
 
 #include <stddef.h>
+#include <limits.h>
 #include <stdint.h>
 
 #include "tsv.h"
 
+#define RUNDIR_NO_LEVEL INT_MIN
+
 typedef struct {
     const char *payload, *stage, *variant, *codec, *hash, *alloc, *key, *message;
     int protocol;            /* -1 when empty (allowed for `sweep` rows only) */
-    int level;               /* -1 when the level field is empty */
+    int level;               /* RUNDIR_NO_LEVEL when the field is empty (levels
+                                can be negative: lz4 -8, zstd -7) */
     int ok;                  /* status == "ok" */
     uint64_t pickled_bytes, bytes_in, bytes_out;   /* 0 when empty in an error row */
     double ratio;            /* NAN when empty */

@@ -22,12 +22,13 @@ def num(v):
 
 
 def find(payload, stage, codec="", level="", hsh="", variant=""):
-    for r in ok:
-        if (r["payload"], r["stage"], r["variant"], r["codec"], r["level"], r["hash"],
-                r["alloc"], r["protocol"]) == (payload, stage, variant, codec, level, hsh,
-                                                ALLOC, PROTO):
-            return r
-    return None
+    """The row in the preferred allocation mode, else in any mode (the
+    report's stated fallback for stages measured in one mode only)."""
+    match = [r for r in ok
+             if (r["payload"], r["stage"], r["variant"], r["codec"], r["level"], r["hash"],
+                 r["protocol"]) == (payload, stage, variant, codec, level, hsh, PROTO)]
+    pref = [r for r in match if r["alloc"] == ALLOC]
+    return (pref or match or [None])[0]
 
 
 payloads = []

@@ -91,17 +91,30 @@ case "$before/$after" in
 esac
 check_eq "the edited recommendation agrees with the oracle" "$(o rec_gzip)" "$after"
 
-# --- tolerance of a harness's naming and modes -------------------------------------
+# --- tolerance of a harness's naming, modes and env keys ----------------------------
 # A payload named with its spec is matched to the published name; a stage measured in
-# one allocation mode only (hash rows in `reuse` alone) is still used.
+# one allocation mode only (here: pickle, after dropping its fresh rows) is still used;
+# env.tsv keys spelled as in the brief (git_commit, flags, zlib, ...) are read too.
 fresh_run named
 awk -F'\t' 'BEGIN { OFS = "\t" } NR > 1 && $1 == "random" { $1 = "random:size=5MB" }
-  NR > 1 && $4 == "hash" && $9 == "fresh" { next } { print }' "$FIX/run/matrix.tsv" >"$TMPD/named/matrix.tsv"
-check "report on renamed payloads and reuse-only hash rows" report named
+  NR > 1 && $4 == "pickle" && $9 == "fresh" { next } { print }' "$FIX/run/matrix.tsv" >"$TMPD/named/matrix.tsv"
+printf 'utc_time\t2026-01-01T00:00:00Z\ngit_commit\tfeedface\nflags\tsha_ni avx2\nzlib\t1.3\nlogical_cores\t4\n' >"$TMPD/named/env.tsv"
+check "report on renamed payloads, reuse-only pickle rows, brief-style env" report named
+N=$TMPD/named/REPORT.md
 check_eq "published 'random' matched to the run's random:size=5MB" 2 \
-  "$(grep -c '^| seed-readme | random (run: `random:size=5MB`) | 5MB | 5000040 | ' "$TMPD/named/REPORT.md")"
-check_eq "hash recommendation still made from reuse-only rows" "$(sed -n 's/^- \*\*Fastest hash overall: `\([^`]*\)`.*/\1/p' "$R")" \
-  "$(sed -n 's/^- \*\*Fastest hash overall: `\([^`]*\)`.*/\1/p' "$TMPD/named/REPORT.md")"
+  "$(grep -c '^| seed-readme | random (run: `random:size=5MB`) | 5MB | 5000040 | ' "$N")"
+want=$("$PY" -c '
+import csv, sys
+for r in csv.DictReader(open(sys.argv[1]), delimiter="\t"):
+    if (r["payload"], r["stage"], r["alloc"]) == ("weights", "pickle", "reuse"):
+        v = float(r["median_ns"]) / 1e6
+        import math
+        print("%.*f" % (min(9, max(0, 2 - math.floor(math.log10(v)))), v))' "$TMPD/named/matrix.tsv")
+check_eq "pickle stage taken from reuse rows when fresh ones are missing" "$want" \
+  "$(awk -F' [|] ' '$1=="| weights" && NF==7 {print $2}' "$N")"
+check_eq "brief-style env: commit" 1 "$(grep -c '^| casbench | unknown (commit feedface) |$' "$N")"
+check_eq "brief-style env: flags, cores, libraries" "3" \
+  "$(grep -cE '^\| (CPU flags \| sha_ni avx2|cores \(logical / physical\) \| 4 / unknown|libraries \| zlib 1.3, libdeflate unknown)' "$N")"
 
 # --- re-running replaces the outputs -----------------------------------------
 touch -d '2000-01-01' "$TMPD/run/REPORT.md" "$TMPD/run/plots/hash-sweep.png"
@@ -183,9 +196,9 @@ check "compare --version" "$CB" compare --version
 
 # --- compare ---------------------------------------------------------------------
 fresh_run A; fresh_run B
-# B: weights/compress/zstd:1/fresh 20 % slower; one row dropped; one row added.
+# B: weights/compress/zstd:1/reuse 20 % slower; one row dropped; one row added.
 awk -F'\t' 'BEGIN { OFS = "\t" }
-  NR > 1 && $1 == "weights" && $4 == "compress" && $6 == "zstd" && $7 == "1" && $9 == "fresh" {
+  NR > 1 && $1 == "weights" && $4 == "compress" && $6 == "zstd" && $7 == "1" && $9 == "reuse" {
     n = split($22, s, ","); o = ""; for (i = 1; i <= n; i++) o = o (i > 1 ? "," : "") s[i] * 1.2
     $22 = o; $15 = $15 * 1.2 }
   NR > 1 && $1 == "config" && $4 == "pickle" && $9 == "reuse" { next }
@@ -194,14 +207,14 @@ awk -F'\t' 'BEGIN { OFS = "\t" }
   "$FIX/run/matrix.tsv" >"$TMPD/B/matrix.tsv"
 (cd "$TMPD" && "$CB" compare A B) >"$TMPD/cmp.md" 2>"$TMPD/cmp.err"
 check_eq "compare exits 0 without --fail-above" 0 "$?"
-check_eq "compare flags exactly one row, the slowed one" "weights 4 compress - zstd 1 - fresh" \
+check_eq "compare flags exactly one row, the slowed one" "weights 4 compress - zstd 1 - reuse" \
   "$(grep -E '\| (slower|faster)' "$TMPD/cmp.md" | cut -d'|' -f2 | sed 's/^ //; s/ $//')"
-check_eq "its ratio is 1.20" "1.20" "$(grep '| weights 4 compress - zstd 1 - fresh |' "$TMPD/cmp.md" | awk -F' [|] ' '{print $4}')"
+check_eq "its ratio is 1.20" "1.20" "$(grep '| weights 4 compress - zstd 1 - reuse |' "$TMPD/cmp.md" | awk -F' [|] ' '{print $4}')"
 check_eq "every other row: no significant change" \
   "$(( $(grep -c . "$FIX/run/matrix.tsv") - 4 ))" "$(grep -c '| no significant change |' "$TMPD/cmp.md")"
 check_eq "row only in A listed" 1 "$(grep -c '^- only in A: `config 4 pickle - - - - reuse`$' "$TMPD/cmp.md")"
 check_eq "row only in B listed" 1 "$(grep -c '^- only in B: `extra 4 pickle - - - - fresh`$' "$TMPD/cmp.md")"
-check_eq "error rows shown for both sides" 2 "$(grep -c '^- [AB] line [0-9]* `random 4 decompress - zstd 19 - fresh`: ' "$TMPD/cmp.md")"
+check_eq "error rows shown for both sides" 2 "$(grep -c '^- [AB] line [0-9]* `random 4 decompress - zstd 19 - reuse`: ' "$TMPD/cmp.md")"
 rc=0; (cd "$TMPD" && "$CB" compare A B --fail-above 10) >/dev/null 2>"$TMPD/cmp.err" || rc=$?
 check_eq "--fail-above 10 exits 1 on a 20 % slowdown" 1 "$rc"
 check_eq "--fail-above names the count on one stderr line" 1 "$(grep -c '^casbench: compare: 1 row significantly slower in B by more than 10.0 %$' "$TMPD/cmp.err")"
