@@ -1509,9 +1509,9 @@ int report_write(const report_opts *o, char *err, size_t errlen)
         }
         if (strcmp(w->stage, "hash") == 0 && *w->hash) sl_add(&c.hashes, w->hash);
     }
-    if (!c.payloads.n) {
+    if (!c.payloads.n && !c.hashes.n) {
         rc = CB_EXIT_INPUT;
-        cb_err(err, errlen, "%s: no ok rows outside the sweep: nothing to report", run.matrix_path);
+        cb_err(err, errlen, "%s: no row with status ok: nothing to report", run.matrix_path);
         goto out;
     }
 

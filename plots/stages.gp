@@ -17,8 +17,8 @@ do for [fmt in "png svg"] {
   if (fmt eq "png") { set terminal pngcairo size 1100,600 font "sans,10" noenhanced } \
   else { set terminal svg size 1100,600 font "sans,10" noenhanced }
   set output out.".".fmt.".tmp"
-  plot data using 2:xtic(1) title "pickle" lc rgb "#4c72b0", \
-       '' using 3 title "hash" lc rgb "#dd8452", \
-       '' using 4 title "compress" lc rgb "#55a868"
+  plot data using 2:xtic(1) title "pickle" lc rgb "#4c72b0" lw 1, \
+       '' using 3 title "hash" lc rgb "#dd8452" lw 1, \
+       '' using 4 title "compress" lc rgb "#55a868" lw 1
   set output
 }

@@ -116,6 +116,16 @@ check_eq "brief-style env: commit" 1 "$(grep -c '^| casbench | unknown (commit f
 check_eq "brief-style env: flags, cores, libraries" "3" \
   "$(grep -cE '^\| (CPU flags \| sha_ni avx2|cores \(logical / physical\) \| 4 / unknown|libraries \| zlib 1.3, libdeflate unknown)' "$N")"
 
+# A --hash-sweep=only run has no payload rows: the report still draws the sweep.
+fresh_run sweeponly
+awk -F'\t' 'NR == 1 || $1 == "sweep"' "$FIX/run/matrix.tsv" >"$TMPD/sweeponly/matrix.tsv"
+check "report on a sweep-only run" report sweeponly
+check "sweep-only run: hash plot drawn" test -s "$TMPD/sweeponly/plots/hash-sweep.png"
+# make report RUN=DIR drives the release build the same way.
+fresh_run mk
+check "make report RUN=DIR" make -s -C "$ROOT" report RUN="$TMPD/mk"
+check "make report wrote REPORT.md" test -s "$TMPD/mk/REPORT.md"
+
 # --- re-running replaces the outputs -----------------------------------------
 touch -d '2000-01-01' "$TMPD/run/REPORT.md" "$TMPD/run/plots/hash-sweep.png"
 check "report re-runs over its own outputs" report run
