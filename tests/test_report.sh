@@ -64,7 +64,7 @@ check_eq "cryptographic hash >= 160 bits (oracle)" "$(o hash_crypto)" "$(sed -n 
 check_eq "hash with a 40-hex key (oracle)" "$(o hash_40)" "$(sed -n 's/^- \*\*Hash with a 40-hex key (160 bits): `\([^`]*\)`.*/\1/p' "$R")"
 check_eq "fastest hash (oracle)" "$(o hash_any)" "$(sed -n 's/^- \*\*Fastest hash overall: `\([^`]*\)`.*/\1/p' "$R")"
 check_eq "weights speedup vs gzip:3, fresh (oracle)" "$(o speedup_weights_g3)" \
-  "$(awk -F' [|] ' '$1=="| seed-readme" && $2=="weights" && $5=="fresh" {print $12}' "$R")"
+  "$(awk -F' [|] ' '$1=="| seed-readme" && $2=="weights" && $5=="fresh" {print $13}' "$R")"
 check_eq "birthday bound, 64 bits, 10^9 (CPython expm1)" "$(o birthday_64_1e9)" \
   "$(sed -n '/^Birthday bound/,/^Share of/p' "$R" | awk -F' [|] ' '$1=="| xxh64" {print $4}')"
 check_eq "birthday bound, 160 bits, 10^12 (CPython expm1)" "$(o birthday_160_1e12)" \
