@@ -18,7 +18,7 @@ static void usage(FILE *out)
             "computed by the rules the report states. Plots are drawn by gnuplot\n"
             "(pngcairo and svg terminals) from the scripts in casbench's plots/.\n"
             "Every file is written to a temporary name and renamed; re-running\n"
-            "replaces the outputs.\n"
+            "replaces the outputs. Prints the paths of REPORT.md (and README).\n"
             "\n"
             "  --readme FILE     also replace the block between\n"
             "                    " REPORT_README_BEGIN " and\n"
@@ -66,5 +66,8 @@ int cli_report(int argc, char **argv)
     if (!o.run_dir) cb_fail(CB_EXIT_USAGE, "report: no RUN_DIR given (see casbench report --help)");
     rc = report_write(&o, err, sizeof err);
     if (rc != 0) cb_fail(rc, "%s", err);
+    /* What was written, for a person or a script that goes on to open it. */
+    printf("%s%sREPORT.md\n", o.run_dir, o.run_dir[strlen(o.run_dir) - 1] == '/' ? "" : "/");
+    if (o.readme) printf("%s\n", o.readme);
     return CB_EXIT_OK;
 }

@@ -233,3 +233,42 @@ check "compare output is deterministic" bash -c "cd '$TMPD' && '$CB' compare A B
 check_error "compare with a malformed side" 2 "$CB" compare "$TMPD/A" "$TMPD/bad-missing"
 check_error "compare with one directory" 1 "$CB" compare "$TMPD/A"
 check_error "compare --fail-above not a number" 1 "$CB" compare "$TMPD/A" "$TMPD/B" --fail-above lots
+
+# --- mutated inputs: the reader rejects or accepts, never crashes -------------------
+# 60 seeded mutants of matrix.tsv (a byte changed, a field or tab dropped, a line cut)
+# through compare (the same reader as report, no gnuplot): exit 0 or a one-line 2.
+"$PY" - "$FIX/run/matrix.tsv" "$TMPD/mut" <<'PYEOF'
+import os, random, sys
+src = open(sys.argv[1], "rb").read()
+lines = src.split(b"\n")
+rng = random.Random(7)
+for i in range(60):
+    d = os.path.join(sys.argv[2], "m%02d" % i)
+    os.makedirs(d)
+    ls = list(lines[:40]) + [b""]
+    k = rng.randrange(len(ls) - 1)
+    kind = i % 5
+    if kind == 0:
+        b = bytearray(ls[k]); j = rng.randrange(len(b)); b[j] = rng.choice(b"\t\r\x00,.-e9x "); ls[k] = bytes(b)
+    elif kind == 1:
+        f = ls[k].split(b"\t"); del f[rng.randrange(len(f))]; ls[k] = b"\t".join(f)
+    elif kind == 2:
+        ls[k] = ls[k][: rng.randrange(len(ls[k]) + 1)]
+    elif kind == 3:
+        f = ls[k].split(b"\t"); f[rng.randrange(len(f))] = rng.choice([b"", b"-1", b"1e999", b"nan", b"0x10", b"18446744073709551616", b"1,,2"]); ls[k] = b"\t".join(f)
+    else:
+        ls = ls[: k + 1] + [b""]
+    open(os.path.join(d, "matrix.tsv"), "wb").write(b"\n".join(ls))
+    open(os.path.join(d, "env.tsv"), "wb").write(b"k\tv\n")
+PYEOF
+bad=""
+for d in "$TMPD"/mut/m*; do
+  rc=0; "$CB" compare "$d" "$d" >/dev/null 2>"$TMPD/mut.err" || rc=$?
+  case "$rc" in
+    0) ;;
+    2) [ "$(wc -l <"$TMPD/mut.err")" = 1 ] && grep -q '^casbench: .*matrix.tsv:[0-9]*: ' "$TMPD/mut.err" \
+         || bad="$bad ${d##*/}($(head -c 120 "$TMPD/mut.err"))" ;;
+    *) bad="$bad ${d##*/}(exit $rc: $(head -c 200 "$TMPD/mut.err"))" ;;
+  esac
+done
+check_eq "60 mutated matrix.tsv files: accepted, or one line naming file and line" "" "$bad"
