@@ -177,10 +177,11 @@ int cli_compare(int argc, char **argv)
            rundir_env(&rb, "cpu_model"), rundir_env(&rb, "git_commit"));
     printf("B/A = B's median time / A's (below 1: B is faster). 95 %% CI: bootstrap, %d "
            "resamples of each side's per-repetition samples, fixed seed. A change is "
-           "significant when the CI excludes 1.0.", CMP_RESAMPLES);
+           "significant when the CI excludes 1.0; with few samples per side the interval is "
+           "coarse (see the samples column).", CMP_RESAMPLES);
     if (fail_above >= 0) printf(" Rows marked **over** are significantly slower by more than %s %%.", F3(fail_above));
     printf("\n\n| row (payload protocol stage variant codec level hash alloc) | A median ms | "
-           "B median ms | B/A | 95 %% CI | verdict |\n|---|---|---|---|---|---|\n");
+           "B median ms | B/A | 95 %% CI | samples A/B | verdict |\n|---|---|---|---|---|---|---|\n");
     /* In A's file order, so the table reads like the matrix. */
     for (i = 0; i < ra.nrows; i++) {
         const rundir_row *a = &ra.rows[i], *b;
@@ -203,11 +204,12 @@ int cli_compare(int argc, char **argv)
         ncmp++;
         if (fail_above >= 0 && lo > 1.0 && ratio > 1.0 + fail_above / 100.0) {
             ntripped++;
-            printf("| %s | %s | %s | %s | %s | **%s, over** |\n", id, F3(a->median_ns / 1e6),
-                   F3(b->median_ns / 1e6), F3(ratio), ci, verdict);
+            printf("| %s | %s | %s | %s | %s | %zu/%zu | **%s, over** |\n", id,
+                   F3(a->median_ns / 1e6), F3(b->median_ns / 1e6), F3(ratio), ci,
+                   a->nsamples, b->nsamples, verdict);
         } else {
-            printf("| %s | %s | %s | %s | %s | %s |\n", id, F3(a->median_ns / 1e6),
-                   F3(b->median_ns / 1e6), F3(ratio), ci, verdict);
+            printf("| %s | %s | %s | %s | %s | %zu/%zu | %s |\n", id, F3(a->median_ns / 1e6),
+                   F3(b->median_ns / 1e6), F3(ratio), ci, a->nsamples, b->nsamples, verdict);
         }
     }
     printf("\n%zu rows compared: %zu faster, %zu slower, %zu without a significant change.\n\n",
