@@ -878,7 +878,8 @@ static void sec_upload(report_ctx *c, FILE *md)
             "allocation) + compressed bytes / bandwidth, for bandwidths from %s MB/s to %s MB/s. "
             "Break-even: the bandwidth above which a codec's total is lower than `gzip:3`'s "
             "(\"always\": lower at every bandwidth; \"never\": at none; \"below\": it wins only "
-            "on slower links).\n\n", c->alloc, NUM(BW_MIN), NUM(BW_MAX));
+            "on slower links). In the plots, the thick line is `gzip:3`.\n\n", c->alloc,
+            NUM(BW_MIN), NUM(BW_MAX));
     for (t = 0; t < 2; t++) {
         const char *pl = targets[t];
         const rundir_row *g3 = find(c, pl, "save", "sequential", "gzip", 3, "sha1", NULL);
