@@ -1,6 +1,7 @@
 /* report.c - see report.h. */
 #include "report.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -193,6 +194,7 @@ typedef struct report_ctx {
     strlist payloads;       /* non-sweep payloads, in file order */
     strlist codecs;         /* "codec:level" of compress rows, in file order */
     strlist hashes;         /* hash names of hash rows, in file order */
+    strlist written;        /* file names this report wrote into plots/ */
     plot_job *jobs;
     size_t njobs;
     int failed;             /* a data file could not be written */
@@ -288,6 +290,7 @@ static char *write_data(report_ctx *c, const char *name, char *text, size_t len)
 {
     char *path = xasprintf("%s/%s", c->plots_dir, name);
     if (!c->failed && write_atomic(path, text, len, c->err, c->errlen) != 0) c->failed = 1;
+    sl_add(&c->written, name);
     free(text);
     return path;
 }
@@ -1117,6 +1120,16 @@ static void sec_recommend(report_ctx *c, FILE *md)
 
 /* ------------------------------------------------------ the section table */
 
+/* Adding a section (e.g. "fused/overlapped save path", "C vs Python"):
+ * write `static void sec_x(report_ctx *c, FILE *md)` that reads rows with
+ * find() / find_spec() (ok rows only, the context's protocol and allocation
+ * mode), prints markdown to md (no heading: the table numbers and titles
+ * sections), writes any plot data with write_data() into plots/ and queues
+ * its plot with add_job() (a script in plots/ that writes out.png.tmp and
+ * out.svg.tmp); then add a row here, with in_readme set if the README
+ * excerpt should carry it. Then regenerate the golden REPORT.md
+ * (tests/fixtures/report/README.md). */
+
 static const report_section sections[] = {
     {"Environment", sec_env, 0},
     {"PR #3090 reproduction", sec_pr3090, 1},
@@ -1425,6 +1438,27 @@ static int check_readme(const char *readme, char *err, size_t errlen)
     return 0;
 }
 
+/* plots/ belongs to the report: a re-run removes the .tsv/.png/.svg files an
+ * earlier report wrote that this one did not (a payload or codec no longer in
+ * the run), so that no stale plot survives beside the new ones. */
+static void remove_stale(report_ctx *c)
+{
+    DIR *d = opendir(c->plots_dir);
+    struct dirent *e;
+    if (!d) return;
+    while ((e = readdir(d)) != NULL) {
+        const char *dot = strrchr(e->d_name, '.');
+        if (!dot || (strcmp(dot, ".tsv") && strcmp(dot, ".png") && strcmp(dot, ".svg"))) continue;
+        if (sl_has(&c->written, e->d_name)) continue;
+        {
+            char *path = xasprintf("%s/%s", c->plots_dir, e->d_name);
+            unlink(path);
+            free(path);
+        }
+    }
+    closedir(d);
+}
+
 static void ctx_free(report_ctx *c)
 {
     size_t i;
@@ -1437,6 +1471,7 @@ static void ctx_free(report_ctx *c)
     sl_free(&c->payloads);
     sl_free(&c->codecs);
     sl_free(&c->hashes);
+    sl_free(&c->written);
     tsv_free(c->published);
     free(c->plots_dir);
 }
@@ -1563,12 +1598,14 @@ int report_write(const report_opts *o, char *err, size_t errlen)
                     cb_err(err, errlen, "%s: %s", tmp, strerror(errno));
                     r = -1;
                 }
+                sl_add(&c.written, strrchr(fin, '/') + 1);
                 free(tmp);
                 free(fin);
             }
         }
         if (r != 0) goto out;
     }
+    remove_stale(&c);
     {
         char *path = xasprintf("%s/REPORT.md", run.dir);
         int r = write_atomic(path, md, mdlen, err, errlen);

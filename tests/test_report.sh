@@ -128,10 +128,13 @@ check "make report wrote REPORT.md" test -s "$TMPD/mk/REPORT.md"
 
 # --- re-running replaces the outputs -----------------------------------------
 touch -d '2000-01-01' "$TMPD/run/REPORT.md" "$TMPD/run/plots/hash-sweep.png"
+touch "$TMPD/run/plots/stages-gone.png" "$TMPD/run/plots/stages-gone.tsv" "$TMPD/run/plots/notes.txt"
 check "report re-runs over its own outputs" report run
 check_eq "REPORT.md replaced" 1 "$(find "$TMPD/run/REPORT.md" -newermt '2001-01-01' | wc -l)"
 check_eq "plots replaced" 1 "$(find "$TMPD/run/plots/hash-sweep.png" -newermt '2001-01-01' | wc -l)"
 check "a re-run gives the same REPORT.md" cmp -s "$GOLDEN" "$TMPD/run/REPORT.md"
+check_eq "a re-run removes plots it no longer writes, keeps other files" "notes.txt" \
+  "$(cd "$TMPD/run/plots" && ls stages-gone.* notes.txt 2>/dev/null)"
 
 # --- README block --------------------------------------------------------------
 printf '# prose\n\nThe lead writes this.\n' >"$TMPD/README.md"
