@@ -11,6 +11,8 @@
  * sees half a file; a failed run leaves no REPORT.md it did not finish):
  *   RUN_DIR/REPORT.md, RUN_DIR/plots/<name>.tsv (the data each plot draws),
  *   RUN_DIR/plots/<name>.png and .svg (drawn by gnuplot from scripts_dir).
+ * plots/ belongs to the report: .tsv/.png/.svg files there that this report
+ * did not write (left by an earlier one) are removed once it has succeeded.
  */
 #ifndef CASBENCH_REPORT_H
 #define CASBENCH_REPORT_H
