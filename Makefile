@@ -106,9 +106,12 @@ report readme: $(BUILD)/casbench
 install: $(BUILD)/casbench
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(BUILD)/casbench $(DESTDIR)$(BINDIR)/casbench
+	install -d $(DESTDIR)$(PREFIX)/share/casbench/plots
+	install -m 0644 plots/*.gp $(DESTDIR)$(PREFIX)/share/casbench/plots/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/casbench
+	rm -rf $(DESTDIR)$(PREFIX)/share/casbench
 
 clean:
 	rm -rf build

@@ -126,6 +126,14 @@ fresh_run mk
 check "make report RUN=DIR" make -s -C "$ROOT" report RUN="$TMPD/mk"
 check "make report wrote REPORT.md" test -s "$TMPD/mk/REPORT.md"
 
+# Installed: the scripts go to $PREFIX/share/casbench/plots, found beside the binary.
+fresh_run inst
+check "make install DESTDIR" make -s -C "$ROOT" install DESTDIR="$TMPD/destdir"
+check "installed casbench finds its plot scripts" \
+  bash -c "cd '$TMPD' && env -u CASBENCH_PLOTS_DIR '$TMPD/destdir/usr/local/bin/casbench' report inst >/dev/null"
+check "installed casbench's report equals the golden one but for the run name" \
+  bash -c "sed 's/\binst\//run\//g; s/report inst\b/report run/; s/: inst\$/: run/' '$TMPD/inst/REPORT.md' | cmp -s - '$GOLDEN'"
+
 # --- re-running replaces the outputs -----------------------------------------
 touch -d '2000-01-01' "$TMPD/run/REPORT.md" "$TMPD/run/plots/hash-sweep.png"
 touch "$TMPD/run/plots/stages-gone.png" "$TMPD/run/plots/stages-gone.tsv" "$TMPD/run/plots/notes.txt"
