@@ -12,6 +12,11 @@
 
 #define CMP_RESAMPLES 2000
 #define CMP_SEED 0x9e3779b97f4a7c15ull
+/* With two samples a side, a bootstrap interval excludes 1.0 whenever both of
+ * B's samples fall on one side of both of A's: a third of the time with no
+ * change at all. Three is the fewest that gives a usable verdict. */
+#define CMP_MIN_SAMPLES 3
+#define CMP_MIN_TEXT "3"
 
 static void usage(FILE *out)
 {
@@ -23,7 +28,8 @@ static void usage(FILE *out)
             "prints markdown: B/A of the median times, a 95 %% confidence interval on\n"
             "that ratio (bootstrap: %d resamples of each side's samples_ns, fixed seed,\n"
             "so the same inputs give the same output), and a verdict - faster or\n"
-            "slower when the interval excludes 1.0, else no significant change. Rows\n"
+            "slower when the interval excludes 1.0, else no significant change; rows\n"
+            "with fewer than %d samples a side are not judged. Rows\n"
             "present on one side only, and rows whose status is error, are listed and\n"
             "not compared.\n"
             "\n"
@@ -31,7 +37,7 @@ static void usage(FILE *out)
             "                    more than PCT percent (B/A > 1 + PCT/100)\n"
             "\n"
             "exit status: 0 ok, 1 usage or --fail-above tripped, 2 bad input.\n",
-            CMP_RESAMPLES);
+            CMP_RESAMPLES, CMP_MIN_SAMPLES);
 }
 
 static uint64_t splitmix64(uint64_t *s)
@@ -177,8 +183,9 @@ int cli_compare(int argc, char **argv)
            rundir_env(&rb, "cpu_model"), rundir_env(&rb, "git_commit"));
     printf("B/A = B's median time / A's (below 1: B is faster). 95 %% CI: bootstrap, %d "
            "resamples of each side's per-repetition samples, fixed seed. A change is "
-           "significant when the CI excludes 1.0; with few samples per side the interval is "
-           "coarse (see the samples column).", CMP_RESAMPLES);
+           "significant when the CI excludes 1.0; rows with fewer than %d samples a side are "
+           "not judged, and with few samples the interval is coarse (see the samples "
+           "column).", CMP_RESAMPLES, CMP_MIN_SAMPLES);
     if (fail_above >= 0) printf(" Rows marked **over** are significantly slower by more than %s %%.", F3(fail_above));
     printf("\n\n| row (payload protocol stage variant codec level hash alloc) | A median ms | "
            "B median ms | B/A | 95 %% CI | samples A/B | verdict |\n|---|---|---|---|---|---|---|\n");
@@ -192,14 +199,14 @@ int cli_compare(int argc, char **argv)
         b = lookup(kb, rb.nrows, id);
         if (!b || !a->ok || !b->ok) continue;
         ratio = b->median_ns / a->median_ns;
-        if (a->nsamples >= 2 && b->nsamples >= 2) {
+        if (a->nsamples >= CMP_MIN_SAMPLES && b->nsamples >= CMP_MIN_SAMPLES) {
             bootstrap(a, b, id, &lo, &hi);
             snprintf(ci, sizeof ci, "%s - %s", F3(lo), F3(hi));
             if (lo > 1.0) { verdict = "slower"; nslower++; }
             else if (hi < 1.0) { verdict = "faster"; nfaster++; }
             else verdict = "no significant change";
         } else {
-            verdict = "no CI (fewer than 2 samples)";
+            verdict = "not judged (fewer than " CMP_MIN_TEXT " samples a side)";
         }
         ncmp++;
         if (fail_above >= 0 && lo > 1.0 && ratio > 1.0 + fail_above / 100.0) {

@@ -226,13 +226,23 @@ awk -F'\t' 'BEGIN { OFS = "\t" }
   { print }
   END { print "extra\t4\t10\tpickle\t\t\t\t\tfresh\t10\t10\t\t5\t100\t1000\t1000\t1\t999\t1001\t0.001\t10\t999,1000,1001,1000,1000\t\tok\t" }' \
   "$FIX/run/matrix.tsv" >"$TMPD/B/matrix.tsv"
+# Both: metrics/pickle/fresh keeps two samples; B's are 50 % slower, which two samples
+# a side cannot judge (a third of unchanged pairs would look significant).
+for side in A B; do
+  awk -F'\t' -v f="$([ $side = B ] && echo 1.5 || echo 1)" 'BEGIN { OFS = "\t" }
+    NR > 1 && $1 == "metrics" && $4 == "pickle" && $9 == "fresh" {
+      n = split($22, s, ","); $22 = s[1] * f "," s[2] * f; $15 = $15 * f }
+    { print }' "$TMPD/$side/matrix.tsv" >"$TMPD/m.tmp" && mv "$TMPD/m.tmp" "$TMPD/$side/matrix.tsv"
+done
 (cd "$TMPD" && "$CB" compare A B) >"$TMPD/cmp.md" 2>"$TMPD/cmp.err"
 check_eq "compare exits 0 without --fail-above" 0 "$?"
 check_eq "compare flags exactly one row, the slowed one" "weights 4 compress - zstd 1 - reuse" \
   "$(grep -E '\| (slower|faster)' "$TMPD/cmp.md" | cut -d'|' -f2 | sed 's/^ //; s/ $//')"
 check_eq "its ratio is 1.20" "1.20" "$(grep '| weights 4 compress - zstd 1 - reuse |' "$TMPD/cmp.md" | awk -F' [|] ' '{print $4}')"
 check_eq "every other row: no significant change" \
-  "$(( $(grep -c . "$FIX/run/matrix.tsv") - 4 ))" "$(grep -c '| no significant change |' "$TMPD/cmp.md")"
+  "$(( $(grep -c . "$FIX/run/matrix.tsv") - 5 ))" "$(grep -c '| no significant change |' "$TMPD/cmp.md")"
+check_eq "a row with two samples a side is not judged" 1 \
+  "$(grep -c '^| metrics 4 pickle - - - - fresh | .* | 1.50 | - | 2/2 | not judged (fewer than 3 samples a side) |$' "$TMPD/cmp.md")"
 check_eq "row only in A listed" 1 "$(grep -c '^- only in A: `config 4 pickle - - - - reuse`$' "$TMPD/cmp.md")"
 check_eq "row only in B listed" 1 "$(grep -c '^- only in B: `extra 4 pickle - - - - fresh`$' "$TMPD/cmp.md")"
 check_eq "error rows shown for both sides" 2 "$(grep -c '^- [AB] line [0-9]* `random 4 decompress - zstd 19 - reuse`: ' "$TMPD/cmp.md")"
