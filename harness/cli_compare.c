@@ -29,7 +29,8 @@ static void usage(FILE *out)
             "that ratio (bootstrap: %d resamples of each side's samples_ns, fixed seed,\n"
             "so the same inputs give the same output), and a verdict - faster or\n"
             "slower when the interval excludes 1.0, else no significant change; rows\n"
-            "with fewer than %d samples a side are not judged. Rows\n"
+            "with fewer than %d samples a side are not judged (and 3 still flag\n"
+            "unchanged rows well above 5 %% of the time: gate on 5+ repetitions). Rows\n"
             "present on one side only, and rows whose status is error, are listed and\n"
             "not compared.\n"
             "\n"
@@ -184,8 +185,9 @@ int cli_compare(int argc, char **argv)
     printf("B/A = B's median time / A's (below 1: B is faster). 95 %% CI: bootstrap, %d "
            "resamples of each side's per-repetition samples, fixed seed. A change is "
            "significant when the CI excludes 1.0; rows with fewer than %d samples a side are "
-           "not judged, and with few samples the interval is coarse (see the samples "
-           "column).", CMP_RESAMPLES, CMP_MIN_SAMPLES);
+           "not judged. With 3 samples a side the interval is coarse and flags unchanged "
+           "rows well above 5 %% of the time: gate on runs with 5 or more repetitions "
+           "(see the samples column).", CMP_RESAMPLES, CMP_MIN_SAMPLES);
     if (fail_above >= 0) printf(" Rows marked **over** are significantly slower by more than %s %%.", F3(fail_above));
     printf("\n\n| row (payload protocol stage variant codec level hash alloc) | A median ms | "
            "B median ms | B/A | 95 %% CI | samples A/B | verdict |\n|---|---|---|---|---|---|---|\n");
