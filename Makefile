@@ -94,12 +94,24 @@ test: deps
 	$(MAKE) --no-print-directory check-build
 	tests/run.sh $(T)
 
+# `make report`: REPORT.md + plots of RUN (default: the newest run under
+# results/); `make readme RUN=DIR`: that, and its headline tables in README.md.
+NEWEST_RUN = $$(ls -t results/*/matrix.tsv 2>/dev/null | head -n 1 | xargs -r dirname)
+report readme: $(BUILD)/casbench
+	@run='$(RUN)'; [ -n "$$run" ] || run=$(NEWEST_RUN); \
+	[ -n "$$run" ] || { echo "casbench: results/: no run directory with a matrix.tsv (run make bench)" >&2; exit 2; }; \
+	echo "$(BUILD)/casbench report $$run$(if $(filter readme,$@), --readme README.md)"; \
+	$(BUILD)/casbench report "$$run"$(if $(filter readme,$@), --readme README.md)
+
 install: $(BUILD)/casbench
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(BUILD)/casbench $(DESTDIR)$(BINDIR)/casbench
+	install -d $(DESTDIR)$(PREFIX)/share/casbench/plots
+	install -m 0644 plots/*.gp $(DESTDIR)$(PREFIX)/share/casbench/plots/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/casbench
+	rm -rf $(DESTDIR)$(PREFIX)/share/casbench
 
 clean:
 	rm -rf build
