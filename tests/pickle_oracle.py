@@ -68,22 +68,25 @@ def rand_str(r):
             out.append(r.choice("\n\t\r\b\f\"\\/\u0001\u001f"))
         else:
             out.append(chr(r.randrange(0x800, 0xd7ff)))
-    if r.random() < 0.05:
+    if r.random() < 0.01:
         out.append("x" * r.randrange(250, 70000))  # SHORT_BINUNICODE/BINUNICODE, frames
     return "".join(out)
 
 
-def rand_value(r, depth, keys):
+def rand_value(r, depth, keys, budget):
+    """A random value; budget[0] bounds the number of nodes in a document."""
+    budget[0] -= 1
     k = r.random()
-    if depth > 0 and k < 0.35:
+    if depth > 0 and k < 0.35 and budget[0] > 0:
+        big = depth == 1 and r.random() < 0.1   # batch boundaries, leaves only
         if r.random() < 0.5:
-            n = r.choice([0, 1, 2, 3, 5, r.randrange(0, 30), 999, 1000, 1001]) if depth > 1 else r.randrange(0, 4)
-            return [rand_value(r, depth - 1, keys) for _ in range(min(n, 1200))]
-        n = r.choice([0, 1, 2, 4, r.randrange(0, 20), 1000, 1001]) if depth > 1 else r.randrange(0, 4)
+            n = r.choice([999, 1000, 1001, 2000]) if big else r.choice([0, 1, 2, 3, 5, r.randrange(0, 12)])
+            return [rand_value(r, depth - 1, keys, budget) for _ in range(n)]
+        n = r.choice([999, 1000, 1001]) if big else r.choice([0, 1, 2, 4, r.randrange(0, 12)])
         d = {}
-        for _ in range(n):
-            key = r.choice(keys) if r.random() < 0.6 else rand_str(r)
-            d[key] = rand_value(r, depth - 1, keys)
+        for i in range(n):
+            key = (r.choice(keys) if r.random() < 0.6 else rand_str(r)) if not big else f"k{i}"
+            d[key] = rand_value(r, depth - 1, keys, budget)
         return d
     if k < 0.5:
         return r.choice(BOUNDARY_INTS) + r.choice([0, 0, 1, -1])
@@ -102,7 +105,7 @@ def jsondocs(outdir, n, seed):
     for i in range(n):
         kind = i % 10
         if kind == 0:   # deep nesting within Python's recursion limit
-            depth = r.randrange(50, 900)
+            depth = r.randrange(50, 450)
             doc = v = []
             for _ in range(depth):
                 nv = [] if r.random() < 0.5 else {}
@@ -112,7 +115,7 @@ def jsondocs(outdir, n, seed):
                     v[r.choice(keys)] = nv
                 v = nv
         else:
-            doc = rand_value(r, r.randrange(1, 6), keys)
+            doc = rand_value(r, r.randrange(1, 6), keys, [3000])
         # ensure_ascii exercises \u escapes and surrogate pairs, the other raw UTF-8
         text = json.dumps(doc, ensure_ascii=(i % 2 == 0), indent=(None if i % 3 else 1))
         raw = text.encode("utf-8", "surrogatepass")
