@@ -34,11 +34,12 @@
 enum {
     ID_G_RECONSTRUCT, ID_G_FROMBUFFER, ID_G_NDARRAY, ID_G_DTYPE, ID_G_ENCODE,
     ID_G_BYTES, ID_S_NUMPY, ID_S_RECONSTRUCT_MOD, ID_S_RECONSTRUCT, ID_S_NUMERIC_MOD,
-    ID_S_FROMBUFFER, ID_S_NDARRAY, ID_S_DTYPE, ID_S_LATIN1, ID_B_B, ID_B_EMPTY,
+    ID_S_FROMBUFFER, ID_S_NDARRAY, ID_S_DTYPE, ID_S_LATIN1, ID_B_EMPTY,
     ID_COUNT
 };
 static const char static_ids[ID_COUNT];
 static const char latin1_char_ids[256];       /* one-character str singletons */
+static const char byte_ids[256];              /* one-byte bytes singletons */
 static const char dtype_ids[PYOBJ_DT_COUNT];  /* np.dtype('f8') etc. are singletons */
 
 /* Per-array objects made fresh by each __reduce_ex__ call: keyed by an
@@ -512,7 +513,7 @@ static int save_ndarray(pk *p, const pyobj *a)
     pk_boundary(p);
     pk_boundary(p);
     if (save_int(p, 0) || pk_op(p, 0x85) || memo_put(p, (const char *)a + AR_ZERO_TUPLE)) return -1;
-    if (save_bytes_id(p, &static_ids[ID_B_B], &latin1_char_ids['b'], (const char *)a + AR_BB_ARGS,
+    if (save_bytes_id(p, &byte_ids['b'], &latin1_char_ids['b'], (const char *)a + AR_BB_ARGS,
                       (const uint8_t *)"b", 1))
         return -1;
     if (pk_op(p, 0x87) || memo_put(p, (const char *)a + AR_ARGS)) return -1;
@@ -523,8 +524,9 @@ static int save_ndarray(pk *p, const pyobj *a)
     if (save_int(p, 1) || save_shape(p, a) || save_dtype(p, a)) return -1;
     pk_boundary(p);
     if (pk_op(p, fortran ? 0x88 : 0x89)) return -1;
-    /* b'' is CPython's empty-bytes singleton */
-    if (save_bytes_id(p, n ? (const void *)((const char *)a + AR_DATA) : &static_ids[ID_B_EMPTY],
+    /* tobytes() gives CPython's singletons for b'' and one-byte data */
+    if (save_bytes_id(p, n > 1 ? (const void *)((const char *)a + AR_DATA)
+                             : n ? (const void *)&byte_ids[data[0]] : &static_ids[ID_B_EMPTY],
                       (const char *)a + AR_DATA_STR, (const char *)a + AR_DATA_ARGS, data, n))
         return -1;
     if (pk_op(p, 't') || memo_put(p, (const char *)a + AR_STATE)) return -1;
