@@ -379,7 +379,7 @@ static pyobj *close_frame(jp *p)
             }
     } else {
         o = pyobj_list(p->a, n);
-        if (o) memcpy(o->u.seq.items, kids, n * sizeof *kids);
+        if (o && n) memcpy(o->u.seq.items, kids, n * sizeof *kids);
     }
     p->nvals = base;
     if (!o) oom(p);

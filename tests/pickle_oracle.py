@@ -7,6 +7,10 @@ Run by Debian's /usr/bin/python3 (3.11, numpy 1.24). Subcommands:
   jsondocs DIR N SEED   writes N random JSON documents DIR/doc-K.json and,
                         for P in 2..5, the expected pickle DIR/doc-K.P.pkl.
   npys DIR              writes .npy files (np.save) and expected pickles.
+  np2cmp A B            A and B are one array pickled for numpy 1 and 2: prints
+                        "ok" when they differ only in numpy.core -> numpy._core
+                        (and the FRAME lengths that follow from it).
+  depth FILE N          FILE unpickles to N nested containers: prints "ok".
 """
 import json
 import os
@@ -163,6 +167,39 @@ def npys(outdir):
                     fh.write(pickle.dumps(a, protocol=p))
 
 
+def np2cmp(a_path, b_path):
+    a = open(a_path, "rb").read()
+    b = open(b_path, "rb").read()
+    ops_a = list(pickletools.genops(a))
+    ops_b = list(pickletools.genops(b))
+    if len(ops_a) != len(ops_b):
+        print(f"diff: {len(ops_a)} vs {len(ops_b)} opcodes")
+        return
+    changed = 0
+    for (x, xa, _), (y, ya, _) in zip(ops_a, ops_b):
+        if x.name != y.name:
+            print(f"diff: {x.name} vs {y.name}")
+            return
+        if xa == ya or x.name == "FRAME":
+            continue
+        if isinstance(xa, str) and xa.replace("numpy.core", "numpy._core") == ya and "numpy.core" in xa:
+            changed += 1
+            continue
+        print(f"diff: {x.name} {xa!r} vs {ya!r}")
+        return
+    print("ok" if changed else "diff: no module path changed")
+
+
+def depth(path, n):
+    obj = pickle.loads(open(path, "rb").read())
+    d = 0
+    while isinstance(obj, (list, dict)) and obj:
+        obj = obj[0] if isinstance(obj, list) else next(iter(obj.values()))
+        d += 1
+    d += isinstance(obj, (list, dict))
+    print("ok" if d == n else f"depth {d}, want {n}")
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "roundtrip":
@@ -171,5 +208,9 @@ if __name__ == "__main__":
         jsondocs(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     elif cmd == "npys":
         npys(sys.argv[2])
+    elif cmd == "np2cmp":
+        np2cmp(sys.argv[2], sys.argv[3])
+    elif cmd == "depth":
+        depth(sys.argv[2], int(sys.argv[3]))
     else:
         sys.exit(f"unknown command {cmd}")
