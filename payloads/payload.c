@@ -149,7 +149,8 @@ static int gen_file(payload *, const gen_desc *, const payload_spec *, uint64_t,
 #define MAXN (1ull << 40)
 static const gen_desc gens[] = {
     {"config", 0, 0x636f6e666967ULL, {{0}}, gen_config,
-     "hyperparameter dict: str keys to int, float, str, bool, None and a short list"},
+     "hyperparameter dict: str keys to int, float, str, bool, None and a short list\n"
+     "      (no parameters; values vary with the seed, the pickled size does not)"},
     {"metrics", 0, 0x6d657472696373ULL,
      {{"columns", P_COUNT, 416, 1, 10000000, 0, "number of feature columns"}},
      gen_metrics,
@@ -607,7 +608,7 @@ void payload_print_help(FILE *out)
     }
     fprintf(out,
             "Sizes and counts are whole numbers; generated and read buffers are capped at 64 GiB.\n"
-            "JSON and .npy nesting is limited to %d levels.\n", PYOBJ_MAX_DEPTH);
+            "JSON nesting is limited to %d levels (PYOBJ_MAX_DEPTH).\n", PYOBJ_MAX_DEPTH);
 }
 
 void payload_print_list(FILE *out, uint64_t seed)
@@ -622,7 +623,7 @@ void payload_print_list(FILE *out, uint64_t seed)
             n += (size_t)snprintf(params + n, sizeof params - n, "%s%s=%s", n ? "," : "", g->params[k].key, def);
         }
         if (g->needs_path) {
-            fprintf(out, "%-11s %-34s %s\n", g->name, "PATH", "-");
+            fprintf(out, "%-11s %-40s %s\n", g->name, "PATH", "-");
             continue;
         }
         char err[256];
@@ -637,7 +638,7 @@ void payload_print_list(FILE *out, uint64_t seed)
             free(buf);
             payload_free(pl);
         }
-        if (size) fprintf(out, "%-11s %-34s %zu\n", g->name, *params ? params : "-", size);
-        else fprintf(out, "%-11s %-34s ?\n", g->name, *params ? params : "-");
+        if (size) fprintf(out, "%-11s %-40s %zu\n", g->name, *params ? params : "-", size);
+        else fprintf(out, "%-11s %-40s ?\n", g->name, *params ? params : "-");
     }
 }
