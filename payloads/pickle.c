@@ -75,7 +75,7 @@ static int pk_write(pk *p, const void *s, size_t n)
         p->frame_start = p->len;
         p->len += FRAME_HEADER_SIZE;
     }
-    memcpy(p->buf + p->len, s, n);
+    if (n) memcpy(p->buf + p->len, s, n);
     p->len += n;
     return 0;
 }
