@@ -8,6 +8,8 @@
 #
 # Exit status: 0 done (or nothing missing), 1 something missing (--check),
 # 2 bad usage, 3 unsupported system or the install failed.
+# Environment: CASBENCH_OS_RELEASE, the os-release file to read (default
+# /etc/os-release; tests point it at a made-up system).
 set -euo pipefail
 
 # One list for every machine: build libraries, the timing engine, plotting,
@@ -20,16 +22,17 @@ PACKAGES=(
   gnuplot-nox
   python3 python3-numpy python3-lz4 python3-xxhash python3-zstandard
   lz4 zstd gzip xxhash b3sum coreutils openssl
-  shellcheck cloud-init
+  shellcheck cloud-init python3-yaml openssh-client curl
   clang libclang-rt-dev valgrind time
 )
 
 die() { echo "provision.sh: $*" >&2; exit 3; }
 
 check_system() {
-  [ -r /etc/os-release ] || die "cannot read /etc/os-release; supported: Debian 12, Ubuntu 24.04"
-  # shellcheck disable=SC1091
-  . /etc/os-release
+  local os_release=${CASBENCH_OS_RELEASE:-/etc/os-release}
+  [ -r "$os_release" ] || die "cannot read $os_release; supported: Debian 12, Ubuntu 24.04"
+  # shellcheck disable=SC1090
+  . "$os_release"
   case "${ID:-}:${VERSION_ID:-}" in
     debian:12|ubuntu:24.04) ;;
     *) die "unsupported system '${PRETTY_NAME:-unknown}'; supported: Debian 12, Ubuntu 24.04" ;;
@@ -52,7 +55,7 @@ case "${1:-}" in
     if [ -n "$missing" ]; then echo "provision.sh: missing: $(echo "$missing" | tr '\n' ' ')" >&2; exit 1; fi
     exit 0 ;;
   "") ;;
-  -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "provision.sh: unknown argument '$1' (use --check, --list or no argument)" >&2; exit 2 ;;
 esac
 

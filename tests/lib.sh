@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/lib.sh - sourced by every tests/test_*.sh.
 #
 # A test script prints one line per check: "PASS: name" or "FAIL: name: detail".
@@ -6,6 +7,7 @@
 set -u
 : "${CASBENCH:=build/asan/casbench}"
 : "${CASBENCH_RELEASE:=build/casbench}"
+# shellcheck disable=SC2034 # used by the scripts that source this file
 PY=/usr/bin/python3
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=99}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=99}"
@@ -40,6 +42,23 @@ check_error() {
     fail "$name" "exit $rc, want $want; stderr: $(head -c 300 "$TMPD/err.err" | tr '\n' ' ')"
   elif [ "$lines" != 1 ] || ! head -n 1 "$TMPD/err.err" | grep -q '^casbench: '; then
     fail "$name" "stderr is not one 'casbench: ' line: $(head -c 300 "$TMPD/err.err" | tr '\n' '|')"
+  elif [ -s "$TMPD/err.out" ]; then
+    fail "$name" "wrote $(wc -c <"$TMPD/err.out") bytes to stdout"
+  else
+    pass "$name"
+  fi
+}
+
+# check_error_prog NAME STATUS PROG CMD...: as check_error, for a program
+# other than casbench whose one stderr line starts "PROG: ".
+check_error_prog() {
+  local name=$1 want=$2 prog=$3; shift 3
+  local rc=0
+  "$@" >"$TMPD/err.out" 2>"$TMPD/err.err" </dev/null || rc=$?
+  if [ "$rc" != "$want" ]; then
+    fail "$name" "exit $rc, want $want; stderr: $(head -c 300 "$TMPD/err.err" | tr '\n' ' ')"
+  elif [ "$(wc -l <"$TMPD/err.err")" != 1 ] || [ "$(head -c $((${#prog} + 2)) "$TMPD/err.err")" != "$prog: " ]; then
+    fail "$name" "stderr is not one '$prog: ' line: $(head -c 300 "$TMPD/err.err" | tr '\n' '|')"
   elif [ -s "$TMPD/err.out" ]; then
     fail "$name" "wrote $(wc -c <"$TMPD/err.out") bytes to stdout"
   else

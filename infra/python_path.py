@@ -1,0 +1,621 @@
+#!/usr/bin/python3
+"""python_path.py - metaflow's save path in CPython itself, measured like casbench.
+
+Times the same payload objects through CPython's own pickle, gzip, hashlib and
+Debian's python3-lz4 / python3-zstandard / python3-xxhash, with Python's own
+allocation behaviour (every result a fresh object: alloc column `fresh`), and
+writes a run directory in casbench's schema (results/README.md): matrix.tsv and
+env.tsv (runtime=python).
+
+usage: infra/python_path.py [FLAGS]
+
+flags:
+  --payload NAME      payload(s), repeatable or comma-separated
+                      (default: config,metrics,embeddings,weights,random)
+  --codec SPEC        none, gzip, gzip:3, gzip:9, lz4, lz4:0, zstd, zstd:1, zstd:3;
+                      repeatable or comma-separated; a name alone means all its levels
+                      (default: none, gzip:3, gzip:9, lz4:0, zstd:1, zstd:3)
+  --hash NAME         sha1 sha256 blake2b xxh64 xxh3-64 xxh3-128 (default: all six).
+                      blake3 has no Debian Python module and is not offered.
+  --protocol N        pickle protocol(s) 2..5, repeatable (default 4, metaflow's)
+  --repetitions N     repetitions per cell (default 5; --quick: 3)
+  --min-time S        seconds each repetition runs at least (default 0.1; --quick: 0.01)
+  --quick             fewer, shorter repetitions
+  --out DIR           run directory (default results/<host>-python-<UTC yyyymmddThhmmssZ>/);
+                      never overwritten
+  --casbench PATH     the casbench binary whose `pickle NAME` gives the objects
+                      (default build/casbench of this repository)
+  --objects-from casbench|python
+                      casbench (default): each object is pickle.loads() of
+                      `casbench pickle NAME`, so it is the very object casbench pickles.
+                      python: a fallback that builds equivalent objects here (config
+                      dict, metrics dict, numpy normal(0,1) (1000,100) and
+                      normal(0,0.02) (1000,1000) float64 arrays, 5,000,000 random bytes;
+                      seeded, sizes close to but not identical with casbench's)
+  --pickle NAME       write pickle.dumps(object, protocol 4) of one payload to stdout and exit
+  -h, --help          this text
+
+What each stage times (one call per iteration, its result dropped at once):
+  pickle       pickle.dumps(obj, protocol=P)
+  hash         hashlib.new(name, blob).digest() / xxhash.<alg>(blob).digest()
+  compress     gzip:3  GzipFile(fileobj=BytesIO(), mode='wb', compresslevel=3, mtime=0),
+                       one write, close (metaflow's _pack_v1)
+               gzip:9  gzip.compress(blob) (its default level, as PR #3090 names it)
+               lz4:0   lz4.frame.compress(blob) (python-lz4's defaults)
+               zstd:L  ZstdCompressor(level=L, write_content_size=True).compress(blob)
+               none    a copy of the blob (memoryview(blob).tobytes())
+  decompress   the codec's one-shot inverse (gzip.decompress, lz4.frame.decompress,
+               ZstdDecompressor().decompress, a copy)
+  load         what metaflow's load does after reading: for gzip, GzipFile(fileobj=
+               BytesIO(data)).read() (_unpack_v1); for the others, as decompress
+  load+verify  load, then the hash of the result (metaflow does not re-hash)
+  save         variant sequential: pickle.dumps -> key = hash(blob) -> compress
+bytes_in is what the step reads (the compressed stream for decompress/load), as
+results/README.md defines it. Every cell is verified before it is timed (round trip
+equal, key equal to a second computation); a failing cell is a row with status error.
+
+environment: PYTHON_PATH_FAULT=CODEC:LEVEL (for tests) makes that codec's decompress
+and load return a corrupted blob, so that its cells fail verification.
+
+exit status: 0 done; 1 usage; 2 bad input (unknown payload/codec/hash, bad number,
+--out exists); 3 environment (casbench missing or failing, a module missing, I/O);
+4 some cell failed verification (its row has status error; the others were measured).
+"""
+
+import gzip
+import hashlib
+import io
+import math
+import os
+import pickle
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+PROG = "python_path.py"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_PAYLOADS = ["config", "metrics", "embeddings", "weights", "random"]
+HASH_NAMES = ["sha1", "sha256", "blake2b", "xxh64", "xxh3-64", "xxh3-128"]
+CODEC_LEVELS = {"none": [0], "gzip": [3, 9], "lz4": [0], "zstd": [1, 3]}
+COLUMNS = ["payload", "protocol", "pickled_bytes", "stage", "variant", "codec", "level",
+           "hash", "alloc", "bytes_in", "bytes_out", "ratio", "repetitions", "iterations",
+           "median_ns", "mean_ns", "stddev_ns", "min_ns", "max_ns", "cv", "mb_per_s",
+           "samples_ns", "key", "status", "message"]
+
+
+class Fail(Exception):
+    """An error at the program's edge: one line, one exit status."""
+
+    def __init__(self, status, what, problem):
+        super().__init__("%s: %s" % (what, problem))
+        self.status = status
+
+
+def die(status, what, problem):
+    raise Fail(status, what, problem)
+
+
+# ---- the libraries, imported where a missing one is an environment error ----
+def import_libs():
+    try:
+        import numpy  # noqa: F401  (the payloads' arrays)
+        import lz4.frame
+        import xxhash
+        import zstandard
+    except ImportError as e:
+        die(3, "import", "%s (install python3-numpy python3-lz4 python3-xxhash "
+            "python3-zstandard: infra/provision.sh)" % e)
+    return lz4, xxhash, zstandard
+
+
+# ---- hashes: name -> (one-shot hexdigest, a second independent computation, digest bytes) ----
+def make_hashes(xxhash):
+    def hl(name, size=None):
+        def one(b):
+            return hashlib.new(name, b).digest()
+
+        def second(b):
+            # Streamed in 64 KiB pieces through a fresh object: a different path.
+            h = hashlib.new(name)
+            mv = memoryview(b)
+            for i in range(0, len(mv), 65536):
+                h.update(mv[i:i + 65536])
+            return h.digest()
+        return one, second, hashlib.new(name).digest_size
+
+    def xx(cls, oneshot):
+        def one(b):
+            return cls(b).digest()
+
+        def second(b):
+            return oneshot(b)
+        return one, second, cls().digest_size
+
+    return {
+        "sha1": hl("sha1"),
+        "sha256": hl("sha256"),
+        "blake2b": hl("blake2b"),
+        "xxh64": xx(xxhash.xxh64, xxhash.xxh64_digest),
+        "xxh3-64": xx(xxhash.xxh3_64, xxhash.xxh3_64_digest),
+        "xxh3-128": xx(xxhash.xxh3_128, xxhash.xxh3_128_digest),
+    }
+
+
+# ---- codecs: (name, level) -> (compress, decompress, load) ----
+def make_codec(name, level, lz4, zstandard):
+    if name == "none":
+        def copy(b):
+            return memoryview(b).tobytes()
+        return copy, copy, copy
+    if name == "gzip":
+        if level == 3:
+            def comp(b):
+                buf = io.BytesIO()
+                with gzip.GzipFile(fileobj=buf, mode="wb", compresslevel=3, mtime=0) as f:
+                    f.write(b)
+                return buf.getvalue()
+        else:
+            def comp(b):
+                return gzip.compress(b, compresslevel=level)
+
+        def load(c):
+            with gzip.GzipFile(fileobj=io.BytesIO(c), mode="rb") as f:
+                return f.read()
+        return comp, gzip.decompress, load
+    if name == "lz4":
+        return lz4.frame.compress, lz4.frame.decompress, lz4.frame.decompress
+    if name == "zstd":
+        cctx = zstandard.ZstdCompressor(level=level, write_content_size=True)
+        dctx = zstandard.ZstdDecompressor()
+        return cctx.compress, dctx.decompress, dctx.decompress
+    raise AssertionError(name)
+
+
+def with_fault(name, level, funcs):
+    """The test hook PYTHON_PATH_FAULT: a codec whose inverse is wrong."""
+    if os.environ.get("PYTHON_PATH_FAULT") != "%s:%d" % (name, level):
+        return funcs
+    comp, decomp, load = funcs
+
+    def corrupt(f):
+        def g(c):
+            out = bytearray(f(c))
+            if out:
+                out[len(out) // 2] ^= 0x01
+            return bytes(out)
+        return g
+    return comp, corrupt(decomp), corrupt(load)
+
+
+def parse_codecs(specs):
+    out = []
+    for spec in specs:
+        name, _, lv = spec.partition(":")
+        if name not in CODEC_LEVELS:
+            die(2, spec, "unknown codec (known: %s)" % ", ".join(CODEC_LEVELS))
+        if lv == "":
+            levels = CODEC_LEVELS[name]
+        else:
+            if not lv.isdigit() or int(lv) not in CODEC_LEVELS[name]:
+                die(2, spec, "level not measured here (%s: %s)" % (
+                    name, ", ".join(str(x) for x in CODEC_LEVELS[name])))
+            levels = [int(lv)]
+        for level in levels:
+            if (name, level) not in out:
+                out.append((name, level))
+    return out
+
+
+# ---- payload objects ----
+def objects_from_python(name):
+    import numpy as np
+    rng = np.random.default_rng(20240601)
+    if name == "config":
+        return {"learning_rate": 0.001, "batch_size": 64, "epochs": 20,
+                "optimizer": "adam", "dropout": 0.1, "layers": [512, 256, 128],
+                "activation": "relu", "seed": 42, "early_stopping": True,
+                "validation_split": 0.2}
+    if name == "metrics":
+        cols = 700
+        return {"feature_%04d" % i: {"mean": float(rng.normal()), "std": float(abs(rng.normal())),
+                                     "min": float(rng.normal() - 3), "max": float(rng.normal() + 3),
+                                     "nulls": int(rng.integers(0, 100))}
+                for i in range(cols)}
+    if name == "embeddings":
+        return rng.normal(0.0, 1.0, size=(1000, 100))
+    if name == "weights":
+        return rng.normal(0.0, 0.02, size=(1000, 1000))
+    if name == "random":
+        return rng.bytes(5_000_000)
+    die(2, name, "unknown payload for --objects-from python (known: %s)" % ", ".join(DEFAULT_PAYLOADS))
+
+
+def objects_from_casbench(name, casbench):
+    if not os.path.isfile(casbench) or not os.access(casbench, os.X_OK):
+        die(3, casbench, "casbench binary not found (run make, pass --casbench PATH, "
+            "or use --objects-from python)")
+    try:
+        p = subprocess.run([casbench, "pickle", name], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, check=False)
+    except OSError as e:
+        die(3, casbench, "cannot run: %s" % e.strerror)
+    if p.returncode != 0:
+        msg = p.stderr.decode("utf-8", "replace").strip().splitlines()
+        msg = msg[-1] if msg else "no message"
+        # casbench's own status 2 means the payload name was bad; anything else is the environment.
+        die(2 if p.returncode == 2 else 3, name,
+            "casbench pickle exited %d: %s" % (p.returncode, msg))
+    try:
+        return pickle.loads(p.stdout), p.stdout
+    except Exception as e:  # the blob is casbench's: any failure to load is its defect
+        die(3, name, "pickle.loads of casbench's blob failed: %s" % e)
+
+
+# ---- timing ----
+def measure(fn, repetitions, min_time):
+    """Calibrate an iteration count so one repetition takes >= min_time, then
+    time `repetitions` repetitions; returns (iterations, per-iteration ns list)."""
+    clock = time.perf_counter_ns
+    n = 1
+    while True:
+        t0 = clock()
+        for _ in range(n):
+            fn()
+        el = clock() - t0
+        if el >= min_time * 1e9 or n >= 1 << 30:
+            break
+        grow = 10 if el <= 0 else min(10.0, max(2.0, 1.4 * min_time * 1e9 / el))
+        n = int(math.ceil(n * grow))
+    samples = []
+    for _ in range(repetitions):
+        t0 = clock()
+        for _ in range(n):
+            fn()
+        samples.append((clock() - t0) / n)
+    return n, samples
+
+
+def fmt(x, spec):
+    return "" if x is None else format(x, spec)
+
+
+class Writer:
+    def __init__(self, path):
+        self.f = open(path, "w", encoding="utf-8", newline="\n")
+        self.f.write("\t".join(COLUMNS) + "\n")
+        self.f.flush()
+        self.rows = 0
+        self.errors = 0
+
+    def row(self, **kw):
+        vals = []
+        for c in COLUMNS:
+            v = kw.get(c, "")
+            v = "" if v is None else str(v)
+            vals.append(v.replace("\t", " ").replace("\n", " "))
+        self.f.write("\t".join(vals) + "\n")
+        self.f.flush()
+        self.rows += 1
+        if kw.get("status") != "ok":
+            self.errors += 1
+
+
+def run_cell(w, ident, bytes_in, verify, fn, reps, min_time, bytes_out=None, ratio=None, key=""):
+    """verify() returns None or a one-line problem; then fn is timed."""
+    try:
+        problem = verify()
+    except Exception as e:  # a library raising during verification is a failed cell
+        problem = "%s: %s" % (type(e).__name__, e)
+    if problem:
+        w.row(**ident, bytes_in=bytes_in, status="error", message=problem)
+        return
+    iters, s = measure(fn, reps, min_time)
+    med = statistics.median(s)
+    mean = statistics.fmean(s)
+    sd = statistics.stdev(s) if len(s) > 1 else 0.0
+    w.row(**ident, bytes_in=bytes_in, bytes_out=bytes_out, ratio=fmt(ratio, ".6f"),
+          repetitions=reps, iterations=iters, median_ns=fmt(med, ".1f"), mean_ns=fmt(mean, ".1f"),
+          stddev_ns=fmt(sd, ".1f"), min_ns=fmt(min(s), ".1f"), max_ns=fmt(max(s), ".1f"),
+          cv=fmt(sd / mean if mean > 0 else 0.0, ".6f"),
+          mb_per_s=fmt(bytes_in / med * 1e3 if med > 0 else None, ".3f"),
+          samples_ns=",".join(format(x, ".1f") for x in s), key=key, status="ok", message="")
+
+
+def bench_payload(w, name, obj, protocol, codecs, hashes, hfuncs, libs, reps, min_time):
+    lz4, _, zstandard = libs
+    blob = pickle.dumps(obj, protocol=protocol)
+    n = len(blob)
+    base = dict(payload=name, protocol=protocol, pickled_bytes=n, alloc="fresh", variant="",
+                codec="", level="", hash="")
+
+    def ident(**kw):
+        d = dict(base)
+        d.update(kw)
+        return d
+
+    def v_pickle():
+        if pickle.dumps(obj, protocol=protocol) != blob:
+            return "pickle.dumps is not deterministic for this object"
+        if pickle.dumps(pickle.loads(blob), protocol=protocol) != blob:
+            return "pickle.loads(blob) does not pickle back to the same bytes"
+        return None
+    run_cell(w, ident(stage="pickle"), n, v_pickle,
+             lambda: pickle.dumps(obj, protocol=protocol), reps, min_time, bytes_out=n)
+
+    keys = {}
+    for h in hashes:
+        one, second, size = hfuncs[h]
+        keys[h] = one(blob).hex()
+
+        def v_hash(one=one, second=second, h=h):
+            a, b = one(blob), second(blob)
+            return None if a == b else "%s: one-shot %s != streamed %s" % (h, a.hex(), b.hex())
+        run_cell(w, ident(stage="hash", hash=h), n, v_hash, lambda one=one: one(blob),
+                 reps, min_time, bytes_out=size, key=keys[h])
+
+    for cname, level in codecs:
+        comp, decomp, load = with_fault(cname, level, make_codec(cname, level, lz4, zstandard))
+        try:
+            c = comp(blob)
+        except Exception as e:
+            c = None
+            cerr = "%s: %s" % (type(e).__name__, e)
+        cid = dict(codec=cname, level=level)
+        csize = len(c) if c is not None else None
+        ratio = n / csize if csize else None
+
+        def v_round(f, c=c):
+            if c is None:
+                return "compress failed: " + cerr
+            out = f(c)
+            return None if out == blob else "round trip differs from the blob (%d bytes back, %d in)" % (len(out), n)
+        run_cell(w, ident(stage="compress", **cid), n, lambda: v_round(decomp),
+                 lambda comp=comp: comp(blob), reps, min_time, bytes_out=csize, ratio=ratio)
+        run_cell(w, ident(stage="decompress", **cid), csize or 0, lambda: v_round(decomp),
+                 lambda decomp=decomp, c=c: decomp(c), reps, min_time, bytes_out=n, ratio=ratio)
+        run_cell(w, ident(stage="load", **cid), csize or 0, lambda: v_round(load),
+                 lambda load=load, c=c: load(c), reps, min_time, bytes_out=n, ratio=ratio)
+        for h in hashes:
+            one = hfuncs[h][0]
+
+            def v_lv(one=one, h=h):
+                p = v_round(load)
+                if p:
+                    return p
+                k = one(load(c)).hex()
+                return None if k == keys[h] else "key of the loaded blob %s != %s" % (k, keys[h])
+            run_cell(w, ident(stage="load+verify", hash=h, **cid), csize or 0, v_lv,
+                     lambda one=one, load=load, c=c: one(load(c)), reps, min_time,
+                     bytes_out=n, ratio=ratio, key=keys[h])
+
+        for h in hashes:
+            one = hfuncs[h][0]
+
+            def save(one=one, comp=comp):
+                b = pickle.dumps(obj, protocol=protocol)
+                k = one(b)
+                return k, comp(b)
+
+            def v_save(save=save, h=h):
+                p = v_round(decomp)
+                if p:
+                    return p
+                k, out = save()
+                if k.hex() != keys[h]:
+                    return "save's key %s != %s" % (k.hex(), keys[h])
+                return None if decomp(out) == blob else "save's stream does not decompress to the blob"
+            run_cell(w, ident(stage="save", variant="sequential", hash=h, **cid), n, v_save,
+                     save, reps, min_time, bytes_out=csize, ratio=ratio, key=keys[h])
+    return blob
+
+
+# ---- env.tsv ----
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def write_env(path, args, libs, utc, casbench_version):
+    import numpy
+    import zlib
+    import ssl
+    lz4, xxhash, zstandard = libs
+    rows = [
+        ("runtime", "python"),
+        ("python_version", platform.python_version()),
+        ("python_implementation", platform.python_implementation()),
+        ("python_executable", sys.executable),
+        ("numpy_version", numpy.__version__),
+        ("python_lz4_version", lz4.__version__),
+        ("liblz4_version", lz4.library_version_string()),
+        ("python_xxhash_version", xxhash.VERSION),
+        ("libxxhash_version", xxhash.XXHASH_VERSION),
+        ("python_zstandard_version", zstandard.__version__),
+        ("libzstd_version", ".".join(str(x) for x in zstandard.ZSTD_VERSION)),
+        ("zlib_version", zlib.ZLIB_RUNTIME_VERSION),
+        ("openssl_version", ssl.OPENSSL_VERSION),
+        ("hashes_skipped", "blake3 (no Debian Python module)"),
+        ("cpu_model", cpu_model()),
+        ("cpu_count", str(os.cpu_count())),
+        ("kernel", platform.release()),
+        ("machine", platform.machine()),
+        ("hostname", socket.gethostname()),
+        ("utc_time", time.strftime("%Y-%m-%dT%H:%M:%SZ", utc)),
+        ("objects_from", args.objects_from),
+        ("casbench_version", casbench_version),
+        ("repetitions", str(args.repetitions)),
+        ("min_time_s", repr(args.min_time)),
+        ("alloc", "fresh (Python allocates every result)"),
+    ]
+    if not casbench_version:
+        rows = [r for r in rows if r[0] != "casbench_version"]
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        for k, v in rows:
+            f.write("%s\t%s\n" % (k, str(v).replace("\t", " ").replace("\n", " ")))
+
+
+# ---- command line ----
+def parse_args(argv):
+    opts = {"payload": [], "codec": [], "hash": [], "protocol": []}
+    a = type("Args", (), {})()
+    a.repetitions = a.min_time = a.out = a.pickle = None
+    a.quick = False
+    a.casbench = os.path.join(ROOT, "build", "casbench")
+    a.objects_from = "casbench"
+    i = 0
+
+    def value(flag):
+        nonlocal i
+        if "=" in argv[i]:
+            v = argv[i].split("=", 1)[1]
+        else:
+            i += 1
+            if i >= len(argv):
+                die(1, flag, "needs a value")
+            v = argv[i]
+        if v == "":
+            die(1, flag, "needs a value")
+        return v
+
+    while i < len(argv):
+        arg = argv[i]
+        flag = arg.split("=", 1)[0] if arg.startswith("--") else arg
+        if flag in ("-h", "--help"):
+            print(__doc__.strip())
+            sys.exit(0)
+        elif flag in ("--payload", "--codec", "--hash", "--protocol"):
+            opts[flag[2:]] += [x for x in value(flag).split(",") if x != ""]
+        elif flag == "--repetitions":
+            v = value(flag)
+            if not v.isdigit() or not 1 <= int(v) <= 1000:
+                die(2, v, "--repetitions wants 1..1000")
+            a.repetitions = int(v)
+        elif flag == "--min-time":
+            v = value(flag)
+            try:
+                a.min_time = float(v)
+            except ValueError:
+                a.min_time = -1.0
+            if not (0 < a.min_time <= 60) or math.isnan(a.min_time):
+                die(2, v, "--min-time wants seconds in (0, 60]")
+        elif flag == "--quick":
+            a.quick = True
+        elif flag == "--out":
+            a.out = value(flag)
+        elif flag == "--casbench":
+            a.casbench = value(flag)
+        elif flag == "--objects-from":
+            a.objects_from = value(flag)
+            if a.objects_from not in ("casbench", "python"):
+                die(2, a.objects_from, "--objects-from wants casbench or python")
+        elif flag == "--pickle":
+            a.pickle = value(flag)
+        elif arg.startswith("-"):
+            die(1, arg, "unknown flag (see --help)")
+        else:
+            die(1, arg, "unexpected argument (see --help)")
+        i += 1
+
+    a.payloads = opts["payload"] or list(DEFAULT_PAYLOADS)
+    seen = []
+    for p in a.payloads:
+        if p not in seen:
+            seen.append(p)
+    a.payloads = seen
+    a.codecs = parse_codecs(opts["codec"] or ["none", "gzip:3", "gzip:9", "lz4:0", "zstd:1", "zstd:3"])
+    a.hashes = []
+    for h in opts["hash"] or HASH_NAMES:
+        if h in ("blake3", "blake3-160", "blake3-256"):
+            die(2, h, "no Debian Python module for BLAKE3; not measured here")
+        if h not in HASH_NAMES:
+            die(2, h, "unknown hash (known: %s)" % " ".join(HASH_NAMES))
+        if h not in a.hashes:
+            a.hashes.append(h)
+    a.protocols = []
+    for p in opts["protocol"] or ["4"]:
+        if not p.isdigit() or not 2 <= int(p) <= 5:
+            die(2, p, "--protocol wants 2..5")
+        if int(p) not in a.protocols:
+            a.protocols.append(int(p))
+    if a.repetitions is None:
+        a.repetitions = 3 if a.quick else 5
+    if a.min_time is None:
+        a.min_time = 0.01 if a.quick else 0.1
+    return a
+
+
+def get_object(name, a):
+    if a.objects_from == "python":
+        return objects_from_python(name), None
+    return objects_from_casbench(name, a.casbench)
+
+
+def main(argv):
+    a = parse_args(argv)
+    libs = import_libs()
+    if a.pickle is not None:
+        obj, _ = get_object(a.pickle, a)
+        sys.stdout.buffer.write(pickle.dumps(obj, protocol=4))
+        sys.stdout.flush()
+        return 0
+
+    utc = time.gmtime()
+    out = a.out or os.path.join(ROOT, "results", "%s-python-%s" % (
+        socket.gethostname(), time.strftime("%Y%m%dT%H%M%SZ", utc)))
+    if os.path.lexists(out):
+        die(2, out, "exists; a run directory is never overwritten")
+    # Every object first, so that a bad payload name stops the run before any output.
+    objects = []
+    for name in a.payloads:
+        obj, cb_blob = get_object(name, a)
+        objects.append((name, obj, cb_blob))
+    casbench_version = ""
+    if a.objects_from == "casbench":
+        try:
+            casbench_version = subprocess.run([a.casbench, "--version"], stdout=subprocess.PIPE,
+                                              stderr=subprocess.DEVNULL, check=False
+                                              ).stdout.decode("utf-8", "replace").strip()
+        except OSError:
+            casbench_version = "unknown"
+    try:
+        os.makedirs(out, exist_ok=False)
+    except FileExistsError:
+        die(2, out, "exists; a run directory is never overwritten")
+    except OSError as e:
+        die(3, out, "cannot create: %s" % e.strerror)
+    write_env(os.path.join(out, "env.tsv"), a, libs, utc, casbench_version)
+    w = Writer(os.path.join(out, "matrix.tsv"))
+    hfuncs = make_hashes(libs[1])
+    for name, obj, cb_blob in objects:
+        for proto in a.protocols:
+            blob = bench_payload(w, name, obj, proto, a.codecs, a.hashes, hfuncs, libs,
+                                 a.repetitions, a.min_time)
+            if cb_blob is not None and proto == 4 and blob != cb_blob:
+                print("%s: %s: note: CPython's protocol-4 pickle (%d bytes) differs from "
+                      "casbench's (%d bytes)" % (PROG, name, len(blob), len(cb_blob)), file=sys.stderr)
+    w.f.close()
+    print(out)
+    return 4 if w.errors else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except Fail as e:
+        print("%s: %s" % (PROG, e), file=sys.stderr)
+        sys.exit(e.status)
+    except KeyboardInterrupt:
+        print("%s: interrupted" % PROG, file=sys.stderr)
+        sys.exit(130)
+    except OSError as e:
+        print("%s: %s: %s" % (PROG, e.filename or "I/O", e.strerror), file=sys.stderr)
+        sys.exit(3)

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# infra/python_path.py: a --quick run writes casbench's schema (header from
+# results/README.md), every row ok, keys equal to the real tools' digests of
+# the pickled blob; objects taken from a casbench binary; bad flags.
+# shellcheck disable=SC2016 # awk programs and bash -c scripts in single quotes
+. "$(dirname "$0")/lib.sh"
+PP=infra/python_path.py
+
+# The header, as results/README.md documents it: the backticked names in the
+# first column of its column table, in order.
+want_header=$(awk -F'|' '/^## matrix.tsv columns/ {t = 1; next} t && /^## / {t = 0}
+  t && /^\| `/ {print $2}' results/README.md | grep -o '`[a-z_+]*`' | tr -d '`' | paste -sd'\t')
+check "the schema lists 25 columns" test "$(tr '\t' '\n' <<<"$want_header" | wc -l)" = 25
+
+run=$TMPD/run
+out=$("$PP" --quick --objects-from python --payload config,metrics --out "$run" 2>"$TMPD/pp.err")
+check_eq "quick run exits 0, prints the run directory, nothing on stderr" "0|$run|" "$?|$out|$(cat "$TMPD/pp.err")"
+M=$run/matrix.tsv
+check_eq "matrix.tsv header is exactly the schema's" "$want_header" "$(head -n 1 "$M")"
+check_eq "every row has 25 fields" "25" "$(awk -F'\t' '{print NF}' "$M" | sort -u | paste -sd' ')"
+# 6 codec levels, 6 hashes: pickle 1 + hash 6 + per codec (compress, decompress, load,
+# 6 load+verify, 6 save) 15 -> 97 rows a payload.
+check_eq "rows: 97 per payload" 194 "$(tail -n +2 "$M" | wc -l)"
+check_eq "every row status ok" "ok" "$(tail -n +2 "$M" | cut -f24 | sort -u | paste -sd' ')"
+check_eq "stages as the schema names them" "compress decompress hash load load+verify pickle save" \
+  "$(tail -n +2 "$M" | cut -f4 | sort -u | paste -sd' ')"
+check_eq "codec names and levels" "gzip:3 gzip:9 lz4:0 none:0 zstd:1 zstd:3" \
+  "$(awk -F'\t' 'NR > 1 && $6 != "" {print $6 ":" $7}' "$M" | sort -u | paste -sd' ')"
+check_eq "hash names" "blake2b sha1 sha256 xxh3-128 xxh3-64 xxh64" \
+  "$(awk -F'\t' 'NR > 1 && $8 != "" {print $8}' "$M" | sort -u | paste -sd' ')"
+check_eq "alloc fresh, protocol 4, save variant sequential" "fresh|4|sequential" \
+  "$(awk -F'\t' 'NR > 1 {a[$9]; p[$2]} NR > 1 && $4 == "save" {v[$5]} END {for (k in a) printf "%s|", k; for (k in p) printf "%s|", k; for (k in v) printf "%s", k}' "$M")"
+check_eq "timing columns consistent (min <= median <= max, one sample per repetition, MB/s = bytes_in / median)" "" \
+  "$(awk -F'\t' 'NR > 1 { n = split($22, s, ","); mb = $10 / $15 * 1e3;
+      if (!($18 <= $15 && $15 <= $19) || n != $13 || $14 < 1 || (mb - $21) ^ 2 > (0.001 + mb * 1e-3) ^ 2) print NR }' "$M" | head -n 3)"
+
+# The oracle: the real tools' digests of the blob python_path.py pickles.
+digest() {  # digest HASH FILE
+  case "$1" in
+    sha1) sha1sum "$2" | cut -d' ' -f1 ;;
+    sha256) sha256sum "$2" | cut -d' ' -f1 ;;
+    blake2b) b2sum "$2" | cut -d' ' -f1 ;;
+    xxh64) xxhsum -H1 "$2" | cut -d' ' -f1 ;;
+    xxh3-64) xxhsum -H3 "$2" | sed 's/.* = //' ;;
+    xxh3-128) xxhsum -H2 "$2" | cut -d' ' -f1 ;;
+  esac
+}
+for p in config metrics; do
+  "$PP" --objects-from python --pickle "$p" >"$TMPD/$p.pickle"
+  check_eq "$p: pickled_bytes is the blob's size" "$(wc -c <"$TMPD/$p.pickle")" \
+    "$(awk -F'\t' -v p="$p" '$1 == p {print $3}' "$M" | sort -u)"
+  check "$p: the blob is CPython's protocol-4 pickle of a loadable object" "$PY" -c '
+import pickle, sys
+b = open(sys.argv[1], "rb").read()
+assert b[:2] == b"\x80\x04" and pickle.dumps(pickle.loads(b), protocol=4) == b' "$TMPD/$p.pickle"
+  for h in sha1 sha256 blake2b xxh64 xxh3-64 xxh3-128; do
+    d=$(digest "$h" "$TMPD/$p.pickle")
+    check_eq "$p $h: every key equals the tool's digest" "$d" \
+      "$(awk -F'\t' -v p="$p" -v h="$h" '$1 == p && $8 == h {print $23}' "$M" | sort -u | paste -sd' ')"
+    check_eq "$p $h: hash bytes_out is the digest size" "$(( ${#d} / 2 ))" \
+      "$(awk -F'\t' -v p="$p" -v h="$h" '$1 == p && $4 == "hash" && $8 == h {print $11}' "$M")"
+  done
+  check_eq "$p: ratio = pickled_bytes / compressed size, and load gives the blob back" "" \
+    "$(awk -F'\t' -v p="$p" '$1 == p && $4 == "compress" {c[$6 $7] = $11}
+       $1 == p && $6 != "" { r = $3 / c[$6 $7]; if ((r - $12) ^ 2 > 1e-10) print NR }
+       $1 == p && ($4 == "load" || $4 == "decompress") && ($11 != $3 || $10 != c[$6 $7]) {print NR}' "$M")"
+done
+check_eq "the gzip:3 stream is metaflow's: its size equals CPython GzipFile level 3 of the blob" \
+  "$("$PY" -c '
+import gzip, io, sys
+buf = io.BytesIO()
+with gzip.GzipFile(fileobj=buf, mode="wb", compresslevel=3, mtime=0) as f:
+    f.write(open(sys.argv[1], "rb").read())
+print(len(buf.getvalue()))' "$TMPD/metrics.pickle")" \
+  "$(awk -F'\t' '$1 == "metrics" && $4 == "compress" && $6 == "gzip" && $7 == 3 {print $11}' "$M")"
+
+E=$run/env.tsv
+envv() { awk -F'\t' -v k="$1" '$1 == k {print $2}' "$E"; }
+check_eq "env.tsv: runtime python" python "$(envv runtime)"
+check_eq "env.tsv: the python version" "$("$PY" -c 'import platform; print(platform.python_version())')" "$(envv python_version)"
+check_eq "env.tsv: hostname" "$(hostname)" "$(envv hostname)"
+check_eq "env.tsv: kernel" "$(uname -r)" "$(envv kernel)"
+check "env.tsv: library versions, CPU model, UTC time" bash -c \
+  'for k in numpy_version python_lz4_version python_zstandard_version python_xxhash_version zlib_version openssl_version cpu_model; do
+     grep -q "^$k	." "$1" || exit 1; done; grep -Eq "^utc_time	[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$" "$1"' _ "$E"
+check_eq "env.tsv: key<TAB>value rows only" 2 "$(awk -F'\t' '{print NF}' "$E" | sort -u)"
+
+# Objects from a casbench binary: a stand-in that pickles with CPython, so the
+# plumbing is tested whatever the state of the real `casbench pickle`.
+cat >"$TMPD/fake-casbench" <<EOF
+#!/bin/bash
+[ "\$1" = --version ] && { echo "casbench 0.0.0 (fake)"; exit 0; }
+[ "\$1" = pickle ] && [ "\$2" = config ] || { echo "casbench: \$2: unknown payload" >&2; exit 2; }
+exec $PY -c 'import pickle, sys; sys.stdout.buffer.write(pickle.dumps({"a": 1, "b": [1.5, "x"]}, protocol=4))'
+EOF
+chmod +x "$TMPD/fake-casbench"
+"$PP" --quick --casbench "$TMPD/fake-casbench" --payload config --codec lz4 --hash sha1 --out "$TMPD/cb" >/dev/null 2>&1
+check_eq "objects from casbench: exit 0" 0 "$?"
+"$TMPD/fake-casbench" pickle config >"$TMPD/cb.pickle"
+check_eq "objects from casbench: the key is sha1sum of casbench's blob" "$(sha1sum <"$TMPD/cb.pickle" | cut -d' ' -f1)" \
+  "$(awk -F'\t' '$4 == "hash" {print $23}' "$TMPD/cb/matrix.tsv")"
+check_eq "objects from casbench: env.tsv names the source and the binary's version" "casbench|casbench 0.0.0 (fake)" \
+  "$(awk -F'\t' '$1 == "objects_from" {a = $2} $1 == "casbench_version" {b = $2} END {print a "|" b}' "$TMPD/cb/env.tsv")"
+check_error_prog "objects from casbench: its bad-payload status is input" 2 python_path.py \
+  "$PP" --casbench "$TMPD/fake-casbench" --payload nosuch --out "$TMPD/cb2"
+# The real binary, once its pickle subcommand is in: the objects are its very objects.
+if "$CASBENCH" pickle config >"$TMPD/real.pickle" 2>/dev/null; then
+  "$PP" --quick --casbench "$CASBENCH" --payload config --codec none --hash sha1 --out "$TMPD/real" >/dev/null 2>&1
+  check_eq "real casbench objects: CPython re-pickles config to casbench's bytes (sha1)" \
+    "$(sha1sum <"$TMPD/real.pickle" | cut -d' ' -f1)" "$(awk -F'\t' '$4 == "hash" {print $23}' "$TMPD/real/matrix.tsv")"
+else
+  check_error_prog "real casbench without its pickle subcommand: one line, environment" 3 python_path.py \
+    "$PP" --casbench "$CASBENCH" --payload config --out "$TMPD/real"
+fi
+
+# A cell that fails verification: a row with status error and no timing; the rest measured.
+rc=0; PYTHON_PATH_FAULT=lz4:0 "$PP" --quick --objects-from python --payload config --codec lz4,zstd:1 --hash sha1 \
+  --out "$TMPD/fault" >/dev/null 2>&1 || rc=$?
+check_eq "a failing cell: exit 4" 4 "$rc"
+check_eq "a failing cell: the 5 lz4 rows (compress, decompress, load, load+verify, save) are errors, the 7 others (pickle, hash, 5 zstd) ok" \
+  "lz4 compress error|lz4 decompress error|lz4 load error|lz4 load+verify error|lz4 save error|ok 7" \
+  "$(awk -F'\t' 'NR > 1 && $6 == "lz4" {print $6, $4, $24} NR > 1 && $6 != "lz4" {n[$24]++} END {for (k in n) print k, n[k]}' \
+     "$TMPD/fault/matrix.tsv" | sort | paste -sd'|')"
+check_eq "a failing cell: empty timing columns, a one-line message" "" \
+  "$(awk -F'\t' 'NR > 1 && $24 == "error" && ($13 $14 $15 $16 $17 $18 $19 $20 $21 $22 != "" || $25 !~ /round trip differs/) {print NR}' "$TMPD/fault/matrix.tsv")"
+
+# ---- errors ----
+mkdir "$TMPD/exists"; echo keep >"$TMPD/exists/matrix.tsv"
+check_error_prog "--out that exists" 2 python_path.py "$PP" --quick --objects-from python --payload config --out "$TMPD/exists"
+check_eq "--out that exists is left alone" keep "$(cat "$TMPD/exists/matrix.tsv")"
+check_error_prog "unknown flag" 1 python_path.py "$PP" --frobnicate
+check_error_prog "stray argument" 1 python_path.py "$PP" config
+check_error_prog "flag without value" 1 python_path.py "$PP" --payload
+check_error_prog "unknown payload" 2 python_path.py "$PP" --objects-from python --payload nosuch --out "$TMPD/x1"
+check_error_prog "unknown codec" 2 python_path.py "$PP" --codec brotli
+check_error_prog "level not measured" 2 python_path.py "$PP" --codec gzip:5
+check_error_prog "blake3: no Debian module" 2 python_path.py "$PP" --hash blake3
+check_error_prog "unknown hash" 2 python_path.py "$PP" --hash md5
+check_error_prog "bad --repetitions" 2 python_path.py "$PP" --repetitions 0
+check_error_prog "bad --min-time" 2 python_path.py "$PP" --min-time abc
+check_error_prog "bad --protocol" 2 python_path.py "$PP" --protocol 6
+check_error_prog "bad --objects-from" 2 python_path.py "$PP" --objects-from ruby
+check_error_prog "missing casbench binary" 3 python_path.py "$PP" --casbench "$TMPD/nope" --out "$TMPD/x2"
+check_eq "no run directory left by the failures" "" "$(ls -d "$TMPD"/x1 "$TMPD"/x2 "$TMPD"/cb2 2>/dev/null)"
+check "--help exits 0 and documents the exit statuses" bash -c '"$1" --help | grep -q "^exit status:"' _ "$PP"
