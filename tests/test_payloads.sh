@@ -2,6 +2,7 @@
 # Payload generators, the JSON and .npy readers and the pickler, with CPython
 # 3.11 (+ numpy 1.24) as the oracle: our bytes must be exactly what
 # pickle.dumps writes for the same object.
+# shellcheck disable=SC2016 # bash -c scripts in single quotes take their own variables
 . "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.." || exit 3
 ORACLE=tests/pickle_oracle.py
