@@ -610,9 +610,14 @@ static int save(pk *p, const pyobj *o)
     case PYOBJ_STR:
         return write_str(p, o->u.s.data, o->u.s.len) || memo_put(p, o) ? -1 : 0;
     case PYOBJ_BYTES: {
-        /* save_bytes_id repeats the boundary and memo check: both are no-ops
-         * the second time. A one-byte bytes' latin-1 str is a singleton. */
-        return save_bytes_id(p, o, (const char *)o + 1, (const char *)o + 2, o->u.s.data, o->u.s.len);
+        /* b'' and one-byte bytes are CPython's singletons, shared with the
+         * b'b' of numpy's reduce. save_bytes_id repeats the boundary and
+         * memo check: both are no-ops the second time. */
+        const void *key = o;
+        if (o->u.s.len == 1) key = &byte_ids[o->u.s.data[0]];
+        else if (o->u.s.len == 0) key = &static_ids[ID_B_EMPTY];
+        if (key != o && (hit = memo_hit(p, key))) return hit < 0 ? -1 : 0;
+        return save_bytes_id(p, key, (const char *)o + 1, (const char *)o + 2, o->u.s.data, o->u.s.len);
     }
     case PYOBJ_NDARRAY:
         return save_ndarray(p, o);

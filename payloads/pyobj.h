@@ -14,6 +14,9 @@
  * each one-character string below U+0100, and pyobj_bytes() one shared node
  * for b'' and each one-byte bytes, because CPython (and so pickle.loads) does
  * the same; a graph that differed would not survive a loads/dumps round trip.
+ * The pickler goes further for bytes: every b'' and one-byte bytes node is
+ * pickled as CPython's singleton (the object a bytes literal, bytes([n]) and
+ * numpy's reduce all give), whichever constructor made it.
  *
  * An ndarray's data is referenced, never copied: the caller keeps it alive
  * as long as the graph.
@@ -127,7 +130,7 @@ pyobj *pyobj_float(pyobj_arena *a, double v);
 pyobj *pyobj_str(pyobj_arena *a, const char *utf8, size_t len);
 /* bytes, copied; singletons for b'' and one-byte values. */
 pyobj *pyobj_bytes(pyobj_arena *a, const void *data, size_t len);
-/* bytes that borrow data (no copy; never a singleton: a new object). */
+/* bytes that borrow data (no copy; a new node, but see above for len <= 1). */
 pyobj *pyobj_bytes_ref(pyobj_arena *a, const void *data, size_t len);
 /* list / tuple of n items; the items array is allocated and zeroed, the
  * caller fills u.seq.items[0..n-1] before the graph is used. */

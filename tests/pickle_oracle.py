@@ -11,6 +11,8 @@ Run by Debian's /usr/bin/python3 (3.11, numpy 1.24). Subcommands:
                         "ok" when they differ only in numpy.core -> numpy._core
                         (and the FRAME lengths that follow from it).
   depth FILE N          FILE unpickles to N nested containers: prints "ok".
+  multi DIR             the graphs of tests/c/payload_unit.c's "multi", built
+                        here as a Python program would: DIR/multi-K.P.expected.
 """
 import json
 import os
@@ -200,6 +202,23 @@ def depth(path, n):
     print("ok" if d == n else f"depth {d}, want {n}")
 
 
+def multi(outdir):
+    import numpy as np
+    d = np.arange(1, 13, dtype="<f8")
+    a0 = d.reshape(3, 4)
+    graphs = [
+        [a0, d.reshape(3, 4).T, np.array([[98]], dtype="u1"), np.array([[60]], dtype="u1"),
+         np.zeros((0, 3), dtype="<f4"), a0],
+        {"weights": d.reshape(2, 6),
+         "pair": (1, np.frombuffer(d.tobytes()[:16], dtype="<i4").reshape(2, 2).copy()),
+         "raw": b"b"},
+    ]
+    for k, g in enumerate(graphs):
+        for p in (2, 3, 4, 5):
+            with open(os.path.join(outdir, f"multi-{k}.{p}.expected"), "wb") as fh:
+                fh.write(pickle.dumps(g, protocol=p))
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "roundtrip":
@@ -210,6 +229,8 @@ if __name__ == "__main__":
         npys(sys.argv[2])
     elif cmd == "np2cmp":
         np2cmp(sys.argv[2], sys.argv[3])
+    elif cmd == "multi":
+        multi(sys.argv[2])
     elif cmd == "depth":
         depth(sys.argv[2], int(sys.argv[3]))
     else:

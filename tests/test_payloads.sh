@@ -201,3 +201,30 @@ if command -v script >/dev/null; then
 else
   pass "refuses a terminal: skipped (no script(1))"
 fi
+
+# --- the library below the CLI: tests/c/payload_unit.c, built with the sanitizers ---
+UNIT=$TMPD/payload_unit
+if cc -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+      -Iharness -Ipayloads tests/c/payload_unit.c payloads/*.c harness/util.c -lm -o "$UNIT" 2>"$TMPD/unit.err"; then
+  pass "payload_unit builds"
+  # several ndarrays in one graph (shared dtypes, a repeated array, one-byte
+  # data equal to numpy's own b'b', a bytes singleton) against Python building
+  # the same graph
+  mkdir -p "$TMPD/multi"
+  "$UNIT" multi "$TMPD/multi" && "$PY" "$ORACLE" multi "$TMPD/multi"
+  for k in 0 1; do
+    for P in 2 3 4 5; do
+      check "graph of arrays $k P$P equals pickle.dumps" cmp "$TMPD/multi/multi-$k.$P.pkl" "$TMPD/multi/multi-$k.$P.expected"
+    done
+  done
+  check_eq "canonical payload names" \
+    "weights|weights:rows=4096,cols=1024,dtype=float32|random:size=64MiB|random|metrics|json:$TMPD/json/doc-1.json|error 2|error 2" \
+    "$("$UNIT" names weights weights:rows=4096,cols=1024,dtype=float32 random:size=64MiB random:size=5MB \
+        metrics:columns=416 "json:$TMPD/json/doc-1.json" weights:rows=0 bogus | paste -sd'|')"
+  "$UNIT" list >"$TMPD/list.txt"
+  for p in $NAMED; do
+    check_eq "payload_print_list size of $p" "$(size_of "$p")" "$(awk -v p="$p" '$1 == p { print $3 }' "$TMPD/list.txt")"
+  done
+else
+  fail "payload_unit builds" "$(head -c 300 "$TMPD/unit.err")"
+fi
