@@ -34,7 +34,7 @@
 enum {
     ID_G_RECONSTRUCT, ID_G_FROMBUFFER, ID_G_NDARRAY, ID_G_DTYPE, ID_G_ENCODE,
     ID_G_BYTES, ID_S_NUMPY, ID_S_RECONSTRUCT_MOD, ID_S_RECONSTRUCT, ID_S_NUMERIC_MOD,
-    ID_S_FROMBUFFER, ID_S_NDARRAY, ID_S_DTYPE, ID_S_LATIN1, ID_B_EMPTY,
+    ID_S_FROMBUFFER, ID_S_NDARRAY, ID_S_DTYPE, ID_S_LATIN1, ID_S_EMPTY, ID_B_EMPTY, ID_NP_C, ID_NP_F,
     ID_COUNT
 };
 static const char static_ids[ID_COUNT];
@@ -500,7 +500,10 @@ static int save_ndarray(pk *p, const pyobj *a)
         if (pk_write_bytes(p, hdr, 9, data, n) || memo_put(p, (const char *)a + AR_DATA)) return -1;
         if (save_dtype(p, a) || save_shape(p, a)) return -1;
         char order = fortran ? 'F' : 'C';
-        if (save_str_id(p, &latin1_char_ids[(uint8_t)order], &order, 1)) return -1;
+        /* numpy 1.24's order str is one object shared by all its arrays,
+         * but not CPython's one-character singleton (pickle.dumps of a graph
+         * holding both shows it; the dtype's '<' is the singleton) */
+        if (save_str_id(p, &static_ids[fortran ? ID_NP_F : ID_NP_C], &order, 1)) return -1;
         if (pk_op(p, 't') || memo_put(p, (const char *)a + AR_P5_ARGS)) return -1;
         return pk_op(p, 'R') || memo_put(p, a) ? -1 : 0;
     }
@@ -604,21 +607,29 @@ static int save(pk *p, const pyobj *o)
     case PYOBJ_FLOAT: return save_float(p, o->u.f);
     default: break;
     }
-    int hit = memo_hit(p, o);
+    /* "", one-character str below U+0100, b'' and one-byte bytes are
+     * CPython's singletons: one identity whichever node holds them, shared
+     * with the '<', 'C' and b'b' of numpy's reduce. */
+    const void *key = o;
+    if (o->kind == PYOBJ_STR) {
+        const uint8_t *u = o->u.s.data;
+        if (o->u.s.len == 0) key = &static_ids[ID_S_EMPTY];
+        else if (o->u.s.len == 1 && u[0] < 0x80) key = &latin1_char_ids[u[0]];
+        else if (o->u.s.len == 2 && (u[0] == 0xc2 || u[0] == 0xc3) && (u[1] & 0xc0) == 0x80)
+            key = &latin1_char_ids[((u[0] & 0x1f) << 6) | (u[1] & 0x3f)];
+    } else if (o->kind == PYOBJ_BYTES) {
+        if (o->u.s.len == 1) key = &byte_ids[o->u.s.data[0]];
+        else if (o->u.s.len == 0) key = &static_ids[ID_B_EMPTY];
+    }
+    int hit = memo_hit(p, key);
     if (hit) return hit < 0 ? -1 : 0;
     switch (o->kind) {
     case PYOBJ_STR:
-        return write_str(p, o->u.s.data, o->u.s.len) || memo_put(p, o) ? -1 : 0;
-    case PYOBJ_BYTES: {
-        /* b'' and one-byte bytes are CPython's singletons, shared with the
-         * b'b' of numpy's reduce. save_bytes_id repeats the boundary and
-         * memo check: both are no-ops the second time. */
-        const void *key = o;
-        if (o->u.s.len == 1) key = &byte_ids[o->u.s.data[0]];
-        else if (o->u.s.len == 0) key = &static_ids[ID_B_EMPTY];
-        if (key != o && (hit = memo_hit(p, key))) return hit < 0 ? -1 : 0;
+        return write_str(p, o->u.s.data, o->u.s.len) || memo_put(p, key) ? -1 : 0;
+    case PYOBJ_BYTES:
+        /* save_bytes_id repeats the boundary and memo check: both are no-ops
+         * the second time. */
         return save_bytes_id(p, key, (const char *)o + 1, (const char *)o + 2, o->u.s.data, o->u.s.len);
-    }
     case PYOBJ_NDARRAY:
         return save_ndarray(p, o);
     default:

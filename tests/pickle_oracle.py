@@ -208,10 +208,10 @@ def multi(outdir):
     a0 = d.reshape(3, 4)
     graphs = [
         [a0, d.reshape(3, 4).T, np.array([[98]], dtype="u1"), np.array([[60]], dtype="u1"),
-         np.zeros((0, 3), dtype="<f4"), a0],
+         np.zeros((0, 3), dtype="<f4"), a0, d.reshape(6, 2).T],
         {"weights": d.reshape(2, 6),
          "pair": (1, np.frombuffer(d.tobytes()[:16], dtype="<i4").reshape(2, 2).copy()),
-         "raw": b"b"},
+         "raw": b"b", "order": "C", "<": b""},
     ]
     for k, g in enumerate(graphs):
         for p in (2, 3, 4, 5):

@@ -55,25 +55,31 @@ static int multi(const char *dir)
     if (!a) return 1;
     /* a list of arrays: same dtype twice, Fortran order, one-byte data that
      * equals numpy's b'b' and '<', an empty array */
-    pyobj *l = pyobj_list(a, 6);
+    pyobj *l = pyobj_list(a, 7);
     l->u.seq.items[0] = arr(a, PYOBJ_DT_FLOAT64, 3, 4, 0, d);
     l->u.seq.items[1] = arr(a, PYOBJ_DT_FLOAT64, 4, 3, 1, d);
     l->u.seq.items[2] = arr(a, PYOBJ_DT_UINT8, 1, 1, 0, one);
     l->u.seq.items[3] = arr(a, PYOBJ_DT_UINT8, 1, 1, 0, two);
     l->u.seq.items[4] = arr(a, PYOBJ_DT_FLOAT32, 0, 3, 0, d);
     l->u.seq.items[5] = l->u.seq.items[0];   /* the same array twice: a GET */
+    l->u.seq.items[6] = arr(a, PYOBJ_DT_FLOAT64, 2, 6, 1, d);   /* a second 'F' */
     rc |= write_pickles(dir, 0, l);
     /* a dict of arrays next to ordinary values and a tuple */
     pyobj *t = pyobj_tuple(a, 2);
     t->u.seq.items[0] = pyobj_int(a, 1);
     t->u.seq.items[1] = arr(a, PYOBJ_DT_INT32, 2, 2, 0, d);
-    pyobj *dd = pyobj_dict(a, 3);
+    pyobj *dd = pyobj_dict(a, 5);
     dd->u.dict.keys[0] = pyobj_str(a, "weights", 7);
     dd->u.dict.values[0] = arr(a, PYOBJ_DT_FLOAT64, 2, 6, 0, d);
     dd->u.dict.keys[1] = pyobj_str(a, "pair", 4);
     dd->u.dict.values[1] = t;
     dd->u.dict.keys[2] = pyobj_str(a, "raw", 3);
     dd->u.dict.values[2] = pyobj_bytes(a, "b", 1);
+    /* str singletons numpy's reduce also uses: the byte order and order */
+    dd->u.dict.keys[3] = pyobj_str(a, "order", 5);
+    dd->u.dict.values[3] = pyobj_str(a, "C", 1);
+    dd->u.dict.keys[4] = pyobj_str(a, "<", 1);
+    dd->u.dict.values[4] = pyobj_bytes_ref(a, "", 0);
     rc |= write_pickles(dir, 1, dd);
     pyobj_arena_free(a);
     return rc;
