@@ -14,9 +14,10 @@
  * each one-character string below U+0100, and pyobj_bytes() one shared node
  * for b'' and each one-byte bytes, because CPython (and so pickle.loads) does
  * the same; a graph that differed would not survive a loads/dumps round trip.
- * The pickler goes further for bytes: every b'' and one-byte bytes node is
- * pickled as CPython's singleton (the object a bytes literal, bytes([n]) and
- * numpy's reduce all give), whichever constructor made it.
+ * The pickler goes further: every node holding "", a one-character str
+ * below U+0100, b'' or a one-byte bytes is pickled as CPython's singleton
+ * (the object literals, bytes([n]) and numpy's reduce all give), whichever
+ * constructor made it.
  *
  * An ndarray's data is referenced, never copied: the caller keeps it alive
  * as long as the graph.
