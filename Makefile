@@ -43,6 +43,9 @@ else
 BLAKE3_S   :=
 BLAKE3_DEFS:= -DBLAKE3_NO_SSE2 -DBLAKE3_NO_SSE41 -DBLAKE3_NO_AVX2 -DBLAKE3_NO_AVX512
 endif
+# Exports the dispatcher's feature cache (g_cpu_features, get_cpu_features):
+# casbench names the SIMD path in use, tests/c/ forces each one.
+BLAKE3_DEFS+= -DBLAKE3_TESTING
 OBJ        := $(SRC_C:%.c=$(BUILD)/%.o) $(SRC_CXX:%.cc=$(BUILD)/%.o) \
               $(BLAKE3_C:%.c=$(BUILD)/blake3/%.o) $(BLAKE3_S:%.S=$(BUILD)/blake3/%.o)
 

@@ -1,0 +1,104 @@
+/* codec_zstd.c - zstd:L, one zstd frame that declares its content size. */
+#include <stdlib.h>
+#include <zstd.h>
+#include <zstd_errors.h>
+
+#include "codec_impl.h"
+
+typedef struct {
+    ZSTD_CCtx *c;
+    ZSTD_DCtx *d;
+} zstd_ctx;
+
+const char *codec_zstd_version(void) { return ZSTD_versionString(); }
+
+size_t codec_zstd_bound(size_t src_size, int level)
+{
+    (void)level;
+    return ZSTD_compressBound(src_size);
+}
+
+void *codec_zstd_create(int level)
+{
+    zstd_ctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->c = ZSTD_createCCtx();
+    c->d = ZSTD_createDCtx();
+    /* Parameters are sticky: set once here, kept by ZSTD_compress2(). */
+    if (!c->c || !c->d ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(c->c, ZSTD_c_compressionLevel, level)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(c->c, ZSTD_c_contentSizeFlag, 1))) {
+        codec_zstd_destroy(c);
+        return NULL;
+    }
+    return c;
+}
+
+void codec_zstd_destroy(void *ctx)
+{
+    zstd_ctx *c = ctx;
+    if (!c)
+        return;
+    ZSTD_freeCCtx(c->c);   /* both accept NULL */
+    ZSTD_freeDCtx(c->d);
+    free(c);
+}
+
+static size_t zstd_error(size_t r)
+{
+    switch (ZSTD_getErrorCode(r)) {
+    case ZSTD_error_dstSize_tooSmall:
+        return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
+    case ZSTD_error_memory_allocation:
+        return CODEC_ERROR(CODEC_ERR_ALLOC);
+    case ZSTD_error_checksum_wrong:
+        return CODEC_ERROR(CODEC_ERR_CHECKSUM);
+    case ZSTD_error_srcSize_wrong:
+        return CODEC_ERROR(CODEC_ERR_TRUNCATED);
+    case ZSTD_error_prefix_unknown:
+    case ZSTD_error_version_unsupported:
+    case ZSTD_error_frameParameter_unsupported:
+    case ZSTD_error_frameParameter_windowTooLarge:
+    case ZSTD_error_corruption_detected:
+    case ZSTD_error_dictionary_wrong:
+    case ZSTD_error_literals_headerWrong:
+        return CODEC_ERROR(CODEC_ERR_CORRUPT);
+    case ZSTD_error_parameter_outOfBound:
+        return CODEC_ERROR(CODEC_ERR_LEVEL);
+    default:
+        return CODEC_ERROR(CODEC_ERR_LIBRARY);
+    }
+}
+
+size_t codec_zstd_compress(void *ctx, const void *src, size_t n, void *dst, size_t cap)
+{
+    zstd_ctx *c = ctx;
+    size_t r = ZSTD_compress2(c->c, dst, cap, src, n);
+    return ZSTD_isError(r) ? zstd_error(r) : r;
+}
+
+size_t codec_zstd_decompress(void *ctx, const void *src, size_t n, void *dst, size_t cap)
+{
+    zstd_ctx *c = ctx;
+    size_t declared = codec_zstd_content_size(src, n);
+    size_t r;
+
+    if (declared != CODEC_SIZE_UNKNOWN && declared > cap)
+        return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
+    /* Decodes every frame of the input (as `zstd -d` does); zstd checks
+     * each frame's declared size and, when present, its checksum. */
+    r = ZSTD_decompressDCtx(c->d, dst, cap, src, n);
+    if (ZSTD_isError(r))
+        return zstd_error(r);
+    return r;
+}
+
+size_t codec_zstd_content_size(const void *src, size_t n)
+{
+    unsigned long long v = ZSTD_getFrameContentSize(src, n);
+    if (v == ZSTD_CONTENTSIZE_UNKNOWN || v == ZSTD_CONTENTSIZE_ERROR ||
+        v >= (unsigned long long)CODEC_SIZE_UNKNOWN)
+        return CODEC_SIZE_UNKNOWN;
+    return (size_t)v;
+}
