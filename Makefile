@@ -76,6 +76,13 @@ $(BUILD)/blake3/%.o: $(BLAKE3_DIR)/%.S
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# Test programs tests/c/NAME.c -> $(BUILD)/tests/NAME, linked with the codecs
+# and util objects and built with the same flags (sanitizers in build/asan).
+C_TESTS    := $(patsubst tests/c/%.c,%,$(wildcard tests/c/*.c))
+TEST_OBJ    = $(filter $(BUILD)/codecs/% $(BUILD)/blake3/% $(BUILD)/harness/util.o,$(OBJ))
+$(BUILD)/tests/%: $(BUILD)/tests/c/%.o $(TEST_OBJ)
+	$(CXX) $(CXXFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
+
 # util.o carries the git commit: rebuild it when HEAD moves.
 $(BUILD)/harness/util.o: $(BUILD)/commit.stamp
 $(BUILD)/commit.stamp: FORCE
@@ -85,8 +92,8 @@ FORCE:
 
 # The test build lives beside the release build; both are made fresh by `make test`.
 check-build:
-	$(MAKE) --no-print-directory BUILD=build SANITIZE= build/casbench
-	$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 build/asan/casbench
+	$(MAKE) --no-print-directory BUILD=build SANITIZE= build/casbench $(C_TESTS:%=build/tests/%)
+	$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 build/asan/casbench $(C_TESTS:%=build/asan/tests/%)
 
 # The main job. A sub-make so that variables found by the set-up are read afresh.
 bench: deps
@@ -119,4 +126,4 @@ uninstall:
 clean:
 	rm -rf build
 
--include $(OBJ:.o=.d)
+-include $(OBJ:.o=.d) $(C_TESTS:%=$(BUILD)/tests/c/%.d)

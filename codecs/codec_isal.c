@@ -27,11 +27,14 @@ const char *codec_isal_version(void)
 
 size_t codec_isal_bound(size_t src_size, int level)
 {
-    (void)level;
-    /* ISA-L has no bound function. Its documented worst case is the input
-     * in stored blocks (5 bytes per 64 KiB block) plus the header; this
-     * adds the gzip wrapper and a margin for a Huffman block that ISA-L
-     * emits before switching to stored blocks. */
+    /* ISA-L has no bound function. Level 0 codes every block with a static
+     * Huffman table and never falls back to stored blocks (random input grows
+     * by about a fifth): bound it by deflate's longest code, 15 bits per
+     * input byte. Levels 1-3 fall back to stored blocks (5 bytes of header
+     * per 64 KiB block); the margin covers the gzip wrapper and the partial
+     * block ISA-L emits before switching. */
+    if (level == 0)
+        return src_size + src_size - src_size / 8 + 1024;
     return src_size + (src_size / 65535 + 1) * 5 + src_size / 64 + 1024;
 }
 

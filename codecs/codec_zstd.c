@@ -84,6 +84,8 @@ size_t codec_zstd_decompress(void *ctx, const void *src, size_t n, void *dst, si
     size_t declared = codec_zstd_content_size(src, n);
     size_t r;
 
+    if (n == 0)
+        return CODEC_ERROR(CODEC_ERR_TRUNCATED);   /* as `zstd -d`: no frame at all */
     if (declared != CODEC_SIZE_UNKNOWN && declared > cap)
         return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
     /* Decodes every frame of the input (as `zstd -d` does); zstd checks
