@@ -77,12 +77,6 @@ static uint8_t *cli_read_stdin(size_t *len)
     return data;
 }
 
-static void cli_write_stdout(const void *buf, size_t len)
-{
-    if (cb_write_all(1, buf, len) != 0)
-        cb_fail(CB_EXIT_ENV, "stdout: %s", strerror(errno));
-}
-
 static void cli_codec_version(const char *cmd)
 {
     printf("casbench %s %s (commit %s)\n", cmd, cb_version, cb_git_commit);
@@ -153,14 +147,24 @@ int cli_compress(int argc, char **argv)
     ctx = c->create(level);
     cap = c->bound(n, level);
     dst = malloc(cap ? cap : 1);
-    if (!ctx || !dst)
+    if (!ctx || !dst) {
+        c->destroy(ctx);
+        free(src);
+        free(dst);
         cb_fail(CB_EXIT_ENV, "%s:%d: out of memory", c->name, level);
+    }
     r = c->compress(ctx, src, n, dst, cap);
-    if (codec_is_error(r))
-        cb_fail(CB_EXIT_INTERNAL, "stdin: %s:%d: %s", c->name, level, codec_error_name(r));
-    cli_write_stdout(dst, r);
     c->destroy(ctx);
     free(src);
+    if (codec_is_error(r)) {
+        free(dst);
+        cb_fail(CB_EXIT_INTERNAL, "stdin: %s:%d: %s", c->name, level, codec_error_name(r));
+    }
+    if (cb_write_all(1, dst, r) != 0) {
+        int e = errno;
+        free(dst);
+        cb_fail(CB_EXIT_ENV, "stdout: %s", strerror(e));
+    }
     free(dst);
     return CB_EXIT_OK;
 }
@@ -175,8 +179,10 @@ int cli_decompress(int argc, char **argv)
 
     src = cli_read_stdin(&n);
     ctx = c->create(level);
-    if (!ctx)
+    if (!ctx) {
+        free(src);
         cb_fail(CB_EXIT_ENV, "%s: out of memory", c->name);
+    }
     /* Start from the size the stream declares; grow when it was wrong or
      * absent, up to the limit. */
     hint = c->content_size(src, n);
@@ -187,22 +193,37 @@ int cli_decompress(int argc, char **argv)
     for (;;) {
         free(dst);
         dst = malloc(cap ? cap : 1);
-        if (!dst)
-            cb_fail(CB_EXIT_ENV, "%s: out of memory for %zu bytes", c->name, cap);
-        r = c->decompress(ctx, src, n, dst, cap);
-        if (!codec_is_error(r) || r != CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL))
+        if (!dst) {
+            r = CODEC_ERROR(CODEC_ERR_ALLOC);
             break;
-        if (cap >= CLI_CODEC_LIMIT)
-            cb_fail(CB_EXIT_INPUT, "stdin: %s: output larger than the %s limit", c->name,
-                    CLI_CODEC_LIMIT_TEXT);
+        }
+        r = c->decompress(ctx, src, n, dst, cap);
+        if (r != CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL) || cap >= CLI_CODEC_LIMIT)
+            break;
         cap = cap < CLI_CODEC_LIMIT / 2 ? 2 * cap + 4096 : CLI_CODEC_LIMIT;
     }
-    if (codec_is_error(r))
-        cb_fail(r == CODEC_ERROR(CODEC_ERR_ALLOC) ? CB_EXIT_ENV : CB_EXIT_INPUT, "stdin: %s: %s",
-                c->name, codec_error_name(r));
-    cli_write_stdout(dst, r);
     c->destroy(ctx);
     free(src);
+    /* Free before failing, so that the sanitizer build's leak check stays
+     * quiet on the error paths. */
+    if (r == CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL)) {
+        free(dst);
+        cb_fail(CB_EXIT_INPUT, "stdin: %s: output larger than the %s limit", c->name,
+                CLI_CODEC_LIMIT_TEXT);
+    }
+    if (r == CODEC_ERROR(CODEC_ERR_ALLOC)) {
+        free(dst);
+        cb_fail(CB_EXIT_ENV, "%s: out of memory for %zu bytes of output", c->name, cap);
+    }
+    if (codec_is_error(r)) {
+        free(dst);
+        cb_fail(CB_EXIT_INPUT, "stdin: %s: %s", c->name, codec_error_name(r));
+    }
+    if (cb_write_all(1, dst, r) != 0) {
+        int e = errno;
+        free(dst);
+        cb_fail(CB_EXIT_ENV, "stdout: %s", strerror(e));
+    }
     free(dst);
     return CB_EXIT_OK;
 }
@@ -224,23 +245,30 @@ static void hash_usage(FILE *out)
             "3 I/O error on output or out of memory.\n");
 }
 
-/* Hash one file in pieces through the state; "-" is stdin. */
-static void hash_file(const hash_desc *h, void *state, const char *path, uint8_t *buf,
-                      size_t buflen, uint8_t *digest)
+/* Hash one file in pieces through the state; "-" is stdin. 0, or -1 with
+ * the problem in err. */
+static int hash_file(const hash_desc *h, void *state, const char *path, uint8_t *buf,
+                     size_t buflen, uint8_t *digest, char *err, size_t errlen)
 {
     int fd = 0;
     struct stat st;
     if (strcmp(path, "-") != 0 && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-        cb_fail(CB_EXIT_INPUT, "%s: %s", path, strerror(errno));
-    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
-        cb_fail(CB_EXIT_INPUT, "%s: is a directory", path);
+        return cb_err(err, errlen, "%s: %s", path, strerror(errno));
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        close(fd);
+        return cb_err(err, errlen, "%s: is a directory", path);
+    }
     h->reset(state);
     for (;;) {
         ssize_t r = read(fd, buf, buflen);
         if (r < 0 && errno == EINTR)
             continue;
-        if (r < 0)
-            cb_fail(CB_EXIT_INPUT, "%s: %s", path, strerror(errno));
+        if (r < 0) {
+            int e = errno;
+            if (fd)
+                close(fd);
+            return cb_err(err, errlen, "%s: %s", path, strerror(e));
+        }
         if (r == 0)
             break;
         h->update(state, buf, (size_t)r);
@@ -248,6 +276,7 @@ static void hash_file(const hash_desc *h, void *state, const char *path, uint8_t
     if (fd)
         close(fd);
     h->final(state, digest);
+    return 0;
 }
 
 int cli_hash(int argc, char **argv)
@@ -255,12 +284,12 @@ int cli_hash(int argc, char **argv)
     static const char *const stdin_only[] = {"-"};
     const char *const *files;
     const hash_desc *h;
-    char err[256];
+    char err[512];
     size_t buflen = (size_t)1 << 20, outlen = 0, outcap = 0;
     uint8_t *buf;
     char *outbuf = NULL;
     void *state;
-    int i, nfiles;
+    int i, nfiles, status = CB_EXIT_OK;
 
     if (argc >= 2 && cb_is_help(argv[1])) {
         hash_usage(stdout);
@@ -289,28 +318,42 @@ int cli_hash(int argc, char **argv)
     }
     state = h->create();
     buf = malloc(buflen);
-    if (!state || !buf)
-        cb_fail(CB_EXIT_ENV, "hash: out of memory");
-    for (i = 0; i < nfiles; i++) {
+    if (!state || !buf) {
+        status = CB_EXIT_ENV;
+        cb_err(err, sizeof err, "hash: out of memory");
+    }
+    for (i = 0; i < nfiles && status == CB_EXIT_OK; i++) {
         uint8_t digest[HASH_MAX_DIGEST];
         char hex[2 * HASH_MAX_DIGEST + 1];
         size_t need;
-        hash_file(h, state, files[i], buf, buflen, digest);
+        if (hash_file(h, state, files[i], buf, buflen, digest, err, sizeof err) != 0) {
+            status = CB_EXIT_INPUT;
+            break;
+        }
         hash_hex(digest, h->digest_bytes, hex);
         need = strlen(hex) + 2 + strlen(files[i]) + 2;
         if (outlen + need > outcap) {
-            char *nb;
-            outcap = 2 * (outlen + need);
-            nb = realloc(outbuf, outcap);
-            if (!nb)
-                cb_fail(CB_EXIT_ENV, "hash: out of memory");
+            char *nb = realloc(outbuf, 2 * (outlen + need));
+            if (!nb) {
+                status = CB_EXIT_ENV;
+                cb_err(err, sizeof err, "hash: out of memory");
+                break;
+            }
             outbuf = nb;
+            outcap = 2 * (outlen + need);
         }
         outlen += (size_t)snprintf(outbuf + outlen, outcap - outlen, "%s  %s\n", hex, files[i]);
     }
-    cli_write_stdout(outbuf, outlen);
-    h->destroy(state);
+    /* Nothing reaches stdout unless every file was read. */
+    if (status == CB_EXIT_OK && cb_write_all(1, outbuf, outlen) != 0) {
+        status = CB_EXIT_ENV;
+        cb_err(err, sizeof err, "stdout: %s", strerror(errno));
+    }
+    if (state)
+        h->destroy(state);
     free(buf);
     free(outbuf);
+    if (status != CB_EXIT_OK)
+        cb_fail(status, "%s", err);
     return CB_EXIT_OK;
 }
