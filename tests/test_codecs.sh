@@ -7,7 +7,8 @@ B=$TMPD/blobs R=$TMPD/ref
 mkdir -p "$B" "$R"
 "$PY" tests/make_blobs.py "$B" || { fail "make test blobs" "python failed"; exit 1; }
 BLOBS="empty small dict52k array800k array8m random5m"
-"$PY" tests/ref_streams.py "$R" $(for b in $BLOBS; do echo "$B/$b"; done) ||
+paths=(); for b in $BLOBS; do paths+=("$B/$b"); done
+"$PY" tests/ref_streams.py "$R" "${paths[@]}" ||
   { fail "make reference streams" "python failed"; exit 1; }
 
 # run_c NAME CMD...: a tests/c program prints its own PASS/FAIL lines; a
