@@ -4,10 +4,15 @@
 #include "codec_impl.h"
 #include "util.h"
 
-#define ROW(name, lib, p, lmin, lmax, ldef, gz)                               \
+#define ROW_(name, lib, p, lmin, lmax, ldef, gz, begin, update, end)          \
     {name, lib, codec_##p##_version, lmin, lmax, ldef, gz, codec_##p##_bound, \
      codec_##p##_create, codec_##p##_destroy, codec_##p##_compress,           \
-     codec_##p##_decompress, codec_##p##_content_size}
+     codec_##p##_decompress, codec_##p##_content_size, begin, update, end}
+#define ROW(name, lib, p, lmin, lmax, ldef, gz)                               \
+    ROW_(name, lib, p, lmin, lmax, ldef, gz, codec_##p##_stream_begin,        \
+         codec_##p##_stream_update, codec_##p##_stream_end)
+#define ROW_NO_STREAM(name, lib, p, lmin, lmax, ldef, gz)                     \
+    ROW_(name, lib, p, lmin, lmax, ldef, gz, NULL, NULL, NULL)
 
 /* Level ranges:
  *  gzip  1..9, default 3: metaflow's compresslevel=3.
@@ -22,7 +27,7 @@
 const codec_desc codec_table[] = {
     ROW("none", "libc", none, 0, 0, 0, 0),
     ROW("gzip", "zlib", zlib, 1, 9, 3, 1),
-    ROW("libdeflate", "libdeflate", libdeflate, 1, 12, 6, 1),
+    ROW_NO_STREAM("libdeflate", "libdeflate", libdeflate, 1, 12, 6, 1),
     ROW("isal", "ISA-L", isal, 0, 3, 1, 1),
     ROW("lz4", "liblz4", lz4, -8, 12, 0, 0),
     ROW("zstd", "libzstd", zstd, -7, 19, 3, 0),

@@ -23,12 +23,23 @@
                                   void *dst, size_t cap);                     \
     size_t codec_##p##_content_size(const void *src, size_t n);
 
+/* The optional streaming members (codec.h), for the codecs that have them. */
+#define CODEC_DECLARE_STREAM(p)                                               \
+    size_t codec_##p##_stream_begin(void *ctx, size_t total, void *dst, size_t cap); \
+    size_t codec_##p##_stream_update(void *ctx, const void *src, size_t n);   \
+    size_t codec_##p##_stream_end(void *ctx);
+
 CODEC_DECLARE(none)
 CODEC_DECLARE(zlib)
 CODEC_DECLARE(libdeflate)
 CODEC_DECLARE(isal)
 CODEC_DECLARE(lz4)
 CODEC_DECLARE(zstd)
+CODEC_DECLARE_STREAM(none)
+CODEC_DECLARE_STREAM(zlib)
+CODEC_DECLARE_STREAM(isal)
+CODEC_DECLARE_STREAM(lz4)
+CODEC_DECLARE_STREAM(zstd)
 
 /* The gzip container (RFC 1952), shared by the three deflate wrappers. */
 #define CODEC_GZIP_HEADER 10   /* header bytes written by codec_gzip_header() */

@@ -12,6 +12,9 @@ typedef struct {
     uint8_t *level_buf;
     uint32_t level_buf_size;
     int level;
+    /* The stream being written by the streaming calls. */
+    uint8_t *sdst;
+    size_t scap, sleft, total, fed;
 } isal_ctx;
 
 /* ISA-L counts in uint32_t: feed larger buffers in pieces. */
@@ -209,4 +212,67 @@ size_t codec_isal_decompress(void *ctx, const void *src, size_t n, void *dst, si
 size_t codec_isal_content_size(const void *src, size_t n)
 {
     return codec_gzip_isize(src, n);
+}
+
+size_t codec_isal_stream_begin(void *ctx, size_t total, void *dst, size_t cap)
+{
+    isal_ctx *c = ctx;
+    struct isal_zstream *z = &c->z;
+    isal_deflate_reset(z);
+    z->level = (uint32_t)c->level;
+    z->level_buf = c->level_buf;
+    z->level_buf_size = c->level_buf_size;
+    z->gzip_flag = IGZIP_GZIP;
+    z->flush = NO_FLUSH;
+    z->next_out = dst;
+    c->sdst = dst;
+    c->scap = c->sleft = cap;
+    c->total = total;
+    c->fed = 0;
+    return 0;
+}
+
+/* isal_deflate over in[0..n) until the input is used up; with `last`, until
+ * the stream has ended. */
+static size_t isal_stream_run(isal_ctx *c, const uint8_t *in, size_t n, int last)
+{
+    struct isal_zstream *z = &c->z;
+    size_t in_left = n;
+    int rc;
+    z->next_in = (uint8_t *)(uintptr_t)in;
+    for (;;) {
+        size_t step_in = in_left < ISAL_STEP ? in_left : ISAL_STEP;
+        size_t step_out = c->sleft < ISAL_STEP ? c->sleft : ISAL_STEP;
+        z->avail_in = (uint32_t)step_in;
+        z->avail_out = (uint32_t)step_out;
+        z->end_of_stream = (uint16_t)(last && step_in == in_left);
+        rc = isal_deflate(z);
+        in_left -= step_in - z->avail_in;
+        c->sleft -= step_out - z->avail_out;
+        if (rc != COMP_OK)
+            return isal_comp_error(rc);
+        if (last ? z->internal_state.state == ZSTATE_END : in_left == 0 && z->avail_in == 0)
+            return 0;
+        if (c->sleft == 0)
+            return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
+    }
+}
+
+size_t codec_isal_stream_update(void *ctx, const void *src, size_t n)
+{
+    isal_ctx *c = ctx;
+    if (n > c->total - c->fed)
+        return CODEC_ERROR(CODEC_ERR_CORRUPT);
+    c->fed += n;
+    return isal_stream_run(c, src, n, 0);
+}
+
+size_t codec_isal_stream_end(void *ctx)
+{
+    isal_ctx *c = ctx;
+    size_t r;
+    if (c->fed != c->total)
+        return CODEC_ERROR(CODEC_ERR_CORRUPT);
+    r = isal_stream_run(c, NULL, 0, 1);
+    return codec_is_error(r) ? r : c->scap - c->sleft;
 }

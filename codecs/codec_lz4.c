@@ -24,6 +24,9 @@ typedef struct {
     LZ4F_cctx *c;
     LZ4F_dctx *d;
     int level;
+    /* The stream being written by the streaming calls. */
+    uint8_t *sdst;
+    size_t scap, spos, total, fed;
 } lz4_ctx;
 
 const char *codec_lz4_version(void) { return LZ4_versionString(); }
@@ -180,4 +183,53 @@ size_t codec_lz4_content_size(const void *src, size_t n)
     if (v >= (uint64_t)CODEC_SIZE_UNKNOWN)
         return CODEC_SIZE_UNKNOWN;
     return (size_t)v;
+}
+
+size_t codec_lz4_stream_begin(void *ctx, size_t total, void *dst, size_t cap)
+{
+    lz4_ctx *c = ctx;
+    LZ4F_preferences_t p = lz4_prefs(total, c->level);
+    size_t r;
+    /* Buffer partial blocks, so that the blocks fall at the same 64 KiB
+     * boundaries as in one call, whatever the pieces. */
+    p.autoFlush = 0;
+    if (cap < codec_lz4_bound(total, c->level))
+        return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
+    r = LZ4F_compressBegin(c->c, dst, cap, &p);
+    if (LZ4F_isError(r))
+        return lz4_error(r);
+    c->sdst = dst;
+    c->scap = cap;
+    c->spos = r;
+    c->total = total;
+    c->fed = 0;
+    return 0;
+}
+
+size_t codec_lz4_stream_update(void *ctx, const void *src, size_t n)
+{
+    lz4_ctx *c = ctx;
+    size_t r;
+    if (n > c->total - c->fed)
+        return CODEC_ERROR(CODEC_ERR_CORRUPT);
+    /* stableSrc 0: the caller may reuse src, so LZ4F keeps its own copy of
+     * the window it still needs. */
+    r = LZ4F_compressUpdate(c->c, c->sdst + c->spos, c->scap - c->spos, src, n, NULL);
+    if (LZ4F_isError(r))
+        return lz4_error(r);
+    c->spos += r;
+    c->fed += n;
+    return 0;
+}
+
+size_t codec_lz4_stream_end(void *ctx)
+{
+    lz4_ctx *c = ctx;
+    size_t r;
+    if (c->fed != c->total)
+        return CODEC_ERROR(CODEC_ERR_CORRUPT);
+    r = LZ4F_compressEnd(c->c, c->sdst + c->spos, c->scap - c->spos, NULL);
+    if (LZ4F_isError(r))
+        return lz4_error(r);
+    return c->spos + r;
 }

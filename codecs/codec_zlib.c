@@ -13,6 +13,10 @@ typedef struct {
     int have_deflate, have_inflate;
     z_stream def;   /* raw deflate, set up once; deflateReset per call */
     z_stream inf;   /* gzip-wrapped inflate (windowBits 15 + 16) */
+    /* The stream being written by the streaming calls. */
+    uint8_t *sdst;
+    size_t scap, sleft, total, fed;
+    uLong crc;
 } zlib_ctx;
 
 /* zlib counts in uInt: feed larger buffers in pieces. */
@@ -239,4 +243,76 @@ size_t codec_zlib_decompress(void *ctx, const void *src, size_t n, void *dst, si
 size_t codec_zlib_content_size(const void *src, size_t n)
 {
     return codec_gzip_isize(src, n);
+}
+
+size_t codec_zlib_stream_begin(void *ctx, size_t total, void *dst, size_t cap)
+{
+    zlib_ctx *c = ctx;
+    if (cap < CODEC_GZIP_HEADER + CODEC_GZIP_TRAILER)
+        return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
+    if (deflateReset(&c->def) != Z_OK)
+        return CODEC_ERROR(CODEC_ERR_LIBRARY);
+    codec_gzip_header(dst, c->level);
+    c->sdst = dst;
+    c->scap = cap;
+    c->sleft = cap - CODEC_GZIP_HEADER - CODEC_GZIP_TRAILER;   /* the trailer's room kept */
+    c->def.next_out = c->sdst + CODEC_GZIP_HEADER;
+    c->total = total;
+    c->fed = 0;
+    c->crc = crc32(0L, Z_NULL, 0);
+    return 0;
+}
+
+/* Run deflate over in[0..n) with `flush` until the input is used up (and,
+ * for Z_FINISH, the stream has ended). */
+static size_t zlib_stream_run(zlib_ctx *c, const uint8_t *in, size_t n, int flush)
+{
+    size_t in_left = n;
+    int rc;
+    c->def.next_in = (Bytef *)(uintptr_t)in;
+    for (;;) {
+        size_t step_in = in_left < ZLIB_STEP ? in_left : ZLIB_STEP;
+        size_t step_out = c->sleft < ZLIB_STEP ? c->sleft : ZLIB_STEP;
+        int last = step_in == in_left;
+        c->def.avail_in = (uInt)step_in;
+        c->def.avail_out = (uInt)step_out;
+        rc = deflate(&c->def, last ? flush : Z_NO_FLUSH);
+        in_left -= step_in - c->def.avail_in;
+        c->sleft -= step_out - c->def.avail_out;
+        if (rc == Z_STREAM_ERROR)
+            return CODEC_ERROR(CODEC_ERR_LIBRARY);
+        if (rc == Z_STREAM_END || (flush == Z_NO_FLUSH && in_left == 0))
+            return 0;
+        if (c->sleft == 0)
+            return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
+    }
+}
+
+size_t codec_zlib_stream_update(void *ctx, const void *src, size_t n)
+{
+    zlib_ctx *c = ctx;
+    size_t done = 0;
+    if (n > c->total - c->fed)
+        return CODEC_ERROR(CODEC_ERR_CORRUPT);
+    while (done < n) {
+        size_t step = n - done < ZLIB_STEP ? n - done : ZLIB_STEP;
+        c->crc = crc32(c->crc, (const Bytef *)src + done, (uInt)step);
+        done += step;
+    }
+    c->fed += n;
+    return zlib_stream_run(c, src, n, Z_NO_FLUSH);
+}
+
+size_t codec_zlib_stream_end(void *ctx)
+{
+    zlib_ctx *c = ctx;
+    size_t r;
+    if (c->fed != c->total)
+        return CODEC_ERROR(CODEC_ERR_CORRUPT);
+    r = zlib_stream_run(c, NULL, 0, Z_FINISH);
+    if (codec_is_error(r))
+        return r;
+    put_le32(c->def.next_out, (uint32_t)c->crc);
+    put_le32(c->def.next_out + 4, (uint32_t)c->total);
+    return (size_t)(c->def.next_out + CODEC_GZIP_TRAILER - c->sdst);
 }

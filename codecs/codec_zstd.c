@@ -8,6 +8,8 @@
 typedef struct {
     ZSTD_CCtx *c;
     ZSTD_DCtx *d;
+    ZSTD_outBuffer out;   /* the stream being written by the streaming calls */
+    size_t total, fed;
 } zstd_ctx;
 
 const char *codec_zstd_version(void) { return ZSTD_versionString(); }
@@ -103,4 +105,54 @@ size_t codec_zstd_content_size(const void *src, size_t n)
         v >= (unsigned long long)CODEC_SIZE_UNKNOWN)
         return CODEC_SIZE_UNKNOWN;
     return (size_t)v;
+}
+
+size_t codec_zstd_stream_begin(void *ctx, size_t total, void *dst, size_t cap)
+{
+    zstd_ctx *c = ctx;
+    size_t r = ZSTD_CCtx_reset(c->c, ZSTD_reset_session_only);
+    if (!ZSTD_isError(r))
+        r = ZSTD_CCtx_setPledgedSrcSize(c->c, total);   /* the frame's content size */
+    if (ZSTD_isError(r))
+        return zstd_error(r);
+    c->out.dst = dst;
+    c->out.size = cap;
+    c->out.pos = 0;
+    c->total = total;
+    c->fed = 0;
+    return 0;
+}
+
+size_t codec_zstd_stream_update(void *ctx, const void *src, size_t n)
+{
+    zstd_ctx *c = ctx;
+    ZSTD_inBuffer in = {src, n, 0};
+    if (n > c->total - c->fed)
+        return CODEC_ERROR(CODEC_ERR_CORRUPT);
+    while (in.pos < in.size) {
+        size_t r = ZSTD_compressStream2(c->c, &c->out, &in, ZSTD_e_continue);
+        if (ZSTD_isError(r))
+            return zstd_error(r);
+        if (in.pos < in.size && c->out.pos == c->out.size)
+            return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
+    }
+    c->fed += n;
+    return 0;
+}
+
+size_t codec_zstd_stream_end(void *ctx)
+{
+    zstd_ctx *c = ctx;
+    ZSTD_inBuffer in = {NULL, 0, 0};
+    size_t r;
+    if (c->fed != c->total)
+        return CODEC_ERROR(CODEC_ERR_CORRUPT);
+    do {
+        r = ZSTD_compressStream2(c->c, &c->out, &in, ZSTD_e_end);
+        if (ZSTD_isError(r))
+            return zstd_error(r);
+        if (r != 0 && c->out.pos == c->out.size)
+            return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
+    } while (r != 0);
+    return c->out.pos;
 }
