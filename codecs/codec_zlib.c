@@ -201,13 +201,13 @@ static size_t zlib_member(zlib_ctx *c, const uint8_t *in, size_t n, uint8_t *out
         }
         if (rc == Z_STREAM_END)
             break;
-        if (rc == Z_BUF_ERROR || (rc == Z_OK && in_left == 0 && c->inf.avail_out != 0)) {
-            if (in_left == 0)
-                return CODEC_ERROR(CODEC_ERR_TRUNCATED);
-            continue;
-        }
-        if (rc != Z_OK)
+        if (rc != Z_OK && rc != Z_BUF_ERROR)
             return zlib_error(rc);
+        /* All input read, room left, member not ended: it was cut short. */
+        if (in_left == 0 && c->inf.avail_out != 0)
+            return CODEC_ERROR(CODEC_ERR_TRUNCATED);
+        if (c->inf.avail_in == step_in && c->inf.avail_out == step_out)
+            return CODEC_ERROR(CODEC_ERR_LIBRARY);   /* no progress: never spin */
     }
     *used = n - in_left;
     *made = cap - out_left;
