@@ -100,13 +100,14 @@ const codec_desc *codec_find(const char *spec, int *level, char *err, size_t err
 void codec_print_list(FILE *out)
 {
     size_t i;
-    fprintf(out, "%-11s %-8s %-8s %-11s %-12s %s\n", "codec", "levels", "default",
-            "library", "version", "gzip-compatible");
+    fprintf(out, "%-11s %-8s %-8s %-11s %-12s %-16s %s\n", "codec", "levels", "default",
+            "library", "version", "gzip-compatible", "streaming");
     for (i = 0; i < codec_count; i++) {
         const codec_desc *c = &codec_table[i];
         char levels[32];
         snprintf(levels, sizeof levels, "%d..%d", c->level_min, c->level_max);
-        fprintf(out, "%-11s %-8s %-8d %-11s %-12s %s\n", c->name, levels, c->level_default,
-                c->library, c->version(), c->gzip_compatible ? "yes" : "no");
+        fprintf(out, "%-11s %-8s %-8d %-11s %-12s %-16s %s\n", c->name, levels,
+                c->level_default, c->library, c->version(), c->gzip_compatible ? "yes" : "no",
+                c->stream_begin ? "yes" : "no");
     }
 }

@@ -13,6 +13,20 @@
  *    cap is an error (CODEC_ERR_DST_TOO_SMALL), never a write.
  *  - Decompressors check every length and checksum the format carries and
  *    reject truncated or corrupted input with an error code.
+ *
+ * What each decompressor accepts, as the reference tools read it:
+ *  - gzip, libdeflate, isal: one or more gzip members (RFC 1952; FEXTRA,
+ *    FNAME, FCOMMENT and FHCRC allowed), decoded to the concatenation of
+ *    their contents, as gzip(1) and CPython's GzipFile do; each member's
+ *    CRC32 and ISIZE are checked. Zero bytes after the last member are
+ *    ignored (both tools accept such padding); any other trailing byte is
+ *    CODEC_ERR_CORRUPT.
+ *  - lz4: exactly one LZ4 frame (any block size, linked or independent
+ *    blocks, checksums verified when present); trailing bytes are corrupt.
+ *  - zstd: one or more frames, as `zstd -d`; empty input is truncated.
+ * LZ4 and zstd frames as written here carry no checksum (python-lz4's
+ * defaults; zstd's library default): a changed literal byte can decode to
+ * wrong output of the right length. The gzip family always detects it.
  */
 #ifndef CASBENCH_CODEC_H
 #define CASBENCH_CODEC_H

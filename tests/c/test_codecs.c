@@ -187,7 +187,7 @@ static void test_level(const codec_desc *c, int level, const uint8_t *blob, size
         free(out);
     }
 
-    if (c->stream_begin)
+    if (c->stream_begin && recompress)
         test_stream(c, ctx, level, blob, n, name, z, r);
 
     if (fuzz && strcmp(c->name, "none") != 0 && r > 0) {
