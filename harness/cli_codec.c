@@ -237,7 +237,8 @@ static void hash_usage(FILE *out)
             "\"-\": standard input), through the same code the benchmark times. The hex\n"
             "equals sha1sum, sha256sum, b2sum, xxhsum -H1/-H3/-H2 (xxh64/xxh3-64/\n"
             "xxh3-128), b3sum and b3sum --length 20 (blake3-160). Nothing is printed\n"
-            "unless every file is read.\n"
+            "unless every file is read. File names are printed as given (sha1sum's\n"
+            "escaping of names with a newline or backslash is not done).\n"
             "\nhashes:\n");
     hash_print_list(out);
     fprintf(out,
