@@ -5,8 +5,13 @@
 . "$(dirname "$0")/lib.sh"
 B=$TMPD/blobs R=$TMPD/ref
 mkdir -p "$B" "$R"
-"$PY" tests/make_blobs.py "$B" || { fail "make test blobs" "python failed"; exit 1; }
-BLOBS="empty small dict52k array800k array8m random5m"
+# The payloads' default pickles (a small dict, a 52 KB dict, 800 KB and 8 MB
+# float64 arrays, 5 MB of random bytes) and an empty blob.
+BLOBS="empty config metrics embeddings weights random"
+: >"$B/empty"
+for p in config metrics embeddings weights random; do
+  "$CASBENCH" pickle "$p" >"$B/$p" || { fail "casbench pickle $p" "exit $?"; exit 1; }
+done
 paths=(); for b in $BLOBS; do paths+=("$B/$b"); done
 "$PY" tests/ref_streams.py "$R" "${paths[@]}" ||
   { fail "make reference streams" "python failed"; exit 1; }
@@ -26,12 +31,12 @@ ASAN_TEST=${CASBENCH%/casbench}/tests/test_codecs
 REL_TEST=${CASBENCH_RELEASE%/casbench}/tests/test_codecs
 # Under the sanitizers: every level on the small blobs, and the changed-byte
 # and truncation checks on every blob at each codec's default level.
-run_c "test_codecs (asan, all levels, small blobs)" "$ASAN_TEST" --levels all --fuzz "$B/empty" "$B/small" "$B/dict52k"
-run_c "test_codecs (asan, default levels, large blobs)" "$ASAN_TEST" --fuzz "$B/array800k" "$B/array8m" "$B/random5m"
+run_c "test_codecs (asan, all levels, small blobs)" "$ASAN_TEST" --levels all --fuzz "$B/empty" "$B/config" "$B/metrics"
+run_c "test_codecs (asan, default levels, large blobs)" "$ASAN_TEST" --fuzz "$B/embeddings" "$B/weights" "$B/random"
 # Release build, for time: every level on 800 KB; lowest, default and highest
 # on the 8 MB and 5 MB blobs (zstd:19 and LZ4HC:12 are slow under ASan).
-run_c "test_codecs (release, all levels, 800 KB)" "$REL_TEST" --levels all "$B/array800k"
-run_c "test_codecs (release, level ends, large blobs)" "$REL_TEST" --levels ends "$B/array8m" "$B/random5m"
+run_c "test_codecs (release, all levels, 800 KB)" "$REL_TEST" --levels all "$B/embeddings"
+run_c "test_codecs (release, level ends, large blobs)" "$REL_TEST" --levels ends "$B/weights" "$B/random"
 
 pydec() {  # pydec gzip|zstd FILE: decompress FILE with the Python module
   "$PY" -c '
@@ -95,11 +100,11 @@ done
 
 # gzip containers: concatenated members and zero padding as gzip(1) and
 # GzipFile read them; other trailing bytes are an error.
-f=$B/dict52k
-cat "$R/dict52k.gzip.3" "$R/dict52k.pygz" >"$TMPD/two.gz"
+f=$B/metrics
+cat "$R/metrics.gzip.3" "$R/metrics.pygz" >"$TMPD/two.gz"
 cat "$f" "$f" >"$TMPD/two"
-cp "$R/dict52k.gzip.3" "$TMPD/pad.gz"; head -c 100 /dev/zero >>"$TMPD/pad.gz"
-cp "$R/dict52k.gzip.3" "$TMPD/junk.gz"; printf 'junk' >>"$TMPD/junk.gz"
+cp "$R/metrics.gzip.3" "$TMPD/pad.gz"; head -c 100 /dev/zero >>"$TMPD/pad.gz"
+cp "$R/metrics.gzip.3" "$TMPD/junk.gz"; printf 'junk' >>"$TMPD/junk.gz"
 check "gzip -dc reads two members (oracle)" bash -c "gzip -dc <'$TMPD/two.gz' | cmp - '$TMPD/two'"
 for d in gzip libdeflate isal; do
   check "$d reads two members as gzip -dc does" bash -c "'$CASBENCH' decompress $d <'$TMPD/two.gz' | cmp - '$TMPD/two'"
@@ -108,7 +113,7 @@ for d in gzip libdeflate isal; do
 done
 
 # Bad streams: exit 2, one line naming the codec's error.
-head -c 1000 "$R/dict52k.gzip.3" >"$TMPD/cut.gz"
+head -c 1000 "$R/metrics.gzip.3" >"$TMPD/cut.gz"
 for d in gzip libdeflate isal; do
   check_error "$d: truncated stream is exit 2" 2 bash -c "'$CASBENCH' decompress $d <'$TMPD/cut.gz'"
   check_error "$d: not gzip is exit 2" 2 bash -c "'$CASBENCH' decompress $d <'$f'"
@@ -139,12 +144,13 @@ check_error "level out of range" 2 "$CASBENCH" compress gzip:10
 check_eq "level out of range names the range" "casbench: codec 'zstd:20': level 20 out of range -7..19" \
   "$("$CASBENCH" compress zstd:20 2>&1 </dev/null)"
 check_error "stdout is /dev/full: exit 3" 3 bash -c "'$CASBENCH' compress gzip <'$f' >/dev/full"
-check_error "decompress to /dev/full: exit 3" 3 bash -c "'$CASBENCH' decompress gzip <'$R/dict52k.gzip.3' >/dev/full"
+check_error "decompress to /dev/full: exit 3" 3 bash -c "'$CASBENCH' decompress gzip <'$R/metrics.gzip.3' >/dev/full"
 if command -v script >/dev/null; then
   check "binary output to a terminal is refused" bash -c \
     "script -qec '$CASBENCH compress none </dev/null' /dev/null | grep -q 'is a terminal'"
 fi
 
 # The PR #3090 pipeline through the real lz4 tool: the key survives.
-check_eq "compress lz4:0 | lz4 -dc | hash sha1 = sha1sum" "$(sha1sum <"$B/array8m")" \
-  "$("$CASBENCH_RELEASE" compress lz4:0 <"$B/array8m" | lz4 -dc | "$CASBENCH" hash sha1)"
+check_eq "pickle weights | compress lz4:0 | lz4 -dc | hash sha1 = pickle weights | sha1sum" \
+  "$("$CASBENCH" pickle weights | sha1sum)" \
+  "$("$CASBENCH" pickle weights | "$CASBENCH" compress lz4:0 | lz4 -dc | "$CASBENCH" hash sha1)"

@@ -7,7 +7,11 @@
 . "$(dirname "$0")/lib.sh"
 B=$TMPD/blobs P=$TMPD/pattern
 mkdir -p "$B" "$P"
-"$PY" tests/make_blobs.py "$B" || { fail "make test blobs" "python failed"; exit 1; }
+# The payloads' default pickles and an empty blob.
+: >"$B/empty"
+for p in config metrics embeddings weights random; do
+  "$CASBENCH" pickle "$p" >"$B/$p" || { fail "casbench pickle $p" "exit $?"; exit 1; }
+done
 # pattern/N: the first N bytes of i % 251, N = 0..1024.
 "$PY" -c '
 import sys
@@ -27,7 +31,7 @@ run_c "test_hashes (asan)" "${CASBENCH%/casbench}/tests/test_hashes" "$B"/*
 # Every input, relative names, in one invocation of each tool.
 CASBENCH=$(realpath "$CASBENCH")
 cd "$TMPD" || exit 3
-FILES=$(for n in $(seq 0 1024); do echo "pattern/$n"; done; for b in empty small dict52k array800k array8m random5m; do echo "blobs/$b"; done)
+FILES=$(for n in $(seq 0 1024); do echo "pattern/$n"; done; for b in empty config metrics embeddings weights random; do echo "blobs/$b"; done)
 NFILES=$(echo "$FILES" | wc -l)
 # same_digests NAME HASH TOOL...: casbench hash HASH = TOOL on every input.
 same_digests() {
@@ -95,7 +99,7 @@ fi
 
 # Command line.
 check_eq "stdin with no file, as sha1sum" "$(printf abc | sha1sum)" "$(printf abc | "$CASBENCH" hash sha1)"
-check_eq "'-' is stdin, as sha1sum" "$(printf abc | sha1sum - blobs/small)" "$(printf abc | "$CASBENCH" hash sha1 - blobs/small)"
+check_eq "'-' is stdin, as sha1sum" "$(printf abc | sha1sum - blobs/config)" "$(printf abc | "$CASBENCH" hash sha1 - blobs/config)"
 check "hash --help" "$CASBENCH" hash --help
 check "hash --version" "$CASBENCH" hash --version
 check_eq "hash --help lists every hash" 8 \
@@ -103,6 +107,6 @@ check_eq "hash --help lists every hash" 8 \
 check_error "no hash" 1 "$CASBENCH" hash
 check_error "unknown option" 1 "$CASBENCH" hash sha1 --frob
 check_error "unknown hash" 2 "$CASBENCH" hash md5
-check_error "missing file, nothing printed for the others" 2 "$CASBENCH" hash sha1 blobs/small no-such-file
+check_error "missing file, nothing printed for the others" 2 "$CASBENCH" hash sha1 blobs/config no-such-file
 check_error "a directory" 2 "$CASBENCH" hash sha1 blobs
-check_error "stdout is /dev/full: exit 3" 3 bash -c "'$CASBENCH' hash sha1 blobs/small >/dev/full"
+check_error "stdout is /dev/full: exit 3" 3 bash -c "'$CASBENCH' hash sha1 blobs/config >/dev/full"
