@@ -127,4 +127,7 @@ uninstall:
 clean:
 	rm -rf build
 
+# Flags live here: a change to them rebuilds everything.
+$(OBJ): Makefile
+
 -include $(OBJ:.o=.d) $(C_TESTS:%=$(BUILD)/tests/c/%.d)

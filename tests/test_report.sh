@@ -38,7 +38,7 @@ done
 # Every plot the report links exists as a real PNG and SVG.
 links=$(grep -o '](plots/[^)]*\.png)' "$TMPD/run/REPORT.md" | sed 's/^](plots\/\(.*\)\.png)$/\1/' | sort -u)
 nlinks=$(echo "$links" | grep -c .)
-[ "$nlinks" -ge 10 ] && pass "report links $nlinks plots" || fail "report links plots" "$nlinks"
+if [ "$nlinks" -ge 10 ]; then pass "report links $nlinks plots"; else fail "report links plots" "$nlinks"; fi
 bad=""
 for b in $links; do
   png=$TMPD/run/plots/$b.png svg=$TMPD/run/plots/$b.svg
@@ -158,9 +158,9 @@ check_eq "text after the block kept" "trailing prose" "$(tail -n 1 "$TMPD/README
 check_eq "README holds sections 2, 5 and 7" 3 \
   "$(grep -cE '^### (PR #3090 reproduction|The SHA-1 proposal|Recommendation)$' "$TMPD/README.md")"
 missing=""
-for l in $(grep -o '](run/[^)]*)' "$TMPD/README.md" | sed 's/^](\(.*\))$/\1/'); do
+while read -r l; do
   [ -f "$TMPD/$l" ] || missing="$missing $l"
-done
+done < <(grep -o '](run/[^)]*)' "$TMPD/README.md" | sed 's/^](\(.*\))$/\1/')
 check_eq "README links resolve from README's directory" "" "$missing"
 printf 'x\n<!-- casbench:report:end -->\n<!-- casbench:report:begin -->\n' >"$TMPD/README.bad"
 check_error "--readme with markers out of order" 2 report run --readme README.bad
@@ -205,10 +205,10 @@ cp "$TMPD/pub.tsv" "$TMPD/reference/pr3090-published.tsv"
 bad_case "published table with a non-number" "^casbench: reference/pr3090-published.tsv:3: column '[a-z0-9_]+': 'x' is not a number$"
 rm -rf "$TMPD/bad"
 check_error "missing run directory" 2 report bad
-grep -q "^casbench: bad: No such file or directory$" "$TMPD/err.err" && pass "missing dir named" || fail "missing dir named" "$(cat "$TMPD/err.err")"
+if grep -q "^casbench: bad: No such file or directory$" "$TMPD/err.err"; then pass "missing dir named"; else fail "missing dir named" "$(cat "$TMPD/err.err")"; fi
 fresh_run bad
 check_error "gnuplot missing: exit 3" 3 report bad --gnuplot /nonexistent/gnuplot
-[ -e "$TMPD/bad/REPORT.md" ] && fail "gnuplot missing: no REPORT.md" || pass "gnuplot missing: no REPORT.md"
+if [ -e "$TMPD/bad/REPORT.md" ]; then fail "gnuplot missing: no REPORT.md"; else pass "gnuplot missing: no REPORT.md"; fi
 check_error "gnuplot not in PATH: exit 3" 3 env PATH=/nonexistent "$CB" report "$TMPD/bad"
 check_error "report without RUN_DIR" 1 "$CB" report
 check_error "report with an unknown flag" 1 "$CB" report "$TMPD/run" --frobnicate
