@@ -43,6 +43,9 @@ else
 BLAKE3_S   :=
 BLAKE3_DEFS:= -DBLAKE3_NO_SSE2 -DBLAKE3_NO_SSE41 -DBLAKE3_NO_AVX2 -DBLAKE3_NO_AVX512
 endif
+# Exports the dispatcher's feature cache (g_cpu_features, get_cpu_features):
+# casbench names the SIMD path in use, tests/c/ forces each one.
+BLAKE3_DEFS+= -DBLAKE3_TESTING
 OBJ        := $(SRC_C:%.c=$(BUILD)/%.o) $(SRC_CXX:%.cc=$(BUILD)/%.o) \
               $(BLAKE3_C:%.c=$(BUILD)/blake3/%.o) $(BLAKE3_S:%.S=$(BUILD)/blake3/%.o)
 
@@ -76,6 +79,14 @@ $(BUILD)/blake3/%.o: $(BLAKE3_DIR)/%.S
 # env.tsv records the flags the build used (harness/envinfo.c).
 $(BUILD)/harness/envinfo.o: CPPFLAGS_CB += -DCASBENCH_CFLAGS='"$(strip $(CFLAGS) $(SANFLAGS))"'
 
+# Test programs tests/c/NAME.c -> $(BUILD)/tests/NAME, linked with the codecs
+# and util objects and built with the same flags (sanitizers in build/asan).
+# Only those listed: other tests/c programs are built by their own scripts.
+C_TESTS    := test_codecs test_hashes
+TEST_OBJ    = $(filter $(BUILD)/codecs/% $(BUILD)/blake3/% $(BUILD)/harness/util.o,$(OBJ))
+$(BUILD)/tests/%: $(BUILD)/tests/c/%.o $(TEST_OBJ)
+	$(CXX) $(CXXFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
+
 # util.o carries the git commit: rebuild it when HEAD moves.
 $(BUILD)/harness/util.o: $(BUILD)/commit.stamp
 $(BUILD)/commit.stamp: FORCE
@@ -85,8 +96,8 @@ FORCE:
 
 # The test build lives beside the release build; both are made fresh by `make test`.
 check-build:
-	$(MAKE) --no-print-directory BUILD=build SANITIZE= build/casbench
-	$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 build/asan/casbench
+	$(MAKE) --no-print-directory BUILD=build SANITIZE= build/casbench $(C_TESTS:%=build/tests/%)
+	$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 build/asan/casbench $(C_TESTS:%=build/asan/tests/%)
 
 # The main job. A sub-make so that variables found by the set-up are read afresh.
 bench: deps
@@ -97,14 +108,29 @@ test: deps
 	$(MAKE) --no-print-directory check-build
 	tests/run.sh $(T)
 
+# `make report`: REPORT.md + plots of RUN (default: the newest run under
+# results/); `make readme RUN=DIR`: that, and its headline tables in README.md.
+NEWEST_RUN = $$(ls -t results/*/matrix.tsv 2>/dev/null | head -n 1 | xargs -r dirname)
+report readme: $(BUILD)/casbench
+	@run='$(RUN)'; [ -n "$$run" ] || run=$(NEWEST_RUN); \
+	[ -n "$$run" ] || { echo "casbench: results/: no run directory with a matrix.tsv (run make bench)" >&2; exit 2; }; \
+	echo "$(BUILD)/casbench report $$run$(if $(filter readme,$@), --readme README.md)"; \
+	$(BUILD)/casbench report "$$run"$(if $(filter readme,$@), --readme README.md)
+
 install: $(BUILD)/casbench
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(BUILD)/casbench $(DESTDIR)$(BINDIR)/casbench
+	install -d $(DESTDIR)$(PREFIX)/share/casbench/plots
+	install -m 0644 plots/*.gp $(DESTDIR)$(PREFIX)/share/casbench/plots/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/casbench
+	rm -rf $(DESTDIR)$(PREFIX)/share/casbench
 
 clean:
 	rm -rf build
 
--include $(OBJ:.o=.d)
+# Flags live here: a change to them rebuilds everything.
+$(OBJ): Makefile
+
+-include $(OBJ:.o=.d) $(C_TESTS:%=$(BUILD)/tests/c/%.d)

@@ -13,6 +13,20 @@
  *    cap is an error (CODEC_ERR_DST_TOO_SMALL), never a write.
  *  - Decompressors check every length and checksum the format carries and
  *    reject truncated or corrupted input with an error code.
+ *
+ * What each decompressor accepts, as the reference tools read it:
+ *  - gzip, libdeflate, isal: one or more gzip members (RFC 1952; FEXTRA,
+ *    FNAME, FCOMMENT and FHCRC allowed), decoded to the concatenation of
+ *    their contents, as gzip(1) and CPython's GzipFile do; each member's
+ *    CRC32 and ISIZE are checked. Zero bytes after the last member are
+ *    ignored (both tools accept such padding); any other trailing byte is
+ *    CODEC_ERR_CORRUPT.
+ *  - lz4: exactly one LZ4 frame (any block size, linked or independent
+ *    blocks, checksums verified when present); trailing bytes are corrupt.
+ *  - zstd: one or more frames, as `zstd -d`; empty input is truncated.
+ * LZ4 and zstd frames as written here carry no checksum (python-lz4's
+ * defaults; zstd's library default): a changed literal byte can decode to
+ * wrong output of the right length. The gzip family always detects it.
  */
 #ifndef CASBENCH_CODEC_H
 #define CASBENCH_CODEC_H
@@ -51,6 +65,26 @@ typedef struct {
      * size, zstd frame content size), or CODEC_SIZE_UNKNOWN. A hint only:
      * decompress() verifies it. */
     size_t (*content_size)(const void *src, size_t n);
+    /* Optional streaming compression, for a save path that compresses the
+     * blob piece by piece as it is made; NULL where the library has none
+     * (libdeflate). A stream is begin, any number of update, then end:
+     *  - stream_begin(ctx, total, dst, cap): starts a stream of exactly
+     *    `total` input bytes (LZ4 and zstd write it in the frame header)
+     *    into dst; cap MUST be >= bound(total, level), and dst stays the
+     *    caller's until stream_end returns. Returns 0 or an error.
+     *  - stream_update(ctx, src, n): compresses the next n bytes; src may be
+     *    reused by the caller as soon as it returns. 0 or an error.
+     *  - stream_end(ctx): finishes the stream; returns its size in dst or an
+     *    error (CODEC_ERR_CORRUPT when the updates did not add up to total).
+     * The stream decodes with decompress() to the concatenated pieces; for
+     * gzip, lz4, zstd and none it is also byte-identical to compress() of
+     * them, whatever the pieces (tests/c/test_codecs.c checks it at every
+     * level); isal's is not (ISA-L ends a block where a call ends).
+     * One stream at a time per context; compress() in between is not
+     * allowed. */
+    size_t (*stream_begin)(void *ctx, size_t total_size, void *dst, size_t cap);
+    size_t (*stream_update)(void *ctx, const void *src, size_t n);
+    size_t (*stream_end)(void *ctx);
 } codec_desc;
 
 #define CODEC_SIZE_UNKNOWN ((size_t)-1)

@@ -1,4 +1,5 @@
 /* cli_list.c - `casbench list`: what a run can select, with defaults. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,21 +12,31 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: casbench list [payloads|codecs|hashes]\n"
+            "usage: casbench list [payloads|codecs|hashes]... [--seed N]\n"
             "\n"
-            "Prints the payloads (names, parameters, defaults and the spec grammar),\n"
+            "Prints the payloads (names, parameters with their defaults, and the\n"
+            "protocol-4 pickled size of each default payload at --seed, default 0),\n"
             "the codecs (levels, default level, library and version) and the hashes\n"
             "(digest size, library, implementation) that `casbench run` accepts;\n"
-            "all three sections without an argument.\n"
+            "all three sections without a section name.\n"
             "\n"
-            "exit status: 0 done, 1 usage.\n");
+            "exit status: 0 done, 1 usage, 2 bad --seed, 3 output error.\n");
 }
 
 int cli_list(int argc, char **argv)
 {
     int want_payloads = 1, want_codecs = 1, want_hashes = 1, picked = 0;
+    uint64_t seed = 0;
+    char err[128];
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        if (strcmp(a, "--seed") == 0 || strncmp(a, "--seed=", 7) == 0) {
+            const char *v = a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!v) cb_fail(CB_EXIT_USAGE, "--seed: missing value (see casbench list --help)");
+            if (cb_parse_u64(v, 0, UINT64_MAX, &seed, err, sizeof err) != 0)
+                cb_fail(CB_EXIT_INPUT, "--seed '%s': %s", v, err);
+            continue;
+        }
         if (cb_is_help(a)) { usage(stdout); return CB_EXIT_OK; }
         if (cb_is_version(a)) { printf("casbench %s (commit %s)\n", cb_version, cb_git_commit); return CB_EXIT_OK; }
         if (!picked) { want_payloads = want_codecs = want_hashes = 0; picked = 1; }
@@ -36,7 +47,7 @@ int cli_list(int argc, char **argv)
     }
     if (want_payloads) {
         printf("payloads:\n");
-        payload_print_help(stdout);
+        payload_print_list(stdout, seed);
     }
     if (want_codecs) {
         if (want_payloads) printf("\n");

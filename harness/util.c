@@ -148,8 +148,12 @@ int cb_read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *len
     size_t cap = 1 << 16, n = 0;
     uint8_t *buf;
     if (strcmp(path, "-") != 0) {
-        fd = open(path, O_RDONLY | O_CLOEXEC);
+        /* O_NONBLOCK so that opening a FIFO with no writer cannot hang: a
+         * special file is rejected below before anything is read. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0) return cb_err(err, errlen, "%s", strerror(errno));
+        int flags = fcntl(fd, F_GETFL);
+        if (flags >= 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
     }
     if (fstat(fd, &st) != 0) {
         int e = errno;

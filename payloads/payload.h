@@ -43,4 +43,28 @@ extern const char *const payload_default_names[];
 
 /* Print the payload names, their parameters, defaults and grammar. */
 void payload_print_help(FILE *out);
+
+/* Print one line per generated payload: name, parameters with their
+ * defaults, and the protocol-4 pickled size of the default payload at `seed`
+ * (for `casbench list`). Builds and pickles each payload: about 40 MB of
+ * memory and a fraction of a second. */
+void payload_print_list(FILE *out, uint64_t seed);
+
+/* The largest buffer a payload may generate or read (64 GiB). Larger
+ * parameters are bad input; a smaller one that malloc refuses is an
+ * environment error (CB_EXIT_ENV), never a crash. */
+#define PAYLOAD_MAX_BYTES (64ull << 30)
+
+/* A parsed spec: which generator, its parameter values in table order, and
+ * for json/npy/file the path (pointing into the spec string). */
+#define PAYLOAD_MAX_PARAMS 4
+typedef struct {
+    int gen;
+    uint64_t value[PAYLOAD_MAX_PARAMS];
+    const char *path;
+} payload_spec;
+
+/* Parse a spec string without building anything (also the fuzzing entry
+ * point). Returns 0, or -1 with "payload 'SPEC': problem" in err. */
+int payload_parse_spec(const char *spec, payload_spec *out, char *err, size_t errlen);
 #endif

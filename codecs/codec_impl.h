@@ -1,0 +1,62 @@
+/*
+ * codec_impl.h - internal to codecs/: the functions each library wrapper
+ * (codec_<library>.c) exports to the descriptor table in codec.c, plus the
+ * gzip container helpers the deflate wrappers share. Nothing outside codecs/
+ * includes this file; callers use codec.h.
+ *
+ * Every function follows the rules of the matching codec_desc member in
+ * codec.h.
+ */
+#ifndef CASBENCH_CODEC_IMPL_H
+#define CASBENCH_CODEC_IMPL_H
+
+#include "codec.h"
+
+#define CODEC_DECLARE(p)                                                      \
+    const char *codec_##p##_version(void);                                    \
+    size_t codec_##p##_bound(size_t src_size, int level);                     \
+    void *codec_##p##_create(int level);                                      \
+    void codec_##p##_destroy(void *ctx);                                      \
+    size_t codec_##p##_compress(void *ctx, const void *src, size_t n,         \
+                                void *dst, size_t cap);                       \
+    size_t codec_##p##_decompress(void *ctx, const void *src, size_t n,       \
+                                  void *dst, size_t cap);                     \
+    size_t codec_##p##_content_size(const void *src, size_t n);
+
+/* The optional streaming members (codec.h), for the codecs that have them. */
+#define CODEC_DECLARE_STREAM(p)                                               \
+    size_t codec_##p##_stream_begin(void *ctx, size_t total, void *dst, size_t cap); \
+    size_t codec_##p##_stream_update(void *ctx, const void *src, size_t n);   \
+    size_t codec_##p##_stream_end(void *ctx);
+
+CODEC_DECLARE(none)
+CODEC_DECLARE(zlib)
+CODEC_DECLARE(libdeflate)
+CODEC_DECLARE(isal)
+CODEC_DECLARE(lz4)
+CODEC_DECLARE(zstd)
+CODEC_DECLARE_STREAM(none)
+CODEC_DECLARE_STREAM(zlib)
+CODEC_DECLARE_STREAM(isal)
+CODEC_DECLARE_STREAM(lz4)
+CODEC_DECLARE_STREAM(zstd)
+
+/* The gzip container (RFC 1952), shared by the three deflate wrappers. */
+#define CODEC_GZIP_HEADER 10   /* header bytes written by codec_gzip_header() */
+#define CODEC_GZIP_TRAILER 8   /* CRC32 and ISIZE, little-endian */
+
+/* Write CPython's GzipFile header for `level` with mtime 0, no file name:
+ * 1f 8b 08 00 00000000 XFL ff (XFL 2 at level 9, 4 at level 1, else 0). */
+void codec_gzip_header(uint8_t *dst, int level);
+
+/* The ISIZE of the last member: the last 4 bytes, little-endian, when the
+ * stream starts with the gzip magic and is long enough; else
+ * CODEC_SIZE_UNKNOWN. Shared content_size() of the gzip codecs. */
+size_t codec_gzip_isize(const void *src, size_t n);
+
+/* After a complete gzip member ends at offset `used` of an n-byte stream:
+ * 1 when another member starts there, 0 when the rest is empty or only zero
+ * bytes (padding that gzip(1) and CPython's GzipFile both accept), or a
+ * CODEC_ERR_CORRUPT code for any other trailing bytes. */
+size_t codec_gzip_after_member(const uint8_t *src, size_t n, size_t used);
+#endif

@@ -1,0 +1,158 @@
+/* codec_zstd.c - zstd:L, one zstd frame that declares its content size. */
+#include <stdlib.h>
+#include <zstd.h>
+#include <zstd_errors.h>
+
+#include "codec_impl.h"
+
+typedef struct {
+    ZSTD_CCtx *c;
+    ZSTD_DCtx *d;
+    ZSTD_outBuffer out;   /* the stream being written by the streaming calls */
+    size_t total, fed;
+} zstd_ctx;
+
+const char *codec_zstd_version(void) { return ZSTD_versionString(); }
+
+size_t codec_zstd_bound(size_t src_size, int level)
+{
+    (void)level;
+    return ZSTD_compressBound(src_size);
+}
+
+void *codec_zstd_create(int level)
+{
+    zstd_ctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->c = ZSTD_createCCtx();
+    c->d = ZSTD_createDCtx();
+    /* Parameters are sticky: set once here, kept by ZSTD_compress2(). */
+    if (!c->c || !c->d ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(c->c, ZSTD_c_compressionLevel, level)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(c->c, ZSTD_c_contentSizeFlag, 1))) {
+        codec_zstd_destroy(c);
+        return NULL;
+    }
+    return c;
+}
+
+void codec_zstd_destroy(void *ctx)
+{
+    zstd_ctx *c = ctx;
+    if (!c)
+        return;
+    ZSTD_freeCCtx(c->c);   /* both accept NULL */
+    ZSTD_freeDCtx(c->d);
+    free(c);
+}
+
+static size_t zstd_error(size_t r)
+{
+    switch (ZSTD_getErrorCode(r)) {
+    case ZSTD_error_dstSize_tooSmall:
+        return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
+    case ZSTD_error_memory_allocation:
+        return CODEC_ERROR(CODEC_ERR_ALLOC);
+    case ZSTD_error_checksum_wrong:
+        return CODEC_ERROR(CODEC_ERR_CHECKSUM);
+    case ZSTD_error_srcSize_wrong:
+        return CODEC_ERROR(CODEC_ERR_TRUNCATED);
+    case ZSTD_error_prefix_unknown:
+    case ZSTD_error_version_unsupported:
+    case ZSTD_error_frameParameter_unsupported:
+    case ZSTD_error_frameParameter_windowTooLarge:
+    case ZSTD_error_corruption_detected:
+    case ZSTD_error_dictionary_wrong:
+    case ZSTD_error_literals_headerWrong:
+        return CODEC_ERROR(CODEC_ERR_CORRUPT);
+    case ZSTD_error_parameter_outOfBound:
+        return CODEC_ERROR(CODEC_ERR_LEVEL);
+    default:
+        return CODEC_ERROR(CODEC_ERR_LIBRARY);
+    }
+}
+
+size_t codec_zstd_compress(void *ctx, const void *src, size_t n, void *dst, size_t cap)
+{
+    zstd_ctx *c = ctx;
+    size_t r = ZSTD_compress2(c->c, dst, cap, src, n);
+    return ZSTD_isError(r) ? zstd_error(r) : r;
+}
+
+size_t codec_zstd_decompress(void *ctx, const void *src, size_t n, void *dst, size_t cap)
+{
+    zstd_ctx *c = ctx;
+    size_t declared = codec_zstd_content_size(src, n);
+    size_t r;
+
+    if (n == 0)
+        return CODEC_ERROR(CODEC_ERR_TRUNCATED);   /* as `zstd -d`: no frame at all */
+    if (declared != CODEC_SIZE_UNKNOWN && declared > cap)
+        return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
+    /* Decodes every frame of the input (as `zstd -d` does); zstd checks
+     * each frame's declared size and, when present, its checksum. */
+    r = ZSTD_decompressDCtx(c->d, dst, cap, src, n);
+    if (ZSTD_isError(r))
+        return zstd_error(r);
+    return r;
+}
+
+size_t codec_zstd_content_size(const void *src, size_t n)
+{
+    unsigned long long v = ZSTD_getFrameContentSize(src, n);
+    if (v == ZSTD_CONTENTSIZE_UNKNOWN || v == ZSTD_CONTENTSIZE_ERROR ||
+        v >= (unsigned long long)CODEC_SIZE_UNKNOWN)
+        return CODEC_SIZE_UNKNOWN;
+    return (size_t)v;
+}
+
+size_t codec_zstd_stream_begin(void *ctx, size_t total, void *dst, size_t cap)
+{
+    zstd_ctx *c = ctx;
+    size_t r = ZSTD_CCtx_reset(c->c, ZSTD_reset_session_only);
+    if (!ZSTD_isError(r))
+        r = ZSTD_CCtx_setPledgedSrcSize(c->c, total);   /* the frame's content size */
+    if (ZSTD_isError(r))
+        return zstd_error(r);
+    c->out.dst = dst;
+    c->out.size = cap;
+    c->out.pos = 0;
+    c->total = total;
+    c->fed = 0;
+    return 0;
+}
+
+size_t codec_zstd_stream_update(void *ctx, const void *src, size_t n)
+{
+    zstd_ctx *c = ctx;
+    ZSTD_inBuffer in = {src, n, 0};
+    if (n > c->total - c->fed)
+        return CODEC_ERROR(CODEC_ERR_CORRUPT);
+    while (in.pos < in.size) {
+        size_t r = ZSTD_compressStream2(c->c, &c->out, &in, ZSTD_e_continue);
+        if (ZSTD_isError(r))
+            return zstd_error(r);
+        if (in.pos < in.size && c->out.pos == c->out.size)
+            return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
+    }
+    c->fed += n;
+    return 0;
+}
+
+size_t codec_zstd_stream_end(void *ctx)
+{
+    zstd_ctx *c = ctx;
+    ZSTD_inBuffer in = {NULL, 0, 0};
+    size_t r;
+    if (c->fed != c->total)
+        return CODEC_ERROR(CODEC_ERR_CORRUPT);
+    do {
+        r = ZSTD_compressStream2(c->c, &c->out, &in, ZSTD_e_end);
+        if (ZSTD_isError(r))
+            return zstd_error(r);
+        if (r != 0 && c->out.pos == c->out.size)
+            return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
+    } while (r != 0);
+    return c->out.pos;
+}

@@ -1,0 +1,98 @@
+/* cli_pickle.c - `casbench pickle`: a payload's pickle to stdout. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "payload.h"
+#include "pickle.h"
+#include "util.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: casbench pickle PAYLOAD [--protocol P] [--seed N] [--numpy 1|2]\n"
+            "\n"
+            "Writes the bytes CPython 3.11's pickle.dumps(obj, protocol=P) writes for the\n"
+            "payload's object to standard output (which must not be a terminal).\n"
+            "  --protocol P   2, 3, 4 or 5 (default 4, as metaflow since 2.13.10)\n"
+            "  --seed N       generator seed, 0..2^64-1 (default 0)\n"
+            "  --numpy M      ndarray reduce of numpy 1.x (numpy.core, default) or 2.x (numpy._core)\n"
+            "\n");
+    payload_print_help(out);
+}
+
+/* The value of flag `name` at argv[*i], as "--name V" or "--name=V". */
+static const char *flag_value(int argc, char **argv, int *i, const char *name)
+{
+    size_t n = strlen(name);
+    const char *a = argv[*i];
+    if (strncmp(a, name, n) != 0) return NULL;
+    if (a[n] == '=') return a + n + 1;
+    if (a[n] != 0) return NULL;
+    if (*i + 1 >= argc) cb_fail(CB_EXIT_USAGE, "%s: missing value", name);
+    return argv[++*i];
+}
+
+int cli_pickle(int argc, char **argv)
+{
+    pickle_options opt = PICKLE_OPTIONS_DEFAULT;
+    uint64_t seed = 0;
+    const char *spec = NULL, *v;
+    char err[512];
+    int i;
+
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (cb_is_help(a)) { usage(stdout); return CB_EXIT_OK; }
+        if (cb_is_version(a)) { printf("casbench %s (commit %s)\n", cb_version, cb_git_commit); return CB_EXIT_OK; }
+    }
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int64_t iv;
+        if ((v = flag_value(argc, argv, &i, "--protocol"))) {
+            if (cb_parse_i64(v, 2, 5, &iv, err, sizeof err))
+                cb_fail(CB_EXIT_USAGE, "--protocol '%s': %s", v, err);
+            opt.protocol = (int)iv;
+        } else if ((v = flag_value(argc, argv, &i, "--seed"))) {
+            if (cb_parse_u64(v, 0, UINT64_MAX, &seed, err, sizeof err))
+                cb_fail(CB_EXIT_USAGE, "--seed '%s': %s", v, err);
+        } else if ((v = flag_value(argc, argv, &i, "--numpy"))) {
+            if (cb_parse_i64(v, 1, 2, &iv, err, sizeof err))
+                cb_fail(CB_EXIT_USAGE, "--numpy '%s': %s", v, err);
+            opt.numpy_major = (int)iv;
+        } else if (a[0] == '-' && a[1]) {
+            cb_fail(CB_EXIT_USAGE, "pickle: unknown option '%s' (see casbench pickle --help)", a);
+        } else if (spec) {
+            cb_fail(CB_EXIT_USAGE, "pickle: more than one payload ('%s' and '%s')", spec, a);
+        } else {
+            spec = a;
+        }
+    }
+    if (!spec) cb_fail(CB_EXIT_USAGE, "pickle: no payload given (see casbench pickle --help)");
+    if (isatty(STDOUT_FILENO))
+        cb_fail(CB_EXIT_USAGE, "pickle: refusing to write a binary pickle to a terminal (redirect stdout)");
+
+    int status;
+    payload *pl = payload_create(spec, seed, &status, err, sizeof err);
+    if (!pl) cb_fail(status, "%s", err);
+    size_t len;
+    const uint8_t *blob = payload_raw_blob(pl, &len);
+    uint8_t *buf = NULL;
+    if (!blob) {
+        const pyobj *obj = payload_object(pl);
+        size_t cap = pickle_bound(obj, &opt);
+        buf = malloc(cap);
+        if (!buf) cb_fail(CB_EXIT_ENV, "%s: out of memory for a %zu-byte pickle", spec, cap);
+        len = pickle_dump(obj, &opt, buf, cap, err, sizeof err);
+        if (!len) cb_fail(strstr(err, "memory") ? CB_EXIT_ENV : CB_EXIT_INPUT, "%s: %s", spec, err);
+        blob = buf;
+    }
+    if (cb_write_all(STDOUT_FILENO, blob, len) != 0)
+        cb_fail(CB_EXIT_ENV, "stdout: write failed: %s", strerror(errno));
+    free(buf);
+    payload_free(pl);
+    return CB_EXIT_OK;
+}

@@ -1,0 +1,75 @@
+/* cli_report.c - `casbench report RUN_DIR`: REPORT.md and plots of a run. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "report.h"
+#include "util.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: casbench report RUN_DIR [--readme README.md] [--published FILE]\n"
+            "                       [--plots-dir DIR] [--gnuplot PATH]\n"
+            "\n"
+            "Writes RUN_DIR/REPORT.md and RUN_DIR/plots/*.{tsv,png,svg} from RUN_DIR's\n"
+            "matrix.tsv and env.tsv: environment, PR #3090 reproduction, where the time\n"
+            "goes, codecs, the SHA-1 proposal, save + upload, and a recommendation\n"
+            "computed by the rules the report states. Plots are drawn by gnuplot\n"
+            "(pngcairo and svg terminals) from the scripts in casbench's plots/.\n"
+            "Every file is written to a temporary name and renamed; re-running\n"
+            "replaces the outputs, and removes the .tsv/.png/.svg files in\n"
+            "RUN_DIR/plots/ that it no longer writes. Prints the paths of REPORT.md\n"
+            "(and README).\n"
+            "\n"
+            "  --readme FILE     also replace the block between\n"
+            "                    " REPORT_README_BEGIN " and\n"
+            "                    " REPORT_README_END " in FILE with the\n"
+            "                    run's headline tables (appended when absent)\n"
+            "  --published FILE  the published PR #3090 table (default:\n"
+            "                    RUN_DIR/../reference/pr3090-published.tsv, then\n"
+            "                    results/reference/pr3090-published.tsv)\n"
+            "  --plots-dir DIR   the gnuplot scripts (default: $CASBENCH_PLOTS_DIR,\n"
+            "                    ./plots, or plots/ beside the binary)\n"
+            "  --gnuplot PATH    the gnuplot to run (default: gnuplot in PATH)\n"
+            "\n"
+            "exit status: 0 ok, 1 usage, 2 bad input (malformed or missing results\n"
+            "files; the error names the file and line), 3 environment (gnuplot or its\n"
+            "scripts missing, I/O error).\n");
+}
+
+int cli_report(int argc, char **argv)
+{
+    report_opts o = {0};
+    char err[1024];
+    int i, rc;
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (cb_is_help(a)) { usage(stdout); return CB_EXIT_OK; }
+        if (cb_is_version(a)) {
+            printf("casbench report %s (commit %s)\n", cb_version, cb_git_commit);
+            return CB_EXIT_OK;
+        }
+        if (!strcmp(a, "--readme") || !strcmp(a, "--published") || !strcmp(a, "--plots-dir") ||
+            !strcmp(a, "--gnuplot")) {
+            if (i + 1 >= argc) cb_fail(CB_EXIT_USAGE, "report: %s needs a value", a);
+            if (!strcmp(a, "--readme")) o.readme = argv[++i];
+            else if (!strcmp(a, "--published")) o.published = argv[++i];
+            else if (!strcmp(a, "--plots-dir")) o.scripts_dir = argv[++i];
+            else o.gnuplot = argv[++i];
+        } else if (a[0] == '-' && a[1]) {
+            cb_fail(CB_EXIT_USAGE, "report: unknown option '%s' (see casbench report --help)", a);
+        } else if (o.run_dir) {
+            cb_fail(CB_EXIT_USAGE, "report: more than one RUN_DIR ('%s' and '%s')", o.run_dir, a);
+        } else {
+            o.run_dir = a;
+        }
+    }
+    if (!o.run_dir) cb_fail(CB_EXIT_USAGE, "report: no RUN_DIR given (see casbench report --help)");
+    rc = report_write(&o, err, sizeof err);
+    if (rc != 0) cb_fail(rc, "%s", err);
+    /* What was written, for a person or a script that goes on to open it. */
+    printf("%s%sREPORT.md\n", o.run_dir, o.run_dir[strlen(o.run_dir) - 1] == '/' ? "" : "/");
+    if (o.readme) printf("%s\n", o.readme);
+    return CB_EXIT_OK;
+}

@@ -1,0 +1,61 @@
+/*
+ * rundir.h - one results directory (matrix.tsv + env.tsv) loaded, checked
+ * and typed, for `casbench report` and `casbench compare`.
+ *
+ * Schema: results/README.md. Every column of matrix.tsv named there is
+ * required (found by header name; extra columns are ignored). Rows with
+ * status `ok` must carry their timing numbers; rows with status `error` may
+ * leave them empty and are kept (with ok = 0) so that they can be shown.
+ */
+#ifndef CASBENCH_RUNDIR_H
+#define CASBENCH_RUNDIR_H
+
+#include <stddef.h>
+#include <limits.h>
+#include <stdint.h>
+
+#include "tsv.h"
+
+#define RUNDIR_NO_LEVEL INT_MIN
+
+typedef struct {
+    const char *payload, *stage, *variant, *codec, *hash, *alloc, *key, *message;
+    int protocol;            /* -1 when empty (allowed for `sweep` rows only) */
+    int level;               /* RUNDIR_NO_LEVEL when the field is empty (levels
+                                can be negative: lz4 -8, zstd -7) */
+    int ok;                  /* status == "ok" */
+    uint64_t pickled_bytes, bytes_in, bytes_out;   /* 0 when empty in an error row */
+    double ratio;            /* NAN when empty */
+    int64_t repetitions, iterations;
+    double median_ns, mean_ns, stddev_ns, min_ns, max_ns, cv, mb_per_s;
+    double *samples_ns;      /* nsamples values, may be NULL */
+    size_t nsamples;
+    size_t line;             /* line in matrix.tsv, for messages */
+} rundir_row;
+
+typedef struct {
+    char *dir;
+    char *matrix_path, *env_path;
+    tsv_table *matrix, *env;
+    rundir_row *rows;
+    size_t nrows;
+} rundir;
+
+/* Load DIR/matrix.tsv and DIR/env.tsv. 0, or -1 with a one-line message
+ * ("<file>:<line>: <problem>", or "<dir>: ..." for a missing directory) in
+ * err; on failure *r holds nothing to free. A matrix with no data row is an
+ * error. Duplicate row identities (see rundir_row_id) are an error. */
+int rundir_load(const char *dir, rundir *r, char *err, size_t errlen);
+
+/* Accepts a zeroed or loaded rundir. */
+void rundir_free(rundir *r);
+
+/* The env.tsv value for key, or "unknown" when the key is absent or empty. */
+const char *rundir_env(const rundir *r, const char *key);
+
+/* The row identity "payload protocol stage variant codec level hash alloc"
+ * (space-separated, empty parts kept as "-"); `sweep` rows also carry
+ * bytes_in, since one sweep has many sizes. Truncated to fit n. */
+void rundir_row_id(const rundir_row *row, char *buf, size_t n);
+
+#endif

@@ -1,0 +1,720 @@
+/*
+ * pickle.c - see pickle.h.
+ *
+ * This follows CPython 3.11's C pickler (Modules/_pickle.c) step by step,
+ * because byte identity depends on its exact choices: which objects are
+ * memoized and when, the opcode chosen for each size, the dict batching
+ * (which writes an empty MARK/SETITEMS batch after a batch of exactly 1000),
+ * and the protocol-4 framer (a frame is closed at the start of a save() once
+ * it holds 64 KiB, and a str/bytes/bytearray payload of 64 KiB or more is
+ * written, header included, between frames).
+ *
+ * ndarrays are pickled as numpy 1.24's ndarray.__reduce_ex__ returns them;
+ * the intermediate objects of that reduce (globals, the argument tuples, the
+ * dtype) are never built: their saves are written out directly, each with
+ * an identity key so that the memo behaves as CPython's does.
+ */
+#include "pickle.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define FRAME_SIZE_TARGET (64 * 1024)
+#define FRAME_SIZE_MIN 4
+#define FRAME_HEADER_SIZE 9
+#define BATCHSIZE 1000
+#define NO_FRAME SIZE_MAX
+
+/* Identities of the objects numpy's reduce shares between arrays and calls:
+ * module-level globals and interned strings. One byte each: only the
+ * address is used. */
+enum {
+    ID_G_RECONSTRUCT, ID_G_FROMBUFFER, ID_G_NDARRAY, ID_G_DTYPE, ID_G_ENCODE,
+    ID_G_BYTES, ID_S_NUMPY, ID_S_RECONSTRUCT_MOD, ID_S_RECONSTRUCT, ID_S_NUMERIC_MOD,
+    ID_S_FROMBUFFER, ID_S_NDARRAY, ID_S_DTYPE, ID_S_LATIN1, ID_S_EMPTY, ID_B_EMPTY, ID_NP_C, ID_NP_F,
+    ID_COUNT
+};
+static const char static_ids[ID_COUNT];
+static const char latin1_char_ids[256];       /* one-character str singletons */
+static const char byte_ids[256];              /* one-byte bytes singletons */
+static const char dtype_ids[PYOBJ_DT_COUNT];  /* np.dtype('f8') etc. are singletons */
+
+/* Per-array objects made fresh by each __reduce_ex__ call: keyed by an
+ * address inside the ndarray's own node, which no other object can have. */
+enum { AR_ARGS = 1, AR_ZERO_TUPLE, AR_STATE, AR_SHAPE, AR_DATA, AR_DATA_STR,
+       AR_DT_ARGS, AR_DT_DESCR, AR_DT_STATE, AR_P5_ARGS, AR_BB_ARGS, AR_DATA_ARGS };
+
+typedef struct {
+    uint8_t *buf;
+    size_t cap, len;
+    int proto, framing, numpy_major;
+    size_t frame_start;
+    const void **memo_keys;
+    uint32_t *memo_vals;
+    size_t memo_mask, memo_count;
+    int depth;
+    char *err;
+    size_t errlen;
+} pk;
+
+static int pk_fail_cap(pk *p)
+{
+    return cb_err(p->err, p->errlen, "output buffer too small (%zu bytes)", p->cap);
+}
+
+static int pk_write(pk *p, const void *s, size_t n)
+{
+    size_t need = n;
+    int new_frame = p->framing && p->frame_start == NO_FRAME;
+    if (new_frame) need += FRAME_HEADER_SIZE;
+    if (p->cap - p->len < need) return pk_fail_cap(p);
+    if (new_frame) {
+        p->frame_start = p->len;
+        p->len += FRAME_HEADER_SIZE;
+    }
+    if (n) memcpy(p->buf + p->len, s, n);
+    p->len += n;
+    return 0;
+}
+
+static int pk_op(pk *p, uint8_t op) { return pk_write(p, &op, 1); }
+
+static void put_le(uint8_t *d, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++) d[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void pk_commit_frame(pk *p)
+{
+    if (!p->framing || p->frame_start == NO_FRAME) return;
+    size_t frame_len = p->len - p->frame_start - FRAME_HEADER_SIZE;
+    uint8_t *q = p->buf + p->frame_start;
+    if (frame_len >= FRAME_SIZE_MIN) {
+        q[0] = 0x95;  /* FRAME */
+        put_le(q + 1, frame_len, 8);
+    } else {
+        memmove(q, q + FRAME_HEADER_SIZE, frame_len);
+        p->len -= FRAME_HEADER_SIZE;
+    }
+    p->frame_start = NO_FRAME;
+}
+
+/* What _Pickler_OpcodeBoundary does at the start of every save(). */
+static void pk_boundary(pk *p)
+{
+    if (p->framing && p->frame_start != NO_FRAME &&
+        p->len - p->frame_start - FRAME_HEADER_SIZE >= FRAME_SIZE_TARGET)
+        pk_commit_frame(p);
+}
+
+/* A header plus a payload that may be large: as _Pickler_write_bytes. */
+static int pk_write_bytes(pk *p, const uint8_t *hdr, size_t hlen, const void *data, size_t n)
+{
+    int framing = p->framing;
+    if (n >= FRAME_SIZE_TARGET) {
+        pk_commit_frame(p);
+        p->framing = 0;
+    }
+    if (pk_write(p, hdr, hlen) || pk_write(p, data, n)) return -1;
+    p->framing = framing;
+    return 0;
+}
+
+/* --- memo: open addressing on the identity key --- */
+
+static size_t hash_ptr(const void *k)
+{
+    uint64_t x = (uint64_t)(uintptr_t)k;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return (size_t)x;
+}
+
+static int memo_grow(pk *p)
+{
+    size_t ncap = p->memo_mask ? (p->memo_mask + 1) * 2 : 1024;
+    const void **keys = calloc(ncap, sizeof *keys);
+    uint32_t *vals = malloc(ncap * sizeof *vals);
+    if (!keys || !vals) {
+        free(keys);
+        free(vals);
+        return cb_err(p->err, p->errlen, "out of memory for the pickle memo");
+    }
+    if (p->memo_mask) {
+        for (size_t i = 0; i <= p->memo_mask; i++) {
+            if (!p->memo_keys[i]) continue;
+            size_t h = hash_ptr(p->memo_keys[i]) & (ncap - 1);
+            while (keys[h]) h = (h + 1) & (ncap - 1);
+            keys[h] = p->memo_keys[i];
+            vals[h] = p->memo_vals[i];
+        }
+    }
+    free(p->memo_keys);
+    free(p->memo_vals);
+    p->memo_keys = keys;
+    p->memo_vals = vals;
+    p->memo_mask = ncap - 1;
+    return 0;
+}
+
+/* Index of key in the memo, or -1. */
+static long memo_find(const pk *p, const void *key)
+{
+    if (!p->memo_mask) return -1;
+    size_t h = hash_ptr(key) & p->memo_mask;
+    while (p->memo_keys[h]) {
+        if (p->memo_keys[h] == key) return p->memo_vals[h];
+        h = (h + 1) & p->memo_mask;
+    }
+    return -1;
+}
+
+static int memo_put(pk *p, const void *key)
+{
+    if ((p->memo_count + 1) * 2 > p->memo_mask + 1 && memo_grow(p)) return -1;
+    if (p->memo_count >= UINT32_MAX) return cb_err(p->err, p->errlen, "more than 2**32 memoized objects");
+    size_t h = hash_ptr(key) & p->memo_mask;
+    while (p->memo_keys[h]) h = (h + 1) & p->memo_mask;
+    p->memo_keys[h] = key;
+    uint32_t idx = (uint32_t)p->memo_count++;
+    p->memo_vals[h] = idx;
+    if (p->proto >= 4) return pk_op(p, 0x94);            /* MEMOIZE */
+    uint8_t b[5];
+    if (idx < 256) {
+        b[0] = 'q';                                        /* BINPUT */
+        b[1] = (uint8_t)idx;
+        return pk_write(p, b, 2);
+    }
+    b[0] = 'r';                                            /* LONG_BINPUT */
+    put_le(b + 1, idx, 4);
+    return pk_write(p, b, 5);
+}
+
+static int memo_get(pk *p, long idx)
+{
+    uint8_t b[5];
+    if (idx < 256) {
+        b[0] = 'h';                                        /* BINGET */
+        b[1] = (uint8_t)idx;
+        return pk_write(p, b, 2);
+    }
+    b[0] = 'j';                                            /* LONG_BINGET */
+    put_le(b + 1, (uint64_t)idx, 4);
+    return pk_write(p, b, 5);
+}
+
+/* The memo check at the top of save(): writes a GET and returns 1 on a hit. */
+static int memo_hit(pk *p, const void *key)
+{
+    long idx = memo_find(p, key);
+    if (idx < 0) return 0;
+    return memo_get(p, idx) ? -1 : 1;
+}
+
+/* --- atoms --- */
+
+/* An int given as sign and little-endian magnitude (save_long). */
+static int save_long_mag(pk *p, int neg, const uint8_t *mag, size_t nbytes)
+{
+    while (nbytes && mag[nbytes - 1] == 0) nbytes--;
+    if (nbytes <= 4) {
+        uint64_t m = 0;
+        for (size_t i = nbytes; i-- > 0;) m = m << 8 | mag[i];
+        if ((!neg && m <= 0x7fffffffu) || (neg && m <= 0x80000000u)) {
+            uint32_t v = neg ? (uint32_t)(0 - m) : (uint32_t)m;
+            uint8_t b[5];
+            put_le(b + 1, v, 4);
+            if (b[4] || b[3]) { b[0] = 'J'; return pk_write(p, b, 5); }
+            if (b[2]) { b[0] = 'M'; return pk_write(p, b, 3); }
+            b[0] = 'K';
+            return pk_write(p, b, 2);
+        }
+    }
+    /* LONG1 / LONG4: two's complement, little-endian, nbits / 8 + 1 bytes,
+     * one fewer when a negative value's top byte is only sign bits. */
+    size_t nbits = 8 * (nbytes - 1);
+    for (uint8_t top = mag[nbytes - 1]; top; top >>= 1) nbits++;
+    size_t n = (nbits >> 3) + 1;
+    uint8_t hdr[5];
+    size_t hlen;
+    uint8_t small[16];
+    uint8_t *out = n <= sizeof small ? small : malloc(n);
+    if (!out) return cb_err(p->err, p->errlen, "out of memory");
+    memset(out, 0, n);
+    memcpy(out, mag, nbytes);
+    if (neg) {
+        unsigned carry = 1;
+        for (size_t i = 0; i < n; i++) {
+            unsigned v = (uint8_t)~out[i] + carry;
+            out[i] = (uint8_t)v;
+            carry = v >> 8;
+        }
+        if (n > 1 && out[n - 1] == 0xff && (out[n - 2] & 0x80)) n--;
+    }
+    if (n < 256) {
+        hdr[0] = 0x8a;  /* LONG1 */
+        hdr[1] = (uint8_t)n;
+        hlen = 2;
+    } else {
+        hdr[0] = 0x8b;  /* LONG4 */
+        put_le(hdr + 1, n, 4);
+        hlen = 5;
+    }
+    int rc = pk_write(p, hdr, hlen) || pk_write(p, out, n) ? -1 : 0;
+    if (out != small) free(out);
+    return rc;
+}
+
+static int save_int(pk *p, int64_t v)
+{
+    uint64_t m = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    uint8_t mag[8];
+    put_le(mag, m, 8);
+    return save_long_mag(p, v < 0, mag, 8);
+}
+
+static int save_float(pk *p, double v)
+{
+    uint64_t bits;
+    uint8_t b[9];
+    memcpy(&bits, &v, 8);
+    b[0] = 'G';  /* BINFLOAT, big-endian */
+    for (int i = 0; i < 8; i++) b[1 + i] = (uint8_t)(bits >> (56 - 8 * i));
+    return pk_write(p, b, 9);
+}
+
+/* A str's bytes (write_unicode_binary), without the memo. */
+static int write_str(pk *p, const void *utf8, size_t len)
+{
+    uint8_t hdr[9];
+    size_t hlen;
+    if (len <= 0xff && p->proto >= 4) {
+        hdr[0] = 0x8c;  /* SHORT_BINUNICODE */
+        hdr[1] = (uint8_t)len;
+        hlen = 2;
+    } else if (len > 0xffffffffu && p->proto >= 4) {
+        hdr[0] = 0x8d;  /* BINUNICODE8 */
+        put_le(hdr + 1, len, 8);
+        hlen = 9;
+    } else if (len > 0xffffffffu) {
+        return cb_err(p->err, p->errlen, "str larger than 4 GiB needs protocol 4");
+    } else {
+        hdr[0] = 'X';   /* BINUNICODE */
+        put_le(hdr + 1, len, 4);
+        hlen = 5;
+    }
+    return pk_write_bytes(p, hdr, hlen, utf8, len);
+}
+
+/* save() of a str with identity key. */
+static int save_str_id(pk *p, const void *key, const char *s, size_t len)
+{
+    pk_boundary(p);
+    int hit = memo_hit(p, key);
+    if (hit) return hit < 0 ? -1 : 0;
+    return write_str(p, s, len) || memo_put(p, key);
+}
+
+static int save_str_static(pk *p, int id, const char *s)
+{
+    return save_str_id(p, &static_ids[id], s, strlen(s));
+}
+
+/* save_global for the handful of globals numpy's reduce needs. */
+static int save_global(pk *p, int gid, int mod_id, const char *mod, int name_id, const char *name)
+{
+    pk_boundary(p);
+    int hit = memo_hit(p, &static_ids[gid]);
+    if (hit) return hit < 0 ? -1 : 0;
+    if (p->proto >= 4) {
+        if (save_str_static(p, mod_id, mod) || save_str_static(p, name_id, name) ||
+            pk_op(p, 0x93))  /* STACK_GLOBAL */
+            return -1;
+    } else {
+        /* protocol 2 maps Python 3 module names to Python 2 ones (fix_imports) */
+        if (p->proto < 3 && strcmp(mod, "builtins") == 0) mod = "__builtin__";
+        if (pk_op(p, 'c') || pk_write(p, mod, strlen(mod)) || pk_op(p, '\n') ||
+            pk_write(p, name, strlen(name)) || pk_op(p, '\n'))
+            return -1;
+    }
+    return memo_put(p, &static_ids[gid]);
+}
+
+/* The bytes of a bytes object, memo included (save_bytes). `key` is its
+ * identity; `str_key` and `args_key` those of its latin-1 str and of the
+ * (str, 'latin1') tuple under protocol 2. */
+static int save_bytes_id(pk *p, const void *key, const void *str_key, const void *args_key,
+                         const uint8_t *d, size_t n)
+{
+    pk_boundary(p);
+    int hit = memo_hit(p, key);
+    if (hit) return hit < 0 ? -1 : 0;
+    if (p->proto < 3) {
+        /* No bytes opcode: bytes(()) when empty, else
+         * _codecs.encode(str(b, 'latin1'), 'latin1'). */
+        if (n == 0) {
+            if (save_global(p, ID_G_BYTES, -1, "builtins", -1, "bytes")) return -1;
+            pk_boundary(p);
+            if (pk_op(p, ')') || pk_op(p, 'R')) return -1;  /* EMPTY_TUPLE REDUCE */
+            return memo_put(p, key);
+        }
+        if (save_global(p, ID_G_ENCODE, -1, "_codecs", -1, "encode")) return -1;
+        /* the (str, 'latin1') argument tuple: a fresh object, never a hit */
+        pk_boundary(p);
+        if (n == 1) str_key = &latin1_char_ids[d[0]];
+        pk_boundary(p);
+        int h = memo_hit(p, str_key);
+        if (h < 0) return -1;
+        if (!h) {
+            size_t ulen = n;
+            for (size_t i = 0; i < n; i++) ulen += d[i] >> 7;
+            uint8_t hdr[5] = {'X'};
+            if (ulen > 0xffffffffu) return cb_err(p->err, p->errlen, "bytes too large for protocol 2");
+            put_le(hdr + 1, ulen, 4);
+            if (pk_write(p, hdr, 5)) return -1;
+            if (p->cap - p->len < ulen) return pk_fail_cap(p);
+            uint8_t *o = p->buf + p->len;
+            for (size_t i = 0; i < n; i++) {
+                uint8_t c = d[i];
+                if (c < 0x80) *o++ = c;
+                else { *o++ = (uint8_t)(0xc0 | c >> 6); *o++ = (uint8_t)(0x80 | (c & 0x3f)); }
+            }
+            p->len += ulen;
+            if (memo_put(p, str_key)) return -1;
+        }
+        if (save_str_static(p, ID_S_LATIN1, "latin1")) return -1;
+        if (pk_op(p, 0x86)) return -1;   /* TUPLE2; the tuple is memoized */
+        if (memo_put(p, args_key)) return -1;
+        if (pk_op(p, 'R')) return -1;
+        return memo_put(p, key);
+    }
+    uint8_t hdr[9];
+    size_t hlen;
+    if (n <= 0xff) {
+        hdr[0] = 'C';   /* SHORT_BINBYTES */
+        hdr[1] = (uint8_t)n;
+        hlen = 2;
+    } else if (n <= 0xffffffffu) {
+        hdr[0] = 'B';   /* BINBYTES */
+        put_le(hdr + 1, n, 4);
+        hlen = 5;
+    } else if (p->proto >= 4) {
+        hdr[0] = 0x8e;  /* BINBYTES8 */
+        put_le(hdr + 1, n, 8);
+        hlen = 9;
+    } else {
+        return cb_err(p->err, p->errlen, "bytes larger than 4 GiB need protocol 4");
+    }
+    if (pk_write_bytes(p, hdr, hlen, d, n)) return -1;
+    return memo_put(p, key);
+}
+
+/* --- ndarray, as numpy 1.24's __reduce_ex__ --- */
+
+static int array_is_fortran(const pyobj *a)
+{
+    /* numpy's ISFORTRAN: F-contiguous and not also C-contiguous, which an
+     * array is when at most one axis is longer than 1 or it is empty. */
+    int big = 0;
+    if (!a->u.arr.fortran) return 0;
+    for (int i = 0; i < a->u.arr.ndim; i++) {
+        if (a->u.arr.shape[i] == 0) return 0;
+        if (a->u.arr.shape[i] > 1) big++;
+    }
+    return big > 1;
+}
+
+static int save_shape(pk *p, const pyobj *a)
+{
+    const void *key = (const char *)a + AR_SHAPE;
+    int nd = a->u.arr.ndim;
+    pk_boundary(p);
+    if (nd == 0) return pk_op(p, ')');   /* EMPTY_TUPLE */
+    if (nd > 3 && pk_op(p, '(')) return -1;
+    for (int i = 0; i < nd; i++) {
+        pk_boundary(p);
+        if (a->u.arr.shape[i] > INT64_MAX) return cb_err(p->err, p->errlen, "shape too large");
+        if (save_int(p, (int64_t)a->u.arr.shape[i])) return -1;
+    }
+    static const uint8_t tup[4] = {0, 0x85, 0x86, 0x87};
+    if (pk_op(p, nd > 3 ? 't' : tup[nd])) return -1;
+    return memo_put(p, key);
+}
+
+static int save_dtype(pk *p, const pyobj *a)
+{
+    const pyobj_dtype_info *d = &pyobj_dtypes[a->u.arr.dtype];
+    pk_boundary(p);
+    int hit = memo_hit(p, &dtype_ids[a->u.arr.dtype]);
+    if (hit) return hit < 0 ? -1 : 0;
+    /* reduce: (numpy.dtype, ('f8', False, True), (3, '<', None, None, None, -1, -1, 0)) */
+    if (save_global(p, ID_G_DTYPE, ID_S_NUMPY, "numpy", ID_S_DTYPE, "dtype")) return -1;
+    pk_boundary(p);
+    if (save_str_id(p, (const char *)a + AR_DT_DESCR, d->descr, 2)) return -1;
+    pk_boundary(p);
+    if (pk_op(p, 0x89)) return -1;   /* NEWFALSE */
+    pk_boundary(p);
+    if (pk_op(p, 0x88) || pk_op(p, 0x87) || memo_put(p, (const char *)a + AR_DT_ARGS))
+        return -1;                   /* NEWTRUE TUPLE3 */
+    if (pk_op(p, 'R') || memo_put(p, &dtype_ids[a->u.arr.dtype])) return -1;
+    pk_boundary(p);
+    if (pk_op(p, '(')) return -1;
+    pk_boundary(p);
+    if (save_int(p, 3)) return -1;
+    if (save_str_id(p, &latin1_char_ids[(uint8_t)d->byteorder], &d->byteorder, 1)) return -1;
+    for (int i = 0; i < 3; i++) {
+        pk_boundary(p);
+        if (pk_op(p, 'N')) return -1;
+    }
+    for (int i = 0; i < 3; i++) {
+        pk_boundary(p);
+        if (save_int(p, i < 2 ? -1 : 0)) return -1;
+    }
+    if (pk_op(p, 't') || memo_put(p, (const char *)a + AR_DT_STATE)) return -1;
+    return pk_op(p, 'b');            /* BUILD */
+}
+
+static int save_ndarray(pk *p, const pyobj *a)
+{
+    const char *core = p->numpy_major >= 2 ? "numpy._core" : "numpy.core";
+    char mod[32];
+    int fortran = array_is_fortran(a);
+    const uint8_t *data = a->u.arr.data;
+    size_t n = a->u.arr.nbytes;
+
+    if (p->proto >= 5) {
+        /* _frombuffer(PickleBuffer(a), dtype, shape, order); in band, a
+         * writable buffer is a BYTEARRAY8. */
+        snprintf(mod, sizeof mod, "%s.numeric", core);
+        if (save_global(p, ID_G_FROMBUFFER, ID_S_NUMERIC_MOD, mod, ID_S_FROMBUFFER, "_frombuffer"))
+            return -1;
+        pk_boundary(p);
+        if (pk_op(p, '(')) return -1;
+        pk_boundary(p);
+        uint8_t hdr[9] = {0x96};
+        put_le(hdr + 1, n, 8);
+        if (pk_write_bytes(p, hdr, 9, data, n) || memo_put(p, (const char *)a + AR_DATA)) return -1;
+        if (save_dtype(p, a) || save_shape(p, a)) return -1;
+        char order = fortran ? 'F' : 'C';
+        /* numpy 1.24's order str is one object shared by all its arrays,
+         * but not CPython's one-character singleton (pickle.dumps of a graph
+         * holding both shows it; the dtype's '<' is the singleton) */
+        if (save_str_id(p, &static_ids[fortran ? ID_NP_F : ID_NP_C], &order, 1)) return -1;
+        if (pk_op(p, 't') || memo_put(p, (const char *)a + AR_P5_ARGS)) return -1;
+        return pk_op(p, 'R') || memo_put(p, a) ? -1 : 0;
+    }
+    /* (_reconstruct, (ndarray, (0,), b'b'), (1, shape, dtype, is_fortran, data)) */
+    snprintf(mod, sizeof mod, "%s.multiarray", core);
+    if (save_global(p, ID_G_RECONSTRUCT, ID_S_RECONSTRUCT_MOD, mod, ID_S_RECONSTRUCT, "_reconstruct"))
+        return -1;
+    pk_boundary(p);
+    if (save_global(p, ID_G_NDARRAY, ID_S_NUMPY, "numpy", ID_S_NDARRAY, "ndarray")) return -1;
+    pk_boundary(p);
+    pk_boundary(p);
+    if (save_int(p, 0) || pk_op(p, 0x85) || memo_put(p, (const char *)a + AR_ZERO_TUPLE)) return -1;
+    if (save_bytes_id(p, &byte_ids['b'], &latin1_char_ids['b'], (const char *)a + AR_BB_ARGS,
+                      (const uint8_t *)"b", 1))
+        return -1;
+    if (pk_op(p, 0x87) || memo_put(p, (const char *)a + AR_ARGS)) return -1;
+    if (pk_op(p, 'R') || memo_put(p, a)) return -1;
+    pk_boundary(p);
+    if (pk_op(p, '(')) return -1;
+    pk_boundary(p);
+    if (save_int(p, 1) || save_shape(p, a) || save_dtype(p, a)) return -1;
+    pk_boundary(p);
+    if (pk_op(p, fortran ? 0x88 : 0x89)) return -1;
+    /* tobytes() gives CPython's singletons for b'' and one-byte data */
+    if (save_bytes_id(p, n > 1 ? (const void *)((const char *)a + AR_DATA)
+                             : n ? (const void *)&byte_ids[data[0]] : &static_ids[ID_B_EMPTY],
+                      (const char *)a + AR_DATA_STR, (const char *)a + AR_DATA_ARGS, data, n))
+        return -1;
+    if (pk_op(p, 't') || memo_put(p, (const char *)a + AR_STATE)) return -1;
+    return pk_op(p, 'b');
+}
+
+/* --- the generic save() --- */
+
+static int save(pk *p, const pyobj *o);
+
+static int save_items(pk *p, pyobj *const *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (save(p, items[i])) return -1;
+    return 0;
+}
+
+static int save_container(pk *p, const pyobj *o)
+{
+    switch (o->kind) {
+    case PYOBJ_TUPLE: {
+        size_t n = o->u.seq.n;
+        static const uint8_t tup[4] = {0, 0x85, 0x86, 0x87};
+        if (n == 0) return pk_op(p, ')');
+        if (n > 3 && pk_op(p, '(')) return -1;
+        if (save_items(p, o->u.seq.items, n)) return -1;
+        /* a tuple that contains itself cannot be built from pyobj nodes */
+        if (pk_op(p, n > 3 ? 't' : tup[n])) return -1;
+        return memo_put(p, o);
+    }
+    case PYOBJ_LIST: {
+        size_t n = o->u.seq.n, done = 0;
+        if (pk_op(p, ']') || memo_put(p, o)) return -1;
+        if (n == 0) return 0;
+        if (n == 1) return save(p, o->u.seq.items[0]) || pk_op(p, 'a') ? -1 : 0;
+        do {
+            size_t batch = n - done < BATCHSIZE ? n - done : BATCHSIZE;
+            if (pk_op(p, '(') || save_items(p, o->u.seq.items + done, batch) || pk_op(p, 'e'))
+                return -1;
+            done += batch;
+        } while (done < n);
+        return 0;
+    }
+    case PYOBJ_DICT: {
+        size_t n = o->u.dict.n, done = 0, batch;
+        if (pk_op(p, '}') || memo_put(p, o)) return -1;
+        if (n == 0) return 0;
+        if (n == 1)
+            return save(p, o->u.dict.keys[0]) || save(p, o->u.dict.values[0]) || pk_op(p, 's') ? -1 : 0;
+        /* CPython's batch_dict_exact loops while the last batch was full, so
+         * a multiple of 1000 items ends with an empty MARK SETITEMS. */
+        do {
+            batch = n - done < BATCHSIZE ? n - done : BATCHSIZE;
+            if (pk_op(p, '(')) return -1;
+            for (size_t i = done; i < done + batch; i++)
+                if (save(p, o->u.dict.keys[i]) || save(p, o->u.dict.values[i])) return -1;
+            if (pk_op(p, 'u')) return -1;
+            done += batch;
+        } while (batch == BATCHSIZE);
+        return 0;
+    }
+    default:
+        return cb_err(p->err, p->errlen, "internal: bad container kind %d", (int)o->kind);
+    }
+}
+
+static int save(pk *p, const pyobj *o)
+{
+    pk_boundary(p);
+    switch (o->kind) {
+    case PYOBJ_NONE: return pk_op(p, 'N');
+    case PYOBJ_BOOL: return pk_op(p, o->u.boolean ? 0x88 : 0x89);
+    case PYOBJ_INT: return save_int(p, o->u.i);
+    case PYOBJ_BIGINT: return save_long_mag(p, o->u.big.neg, o->u.big.mag, o->u.big.nbytes);
+    case PYOBJ_FLOAT: return save_float(p, o->u.f);
+    default: break;
+    }
+    /* "", one-character str below U+0100, b'' and one-byte bytes are
+     * CPython's singletons: one identity whichever node holds them, shared
+     * with the '<', 'C' and b'b' of numpy's reduce. */
+    const void *key = o;
+    if (o->kind == PYOBJ_STR) {
+        const uint8_t *u = o->u.s.data;
+        if (o->u.s.len == 0) key = &static_ids[ID_S_EMPTY];
+        else if (o->u.s.len == 1 && u[0] < 0x80) key = &latin1_char_ids[u[0]];
+        else if (o->u.s.len == 2 && (u[0] == 0xc2 || u[0] == 0xc3) && (u[1] & 0xc0) == 0x80)
+            key = &latin1_char_ids[((u[0] & 0x1f) << 6) | (u[1] & 0x3f)];
+    } else if (o->kind == PYOBJ_BYTES) {
+        if (o->u.s.len == 1) key = &byte_ids[o->u.s.data[0]];
+        else if (o->u.s.len == 0) key = &static_ids[ID_B_EMPTY];
+    }
+    int hit = memo_hit(p, key);
+    if (hit) return hit < 0 ? -1 : 0;
+    switch (o->kind) {
+    case PYOBJ_STR:
+        return write_str(p, o->u.s.data, o->u.s.len) || memo_put(p, key) ? -1 : 0;
+    case PYOBJ_BYTES:
+        /* save_bytes_id repeats the boundary and memo check: both are no-ops
+         * the second time. */
+        return save_bytes_id(p, key, (const char *)o + 1, (const char *)o + 2, o->u.s.data, o->u.s.len);
+    case PYOBJ_NDARRAY:
+        return save_ndarray(p, o);
+    default:
+        break;
+    }
+    if (++p->depth > PYOBJ_MAX_DEPTH)
+        return cb_err(p->err, p->errlen, "nesting deeper than %d levels", PYOBJ_MAX_DEPTH);
+    int rc = save_container(p, o);
+    p->depth--;
+    return rc;
+}
+
+/* --- bound --- */
+
+static size_t sat_add(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
+static size_t sat_mul(size_t a, size_t b) { return b && a > SIZE_MAX / b ? SIZE_MAX : a * b; }
+
+/* Per object: its opcodes, a memo PUT (5 bytes at most), and room for one
+ * frame header should its payload be written between frames. */
+static size_t bound_obj(const pyobj *o, int proto, int depth)
+{
+    if (depth > PYOBJ_MAX_DEPTH + 1) return 0;   /* pickle_dump rejects it */
+    switch (o->kind) {
+    case PYOBJ_NONE: case PYOBJ_BOOL: return 5;
+    case PYOBJ_INT: return 16;
+    case PYOBJ_BIGINT: return sat_add(o->u.big.nbytes, 16);
+    case PYOBJ_FLOAT: return 9;
+    case PYOBJ_STR: return sat_add(o->u.s.len, 32);
+    case PYOBJ_BYTES:
+        return sat_add(proto < 3 ? sat_mul(o->u.s.len, 2) : o->u.s.len, 96);
+    case PYOBJ_NDARRAY:
+        return sat_add(proto < 3 ? sat_mul(o->u.arr.nbytes, 2) : o->u.arr.nbytes,
+                       512 + 16 * (size_t)o->u.arr.ndim);
+    case PYOBJ_LIST: case PYOBJ_TUPLE: {
+        size_t b = sat_add(16, sat_mul(o->u.seq.n / BATCHSIZE + 1, 2));
+        for (size_t i = 0; i < o->u.seq.n; i++) b = sat_add(b, bound_obj(o->u.seq.items[i], proto, depth + 1));
+        return b;
+    }
+    case PYOBJ_DICT: {
+        size_t b = sat_add(16, sat_mul(o->u.dict.n / BATCHSIZE + 2, 2));
+        for (size_t i = 0; i < o->u.dict.n; i++) {
+            b = sat_add(b, bound_obj(o->u.dict.keys[i], proto, depth + 1));
+            b = sat_add(b, bound_obj(o->u.dict.values[i], proto, depth + 1));
+        }
+        return b;
+    }
+    }
+    return 0;
+}
+
+size_t pickle_bound(const pyobj *obj, const pickle_options *opt)
+{
+    size_t b = bound_obj(obj, opt->protocol, 1);
+    /* PROTO, STOP, and a frame header per 64 KiB plus the first and last */
+    b = sat_add(b, 3);
+    return sat_add(b, sat_mul(b / FRAME_SIZE_TARGET + 2, FRAME_HEADER_SIZE));
+}
+
+size_t pickle_dump(const pyobj *obj, const pickle_options *opt,
+                   uint8_t *dst, size_t cap, char *err, size_t errlen)
+{
+    pk p = {0};
+    if (!opt || opt->protocol < 2 || opt->protocol > 5) {
+        cb_err(err, errlen, "unsupported pickle protocol %d (casbench writes 2 to 5)",
+               opt ? opt->protocol : -1);
+        return 0;
+    }
+    if (opt->numpy_major != 1 && opt->numpy_major != 2) {
+        cb_err(err, errlen, "unsupported numpy major version %d (1 or 2)", opt->numpy_major);
+        return 0;
+    }
+    p.buf = dst;
+    p.cap = cap;
+    p.proto = opt->protocol;
+    p.numpy_major = opt->numpy_major;
+    p.frame_start = NO_FRAME;
+    p.err = err;
+    p.errlen = errlen;
+    uint8_t hdr[2] = {0x80, (uint8_t)p.proto};
+    int rc = pk_write(&p, hdr, 2);
+    p.framing = p.proto >= 4;
+    if (!rc) rc = save(&p, obj);
+    if (!rc) rc = pk_op(&p, '.');
+    if (!rc) pk_commit_frame(&p);
+    free(p.memo_keys);
+    free(p.memo_vals);
+    return rc ? 0 : p.len;
+}

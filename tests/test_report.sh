@@ -1,0 +1,295 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2016  # backticks in sed/awk patterns are markdown, not expansions
+# casbench report / compare and the strict TSV reader, on the synthetic fixture
+# run tests/fixtures/report/run (see tests/fixtures/report/README.md).
+# Oracles: tests/report_oracle.py (an independent reading of matrix.tsv under
+# the report's stated rules), CPython's math for the birthday bound, and the
+# golden REPORT.md (regenerate: CASBENCH_REGEN=1 tests/run.sh report).
+. "$(dirname "$0")/lib.sh"
+ROOT=$PWD
+CB=$(realpath "$CASBENCH")
+FIX=$ROOT/tests/fixtures/report
+GOLDEN=$FIX/REPORT.md
+export CASBENCH_PLOTS_DIR=$ROOT/plots
+
+# A run directory laid out as results/ is: <dir>/<run>, <dir>/reference/.
+fresh_run() {  # fresh_run NAME -> $TMPD/NAME, a copy of the fixture run
+  rm -rf "${TMPD:?}/$1"
+  cp -r "$FIX/run" "$TMPD/$1"
+  mkdir -p "$TMPD/reference"
+  cp "$ROOT/results/reference/pr3090-published.tsv" "$TMPD/reference/"
+}
+report() { (cd "$TMPD" && "$CB" report "$@"); }
+
+# --- the golden report ------------------------------------------------------
+fresh_run run
+check "report on the fixture exits 0" report run
+if [ "${CASBENCH_REGEN:-}" = 1 ]; then
+  cp "$TMPD/run/REPORT.md" "$GOLDEN"
+  pass "golden REPORT.md regenerated ($GOLDEN)"
+fi
+if cmp -s "$GOLDEN" "$TMPD/run/REPORT.md"; then pass "REPORT.md equals the golden file"
+else fail "REPORT.md equals the golden file" "$(diff "$GOLDEN" "$TMPD/run/REPORT.md" | head -n 8 | tr '\n' '|')"; fi
+for s in "1. Environment" "2. PR #3090 reproduction" "3. Where the time goes" "4. Codecs" \
+         "5. The SHA-1 proposal" "6. Save + upload" "7. Recommendation"; do
+  check_eq "section '$s' present" 1 "$(grep -c "^## $s\$" "$TMPD/run/REPORT.md")"
+done
+
+# Every plot the report links exists as a real PNG and SVG.
+links=$(grep -o '](plots/[^)]*\.png)' "$TMPD/run/REPORT.md" | sed 's/^](plots\/\(.*\)\.png)$/\1/' | sort -u)
+nlinks=$(echo "$links" | grep -c .)
+if [ "$nlinks" -ge 10 ]; then pass "report links $nlinks plots"; else fail "report links plots" "$nlinks"; fi
+bad=""
+for b in $links; do
+  png=$TMPD/run/plots/$b.png svg=$TMPD/run/plots/$b.svg
+  [ "$(head -c 8 "$png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || bad="$bad $b.png(magic)"
+  [ "$(stat -c %s "$png")" -gt 10000 ] || bad="$bad $b.png(size)"
+  head -c 200 "$svg" | grep -q '<svg' || bad="$bad $b.svg(magic)"
+  [ "$(stat -c %s "$svg")" -gt 5000 ] || bad="$bad $b.svg(size)"
+  grep -q '</svg>' "$svg" || bad="$bad $b.svg(unfinished)"
+done
+check_eq "every linked plot is a PNG and an SVG of real size" "" "$bad"
+check_eq "no temporary file left" "" "$(find "$TMPD/run" -name '*.tmp*')"
+
+# --- numbers against the oracle ---------------------------------------------
+"$PY" "$ROOT/tests/report_oracle.py" "$TMPD/run/matrix.tsv" >"$TMPD/oracle" 2>&1 || fail "oracle runs" "$(cat "$TMPD/oracle")"
+o() { sed -n "s/^$1=//p" "$TMPD/oracle"; }
+R=$TMPD/run/REPORT.md
+check_eq "recommended gzip-compatible codec (oracle)" "$(o rec_gzip)" \
+  "$(sed -n 's/^- \*\*Recommended codec for today.s metaflow: `\([^`]*\)`.*/\1/p' "$R")"
+check_eq "its score (oracle)" "$(o rec_gzip_score)" \
+  "$(sed -n 's/^- \*\*Recommended codec for today.s metaflow: `[^`]*`\*\* - save path \([0-9.]*\) x.*/\1/p' "$R")"
+check_eq "fastest codec overall (oracle)" "$(o rec_any)" "$(sed -n 's/^- \*\*Fastest codec overall: `\([^`]*\)`.*/\1/p' "$R")"
+check_eq "cryptographic hash >= 160 bits (oracle)" "$(o hash_crypto)" "$(sed -n 's/^- \*\*Hash, cryptographic, >= 160 bits: `\([^`]*\)`.*/\1/p' "$R")"
+check_eq "hash with a 40-hex key (oracle)" "$(o hash_40)" "$(sed -n 's/^- \*\*Hash with a 40-hex key (160 bits): `\([^`]*\)`.*/\1/p' "$R")"
+check_eq "fastest hash (oracle)" "$(o hash_any)" "$(sed -n 's/^- \*\*Fastest hash overall: `\([^`]*\)`.*/\1/p' "$R")"
+check_eq "weights speedup vs gzip:3, fresh (oracle)" "$(o speedup_weights_g3)" \
+  "$(awk -F' [|] ' '$1=="| seed-readme" && $2=="weights" && $5=="fresh" {print $13}' "$R")"
+check_eq "birthday bound, 64 bits, 10^9 (CPython expm1)" "$(o birthday_64_1e9)" \
+  "$(sed -n '/^Birthday bound/,/^Share of/p' "$R" | awk -F' [|] ' '$1=="| xxh64" {print $4}')"
+check_eq "birthday bound, 160 bits, 10^12 (CPython expm1)" "$(o birthday_160_1e12)" \
+  "$(sed -n '/^Birthday bound/,/^Share of/p' "$R" | awk -F' [|] ' '$1=="| sha1" {sub(/ [|]$/, "", $5); print $5}')"
+check_eq "isal:1 break-even on weights (oracle)" "$(o breakeven_weights_isal1)" \
+  "$(sed -n '/^\*\*weights\*\*$/,/^!\[/p' "$R" | awk -F' [|] ' '$1=="| isal:1" {sub(/ [|]$/, "", $6); print $6}')"
+for p in config metrics embeddings weights random; do
+  check_eq "dominant stage after lz4 on $p (oracle)" "$(o "dominant_$p")" \
+    "$(awk -F' [|] ' -v p="| $p" '$1==p && NF==7 {gsub(/\*/, "", $5); print $5}' "$R")"
+done
+
+# --- the recommendation follows the rows ------------------------------------
+fresh_run faster
+awk -F'\t' 'BEGIN { OFS = "\t" }
+  NR > 1 && $4 == "save" && $6 == "libdeflate" { $15 = $15 / 10 } { print }' \
+  "$FIX/run/matrix.tsv" >"$TMPD/faster/matrix.tsv"
+check "report on the edited fixture" report faster
+"$PY" "$ROOT/tests/report_oracle.py" "$TMPD/faster/matrix.tsv" >"$TMPD/oracle"
+before=$(sed -n 's/^- \*\*Recommended codec for today.s metaflow: `\([^`]*\)`.*/\1/p' "$R")
+after=$(sed -n 's/^- \*\*Recommended codec for today.s metaflow: `\([^`]*\)`.*/\1/p' "$TMPD/faster/REPORT.md")
+case "$before/$after" in
+  isal:*/libdeflate:*) pass "libdeflate 10x faster on save: recommendation moves isal -> libdeflate ($before -> $after)" ;;
+  *) fail "recommendation moves isal -> libdeflate" "$before -> $after" ;;
+esac
+check_eq "the edited recommendation agrees with the oracle" "$(o rec_gzip)" "$after"
+
+# --- tolerance of a harness's naming, modes and env keys ----------------------------
+# A payload named with its spec is matched to the published name; a stage measured in
+# one allocation mode only (here: pickle, after dropping its fresh rows) is still used;
+# env.tsv keys spelled as in the brief (git_commit, flags, zlib, ...) are read too.
+fresh_run named
+awk -F'\t' 'BEGIN { OFS = "\t" } NR > 1 && $1 == "random" { $1 = "random:size=5MB" }
+  NR > 1 && $4 == "pickle" && $9 == "fresh" { next } { print }' "$FIX/run/matrix.tsv" >"$TMPD/named/matrix.tsv"
+printf 'utc_time\t2026-01-01T00:00:00Z\ngit_commit\tfeedface\nflags\tsha_ni avx2\nzlib\t1.3\nlogical_cores\t4\n' >"$TMPD/named/env.tsv"
+check "report on renamed payloads, reuse-only pickle rows, brief-style env" report named
+N=$TMPD/named/REPORT.md
+check_eq "published 'random' matched to the run's random:size=5MB" 2 \
+  "$(grep -c '^| seed-readme | random (run: `random:size=5MB`) | 5MB | 5000040 | ' "$N")"
+want=$("$PY" -c '
+import csv, sys
+for r in csv.DictReader(open(sys.argv[1]), delimiter="\t"):
+    if (r["payload"], r["stage"], r["alloc"]) == ("weights", "pickle", "reuse"):
+        v = float(r["median_ns"]) / 1e6
+        import math
+        print("%.*f" % (min(9, max(0, 2 - math.floor(math.log10(v)))), v))' "$TMPD/named/matrix.tsv")
+check_eq "pickle stage taken from reuse rows when fresh ones are missing" "$want" \
+  "$(awk -F' [|] ' '$1=="| weights" && NF==7 {print $2}' "$N")"
+check_eq "brief-style env: commit" 1 "$(grep -c '^| casbench | unknown (commit feedface) |$' "$N")"
+check_eq "brief-style env: flags, cores, libraries" "3" \
+  "$(grep -cE '^\| (CPU flags \| sha_ni avx2|cores \(logical / physical\) \| 4 / unknown|libraries \| zlib 1.3, libdeflate unknown)' "$N")"
+
+# A --hash-sweep=only run has no payload rows: the report still draws the sweep.
+fresh_run sweeponly
+awk -F'\t' 'NR == 1 || $1 == "sweep"' "$FIX/run/matrix.tsv" >"$TMPD/sweeponly/matrix.tsv"
+check "report on a sweep-only run" report sweeponly
+check "sweep-only run: hash plot drawn" test -s "$TMPD/sweeponly/plots/hash-sweep.png"
+# make report RUN=DIR drives the release build the same way.
+fresh_run mk
+check "make report RUN=DIR" make -s -C "$ROOT" report RUN="$TMPD/mk"
+check "make report wrote REPORT.md" test -s "$TMPD/mk/REPORT.md"
+
+# Installed: the scripts go to $PREFIX/share/casbench/plots, found beside the binary.
+fresh_run inst
+check "make install DESTDIR" make -s -C "$ROOT" install DESTDIR="$TMPD/destdir"
+check "installed casbench finds its plot scripts" \
+  bash -c "cd '$TMPD' && env -u CASBENCH_PLOTS_DIR '$TMPD/destdir/usr/local/bin/casbench' report inst >/dev/null"
+check "installed casbench's report equals the golden one but for the run name" \
+  bash -c "sed 's/\binst\//run\//g; s/report inst\b/report run/; s/: inst\$/: run/' '$TMPD/inst/REPORT.md' | cmp -s - '$GOLDEN'"
+
+# --- re-running replaces the outputs -----------------------------------------
+touch -d '2000-01-01' "$TMPD/run/REPORT.md" "$TMPD/run/plots/hash-sweep.png"
+touch "$TMPD/run/plots/stages-gone.png" "$TMPD/run/plots/stages-gone.tsv" "$TMPD/run/plots/notes.txt"
+check "report re-runs over its own outputs" report run
+check_eq "REPORT.md replaced" 1 "$(find "$TMPD/run/REPORT.md" -newermt '2001-01-01' | wc -l)"
+check_eq "plots replaced" 1 "$(find "$TMPD/run/plots/hash-sweep.png" -newermt '2001-01-01' | wc -l)"
+check "a re-run gives the same REPORT.md" cmp -s "$GOLDEN" "$TMPD/run/REPORT.md"
+check_eq "a re-run removes plots it no longer writes, keeps other files" "notes.txt" \
+  "$(cd "$TMPD/run/plots" && ls stages-gone.* notes.txt 2>/dev/null)"
+
+# --- README block --------------------------------------------------------------
+printf '# prose\n\nThe lead writes this.\n' >"$TMPD/README.md"
+check "--readme appends the block to a README without markers" report run --readme README.md
+check_eq "prose kept, block appended" "# prose|The lead writes this.|<!-- casbench:report:begin -->" \
+  "$(grep -v '^$' "$TMPD/README.md" | head -n 3 | paste -sd'|')"
+cp "$TMPD/README.md" "$TMPD/README.once"
+printf '\ntrailing prose\n' >>"$TMPD/README.md"
+check "--readme replaces the block" report run --readme README.md
+check_eq "one block after two runs" "1 1" \
+  "$(grep -c 'casbench:report:begin' "$TMPD/README.md") $(grep -c 'casbench:report:end' "$TMPD/README.md")"
+check_eq "text after the block kept" "trailing prose" "$(tail -n 1 "$TMPD/README.md")"
+check_eq "README holds sections 2, 5 and 7" 3 \
+  "$(grep -cE '^### (PR #3090 reproduction|The SHA-1 proposal|Recommendation)$' "$TMPD/README.md")"
+missing=""
+while read -r l; do
+  [ -f "$TMPD/$l" ] || missing="$missing $l"
+done < <(grep -o '](run/[^)]*)' "$TMPD/README.md" | sed 's/^](\(.*\))$/\1/')
+check_eq "README links resolve from README's directory" "" "$missing"
+printf 'x\n<!-- casbench:report:end -->\n<!-- casbench:report:begin -->\n' >"$TMPD/README.bad"
+check_error "--readme with markers out of order" 2 report run --readme README.bad
+
+# --- malformed input: one line naming file and line, nothing half-written -------
+bad_case() {  # bad_case NAME EXPECTED-MESSAGE-REGEX; $TMPD/bad prepared by the caller
+  rm -f "$TMPD/bad/REPORT.md"
+  check_error "$1: one-line error, exit 2" 2 report bad
+  if grep -Eq "$2" "$TMPD/err.err"; then pass "$1: message names file and line"
+  else fail "$1: message names file and line" "$(cat "$TMPD/err.err")"; fi
+  if [ -e "$TMPD/bad/REPORT.md" ] || [ -e "$TMPD/bad/plots" ]; then
+    fail "$1: nothing written" "$(ls "$TMPD/bad")"
+  else pass "$1: nothing written"; fi
+}
+M=$FIX/run/matrix.tsv
+fresh_run bad; cut -f1-14,16- "$M" >"$TMPD/bad/matrix.tsv"
+bad_case "missing column" "^casbench: bad/matrix.tsv:1: missing column 'median_ns'$"
+fresh_run bad; awk -F'\t' 'BEGIN{OFS="\t"} NR==7 {$15="abc"} {print}' "$M" >"$TMPD/bad/matrix.tsv"
+bad_case "non-numeric median" "^casbench: bad/matrix.tsv:7: column 'median_ns': 'abc' is not a number$"
+fresh_run bad; awk -F'\t' 'BEGIN{OFS="\t"} NR==9 {$2="four"} {print}' "$M" >"$TMPD/bad/matrix.tsv"
+bad_case "non-numeric protocol" "^casbench: bad/matrix.tsv:9: column 'protocol': 'four' is not a whole number$"
+fresh_run bad; awk -F'\t' 'BEGIN{OFS="\t"} NR==11 {$22="1,2,x"} {print}' "$M" >"$TMPD/bad/matrix.tsv"
+bad_case "non-numeric sample" "^casbench: bad/matrix.tsv:11: column 'samples_ns': item 3 'x' is not a number$"
+fresh_run bad; : >"$TMPD/bad/matrix.tsv"
+bad_case "empty matrix.tsv" "^casbench: bad/matrix.tsv:1: empty file$"
+fresh_run bad; head -n 1 "$M" >"$TMPD/bad/matrix.tsv"
+bad_case "header only" "^casbench: bad/matrix.tsv:1: no measurement rows"
+fresh_run bad; rm "$TMPD/bad/env.tsv"
+bad_case "run dir without env.tsv" "^casbench: bad/env.tsv: No such file or directory$"
+fresh_run bad; : >"$TMPD/bad/env.tsv"
+bad_case "empty env.tsv" "^casbench: bad/env.tsv:1: empty file$"
+fresh_run bad; awk -F'\t' 'BEGIN{OFS="\t"} NR==5 {NF=NF-1} {print}' "$M" >"$TMPD/bad/matrix.tsv"
+bad_case "ragged row" "^casbench: bad/matrix.tsv:5: 24 fields, but the header has 25$"
+fresh_run bad; sed '3s/$/\r/' "$M" >"$TMPD/bad/matrix.tsv"
+bad_case "CRLF line" "^casbench: bad/matrix.tsv:3: carriage return"
+fresh_run bad; { cat "$M"; sed -n 2p "$M"; } >"$TMPD/bad/matrix.tsv"
+bad_case "duplicate row" "^casbench: bad/matrix.tsv:$(( $(wc -l <"$M") + 1 )): duplicate row \(same identity as line 2"
+fresh_run bad; awk -F'\t' 'BEGIN{OFS="\t"} NR==4 {$24="fine"} {print}' "$M" >"$TMPD/bad/matrix.tsv"
+bad_case "unknown status" "^casbench: bad/matrix.tsv:4: column 'status': must be 'ok' or 'error'$"
+fresh_run bad; sed '3s/\t0\.[0-9]*\t/\tx\t/' "$TMPD/reference/pr3090-published.tsv" >"$TMPD/pub.tsv"
+cp "$TMPD/pub.tsv" "$TMPD/reference/pr3090-published.tsv"
+bad_case "published table with a non-number" "^casbench: reference/pr3090-published.tsv:3: column '[a-z0-9_]+': 'x' is not a number$"
+rm -rf "$TMPD/bad"
+check_error "missing run directory" 2 report bad
+if grep -q "^casbench: bad: No such file or directory$" "$TMPD/err.err"; then pass "missing dir named"; else fail "missing dir named" "$(cat "$TMPD/err.err")"; fi
+fresh_run bad
+check_error "gnuplot missing: exit 3" 3 report bad --gnuplot /nonexistent/gnuplot
+if [ -e "$TMPD/bad/REPORT.md" ]; then fail "gnuplot missing: no REPORT.md"; else pass "gnuplot missing: no REPORT.md"; fi
+check_error "gnuplot not in PATH: exit 3" 3 env PATH=/nonexistent "$CB" report "$TMPD/bad"
+check_error "report without RUN_DIR" 1 "$CB" report
+check_error "report with an unknown flag" 1 "$CB" report "$TMPD/run" --frobnicate
+check "report --help" "$CB" report --help
+check "compare --version" "$CB" compare --version
+
+# --- compare ---------------------------------------------------------------------
+fresh_run A; fresh_run B
+# B: weights/compress/zstd:1/reuse 20 % slower; one row dropped; one row added.
+awk -F'\t' 'BEGIN { OFS = "\t" }
+  NR > 1 && $1 == "weights" && $4 == "compress" && $6 == "zstd" && $7 == "1" && $9 == "reuse" {
+    n = split($22, s, ","); o = ""; for (i = 1; i <= n; i++) o = o (i > 1 ? "," : "") s[i] * 1.2
+    $22 = o; $15 = $15 * 1.2 }
+  NR > 1 && $1 == "config" && $4 == "pickle" && $9 == "reuse" { next }
+  { print }
+  END { print "extra\t4\t10\tpickle\t\t\t\t\tfresh\t10\t10\t\t5\t100\t1000\t1000\t1\t999\t1001\t0.001\t10\t999,1000,1001,1000,1000\t\tok\t" }' \
+  "$FIX/run/matrix.tsv" >"$TMPD/B/matrix.tsv"
+# Both: metrics/pickle/fresh keeps two samples; B's are 50 % slower, which two samples
+# a side cannot judge (a third of unchanged pairs would look significant).
+for side in A B; do
+  awk -F'\t' -v f="$([ $side = B ] && echo 1.5 || echo 1)" 'BEGIN { OFS = "\t" }
+    NR > 1 && $1 == "metrics" && $4 == "pickle" && $9 == "fresh" {
+      n = split($22, s, ","); $22 = s[1] * f "," s[2] * f; $15 = $15 * f }
+    { print }' "$TMPD/$side/matrix.tsv" >"$TMPD/m.tmp" && mv "$TMPD/m.tmp" "$TMPD/$side/matrix.tsv"
+done
+(cd "$TMPD" && "$CB" compare A B) >"$TMPD/cmp.md" 2>"$TMPD/cmp.err"
+check_eq "compare exits 0 without --fail-above" 0 "$?"
+check_eq "compare flags exactly one row, the slowed one" "weights 4 compress - zstd 1 - reuse" \
+  "$(grep -E '\| (slower|faster)' "$TMPD/cmp.md" | cut -d'|' -f2 | sed 's/^ //; s/ $//')"
+check_eq "its ratio is 1.20" "1.20" "$(grep '| weights 4 compress - zstd 1 - reuse |' "$TMPD/cmp.md" | awk -F' [|] ' '{print $4}')"
+check_eq "every other row: no significant change" \
+  "$(( $(grep -c . "$FIX/run/matrix.tsv") - 5 ))" "$(grep -c '| no significant change |' "$TMPD/cmp.md")"
+check_eq "a row with two samples a side is not judged" 1 \
+  "$(grep -c '^| metrics 4 pickle - - - - fresh | .* | 1.50 | - | 2/2 | not judged (fewer than 3 samples a side) |$' "$TMPD/cmp.md")"
+check_eq "row only in A listed" 1 "$(grep -c '^- only in A: `config 4 pickle - - - - reuse`$' "$TMPD/cmp.md")"
+check_eq "row only in B listed" 1 "$(grep -c '^- only in B: `extra 4 pickle - - - - fresh`$' "$TMPD/cmp.md")"
+check_eq "error rows shown for both sides" 2 "$(grep -c '^- [AB] line [0-9]* `random 4 decompress - zstd 19 - reuse`: ' "$TMPD/cmp.md")"
+rc=0; (cd "$TMPD" && "$CB" compare A B --fail-above 10) >/dev/null 2>"$TMPD/cmp.err" || rc=$?
+check_eq "--fail-above 10 exits 1 on a 20 % slowdown" 1 "$rc"
+check_eq "--fail-above names the count on one stderr line" 1 "$(grep -c '^casbench: compare: 1 row significantly slower in B by more than 10.0 %$' "$TMPD/cmp.err")"
+check "--fail-above 30 exits 0" bash -c "cd '$TMPD' && '$CB' compare A B --fail-above 30 >/dev/null"
+check "compare output is deterministic" bash -c "cd '$TMPD' && '$CB' compare A B | cmp -s - cmp.md"
+check_error "compare with a malformed side" 2 "$CB" compare "$TMPD/A" "$TMPD/bad-missing"
+check_error "compare with one directory" 1 "$CB" compare "$TMPD/A"
+check_error "compare --fail-above not a number" 1 "$CB" compare "$TMPD/A" "$TMPD/B" --fail-above lots
+
+# --- mutated inputs: the reader rejects or accepts, never crashes -------------------
+# 60 seeded mutants of matrix.tsv (a byte changed, a field or tab dropped, a line cut)
+# through compare (the same reader as report, no gnuplot): exit 0 or a one-line 2.
+"$PY" - "$FIX/run/matrix.tsv" "$TMPD/mut" <<'PYEOF'
+import os, random, sys
+src = open(sys.argv[1], "rb").read()
+lines = src.split(b"\n")
+rng = random.Random(7)
+for i in range(60):
+    d = os.path.join(sys.argv[2], "m%02d" % i)
+    os.makedirs(d)
+    ls = list(lines[:40]) + [b""]
+    k = rng.randrange(len(ls) - 1)
+    kind = i % 5
+    if kind == 0:
+        b = bytearray(ls[k]); j = rng.randrange(len(b)); b[j] = rng.choice(b"\t\r\x00,.-e9x "); ls[k] = bytes(b)
+    elif kind == 1:
+        f = ls[k].split(b"\t"); del f[rng.randrange(len(f))]; ls[k] = b"\t".join(f)
+    elif kind == 2:
+        ls[k] = ls[k][: rng.randrange(len(ls[k]) + 1)]
+    elif kind == 3:
+        f = ls[k].split(b"\t"); f[rng.randrange(len(f))] = rng.choice([b"", b"-1", b"1e999", b"nan", b"0x10", b"18446744073709551616", b"1,,2"]); ls[k] = b"\t".join(f)
+    else:
+        ls = ls[: k + 1] + [b""]
+    open(os.path.join(d, "matrix.tsv"), "wb").write(b"\n".join(ls))
+    open(os.path.join(d, "env.tsv"), "wb").write(b"k\tv\n")
+PYEOF
+bad=""
+for d in "$TMPD"/mut/m*; do
+  rc=0; "$CB" compare "$d" "$d" >/dev/null 2>"$TMPD/mut.err" || rc=$?
+  case "$rc" in
+    0) ;;
+    2) [ "$(wc -l <"$TMPD/mut.err")" = 1 ] && grep -q '^casbench: .*matrix.tsv:[0-9]*: ' "$TMPD/mut.err" \
+         || bad="$bad ${d##*/}($(head -c 120 "$TMPD/mut.err"))" ;;
+    *) bad="$bad ${d##*/}(exit $rc: $(head -c 200 "$TMPD/mut.err"))" ;;
+  esac
+done
+check_eq "60 mutated matrix.tsv files: accepted, or one line naming file and line" "" "$bad"
