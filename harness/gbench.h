@@ -65,6 +65,11 @@ typedef struct {
     double cv;                 /* Google Benchmark's "cv" aggregate: stddev / mean */
     double min_ns, max_ns;     /* over samples_ns */
     double bytes_per_second;   /* Google Benchmark's counter, median aggregate */
+    /* CPU time of the measuring thread per iteration (Google Benchmark's
+     * cpu_time): the fastest repetition and the median aggregate. For
+     * comparing with tools that time themselves in CPU time (xxhsum,
+     * openssl speed); results use the wall-time figures above. */
+    double cpu_min_ns, cpu_median_ns;
 } gb_result;
 
 /* Run one measurement. Returns 0 with *out filled; 1 when a stop was

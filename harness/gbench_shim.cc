@@ -167,6 +167,8 @@ int gb_run(const gb_measurement *m, gb_result *out, char *err, size_t errlen)
         if (r.run_type == benchmark::BenchmarkReporter::Run::RT_Iteration) {
             if (out->repetitions >= GB_MAX_REPETITIONS) continue;
             double t = r.GetAdjustedRealTime();
+            double cpu = r.GetAdjustedCPUTime();
+            if (out->repetitions == 0 || cpu < out->cpu_min_ns) out->cpu_min_ns = cpu;
             out->samples_ns[out->repetitions++] = t;
             out->iterations = r.iterations;
             continue;
@@ -176,6 +178,7 @@ int gb_run(const gb_measurement *m, gb_result *out, char *err, size_t errlen)
             have_mean = 1;
         } else if (r.aggregate_name == "median") {
             out->median_ns = r.GetAdjustedRealTime();
+            out->cpu_median_ns = r.GetAdjustedCPUTime();
             auto it = r.counters.find("bytes_per_second");
             if (it != r.counters.end()) out->bytes_per_second = it->second.value;
             have_median = 1;
