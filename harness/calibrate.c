@@ -160,7 +160,7 @@ static int is_end_marker(const char *s, size_t n)
     return 1;
 }
 
-int calib_parse_codec_bench(const char *text, size_t len, uint64_t *size,
+int calib_parse_codec_bench(const char *text, size_t len, uint64_t *size, uint64_t *csize,
                             double *compress_bps, double *decompress_bps,
                             char *err, size_t errlen)
 {
@@ -168,18 +168,21 @@ int calib_parse_codec_bench(const char *text, size_t len, uint64_t *size,
     const char *s;
     size_t n;
     int have = 0, ended = 0;
-    double c = 0, d = 0, sz = 0;
+    double c = 0, d = 0, sz = 0, csz = 0;
     while (seg_next(&it, &s, &n)) {
         const char *arrow = find_in(s, n, "->", 0);
         const char *m1 = find_in(s, n, "MB/s", 0);
         const char *m2 = m1 ? find_in(s, n, "MB/s", (size_t)(m1 - s) + 4) : NULL;
         if (is_end_marker(s, n) && have) { ended = 1; continue; }
         if (!arrow || !m1 || !m2 || m1 < arrow) continue;
-        double tc, td, tsz;
+        double tc, td, tsz, tcsz;
+        const char *paren = find_in(s, n, "(", (size_t)(arrow - s));
         /* Between the two speeds only a comma and spaces. */
         size_t after1 = (size_t)(m1 - s) + 4, i;
         for (i = after1; i < n && (s[i] == ' ' || s[i] == ','); i++) {}
-        if (number_before(s, (size_t)(arrow - s), &tsz) != 0 || number_before(s, (size_t)(m1 - s), &tc) != 0 ||
+        if (!paren || paren > m1) continue;
+        if (number_before(s, (size_t)(arrow - s), &tsz) != 0 || number_before(s, (size_t)(paren - s), &tcsz) != 0 ||
+            number_before(s, (size_t)(m1 - s), &tc) != 0 ||
             number_before(s, (size_t)(m2 - s), &td) != 0)
             continue;
         {
@@ -189,14 +192,15 @@ int calib_parse_codec_bench(const char *text, size_t len, uint64_t *size,
             while (b2 > 0 && ((s[b2 - 1] >= '0' && s[b2 - 1] <= '9') || s[b2 - 1] == '.')) b2--;
             if (b2 != i) continue;
         }
-        if (!(tc > 0) || !(td > 0) || !(tsz > 0) || tsz != floor(tsz)) continue;
-        c = tc, d = td, sz = tsz;
+        if (!(tc > 0) || !(td > 0) || !(tsz > 0) || tsz != floor(tsz) || !(tcsz > 0) || tcsz != floor(tcsz)) continue;
+        c = tc, d = td, sz = tsz, csz = tcsz;
         have = 1;
         ended = 0;
     }
     if (!have) return cb_err(err, errlen, "no result line '<size> -> <compressed> (<ratio>), <C> MB/s, <D> MB/s' in its output");
     if (!ended) return cb_err(err, errlen, "its output has no '<level>#' line after the last result (benchmark cut short?)");
     *size = (uint64_t)sz;
+    *csize = (uint64_t)csz;
     *compress_bps = c * 1e6;
     *decompress_bps = d * 1e6;
     return 0;
@@ -266,6 +270,73 @@ int calib_parse_openssl_speed(const char *text, size_t len, const char *alg, uin
     }
     if (!header) return cb_err(err, errlen, "no 'type <size> bytes' header in its output");
     return cb_err(err, errlen, "no '%s <N>k' row in its output", alg);
+}
+
+/* ---- ELF ------------------------------------------------------------------ */
+
+static uint64_t rd(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+
+/* The file offset of virtual address va, through the PT_LOAD headers. */
+static int va_to_off(const uint8_t *f, size_t len, uint64_t phoff, unsigned phnum, unsigned phentsize,
+                     uint64_t va, uint64_t *off)
+{
+    for (unsigned i = 0; i < phnum; i++) {
+        const uint8_t *ph = f + phoff + (uint64_t)i * phentsize;
+        if (rd(ph, 4) != 1) continue;   /* PT_LOAD */
+        uint64_t o = rd(ph + 8, 8), v = rd(ph + 16, 8), fs = rd(ph + 32, 8);
+        if (va >= v && va - v < fs && o + (va - v) < len) {
+            *off = o + (va - v);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int calib_elf_needs(const char *path, const char *soname_prefix)
+{
+    uint8_t *f;
+    size_t len;
+    char err[128];
+    int found = -1;
+    if (cb_read_file(path, (size_t)256 << 20, &f, &len, err, sizeof err) != 0) return -1;
+    if (len < 64 || memcmp(f, "\177ELF", 4) != 0 || f[4] != 2 || f[5] != 1) goto out;
+    uint64_t phoff = rd(f + 32, 8);
+    unsigned phentsize = (unsigned)rd(f + 54, 2), phnum = (unsigned)rd(f + 56, 2);
+    if (phentsize < 56 || phoff > len || (uint64_t)phnum * phentsize > len - phoff) goto out;
+    uint64_t dyn = 0, dynsz = 0;
+    for (unsigned i = 0; i < phnum; i++) {
+        const uint8_t *ph = f + phoff + (uint64_t)i * phentsize;
+        if (rd(ph, 4) == 2) { dyn = rd(ph + 8, 8); dynsz = rd(ph + 32, 8); }   /* PT_DYNAMIC */
+    }
+    found = 0;
+    if (!dyn || dyn > len || dynsz > len - dyn) goto out;   /* no dynamic section: fully static */
+    uint64_t strtab = 0, strsz = 0, stroff;
+    for (uint64_t e = dyn; e + 16 <= dyn + dynsz; e += 16) {
+        uint64_t tag = rd(f + e, 8), val = rd(f + e + 8, 8);
+        if (tag == 5) strtab = val;        /* DT_STRTAB */
+        if (tag == 10) strsz = val;        /* DT_STRSZ */
+    }
+    if (!strtab || va_to_off(f, len, phoff, phnum, phentsize, strtab, &stroff) != 0 || strsz > len - stroff) {
+        found = -1;
+        goto out;
+    }
+    size_t plen = strlen(soname_prefix);
+    for (uint64_t e = dyn; e + 16 <= dyn + dynsz; e += 16) {
+        uint64_t tag = rd(f + e, 8), val = rd(f + e + 8, 8);
+        if (tag == 0) break;
+        if (tag != 1 || val >= strsz) continue;   /* DT_NEEDED */
+        const char *name = (const char *)f + stroff + val;
+        size_t max = (size_t)(strsz - val);
+        if (strnlen(name, max) >= plen && strncmp(name, soname_prefix, plen) == 0) { found = 1; break; }
+    }
+out:
+    free(f);
+    return found;
 }
 
 /* ---- lz4-block ------------------------------------------------------------ */

@@ -41,9 +41,10 @@ int calib_run_tool(char *const argv[], double timeout_s, char **out, size_t *out
  * "<level>#" segment. Reads the last segment with both speeds that precedes
  * the end marker; C and D are the tools' best compression and
  * decompression speeds in 10^6 bytes per second (both tools divide by
- * 10^6). *size receives the input size the tool reports.
+ * 10^6). *size and *csize receive the input and compressed sizes the
+ * tool reports.
  * Returns 0, or -1 with what is missing in err. */
-int calib_parse_codec_bench(const char *text, size_t len, uint64_t *size,
+int calib_parse_codec_bench(const char *text, size_t len, uint64_t *size, uint64_t *csize,
                             double *compress_bps, double *decompress_bps,
                             char *err, size_t errlen);
 
@@ -60,6 +61,14 @@ int calib_parse_xxhsum_bench(const char *text, size_t len, int id, const char *n
  * header's size is `size`; returns V * 1000 in *bps. 0 or -1. */
 int calib_parse_openssl_speed(const char *text, size_t len, const char *alg, uint64_t size,
                               double *bps, char *err, size_t errlen);
+
+/* ---- which library a tool runs ---------------------------------------------- */
+
+/* Does the ELF executable at `path` load a shared library whose name starts
+ * with `soname_prefix` (a DT_NEEDED entry, e.g. "libzstd.so")? 1 yes, 0 no
+ * (the tool carries its own, statically linked copy), -1 when the file is
+ * not a 64-bit little-endian ELF file calibrate can read. */
+int calib_elf_needs(const char *path, const char *soname_prefix);
 
 /* ---- measurements the matrix has no cell for ------------------------------ */
 

@@ -67,6 +67,21 @@ typedef struct {
 } calib_opts;
 
 static calib_row g_rows[MAX_ROWS];
+static char g_tool_path[5][PATH_MAX];
+
+/* "its own statically linked copy of X" or "the shared library, as the
+ * harness": which code the tool's benchmark runs. */
+static const char *library_of(int tool_bit, const char *soname, const char *lib)
+{
+    static char text[5][160];
+    size_t i;
+    for (i = 0; i < sizeof tools / sizeof tools[0] && tools[i].bit != tool_bit; i++) {}
+    int r = calib_elf_needs(g_tool_path[i], soname);
+    if (r == 1) snprintf(text[i], sizeof text[i], "links %s*, the library the harness runs", soname);
+    else if (r == 0) snprintf(text[i], sizeof text[i], "runs its own statically linked copy of %s, not %s*", lib, soname);
+    else snprintf(text[i], sizeof text[i], "library unknown (not an ELF file calibrate reads)");
+    return text[i];
+}
 static size_t g_nrows;
 
 /* Files to remove however the run ends (atexit and signals). */
@@ -152,8 +167,9 @@ static const char *flag_value(int argc, char **argv, int *i, const char *flag)
     return argv[++*i];
 }
 
-/* Is `exe` an executable file in a directory of PATH? */
-static int on_path(const char *exe)
+/* Is `exe` an executable file in a directory of PATH? Its path goes to
+ * found (PATH_MAX bytes). */
+static int on_path(const char *exe, char *found)
 {
     const char *path = getenv("PATH");
     char dir[PATH_MAX];
@@ -164,7 +180,10 @@ static int on_path(const char *exe)
         if (n == 0) snprintf(dir, sizeof dir, "./%s", exe);
         else snprintf(dir, sizeof dir, "%.*s/%s", (int)n, path, exe);
         struct stat st;
-        if (stat(dir, &st) == 0 && S_ISREG(st.st_mode) && access(dir, X_OK) == 0) return 1;
+        if (stat(dir, &st) == 0 && S_ISREG(st.st_mode) && access(dir, X_OK) == 0) {
+            memcpy(found, dir, sizeof dir);
+            return 1;
+        }
         path += n + (c != NULL);
         if (!c) break;
     }
@@ -241,7 +260,18 @@ typedef struct {
     double cpu_bps;   /* the same in CPU time (the clock of xxhsum and openssl speed) */
     double spread;    /* (median - fastest) / fastest, wall time */
     int repetitions;
+    uint64_t stored;  /* compressed size, for codec cells */
 } harness_figure;
+
+/* The better of two measurements of the same thing (taken before and after
+ * a tool ran, so that a busy moment on one side does not decide). */
+static harness_figure best_of(harness_figure a, harness_figure b)
+{
+    harness_figure r = a.bps >= b.bps ? a : b;
+    r.cpu_bps = a.cpu_bps > b.cpu_bps ? a.cpu_bps : b.cpu_bps;
+    r.spread = a.spread < b.spread ? a.spread : b.spread;
+    return r;
+}
 
 /* The figure as a tool that times itself in CPU time would see it. */
 static harness_figure in_cpu_time(harness_figure f)
@@ -256,7 +286,7 @@ static harness_figure time_cell(const cell_spec *spec, const cell_input *in, con
 {
     char err[512];
     gb_result *res = malloc(sizeof *res);
-    harness_figure f = {0, 0, 0, 0};
+    harness_figure f = {0, 0, 0, 0, 0};
     if (!res) cb_fail(CB_EXIT_ENV, "out of memory");
     cell *c = cell_create(spec, in, err, sizeof err);
     if (!c) cb_fail(CB_EXIT_ENV, "%s: %s", name, err);
@@ -268,6 +298,7 @@ static harness_figure time_cell(const cell_spec *spec, const cell_input *in, con
     f.cpu_bps = (double)bytes / res->cpu_min_ns * 1e9;
     f.spread = (res->median_ns - res->min_ns) / res->min_ns;
     f.repetitions = res->repetitions;
+    f.stored = cell_stored_bytes(c);
     cell_destroy(c);
     free(res);
     return f;
@@ -277,7 +308,7 @@ static harness_figure time_measurement(const gb_measurement *m)
 {
     char err[512];
     gb_result *res = malloc(sizeof *res);
-    harness_figure f = {0, 0, 0, 0};
+    harness_figure f = {0, 0, 0, 0, 0};
     if (!res) cb_fail(CB_EXIT_ENV, "out of memory");
     int g = gb_run(m, res, err, sizeof err);
     if (g != 0) cb_fail(g == 1 ? CB_EXIT_ENV : CB_EXIT_INTERNAL, "%s: %s", m->name, g == 1 ? "interrupted" : err);
@@ -390,40 +421,68 @@ static void check_size(const char *tool, uint64_t got, size_t want)
         cb_fail(CB_EXIT_ENV, "%s: benchmarked %llu bytes, the blob has %zu", tool, (unsigned long long)got, want);
 }
 
-static void compare_lz4(const calib_opts *o, const blob_in *b)
+/* Run `lz4 -bL` / `zstd -bL` on the blob's file. */
+static void codec_tool(const calib_opts *o, const char *tool, int level, const blob_in *b, uint64_t *csize,
+                       double *tc, double *td)
 {
-    harness_figure hc, hd, fc, fd;
-    char err[256], *argv[6], iters[8];
+    char err[256], *argv[6], iters[8], lv[8];
     size_t len;
     uint64_t size;
-    double tc, td;
     snprintf(iters, sizeof iters, "-i%d", o->quick ? 1 : 2);
+    snprintf(lv, sizeof lv, "-b%d", level);
+    argv[0] = (char *)tool, argv[1] = lv, argv[2] = iters, argv[3] = (char *)b->file, argv[4] = NULL;
+    char *out = tool_output(tool, argv, &len);
+    if (calib_parse_codec_bench(out, len, &size, csize, tc, td, err, sizeof err) != 0)
+        cb_fail(CB_EXIT_ENV, "%s: %s", tool, err);
+    free(out);
+    check_size(tool, size, b->len);
+}
+
+/* The compressed sizes agree, or the two sides do not run the same
+ * compression: a finding for the `why` column. */
+static void size_note(char *dst, size_t cap, const char *tool, uint64_t harness, uint64_t tool_size)
+{
+    if (harness == tool_size)
+        snprintf(dst, cap, "both sides write %llu compressed bytes (same parameters)", (unsigned long long)harness);
+    else
+        snprintf(dst, cap, "the sizes differ: harness %llu compressed bytes, %s %llu (not the same parameters)",
+                 (unsigned long long)harness, tool, (unsigned long long)tool_size);
+}
+
+static void compare_lz4(const calib_opts *o, const blob_in *b)
+{
+    harness_figure hc, hd, hc2, hd2, fc, fd;
+    char err[256], known[640], sizes[200];
+    uint64_t csize;
+    double tc, td;
     progress("lz4 %s", b->name);
     codec_cells(&calib_lz4_block, 1, b, &hc, &hd);
-    argv[0] = "lz4", argv[1] = "-b1", argv[2] = iters, argv[3] = (char *)b->file, argv[4] = NULL;
-    char *out = tool_output("lz4", argv, &len);
-    if (calib_parse_codec_bench(out, len, &size, &tc, &td, err, sizeof err) != 0)
-        cb_fail(CB_EXIT_ENV, "lz4: %s", err);
-    free(out);
-    check_size("lz4", size, b->len);
-    /* The matrix's own codec, for context: timed after the tool, so that
-     * the like-with-like pair above is back to back. */
+    codec_tool(o, "lz4", 1, b, &csize, &tc, &td);
+    codec_cells(&calib_lz4_block, 1, b, &hc2, &hd2);
+    hc = best_of(hc, hc2);
+    hd = best_of(hd, hd2);
+    /* The matrix's own codec, for context. */
     const codec_desc *frame = codec_find("lz4:0", &(int){0}, err, sizeof err);
     if (!frame) cb_fail(CB_EXIT_INTERNAL, "lz4:0: %s", err);
     codec_cells(frame, 0, b, &fc, &fd);
+    /* The lz4-block stream is the block after a 4-byte size. */
+    size_note(sizes, sizeof sizes, "lz4 -b1", hc.stored - 4, csize);
+    const char *lib = library_of(T_LZ4, "liblz4.so", "liblz4");
 
     calib_row *r = add_row(KIND_LIKE, &hc, tc, "lz4 -b1 compress %s (%zu B)", b->name, b->len);
     set_text(r->harness_measures, sizeof r->harness_measures,
              "lz4-block cell: LZ4_compress_fast_extState (acceleration 1) over the whole blob as one block, into a reused buffer");
     set_text(r->tool_measures, sizeof r->tool_measures,
-             "lz4 -b1: LZ4_compress_fast (acceleration 1) over the whole file as one block (no -B), into a reused buffer");
-    explain(r, NULL);
+             "lz4 -b1: LZ4_compress_fast (acceleration 1) over the whole file as one block (no -B), into a reused buffer; wall time; %s",
+             lib);
+    snprintf(known, sizeof known, "%s; lz4 %s", sizes, lib);
+    explain(r, known);
     r = add_row(KIND_LIKE, &hd, td, "lz4 -b1 decompress %s (%zu B)", b->name, b->len);
     set_text(r->harness_measures, sizeof r->harness_measures,
              "lz4-block cell: LZ4_decompress_safe of the one block into a reused buffer; MB/s of decompressed bytes");
     set_text(r->tool_measures, sizeof r->tool_measures,
-             "lz4 -b1: LZ4_decompress_safe_usingDict (no dictionary) of the one block; MB/s of decompressed bytes");
-    explain(r, NULL);
+             "lz4 -b1: LZ4_decompress_safe_usingDict (no dictionary) of the one block; MB/s of decompressed bytes; wall time");
+    explain(r, known);
     r = add_row(KIND_CONTEXT, &fc, tc, "lz4:0 frame (matrix) vs lz4 -b1 compress %s", b->name);
     set_text(r->harness_measures, sizeof r->harness_measures,
              "matrix compress cell lz4:0: the LZ4 frame of PR #3090 (LZ4F, 64 KiB linked blocks, content size)");
@@ -438,38 +497,39 @@ static void compare_lz4(const calib_opts *o, const blob_in *b)
 
 static void compare_zstd(const calib_opts *o, const blob_in *b, int level)
 {
-    harness_figure hc, hd;
-    char err[256], *argv[6], iters[8], lv[8], spec[16];
-    size_t len;
-    uint64_t size;
+    harness_figure hc, hd, hc2, hd2;
+    char err[256], spec[16], known[640], sizes[200];
+    uint64_t csize;
     double tc, td;
     int lvl;
-    snprintf(iters, sizeof iters, "-i%d", o->quick ? 1 : 2);
-    snprintf(lv, sizeof lv, "-b%d", level);
     snprintf(spec, sizeof spec, "zstd:%d", level);
     progress("zstd -b%d %s", level, b->name);
     const codec_desc *z = codec_find(spec, &lvl, err, sizeof err);
     if (!z) cb_fail(CB_EXIT_INTERNAL, "%s: %s", spec, err);
     codec_cells(z, lvl, b, &hc, &hd);
-    argv[0] = "zstd", argv[1] = lv, argv[2] = iters, argv[3] = (char *)b->file, argv[4] = NULL;
-    char *out = tool_output("zstd", argv, &len);
-    if (calib_parse_codec_bench(out, len, &size, &tc, &td, err, sizeof err) != 0)
-        cb_fail(CB_EXIT_ENV, "zstd: %s", err);
-    free(out);
-    check_size("zstd", size, b->len);
+    codec_tool(o, "zstd", level, b, &csize, &tc, &td);
+    codec_cells(z, lvl, b, &hc2, &hd2);
+    hc = best_of(hc, hc2);
+    hd = best_of(hd, hd2);
+    char tool[16];
+    snprintf(tool, sizeof tool, "zstd -b%d", level);
+    size_note(sizes, sizeof sizes, tool, hc.stored, csize);
+    const char *lib = library_of(T_ZSTD, "libzstd.so", "libzstd");
 
     calib_row *r = add_row(KIND_LIKE, &hc, tc, "zstd -b%d compress %s (%zu B)", level, b->name, b->len);
     set_text(r->harness_measures, sizeof r->harness_measures,
              "matrix compress cell zstd:%d: ZSTD_compress2 of the whole blob (one frame, context reused) into a reused buffer", level);
     set_text(r->tool_measures, sizeof r->tool_measures,
-             "zstd -b%d: ZSTD_compress2 of the whole file (no -B: one frame), one thread (-T1, its default, runs in the caller)", level);
-    explain(r, NULL);
+             "zstd -b%d: ZSTD_compress2 of the whole file (no -B: one frame), single-threaded (-T1, its default, compresses in the calling thread); wall time; %s",
+             level, lib);
+    snprintf(known, sizeof known, "%s; zstd %s", sizes, lib);
+    explain(r, known);
     r = add_row(KIND_LIKE, &hd, td, "zstd -b%d decompress %s (%zu B)", level, b->name, b->len);
     set_text(r->harness_measures, sizeof r->harness_measures,
              "matrix decompress cell zstd:%d: ZSTD_decompressDCtx into a reused buffer; MB/s of decompressed bytes", level);
     set_text(r->tool_measures, sizeof r->tool_measures,
-             "zstd -b%d: ZSTD_decompressStream into a buffer of the exact size; MB/s of decompressed bytes", level);
-    explain(r, NULL);
+             "zstd -b%d: ZSTD_decompressStream into a buffer of the exact size; MB/s of decompressed bytes; wall time", level);
+    explain(r, known);
 }
 
 static void fill_random(uint8_t *b, size_t n, uint64_t seed)
@@ -582,22 +642,30 @@ static void compare_pickle(const blob_in *b)
     memset(dst, 0, b->len);   /* touched: reuse means no page faults */
     for (int fresh = 0; fresh <= 1; fresh++) {
         calib_memcpy mc = {b->blob, dst, b->len, fresh};
+        harness_figure hp = {0, 0, 0, 0, 0}, hm = {0, 0, 0, 0, 0};
         memset(&spec, 0, sizeof spec);
         spec.stage = CELL_PICKLE;
         spec.alloc = fresh ? CELL_ALLOC_FRESH : CELL_ALLOC_REUSE;
-        snprintf(name, sizeof name, "calibrate/%s/pickle/%s", b->name, cell_alloc_names[spec.alloc]);
-        harness_figure hp = time_cell(&spec, &in, name, b->len);
-        snprintf(name, sizeof name, "calibrate/%s/memcpy/%s", b->name, cell_alloc_names[spec.alloc]);
-        gb_measurement m = calib_memcpy_measurement(&mc, name);
-        harness_figure hm = time_measurement(&m);
-        calib_row *r = add_row(KIND_FLOOR, &hp, hm.bps, "pickle %s vs memcpy of the blob, %s (%zu B)", b->name,
+        /* Two rounds, alternating, the best of each: both sides see the
+         * same moments of a shared machine. */
+        for (int round = 0; round < 2; round++) {
+            snprintf(name, sizeof name, "calibrate/%s/pickle/%s/%d", b->name, cell_alloc_names[spec.alloc], round);
+            hp = best_of(hp, time_cell(&spec, &in, name, b->len));
+            snprintf(name, sizeof name, "calibrate/%s/memcpy/%s/%d", b->name, cell_alloc_names[spec.alloc], round);
+            gb_measurement m = calib_memcpy_measurement(&mc, name);
+            hm = best_of(hm, time_measurement(&m));
+        }
+        /* CPU time on both sides: the thread's own time, page faults
+         * included, and none of another process's. */
+        hp = in_cpu_time(hp);
+        calib_row *r = add_row(KIND_FLOOR, &hp, hm.cpu_bps, "pickle %s vs memcpy of the blob, %s (%zu B)", b->name,
                                cell_alloc_names[spec.alloc], b->len);
         set_text(r->harness_measures, sizeof r->harness_measures,
-                 fresh ? "matrix pickle cell, fresh: malloc of the pickle (fresh mmap'd pages), pickle_dump, free"
-                       : "matrix pickle cell, reuse: pickle_dump into a touched buffer");
+                 fresh ? "matrix pickle cell, fresh: malloc of the pickle (fresh mmap'd pages), pickle_dump, free; CPU time"
+                       : "matrix pickle cell, reuse: pickle_dump into a touched buffer; CPU time");
         set_text(r->tool_measures, sizeof r->tool_measures,
-                 fresh ? "memcpy of the blob into a fresh malloc'd buffer, then free (Google Benchmark, same run); target >= %.2f"
-                       : "memcpy of the blob into a touched buffer (Google Benchmark, same run); target >= %.2f",
+                 fresh ? "memcpy of the blob into a fresh malloc'd buffer, then free (Google Benchmark, same run); CPU time; target >= %.2f"
+                       : "memcpy of the blob into a touched buffer (Google Benchmark, same run); CPU time; target >= %.2f",
                  PICKLE_LO);
         explain(r, "pickling costs more than one copy of the array's data");
     }
@@ -694,11 +762,12 @@ static int parse_only(const char *kind, const char *file)
         cb_fail(CB_EXIT_INPUT, "%s: %s", file, err);
     const char *text = (const char *)data;
     if (strcmp(kind, "lz4") == 0 || strcmp(kind, "zstd") == 0) {
-        uint64_t size;
+        uint64_t size, csize;
         double c, d;
-        if (calib_parse_codec_bench(text, len, &size, &c, &d, err, sizeof err) != 0)
+        if (calib_parse_codec_bench(text, len, &size, &csize, &c, &d, err, sizeof err) != 0)
             cb_fail(CB_EXIT_ENV, "%s: %s", kind, err);
-        printf("size\t%llu\ncompress_bytes_per_s\t%.17g\ndecompress_bytes_per_s\t%.17g\n", (unsigned long long)size, c, d);
+        printf("size\t%llu\ncompressed_size\t%llu\ncompress_bytes_per_s\t%.17g\ndecompress_bytes_per_s\t%.17g\n",
+               (unsigned long long)size, (unsigned long long)csize, c, d);
     } else if (strcmp(kind, "xxhsum") == 0) {
         static const struct { int id; const char *name; } ids[] = {{3, "XXH64"}, {5, "XXH3_64b"}, {11, "XXH128"}};
         char lines[1024] = "";
@@ -815,7 +884,7 @@ int cli_calibrate(int argc, char **argv)
 
     /* Every tool first: a missing one should not cost a minute of measuring. */
     for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++)
-        if ((o.tools & tools[i].bit) && tools[i].exe && !on_path(tools[i].exe))
+        if ((o.tools & tools[i].bit) && tools[i].exe && !on_path(tools[i].exe, g_tool_path[i]))
             cb_fail(CB_EXIT_ENV, "%s: not found on PATH (calibrate runs its benchmark; --tool leaves it out)", tools[i].exe);
 
     /* Payloads, pickled as `casbench pickle NAME` writes them. */
