@@ -912,7 +912,12 @@ int cli_calibrate(int argc, char **argv)
         if (in[i].len == 0 && (o.tools & (T_LZ4 | T_ZSTD)))
             cb_fail(CB_EXIT_INPUT, "--payload '%s': an empty blob cannot be benchmarked", o.payloads[i]);
     }
-    if (o.out) mkdir_p(o.out);
+    /* --out is checked now and made at the end: a failed run leaves nothing. */
+    if (o.out) {
+        struct stat st;
+        if (stat(o.out, &st) == 0 && !S_ISDIR(st.st_mode)) cb_fail(CB_EXIT_INPUT, "--out '%s': not a directory", o.out);
+        if (stat(o.out, &st) == 0 && access(o.out, W_OK) != 0) cb_fail(CB_EXIT_ENV, "--out '%s': %s", o.out, strerror(errno));
+    }
 
     atexit(cleanup);
     signal(SIGINT, on_signal);
@@ -986,7 +991,10 @@ int cli_calibrate(int argc, char **argv)
     }
     if (any) snprintf(versions + strlen(versions), sizeof versions - strlen(versions), ".\n");
 
-    if (o.out) write_tsv(o.out);
+    if (o.out) {
+        mkdir_p(o.out);
+        write_tsv(o.out);
+    }
     print_table(&o, versions);
     gb_shutdown();
     for (size_t i = 0; i < o.npayloads; i++) {
