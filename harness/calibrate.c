@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <lz4.h>
+#include <openssl/evp.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +29,10 @@ static double mono_s(void)
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
+
+static double g_cpu_share = NAN;
+
+double calib_last_tool_cpu_share(void) { return g_cpu_share; }
 
 int calib_run_tool(char *const argv[], double timeout_s, char **out, size_t *outlen,
                    char *err, size_t errlen)
@@ -53,7 +59,8 @@ int calib_run_tool(char *const argv[], double timeout_s, char **out, size_t *out
         if (e == ENOENT) return cb_err(err, errlen, "not found on PATH");
         return cb_err(err, errlen, "cannot run: %s", strerror(e));
     }
-    double deadline = mono_s() + timeout_s;
+    double start = mono_s(), deadline = start + timeout_s;
+    struct rusage ru;
     for (;;) {
         struct pollfd p = {fds[0], POLLIN, 0};
         double left = deadline - mono_s();
@@ -76,7 +83,14 @@ int calib_run_tool(char *const argv[], double timeout_s, char **out, size_t *out
     }
     close(fds[0]);
     if (timed_out) kill(pid, SIGKILL);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    memset(&ru, 0, sizeof ru);
+    while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {}
+    {
+        double wall = mono_s() - start;
+        double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+                     (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+        g_cpu_share = wall > 0 ? cpu / wall : NAN;
+    }
     if (!buf) buf = malloc(1);
     if (!buf) return cb_err(err, errlen, "out of memory");
     buf[len] = 0;
@@ -456,4 +470,55 @@ gb_measurement calib_memcpy_measurement(calib_memcpy *m, const char *name)
     g.ctx = m;
     g.bytes_per_iter = m->n;
     return g;
+}
+
+/* ---- EVP_Digest, as openssl speed ---------------------------------------------- */
+
+struct calib_evp {
+    EVP_MD *md;
+    const uint8_t *buf;
+    size_t n;
+};
+
+calib_evp *calib_evp_create(const char *alg, const uint8_t *buf, size_t n, char *err, size_t errlen)
+{
+    calib_evp *e = calloc(1, sizeof *e);
+    if (!e) {
+        cb_err(err, errlen, "out of memory");
+        return NULL;
+    }
+    e->md = EVP_MD_fetch(NULL, alg, NULL);
+    if (!e->md) {
+        free(e);
+        cb_err(err, errlen, "OpenSSL has no digest '%s'", alg);
+        return NULL;
+    }
+    e->buf = buf;
+    e->n = n;
+    return e;
+}
+
+static int k_evp(void *p)
+{
+    calib_evp *e = p;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    return !EVP_Digest(e->buf, e->n, md, NULL, e->md, NULL);
+}
+
+gb_measurement calib_evp_measurement(calib_evp *e, const char *name)
+{
+    gb_measurement g;
+    memset(&g, 0, sizeof g);
+    g.name = name;
+    g.run = k_evp;
+    g.ctx = e;
+    g.bytes_per_iter = e->n;
+    return g;
+}
+
+void calib_evp_free(calib_evp *e)
+{
+    if (!e) return;
+    EVP_MD_free(e->md);
+    free(e);
 }

@@ -33,6 +33,12 @@
 int calib_run_tool(char *const argv[], double timeout_s, char **out, size_t *outlen,
                    char *err, size_t errlen);
 
+/* The share of one CPU the last tool run by calib_run_tool had: its CPU
+ * time (user + system, from wait4) over its wall time; NAN before any run.
+ * Below 1, other processes took the CPU from a tool that times itself in
+ * wall time. */
+double calib_last_tool_cpu_share(void);
+
 /* ---- parsers ------------------------------------------------------------ */
 
 /* lz4 -b / zstd -b output: progress segments separated by carriage
@@ -93,5 +99,14 @@ typedef struct {
 } calib_memcpy;
 
 gb_measurement calib_memcpy_measurement(calib_memcpy *m, const char *name);
+
+/* One EVP_Digest() call per iteration, as `openssl speed -evp` times it: a
+ * new EVP_MD_CTX (and the provider's digest state) made and freed for every
+ * block, the algorithm fetched once. NULL with a message when OpenSSL has no
+ * such digest. Free with calib_evp_free (accepts NULL). */
+typedef struct calib_evp calib_evp;
+calib_evp *calib_evp_create(const char *alg, const uint8_t *buf, size_t n, char *err, size_t errlen);
+gb_measurement calib_evp_measurement(calib_evp *e, const char *name);
+void calib_evp_free(calib_evp *e);
 
 #endif
