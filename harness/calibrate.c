@@ -32,7 +32,10 @@ static double mono_s(void)
 
 static double g_cpu_share = NAN;
 
+static double g_cpu_s = NAN;
+
 double calib_last_tool_cpu_share(void) { return g_cpu_share; }
+double calib_last_tool_cpu_s(void) { return g_cpu_s; }
 
 int calib_run_tool(char *const argv[], double timeout_s, char **out, size_t *outlen,
                    char *err, size_t errlen)
@@ -90,6 +93,7 @@ int calib_run_tool(char *const argv[], double timeout_s, char **out, size_t *out
         double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
                      (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
         g_cpu_share = wall > 0 ? cpu / wall : NAN;
+        g_cpu_s = cpu;
     }
     if (!buf) buf = malloc(1);
     if (!buf) return cb_err(err, errlen, "out of memory");

@@ -38,6 +38,8 @@ int calib_run_tool(char *const argv[], double timeout_s, char **out, size_t *out
  * Below 1, other processes took the CPU from a tool that times itself in
  * wall time. */
 double calib_last_tool_cpu_share(void);
+/* Its CPU time in seconds (user + system); NAN before any run. */
+double calib_last_tool_cpu_s(void);
 
 /* ---- parsers ------------------------------------------------------------ */
 
