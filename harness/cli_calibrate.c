@@ -567,7 +567,7 @@ static void compare_zstd(const calib_opts *o, const blob_in *b, int level)
              "matrix decompress cell zstd:%d: ZSTD_decompressDCtx into a reused buffer; MB/s of decompressed bytes", level);
     set_text(r->tool_measures, sizeof r->tool_measures,
              "zstd -b%d: ZSTD_decompressStream into a buffer of the exact size; MB/s of decompressed bytes; wall time", level);
-    explain(r, known);
+    explain(r, known_c);
 }
 
 static void fill_random(uint8_t *b, size_t n, uint64_t seed)
