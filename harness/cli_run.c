@@ -712,7 +712,18 @@ static int run_payload(run_state *st, const char *spec_text)
     payload *p = payload_create(spec_text, o->seed, &status, err, sizeof err);
     if (!p) cb_fail(status, "--payload '%s': %s", spec_text, err);
     const char *name = payload_name(p);
-    for (size_t k = 0; k < o->nprotocols; k++) {
+    /* A file payload is a blob already: no protocol changes it, so it is run
+     * once, under the first protocol selected. */
+    size_t nprot = payload_object(p) ? o->nprotocols : 1;
+    if (nprot < o->nprotocols) {
+        plan a = {0}, b = {0};
+        plan_stages(o, 1, &a);
+        plan_paths(o, placeholder_fastest(o), &b);
+        st->total -= (a.n + b.n) * (o->nprotocols - nprot);
+        free(a.v);
+        free(b.v);
+    }
+    for (size_t k = 0; k < nprot; k++) {
         cell_input in = {0};
         uint8_t *blob = NULL;
         in.obj = payload_object(p);
