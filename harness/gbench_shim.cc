@@ -13,7 +13,9 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -65,6 +67,30 @@ class CaptureReporter : public benchmark::JSONReporter {
     }
 };
 
+// Google Benchmark 1.8 (Ubuntu 24.04) replaced Run::error_occurred and
+// error_message (1.7, Debian 12) with skipped and skip_message, and wants a unit
+// suffix on --benchmark_min_time (it logs a warning per benchmark without one,
+// which 1.7 rejects). The shim builds against either.
+template <typename R, typename = void>
+struct has_error_occurred : std::false_type {};
+template <typename R>
+struct has_error_occurred<R, std::void_t<decltype(std::declval<R>().error_occurred)>> : std::true_type {};
+
+using Run = benchmark::BenchmarkReporter::Run;
+constexpr bool kGbench17 = has_error_occurred<Run>::value;
+
+template <typename R>
+bool run_failed(const R &r, std::string *message)
+{
+    if constexpr (has_error_occurred<R>::value) {
+        *message = r.error_message;
+        return r.error_occurred;
+    } else {
+        *message = r.skip_message;
+        return r.skipped != 0;
+    }
+}
+
 // The context object of a run that has not run anything yet.
 std::string fresh_context()
 {
@@ -96,7 +122,7 @@ int gb_init(const gb_options *opt, char *err, size_t errlen)
         return set_err(err, errlen, "min time must be positive");
     std::string reps = "--benchmark_repetitions=" + std::to_string(opt->repetitions);
     char mt[64];
-    snprintf(mt, sizeof mt, "--benchmark_min_time=%.9g", opt->min_time);
+    snprintf(mt, sizeof mt, "--benchmark_min_time=%.9g%s", opt->min_time, kGbench17 ? "" : "s");
     std::string min_time = mt;
     // Google Benchmark keeps pointers into argv (the executable name).
     static std::vector<std::string> store;
@@ -162,8 +188,9 @@ int gb_run(const gb_measurement *m, gb_result *out, char *err, size_t errlen)
     std::memset(out, 0, sizeof *out);
     int have_mean = 0, have_median = 0, have_stddev = 0, have_cv = 0;
     for (const auto &r : rep.runs) {
-        if (r.error_occurred)
-            return set_err(err, errlen, "Google Benchmark: %s", r.error_message.c_str());
+        std::string why;
+        if (run_failed(r, &why))
+            return set_err(err, errlen, "Google Benchmark: %s", why.c_str());
         if (r.run_type == benchmark::BenchmarkReporter::Run::RT_Iteration) {
             if (out->repetitions >= GB_MAX_REPETITIONS) continue;
             double t = r.GetAdjustedRealTime();
