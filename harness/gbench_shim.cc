@@ -232,7 +232,8 @@ int gb_run(const gb_measurement *m, gb_result *out, char *err, size_t errlen)
     return 0;
 }
 
-int gb_json_load(const char *path, char *err, size_t errlen)
+int gb_json_load(const char *path, int (*keep)(const char *name, void *arg), void *arg,
+                 char *err, size_t errlen)
 {
     std::ifstream in(path, std::ios::binary);
     if (!in) return set_err(err, errlen, "%s", std::strerror(errno));
@@ -246,8 +247,29 @@ int gb_json_load(const char *path, char *err, size_t errlen)
         return set_err(err, errlen, "not a gbench.json written by casbench");
     size_t body = open + std::strlen(kBenchmarksOpen);
     g_context = s.substr(0, body);
-    g_entries = body <= s.size() - tl ? s.substr(body, s.size() - tl - body) : std::string();
-    if (g_entries.find_first_not_of(" \n") == std::string::npos) g_entries.clear();
+    std::string all = body <= s.size() - tl ? s.substr(body, s.size() - tl - body) : std::string();
+    // One entry per Run, as JSONReporter writes them: "    {" ... "\n    }",
+    // joined by ",\n". An entry is kept when its measurement is.
+    g_entries.clear();
+    const std::string open_entry = "    {\n", close_entry = "\n    }", key = "\"run_name\": \"";
+    const std::string suffix = "/real_time";   // added by UseRealTime()
+    size_t pos = 0;
+    while ((pos = all.find(open_entry, pos)) != std::string::npos) {
+        size_t end = all.find(close_entry, pos);
+        if (end == std::string::npos) return set_err(err, errlen, "an entry does not end");
+        end += close_entry.size();
+        std::string entry = all.substr(pos, end - pos);
+        pos = end;
+        size_t k = entry.find(key);
+        if (k == std::string::npos) return set_err(err, errlen, "an entry has no run_name");
+        k += key.size();
+        std::string name = entry.substr(k, entry.find('"', k) - k);
+        if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+            name.erase(name.size() - suffix.size());
+        if (keep && !keep(name.c_str(), arg)) continue;
+        if (!g_entries.empty()) g_entries += ",\n";
+        g_entries += entry;
+    }
     return 0;
 }
 

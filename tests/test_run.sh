@@ -240,8 +240,19 @@ rc=0
 check_eq "SIGKILL: --resume exits 0" "0" "$rc"
 check_eq "SIGKILL: the torn line is reported" "1" "$(grep -c 'torn last line' kill.err)"
 check_matrix "SIGKILL: resumed matrix.tsv" kill
+check_gbench "SIGKILL: resumed gbench.json has the runs of exactly the ok rows" kill
 check_eq "SIGKILL: resume completes the run" "$whole_ids" \
   "$(awk -F'\t' 'NR > 1 { print $1, $2, $4, $5, $6, $7, $8, $9 }' kill/matrix.tsv | sort)"
+# Killed after gbench.json took a cell's runs but before its row was written:
+# the resumed run drops those runs and measures the cell again.
+cp -r whole lastrow
+sed -i '$d' lastrow/matrix.tsv
+rc=0
+"$REL" run --resume lastrow >/dev/null 2>&1 || rc=$?
+check_eq "a row lost after its gbench.json entries: --resume exits 0" "0" "$rc"
+check_gbench "a row lost after its gbench.json entries: no duplicate runs after --resume" lastrow
+check_eq "a row lost after its gbench.json entries: the cell is measured again" "$(wc -l <whole/matrix.tsv)" \
+  "$(wc -l <lastrow/matrix.tsv)"
 rc=0 before=$(wc -l <kill/matrix.tsv)
 "$REL" run --resume kill >/dev/null 2>&1 || rc=$?
 check_eq "resuming a complete run adds nothing" "0 $before" "$rc $(wc -l <kill/matrix.tsv)"
