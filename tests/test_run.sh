@@ -164,9 +164,9 @@ check_eq "env.tsv: runtime c" "c" "$(awk -F'\t' '$1 == "runtime" { print $2 }' a
 # ---- save+store, load+verify, the store directory ------------------------------
 mkdir store
 rc=0
-"$REL" run --payload config --codec gzip:3,lz4:0 --hash sha1 "${FAST[@]}" --store-dir "$TMPD/store" --fsync \
+"$ASAN" run --payload config --codec gzip:3,lz4:0 --hash sha1 "${FAST[@]}" --store-dir "$TMPD/store" --fsync \
   --out full >/dev/null 2>full.err || rc=$?
-check_eq "default profile on one payload exits 0" "0" "$rc"
+check_eq "default profile on one payload, under the sanitizers, exits 0" "0" "$rc"
 check_matrix "default profile: matrix.tsv" full
 for s in load+verify save+store; do
   check_eq "default profile: $s rows ok" "2" "$(awk -F'\t' -v s="$s" '$4 == s && $24 == "ok"' full/matrix.tsv | wc -l)"
