@@ -547,7 +547,6 @@ typedef struct {
     char gbench_path[PATH_MAX];
     const char *store_dir;
     size_t total, done, ran, errors;
-    struct timespec start;
     int tty;
 } run_state;
 
@@ -625,7 +624,7 @@ static int keep_entry(const char *name, void *arg)
 static int run_cell(run_state *st, const char *payload_name, int protocol, const cell_spec *spec,
                     const cell_input *in)
 {
-    char err[512], id[4096], name[1024], level[16] = "";
+    char err[512], id[4096], name[1024];
     char codec_spec[64] = "";
     results_row row = {0};
     gb_result *res = NULL;
@@ -645,7 +644,6 @@ static int run_cell(run_state *st, const char *payload_name, int protocol, const
         return 0;
     }
     if (spec->codec) {
-        snprintf(level, sizeof level, "%d", spec->level);
         snprintf(codec_spec, sizeof codec_spec, "%s:%d", spec->codec->name, spec->level);
     }
     bench_name(id, name, sizeof name);
