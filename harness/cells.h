@@ -93,7 +93,7 @@ void cell_destroy(cell *c);        /* accepts NULL */
 int cell_verify(cell *c, char *err, size_t errlen);
 
 /* The measurement to time, valid after cell_verify succeeded. `name` is the
- * benchmark name for gbench.json. */
+ * benchmark name for gbench.json; it MUST stay valid until gb_run returns. */
 gb_measurement cell_measurement(cell *c, const char *name);
 
 /* Results of the verified run. */
