@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
-#include <malloc.h>
 #include <math.h>
 #include <sched.h>
 #include <signal.h>
@@ -30,11 +29,6 @@
 
 #define MAX_ITEMS 64
 #define DEFAULT_SEED 0   /* as `casbench pickle` */
-/* Fresh allocations of this size or more are mmap'd, so that "fresh" means
- * fresh pages every iteration, as it does for CPython's large bytes objects
- * in a process that has not raised glibc's threshold; glibc would otherwise
- * raise it after the first free and serve later allocations from reused heap. */
-#define MMAP_THRESHOLD (128 * 1024)
 
 static const char *const default_codecs[] = {
     "none", "gzip:3", "gzip:9", "libdeflate:6", "isal:1", "lz4:0", "zstd:1", "zstd:3", NULL,
@@ -1032,7 +1026,6 @@ int cli_run(int argc, char **argv)
     }
     gb_options gopt = {o.repetitions, o.min_time};
     if (gb_init(&gopt, err, sizeof err) != 0) cb_fail(CB_EXIT_INPUT, "%s", err);
-    mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
 
     int resume = o.resume != NULL;
     if (!resume) make_out_dir(&o, dir, sizeof dir);
@@ -1072,7 +1065,7 @@ int cli_run(int argc, char **argv)
         snprintf(cpu, sizeof cpu, o.cpu >= 0 ? "%d" : "none", o.cpu);
         for (size_t i = 0; i < o.nprotocols; i++)
             snprintf(protos + strlen(protos), sizeof protos - strlen(protos), "%s%d", i ? "," : "", o.protocols[i]);
-        snprintf(mmap_t, sizeof mmap_t, "%d", MMAP_THRESHOLD);
+        snprintf(mmap_t, sizeof mmap_t, "%zu", CELL_FRESH_MMAP_MIN);
         if (statfs(store_dir, &sfs) == 0) snprintf(fs, sizeof fs, "0x%lx", (unsigned long)sfs.f_type);
         if (resume) {
             char t[64];
@@ -1089,7 +1082,7 @@ int cli_run(int argc, char **argv)
                 "store_dir", o.store_dir ? o.store_dir : "temporary",
                 "store_fs_magic", fs,
                 "store_fsync", o.store_fsync ? "yes" : "no",
-                "malloc_mmap_threshold", mmap_t,
+                "fresh_mmap_min_bytes", mmap_t,
                 "pickle_numpy_major", "1",
                 "run_args", args_text,
                 NULL, NULL,

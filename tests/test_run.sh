@@ -154,7 +154,7 @@ for k in utc_time host casbench_version casbench_commit runtime compiler_c compi
          cpu_flag_sha_ni cpu_flag_avx2 cpu_flag_avx512f cpu_flag_vaes kernel cpu_governor cpu_boost \
          dmi_sys_vendor dmi_product_name hypervisor_cpuid vm_size gbench_cpu_scaling gbench_warning \
          profile seed repetitions min_time_s protocols cpu_pin store_dir store_fs_magic store_fsync \
-         malloc_mmap_threshold pickle_numpy_major run_args hash_impl_blake3; do
+         fresh_mmap_min_bytes pickle_numpy_major run_args hash_impl_blake3; do
   awk -F'\t' -v k="$k" '$1 == k && $2 != "" { f = 1 } END { exit !f }' asan/env.tsv || missing="$missing $k"
 done
 check_eq "env.tsv has every key" "" "$missing"
