@@ -854,9 +854,15 @@ static void make_out_dir(run_opts *o, char *dir, size_t cap)
     for (char *p = host; *p; p++)
         if (*p == '/') *p = '_';
     env_utc_now(t, sizeof t, 1);
-    snprintf(dir, cap, "results/%s-%s", host, t);
     mkdir("results", 0777);
-    if (mkdir(dir, 0777) != 0) cb_fail(CB_EXIT_ENV, "%s: %s", dir, strerror(errno));
+    /* Two runs started in the same second get their own directories:
+     * mkdir is the atomic claim, the first free suffix wins. */
+    for (int n = 1;; n++) {
+        if (n == 1) snprintf(dir, cap, "results/%s-%s", host, t);
+        else snprintf(dir, cap, "results/%s-%s-%d", host, t, n);
+        if (mkdir(dir, 0777) == 0) return;
+        if (errno != EEXIST || n == 1000) cb_fail(CB_EXIT_ENV, "%s: %s", dir, strerror(errno));
+    }
 }
 
 /* ---- run arguments kept for --resume ---------------------------------------- */
