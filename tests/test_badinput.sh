@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# The bad-input battery: every subcommand fed names, numbers, paths,
+# documents and outputs it must refuse. Each case asserts (bad, below): the
+# documented exit status (1 usage, 2 bad input, 3 environment; `casbench
+# --help`), exactly one line on stderr "casbench: ..." that names the input,
+# nothing on stdout, no sanitizer report or core dump, and - where the
+# command writes files - nothing half-written. Signals during `run`
+# (SIGINT/SIGTERM exit 130/143 with whole rows, --resume without duplicates,
+# SIGKILL recovery) are covered in tests/test_run.sh; this file adds the
+# results-integrity checks (fsync/rename under strace, unique run dirs).
+. "$(dirname "$0")/lib.sh"
+ROOT=$(pwd)
+CB=$(realpath "$CASBENCH")
+REL=$(realpath "$CASBENCH_RELEASE")
+FIXTURE=$ROOT/tests/fixtures/report/run
+cd "$TMPD" || exit 3
+ulimit -c 0 2>/dev/null   # a crash shows as a status, never as a core file
+ncases=0
+
+# bad NAME STATUS NEEDLE CMD...: CMD exits STATUS, prints one stderr line
+# "casbench: ..." containing NEEDLE (the input it names), nothing on stdout.
+# Standard input is $BAD_STDIN (default /dev/null).
+bad() {
+  local name=$1 want=$2 needle=$3; shift 3
+  local rc=0 lines
+  ncases=$((ncases + 1))
+  "$@" >"$TMPD/bad.out" 2>"$TMPD/bad.err" <"${BAD_STDIN:-/dev/null}" || rc=$?
+  lines=$(wc -l <"$TMPD/bad.err")
+  if [ "$rc" != "$want" ]; then
+    fail "$name" "exit $rc, want $want; stderr: $(head -c 300 "$TMPD/bad.err" | tr '\n' '|')"
+  elif [ "$lines" != 1 ] || ! head -n 1 "$TMPD/bad.err" | grep -q '^casbench: '; then
+    fail "$name" "stderr is not one 'casbench: ' line: $(head -c 300 "$TMPD/bad.err" | tr '\n' '|')"
+  elif ! grep -qF -- "$needle" "$TMPD/bad.err"; then
+    fail "$name" "the message does not name '$needle': $(head -c 300 "$TMPD/bad.err")"
+  elif [ -s "$TMPD/bad.out" ]; then
+    fail "$name" "wrote $(wc -c <"$TMPD/bad.out") bytes to stdout"
+  else
+    pass "$name"
+  fi
+}
+
+# ---- inputs ------------------------------------------------------------------
+mkfifo fifo
+mkdir adir
+: >empty
+printf '{"a": [1, 2' >trunc.json
+printf '{"a" 1}' >malformed.json
+printf '["ok", "\xff\xfe"]' >utf8.json
+"$PY" -c 'import sys; sys.stdout.write("[" * 10**6 + "]" * 10**6)' >deep.json
+printf 'NUMPY\x01\x00' >magic.npy
+printf '\x93NUMPY\x01\x00\xff\x00{}' >hlen.npy
+"$PY" - <<'PYEOF'
+import numpy as np
+a = np.arange(4, dtype='>f8')           # big-endian: not a dtype casbench pickles
+np.save('bigendian.npy', a)
+np.save('short.npy', np.arange(8, dtype='<f8'))
+data = open('short.npy', 'rb').read()
+open('short.npy', 'wb').write(data[:-5])  # the data ends early
+PYEOF
+printf 'hello hello hello hello\n' | gzip -c >ok.gz
+head -c 20 ok.gz >trunc.gz
+{ cat ok.gz; printf 'garbage'; } >trailing.gz
+printf 'hello hello hello hello\n' | zstd -q -c >ok.zst
+"$PY" -c 'import sys; d = bytearray(open("ok.zst", "rb").read()); d[6] ^= 0xff; sys.stdout.buffer.write(bytes(d))' >corrupt.zst
+printf 'not a compressed stream at all\n' >garbage
+
+# A small valid run directory (the report fixture's header and first rows),
+# and broken variants of it.
+mkrun() {  # mkrun DIR: DIR with env.tsv and a 4-row matrix.tsv
+  mkdir -p "$1" && cp "$FIXTURE/env.tsv" "$1/" && head -n 5 "$FIXTURE/matrix.tsv" >"$1/matrix.tsv"
+}
+mkrun good
+mkrun noenv && rm noenv/env.tsv
+mkrun nomatrix && rm nomatrix/matrix.tsv
+mkrun emptymatrix && : >emptymatrix/matrix.tsv
+mkrun headeronly && head -n 1 "$FIXTURE/matrix.tsv" >headeronly/matrix.tsv
+mkrun missingcol && cut -f 1-14,16- "$FIXTURE/matrix.tsv" | head -n 5 >missingcol/matrix.tsv
+mkrun ragged && printf 'config\t4\t233\n' >>ragged/matrix.tsv
+mkrun nonnumeric && awk -F'\t' -v OFS='\t' 'NR == 3 { $15 = "fast" } { print }' good/matrix.tsv >nonnumeric/matrix.tsv
+mkrun crlf && sed -i 's/$/\r/' crlf/matrix.tsv
+mkrun duplicate && sed -n 2p good/matrix.tsv >>duplicate/matrix.tsv
+mkrun badstatus && awk -F'\t' -v OFS='\t' 'NR == 2 { $24 = "maybe" } { print }' good/matrix.tsv >badstatus/matrix.tsv
+mkrun envragged && printf 'lonely\n' >>envragged/env.tsv
+
+# ---- casbench (no subcommand) and list ------------------------------------------
+bad "casbench: unknown command" 1 "frobnicate" "$CB" frobnicate
+bad "casbench --help to a full stdout" 3 "standard output" bash -c "'$CB' --help >/dev/full"
+bad "list: unknown section" 1 "frobs" "$CB" list frobs
+bad "list: --seed negative" 2 "--seed '-1'" "$CB" list --seed -1
+bad "list: --seed 2**70" 2 "--seed '1180591620717411303424'" "$CB" list --seed 1180591620717411303424
+bad "list: --seed without a value" 1 "--seed" "$CB" list --seed
+bad "list: stdout is /dev/full" 3 "standard output" bash -c "'$CB' list codecs >/dev/full"
+
+# ---- pickle: names, parameters -------------------------------------------------------
+bad "pickle: unknown payload" 2 "nosuch" "$CB" pickle nosuch
+bad "pickle: unknown parameter" 2 "depth" "$CB" pickle weights:depth=3
+bad "pickle: zero rows" 2 "rows" "$CB" pickle weights:rows=0
+bad "pickle: negative cols" 2 "cols" "$CB" pickle weights:cols=-4
+bad "pickle: non-numeric count" 2 "columns" "$CB" pickle metrics:columns=many
+bad "pickle: rows 1e30" 2 "rows" "$CB" pickle weights:rows=1e30
+bad "pickle: size 2**70 bytes" 2 "size" "$CB" pickle random:size=1180591620717411303424
+bad "pickle: 10^6 x 10^6 float64 is over the 64 GiB cap" 2 "weights:rows=1000000,cols=1000000" \
+  "$CB" pickle weights:rows=1000000,cols=1000000
+# Under the cap but more than memory allows (address space limited to 4 GB;
+# the release build: ASan reserves more address space than that by itself).
+bad "pickle: more than memory allows is status 3" 3 "random:size=8GiB" \
+  bash -c "ulimit -v 4000000 && exec '$REL' pickle random:size=8GiB >/dev/null"
+bad "pickle: unknown dtype" 2 "dtype" "$CB" pickle weights:dtype=complex256
+bad "pickle: --protocol 9" 2 "--protocol" "$CB" pickle config --protocol 9
+bad "pickle: no payload" 1 "no payload" "$CB" pickle
+bad "pickle: stdout is /dev/full" 3 "stdout" bash -c "'$CB' pickle config >/dev/full"
+
+# ---- pickle: files -------------------------------------------------------------------
+bad "json: missing file" 2 "$TMPD/nope.json" "$CB" pickle "json:$TMPD/nope.json"
+bad "json: a directory" 2 "adir" "$CB" pickle json:adir
+bad "json: /dev/null" 2 "/dev/null" "$CB" pickle json:/dev/null
+bad "json: a FIFO with no writer (no hang)" 2 "fifo" "$CB" pickle json:fifo
+BAD_STDIN=/dev/zero bad "json: stdin is /dev/zero (1 GiB cap, no hang)" 2 "json:-" "$CB" pickle json:-
+bad "json: empty file" 2 "empty" "$CB" pickle json:empty
+bad "json: truncated" 2 "line 1 column" "$CB" pickle json:trunc.json
+bad "json: malformed" 2 "malformed.json" "$CB" pickle json:malformed.json
+bad "json: invalid UTF-8" 2 "UTF-8" "$CB" pickle json:utf8.json
+bad "json: 10^6 levels deep" 2 "nesting" "$CB" pickle json:deep.json
+bad "npy: no magic" 2 "magic" "$CB" pickle npy:magic.npy
+bad "npy: header length past the end" 2 "header length" "$CB" pickle npy:hlen.npy
+bad "npy: big-endian dtype" 2 ">f8" "$CB" pickle npy:bigendian.npy
+bad "npy: data shorter than the header says" 2 "short.npy" "$CB" pickle npy:short.npy
+bad "file: /dev/zero" 2 "/dev/zero" "$CB" pickle file:/dev/zero
+
+# ---- compress / decompress ------------------------------------------------------------------
+bad "compress: unknown codec" 2 "brotli" "$CB" compress brotli
+bad "compress: gzip level 10" 2 "gzip:10" "$CB" compress gzip:10
+bad "compress: lz4 level -9" 2 "lz4:-9" "$CB" compress lz4:-9
+bad "compress: zstd level not a number" 2 "zstd:x" "$CB" compress zstd:x
+bad "compress: level 2**70" 2 "gzip:1180591620717411303424" "$CB" compress gzip:1180591620717411303424
+bad "compress: no codec" 1 "no codec" "$CB" compress
+BAD_STDIN=/dev/zero bad "compress: stdin is /dev/zero (1 GiB cap)" 2 "stdin" "$CB" compress lz4
+bad "compress: stdout is /dev/full" 3 "stdout" bash -c "echo hi | '$CB' compress gzip >/dev/full"
+BAD_STDIN=garbage bad "decompress: gzip of garbage" 2 "gzip" "$CB" decompress gzip
+BAD_STDIN=trunc.gz bad "decompress: truncated gzip" 2 "stdin" "$CB" decompress libdeflate
+BAD_STDIN=trailing.gz bad "decompress: gzip with trailing garbage" 2 "isal" "$CB" decompress isal
+BAD_STDIN=ok.gz bad "decompress: lz4 fed a gzip stream" 2 "lz4" "$CB" decompress lz4
+BAD_STDIN=corrupt.zst bad "decompress: corrupted zstd" 2 "zstd" "$CB" decompress zstd
+BAD_STDIN=empty bad "decompress: empty zstd input" 2 "zstd" "$CB" decompress zstd
+bad "decompress: stdout is /dev/full" 3 "stdout" bash -c "'$CB' decompress gzip <ok.gz >/dev/full"
+
+# ---- hash -------------------------------------------------------------------------------------
+bad "hash: unknown hash" 2 "md5" "$CB" hash md5
+bad "hash: missing file" 2 "nope" "$CB" hash sha1 nope
+bad "hash: a directory" 2 "adir" "$CB" hash sha1 adir
+bad "hash: /dev/zero as FILE (no hang)" 2 "/dev/zero" "$CB" hash blake3 /dev/zero
+bad "hash: a FIFO with no writer (no hang)" 2 "fifo" "$CB" hash sha256 fifo
+BAD_STDIN=/dev/zero bad "hash: stdin is /dev/zero (1 GiB cap)" 2 "stdin" "$CB" hash xxh3-64
+bad "hash: stdout is /dev/full" 3 "stdout" bash -c "'$CB' hash sha1 ok.gz >/dev/full"
+
+# ---- run -------------------------------------------------------------------------------------
+Q=(--quick --payload config --codec lz4:0 --hash sha1 --repetitions 2 --min-time 0.001)
+bad "run: unknown payload" 2 "nosuch" "$CB" run --payload nosuch --out r1
+bad "run: zero-size payload" 2 "random:size=0" "$CB" run --payload random:size=0 --out r1
+bad "run: payload file is /dev/zero" 2 "/dev/zero" "$CB" run --payload file:/dev/zero --out r1
+bad "run: gzip level 0" 2 "gzip:0" "$CB" run --codec gzip:0 --out r1
+bad "run: unknown hash" 2 "md5" "$CB" run --hash md5 --out r1
+bad "run: protocol 1" 2 "--protocol" "$CB" run --protocol 1 --out r1
+bad "run: zero repetitions" 2 "--repetitions" "$CB" run --repetitions 0 --out r1
+bad "run: repetitions 2**70" 2 "--repetitions" "$CB" run --repetitions 1180591620717411303424 --out r1
+bad "run: --min-time 1e30" 2 "--min-time" "$CB" run --min-time 1e30 --out r1
+bad "run: --min-time nan" 2 "--min-time" "$CB" run --min-time nan --out r1
+bad "run: --seed 1e30" 2 "--seed" "$CB" run --seed 1e30 --out r1
+bad "run: unknown flag (there is no --stage)" 1 "--stage" "$CB" run --stage pickle
+bad "run: --out under a regular file" 3 "/etc/passwd/x" "$CB" run "${Q[@]}" --out /etc/passwd/x
+bad "run: --out is a regular file" 2 "empty" "$CB" run "${Q[@]}" --out empty
+bad "run: --resume of a missing directory" 2 "nope" "$CB" run --resume nope
+bad "run: --resume of a run without env.tsv" 2 "noenv" "$CB" run --resume noenv
+mkdir notmatrix && cp "$FIXTURE/env.tsv" notmatrix/ && printf 'run_args\tnone\nseed\t0\n' >>notmatrix/env.tsv && printf 'a\tb\n' >notmatrix/matrix.tsv
+bad "run: --resume of a directory whose matrix.tsv is not one" 2 "notmatrix/matrix.tsv" "$CB" run --resume notmatrix
+bad "run: --help to a full stdout" 3 "standard output" bash -c "'$CB' run --help >/dev/full"
+check_eq "run: refused runs created no results directory" "no no" \
+  "$([ -e r1 ] && echo yes || echo no) $([ -e results ] && echo yes || echo no)"
+check_eq "run: a refused --resume left notmatrix as it was" "a	b" "$(cat notmatrix/matrix.tsv)"
+
+# ---- report ------------------------------------------------------------------------------------
+for d in nomatrix emptymatrix headeronly missingcol ragged nonnumeric crlf duplicate badstatus noenv envragged; do
+  case $d in
+    nomatrix) needle="nomatrix/matrix.tsv" ;; noenv) needle="noenv/env.tsv" ;; envragged) needle="envragged/env.tsv" ;;
+    *) needle="$d/matrix.tsv" ;;
+  esac
+  bad "report: $d" 2 "$needle" "$CB" report "$d"
+done
+bad "report: missing directory" 2 "nope" "$CB" report nope
+bad "report: a regular file" 2 "empty" "$CB" report empty
+bad "report: unknown option" 1 "--frob" "$CB" report good --frob
+check_eq "report: no REPORT.md or temporary file left by refused reports" "" \
+  "$(find . -name 'REPORT.md*' -o -name '*.tmp' | head -n 3)"
+bad "report: stdout is /dev/full" 3 "standard output" bash -c "'$CB' report good --plots-dir '$ROOT/plots' >/dev/full"
+
+# ---- compare ------------------------------------------------------------------------------------
+bad "compare: one directory" 1 "two run directories" "$CB" compare good
+bad "compare: B missing" 2 "nope" "$CB" compare good nope
+bad "compare: B with a missing column" 2 "missingcol/matrix.tsv" "$CB" compare good missingcol
+bad "compare: A with a non-numeric median" 2 "median_ns" "$CB" compare nonnumeric good
+bad "compare: --fail-above not a number" 2 "--fail-above" "$CB" compare good good --fail-above lots
+bad "compare: stdout is /dev/full" 3 "standard output" bash -c "'$CB' compare good good >/dev/full"
+
+check_eq "the battery has at least 40 cases" "yes" "$([ "$ncases" -ge 40 ] && echo yes || echo "no: $ncases")"
+echo "battery: $ncases cases"
