@@ -887,6 +887,10 @@ static void encode_args(int argc, char **argv, char *out, size_t cap)
     }
 }
 
+/* The decoded words of a resumed run's arguments: options parsed from them
+ * (--store-dir) point into it, so it lives until cli_run returns. */
+static char *g_decoded_args;
+
 static char **decode_args(const char *s, int *argc)
 {
     if (strcmp(s, "none") == 0) s = "";
@@ -894,6 +898,7 @@ static char **decode_args(const char *s, int *argc)
     char **argv = calloc(n + 2, sizeof *argv);
     char *copy = strdup(s);
     if (!argv || !copy) cb_fail(CB_EXIT_ENV, "out of memory");
+    g_decoded_args = copy;
     argv[0] = "run";
     char *save = NULL;
     for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
@@ -1100,6 +1105,7 @@ int cli_run(int argc, char **argv)
     gb_shutdown();
     if (g_store_tmp[0]) nftw(g_store_tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     for (size_t i = 0; i < o.npayloads; i++) free(o.payloads[i]);
+    free(g_decoded_args);
     if (stopped) {
         int sig = g_signal ? g_signal : SIGINT;
         cb_warn("%s: interrupted by %s: %zu finished rows kept (casbench run --resume %s completes it)", dir,

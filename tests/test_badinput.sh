@@ -201,5 +201,59 @@ bad "compare: A with a non-numeric median" 2 "median_ns" "$CB" compare nonnumeri
 bad "compare: --fail-above not a number" 2 "--fail-above" "$CB" compare good good --fail-above lots
 bad "compare: stdout is /dev/full" 3 "standard output" bash -c "'$CB' compare good good >/dev/full"
 
+# ---- results integrity ------------------------------------------------------------------------
+# Rows reach the disk: matrix.tsv is fsync'd at the end of a run and after a
+# SIGTERM; env.tsv, gbench.json and REPORT.md appear by rename of a
+# finished temporary file (strace shows the system calls, with paths).
+if command -v strace >/dev/null; then
+  # The release build: LeakSanitizer cannot run under ptrace.
+  # shellcheck disable=SC2054 # commas separate strace's list values
+  ST=(strace -f -y -qq -e trace=fsync,rename,renameat,renameat2 -e signal=SIGTERM)
+  "${ST[@]}" -o st.log "$REL" run "${Q[@]}" --out st >/dev/null 2>&1
+  check_eq "run: matrix.tsv is fsync'd" "1" "$(grep -c "fsync([0-9]*<$TMPD/st/matrix.tsv>)" st.log)"
+  check_eq "run: env.tsv and gbench.json are renamed into place" "yes yes" \
+    "$(grep -q 'rename("st/env.tsv.tmp", "st/env.tsv")' st.log && echo yes || echo no) $(grep -q 'rename("st/gbench.json.tmp", "st/gbench.json")' st.log && echo yes || echo no)"
+  # shellcheck disable=SC2054
+  "${ST[@]}" -o term.log "$REL" run --payload config,metrics,embeddings --codec gzip:3,lz4:0,zstd:1 --hash sha1,xxh3-64 \
+    --repetitions 2 --min-time 0.01 --out term >/dev/null 2>term.err &
+  pid=$!
+  for _ in $(seq 600); do [ "$(wc -l <term/matrix.tsv 2>/dev/null || echo 0)" -ge 4 ] && break; sleep 0.1; done
+  pkill -TERM -P "$pid" 2>/dev/null   # the traced casbench, not strace
+  rc=0; wait "$pid" || rc=$?
+  check_eq "SIGTERM under strace: matrix.tsv fsync'd after the signal" "yes" \
+    "$(awk -v m="<$TMPD/term/matrix.tsv>" '/SIGTERM/ { s = 1 } s && index($0, "fsync(") && index($0, m) { f = 1 } END { print f ? "yes" : "no" }' term.log)"
+  check_eq "SIGTERM: one line on stderr, exit status 143 (strace passes it on)" "1 143" "$(wc -l <term.err) $rc"
+  check_eq "SIGTERM: every line of matrix.tsv is whole" "0" "$(awk -F'\t' 'NF != 25' term/matrix.tsv | wc -l)"
+  mkrun rep
+  "${ST[@]}" -o rep.log "$REL" report rep --plots-dir "$ROOT/plots" >/dev/null 2>&1
+  check_eq "report: REPORT.md is renamed into place" "yes" \
+    "$(grep -q 'rename("rep/REPORT.md.tmp", "rep/REPORT.md")' rep.log && echo yes || echo no)"
+else
+  fail "strace" "not installed: the fsync/rename checks did not run"
+fi
+
+# A results directory is never overwritten: a run whose default name (host
+# and UTC second) is taken gets the next free suffix, and two runs started
+# together get two directories.
+mkdir claim && cd claim || exit 3
+host=$(hostname | tr / _)
+now=$(date -u +%s)
+for s in 0 1 2 3 4 5; do
+  d=results/$host-$(date -u -d "@$((now + s))" +%Y%m%dT%H%M%SZ)
+  mkdir -p "$d" && echo keep >"$d/keep"
+done
+out=$("$CB" run "${Q[@]}" 2>/dev/null)
+check_eq "run: a taken default name gets a -2 suffix" "yes" "$([[ "$out" == results/"$host"-*Z-2 ]] && echo yes || echo "no: $out")"
+check_eq "run: the taken directories are untouched" "6 0" \
+  "$(cat results/*Z/keep | wc -l) $(find results -name matrix.tsv -path '*Z/*' | wc -l)"
+"$REL" run "${Q[@]}" >a.out 2>/dev/null & pa=$!
+"$REL" run "${Q[@]}" >b.out 2>/dev/null & pb=$!
+wait "$pa"; wait "$pb"
+check_eq "run: two runs started together write two directories" "yes" \
+  "$([ -s a.out ] && [ -s b.out ] && [ "$(cat a.out)" != "$(cat b.out)" ] && echo yes || echo "no: $(cat a.out b.out | tr '\n' ' ')")"
+check_eq "run: both of them complete" "$(wc -l <"$(cat a.out)/matrix.tsv") ok" \
+  "$(wc -l <"$(cat b.out)/matrix.tsv") $([ "$(wc -l <"$(cat a.out)/matrix.tsv")" -gt 1 ] && echo ok)"
+cd "$TMPD" || exit 3
+
 check_eq "the battery has at least 40 cases" "yes" "$([ "$ncases" -ge 40 ] && echo yes || echo "no: $ncases")"
 echo "battery: $ncases cases"
