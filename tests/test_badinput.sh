@@ -142,6 +142,8 @@ BAD_STDIN=trailing.gz bad "decompress: gzip with trailing garbage" 2 "isal" "$CB
 BAD_STDIN=ok.gz bad "decompress: lz4 fed a gzip stream" 2 "lz4" "$CB" decompress lz4
 BAD_STDIN=corrupt.zst bad "decompress: corrupted zstd" 2 "zstd" "$CB" decompress zstd
 BAD_STDIN=empty bad "decompress: empty zstd input" 2 "zstd" "$CB" decompress zstd
+head -c 1100000000 /dev/zero | zstd -q -1 -c >bomb.zst
+BAD_STDIN=bomb.zst bad "decompress: a zstd bomb over the 1 GiB output limit" 2 "1 GiB" "$CB" decompress zstd
 bad "decompress: stdout is /dev/full" 3 "stdout" bash -c "'$CB' decompress gzip <ok.gz >/dev/full"
 
 # ---- hash -------------------------------------------------------------------------------------
@@ -200,6 +202,12 @@ bad "compare: B with a missing column" 2 "missingcol/matrix.tsv" "$CB" compare g
 bad "compare: A with a non-numeric median" 2 "median_ns" "$CB" compare nonnumeric good
 bad "compare: --fail-above not a number" 2 "--fail-above" "$CB" compare good good --fail-above lots
 bad "compare: stdout is /dev/full" 3 "standard output" bash -c "'$CB' compare good good >/dev/full"
+
+# ---- calibrate (when it has landed: the placeholder exits 4) -------------------------------------
+if "$CB" calibrate --help >/dev/null 2>&1; then
+  bad "calibrate: unknown option" 1 "--frobnicate" "$CB" calibrate --frobnicate
+  bad "calibrate: --help to a full stdout" 3 "standard output" bash -c "'$CB' calibrate --help >/dev/full"
+fi
 
 # ---- results integrity ------------------------------------------------------------------------
 # Rows reach the disk: matrix.tsv is fsync'd at the end of a run and after a
