@@ -175,6 +175,10 @@ bad "run: --resume of a missing directory" 2 "nope" "$CB" run --resume nope
 bad "run: --resume of a run without env.tsv" 2 "noenv" "$CB" run --resume noenv
 mkdir notmatrix && cp "$FIXTURE/env.tsv" notmatrix/ && printf 'run_args\tnone\nseed\t0\n' >>notmatrix/env.tsv && printf 'a\tb\n' >notmatrix/matrix.tsv
 bad "run: --resume of a directory whose matrix.tsv is not one" 2 "notmatrix/matrix.tsv" "$CB" run --resume notmatrix
+bad "run: stdout is /dev/full (the directory it would print)" 3 "standard output" \
+  bash -c "'$CB' run ${Q[*]} --out full >/dev/full"
+check_eq "run: a run whose stdout failed still wrote its whole matrix" "ok" \
+  "$([ "$(awk -F'\t' 'NR > 1 && $24 == "ok"' full/matrix.tsv | wc -l)" -gt 0 ] && echo ok)"
 bad "run: --help to a full stdout" 3 "standard output" bash -c "'$CB' run --help >/dev/full"
 check_eq "run: refused runs created no results directory" "no no" \
   "$([ -e r1 ] && echo yes || echo no) $([ -e results ] && echo yes || echo no)"
