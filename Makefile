@@ -100,9 +100,13 @@ check-build:
 	$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 build/asan/casbench $(C_TESTS:%=build/asan/tests/%)
 
 # The main job. A sub-make so that variables found by the set-up are read afresh.
+# The run directory is the last line casbench run prints; the report follows it.
+BENCH_ARGS ?= --hash-sweep
 bench: deps
 	$(MAKE) --no-print-directory BUILD=build SANITIZE= build/casbench
-	build/casbench run $(BENCH_ARGS)
+	@run=$$(build/casbench run $(BENCH_ARGS) | tail -n 1) && [ -n "$$run" ] && \
+	echo "casbench: results in $$run" && \
+	build/casbench report "$$run" && echo "casbench: report in $$run/REPORT.md"
 
 test: deps
 	$(MAKE) --no-print-directory check-build
