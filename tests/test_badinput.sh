@@ -195,8 +195,20 @@ done
 bad "report: missing directory" 2 "nope" "$CB" report nope
 bad "report: a regular file" 2 "empty" "$CB" report empty
 bad "report: unknown option" 1 "--frob" "$CB" report good --frob
+bad "report: --published missing" 2 "nope.tsv" "$CB" report good --published nope.tsv --plots-dir "$ROOT/plots"
+bad "report: --published is /dev/zero" 2 "/dev/zero" "$CB" report good --published /dev/zero --plots-dir "$ROOT/plots"
+mkdir fullrun && cp "$FIXTURE"/*.tsv fullrun/
+bad "report: --plots-dir without the scripts" 3 "adir/" "$CB" report fullrun --plots-dir adir
+bad "report: --gnuplot missing" 3 "$TMPD/nogp" "$CB" report good --plots-dir "$ROOT/plots" --gnuplot "$TMPD/nogp"
+bad "report: --readme under a regular file" 2 "/etc/passwd/x" "$CB" report good --plots-dir "$ROOT/plots" --readme /etc/passwd/x
+mkdir plotsfile && cp "$FIXTURE"/*.tsv plotsfile/ && echo x >plotsfile/plots
+bad "report: an output that cannot be written (plots/ is a file)" 3 "plotsfile/plots/" \
+  "$CB" report plotsfile --plots-dir "$ROOT/plots"
+mkrun reportdir && mkdir reportdir/REPORT.md
+bad "report: REPORT.md cannot be replaced (a directory)" 3 "reportdir/REPORT.md" \
+  "$CB" report reportdir --plots-dir "$ROOT/plots"
 check_eq "report: no REPORT.md or temporary file left by refused reports" "" \
-  "$(find . -name 'REPORT.md*' -o -name '*.tmp' | head -n 3)"
+  "$(find . \( -name 'REPORT.md*' -o -name '*.tmp' \) ! -path ./reportdir/REPORT.md | head -n 3)"
 bad "report: stdout is /dev/full" 3 "standard output" bash -c "'$CB' report good --plots-dir '$ROOT/plots' >/dev/full"
 
 # ---- compare ------------------------------------------------------------------------------------
