@@ -133,6 +133,7 @@ bad "compress: gzip level 10" 2 "gzip:10" "$CB" compress gzip:10
 bad "compress: lz4 level -9" 2 "lz4:-9" "$CB" compress lz4:-9
 bad "compress: zstd level not a number" 2 "zstd:x" "$CB" compress zstd:x
 bad "compress: level 2**70" 2 "gzip:1180591620717411303424" "$CB" compress gzip:1180591620717411303424
+bad "compress: level written as 2**70" 2 "gzip:2**70" "$CB" compress 'gzip:2**70'
 bad "compress: no codec" 1 "no codec" "$CB" compress
 BAD_STDIN=/dev/zero bad "compress: stdin is /dev/zero (1 GiB cap)" 2 "stdin" "$CB" compress lz4
 bad "compress: stdout is /dev/full" 3 "stdout" bash -c "echo hi | '$CB' compress gzip >/dev/full"
