@@ -149,3 +149,43 @@ clean:
 $(OBJ): Makefile
 
 -include $(OBJ:.o=.d) $(C_TESTS:%=$(BUILD)/tests/c/%.d)
+
+# Fuzzing with clang's libFuzzer: tests/fuzz/fuzz_NAME.c, each linked with
+# only the modules it drives (built apart, in build/fuzz, with the fuzzer's
+# coverage and ASan + UBSan). `make fuzz FUZZ_SECONDS=N` runs each target
+# for N seconds on a temporary corpus seeded from tests/fuzz/corpus/NAME
+# (the committed corpus is never written); tests/test_fuzz.sh does the same
+# in `make test`. Crashing inputs are kept in build/fuzz/crashes/.
+FUZZ_CC      ?= clang
+FUZZ_BUILD   := build/fuzz
+FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+                -fno-omit-frame-pointer
+FUZZ_TARGETS := decompress json npy payload_spec tsv
+FUZZ_LIBS     = $(shell $(PKG_CONFIG) --libs zlib liblz4 libzstd libdeflate libisal)
+FUZZ_SECONDS ?= 30
+fuzz_mods_decompress   := codecs/codec codecs/codec_none codecs/codec_zlib codecs/codec_libdeflate \
+                          codecs/codec_isal codecs/codec_lz4 codecs/codec_zstd harness/util
+fuzz_mods_json         := payloads/json payloads/pyobj payloads/pickle harness/util
+fuzz_mods_npy          := payloads/npy payloads/pyobj payloads/pickle harness/util
+fuzz_mods_payload_spec := payloads/payload payloads/json payloads/npy payloads/pyobj payloads/pickle \
+                          harness/util
+fuzz_mods_tsv          := harness/tsv harness/rundir harness/util
+FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+
+$(FUZZ_BUILD)/%.o: %.c Makefile
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 $(WARN) $(CPPFLAGS_CB) $(PKG_CFLAGS) $(FUZZ_FLAGS) -MMD -MP -c -o $@ $<
+
+define FUZZ_LINK
+$(FUZZ_BUILD)/fuzz_$(1): $(FUZZ_BUILD)/tests/fuzz/fuzz_$(1).o $(patsubst %,$(FUZZ_BUILD)/%.o,$(fuzz_mods_$(1)))
+	$$(FUZZ_CC) $$(subst fuzzer-no-link,fuzzer,$$(FUZZ_FLAGS)) -o $$@ $$^ $$(FUZZ_LIBS) -lm
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_LINK,$(t))))
+
+.PHONY: fuzz-build
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+-include $(wildcard $(FUZZ_BUILD)/*/*.d $(FUZZ_BUILD)/*/*/*.d)

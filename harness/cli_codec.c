@@ -32,17 +32,20 @@ static int cli_read_all(int fd, size_t limit, uint8_t **data, size_t *len)
         ssize_t r;
         if (n == cap) {
             uint8_t *nb;
-            if (cap > limit) {
+            /* One byte past the limit is enough to know it is exceeded: an
+             * endless stream (/dev/zero) costs limit + 1 bytes, no more. */
+            size_t ncap = cap > limit / 2 ? limit + 1 : cap * 2;
+            if (n > limit) {
                 free(buf);
                 return READ_TOO_LARGE;
             }
-            nb = realloc(buf, cap * 2);
+            nb = realloc(buf, ncap);
             if (!nb) {
                 free(buf);
                 return errno = ENOMEM, READ_ERRNO;
             }
             buf = nb;
-            cap *= 2;
+            cap = ncap;
         }
         r = read(fd, buf + n, cap - n);
         if (r < 0 && errno == EINTR)
@@ -238,7 +241,8 @@ static void hash_usage(FILE *out)
             "equals sha1sum, sha256sum, b2sum, xxhsum -H1/-H3/-H2 (xxh64/xxh3-64/\n"
             "xxh3-128), b3sum and b3sum --length 20 (blake3-160). Nothing is printed\n"
             "unless every file is read. File names are printed as given (sha1sum's\n"
-            "escaping of names with a newline or backslash is not done).\n"
+            "escaping of names with a newline or backslash is not done). FILE must be a\n"
+            "regular file; a stream on standard input is limited to " CLI_CODEC_LIMIT_TEXT ".\n"
             "\nhashes:\n");
     hash_print_list(out);
     fprintf(out,
@@ -253,14 +257,33 @@ static int hash_file(const hash_desc *h, void *state, const char *path, uint8_t 
 {
     int fd = 0;
     struct stat st;
-    if (strcmp(path, "-") != 0 && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+    uint64_t total = 0;
+    /* O_NONBLOCK: opening a FIFO with no writer must not hang; anything but
+     * a regular file is refused before it is read (stdin is the way to hash
+     * a stream, and an endless one stops at the limit). */
+    if (strcmp(path, "-") != 0 && (fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
         return cb_err(err, errlen, "%s: %s", path, strerror(errno));
-    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        if (fd) close(fd);
+        return cb_err(err, errlen, "%s: %s", path, strerror(e));
+    }
+    if (fd && S_ISDIR(st.st_mode)) {
         close(fd);
         return cb_err(err, errlen, "%s: is a directory", path);
     }
+    if (fd && !S_ISREG(st.st_mode)) {
+        close(fd);
+        return cb_err(err, errlen, "%s: not a regular file (pipe a stream to stdin instead)", path);
+    }
+    if (fd) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     h->reset(state);
     for (;;) {
+        if (!S_ISREG(st.st_mode) && total > CLI_CODEC_LIMIT) {
+            if (fd) close(fd);
+            return cb_err(err, errlen, "%s: a stream larger than the %s limit",
+                          fd ? path : "stdin", CLI_CODEC_LIMIT_TEXT);
+        }
         ssize_t r = read(fd, buf, buflen);
         if (r < 0 && errno == EINTR)
             continue;
@@ -272,6 +295,7 @@ static int hash_file(const hash_desc *h, void *state, const char *path, uint8_t 
         }
         if (r == 0)
             break;
+        total += (size_t)r;
         h->update(state, buf, (size_t)r);
     }
     if (fd)

@@ -902,9 +902,15 @@ static void make_out_dir(run_opts *o, char *dir, size_t cap)
     for (char *p = host; *p; p++)
         if (*p == '/') *p = '_';
     env_utc_now(t, sizeof t, 1);
-    snprintf(dir, cap, "results/%s-%s", host, t);
     mkdir("results", 0777);
-    if (mkdir(dir, 0777) != 0) cb_fail(CB_EXIT_ENV, "%s: %s", dir, strerror(errno));
+    /* Two runs started in the same second get their own directories:
+     * mkdir is the atomic claim, the first free suffix wins. */
+    for (int n = 1;; n++) {
+        if (n == 1) snprintf(dir, cap, "results/%s-%s", host, t);
+        else snprintf(dir, cap, "results/%s-%s-%d", host, t, n);
+        if (mkdir(dir, 0777) == 0) return;
+        if (errno != EEXIST || n == 1000) cb_fail(CB_EXIT_ENV, "%s: %s", dir, strerror(errno));
+    }
 }
 
 /* ---- run arguments kept for --resume ---------------------------------------- */
@@ -929,6 +935,10 @@ static void encode_args(int argc, char **argv, char *out, size_t cap)
     }
 }
 
+/* The decoded words of a resumed run's arguments: options parsed from them
+ * (--store-dir) point into it, so it lives until cli_run returns. */
+static char *g_decoded_args;
+
 static char **decode_args(const char *s, int *argc)
 {
     if (strcmp(s, "none") == 0) s = "";
@@ -936,6 +946,7 @@ static char **decode_args(const char *s, int *argc)
     char **argv = calloc(n + 2, sizeof *argv);
     char *copy = strdup(s);
     if (!argv || !copy) cb_fail(CB_EXIT_ENV, "out of memory");
+    g_decoded_args = copy;
     argv[0] = "run";
     char *save = NULL;
     for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
@@ -1155,6 +1166,7 @@ int cli_run(int argc, char **argv)
     gb_shutdown();
     if (g_store_tmp[0]) nftw(g_store_tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     for (size_t i = 0; i < o.npayloads; i++) free(o.payloads[i]);
+    free(g_decoded_args);
     if (stopped) {
         int sig = g_signal ? g_signal : SIGINT;
         cb_warn("%s: interrupted by %s: %zu finished rows kept (casbench run --resume %s completes it)", dir,

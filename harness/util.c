@@ -19,9 +19,32 @@
 const char cb_version[] = CASBENCH_VERSION;
 const char cb_git_commit[] = CASBENCH_GIT_COMMIT;
 
+/* Set once an error has been reported, so that the exit check below does
+ * not add a second line about stdout. */
+static int cb_failed;
+
+/* Every subcommand's output goes through stdio's buffer and is written when
+ * the process exits: a failed final write (stdout is /dev/full, a closed
+ * pipe) must not end in status 0, whichever path returned from main. */
+static void cb_check_stdout(void)
+{
+    if (cb_failed) return;
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "casbench: standard output: %s\n", errno ? strerror(errno) : "write error");
+        _exit(CB_EXIT_ENV);
+    }
+}
+
+__attribute__((constructor)) static void cb_register_exit_check(void)
+{
+    atexit(cb_check_stdout);
+}
+
 void cb_fail(int status, const char *fmt, ...)
 {
     va_list ap;
+    cb_failed = 1;
     fflush(stdout);
     fputs("casbench: ", stderr);
     va_start(ap, fmt);

@@ -23,7 +23,7 @@ PACKAGES=(
   python3 python3-numpy python3-lz4 python3-xxhash python3-zstandard
   lz4 zstd gzip xxhash b3sum coreutils openssl
   shellcheck cloud-init python3-yaml openssh-client curl
-  clang libclang-rt-dev valgrind time
+  clang libclang-rt-dev valgrind time strace
 )
 
 die() { echo "provision.sh: $*" >&2; exit 3; }

@@ -352,7 +352,8 @@ static pyobj *close_frame(jp *p)
 {
     size_t f = p->frames[--p->nframes];
     size_t base = f >> 1, n = p->nvals - base;
-    pyobj **kids = p->vals + base;
+    /* vals is NULL until the first push: `{}` or `[]` as the whole document. */
+    pyobj **kids = p->vals ? p->vals + base : NULL;
     pyobj *o;
     if (f & 1) {
         /* A repeated key (the same interned node) keeps its first slot and

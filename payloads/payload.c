@@ -565,7 +565,10 @@ static int gen_file(payload *pl, const gen_desc *g, const payload_spec *ps, uint
             return cb_err(err, errlen, "'%s' is larger than the 64 GiB payload cap", path), CB_EXIT_INPUT;
     }
     char sub[256];
-    if (cb_read_file(path, (size_t)PAYLOAD_MAX_BYTES, &pl->raw, &pl->raw_len, sub, sizeof sub))
+    /* A stream on stdin has no size to check first: an endless one (/dev/zero)
+     * stops at 1 GiB instead of filling memory up to the 64 GiB cap. */
+    size_t max = strcmp(path, "-") == 0 ? (size_t)1 << 30 : (size_t)PAYLOAD_MAX_BYTES;
+    if (cb_read_file(path, max, &pl->raw, &pl->raw_len, sub, sizeof sub))
         return cb_err(err, errlen, "cannot read '%s': %s", path, sub),
                strstr(sub, "memory") || strstr(sub, "I/O") ? CB_EXIT_ENV : CB_EXIT_INPUT;
     if (pl->raw_len == 0) return cb_err(err, errlen, "'%s' is empty", path), CB_EXIT_INPUT;

@@ -181,13 +181,13 @@ printf 'PK\x03\x04 not numpy' >"$TMPD/magic.npy"
 check_error "malformed .npy: bad magic" 2 "$CASBENCH" pickle "npy:$TMPD/magic.npy"
 
 # flags
-check_error "--protocol 1" 1 "$CASBENCH" pickle config --protocol 1
-check_error "--protocol 6" 1 "$CASBENCH" pickle config --protocol 6
-check_error "--protocol x" 1 "$CASBENCH" pickle config --protocol x
+check_error "--protocol 1" 2 "$CASBENCH" pickle config --protocol 1
+check_error "--protocol 6" 2 "$CASBENCH" pickle config --protocol 6
+check_error "--protocol x" 2 "$CASBENCH" pickle config --protocol x
 check_error "--protocol without value" 1 "$CASBENCH" pickle config --protocol
-check_error "--seed -1" 1 "$CASBENCH" pickle config --seed -1
-check_error "--seed 2**64" 1 "$CASBENCH" pickle config --seed 18446744073709551616
-check_error "--numpy 3" 1 "$CASBENCH" pickle config --numpy 3
+check_error "--seed -1" 2 "$CASBENCH" pickle config --seed -1
+check_error "--seed 2**64" 2 "$CASBENCH" pickle config --seed 18446744073709551616
+check_error "--numpy 3" 2 "$CASBENCH" pickle config --numpy 3
 check_error "unknown flag" 1 "$CASBENCH" pickle config --frobnicate
 check_error "no payload" 1 "$CASBENCH" pickle
 check_error "two payloads" 1 "$CASBENCH" pickle config metrics

@@ -253,7 +253,7 @@ check "--fail-above 30 exits 0" bash -c "cd '$TMPD' && '$CB' compare A B --fail-
 check "compare output is deterministic" bash -c "cd '$TMPD' && '$CB' compare A B | cmp -s - cmp.md"
 check_error "compare with a malformed side" 2 "$CB" compare "$TMPD/A" "$TMPD/bad-missing"
 check_error "compare with one directory" 1 "$CB" compare "$TMPD/A"
-check_error "compare --fail-above not a number" 1 "$CB" compare "$TMPD/A" "$TMPD/B" --fail-above lots
+check_error "compare --fail-above not a number" 2 "$CB" compare "$TMPD/A" "$TMPD/B" --fail-above lots
 
 # --- mutated inputs: the reader rejects or accepts, never crashes -------------------
 # 60 seeded mutants of matrix.tsv (a byte changed, a field or tab dropped, a line cut)

@@ -6,7 +6,6 @@
 . "$(dirname "$0")/lib.sh"
 ROOT=$(pwd)
 ASAN=$(realpath "$CASBENCH")
-REL=$(realpath "$CASBENCH_RELEASE")
 README="$ROOT/results/README.md"
 COMPARE=/usr/share/benchmark/compare.py
 cd "$TMPD" || exit 3
@@ -131,7 +130,7 @@ ref_digest() {  # HASH FILE
 }
 bad_keys=0 checked=0
 for p in config metrics; do
-  "$REL" pickle "$p" --seed 0 >"blob.$p" 2>/dev/null || { fail "casbench pickle $p" "exit $?"; continue; }
+  "$ASAN" pickle "$p" --seed 0 >"blob.$p" 2>/dev/null || { fail "casbench pickle $p" "exit $?"; continue; }
   while IFS=$'\t' read -r hash key; do
     want=$(ref_digest "$hash" "blob.$p")
     checked=$((checked + 1))
@@ -144,7 +143,7 @@ check_eq "pickled_bytes equals the size of casbench pickle output" "$(wc -c <blo
   "$(awk -F'\t' '$1 == "config" { print $3; exit }' asan/matrix.tsv)"
 # lz4 stores what `lz4` reads: the compress row's size is a frame of the blob.
 check_eq "compress rows: bytes_out matches the codec's own output size" \
-  "$("$REL" compress lz4:0 <blob.metrics 2>/dev/null | wc -c)" \
+  "$("$ASAN" compress lz4:0 <blob.metrics 2>/dev/null | wc -c)" \
   "$(awk -F'\t' '$1 == "metrics" && $4 == "compress" && $6 == "lz4" { print $11 }' asan/matrix.tsv)"
 
 # env.tsv: every documented key.
@@ -176,7 +175,7 @@ check_eq "env.tsv records --fsync" "yes" "$(awk -F'\t' '$1 == "store_fsync" { pr
 
 # ---- the broken codec: an error row, never timed ------------------------------
 rc=0
-CASBENCH_TEST_BROKEN_CODEC=1 "$REL" run --payload config --codec broken,lz4:0 --hash sha1 --quick "${FAST[@]}" \
+CASBENCH_TEST_BROKEN_CODEC=1 "$ASAN" run --payload config --codec broken,lz4:0 --hash sha1 --quick "${FAST[@]}" \
   --out broken >/dev/null 2>broken.err || rc=$?
 check_eq "a run with a broken codec still exits 0" "0" "$rc"
 check_matrix "broken codec: matrix.tsv" broken
@@ -202,12 +201,12 @@ wait_rows() {  # DIR N: wait until DIR/matrix.tsv has N rows (at most 60 s)
   done
   return 1
 }
-"$REL" run "${LONG[@]}" --out whole >/dev/null 2>&1
+"$ASAN" run "${LONG[@]}" --out whole >/dev/null 2>&1
 whole_ids=$(awk -F'\t' 'NR > 1 { print $1, $2, $4, $5, $6, $7, $8, $9 }' whole/matrix.tsv | sort)
 
 for sig in INT TERM; do
   want=$((128 + $(kill -l "$sig")))
-  "$REL" run "${LONG[@]}" --out "sig$sig" >/dev/null 2>"sig$sig.err" &
+  "$ASAN" run "${LONG[@]}" --out "sig$sig" >/dev/null 2>"sig$sig.err" &
   pid=$!
   wait_rows "sig$sig" 5 && kill -"$sig" "$pid"
   rc=0; wait "$pid" || rc=$?
@@ -218,7 +217,7 @@ for sig in INT TERM; do
   check_matrix "SIG$sig: matrix.tsv of finished rows" "sig$sig"
   check_gbench "SIG$sig: gbench.json of finished rows" "sig$sig"
   rc=0
-  "$REL" run --resume "sig$sig" >/dev/null 2>"sig$sig.resume.err" || rc=$?
+  "$ASAN" run --resume "sig$sig" >/dev/null 2>"sig$sig.resume.err" || rc=$?
   check_eq "SIG$sig: --resume exits 0" "0" "$rc"
   check_matrix "SIG$sig: resumed matrix.tsv (no duplicates)" "sig$sig"
   check_gbench "SIG$sig: resumed gbench.json" "sig$sig"
@@ -229,14 +228,14 @@ done
 
 # SIGKILL: no handler runs; every complete line must still parse, and a torn
 # last line (simulated: the kill can land between writes) is dropped.
-"$REL" run "${LONG[@]}" --out kill >/dev/null 2>&1 &
+"$ASAN" run "${LONG[@]}" --out kill >/dev/null 2>&1 &
 pid=$!
 wait_rows kill 5 && kill -KILL "$pid"
 wait "$pid" 2>/dev/null
 check_matrix "SIGKILL: every complete line parses" kill
 printf 'embeddings\t4\t8001' >>kill/matrix.tsv
 rc=0
-"$REL" run --resume kill >/dev/null 2>kill.err || rc=$?
+"$ASAN" run --resume kill >/dev/null 2>kill.err || rc=$?
 check_eq "SIGKILL: --resume exits 0" "0" "$rc"
 check_eq "SIGKILL: the torn line is reported" "1" "$(grep -c 'torn last line' kill.err)"
 check_matrix "SIGKILL: resumed matrix.tsv" kill
@@ -254,12 +253,12 @@ check_gbench "a row lost after its gbench.json entries: no duplicate runs after 
 check_eq "a row lost after its gbench.json entries: the cell is measured again" "$(wc -l <whole/matrix.tsv)" \
   "$(wc -l <lastrow/matrix.tsv)"
 rc=0 before=$(wc -l <kill/matrix.tsv)
-"$REL" run --resume kill >/dev/null 2>&1 || rc=$?
+"$ASAN" run --resume kill >/dev/null 2>&1 || rc=$?
 check_eq "resuming a complete run adds nothing" "0 $before" "$rc $(wc -l <kill/matrix.tsv)"
 
 # ---- hash sweep ---------------------------------------------------------------------
 rc=0
-"$REL" run --hash-sweep=only --hash sha1,xxh3-64 "${FAST[@]}" --out sweep >/dev/null 2>&1 || rc=$?
+"$ASAN" run --hash-sweep=only --hash sha1,xxh3-64 "${FAST[@]}" --out sweep >/dev/null 2>&1 || rc=$?
 check_eq "--hash-sweep=only exits 0" "0" "$rc"
 check_matrix "--hash-sweep: matrix.tsv" sweep
 check_eq "--hash-sweep: 64 B to 64 MiB, every hash" "22 64 67108864" \
@@ -302,7 +301,7 @@ check_error "list: unknown section" 1 "$ASAN" list frobs
 
 # ---- selection flags ---------------------------------------------------------------------------
 rc=0
-"$REL" run --payload 'random:size=4KiB,config' --protocol 2,4 --codec lz4:0 --hash sha1 --alloc reuse \
+"$ASAN" run --payload 'random:size=4KiB,config' --protocol 2,4 --codec lz4:0 --hash sha1 --alloc reuse \
   "${FAST[@]}" --out sel >/dev/null 2>&1 || rc=$?
 check_eq "selection run exits 0" "0" "$rc"
 check_matrix "selection run: matrix.tsv" sel
@@ -315,7 +314,7 @@ check_eq "protocol 2 pickles differ in size from protocol 4" "2" \
 
 # ---- progress on a terminal -----------------------------------------------------------------------
 if command -v script >/dev/null; then
-  script -qec "'$REL' run --payload config --codec lz4:0 --hash sha1 --quick ${FAST[*]} --out tty" /dev/null >tty.out 2>&1
+  script -qec "'$ASAN' run --payload config --codec lz4:0 --hash sha1 --quick ${FAST[*]} --out tty" /dev/null >tty.out 2>&1
   check_eq "on a terminal: a progress line with cells done/total and an ETA" "yes" \
     "$(grep -aqE '\[[0-9]+/[0-9]+\] config .*ETA' tty.out && echo yes || echo no)"
   check_eq "not on a terminal: no progress line" "0" "$(grep -c 'ETA' full.err)"
