@@ -21,6 +21,7 @@
 #include "codec.h"
 #include "envinfo.h"
 #include "gbench.h"
+#include "handoff.h"
 #include "hash.h"
 #include "payload.h"
 #include "pickle.h"
@@ -1044,6 +1045,10 @@ int cli_run(int argc, char **argv)
     snprintf(path, sizeof path, "%s/env.tsv", dir);
     {
         char seed[32], reps[16], mt[32], cpu[16], protos[32] = "", mmap_t[32], fs[32] = "unknown";
+        char wcpu[16];
+        int w = handoff_worker_cpu();
+        /* Where the overlapped variants' worker thread runs (cells.h). */
+        snprintf(wcpu, sizeof wcpu, w >= 0 ? "%d" : w == -1 ? "unpinned" : "none", w);
         struct statfs sfs;
         snprintf(seed, sizeof seed, "%llu", (unsigned long long)o.seed);
         snprintf(reps, sizeof reps, "%d", o.repetitions);
@@ -1065,6 +1070,7 @@ int cli_run(int argc, char **argv)
                 "min_time_s", mt,
                 "protocols", protos,
                 "cpu_pin", cpu,
+                "overlapped_worker_cpu", wcpu,
                 "store_dir", o.store_dir ? o.store_dir : "temporary",
                 "store_fs_magic", fs,
                 "store_fsync", o.store_fsync ? "yes" : "no",
