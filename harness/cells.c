@@ -195,7 +195,10 @@ static int save_sequential(cell *c)
 /* Chunks small enough to stay in L2 between the hash and the compressor
  * (L2 is 512 KiB to 2 MiB a core on current x86), large enough that the
  * per-call costs vanish, and a multiple of LZ4F's 64 KiB blocks. */
-#define FUSED_CHUNK ((size_t)128 * 1024)
+#ifndef CELLS_FUSED_CHUNK
+#define CELLS_FUSED_CHUNK (128 * 1024)   /* -DCELLS_FUSED_CHUNK=N to measure another size */
+#endif
+#define FUSED_CHUNK ((size_t)CELLS_FUSED_CHUNK)
 
 /* One pass: each chunk is hashed, then compressed while it is still in
  * cache, instead of the blob streaming through memory twice. */

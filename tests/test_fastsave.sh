@@ -108,7 +108,7 @@ if [ "$(nproc)" -ge 2 ]; then
   bg=$!
   seen=""
   for _ in $(seq 1 200); do
-    for t in /proc/$bg/task/*; do
+    for t in "/proc/$bg"/task/*; do
       l=$(awk '/^Cpus_allowed_list/ {print $2}' "$t/status" 2>/dev/null)
       [ "$l" = "$wcpu" ] && seen=$l
     done
