@@ -79,9 +79,14 @@ rc=0
 "$ASAN" run --quick --payload config --codec gzip:3,lz4:0,zstd:1,libdeflate:6 --hash sha1,xxh3-64 \
   "${FAST[@]}" --out plan >/dev/null 2>plan.err || rc=$?
 check_eq "default-plan run exits 0" "0|" "$rc|$(cat plan.err)"
-check_eq "fast variants planned for gzip:3 and lz4:0 with sha1 only" \
-  "gzip:3:sha1:fused gzip:3:sha1:overlapped gzip:3:sha1:overlapped-spin lz4:0:sha1:fused lz4:0:sha1:overlapped lz4:0:sha1:overlapped-spin" \
-  "$(awk -F'\t' '$4 == "save" && $5 != "sequential" {print $6 ":" $7 ":" $8 ":" $5}' plan/matrix.tsv | sort -u | paste -sd' ')"
+check_eq "--quick: fast variants for lz4:0 (all three) and gzip:3 (fused, overlapped) with sha1 only, fresh" \
+  "gzip:3:sha1:fresh:fused gzip:3:sha1:fresh:overlapped lz4:0:sha1:fresh:fused lz4:0:sha1:fresh:overlapped lz4:0:sha1:fresh:overlapped-spin" \
+  "$(awk -F'\t' '$4 == "save" && $5 != "sequential" {print $6 ":" $7 ":" $8 ":" $9 ":" $5}' plan/matrix.tsv | sort -u | paste -sd' ')"
+rc=0
+"$ASAN" run --payload config --codec gzip:3,lz4:0,zstd:1 --hash sha1,xxh3-64 "${FAST[@]}" --out plan2 >/dev/null 2>plan2.err || rc=$?
+check_eq "default profile: lz4:0 variants fresh and reuse, gzip:3 reuse only, no save+store variants" \
+  "$rc|gzip:3:sha1:reuse:fused gzip:3:sha1:reuse:overlapped lz4:0:sha1:fresh:fused lz4:0:sha1:fresh:overlapped lz4:0:sha1:fresh:overlapped-spin lz4:0:sha1:reuse:fused lz4:0:sha1:reuse:overlapped lz4:0:sha1:reuse:overlapped-spin|sequential" \
+  "0|$(awk -F'\t' '$4 == "save" && $5 != "sequential" {print $6 ":" $7 ":" $8 ":" $9 ":" $5}' plan2/matrix.tsv | sort -u | paste -sd' ')|$(awk -F'\t' '$4 == "save+store" {print $5}' plan2/matrix.tsv | sort -u)"
 rc=0
 "$ASAN" run --payload config --codec libdeflate:6,lz4:0 --hash sha1 --variant fused "${FAST[@]}" \
   --out nostream >/dev/null 2>&1 || rc=$?
