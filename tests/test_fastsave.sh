@@ -10,6 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 ROOT=$(pwd)
 ASAN=$(realpath "$CASBENCH")
+export CASBENCH_PLOTS_DIR=$ROOT/plots
 cd "$TMPD" || exit 3
 
 FAST=(--min-time 0.001 --repetitions 2)
@@ -135,6 +136,31 @@ check_eq "broken codec: the message names the round trip" "6" \
   "$(awk -F'\t' '$4 == "save" && $25 ~ /decompress\(compress\(blob\)\)/' broken/matrix.tsv | wc -l)"
 check_eq "broken codec: no save cell in gbench.json" "0" \
   "$("$PY" -c 'import json, sys; print(sum("/save/" in b["name"] for b in json.load(open(sys.argv[1]))["benchmarks"]))' broken/gbench.json)"
+
+# ---- C beside Python: the row identities line up -------------------------------
+# A real small run of each: casbench --quick and infra/python_path.py --quick on
+# the same payload, codecs and hashes (python_path.py takes its objects from
+# casbench pickle). Rows that must pair up by identity (results/README.md):
+# pickle fresh, hash reuse (x2), load fresh (x2), save sequential fresh (2 codecs
+# x 2 hashes), save overlapped fresh (lz4:0, gzip:3 with sha1) = 11.
+rc=0
+"$ASAN" run --quick --payload config --codec gzip:3,lz4:0 --hash sha1,xxh3-64 "${FAST[@]}" --out cq >/dev/null 2>&1 || rc=$?
+"$ROOT/infra/python_path.py" --quick --casbench "$ROOT/build/casbench" --payload config --codec gzip:3,lz4:0 \
+  --hash sha1,xxh3-64 --repetitions 3 --min-time 0.001 --out pq >/dev/null 2>pq.err || rc=$?
+check_eq "C and Python quick runs exit 0" "0|" "$rc|$(cat pq.err)"
+"$ASAN" compare cq pq >cmp.md 2>cmp.err
+check_eq "compare C_RUN PY_RUN: 11 rows line up" "11 rows compared" \
+  "$(grep -o '^[0-9]* rows compared' cmp.md)"
+check_eq "compare names both runtimes" "c python" \
+  "$(sed -n 's/^- [AB]: .* runtime \([a-z]*\), commit .*/\1/p' cmp.md | paste -sd' ')"
+check_eq "the overlapped save rows pair up" 2 "$(grep -c '^| config 4 save overlapped \(gzip 3\|lz4 0\) sha1 fresh |' cmp.md)"
+check_eq "keys agree between C and Python on every paired row with a hash" "" \
+  "$(join -t "$(printf '\t')" <(awk -F'\t' 'NR > 1 && $23 != "" {print $1 "/" $4 "/" $5 "/" $6 $7 "/" $8 "/" $9 "\t" $23}' cq/matrix.tsv | sort) \
+                            <(awk -F'\t' 'NR > 1 && $23 != "" {print $1 "/" $4 "/" $5 "/" $6 $7 "/" $8 "/" $9 "\t" $23}' pq/matrix.tsv | sort) |
+     awk -F'\t' '$2 != $3')"
+check "report --python on the real pair" "$ASAN" report cq --python pq
+check_eq "the side-by-side section lists the 11 rows" 1 \
+  "$(grep -c '^11 rows side by side; the rule applies to 0 of them and holds for 0\.$' cq/REPORT.md)"
 
 # ---- the hand-off under ThreadSanitizer -----------------------------------------
 if cc -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=thread -I"$ROOT/harness" -o test_handoff \
