@@ -1072,8 +1072,15 @@ int cli_run(int argc, char **argv)
     snprintf(path, sizeof path, "%s/env.tsv", dir);
     {
         char seed[32], reps[16], mt[32], cpu[16], protos[32] = "", mmap_t[32], fs[32] = "unknown";
-        char wcpu[16];
+        char wcpu[16], load[32] = "unknown";
         int w = handoff_worker_cpu();
+        FILE *lf = fopen("/proc/loadavg", "r");
+        /* Other work on the machine at the start: what the overlapped variants
+         * (which need a second CPU) and every median should be read against. */
+        if (lf) {
+            if (fscanf(lf, "%31s", load) != 1) snprintf(load, sizeof load, "unknown");
+            fclose(lf);
+        }
         /* Where the overlapped variants' worker thread runs (cells.h). */
         snprintf(wcpu, sizeof wcpu, w >= 0 ? "%d" : w == -1 ? "unpinned" : "none", w);
         struct statfs sfs;
@@ -1098,6 +1105,7 @@ int cli_run(int argc, char **argv)
                 "protocols", protos,
                 "cpu_pin", cpu,
                 "overlapped_worker_cpu", wcpu,
+                "loadavg_1m", load,
                 "store_dir", o.store_dir ? o.store_dir : "temporary",
                 "store_fs_magic", fs,
                 "store_fsync", o.store_fsync ? "yes" : "no",

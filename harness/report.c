@@ -1296,6 +1296,10 @@ static void sec_fastsave(report_ctx *c, FILE *md)
             fprintf(md, "\n");
         }
     }
+    fprintf(md, "Machine load when the run started (env.tsv `loadavg_1m`): %s on %s logical CPUs. "
+            "The overlapped variants gain only when the second CPU is free; with other work "
+            "running they time-slice with it, and the spinning hand-off loses most.\n\n",
+            rundir_env(c->run, "loadavg_1m"), rundir_env(c->run, "cpus_logical"));
     fprintf(md, "Hand-off cost: on the small payloads the `overlapped` rows minus `sequential` "
             "show what one hand-off costs (a futex wake-up and wait for the condition variable, "
             "none for the spinning one, which instead keeps the worker's CPU busy and loses badly "
