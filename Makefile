@@ -2,7 +2,8 @@
 #
 # Variables a user may set: CC, CXX, CFLAGS, CXXFLAGS, LDFLAGS, PREFIX, DESTDIR,
 # BUILD (output directory), BLAKE3_DIR (BLAKE3's C sources), T (test filter),
-# FUZZ_SECONDS (make fuzz), RUN (make report / make readme), BENCH_ARGS.
+# FUZZ_SECONDS (make fuzz), RUN (make report / make readme / make calibrate),
+# BENCH_ARGS, CALIBRATE_ARGS.
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 BUILD      ?= build
@@ -100,9 +101,13 @@ check-build:
 	$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 build/asan/casbench $(C_TESTS:%=build/asan/tests/%)
 
 # The main job. A sub-make so that variables found by the set-up are read afresh.
+# The run directory is the last line casbench run prints; the report follows it.
+BENCH_ARGS ?= --hash-sweep
 bench: deps
 	$(MAKE) --no-print-directory BUILD=build SANITIZE= build/casbench
-	build/casbench run $(BENCH_ARGS)
+	@run=$$(build/casbench run $(BENCH_ARGS) | tail -n 1) && [ -n "$$run" ] && \
+	echo "casbench: results in $$run" && \
+	build/casbench report "$$run" && echo "casbench: report in $$run/REPORT.md"
 
 test: deps
 	$(MAKE) --no-print-directory check-build
@@ -116,6 +121,16 @@ report readme: $(BUILD)/casbench
 	[ -n "$$run" ] || { echo "casbench: results/: no run directory with a matrix.tsv (run make bench)" >&2; exit 2; }; \
 	echo "$(BUILD)/casbench report $$run$(if $(filter readme,$@), --readme README.md)"; \
 	$(BUILD)/casbench report "$$run"$(if $(filter readme,$@), --readme README.md)
+
+# `make calibrate`: casbench calibrate (the release build) beside the newest
+# run (RUN, or results/*/matrix.tsv's newest directory) so that the check
+# sits with the numbers it vouches for; a new results/<host>-<UTC time>/ when
+# there is no run. CALIBRATE_ARGS adds flags (e.g. --quick).
+calibrate: $(BUILD)/casbench
+	@run='$(RUN)'; [ -n "$$run" ] || run=$(NEWEST_RUN); \
+	[ -n "$$run" ] || run=results/$$(hostname | tr / _)-$$(date -u +%Y%m%dT%H%M%SZ); \
+	echo "$(BUILD)/casbench calibrate --out $$run $(CALIBRATE_ARGS)"; \
+	$(BUILD)/casbench calibrate --out "$$run" $(CALIBRATE_ARGS)
 
 install: $(BUILD)/casbench
 	install -d $(DESTDIR)$(BINDIR)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -65,10 +66,30 @@ static const char *meta_json(const cell *c)
 
 /* ---- buffers ---------------------------------------------------------- */
 
+/* Fresh outputs of CELL_FRESH_MMAP_MIN bytes or more are mapped and unmapped
+ * directly: new pages, faulted in by the iteration, every time. Through malloc
+ * they would be that only sometimes: glibc serves a large request from free
+ * heap memory when it has enough (pages an earlier cell touched), and mmaps
+ * only otherwise, so the result would depend on what ran before. Smaller
+ * outputs come from malloc, as small objects do in Python. */
+static uint8_t *fresh_alloc(size_t n)
+{
+    if (n < CELL_FRESH_MMAP_MIN) return malloc(n ? n : 1);
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static void fresh_free(uint8_t *p, size_t n)
+{
+    if (!p) return;
+    if (n < CELL_FRESH_MMAP_MIN) free(p);
+    else munmap(p, n);
+}
+
 static uint8_t *acquire(cell *c, int slot)
 {
     if (c->spec.alloc == CELL_ALLOC_REUSE) return c->buf[slot];
-    return malloc(c->cap[slot] ? c->cap[slot] : 1);
+    return fresh_alloc(c->cap[slot]);
 }
 
 /* Fresh outputs are freed here, inside the iteration, as Python frees its
@@ -76,13 +97,13 @@ static uint8_t *acquire(cell *c, int slot)
 static void release(cell *c, int slot, uint8_t *p, size_t n)
 {
     if (c->verifying) {
-        if (c->out[slot].owned) free(c->out[slot].p);
+        if (c->out[slot].owned) fresh_free(c->out[slot].p, c->cap[slot]);
         c->out[slot].p = p;
         c->out[slot].n = n;
         c->out[slot].owned = c->spec.alloc == CELL_ALLOC_FRESH;
         return;
     }
-    if (c->spec.alloc == CELL_ALLOC_FRESH) free(p);
+    if (c->spec.alloc == CELL_ALLOC_FRESH) fresh_free(p, c->cap[slot]);
 }
 
 static void set_key(cell *c)
@@ -455,7 +476,7 @@ void cell_destroy(cell *c)
     handoff_destroy(c->ho);
     for (s = 0; s < SLOT_COUNT; s++) {
         free(c->buf[s]);
-        if (c->out[s].owned) free(c->out[s].p);
+        if (c->out[s].owned) fresh_free(c->out[s].p, c->cap[s]);
     }
     free(c->stored_in);
     /* The key directory this cell created, if nothing else is in it. */
@@ -674,7 +695,7 @@ int cell_verify(cell *c, char *err, size_t errlen)
      * before timing so that it does not count against the peak. */
     for (int s = 0; s < SLOT_COUNT; s++)
         if (c->out[s].owned) {
-            free(c->out[s].p);
+            fresh_free(c->out[s].p, c->cap[s]);
             c->out[s].p = NULL;
             c->out[s].owned = 0;
         }

@@ -18,8 +18,10 @@
  *   save+store   save, then write the stored bytes and their _meta file as
  *                metaflow's local datastore does (see cell_spec.store_dir)
  * Allocation: `fresh` allocates each output inside the iteration and frees it
- * (as Python does for every bytes object); `reuse` writes into buffers that
- * were allocated and touched before timing.
+ * (as Python does for every bytes object); outputs of CELL_FRESH_MMAP_MIN
+ * bytes or more are mmap'd and munmap'd, so that they are new pages every
+ * iteration whatever ran before. `reuse` writes into buffers that were
+ * allocated and touched before timing.
  */
 #ifndef CASBENCH_CELLS_H
 #define CASBENCH_CELLS_H
@@ -42,6 +44,8 @@ typedef enum {
 extern const char *const cell_stage_names[CELL_STAGE_COUNT];
 
 typedef enum { CELL_ALLOC_FRESH, CELL_ALLOC_REUSE } cell_alloc;
+/* glibc's own initial mmap threshold. */
+#define CELL_FRESH_MMAP_MIN ((size_t)128 * 1024)
 extern const char *const cell_alloc_names[2];
 
 typedef struct cell cell;
@@ -111,7 +115,7 @@ void cell_destroy(cell *c);        /* accepts NULL */
 int cell_verify(cell *c, char *err, size_t errlen);
 
 /* The measurement to time, valid after cell_verify succeeded. `name` is the
- * benchmark name for gbench.json. */
+ * benchmark name for gbench.json; it MUST stay valid until gb_run returns. */
 gb_measurement cell_measurement(cell *c, const char *name);
 
 /* Results of the verified run. */

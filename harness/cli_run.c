@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
-#include <malloc.h>
 #include <math.h>
 #include <sched.h>
 #include <signal.h>
@@ -31,11 +30,6 @@
 
 #define MAX_ITEMS 64
 #define DEFAULT_SEED 0   /* as `casbench pickle` */
-/* Fresh allocations of this size or more are mmap'd, so that "fresh" means
- * fresh pages every iteration, as it does for CPython's large bytes objects
- * in a process that has not raised glibc's threshold; glibc would otherwise
- * raise it after the first free and serve later allocations from reused heap. */
-#define MMAP_THRESHOLD (128 * 1024)
 
 static const char *const default_codecs[] = {
     "none", "gzip:3", "gzip:9", "libdeflate:6", "isal:1", "lz4:0", "zstd:1", "zstd:3", NULL,
@@ -608,7 +602,6 @@ typedef struct {
     char gbench_path[PATH_MAX];
     const char *store_dir;
     size_t total, done, ran, errors;
-    struct timespec start;
     int tty;
 } run_state;
 
@@ -634,11 +627,59 @@ static void progress(run_state *st, const char *what)
     fflush(stderr);
 }
 
-/* One cell: verify, time, append its row. Returns 0, or 1 when interrupted. */
+/* The benchmark name of a row, from its identity (payload protocol stage
+ * variant codec level hash alloc, and bytes_in for sweep rows): its name in
+ * gbench.json, by which a resumed run keeps the entries of finished rows.
+ * Quotes, backslashes and control characters become '_' (JSON-safe). */
+static void bench_name(const char *identity, char *out, size_t cap)
+{
+    char copy[4096], codec[160] = "-";
+    const char *f[9];
+    int n = 0, w;
+    char *p = copy;
+    w = snprintf(copy, sizeof copy, "%s", identity);
+    (void)w;
+    while (n < 9) {
+        f[n++] = p;
+        char *t = strchr(p, '\t');
+        if (!t) break;
+        *t = 0;
+        p = t + 1;
+    }
+    if (n < 8) {
+        w = snprintf(out, cap, "%s", identity);
+    } else {
+        if (*f[4]) w = snprintf(codec, sizeof codec, "%s:%s", f[4], f[5]);
+        if (n == 9)   /* sweep rows: the size instead of a protocol */
+            w = snprintf(out, cap, "%s/%s/%s/-/-/%s/%s", f[0], f[8], f[2], f[6], f[7]);
+        else
+            w = snprintf(out, cap, "%s/p%s/%s/%s/%s/%s/%s", f[0], f[1], f[2], *f[3] ? f[3] : "-", codec,
+                         *f[6] ? f[6] : "-", f[7]);
+    }
+    (void)w;
+    for (char *q = out; *q; q++)
+        if (*q == '"' || *q == '\\' || (unsigned char)*q < 0x20 || *q == 0x7f) *q = '_';
+}
+
+/* gbench.json entries kept on --resume: those of the ok rows of matrix.tsv.
+ * (An entry written just before a SIGKILL, whose row was not, is dropped and
+ * its cell runs again.) */
+typedef struct { char **names; size_t n; } name_set;
+
+static int keep_entry(const char *name, void *arg)
+{
+    const name_set *set = arg;
+    for (size_t i = 0; i < set->n; i++)
+        if (strcmp(set->names[i], name) == 0) return 1;
+    return 0;
+}
+
+/* One cell: verify, time, write its gbench.json entries, then append its row.
+ * Returns 0, or 1 when interrupted. */
 static int run_cell(run_state *st, const char *payload_name, int protocol, const cell_spec *spec,
                     const cell_input *in)
 {
-    char err[512], id[4096], name[1024], level[16] = "";
+    char err[512], id[4096], name[1024];
     char codec_spec[64] = "";
     results_row row = {0};
     gb_result *res = NULL;
@@ -658,14 +699,9 @@ static int run_cell(run_state *st, const char *payload_name, int protocol, const
         return 0;
     }
     if (spec->codec) {
-        snprintf(level, sizeof level, "%d", spec->level);
         snprintf(codec_spec, sizeof codec_spec, "%s:%d", spec->codec->name, spec->level);
     }
-    snprintf(name, sizeof name, "%s/%s%d/%s/%s/%s/%s/%s", payload_name, protocol ? "p" : "",
-             protocol, row.stage, *row.variant ? row.variant : "-", *codec_spec ? codec_spec : "-",
-             *row.hash ? row.hash : "-", row.alloc);
-    if (!protocol)   /* sweep rows: the size instead of a protocol */
-        snprintf(name, sizeof name, "sweep/%zu/%s/-/-/%s/%s", in->blob_len, row.stage, row.hash, row.alloc);
+    bench_name(id, name, sizeof name);
     {
         char what[256];
         snprintf(what, sizeof what, "%s %s %s %s %s", payload_name, row.stage, *codec_spec ? codec_spec : "",
@@ -702,9 +738,10 @@ static int run_cell(run_state *st, const char *payload_name, int protocol, const
         row.message = err;
         st->errors++;
     }
-    if (results_append(st->rf, &row, err, sizeof err) != 0) cb_fail(CB_EXIT_ENV, "%s/%s", st->dir, err);
-    /* gbench.json stays one whole document after every cell (tmp + rename). */
+    /* gbench.json stays one whole document after every cell (tmp + rename),
+     * written before the row so that it never lacks a finished row's runs. */
     if (rc == 0 && gb_json_write(st->gbench_path, 0, err, sizeof err) != 0) cb_fail(CB_EXIT_ENV, "%s", err);
+    if (results_append(st->rf, &row, err, sizeof err) != 0) cb_fail(CB_EXIT_ENV, "%s/%s", st->dir, err);
     free(res);
     cell_destroy(c);
     st->done++;
@@ -773,7 +810,18 @@ static int run_payload(run_state *st, const char *spec_text)
     payload *p = payload_create(spec_text, o->seed, &status, err, sizeof err);
     if (!p) cb_fail(status, "--payload '%s': %s", spec_text, err);
     const char *name = payload_name(p);
-    for (size_t k = 0; k < o->nprotocols; k++) {
+    /* A file payload is a blob already: no protocol changes it, so it is run
+     * once, under the first protocol selected. */
+    size_t nprot = payload_object(p) ? o->nprotocols : 1;
+    if (nprot < o->nprotocols) {
+        plan a = {0}, b = {0};
+        plan_stages(o, 1, &a);
+        plan_paths(o, placeholder_fastest(o), &b);
+        st->total -= (a.n + b.n) * (o->nprotocols - nprot);
+        free(a.v);
+        free(b.v);
+    }
+    for (size_t k = 0; k < nprot; k++) {
         cell_input in = {0};
         uint8_t *blob = NULL;
         in.obj = payload_object(p);
@@ -1039,7 +1087,6 @@ int cli_run(int argc, char **argv)
     }
     gb_options gopt = {o.repetitions, o.min_time};
     if (gb_init(&gopt, err, sizeof err) != 0) cb_fail(CB_EXIT_INPUT, "%s", err);
-    mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
 
     int resume = o.resume != NULL;
     if (!resume) make_out_dir(&o, dir, sizeof dir);
@@ -1090,7 +1137,7 @@ int cli_run(int argc, char **argv)
         snprintf(cpu, sizeof cpu, o.cpu >= 0 ? "%d" : "none", o.cpu);
         for (size_t i = 0; i < o.nprotocols; i++)
             snprintf(protos + strlen(protos), sizeof protos - strlen(protos), "%s%d", i ? "," : "", o.protocols[i]);
-        snprintf(mmap_t, sizeof mmap_t, "%d", MMAP_THRESHOLD);
+        snprintf(mmap_t, sizeof mmap_t, "%zu", CELL_FRESH_MMAP_MIN);
         if (statfs(store_dir, &sfs) == 0) snprintf(fs, sizeof fs, "0x%lx", (unsigned long)sfs.f_type);
         if (resume) {
             char t[64];
@@ -1109,7 +1156,7 @@ int cli_run(int argc, char **argv)
                 "store_dir", o.store_dir ? o.store_dir : "temporary",
                 "store_fs_magic", fs,
                 "store_fsync", o.store_fsync ? "yes" : "no",
-                "malloc_mmap_threshold", mmap_t,
+                "fresh_mmap_min_bytes", mmap_t,
                 "pickle_numpy_major", "1",
                 "run_args", args_text,
                 NULL, NULL,
@@ -1127,8 +1174,22 @@ int cli_run(int argc, char **argv)
     if (snprintf(st.gbench_path, sizeof st.gbench_path, "%s/gbench.json", dir) >= (int)sizeof st.gbench_path)
         cb_fail(CB_EXIT_INPUT, "%s: path too long", dir);
     if (resume) {
-        if (access(st.gbench_path, F_OK) == 0 && gb_json_load(st.gbench_path, err, sizeof err) != 0)
+        name_set set = {0};
+        set.names = calloc(results_count(rf) + 1, sizeof *set.names);
+        if (!set.names) cb_fail(CB_EXIT_ENV, "out of memory");
+        for (size_t i = 0; i < results_count(rf); i++) {
+            double med;
+            const char *id = results_identity_at(rf, i, &med);
+            char nm[1024];
+            if (isnan(med)) continue;
+            bench_name(id, nm, sizeof nm);
+            if (!(set.names[set.n++] = strdup(nm))) cb_fail(CB_EXIT_ENV, "out of memory");
+        }
+        if (access(st.gbench_path, F_OK) == 0 &&
+            gb_json_load(st.gbench_path, keep_entry, &set, err, sizeof err) != 0)
             cb_fail(CB_EXIT_INPUT, "%s: %s", st.gbench_path, err);
+        for (size_t i = 0; i < set.n; i++) free(set.names[i]);
+        free(set.names);
     }
     gb_add_context("casbench_version", cb_version);
     gb_add_context("casbench_commit", cb_git_commit);

@@ -65,6 +65,11 @@ typedef struct {
     double cv;                 /* Google Benchmark's "cv" aggregate: stddev / mean */
     double min_ns, max_ns;     /* over samples_ns */
     double bytes_per_second;   /* Google Benchmark's counter, median aggregate */
+    /* CPU time of the measuring thread per iteration (Google Benchmark's
+     * cpu_time): the fastest repetition and the median aggregate. For
+     * comparing with tools that time themselves in CPU time (xxhsum,
+     * openssl speed); results use the wall-time figures above. */
+    double cpu_min_ns, cpu_median_ns;
 } gb_result;
 
 /* Run one measurement. Returns 0 with *out filled; 1 when a stop was
@@ -78,12 +83,15 @@ int gb_run(const gb_measurement *m, gb_result *out, char *err, size_t errlen);
 void gb_request_stop(void);
 
 /* gbench.json: load the document of an earlier, interrupted run (keeping its
- * context and benchmarks, which later runs append to), and write everything
+ * context, and the entries of the measurements for which keep(name, arg)
+ * returns non-zero: `name` is the gb_measurement name; later runs append to
+ * them), and write everything
  * so far as one JSON document, atomically (temporary file + rename).
  * gb_json_load returns 0, or -1 with a message (unreadable, or not a file
  * this shim wrote). gb_json_write fsyncs the file first when durable is
  * non-zero (at the end of a run; a rewrite after every cell need not). */
-int gb_json_load(const char *path, char *err, size_t errlen);
+int gb_json_load(const char *path, int (*keep)(const char *name, void *arg), void *arg,
+                 char *err, size_t errlen);
 int gb_json_write(const char *path, int durable, char *err, size_t errlen);
 
 /* Add a key/value to the "context" object of gbench.json. */

@@ -13,7 +13,9 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -65,6 +67,30 @@ class CaptureReporter : public benchmark::JSONReporter {
     }
 };
 
+// Google Benchmark 1.8 (Ubuntu 24.04) replaced Run::error_occurred and
+// error_message (1.7, Debian 12) with skipped and skip_message, and wants a unit
+// suffix on --benchmark_min_time (it logs a warning per benchmark without one,
+// which 1.7 rejects). The shim builds against either.
+template <typename R, typename = void>
+struct has_error_occurred : std::false_type {};
+template <typename R>
+struct has_error_occurred<R, std::void_t<decltype(std::declval<R>().error_occurred)>> : std::true_type {};
+
+using Run = benchmark::BenchmarkReporter::Run;
+constexpr bool kGbench17 = has_error_occurred<Run>::value;
+
+template <typename R>
+bool run_failed(const R &r, std::string *message)
+{
+    if constexpr (has_error_occurred<R>::value) {
+        *message = r.error_message;
+        return r.error_occurred;
+    } else {
+        *message = r.skip_message;
+        return r.skipped != 0;
+    }
+}
+
 // The context object of a run that has not run anything yet.
 std::string fresh_context()
 {
@@ -96,7 +122,7 @@ int gb_init(const gb_options *opt, char *err, size_t errlen)
         return set_err(err, errlen, "min time must be positive");
     std::string reps = "--benchmark_repetitions=" + std::to_string(opt->repetitions);
     char mt[64];
-    snprintf(mt, sizeof mt, "--benchmark_min_time=%.9g", opt->min_time);
+    snprintf(mt, sizeof mt, "--benchmark_min_time=%.9g%s", opt->min_time, kGbench17 ? "" : "s");
     std::string min_time = mt;
     // Google Benchmark keeps pointers into argv (the executable name).
     static std::vector<std::string> store;
@@ -162,11 +188,14 @@ int gb_run(const gb_measurement *m, gb_result *out, char *err, size_t errlen)
     std::memset(out, 0, sizeof *out);
     int have_mean = 0, have_median = 0, have_stddev = 0, have_cv = 0;
     for (const auto &r : rep.runs) {
-        if (r.error_occurred)
-            return set_err(err, errlen, "Google Benchmark: %s", r.error_message.c_str());
+        std::string why;
+        if (run_failed(r, &why))
+            return set_err(err, errlen, "Google Benchmark: %s", why.c_str());
         if (r.run_type == benchmark::BenchmarkReporter::Run::RT_Iteration) {
             if (out->repetitions >= GB_MAX_REPETITIONS) continue;
             double t = r.GetAdjustedRealTime();
+            double cpu = r.GetAdjustedCPUTime();
+            if (out->repetitions == 0 || cpu < out->cpu_min_ns) out->cpu_min_ns = cpu;
             out->samples_ns[out->repetitions++] = t;
             out->iterations = r.iterations;
             continue;
@@ -176,6 +205,7 @@ int gb_run(const gb_measurement *m, gb_result *out, char *err, size_t errlen)
             have_mean = 1;
         } else if (r.aggregate_name == "median") {
             out->median_ns = r.GetAdjustedRealTime();
+            out->cpu_median_ns = r.GetAdjustedCPUTime();
             auto it = r.counters.find("bytes_per_second");
             if (it != r.counters.end()) out->bytes_per_second = it->second.value;
             have_median = 1;
@@ -205,7 +235,8 @@ int gb_run(const gb_measurement *m, gb_result *out, char *err, size_t errlen)
     return 0;
 }
 
-int gb_json_load(const char *path, char *err, size_t errlen)
+int gb_json_load(const char *path, int (*keep)(const char *name, void *arg), void *arg,
+                 char *err, size_t errlen)
 {
     std::ifstream in(path, std::ios::binary);
     if (!in) return set_err(err, errlen, "%s", std::strerror(errno));
@@ -219,8 +250,29 @@ int gb_json_load(const char *path, char *err, size_t errlen)
         return set_err(err, errlen, "not a gbench.json written by casbench");
     size_t body = open + std::strlen(kBenchmarksOpen);
     g_context = s.substr(0, body);
-    g_entries = body <= s.size() - tl ? s.substr(body, s.size() - tl - body) : std::string();
-    if (g_entries.find_first_not_of(" \n") == std::string::npos) g_entries.clear();
+    std::string all = body <= s.size() - tl ? s.substr(body, s.size() - tl - body) : std::string();
+    // One entry per Run, as JSONReporter writes them: "    {" ... "\n    }",
+    // joined by ",\n". An entry is kept when its measurement is.
+    g_entries.clear();
+    const std::string open_entry = "    {\n", close_entry = "\n    }", key = "\"run_name\": \"";
+    const std::string suffix = "/real_time";   // added by UseRealTime()
+    size_t pos = 0;
+    while ((pos = all.find(open_entry, pos)) != std::string::npos) {
+        size_t end = all.find(close_entry, pos);
+        if (end == std::string::npos) return set_err(err, errlen, "an entry does not end");
+        end += close_entry.size();
+        std::string entry = all.substr(pos, end - pos);
+        pos = end;
+        size_t k = entry.find(key);
+        if (k == std::string::npos) return set_err(err, errlen, "an entry has no run_name");
+        k += key.size();
+        std::string name = entry.substr(k, entry.find('"', k) - k);
+        if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+            name.erase(name.size() - suffix.size());
+        if (keep && !keep(name.c_str(), arg)) continue;
+        if (!g_entries.empty()) g_entries += ",\n";
+        g_entries += entry;
+    }
     return 0;
 }
 

@@ -135,6 +135,12 @@ int results_done(const results_file *f, const char *identity, double *median_ns)
 
 size_t results_count(const results_file *f) { return f->ndone; }
 
+const char *results_identity_at(const results_file *f, size_t i, double *median_ns)
+{
+    if (median_ns) *median_ns = f->done[i].median;
+    return f->done[i].id;
+}
+
 /* ---- opening ----------------------------------------------------------- */
 
 static void header(sbuf *b)

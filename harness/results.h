@@ -51,6 +51,9 @@ void results_identity(const results_row *r, char *out, size_t cap);
  * median (NaN for error rows) when it is and median_ns is not NULL. */
 int results_done(const results_file *f, const char *identity, double *median_ns);
 size_t results_count(const results_file *f);
+/* The identity of the i-th row (0 <= i < results_count), its median in
+ * *median_ns (NaN for error rows; median_ns may be NULL). */
+const char *results_identity_at(const results_file *f, size_t i, double *median_ns);
 
 /* Append one row and hand it to the kernel. 0, or -1 with a message. */
 int results_append(results_file *f, const results_row *r, char *err, size_t errlen);

@@ -154,7 +154,7 @@ for k in utc_time host casbench_version casbench_commit runtime compiler_c compi
          cpu_flag_sha_ni cpu_flag_avx2 cpu_flag_avx512f cpu_flag_vaes kernel cpu_governor cpu_boost \
          dmi_sys_vendor dmi_product_name hypervisor_cpuid vm_size gbench_cpu_scaling gbench_warning \
          profile seed repetitions min_time_s protocols cpu_pin store_dir store_fs_magic store_fsync \
-         malloc_mmap_threshold pickle_numpy_major run_args hash_impl_blake3; do
+         fresh_mmap_min_bytes pickle_numpy_major run_args hash_impl_blake3; do
   awk -F'\t' -v k="$k" '$1 == k && $2 != "" { f = 1 } END { exit !f }' asan/env.tsv || missing="$missing $k"
 done
 check_eq "env.tsv has every key" "" "$missing"
@@ -164,9 +164,9 @@ check_eq "env.tsv: runtime c" "c" "$(awk -F'\t' '$1 == "runtime" { print $2 }' a
 # ---- save+store, load+verify, the store directory ------------------------------
 mkdir store
 rc=0
-"$REL" run --payload config --codec gzip:3,lz4:0 --hash sha1 "${FAST[@]}" --store-dir "$TMPD/store" --fsync \
+"$ASAN" run --payload config --codec gzip:3,lz4:0 --hash sha1 "${FAST[@]}" --store-dir "$TMPD/store" --fsync \
   --out full >/dev/null 2>full.err || rc=$?
-check_eq "default profile on one payload exits 0" "0" "$rc"
+check_eq "default profile on one payload, under the sanitizers, exits 0" "0" "$rc"
 check_matrix "default profile: matrix.tsv" full
 for s in load+verify save+store; do
   check_eq "default profile: $s rows ok" "2" "$(awk -F'\t' -v s="$s" '$4 == s && $24 == "ok"' full/matrix.tsv | wc -l)"
@@ -240,8 +240,19 @@ rc=0
 check_eq "SIGKILL: --resume exits 0" "0" "$rc"
 check_eq "SIGKILL: the torn line is reported" "1" "$(grep -c 'torn last line' kill.err)"
 check_matrix "SIGKILL: resumed matrix.tsv" kill
+check_gbench "SIGKILL: resumed gbench.json has the runs of exactly the ok rows" kill
 check_eq "SIGKILL: resume completes the run" "$whole_ids" \
   "$(awk -F'\t' 'NR > 1 { print $1, $2, $4, $5, $6, $7, $8, $9 }' kill/matrix.tsv | sort)"
+# Killed after gbench.json took a cell's runs but before its row was written:
+# the resumed run drops those runs and measures the cell again.
+cp -r whole lastrow
+sed -i '$d' lastrow/matrix.tsv
+rc=0
+"$REL" run --resume lastrow >/dev/null 2>&1 || rc=$?
+check_eq "a row lost after its gbench.json entries: --resume exits 0" "0" "$rc"
+check_gbench "a row lost after its gbench.json entries: no duplicate runs after --resume" lastrow
+check_eq "a row lost after its gbench.json entries: the cell is measured again" "$(wc -l <whole/matrix.tsv)" \
+  "$(wc -l <lastrow/matrix.tsv)"
 rc=0 before=$(wc -l <kill/matrix.tsv)
 "$REL" run --resume kill >/dev/null 2>&1 || rc=$?
 check_eq "resuming a complete run adds nothing" "0 $before" "$rc $(wc -l <kill/matrix.tsv)"
