@@ -51,17 +51,33 @@ extern const char *const cell_alloc_names[2];
 typedef struct cell cell;
 
 /* A way of running the save path: one row of cell_save_variants. `run`
- * produces the key (cell's digest and hex) and the stored bytes; a later task
- * adds `fused` (hash while pickling) and `overlapped` (threads) rows. */
+ * produces the key (cell's digest and hex) and the stored bytes.
+ *   sequential       metaflow's order: pickle, hash the blob, compress it
+ *   fused            pickle, then one pass over 128 KiB chunks: each chunk
+ *                    is hashed and then compressed while it is in cache
+ *                    (the codec's streaming members; a codec without them,
+ *                    libdeflate, has no fused cell)
+ *   overlapped       pickle, then a worker thread hashes the blob while the
+ *                    calling thread compresses it; the iteration ends when
+ *                    both are done. Hand-off by condition variable.
+ *   overlapped-spin  the same with a spinning hand-off (handoff.h)
+ * The worker thread of the overlapped variants is created with the cell,
+ * outside timing. When the process is pinned to one CPU (run --cpu N) the
+ * worker is pinned to the next online CPU (handoff_worker_cpu), never to N;
+ * on a machine with one CPU such a cell fails (status error). */
 typedef struct {
     const char *name;              /* the `variant` column */
     int (*run)(cell *c);           /* 0, or non-zero on failure */
+    int needs_stream;              /* needs codec_desc's streaming members */
+    int handoff;                   /* -1: no worker thread; else a handoff_mode */
 } cell_save_variant;
 
 extern const cell_save_variant cell_save_variants[];
 extern const size_t cell_save_variant_count;
 /* NULL when no variant has that name. */
 const cell_save_variant *cell_save_variant_find(const char *name);
+/* 1 when the variant can run with this codec (fused needs streaming). */
+int cell_save_variant_applies(const cell_save_variant *v, const codec_desc *codec);
 
 typedef struct {
     cell_stage stage;
@@ -89,7 +105,9 @@ cell *cell_create(const cell_spec *spec, const cell_input *in, char *err, size_t
 void cell_destroy(cell *c);        /* accepts NULL */
 
 /* Run the cell's iteration once and check what it produced:
- * decompress(compress(blob)) == blob with a separate codec context, the key
+ * decompress(compress(blob)) == blob with a separate codec context (and, for
+ * the fused and overlapped variants with gzip, lz4, zstd or none, stored bytes
+ * identical to a one-shot compress() of the blob), the key
  * equals an independent computation (a fresh hash state fed in uneven
  * pieces), the pickle equals the reference blob, a stored file reads back
  * byte for byte. Returns 0, or -1 with the one-line reason in err. A cell

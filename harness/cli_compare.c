@@ -178,10 +178,16 @@ int cli_compare(int argc, char **argv)
     kb = index_rows(&rb);
 
     printf("# casbench compare\n\n");
-    printf("- A: `%s` (%s, %s, commit %s)\n", ra.dir, rundir_env(&ra, "utc_time"),
-           rundir_env(&ra, "cpu_model"), rundir_env(&ra, "git_commit"));
-    printf("- B: `%s` (%s, %s, commit %s)\n\n", rb.dir, rundir_env(&rb, "utc_time"),
-           rundir_env(&rb, "cpu_model"), rundir_env(&rb, "git_commit"));
+    /* casbench writes casbench_commit (results/README.md); git_commit is the
+     * older spelling. runtime: c, or python for infra/python_path.py runs. */
+    for (i = 0; i < 2; i++) {
+        const rundir *r = i ? &rb : &ra;
+        const char *commit = rundir_env(r, "casbench_commit");
+        if (!strcmp(commit, "unknown")) commit = rundir_env(r, "git_commit");
+        printf("- %c: `%s` (%s, %s, runtime %s, commit %s)\n%s", i ? 'B' : 'A', r->dir,
+               rundir_env(r, "utc_time"), rundir_env(r, "cpu_model"), rundir_env(r, "runtime"), commit,
+               i ? "\n" : "");
+    }
     printf("B/A = B's median time / A's (below 1: B is faster). 95 %% CI: bootstrap, %d "
            "resamples of each side's per-repetition samples, fixed seed. A change is "
            "significant when the CI excludes 1.0; rows with fewer than %d samples a side are "

@@ -10,12 +10,14 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: casbench report RUN_DIR [--readme README.md] [--published FILE]\n"
-            "                       [--plots-dir DIR] [--gnuplot PATH]\n"
+            "                       [--plots-dir DIR] [--gnuplot PATH] [--python PY_RUN_DIR]\n"
             "\n"
             "Writes RUN_DIR/REPORT.md and RUN_DIR/plots/*.{tsv,png,svg} from RUN_DIR's\n"
             "matrix.tsv and env.tsv: environment, PR #3090 reproduction, where the time\n"
-            "goes, codecs, the SHA-1 proposal, save + upload, and a recommendation\n"
-            "computed by the rules the report states. Plots are drawn by gnuplot\n"
+            "goes, codecs, the SHA-1 proposal, save + upload, a recommendation\n"
+            "computed by the rules the report states, the fastest save path (fused and\n"
+            "overlapped variants against sequential and their limits) and C and\n"
+            "Python side by side (with --python). Plots are drawn by gnuplot\n"
             "(pngcairo and svg terminals) from the scripts in casbench's plots/.\n"
             "Every file is written to a temporary name and renamed; re-running\n"
             "replaces the outputs, and removes the .tsv/.png/.svg files in\n"
@@ -32,6 +34,9 @@ static void usage(FILE *out)
             "  --plots-dir DIR   the gnuplot scripts (default: $CASBENCH_PLOTS_DIR,\n"
             "                    ./plots, or plots/ beside the binary)\n"
             "  --gnuplot PATH    the gnuplot to run (default: gnuplot in PATH)\n"
+            "  --python DIR      a run directory written by infra/python_path.py\n"
+            "                    (env.tsv runtime = python): C and Python medians,\n"
+            "                    their ratio and the +-10 %% rule, row by row\n"
             "\n"
             "exit status: 0 ok, 1 usage, 2 bad input (malformed or missing results\n"
             "files; the error names the file and line), 3 environment (gnuplot or its\n"
@@ -51,11 +56,12 @@ int cli_report(int argc, char **argv)
             return CB_EXIT_OK;
         }
         if (!strcmp(a, "--readme") || !strcmp(a, "--published") || !strcmp(a, "--plots-dir") ||
-            !strcmp(a, "--gnuplot")) {
+            !strcmp(a, "--gnuplot") || !strcmp(a, "--python")) {
             if (i + 1 >= argc) cb_fail(CB_EXIT_USAGE, "report: %s needs a value", a);
             if (!strcmp(a, "--readme")) o.readme = argv[++i];
             else if (!strcmp(a, "--published")) o.published = argv[++i];
             else if (!strcmp(a, "--plots-dir")) o.scripts_dir = argv[++i];
+            else if (!strcmp(a, "--python")) o.python_dir = argv[++i];
             else o.gnuplot = argv[++i];
         } else if (a[0] == '-' && a[1]) {
             cb_fail(CB_EXIT_USAGE, "report: unknown option '%s' (see casbench report --help)", a);

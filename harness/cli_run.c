@@ -20,6 +20,7 @@
 #include "codec.h"
 #include "envinfo.h"
 #include "gbench.h"
+#include "handoff.h"
 #include "hash.h"
 #include "payload.h"
 #include "pickle.h"
@@ -94,8 +95,18 @@ static void usage(FILE *out)
 "  --hash NAME         default: sha1 sha256 blake2b blake3 blake3-160 xxh64 xxh3-64\n"
 "                      xxh3-128\n"
 "  --protocol N        pickle protocol 2..5; default 4 (metaflow since 2.13.10)\n"
-"  --variant NAME      save-path variant (save and save+store rows); default: every\n"
-"                      variant casbench has (today: sequential, metaflow's order)\n"
+"  --variant NAME      save-path variant (save and save+store rows): sequential\n"
+"                      (metaflow's order), fused (one pass of 128 KiB chunks, each\n"
+"                      hashed then compressed in cache), overlapped (a worker\n"
+"                      thread hashes while this one compresses; condition-variable\n"
+"                      hand-off), overlapped-spin (spinning hand-off). Default:\n"
+"                      sequential everywhere; with the key hash, also all three\n"
+"                      for lz4:0 (fresh and reuse) and fused and overlapped for\n"
+"                      gzip:3 (reuse); naming variants runs them with every save\n"
+"                      pairing. fused needs a codec with\n"
+"                      streaming: libdeflate has none and gets no fused cell.\n"
+"                      With --cpu N the overlapped worker runs on the next online\n"
+"                      CPU, never on N\n"
 "  --alloc MODE        fresh, reuse or both, for every row that allocates output\n"
 "                      (default: see below)\n"
 "\n"
@@ -151,6 +162,7 @@ static int g_opts_given;      /* selection or timing flags other than --resume *
 /* The save variants selected (--variant; all rows of cell_save_variants by
  * default): every save and save+store cell runs once per variant. */
 static unsigned g_variant_mask;
+static int g_variant_given;   /* --variant: its variants with every save pairing */
 
 static void add_payload(run_opts *o, const char *spec)
 {
@@ -315,6 +327,7 @@ static void parse_args(run_opts *o, int argc, char **argv, int from_env)
                     cb_fail(CB_EXIT_INPUT, "--variant '%s': unknown save variant (known: %s)", p, known);
                 }
                 g_variant_mask |= 1u << (unsigned)(sv - cell_save_variants);
+                g_variant_given = 1;
             });
             continue;
         }
@@ -417,14 +430,18 @@ static void plan_add_one(plan *p, cell_stage s, const cell_save_variant *variant
     p->v[p->n++] = (plan_item){s, variant, codec, hash, a};
 }
 
-static void plan_add(plan *p, cell_stage s, int codec, int hash, cell_alloc a)
+static int variant_planned(const run_opts *o, const cell_save_variant *v, cell_stage s, int codec, int hash,
+                           cell_alloc a);
+
+static void plan_add(const run_opts *o, plan *p, cell_stage s, int codec, int hash, cell_alloc a)
 {
     if (s != CELL_SAVE && s != CELL_SAVE_STORE) {
         plan_add_one(p, s, NULL, codec, hash, a);
         return;
     }
     for (size_t v = 0; v < cell_save_variant_count && v < 32; v++)
-        if (g_variant_mask & (1u << v)) plan_add_one(p, s, &cell_save_variants[v], codec, hash, a);
+        if ((g_variant_mask & (1u << v)) && variant_planned(o, &cell_save_variants[v], s, codec, hash, a))
+            plan_add_one(p, s, &cell_save_variants[v], codec, hash, a);
 }
 
 /* Which allocation modes a stage runs with: the --alloc set, or the policy of
@@ -448,8 +465,8 @@ static int alloc_modes(const run_opts *o, cell_stage s)
 static void plan_modes(const run_opts *o, plan *p, cell_stage s, int codec, int hash)
 {
     int m = alloc_modes(o, s);
-    if (m & ALLOC_BIT_FRESH) plan_add(p, s, codec, hash, CELL_ALLOC_FRESH);
-    if (m & ALLOC_BIT_REUSE) plan_add(p, s, codec, hash, CELL_ALLOC_REUSE);
+    if (m & ALLOC_BIT_FRESH) plan_add(o, p, s, codec, hash, CELL_ALLOC_FRESH);
+    if (m & ALLOC_BIT_REUSE) plan_add(o, p, s, codec, hash, CELL_ALLOC_REUSE);
 }
 
 static void plan_stages(const run_opts *o, int have_object, plan *p)
@@ -469,6 +486,50 @@ static int key_hash_index(const run_opts *o)
     return 0;
 }
 
+/* The save cells also timed with the fast variants by default, with the key
+ * hash: PR #3090's lz4:0 with every variant in both allocation modes (the
+ * spinning hand-off against the condition variable is measured there), and
+ * metaflow's gzip:3 with fused and overlapped, reuse only (the mode the
+ * stages are timed in; a gzip:3 save of 8 MB takes a third of a second, and
+ * the budget is the whole matrix's). --variant NAME times the named variants
+ * with every save pairing instead; --full times every variant everywhere. */
+static const struct {
+    const char *codec;
+    const char *variants;     /* space-separated */
+    int allocs;               /* ALLOC_BIT_* */
+} fast_variant_plan[] = {
+    {"lz4:0", "fused overlapped overlapped-spin", ALLOC_BIT_FRESH | ALLOC_BIT_REUSE},
+    {"gzip:3", "fused overlapped", ALLOC_BIT_REUSE},
+};
+
+static int word_in(const char *word, const char *list)
+{
+    size_t n = strlen(word);
+    for (const char *p = list; (p = strstr(p, word)) != NULL; p += n)
+        if ((p == list || p[-1] == ' ') && (p[n] == 0 || p[n] == ' ')) return 1;
+    return 0;
+}
+
+/* Whether a save / save+store cell of this variant is in the plan. A variant
+ * that cannot run with the codec (fused without streaming: libdeflate) is
+ * never planned. */
+static int variant_planned(const run_opts *o, const cell_save_variant *v, cell_stage s, int codec, int hash,
+                           cell_alloc a)
+{
+    if (!cell_save_variant_applies(v, o->codecs[codec].desc)) return 0;
+    if (v == &cell_save_variants[0] || g_variant_given || o->profile == PROFILE_FULL) return 1;
+    if (s != CELL_SAVE || hash != key_hash_index(o)) return 0;
+    for (size_t i = 0; i < sizeof fast_variant_plan / sizeof fast_variant_plan[0]; i++) {
+        int bit = a == CELL_ALLOC_FRESH ? ALLOC_BIT_FRESH : ALLOC_BIT_REUSE;
+        if (strcmp(o->codecs[codec].spec, fast_variant_plan[i].codec) != 0) continue;
+        /* --alloc or --quick may leave only one mode: then use it. */
+        if (!(fast_variant_plan[i].allocs & bit) && (alloc_modes(o, CELL_SAVE) & fast_variant_plan[i].allocs))
+            return 0;
+        return word_in(v->name, fast_variant_plan[i].variants);
+    }
+    return 0;
+}
+
 static int gzip_candidate(const codec_sel *c)
 {
     return c->desc->gzip_compatible && strcmp(c->desc->name, "none") != 0;
@@ -483,12 +544,12 @@ static void plan_paths(const run_opts *o, int fastest, plan *p)
     plan pairs = {0};
     if (o->profile == PROFILE_FULL) {
         for (c = 0; c < o->ncodecs; c++)
-            for (h = 0; h < o->nhashes; h++) plan_add(&pairs, CELL_SAVE, (int)c, (int)h, CELL_ALLOC_FRESH);
+            for (h = 0; h < o->nhashes; h++) plan_add_one(&pairs, CELL_SAVE, NULL, (int)c, (int)h, CELL_ALLOC_FRESH);
     } else {
-        for (c = 0; c < o->ncodecs; c++) plan_add(&pairs, CELL_SAVE, (int)c, kh, CELL_ALLOC_FRESH);
+        for (c = 0; c < o->ncodecs; c++) plan_add_one(&pairs, CELL_SAVE, NULL, (int)c, kh, CELL_ALLOC_FRESH);
         for (c = 0; c < o->ncodecs; c++) {
             if (strcmp(o->codecs[c].desc->name, "lz4") != 0 && (int)c != fastest) continue;
-            for (h = 0; h < o->nhashes; h++) plan_add(&pairs, CELL_SAVE, (int)c, (int)h, CELL_ALLOC_FRESH);
+            for (h = 0; h < o->nhashes; h++) plan_add_one(&pairs, CELL_SAVE, NULL, (int)c, (int)h, CELL_ALLOC_FRESH);
         }
     }
     /* By default only the key-hash pairings are also timed with reused
@@ -497,8 +558,8 @@ static void plan_paths(const run_opts *o, int fastest, plan *p)
     for (size_t i = 0; i < pairs.n; i++) {
         int m = alloc_modes(o, CELL_SAVE);
         if (!o->alloc_mask && o->profile != PROFILE_FULL && pairs.v[i].hash != kh) m &= ALLOC_BIT_FRESH;
-        if (m & ALLOC_BIT_FRESH) plan_add(p, CELL_SAVE, pairs.v[i].codec, pairs.v[i].hash, CELL_ALLOC_FRESH);
-        if (m & ALLOC_BIT_REUSE) plan_add(p, CELL_SAVE, pairs.v[i].codec, pairs.v[i].hash, CELL_ALLOC_REUSE);
+        if (m & ALLOC_BIT_FRESH) plan_add(o, p, CELL_SAVE, pairs.v[i].codec, pairs.v[i].hash, CELL_ALLOC_FRESH);
+        if (m & ALLOC_BIT_REUSE) plan_add(o, p, CELL_SAVE, pairs.v[i].codec, pairs.v[i].hash, CELL_ALLOC_REUSE);
     }
     for (c = 0; c < o->ncodecs; c++) plan_modes(o, p, CELL_LOAD, (int)c, -1);
     if (o->profile == PROFILE_QUICK) {
@@ -1069,6 +1130,17 @@ int cli_run(int argc, char **argv)
     snprintf(path, sizeof path, "%s/env.tsv", dir);
     {
         char seed[32], reps[16], mt[32], cpu[16], protos[32] = "", mmap_t[32], fs[32] = "unknown";
+        char wcpu[16], load[32] = "unknown";
+        int w = handoff_worker_cpu();
+        FILE *lf = fopen("/proc/loadavg", "r");
+        /* Other work on the machine at the start: what the overlapped variants
+         * (which need a second CPU) and every median should be read against. */
+        if (lf) {
+            if (fscanf(lf, "%31s", load) != 1) snprintf(load, sizeof load, "unknown");
+            fclose(lf);
+        }
+        /* Where the overlapped variants' worker thread runs (cells.h). */
+        snprintf(wcpu, sizeof wcpu, w >= 0 ? "%d" : w == -1 ? "unpinned" : "none", w);
         struct statfs sfs;
         snprintf(seed, sizeof seed, "%llu", (unsigned long long)o.seed);
         snprintf(reps, sizeof reps, "%d", o.repetitions);
@@ -1090,6 +1162,8 @@ int cli_run(int argc, char **argv)
                 "min_time_s", mt,
                 "protocols", protos,
                 "cpu_pin", cpu,
+                "overlapped_worker_cpu", wcpu,
+                "loadavg_1m", load,
                 "store_dir", o.store_dir ? o.store_dir : "temporary",
                 "store_fs_magic", fs,
                 "store_fsync", o.store_fsync ? "yes" : "no",

@@ -185,6 +185,7 @@ typedef struct {
 
 typedef struct report_ctx {
     const rundir *run;
+    const rundir *python;   /* --python: a run of infra/python_path.py, or NULL */
     const report_opts *opts;
     tsv_table *published;
     const char *published_path;
@@ -1118,6 +1119,315 @@ static void sec_recommend(report_ctx *c, FILE *md)
     free(rh);
 }
 
+/* ------------------------------------------------- 8. the fastest save path */
+
+/* Save variants other than sequential in the order harness/cells.c lists
+ * them; a run may hold any subset. */
+static const char *const fast_variants[] = {"fused", "overlapped", "overlapped-spin"};
+#define N_FAST (sizeof fast_variants / sizeof fast_variants[0])
+
+/* The allocation mode the fast-save comparison uses for a payload and codec:
+ * reuse when the run has a reuse sequential row (the CPU work alone, to set
+ * against the codec and hash stages, which are reuse rows), else fresh. */
+static const char *fast_alloc(const report_ctx *c, const char *pl, const char *spec, const char *hash)
+{
+    if (find_spec(c, pl, "save", "sequential", spec, hash, "reuse")) return "reuse";
+    return "fresh";
+}
+
+static void sec_fastsave(report_ctx *c, FILE *md)
+{
+    strlist pairs = {0}, plots = {0};   /* "codec:level hash" with a non-sequential save row */
+    size_t i, p, k, v;
+    fprintf(md, "Save variants (stage `save`, harness/cells.c): `sequential` is metaflow's order "
+            "(pickle, hash the whole blob, compress the whole blob); `fused` pickles, then makes "
+            "one pass over 128 KiB chunks, hashing each chunk and compressing it while it is in "
+            "cache (the codecs' streaming APIs, which write the same bytes as one-shot compression "
+            "for gzip, lz4 and zstd; libdeflate has no streaming API and no fused row); "
+            "`overlapped` pickles, then a persistent worker thread (created outside timing) "
+            "hashes the blob while the calling thread compresses it, the iteration ending when "
+            "both are done (hand-off by a condition variable); `overlapped-spin` is the same with "
+            "a spinning hand-off. Every row was verified before timing: key equal to an "
+            "independent computation, stored bytes decoding to the blob and, for gzip, lz4 and "
+            "zstd, equal to sequential's.\n\n");
+    fprintf(md, "Limits, per payload: *compress alone* is the codec's `compress` row, *slowest "
+            "stage* the largest of the `pickle`, `hash` and `compress` medians (no schedule of "
+            "the three can beat it on one core per stage), *memcpy* the `none` codec's "
+            "`compress` row (a copy of the blob). Allocation: `reuse` rows where the run has "
+            "them (the stages are timed with reuse), else `fresh`. x/y columns are median "
+            "ratios; below 1 is faster than the reference.\n\n");
+    for (i = 0; i < c->run->nrows; i++) {
+        const rundir_row *w = &c->run->rows[i];
+        char *key;
+        if (!w->ok || strcmp(w->stage, "save") != 0 || w->protocol != c->protocol) continue;
+        for (v = 0; v < N_FAST && strcmp(w->variant, fast_variants[v]) != 0; v++) {}
+        if (v == N_FAST) continue;
+        key = xasprintf("%s:%d %s", w->codec, w->level, w->hash);
+        sl_add(&pairs, key);
+        free(key);
+    }
+    if (!pairs.n) {
+        fprintf(md, "No `fused` or `overlapped` save rows in this run (`casbench run` plans "
+                "them for lz4:0 and gzip:3 with sha1; `--variant` selects others).\n\n");
+        sl_free(&pairs);
+        return;
+    }
+    fprintf(md, "| payload | codec | hash | alloc | variant | median ms | x sequential | "
+            "x compress alone | x slowest stage (which) | x memcpy |\n"
+            "|---|---|---|---|---|---|---|---|---|---|\n");
+    for (k = 0; k < pairs.n; k++) {
+        char spec[64], hash[64];
+        char *buf, *base, *path;
+        size_t len, npts = 0;
+        FILE *f;
+        int have[N_FAST] = {0}, have_slow = 0, have_mc = 0;
+        size_t nvar = 0;
+        if (sscanf(pairs.v[k], "%63s %63s", spec, hash) != 2) continue;
+        /* Only the variants this pair has rows of become plot columns. */
+        for (v = 0; v < N_FAST; v++)
+            for (p = 0; p < c->payloads.n && !have[v]; p++)
+                have[v] = find_spec(c, c->payloads.v[p], "save", fast_variants[v], spec, hash,
+                                    fast_alloc(c, c->payloads.v[p], spec, hash)) != NULL;
+        /* Likewise the limits (a run without the `none` codec has no memcpy). */
+        for (p = 0; p < c->payloads.n; p++) {
+            const char *pl = c->payloads.v[p];
+            if (!find_spec(c, pl, "save", "sequential", spec, hash, fast_alloc(c, pl, spec, hash))) continue;
+            have_slow |= find_spec(c, pl, "compress", "", spec, "", NULL) != NULL ||
+                         find(c, pl, "hash", "", "", -1, hash, NULL) != NULL;
+            have_mc |= find(c, pl, "compress", "", "none", 0, "", NULL) != NULL;
+        }
+        mem_open(&f, &buf, &len);
+        fprintf(f, "payload");
+        for (v = 0; v < N_FAST; v++)
+            if (have[v]) { fprintf(f, "\t%s", fast_variants[v]); nvar++; }
+        fprintf(f, "%s%s\n", have_slow ? "\tslowest stage alone" : "", have_mc ? "\tmemcpy of the blob" : "");
+        for (p = 0; p < c->payloads.n; p++) {
+            const char *pl = c->payloads.v[p];
+            const char *al = fast_alloc(c, pl, spec, hash);
+            const rundir_row *seq = find_spec(c, pl, "save", "sequential", spec, hash, al);
+            const rundir_row *cp = find_spec(c, pl, "compress", "", spec, "", NULL);
+            const rundir_row *st[3] = {find(c, pl, "pickle", "", "", -1, "", al),
+                                       find(c, pl, "hash", "", "", -1, hash, NULL), cp};
+            static const char *const stn[3] = {"pickle", "hash", "compress"};
+            const rundir_row *mc = find(c, pl, "compress", "", "none", 0, "", NULL);
+            const rundir_row *slow = NULL;
+            const char *slow_name = "-";
+            int j, any = 0;
+            if (!seq) continue;
+            for (j = 0; j < 3; j++)
+                if (st[j] && (!slow || st[j]->median_ns > slow->median_ns)) {
+                    slow = st[j];
+                    slow_name = stn[j];
+                }
+            fprintf(f, "%s", pl);
+            for (v = 0; v < N_FAST; v++) {
+                const rundir_row *r = find_spec(c, pl, "save", fast_variants[v], spec, hash, al);
+                if (!have[v]) continue;
+                if (r) fprintf(f, "\t%.6g", r->median_ns / seq->median_ns);
+                else fprintf(f, "\tNaN");
+            }
+            if (have_slow) fprintf(f, "\t%.6g", slow ? slow->median_ns / seq->median_ns : NAN);
+            if (have_mc) fprintf(f, "\t%.6g", mc ? mc->median_ns / seq->median_ns : NAN);
+            fprintf(f, "\n");
+            for (v = 0; v <= N_FAST; v++) {
+                const char *vn = v == 0 ? "sequential" : fast_variants[v - 1];
+                const rundir_row *r = v == 0 ? seq : find_spec(c, pl, "save", vn, spec, hash, al);
+                char sl[64];
+                if (!r) continue;
+                any = 1;
+                snprintf(sl, sizeof sl, "%s (%s)", slow ? NUM(r->median_ns / slow->median_ns) : "-",
+                         slow_name);
+                fprintf(md, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", pl, spec, hash,
+                        al, vn, NUM(ms(r->median_ns)), NUM(r->median_ns / seq->median_ns),
+                        cp ? NUM(r->median_ns / cp->median_ns) : "-", sl,
+                        mc ? NUM(r->median_ns / mc->median_ns) : "-");
+            }
+            npts += any;
+        }
+        fclose(f);
+        if (!npts) { free(buf); continue; }
+        {
+            char *sp = xasprintf("%s-%s", spec, hash);
+            base = xasprintf("fastsave-%s", SLUG(sp));
+            free(sp);
+        }
+        {
+            char *name = xasprintf("%s.tsv", base), *qd, *qt, *t;
+            path = write_data(c, name, buf, len);
+            t = xasprintf("%s + %s", spec, hash);
+            qd = gq(path);
+            qt = gq(t);
+            add_job(c, "fastsave.gp", base, xasprintf("data=%s; title=%s; nvar=%zu; nlim=%d", qd, qt, nvar,
+                                                       have_slow + have_mc));
+            free(name);
+            free(qd);
+            free(qt);
+            free(t);
+            free(path);
+        }
+        sl_add(&plots, base);
+        free(base);
+    }
+    fprintf(md, "\n");
+    for (k = 0; k < plots.n; k++)
+        fprintf(md, "![fast save variants, %s](plots/%s.png) ", plots.v[k], plots.v[k]);
+    fprintf(md, "\n\nThe plots show each variant's median and the two limits as multiples of "
+            "`sequential` (log scale; below 1 is faster).\n\n");
+    /* The goal of the task, evaluated on the rows. */
+    {
+        const char *pl = "weights";
+        const char *al = fast_alloc(c, pl, "lz4:0", "sha1");
+        const rundir_row *cp = find(c, pl, "compress", "", "lz4", 0, "", NULL);
+        const rundir_row *ov = find(c, pl, "save", "overlapped", "lz4", 0, "sha1", al);
+        const rundir_row *fu = find(c, pl, "save", "fused", "lz4", 0, "sha1", al);
+        const rundir_row *h = find(c, pl, "hash", "", "", -1, "sha1", NULL);
+        if (cp && (ov || fu)) {
+            fprintf(md, "Goal on `weights` (`%s`): overlapped lz4:0 + sha1 within 1.1 x of "
+                    "`lz4:0` compress alone, fused within 1.2 x.\n\n", al);
+            if (ov) fprintf(md, "- overlapped: %s x compress alone - %s.\n", NUM(ov->median_ns / cp->median_ns),
+                            ov->median_ns <= 1.1 * cp->median_ns ? "**met**" : "**not met**");
+            if (fu) fprintf(md, "- fused: %s x compress alone - %s.\n", NUM(fu->median_ns / cp->median_ns),
+                            fu->median_ns <= 1.2 * cp->median_ns ? "**met**" : "**not met**");
+            if (h && h->median_ns > cp->median_ns)
+                fprintf(md, "- On this payload `sha1` alone (%s ms) is slower than `lz4:0` alone "
+                        "(%s ms): no overlap of the two can end before the hash does, so the "
+                        "reachable bound is the slowest stage, not compress alone.\n",
+                        NUM(ms(h->median_ns)), NUM(ms(cp->median_ns)));
+            fprintf(md, "\n");
+        }
+    }
+    fprintf(md, "Machine load when the run started (env.tsv `loadavg_1m`): %s on %s logical CPUs. "
+            "The overlapped variants gain only when the second CPU is free; with other work "
+            "running they time-slice with it, and the spinning hand-off loses most.\n\n",
+            rundir_env(c->run, "loadavg_1m"), rundir_env(c->run, "cpus_logical"));
+    fprintf(md, "Hand-off cost: on the small payloads the `overlapped` rows minus `sequential` "
+            "show what one hand-off costs (a futex wake-up and wait for the condition variable, "
+            "none for the spinning one, which instead keeps the worker's CPU busy and loses badly "
+            "when that CPU is shared with other work). A production save path would hash inline "
+            "below some blob size and overlap only above it.\n\n");
+    fprintf(md, "The Python equivalent of `overlapped`: hashlib and python-lz4 (and zlib) release "
+            "the GIL on large buffers, so\n\n```python\nexecutor = ThreadPoolExecutor(1)  # "
+            "once, outside the save\nblob = pickle.dumps(obj, protocol=4)\nkey = executor.submit("
+            "lambda: hashlib.sha1(blob).hexdigest())\nstored = lz4.frame.compress(blob)\nkey = "
+            "key.result()\n```\n\noverlaps the two in CPython too (`infra/python_path.py` times it "
+            "as its `save` variant `overlapped`; see the C-and-Python section when a Python run is "
+            "given). `fused` has no cheap Python equivalent: chunking through `hashlib.update` and "
+            "`lz4.frame.LZ4FrameCompressor` costs an interpreter round trip per chunk.\n\n");
+    sl_free(&pairs);
+    sl_free(&plots);
+}
+
+/* ------------------------------------------------ 9. C and Python side by side */
+
+/* Whether a Python row runs the same library code as the C row (a fact about
+ * the two programs, not a measurement): 1 same, 0 not; *why names the
+ * difference. */
+static int py_same_code(const rundir_row *w, const char **why)
+{
+    int codec_same = 1, hash_same = 1;
+    *why = "same library";
+    if (strcmp(w->stage, "pickle") == 0 || strcmp(w->stage, "save") == 0) {
+        *why = "pickler differs (CPython's _pickle vs casbench's)";
+        return 0;
+    }
+    if (*w->hash) {
+        if (strncmp(w->hash, "xxh3", 4) == 0) {
+            *why = "python3-xxhash: non-dispatched XXH3 path, not the library's speed";
+            hash_same = 0;
+        } else if (strcmp(w->hash, "blake2b") == 0) {
+            *why = "hashlib's blake2b is CPython's own code, casbench's is OpenSSL";
+            hash_same = 0;
+        } else if (strcmp(w->hash, "sha1") != 0 && strcmp(w->hash, "sha256") != 0 &&
+                   strcmp(w->hash, "xxh64") != 0) {
+            *why = "unknown hash";
+            hash_same = 0;
+        }
+    }
+    if (*w->codec && strcmp(w->codec, "gzip") && strcmp(w->codec, "lz4") && strcmp(w->codec, "zstd") &&
+        strcmp(w->codec, "none")) {
+        *why = "codec not in both programs";
+        codec_same = 0;
+    }
+    return codec_same && hash_same;
+}
+
+#define PY_RULE_BYTES 800000   /* "payloads >= 800 KB" */
+#define PY_RULE_TOL 0.10
+
+static void sec_python(report_ctx *c, FILE *md)
+{
+    const rundir *py = c->python;
+    size_t i, napplied = 0, npass = 0, nrows = 0;
+    if (!py) {
+        fprintf(md, "No Python run given. `casbench report RUN_DIR --python PY_RUN_DIR`, with a run "
+                "directory written by `infra/python_path.py` (env.tsv `runtime` = `python`), puts "
+                "the C and Python medians side by side here.\n\n");
+        return;
+    }
+    fprintf(md, "Python run: `%s` (%s %s, %s). Rows are matched on payload, protocol, stage, "
+            "variant, codec, level and hash; the C row with the Python row's allocation mode "
+            "(Python allocates every result: `fresh`) is used when the C run has it, else the "
+            "other mode (the C alloc column says which). Python - C is the interpreter's cost "
+            "per call where the library code is the same.\n\n", py->dir,
+            rundir_env(py, "python_implementation"), rundir_env(py, "python_version"),
+            rundir_env(py, "utc_time"));
+    fprintf(md, "Rule: for payloads of at least %d bytes whose row runs the same library code in "
+            "both programs with the same allocation mode, expect the C median within +-%d %% of "
+            "Python's. Rows below that size show the interpreter's per-call overhead instead "
+            "(Python - C); rows whose code or allocation mode differs say why and are not "
+            "judged. On a machine shared with other work the medians of both runs move by more "
+            "than the rule's band: a failed row there is a fact about the machine as much as "
+            "about the two programs (see the cv of the rows in matrix.tsv).\n\n", PY_RULE_BYTES,
+            (int)(PY_RULE_TOL * 100));
+    fprintf(md, "| payload | bytes | stage | variant | codec | hash | C alloc | C ms | Python ms | "
+            "Python / C | Python - C us | code | C within +-10 %% |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for (i = 0; i < py->nrows; i++) {
+        const rundir_row *w = &py->rows[i];
+        const rundir_row *cr;
+        const char *why, *other;
+        char verdict[96], codec[80] = "";
+        int same;
+        if (!w->ok || w->protocol != c->protocol) continue;
+        other = strcmp(w->alloc, "fresh") == 0 ? "reuse" : "fresh";
+        cr = find(c, w->payload, w->stage, w->variant, w->codec, w->level, w->hash, w->alloc);
+        if (!cr) cr = find(c, w->payload, w->stage, w->variant, w->codec, w->level, w->hash, other);
+        if (!cr) continue;
+        nrows++;
+        same = py_same_code(w, &why);
+        if (*w->codec) snprintf(codec, sizeof codec, "%s:%d", w->codec, w->level);
+        if (!same) {
+            snprintf(verdict, sizeof verdict, "not judged");
+        } else if (strcmp(cr->alloc, w->alloc) != 0) {
+            /* Page faults of fresh buffers would be counted on one side only. */
+            snprintf(verdict, sizeof verdict, "not judged (alloc differs)");
+        } else if (w->pickled_bytes < PY_RULE_BYTES) {
+            snprintf(verdict, sizeof verdict, "not judged (< %d B)", PY_RULE_BYTES);
+        } else {
+            int ok = fabs(cr->median_ns / w->median_ns - 1.0) <= PY_RULE_TOL;
+            napplied++;
+            npass += ok;
+            snprintf(verdict, sizeof verdict, "%s", ok ? "yes" : "**no**");
+        }
+        fprintf(md, "| %s | %llu | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+                w->payload, (unsigned long long)w->pickled_bytes, w->stage, *w->variant ? w->variant : "-",
+                *codec ? codec : "-", *w->hash ? w->hash : "-", cr->alloc, NUM(ms(cr->median_ns)),
+                NUM(ms(w->median_ns)), NUM(w->median_ns / cr->median_ns),
+                NUM((w->median_ns - cr->median_ns) / 1e3), why, verdict);
+    }
+    if (!nrows) {
+        fprintf(md, "\nNo row of the Python run has a C counterpart in this run (same payload "
+                "names, protocol %d?).\n\n", c->protocol);
+        return;
+    }
+    fprintf(md, "\n%zu rows side by side; the rule applies to %zu of them and holds for %zu.\n\n",
+            nrows, napplied, npass);
+    fprintf(md, "Caveat: Debian's python3-xxhash runs XXH3 about 4 x slower than `xxhsum` (its "
+            "build does not use the library's dispatched SIMD path), so a Python xxh3 row "
+            "is not the library's speed; hashlib's blake2b is CPython's own code, not OpenSSL's. "
+            "The `save` rows include the pickler, which differs between the two programs.\n\n");
+}
+
 /* ------------------------------------------------------ the section table */
 
 /* Adding a section (e.g. "fused/overlapped save path", "C vs Python"):
@@ -1138,6 +1448,8 @@ static const report_section sections[] = {
     {"The SHA-1 proposal", sec_hashes, 1},
     {"Save + upload", sec_upload, 0},
     {"Recommendation", sec_recommend, 1},
+    {"The fastest save path", sec_fastsave, 0},
+    {"C and Python side by side", sec_python, 0},
 };
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
@@ -1478,7 +1790,7 @@ static void ctx_free(report_ctx *c)
 
 int report_write(const report_opts *o, char *err, size_t errlen)
 {
-    rundir run;
+    rundir run, pyrun;
     report_ctx c;
     char *gnuplot = NULL, *published_default = NULL, *md = NULL, *excerpt = NULL;
     size_t mdlen, exlen, i;
@@ -1493,6 +1805,16 @@ int report_write(const report_opts *o, char *err, size_t errlen)
     c.errlen = errlen;
     if (rundir_load(o->run_dir, &run, err, errlen) != 0) return CB_EXIT_INPUT;
     c.run = &run;
+    memset(&pyrun, 0, sizeof pyrun);
+    if (o->python_dir) {
+        if (rundir_load(o->python_dir, &pyrun, err, errlen) != 0) goto out;
+        if (strcmp(rundir_env(&pyrun, "runtime"), "python") != 0) {
+            cb_err(err, errlen, "%s: env.tsv runtime is '%s', not 'python' (--python wants a run of "
+                   "infra/python_path.py)", pyrun.env_path, rundir_env(&pyrun, "runtime"));
+            goto out;
+        }
+        c.python = &pyrun;
+    }
 
     if (o->published) {
         c.published_path = o->published;
@@ -1621,5 +1943,6 @@ out:
     free(published_default);
     ctx_free(&c);
     rundir_free(&run);
+    rundir_free(&pyrun);
     return rc;
 }

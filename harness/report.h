@@ -27,6 +27,9 @@ typedef struct {
     const char *scripts_dir;  /* the gnuplot scripts; NULL: see report_find_scripts */
     const char *readme;       /* NULL, or a README.md whose marked block is replaced */
     const char *gnuplot;      /* NULL: "gnuplot" from PATH */
+    const char *python_dir;   /* NULL, or a run directory of infra/python_path.py
+                                 (env.tsv runtime = python) for the section
+                                 "C and Python side by side" */
 } report_opts;
 
 /* Write the report. Returns 0, or an exit status from util.h (2 bad input,

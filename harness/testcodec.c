@@ -17,6 +17,24 @@ static size_t broken_compress(void *ctx, const void *src, size_t n, void *dst, s
     return r;
 }
 
+/* The streaming members broken the same way, so that the fused save path
+ * (which compresses through them) fails verification too. Test-only and
+ * single-threaded: one stream at a time. */
+static uint8_t *stream_dst;
+
+static size_t broken_stream_begin(void *ctx, size_t total, void *dst, size_t cap)
+{
+    stream_dst = dst;
+    return base->stream_begin(ctx, total, dst, cap);
+}
+
+static size_t broken_stream_end(void *ctx)
+{
+    size_t r = base->stream_end(ctx);
+    if (!codec_is_error(r) && r > 0) stream_dst[r / 2] ^= 0x5a;
+    return r;
+}
+
 const codec_desc *testcodec_find(const char *spec, int *level, char *err, size_t errlen)
 {
     const char *on = getenv("CASBENCH_TEST_BROKEN_CODEC");
@@ -34,6 +52,10 @@ const codec_desc *testcodec_find(const char *spec, int *level, char *err, size_t
         broken.library = "casbench test";
         broken.level_min = broken.level_max = broken.level_default = 0;
         broken.compress = broken_compress;
+        if (base->stream_begin) {
+            broken.stream_begin = broken_stream_begin;
+            broken.stream_end = broken_stream_end;
+        }
     }
     *level = 0;
     return &broken;

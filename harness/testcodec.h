@@ -4,7 +4,7 @@
  *
  * Enabled only when the environment has CASBENCH_TEST_BROKEN_CODEC=1; it is
  * then the codec `broken` (level 0): the `none` codec (or the first codec of
- * the table) with one byte of every compressed stream flipped.
+ * the table) with one byte of every compressed stream flipped (one-shot and streamed).
  */
 #ifndef CASBENCH_TESTCODEC_H
 #define CASBENCH_TESTCODEC_H

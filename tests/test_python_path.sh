@@ -19,8 +19,8 @@ M=$run/matrix.tsv
 check_eq "matrix.tsv header is exactly the schema's" "$want_header" "$(head -n 1 "$M")"
 check_eq "every row has 25 fields" "25" "$(awk -F'\t' '{print NF}' "$M" | sort -u | paste -sd' ')"
 # 6 codec levels, 6 hashes: pickle 1 + hash 6 + per codec (compress, decompress, load,
-# 6 load+verify, 6 save) 15 -> 97 rows a payload.
-check_eq "rows: 97 per payload" 194 "$(tail -n +2 "$M" | wc -l)"
+# 6 load+verify, 6 save) 15, and 2 overlapped saves -> 99 rows a payload.
+check_eq "rows: 99 per payload" 198 "$(tail -n +2 "$M" | wc -l)"
 check_eq "every row status ok" "ok" "$(tail -n +2 "$M" | cut -f24 | sort -u | paste -sd' ')"
 check_eq "stages as the schema names them" "compress decompress hash load load+verify pickle save" \
   "$(tail -n +2 "$M" | cut -f4 | sort -u | paste -sd' ')"
@@ -28,8 +28,11 @@ check_eq "codec names and levels" "gzip:3 gzip:9 lz4:0 none:0 zstd:1 zstd:3" \
   "$(awk -F'\t' 'NR > 1 && $6 != "" {print $6 ":" $7}' "$M" | sort -u | paste -sd' ')"
 check_eq "hash names" "blake2b sha1 sha256 xxh3-128 xxh3-64 xxh64" \
   "$(awk -F'\t' 'NR > 1 && $8 != "" {print $8}' "$M" | sort -u | paste -sd' ')"
-check_eq "alloc fresh, protocol 4, save variant sequential" "fresh|4|sequential" \
-  "$(awk -F'\t' 'NR > 1 {a[$9]; p[$2]} NR > 1 && $4 == "save" {v[$5]} END {for (k in a) printf "%s|", k; for (k in p) printf "%s|", k; for (k in v) printf "%s", k}' "$M")"
+check_eq "alloc: hash rows reuse (results/README.md), every other row fresh; protocol 4" "hash:reuse|other:fresh|4" \
+  "$(awk -F'\t' 'NR > 1 {print ($4 == "hash" ? "hash:" : "other:") $9}' "$M" | sort -u | paste -sd'|')|$(tail -n +2 "$M" | cut -f2 | sort -u)"
+check_eq "save variants: sequential everywhere, overlapped for lz4:0 and gzip:3 with sha1" \
+  "gzip:3:sha1:overlapped lz4:0:sha1:overlapped" \
+  "$(awk -F'\t' '$4 == "save" && $5 != "sequential" {print $6 ":" $7 ":" $8 ":" $5}' "$M" | sort -u | paste -sd' ')"
 check_eq "timing columns consistent (min <= median <= max, one sample per repetition, MB/s = bytes_in / median)" "" \
   "$(awk -F'\t' 'NR > 1 { n = split($22, s, ","); mb = $10 / $15 * 1e3;
       if (!($18 <= $15 && $15 <= $19) || n != $13 || $14 < 1 || (mb - $21) ^ 2 > (0.001 + mb * 1e-3) ^ 2) print NR }' "$M" | head -n 3)"
@@ -117,9 +120,9 @@ fi
 rc=0; PYTHON_PATH_FAULT=lz4:0 "$PP" --quick --objects-from python --payload config --codec lz4,zstd:1 --hash sha1 \
   --out "$TMPD/fault" >/dev/null 2>&1 || rc=$?
 check_eq "a failing cell: exit 4" 4 "$rc"
-check_eq "a failing cell: the 5 lz4 rows (compress, decompress, load, load+verify, save) are errors, the 7 others (pickle, hash, 5 zstd) ok" \
-  "lz4 compress error|lz4 decompress error|lz4 load error|lz4 load+verify error|lz4 save error|ok 7" \
-  "$(awk -F'\t' 'NR > 1 && $6 == "lz4" {print $6, $4, $24} NR > 1 && $6 != "lz4" {n[$24]++} END {for (k in n) print k, n[k]}' \
+check_eq "a failing cell: the 6 lz4 rows (compress, decompress, load, load+verify, save sequential and overlapped) are errors, the 7 others (pickle, hash, 5 zstd) ok" \
+  "lz4 compress - error|lz4 decompress - error|lz4 load - error|lz4 load+verify - error|lz4 save overlapped error|lz4 save sequential error|ok 7" \
+  "$(awk -F'\t' 'NR > 1 && $6 == "lz4" {print $6, $4, ($5 == "" ? "-" : $5), $24} NR > 1 && $6 != "lz4" {n[$24]++} END {for (k in n) print k, n[k]}' \
      "$TMPD/fault/matrix.tsv" | sort | paste -sd'|')"
 check_eq "a failing cell: empty timing columns, a one-line message" "" \
   "$(awk -F'\t' 'NR > 1 && $24 == "error" && ($13 $14 $15 $16 $17 $18 $19 $20 $21 $22 != "" || $25 !~ /round trip differs/) {print NR}' "$TMPD/fault/matrix.tsv")"

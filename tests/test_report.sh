@@ -31,7 +31,8 @@ fi
 if cmp -s "$GOLDEN" "$TMPD/run/REPORT.md"; then pass "REPORT.md equals the golden file"
 else fail "REPORT.md equals the golden file" "$(diff "$GOLDEN" "$TMPD/run/REPORT.md" | head -n 8 | tr '\n' '|')"; fi
 for s in "1. Environment" "2. PR #3090 reproduction" "3. Where the time goes" "4. Codecs" \
-         "5. The SHA-1 proposal" "6. Save + upload" "7. Recommendation"; do
+         "5. The SHA-1 proposal" "6. Save + upload" "7. Recommendation" "8. The fastest save path" \
+         "9. C and Python side by side"; do
   check_eq "section '$s' present" 1 "$(grep -c "^## $s\$" "$TMPD/run/REPORT.md")"
 done
 
@@ -75,6 +76,66 @@ for p in config metrics embeddings weights random; do
   check_eq "dominant stage after lz4 on $p (oracle)" "$(o "dominant_$p")" \
     "$(awk -F' [|] ' -v p="| $p" '$1==p && NF==7 {gsub(/\*/, "", $5); print $5}' "$R")"
 done
+
+# --- the fastest save path and C beside Python, against an independent reading ---
+# The fixture's fast-variant rows and tests/fixtures/report/python (a run of
+# python_path.py's shape, runtime python) through the report's stated rules.
+cp -r "$FIX/python" "$TMPD/python"
+check "report --python on the fixture" report run --python python
+P=$TMPD/run/REPORT.md
+"$PY" - "$TMPD/run/matrix.tsv" "$TMPD/python/matrix.tsv" >"$TMPD/pyoracle" <<'PYEOF'
+import csv, sys
+def load(p):
+    return [r for r in csv.DictReader(open(p), delimiter="\t") if r["status"] == "ok" and r["protocol"] == "4"]
+c, py = load(sys.argv[1]), load(sys.argv[2])
+def find(rows, **kw):
+    for r in rows:
+        if all(r[k] == v for k, v in kw.items()):
+            return r
+def fmt(v):  # the report's 3 significant digits
+    import math
+    d = min(9, max(0, 2 - math.floor(math.log10(abs(v)))))
+    return "%.*f" % (d, v)
+cp = find(c, payload="weights", stage="compress", codec="lz4", level="0", alloc="reuse")
+ov = find(c, payload="weights", stage="save", variant="overlapped", codec="lz4", level="0", hash="sha1", alloc="reuse")
+fu = find(c, payload="weights", stage="save", variant="fused", codec="lz4", level="0", hash="sha1", alloc="reuse")
+print("goal_overlapped=" + fmt(float(ov["median_ns"]) / float(cp["median_ns"])))
+print("goal_fused=" + fmt(float(fu["median_ns"]) / float(cp["median_ns"])))
+n = applied = held = 0
+for r in py:
+    k = {x: r[x] for x in ("payload", "stage", "variant", "codec", "level", "hash")}
+    m = find(c, alloc=r["alloc"], **k) or find(c, alloc="reuse" if r["alloc"] == "fresh" else "fresh", **k)
+    if not m:
+        continue
+    n += 1
+    same = r["stage"] not in ("pickle", "save") and not r["hash"].startswith("xxh3") and r["hash"] != "blake2b"
+    if same and m["alloc"] == r["alloc"] and int(r["pickled_bytes"]) >= 800000:
+        applied += 1
+        held += abs(float(m["median_ns"]) / float(r["median_ns"]) - 1) <= 0.10
+print("side=%d rows side by side; the rule applies to %d of them and holds for %d." % (n, applied, held))
+PYEOF
+po() { sed -n "s/^$1=//p" "$TMPD/pyoracle"; }
+check_eq "goal: overlapped lz4:0 / compress alone on weights (oracle)" "$(po goal_overlapped)" \
+  "$(sed -n 's/^- overlapped: \([0-9.]*\) x compress alone.*/\1/p' "$P")"
+check_eq "goal: fused lz4:0 / compress alone on weights (oracle)" "$(po goal_fused)" \
+  "$(sed -n 's/^- fused: \([0-9.]*\) x compress alone.*/\1/p' "$P")"
+check_eq "fast-save plots linked and drawn" "fastsave-gzip_3-sha1 fastsave-lz4_0-sha1" \
+  "$(grep -o '](plots/fastsave-[^)]*\.png)' "$P" | sed 's/^](plots\/\(.*\)\.png)$/\1/' | sort | while read -r b; do [ -s "$TMPD/run/plots/$b.png" ] && echo "$b"; done | paste -sd' ')"
+check_eq "C and Python: rows side by side, rule applied and held (oracle)" \
+  "$(po side)" \
+  "$(grep -o '^[0-9]* rows side by side; the rule applies to [0-9]* of them and holds for [0-9]*\.' "$P")"
+check_eq "C and Python: the 25 %-off row fails the rule" 1 \
+  "$(grep -c '^| weights | 8000164 | hash | - | - | sha256 | reuse | .* | same library | \*\*no\*\* |$' "$P")"
+check_eq "C and Python: a compress row (C reuse, Python fresh) is not judged" 1 \
+  "$(grep -c '^| weights | 8000164 | compress | - | zstd:3 | - | reuse | .* | same library | not judged (alloc differs) |$' "$P")"
+check_eq "C and Python: small payloads show the overhead, not judged" 1 \
+  "$(grep -c '^| config | 233 | hash | - | - | sha1 | reuse | .* | same library | not judged (< 800000 B) |$' "$P")"
+check_eq "C and Python: an xxh3 row is not judged, and says why" 1 \
+  "$(grep -c '^| weights | 8000164 | hash | - | - | xxh3-128 | reuse | .* | python3-xxhash: non-dispatched XXH3 path, not the library.s speed | not judged |$' "$P")"
+check "C and Python: the xxhash caveat is stated" grep -q "^Caveat: Debian's python3-xxhash runs XXH3 about 4 x slower" "$P"
+check_error "--python with a C run is refused" 2 report run --python run
+# Back to the golden state for the checks below.
+check "report without --python again" report run
 
 # --- the recommendation follows the rows ------------------------------------
 fresh_run faster
