@@ -247,7 +247,7 @@ check_eq "SIGKILL: resume completes the run" "$whole_ids" \
 cp -r whole lastrow
 sed -i '$d' lastrow/matrix.tsv
 rc=0
-"$REL" run --resume lastrow >/dev/null 2>&1 || rc=$?
+"$ASAN" run --resume lastrow >/dev/null 2>&1 || rc=$?
 check_eq "a row lost after its gbench.json entries: --resume exits 0" "0" "$rc"
 check_gbench "a row lost after its gbench.json entries: no duplicate runs after --resume" lastrow
 check_eq "a row lost after its gbench.json entries: the cell is measured again" "$(wc -l <whole/matrix.tsv)" \
