@@ -106,15 +106,15 @@ check_eq "objects from casbench: env.tsv names the source and the binary's versi
   "$(awk -F'\t' '$1 == "objects_from" {a = $2} $1 == "casbench_version" {b = $2} END {print a "|" b}' "$TMPD/cb/env.tsv")"
 check_error_prog "objects from casbench: its bad-payload status is input" 2 python_path.py \
   "$PP" --casbench "$TMPD/fake-casbench" --payload nosuch --out "$TMPD/cb2"
-# The real binary, once its pickle subcommand is in: the objects are its very objects.
-if "$CASBENCH" pickle config >"$TMPD/real.pickle" 2>/dev/null; then
-  "$PP" --quick --casbench "$CASBENCH" --payload config --codec none --hash sha1 --out "$TMPD/real" >/dev/null 2>&1
-  check_eq "real casbench objects: CPython re-pickles config to casbench's bytes (sha1)" \
-    "$(sha1sum <"$TMPD/real.pickle" | cut -d' ' -f1)" "$(awk -F'\t' '$4 == "hash" {print $23}' "$TMPD/real/matrix.tsv")"
-else
-  check_error_prog "real casbench without its pickle subcommand: one line, environment" 3 python_path.py \
-    "$PP" --casbench "$CASBENCH" --payload config --out "$TMPD/real"
-fi
+# The real binary: the objects are its very objects.
+"$CASBENCH" pickle config >"$TMPD/real.pickle"
+"$CASBENCH" pickle metrics >"$TMPD/real-metrics.pickle"
+"$PP" --quick --casbench "$CASBENCH" --payload config,metrics --codec none --hash sha1 --out "$TMPD/real" >/dev/null 2>&1
+check_eq "real casbench objects: exit 0" 0 "$?"
+check_eq "real casbench objects: CPython re-pickles config to casbench's bytes (sha1)" \
+  "$(sha1sum <"$TMPD/real.pickle" | cut -d' ' -f1)" "$(awk -F'\t' '$1 == "config" && $4 == "hash" {print $23}' "$TMPD/real/matrix.tsv")"
+check_eq "real casbench objects: CPython re-pickles metrics to casbench's bytes (sha1)" \
+  "$(sha1sum <"$TMPD/real-metrics.pickle" | cut -d' ' -f1)" "$(awk -F'\t' '$1 == "metrics" && $4 == "hash" {print $23}' "$TMPD/real/matrix.tsv")"
 
 # A cell that fails verification: a row with status error and no timing; the rest measured.
 rc=0; PYTHON_PATH_FAULT=lz4:0 "$PP" --quick --objects-from python --payload config --codec lz4,zstd:1 --hash sha1 \
