@@ -1422,7 +1422,7 @@ static void sec_python(report_ctx *c, FILE *md)
     }
     fprintf(md, "\n%zu rows side by side; the rule applies to %zu of them and holds for %zu.\n\n",
             nrows, napplied, npass);
-    fprintf(md, "Caveat: Debian's python3-xxhash runs XXH3 about 4 x slower than `xxhsum` (its "
+    fprintf(md, "Caveat: Debian's python3-xxhash runs XXH3 slower than `xxhsum` (its "
             "build does not use the library's dispatched SIMD path), so a Python xxh3 row "
             "is not the library's speed; hashlib's blake2b is CPython's own code, not OpenSSL's. "
             "The `save` rows include the pickler, which differs between the two programs.\n\n");

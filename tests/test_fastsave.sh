@@ -154,6 +154,9 @@ check_eq "compare C_RUN PY_RUN: 11 rows line up" "11 rows compared" \
 check_eq "compare names both runtimes" "c python" \
   "$(sed -n 's/^- [AB]: .* runtime \([a-z]*\), commit .*/\1/p' cmp.md | paste -sd' ')"
 check_eq "the overlapped save rows pair up" 2 "$(grep -c '^| config 4 save overlapped \(gzip 3\|lz4 0\) sha1 fresh |' cmp.md)"
+keyed_pairs=$(join -t "$(printf '\t')" <(awk -F'\t' 'NR > 1 && $23 != "" {print $1 "/" $4 "/" $5 "/" $6 $7 "/" $8 "/" $9 "\t" $23}' cq/matrix.tsv | sort) \
+                            <(awk -F'\t' 'NR > 1 && $23 != "" {print $1 "/" $4 "/" $5 "/" $6 $7 "/" $8 "/" $9 "\t" $23}' pq/matrix.tsv | sort) | wc -l)
+check "C and Python runs share keyed rows to compare" test "$keyed_pairs" -gt 0
 check_eq "keys agree between C and Python on every paired row with a hash" "" \
   "$(join -t "$(printf '\t')" <(awk -F'\t' 'NR > 1 && $23 != "" {print $1 "/" $4 "/" $5 "/" $6 $7 "/" $8 "/" $9 "\t" $23}' cq/matrix.tsv | sort) \
                             <(awk -F'\t' 'NR > 1 && $23 != "" {print $1 "/" $4 "/" $5 "/" $6 $7 "/" $8 "/" $9 "\t" $23}' pq/matrix.tsv | sort) |

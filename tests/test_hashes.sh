@@ -41,8 +41,8 @@ same_digests() {
   # shellcheck disable=SC2086
   "$CASBENCH" hash "$hash" $FILES >"$TMPD/got" 2>&1
   local diff
-  diff=$(diff "$TMPD/want" "$TMPD/got" | grep -c '^>')
-  if [ "$(wc -l <"$TMPD/want")" = "$NFILES" ] && [ "$diff" = 0 ]; then
+  diff=$(diff "$TMPD/want" "$TMPD/got" | grep -c '^[<>]')
+  if [ "$(wc -l <"$TMPD/want")" = "$NFILES" ] && [ "$(wc -l <"$TMPD/got")" = "$NFILES" ] && [ "$diff" = 0 ]; then
     pass "$name on $NFILES inputs"
   else
     fail "$name on $NFILES inputs" "$diff differ, e.g. $(diff "$TMPD/want" "$TMPD/got" | head -n 3 | tr '\n' ' ')"
