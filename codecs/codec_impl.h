@@ -59,4 +59,16 @@ size_t codec_gzip_isize(const void *src, size_t n);
  * bytes (padding that gzip(1) and CPython's GzipFile both accept), or a
  * CODEC_ERR_CORRUPT code for any other trailing bytes. */
 size_t codec_gzip_after_member(const uint8_t *src, size_t n, size_t used);
+
+/* Decodes one gzip member at the start of src into dst (cap bytes): *used and
+ * *made receive the bytes read and written. Returns 0 or an error code. */
+typedef size_t (*codec_gzip_member_fn)(void *ctx, const uint8_t *src, size_t n,
+                                       uint8_t *dst, size_t cap, size_t *used, size_t *made);
+
+/* Decodes every member of a gzip stream with `member`, into the
+ * concatenation of their contents, as gzip(1) and CPython's GzipFile do.
+ * Returns the total size written, or an error code (an empty stream is
+ * CODEC_ERR_TRUNCATED; trailing bytes follow codec_gzip_after_member). */
+size_t codec_gzip_decode_members(void *ctx, codec_gzip_member_fn member,
+                                 const void *src, size_t n, void *dst, size_t cap);
 #endif

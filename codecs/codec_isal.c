@@ -138,9 +138,10 @@ static size_t isal_inflate_error(int rc)
 
 /* One member, as zlib_member() in codec_zlib.c: ISA-L parses the header and
  * checks CRC32 and ISIZE (crc_flag ISAL_GZIP). */
-static size_t isal_member(isal_ctx *c, const uint8_t *in, size_t n, uint8_t *out,
+static size_t isal_member(void *ctx, const uint8_t *in, size_t n, uint8_t *out,
                           size_t cap, size_t *used, size_t *made)
 {
+    isal_ctx *c = ctx;
     struct inflate_state *s = &c->inf;
     size_t in_left = n, out_left = cap;
     uint8_t probe[64];
@@ -186,27 +187,7 @@ static size_t isal_member(isal_ctx *c, const uint8_t *in, size_t n, uint8_t *out
 
 size_t codec_isal_decompress(void *ctx, const void *src, size_t n, void *dst, size_t cap)
 {
-    isal_ctx *c = ctx;
-    const uint8_t *in = src;
-    uint8_t *out = dst;
-    size_t pos = 0, total = 0;
-
-    if (n == 0)
-        return CODEC_ERROR(CODEC_ERR_TRUNCATED);
-    /* Concatenated members, as gzip(1) and CPython's GzipFile read them. */
-    for (;;) {
-        size_t used = 0, made = 0, r;
-        r = isal_member(c, in + pos, n - pos, out + total, cap - total, &used, &made);
-        if (codec_is_error(r))
-            return r;
-        pos += used;
-        total += made;
-        r = codec_gzip_after_member(in, n, pos);
-        if (codec_is_error(r))
-            return r;
-        if (r == 0)
-            return total;
-    }
+    return codec_gzip_decode_members(ctx, isal_member, src, n, dst, cap);
 }
 
 size_t codec_isal_content_size(const void *src, size_t n)

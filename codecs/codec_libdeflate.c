@@ -52,39 +52,27 @@ size_t codec_libdeflate_compress(void *ctx, const void *src, size_t n, void *dst
     return r ? r : CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
 }
 
-size_t codec_libdeflate_decompress(void *ctx, const void *src, size_t n, void *dst, size_t cap)
+/* One member through libdeflate, its result translated to casbench's codes. */
+static size_t ldf_member(void *ctx, const uint8_t *in, size_t n, uint8_t *out,
+                         size_t cap, size_t *used, size_t *made)
 {
     ldf_ctx *c = ctx;
-    const uint8_t *in = src;
-    uint8_t *out = dst;
-    size_t pos = 0, total = 0;
-
-    if (n == 0)
-        return CODEC_ERROR(CODEC_ERR_TRUNCATED);
-    /* Concatenated members, as gzip(1) and CPython's GzipFile read them. */
-    for (;;) {
-        size_t used = 0, made = 0, r;
-        enum libdeflate_result lr = libdeflate_gzip_decompress_ex(
-            c->d, in + pos, n - pos, out + total, cap - total, &used, &made);
-        switch (lr) {
-        case LIBDEFLATE_SUCCESS:
-            break;
-        case LIBDEFLATE_INSUFFICIENT_SPACE:
-            return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
-        case LIBDEFLATE_BAD_DATA:
-            /* libdeflate does not tell a short stream from a bad one. */
-            return CODEC_ERROR(CODEC_ERR_CORRUPT);
-        default:
-            return CODEC_ERROR(CODEC_ERR_LIBRARY);
-        }
-        pos += used;
-        total += made;
-        r = codec_gzip_after_member(in, n, pos);
-        if (codec_is_error(r))
-            return r;
-        if (r == 0)
-            return total;
+    switch (libdeflate_gzip_decompress_ex(c->d, in, n, out, cap, used, made)) {
+    case LIBDEFLATE_SUCCESS:
+        return 0;
+    case LIBDEFLATE_INSUFFICIENT_SPACE:
+        return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
+    case LIBDEFLATE_BAD_DATA:
+        /* libdeflate does not tell a short stream from a bad one. */
+        return CODEC_ERROR(CODEC_ERR_CORRUPT);
+    default:
+        return CODEC_ERROR(CODEC_ERR_LIBRARY);
     }
+}
+
+size_t codec_libdeflate_decompress(void *ctx, const void *src, size_t n, void *dst, size_t cap)
+{
+    return codec_gzip_decode_members(ctx, ldf_member, src, n, dst, cap);
 }
 
 size_t codec_libdeflate_content_size(const void *src, size_t n)

@@ -66,6 +66,30 @@ size_t codec_gzip_after_member(const uint8_t *src, size_t n, size_t used)
     return 0;
 }
 
+size_t codec_gzip_decode_members(void *ctx, codec_gzip_member_fn member,
+                                 const void *src, size_t n, void *dst, size_t cap)
+{
+    const uint8_t *in = src;
+    uint8_t *out = dst;
+    size_t pos = 0, total = 0;
+
+    if (n == 0)
+        return CODEC_ERROR(CODEC_ERR_TRUNCATED);
+    for (;;) {
+        size_t used = 0, made = 0, r;
+        r = member(ctx, in + pos, n - pos, out + total, cap - total, &used, &made);
+        if (codec_is_error(r))
+            return r;
+        pos += used;
+        total += made;
+        r = codec_gzip_after_member(in, n, pos);
+        if (codec_is_error(r))
+            return r;
+        if (r == 0)
+            return total;
+    }
+}
+
 const char *codec_zlib_version(void) { return zlibVersion(); }
 
 size_t codec_zlib_bound(size_t src_size, int level)
@@ -167,9 +191,10 @@ static size_t zlib_error(int rc)
 
 /* One member from in[0..n) into out[0..cap); *used and *made receive the
  * bytes read and written. zlib checks the header, CRC32 and ISIZE. */
-static size_t zlib_member(zlib_ctx *c, const uint8_t *in, size_t n, uint8_t *out,
+static size_t zlib_member(void *ctx, const uint8_t *in, size_t n, uint8_t *out,
                           size_t cap, size_t *used, size_t *made)
 {
+    zlib_ctx *c = ctx;
     size_t in_left = n, out_left = cap;
     uint8_t probe[64];
     int rc, probing = 0;
@@ -216,28 +241,7 @@ static size_t zlib_member(zlib_ctx *c, const uint8_t *in, size_t n, uint8_t *out
 
 size_t codec_zlib_decompress(void *ctx, const void *src, size_t n, void *dst, size_t cap)
 {
-    zlib_ctx *c = ctx;
-    const uint8_t *in = src;
-    uint8_t *out = dst;
-    size_t pos = 0, total = 0;
-
-    if (n == 0)
-        return CODEC_ERROR(CODEC_ERR_TRUNCATED);
-    /* Concatenated members decode to the concatenation of their contents,
-     * as gzip(1) and CPython's GzipFile do. */
-    for (;;) {
-        size_t used = 0, made = 0, r;
-        r = zlib_member(c, in + pos, n - pos, out + total, cap - total, &used, &made);
-        if (codec_is_error(r))
-            return r;
-        pos += used;
-        total += made;
-        r = codec_gzip_after_member(in, n, pos);
-        if (codec_is_error(r))
-            return r;
-        if (r == 0)
-            return total;
-    }
+    return codec_gzip_decode_members(ctx, zlib_member, src, n, dst, cap);
 }
 
 size_t codec_zlib_content_size(const void *src, size_t n)
