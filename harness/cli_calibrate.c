@@ -570,17 +570,6 @@ static void compare_zstd(const calib_opts *o, const blob_in *b, int level)
     explain(r, known_c);
 }
 
-static void fill_random(uint8_t *b, size_t n, uint64_t seed)
-{
-    uint64_t s = seed;
-    for (size_t i = 0; i < n; i += 8) {
-        uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-        z ^= z >> 31;
-        memcpy(b + i, &z, n - i < 8 ? n - i : 8);
-    }
-}
 
 static harness_figure hash_cell(const char *hash, size_t n, const char *tag)
 {
@@ -589,7 +578,7 @@ static harness_figure hash_cell(const char *hash, size_t n, const char *tag)
     if (!h) cb_fail(CB_EXIT_INTERNAL, "%s: %s", hash, err);
     uint8_t *buf = malloc(n ? n : 1);
     if (!buf) cb_fail(CB_EXIT_ENV, "out of memory");
-    fill_random(buf, n, 0);
+    cb_fill_random(buf, n, 0);
     cell_input in;
     memset(&in, 0, sizeof in);
     in.blob = buf;
@@ -669,7 +658,7 @@ static void compare_openssl(const calib_opts *o)
              * best of each: every side gets the same two chances. */
             uint8_t *buf = malloc(n);
             if (!buf) cb_fail(CB_EXIT_ENV, "out of memory");
-            fill_random(buf, n, 0);
+            cb_fill_random(buf, n, 0);
             calib_evp *e = calib_evp_create(algs[i].evp, buf, n, err, sizeof err);
             if (!e) cb_fail(CB_EXIT_ENV, "%s", err);
             harness_figure h = {0, 0, 0, 0, 0}, he = {0, 0, 0, 0, 0};

@@ -125,19 +125,7 @@ static const rundir_row *lookup(const keyed *k, size_t n, const char *id)
     return hit ? hit->row : NULL;
 }
 
-static const char *fmt3(double v, char *buf, size_t n)
-{
-    double a = fabs(v);
-    int dec;
-    if (!isfinite(v)) { snprintf(buf, n, "-"); return buf; }
-    if (a == 0) { snprintf(buf, n, "0"); return buf; }
-    dec = 2 - (int)floor(log10(a));
-    if (dec < 0) dec = 0;
-    if (dec > 9) dec = 9;
-    snprintf(buf, n, "%.*f", dec, v);
-    return buf;
-}
-#define F3(v) fmt3((v), (char[32]){0}, 32)
+#define F3(v) CB_FMT3(v)
 
 int cli_compare(int argc, char **argv)
 {

@@ -861,18 +861,6 @@ static int run_payload(run_state *st, const char *spec_text)
     return 0;
 }
 
-/* splitmix64: reproducible bytes for the hash sweep. */
-static void fill_random(uint8_t *b, size_t n, uint64_t seed)
-{
-    uint64_t s = seed;
-    for (size_t i = 0; i < n; i += 8) {
-        uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-        z ^= z >> 31;
-        memcpy(b + i, &z, n - i < 8 ? n - i : 8);
-    }
-}
 
 #define SWEEP_MIN 64
 #define SWEEP_MAX ((size_t)64 << 20)
@@ -889,7 +877,7 @@ static int run_sweep(run_state *st)
     const run_opts *o = st->o;
     uint8_t *buf = malloc(SWEEP_MAX);
     if (!buf) cb_fail(CB_EXIT_ENV, "hash sweep: out of memory");
-    fill_random(buf, SWEEP_MAX, o->seed);
+    cb_fill_random(buf, SWEEP_MAX, o->seed);
     for (size_t s = SWEEP_MIN; s <= SWEEP_MAX; s *= 4) {
         cell_input in = {0};
         in.blob = buf;

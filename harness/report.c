@@ -109,20 +109,7 @@ static void sl_free(strlist *l)
     l->n = 0;
 }
 
-/* 3 significant digits, plain notation. */
-static const char *num(double v, char *buf, size_t n)
-{
-    double a = fabs(v);
-    int dec;
-    if (!isfinite(v)) { snprintf(buf, n, "-"); return buf; }
-    if (a == 0) { snprintf(buf, n, "0"); return buf; }
-    dec = 2 - (int)floor(log10(a));
-    if (dec < 0) dec = 0;
-    if (dec > 9) dec = 9;
-    snprintf(buf, n, "%.*f", dec, v);
-    return buf;
-}
-#define NUM(v) num((v), (char[32]){0}, 32)
+#define NUM(v) CB_FMT3(v)
 
 /* A payload or codec name made safe for a file name. */
 static const char *slug(const char *s, char *buf, size_t n)

@@ -236,5 +236,30 @@ int cb_write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
+const char *cb_fmt3(double v, char *buf, size_t n)
+{
+    double a = fabs(v);
+    int dec;
+    if (!isfinite(v)) { snprintf(buf, n, "-"); return buf; }
+    if (a == 0) { snprintf(buf, n, "0"); return buf; }
+    dec = 2 - (int)floor(log10(a));
+    if (dec < 0) dec = 0;
+    if (dec > 9) dec = 9;
+    snprintf(buf, n, "%.*f", dec, v);
+    return buf;
+}
+
+void cb_fill_random(uint8_t *b, size_t n, uint64_t seed)
+{
+    uint64_t s = seed;
+    for (size_t i = 0; i < n; i += 8) {
+        uint64_t z = (s += 0x9e3779b97f4a7c15ull);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        z ^= z >> 31;
+        memcpy(b + i, &z, n - i < 8 ? n - i : 8);
+    }
+}
+
 int cb_is_help(const char *arg) { return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0; }
 int cb_is_version(const char *arg) { return strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0; }

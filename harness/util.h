@@ -66,6 +66,15 @@ int cb_read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *len
 /* Write all of buf to fd, retrying on EINTR and short writes. 0 or -1 (errno). */
 int cb_write_all(int fd, const void *buf, size_t len);
 
+/* v with 3 significant digits in plain notation ("0.0123", "456", "7891"),
+ * "0" for zero and "-" for a non-finite value; returns buf. */
+const char *cb_fmt3(double v, char *buf, size_t n);
+#define CB_FMT3(v) cb_fmt3((v), (char[32]){0}, 32)
+
+/* Fill b with n reproducible bytes: the splitmix64 sequence from `seed`,
+ * little-endian. Same seed, same bytes, on every machine. */
+void cb_fill_random(uint8_t *b, size_t n, uint64_t seed);
+
 /* True when `arg` is "-h" or "--help" / "--version". */
 int cb_is_help(const char *arg);
 int cb_is_version(const char *arg);
