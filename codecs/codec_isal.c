@@ -86,6 +86,20 @@ static size_t isal_comp_error(int rc)
     }
 }
 
+/* Ready the reused deflate state for a new gzip stream written at dst:
+ * isal_deflate_reset clears the level and buffers, so they are set again. */
+static void isal_deflate_start(isal_ctx *c, void *dst)
+{
+    struct isal_zstream *z = &c->z;
+    isal_deflate_reset(z);
+    z->level = (uint32_t)c->level;
+    z->level_buf = c->level_buf;
+    z->level_buf_size = c->level_buf_size;
+    z->gzip_flag = IGZIP_GZIP;
+    z->flush = NO_FLUSH;
+    z->next_out = dst;
+}
+
 size_t codec_isal_compress(void *ctx, const void *src, size_t n, void *dst, size_t cap)
 {
     isal_ctx *c = ctx;
@@ -93,14 +107,8 @@ size_t codec_isal_compress(void *ctx, const void *src, size_t n, void *dst, size
     size_t in_left = n, out_left = cap;
     int rc;
 
-    isal_deflate_reset(z);
-    z->level = (uint32_t)c->level;
-    z->level_buf = c->level_buf;
-    z->level_buf_size = c->level_buf_size;
-    z->gzip_flag = IGZIP_GZIP;
-    z->flush = NO_FLUSH;
+    isal_deflate_start(c, dst);
     z->next_in = (uint8_t *)(uintptr_t)src;   /* ISA-L's API is not const */
-    z->next_out = dst;
     for (;;) {
         size_t step_in = in_left < ISAL_STEP ? in_left : ISAL_STEP;
         size_t step_out = out_left < ISAL_STEP ? out_left : ISAL_STEP;
@@ -198,14 +206,7 @@ size_t codec_isal_content_size(const void *src, size_t n)
 size_t codec_isal_stream_begin(void *ctx, size_t total, void *dst, size_t cap)
 {
     isal_ctx *c = ctx;
-    struct isal_zstream *z = &c->z;
-    isal_deflate_reset(z);
-    z->level = (uint32_t)c->level;
-    z->level_buf = c->level_buf;
-    z->level_buf_size = c->level_buf_size;
-    z->gzip_flag = IGZIP_GZIP;
-    z->flush = NO_FLUSH;
-    z->next_out = dst;
+    isal_deflate_start(c, dst);
     c->sdst = dst;
     c->scap = c->sleft = cap;
     c->total = total;

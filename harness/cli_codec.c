@@ -138,6 +138,18 @@ static const codec_desc *cli_codec_args(int argc, char **argv, int *level)
     return c;
 }
 
+/* The filters' last step: the whole output to stdout, then the buffer freed. */
+static int write_and_free(uint8_t *dst, size_t n)
+{
+    if (cb_write_all(1, dst, n) != 0) {
+        int e = errno;
+        free(dst);
+        cb_fail(CB_EXIT_ENV, "stdout: %s", strerror(e));
+    }
+    free(dst);
+    return CB_EXIT_OK;
+}
+
 int cli_compress(int argc, char **argv)
 {
     int level;
@@ -163,13 +175,7 @@ int cli_compress(int argc, char **argv)
         free(dst);
         cb_fail(CB_EXIT_INTERNAL, "stdin: %s:%d: %s", c->name, level, codec_error_name(r));
     }
-    if (cb_write_all(1, dst, r) != 0) {
-        int e = errno;
-        free(dst);
-        cb_fail(CB_EXIT_ENV, "stdout: %s", strerror(e));
-    }
-    free(dst);
-    return CB_EXIT_OK;
+    return write_and_free(dst, r);
 }
 
 int cli_decompress(int argc, char **argv)
@@ -222,13 +228,7 @@ int cli_decompress(int argc, char **argv)
         free(dst);
         cb_fail(CB_EXIT_INPUT, "stdin: %s: %s", c->name, codec_error_name(r));
     }
-    if (cb_write_all(1, dst, r) != 0) {
-        int e = errno;
-        free(dst);
-        cb_fail(CB_EXIT_ENV, "stdout: %s", strerror(e));
-    }
-    free(dst);
-    return CB_EXIT_OK;
+    return write_and_free(dst, r);
 }
 
 static void hash_usage(FILE *out)
