@@ -357,7 +357,9 @@ static double row_ratio(const calib_row *r) { return r->harness_bps / r->tool_bp
 
 static const char *row_bounds(const calib_row *r)
 {
-    double q = row_ratio(r);
+    /* Judge the ratio as the table prints it (3 decimals), so that a printed
+     * 1.050 is never called out of bounds. */
+    double q = round(row_ratio(r) * 1000.0) / 1000.0;
     switch (r->kind) {
     case KIND_LIKE: return q >= LIKE_LO && q <= LIKE_HI ? "yes" : "no";
     case KIND_FLOOR: return q >= PICKLE_LO ? "yes" : "no";
