@@ -68,9 +68,11 @@ check_error "pr3090 seed beyond 2^64 - 1" 2 "$CASBENCH" pickle pr3090-config:see
 check_error "pr3090: unknown parameter" 2 "$CASBENCH" pickle pr3090-weights:rows=3
 
 # --- casbench list shows them, with the sizes pickled above ---
-"$CASBENCH" list payloads >"$TMPD/list.txt" 2>&1 || "$CASBENCH" list >"$TMPD/list.txt"
+"$CASBENCH" list payloads >"$TMPD/list.txt" || fail "list payloads" "exit $?"
 for name in config metrics embeddings weights random; do
   check_eq "list: pr3090-$name size" "$(wc -c <"$TMPD/pr-42/pr3090-$name.pkl")" \
     "$(awk -v p="pr3090-$name" '$1 == p { print $3 }' "$TMPD/list.txt")"
 done
 check "list: pattern:SIZE" grep -q '^pattern  *SIZE' "$TMPD/list.txt"
+check "--seed does not change pr3090 payloads (the PR's seed is a parameter)" \
+  cmp <("$CASBENCH" pickle pr3090-metrics --seed 5) "$TMPD/pr-42/pr3090-metrics.pkl"
