@@ -195,6 +195,8 @@ find_key() {
 }
 
 check_key() {
+  # --dry-run makes no key: the one it names is not there to read.
+  [ "$DRY" = 1 ] && [ -n "$GROUP" ] && [ "$SSH_KEY" = "$(group_dir)/id_ed25519.pub" ] && return 0
   [[ "$SSH_KEY" == *.pub ]] || input_error "$SSH_KEY: --ssh-key wants the public key file (*.pub)"
   [ -r "$SSH_KEY" ] || env_error "$SSH_KEY: cannot read the public key"
   [ -r "${SSH_KEY%.pub}" ] || env_error "${SSH_KEY%.pub}: cannot read the private key beside the public one"
@@ -228,7 +230,7 @@ ssh_check() {
 check_az_login() {
   need az "install the Azure CLI and run az login"
   need python3 "the az answers are read with python3"
-  run az account show --output none \
+  run az account show --output none 2>/dev/null \
     || env_error "az account show failed: run az login first"
 }
 
