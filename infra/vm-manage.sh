@@ -57,7 +57,8 @@
 # ssh, scp or git missing or failing, not logged in, SSH refused, no quota, wait
 # timed out); 4 the benchmark on the VM failed (its log and any results are still
 # fetched); 129/130/143 hung up/interrupted/terminated (what was created is
-# destroyed unless --keep, after fetching what the VM finished).
+# destroyed unless --keep, after fetching what the VM finished; after a hang-up
+# the messages go to CASBENCH_STATE_DIR/hangup.log).
 set -uo pipefail
 
 PROG="vm-manage.sh"
@@ -542,7 +543,7 @@ cmd_list() {
 # On failure or interrupt: end the running command, fetch what the VM finished,
 # then destroy what this process created (checked by its casbench-run tag), unless --keep.
 cleanup() {
-  local rc=$1 g=${CREATED:-$PENDING}
+  local rc=$1 g=${CREATED:-$PENDING} pending=$PENDING
   trap '' INT TERM HUP
   # For matrix's summary table: this run's group and what it fetched.
   [ -z "${CASBENCH_SUMMARY:-}" ] || printf '%s\t%s\n' "${g:-$GROUP}" "${FETCHED:--}" >"$CASBENCH_SUMMARY"
@@ -553,9 +554,10 @@ cleanup() {
       say "fetching what the VM has before anything is deleted"
       ( cmd_fetch ) || true
     fi
-    if [ "$KEEP" = 1 ]; then
+    if [ "$KEEP" = 1 ] && [ "$g" != "$pending" ]; then
       say "--keep: leaving $g; delete it with: infra/vm-manage.sh destroy --group $g"
-    elif delete_group "$RUN_ID"; then
+    elif delete_group "$RUN_ID" || [ "$g" = "$pending" ]; then
+      # (A group never ours got no VM: the key made for it goes too.)
       [ "$DRY" = 1 ] || rm -rf "$(group_dir)"
     fi
   fi
@@ -564,6 +566,12 @@ cleanup() {
 
 on_signal() {
   local rc=$1
+  # A closed terminal: what follows (and the az and ssh it runs) must not
+  # write to it; the messages go to a log in the state directory instead.
+  if [ "$rc" = 129 ]; then
+    mkdir -p "$STATE_DIR" && exec >>"$STATE_DIR/hangup.log" 2>&1 </dev/null
+    say "$(date -u +%Y-%m-%dT%H:%M:%SZ) hung up"
+  fi
   say "interrupted"
   cleanup "$rc"
   trap - EXIT
