@@ -86,14 +86,19 @@ if ! { git init -q "$mf" && git -C "$mf" -c user.name=t -c user.email=t@t commit
   && git -C "$mf" -c user.name=t -c user.email=t@t commit -q --allow-empty -m pr3090 \
   && git -C "$mf" update-ref refs/pull/3090/head HEAD && git -C "$mf" reset -q --hard HEAD~1; }; then fail "metaflow fixture"; fi
 head=$(git rev-parse HEAD)
-# vm_run NAME URL COMMIT BENCH_ARGS: runs the runner in $TMPD/vm-NAME; the marker's fields land in $marker.
+# Debian's awk is mawk, but installing gawk makes it the awk: both run here,
+# the runner (AWK=mawk|gawk vm_run ...) and vm-manage.sh (below).
+for a in gawk mawk; do
+  mkdir -p "$TMPD/awk-$a"; ln -sf "$(command -v "$a")" "$TMPD/awk-$a/awk"
+done
+# [AWK=gawk|mawk] vm_run NAME URL COMMIT BENCH_ARGS: runs the runner in $TMPD/vm-NAME; the marker's fields land in $marker.
 vm_run() {
   local d=$TMPD/vm-$1
   mkdir -p "$d"
   printf 'CASBENCH_REPO_URL=%q\nCASBENCH_COMMIT=%q\nCASBENCH_BENCH_ARGS=%q\n' "$2" "$3" "$4" >"$d/source.env"
   echo "0.90 0.50 0.60 1/100 4242" >"$d/loadavg"
   echo "cpu 100 0 100 800 0 0 0 0 0 0" >"$d/stat"
-  env PATH="$TMPD/vmbin:$PATH" VM_LOG="$d/vm.log" CASBENCH_VM_STATE="$d/state" CASBENCH_VM_SRC="$d/src" \
+  env PATH="$TMPD/vmbin:$TMPD/awk-${AWK:-mawk}:$PATH" VM_LOG="$d/vm.log" CASBENCH_VM_STATE="$d/state" CASBENCH_VM_SRC="$d/src" \
     CASBENCH_VM_SOURCE_ENV="$d/source.env" CASBENCH_VM_METAFLOW_URL="${MF_URL:-file://$mf}" \
     CASBENCH_VM_LOADAVG="$d/loadavg" CASBENCH_VM_PROC_STAT="$d/stat" CASBENCH_VM_LOAD_POLL=1 \
     bash "$TMPD/cloud-init-runner.sh" >/dev/null 2>&1
@@ -125,9 +130,10 @@ check_eq "VM runner: vm.tsv has the CPU model, SMT siblings, load before timing,
 # overrides the Makefile's `BENCH_ARGS ?=` default (checked on the real Makefile).
 check "the Makefile: an empty BENCH_ARGS= on the command line drops its default arguments" bash -c \
   '[ "$(make -n bench 2>/dev/null | grep -c "casbench run  |")" = 0 ] && [ "$(make -n bench BENCH_ARGS= 2>/dev/null | grep -c "casbench run  |")" = 1 ]'
-vm_run args "$PWD" "$head" "--quick --payload config"
-check_eq "VM runner, bench args given: make bench BENCH_ARGS=..." "make bench BENCH_ARGS=--quick --payload config" \
-  "$(cut -d'|' -f1 <<<"$makes")"
+AWK=gawk vm_run args "$PWD" "$head" "--quick --payload config"
+check_eq "VM runner (under gawk; mawk above), bench args given: make bench BENCH_ARGS=..., the same load and steal" \
+  "make bench BENCH_ARGS=--quick --payload config|0.05|10.00" \
+  "$(cut -d'|' -f1 <<<"$makes")|$(vmfact args load_before_bench)|$(vmfact args steal_pct_during_bench)"
 FAKE_MAKE_NO_REPRODUCE=1 vm_run norepro "$PWD" "$head" ""
 check_eq "VM runner, a Makefile without 'reproduce': make bench, the reproduction skipped and said so, status 0" \
   "make bench|make -n reproduce|status=0|absent (no make target)" \
@@ -211,7 +217,6 @@ check "dry-run with --repo-url: no copy over scp" bash -c '! grep -q "casbench.t
 # shell-quoted values must reach awk another way. Both awks render here.
 args='--quick --payload config,weights --out "a b" x\y'
 for a in gawk mawk; do
-  mkdir -p "$TMPD/awk-$a"; ln -sf "$(command -v "$a")" "$TMPD/awk-$a/awk"
   fresh
   env PATH="$TMPD/awk-$a:$FAKEPATH" HOME="$TMPD/nohome" "$VM" "${FLAGS[@]}" --repo-url https://example.org/casbench.git \
     --commit 0123abc --bench-args "$args" create >/dev/null 2>&1
