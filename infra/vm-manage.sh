@@ -179,11 +179,11 @@ make_key() {
   if [ -n "$SSH_KEY" ]; then check_key; return 0; fi
   local dir; dir=$(group_dir)
   SSH_KEY=$dir/id_ed25519.pub
-  if [ "$DRY" = 1 ]; then run ssh-keygen -q -t ed25519 -N '' -C "casbench-$GROUP" -f "${SSH_KEY%.pub}"; return 0; fi
+  if [ "$DRY" = 1 ]; then run ssh-keygen -q -t ed25519 -N '' -C "$GROUP" -f "${SSH_KEY%.pub}"; return 0; fi
   need ssh-keygen
   (umask 077 && mkdir -p "$dir") || env_error "$dir: cannot create"
   chmod 700 "$dir"
-  [ -e "${SSH_KEY%.pub}" ] || ssh-keygen -q -t ed25519 -N '' -C "casbench-$GROUP" -f "${SSH_KEY%.pub}" </dev/null \
+  [ -e "${SSH_KEY%.pub}" ] || ssh-keygen -q -t ed25519 -N '' -C "$GROUP" -f "${SSH_KEY%.pub}" </dev/null \
     || env_error "ssh-keygen failed"
 }
 

@@ -186,7 +186,7 @@ for s in Standard_D2s_v5 Standard_D4s_v5; do
   grp=$(grep -oE "az group create --name $G" <<<"$out" | awk '{print $5}')
   check "dry-run $s: checks the name is free, then creates the group with the casbench tags" \
     grep -Eq "az group create --name $grp --location eastus --tags project=casbench casbench-run=[0-9a-f]{12} expires=[0-9-]{10}T[0-9:]{8}Z" <<<"$out"
-  check "dry-run $s: a fresh ed25519 key for the run" grep -Eq "ssh-keygen -q -t ed25519 -N '' -C casbench-$grp -f $TMPD/state/$grp/id_ed25519" <<<"$out"
+  check "dry-run $s: a fresh ed25519 key for the run" grep -Eq "ssh-keygen -q -t ed25519 -N '' -C $grp -f $TMPD/state/$grp/id_ed25519" <<<"$out"
   check "dry-run $s: vm create with size $s, Ubuntu 24.04 and the run's key" \
     grep -Eq -- "az vm create --resource-group $grp .*--size $s --image Canonical:ubuntu-24_04-lts:server:latest .*--authentication-type ssh --ssh-key-values $TMPD/state/$grp/id_ed25519.pub" <<<"$out"
   check "dry-run $s: vm create uses the NSG and the cloud-init file" \
