@@ -272,7 +272,7 @@ check_eq "--group naming the user's group (another region): refused (exit 2), no
 fresh; user_group mine eastus
 rc=0; fake "$VM" "${FLAGS[@]}" --group mine run >/dev/null 2>"$TMPD/err" || rc=$?
 check_eq "--group naming the user's group (same region): refused, its tags untouched, nothing deleted" \
-  '2|0|{"owner": "me"}' "$rc|$(grep -c '^az group (create|delete)' "$FAKE_LOG")|$("$PY" -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["tags"]))' "$FAKE_AZ_STATE/groups/mine.json")"
+  '2|0|{"owner": "me"}' "$rc|$(grep -cE '^az group (create|delete)' "$FAKE_LOG")|$("$PY" -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["tags"]))' "$FAKE_AZ_STATE/groups/mine.json")"
 # The race the check cannot close: the group appears between `exists` and `create`.
 fresh
 rc=0; fake env FAKE_AZ_RACE="mine:westus" "$VM" "${FLAGS[@]}" --group mine run >/dev/null 2>"$TMPD/err" || rc=$?
