@@ -328,6 +328,10 @@ check "... the unfinished run directory and the VM's log fetched, then the group
   in_order "$(at '^scp -r .*/results/casbench-vm2-') $(at '^scp .*bench\.log') $(at '^az group delete')" 3
 check "... the error names the refusal" grep -q "SSH login refused while waiting" "$TMPD/err"
 fresh
+rc=0; fake env FAKE_SSH_MODE=waitdown FAKE_NO_MARKER=1 "$VM" "${FLAGS[@]}" --timeout 600 run >/dev/null 2>"$TMPD/err" || rc=$?
+check_eq "connections timing out while waiting: exit 3 after three polls in a row, not at the timeout" \
+  "3|3" "$rc|$(grep -c 'test -e /var/lib/casbench/done' "$FAKE_LOG")"
+fresh
 rc=0; fake env FAKE_SSH_MODE=refuse "$VM" "${FLAGS[@]}" --timeout 600 run >/dev/null 2>"$TMPD/err" || rc=$?
 check_eq "SSH refused from the start (wrong key, passphrase): exit 3 at the first try, group deleted" \
   "3|1|" "$rc|$(grep -cE '^ssh [0-9.]+ true$' "$FAKE_LOG")|$(groups_left)"
