@@ -13,16 +13,18 @@
 set -euo pipefail
 
 # One list for every machine: build libraries, the timing engine, plotting,
-# and the real tools the tests use as oracles.
+# the real tools the tests use as oracles, what metaflow imports for the PR #3090
+# reproduction (python3-requests), and gawk beside Debian's default mawk (the
+# infra tests run vm-manage.sh under both).
 PACKAGES=(
   make gcc g++ pkg-config git
   zlib1g-dev liblz4-dev libzstd-dev libdeflate-dev libisal-dev libxxhash-dev
   libssl-dev librust-blake3-dev
   libbenchmark-dev libbenchmark-tools python3-scipy
   gnuplot-nox
-  python3 python3-numpy python3-lz4 python3-xxhash python3-zstandard
+  python3 python3-numpy python3-lz4 python3-xxhash python3-zstandard python3-requests
   lz4 zstd gzip xxhash b3sum coreutils openssl
-  shellcheck cloud-init python3-yaml openssh-client curl
+  shellcheck cloud-init python3-yaml openssh-client curl gawk
   clang libclang-rt-dev valgrind time strace
 )
 
@@ -74,9 +76,12 @@ fi
 # shellcheck disable=SC2086
 echo "provision.sh: installing:" $missing
 export DEBIAN_FRONTEND=noninteractive
-"${SUDO[@]}" apt-get update -qq || die "apt-get update failed"
+# A fresh cloud VM may still be running its own apt jobs: wait for the lock
+# (up to 10 minutes) instead of failing at once.
+APT=(apt-get -o DPkg::Lock::Timeout=600 -qq)
+"${SUDO[@]}" "${APT[@]}" update || die "apt-get update failed"
 # shellcheck disable=SC2086
-"${SUDO[@]}" apt-get install -y -qq --no-install-recommends $missing \
+"${SUDO[@]}" "${APT[@]}" install -y --no-install-recommends $missing \
   || die "apt-get install failed for: $(echo "$missing" | tr '\n' ' ')"
 still=$(missing_packages)
 [ -z "$still" ] || die "still missing after install: $(echo "$still" | tr '\n' ' ')"
