@@ -8,8 +8,6 @@
 
 #include "util.h"
 
-#define TSV_MAX_FILE (256u << 20)
-
 struct tsv_table {
     char *name;
     char *text;          /* the copied input, fields NUL-terminated in place */
@@ -35,6 +33,37 @@ static size_t count_fields(const char *line, size_t len)
     for (i = 0; i < len; i++)
         if (line[i] == '\t') n++;
     return n;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    const char *const *x = a, *const *y = b;
+    return strcmp(*x, *y);
+}
+
+/* Column names must be non-empty and unique. Duplicates are found by sorting
+ * a copy of the names (n log n): a header of 10^5 columns is a file a user
+ * can hand to report, and comparing every pair took minutes. */
+static int check_header(const tsv_table *t, char *err, size_t errlen)
+{
+    const char **sorted;
+    size_t i;
+    for (i = 0; i < t->ncols; i++)
+        if (!t->header[i][0])
+            return cb_err(err, errlen, "%s:1: column %zu has an empty name", t->name, i + 1);
+    sorted = malloc(t->ncols * sizeof *sorted);
+    if (!sorted) return cb_err(err, errlen, "%s: out of memory", t->name);
+    memcpy(sorted, t->header, t->ncols * sizeof *sorted);
+    qsort(sorted, t->ncols, sizeof *sorted, cmp_name);
+    for (i = 1; i < t->ncols; i++)
+        if (strcmp(sorted[i], sorted[i - 1]) == 0) {
+            char c[64];
+            cb_err(err, errlen, "%s:1: duplicate column '%s'", t->name, clip(sorted[i], c, sizeof c));
+            free(sorted);
+            return -1;
+        }
+    free(sorted);
+    return 0;
 }
 
 tsv_table *tsv_parse(const char *name, const char *buf, size_t len, int has_header,
@@ -112,22 +141,7 @@ tsv_table *tsv_parse(const char *name, const char *buf, size_t len, int has_head
         p = nl ? nl + 1 : t->text + len;
     }
     t->nrows = row;
-    if (t->header) {
-        size_t a, b;
-        for (a = 0; a < t->ncols; a++) {
-            if (!t->header[a][0]) {
-                cb_err(err, errlen, "%s:1: column %zu has an empty name", name, a + 1);
-                goto fail;
-            }
-            for (b = 0; b < a; b++)
-                if (strcmp(t->header[a], t->header[b]) == 0) {
-                    char c[64];
-                    cb_err(err, errlen, "%s:1: duplicate column '%s'", name,
-                           clip(t->header[a], c, sizeof c));
-                    goto fail;
-                }
-        }
-    }
+    if (t->header && check_header(t, err, errlen) != 0) goto fail;
     return t;
 oom:
     cb_err(err, errlen, "%s: out of memory", name);
@@ -142,7 +156,7 @@ tsv_table *tsv_load(const char *path, int has_header, char *err, size_t errlen)
     size_t len;
     char sub[256];
     tsv_table *t;
-    if (cb_read_file(path, TSV_MAX_FILE, &data, &len, sub, sizeof sub) != 0) {
+    if (cb_read_file(path, TSV_MAX_FILE_BYTES, &data, &len, sub, sizeof sub) != 0) {
         cb_err(err, errlen, "%s: %s", path, sub);
         return NULL;
     }

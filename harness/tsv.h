@@ -27,7 +27,10 @@ typedef struct tsv_table tsv_table;
 tsv_table *tsv_parse(const char *name, const char *buf, size_t len, int has_header,
                      char *err, size_t errlen);
 
-/* Read the file at path (at most 256 MiB) and parse it as tsv_parse does,
+/* The largest file tsv_load reads (and `run --resume` accepts as matrix.tsv). */
+#define TSV_MAX_FILE_BYTES ((size_t)256 << 20)
+
+/* Read the file at path (at most TSV_MAX_FILE_BYTES) and parse it as tsv_parse does,
  * naming it by path. NULL with "<path>: <problem>" when it cannot be read. */
 tsv_table *tsv_load(const char *path, int has_header, char *err, size_t errlen);
 
