@@ -75,6 +75,9 @@ static uint8_t *cli_read_stdin(size_t *len)
     int r = cli_read_all(0, CLI_CODEC_LIMIT, &data, len);
     if (r == READ_TOO_LARGE)
         cb_fail(CB_EXIT_INPUT, "stdin: larger than the %s limit", CLI_CODEC_LIMIT_TEXT);
+    /* A directory on stdin is bad input (2), as for `hash` and json:-. */
+    if (r != READ_OK && errno == EISDIR)
+        cb_fail(CB_EXIT_INPUT, "stdin: is a directory");
     if (r != READ_OK)
         cb_fail(CB_EXIT_ENV, "stdin: %s", strerror(errno));
     return data;

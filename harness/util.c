@@ -148,11 +148,35 @@ int cb_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out,
     return 0;
 }
 
+/* Decimal notation only: [+-]digits[.digits][(e|E)[+-]digits], with digits
+ * on at least one side of the point. strtod alone would also take "0x10",
+ * "inf", "nan" and leading blanks, which no option or results file means. */
+static int is_decimal(const char *s)
+{
+    size_t i = 0, int_digits = 0, frac_digits = 0;
+    if (s[i] == '+' || s[i] == '-') i++;
+    while (s[i] >= '0' && s[i] <= '9') { i++; int_digits++; }
+    if (s[i] == '.') {
+        i++;
+        while (s[i] >= '0' && s[i] <= '9') { i++; frac_digits++; }
+    }
+    if (int_digits + frac_digits == 0) return 0;
+    if (s[i] == 'e' || s[i] == 'E') {
+        size_t exp_digits = 0;
+        i++;
+        if (s[i] == '+' || s[i] == '-') i++;
+        while (s[i] >= '0' && s[i] <= '9') { i++; exp_digits++; }
+        if (exp_digits == 0) return 0;
+    }
+    return s[i] == 0;
+}
+
 int cb_parse_double(const char *s, double min, double max, double *out,
                     char *err, size_t errlen)
 {
     char *end;
     if (!s || !*s) return cb_err(err, errlen, "empty value");
+    if (!is_decimal(s)) return cb_err(err, errlen, "not a decimal number");
     errno = 0;
     double v = strtod(s, &end);
     if (*end) return cb_err(err, errlen, "not a number");

@@ -53,7 +53,9 @@ int cb_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out,
  * "1e30" and fractional values are rejected. */
 int cb_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out,
                   char *err, size_t errlen);
-/* A finite double (strtod syntax, whole string). */
+/* A finite double in decimal notation, the whole string: [+-]digits[.digits]
+ * [e[+-]digits] (no hexadecimal, "inf", "nan" or blanks: every numeric option
+ * and results field goes through this one parser). */
 int cb_parse_double(const char *s, double min, double max, double *out,
                     char *err, size_t errlen);
 
