@@ -148,12 +148,63 @@ static int cmp_id(const void *a, const void *b)
     return strcmp(*x, *y);
 }
 
-int rundir_load(const char *dir, rundir *r, char *err, size_t errlen)
+int rundir_take_matrix(rundir *r, tsv_table *t, int allow_empty, char *err, size_t errlen)
 {
-    struct stat st;
     int c[C_COUNT];
     size_t i, k;
     char **ids = NULL;
+
+    r->matrix = t;
+    for (k = 0; k < C_COUNT; k++)
+        if ((c[k] = tsv_require_col(t, col_names[k], err, errlen)) < 0) return -1;
+    if (tsv_nrows(t) == 0) {
+        if (allow_empty) return 0;
+        return cb_err(err, errlen, "%s:1: no measurement rows after the header", tsv_name(t));
+    }
+    r->rows = calloc(tsv_nrows(t), sizeof *r->rows);
+    if (!r->rows) return cb_err(err, errlen, "%s: out of memory", tsv_name(t));
+    for (i = 0; i < tsv_nrows(t); i++) {
+        r->nrows = i + 1;
+        if (load_row(t, i, c, &r->rows[i], err, errlen) != 0) return -1;
+    }
+
+    /* Identities must be unique: report and compare look rows up by them,
+     * and --resume skips the cells they name. */
+    ids = calloc(r->nrows, sizeof *ids);
+    if (!ids) return cb_err(err, errlen, "%s: out of memory", tsv_name(t));
+    for (i = 0; i < r->nrows; i++) {
+        char id[512];
+        rundir_row_id(&r->rows[i], id, sizeof id);
+        /* The line number rides after a NUL so that sorting compares ids only. */
+        size_t n = strlen(id);
+        ids[i] = malloc(n + 1 + sizeof(size_t));
+        if (!ids[i]) { cb_err(err, errlen, "%s: out of memory", tsv_name(t)); goto fail_ids; }
+        memcpy(ids[i], id, n + 1);
+        memcpy(ids[i] + n + 1, &r->rows[i].line, sizeof(size_t));
+    }
+    qsort(ids, r->nrows, sizeof *ids, cmp_id);
+    for (i = 1; i < r->nrows; i++)
+        if (strcmp(ids[i], ids[i - 1]) == 0) {
+            size_t la, lb;
+            memcpy(&la, ids[i - 1] + strlen(ids[i - 1]) + 1, sizeof la);
+            memcpy(&lb, ids[i] + strlen(ids[i]) + 1, sizeof lb);
+            cb_err(err, errlen, "%s:%zu: duplicate row (same identity as line %zu: %s)",
+                   tsv_name(t), la > lb ? la : lb, la > lb ? lb : la, ids[i]);
+            goto fail_ids;
+        }
+    for (i = 0; i < r->nrows; i++) free(ids[i]);
+    free(ids);
+    return 0;
+fail_ids:
+    for (i = 0; i < r->nrows; i++) free(ids[i]);
+    free(ids);
+    return -1;
+}
+
+int rundir_load(const char *dir, rundir *r, char *err, size_t errlen)
+{
+    struct stat st;
+    tsv_table *t;
 
     memset(r, 0, sizeof *r);
     if (stat(dir, &st) != 0)
@@ -167,14 +218,8 @@ int rundir_load(const char *dir, rundir *r, char *err, size_t errlen)
         rundir_free(r);
         return cb_err(err, errlen, "%s: out of memory", dir);
     }
-    r->matrix = tsv_load(r->matrix_path, 1, err, errlen);
-    if (!r->matrix) goto fail;
-    for (k = 0; k < C_COUNT; k++)
-        if ((c[k] = tsv_require_col(r->matrix, col_names[k], err, errlen)) < 0) goto fail;
-    if (tsv_nrows(r->matrix) == 0) {
-        cb_err(err, errlen, "%s:1: no measurement rows after the header", r->matrix_path);
-        goto fail;
-    }
+    t = tsv_load(r->matrix_path, 1, err, errlen);
+    if (!t || rundir_take_matrix(r, t, 0, err, errlen) != 0) goto fail;
     r->env = tsv_load(r->env_path, 0, err, errlen);
     if (!r->env) goto fail;
     if (tsv_ncols(r->env) != 2) {
@@ -182,42 +227,7 @@ int rundir_load(const char *dir, rundir *r, char *err, size_t errlen)
                tsv_ncols(r->env));
         goto fail;
     }
-    r->rows = calloc(tsv_nrows(r->matrix), sizeof *r->rows);
-    if (!r->rows) { cb_err(err, errlen, "%s: out of memory", r->matrix_path); goto fail; }
-    for (i = 0; i < tsv_nrows(r->matrix); i++) {
-        r->nrows = i + 1;
-        if (load_row(r->matrix, i, c, &r->rows[i], err, errlen) != 0) goto fail;
-    }
-
-    /* Identities must be unique: report and compare look rows up by them. */
-    ids = calloc(r->nrows, sizeof *ids);
-    if (!ids) { cb_err(err, errlen, "%s: out of memory", r->matrix_path); goto fail; }
-    for (i = 0; i < r->nrows; i++) {
-        char id[512];
-        rundir_row_id(&r->rows[i], id, sizeof id);
-        /* The line number rides after a NUL so that sorting compares ids only. */
-        size_t n = strlen(id);
-        ids[i] = malloc(n + 1 + sizeof(size_t));
-        if (!ids[i]) { cb_err(err, errlen, "%s: out of memory", r->matrix_path); goto fail_ids; }
-        memcpy(ids[i], id, n + 1);
-        memcpy(ids[i] + n + 1, &r->rows[i].line, sizeof(size_t));
-    }
-    qsort(ids, r->nrows, sizeof *ids, cmp_id);
-    for (i = 1; i < r->nrows; i++)
-        if (strcmp(ids[i], ids[i - 1]) == 0) {
-            size_t la, lb;
-            memcpy(&la, ids[i - 1] + strlen(ids[i - 1]) + 1, sizeof la);
-            memcpy(&lb, ids[i] + strlen(ids[i]) + 1, sizeof lb);
-            cb_err(err, errlen, "%s:%zu: duplicate row (same identity as line %zu: %s)",
-                   r->matrix_path, la > lb ? la : lb, la > lb ? lb : la, ids[i]);
-            goto fail_ids;
-        }
-    for (i = 0; i < r->nrows; i++) free(ids[i]);
-    free(ids);
     return 0;
-fail_ids:
-    for (i = 0; i < r->nrows; i++) free(ids[i]);
-    free(ids);
 fail:
     rundir_free(r);
     return -1;
