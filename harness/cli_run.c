@@ -25,7 +25,9 @@
 #include "payload.h"
 #include "pickle.h"
 #include "results.h"
+#include "runlock.h"
 #include "testcodec.h"
+#include "tmpstore.h"
 #include "util.h"
 
 #define MAX_ITEMS 64
