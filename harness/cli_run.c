@@ -1091,13 +1091,14 @@ int cli_run(int argc, char **argv)
 
     int resume = o.resume != NULL;
     if (!resume) make_out_dir(&o, dir, sizeof dir);
+    int lock_status = runlock_acquire(dir, err, sizeof err);   /* one writer per directory */
+    if (lock_status != 0) cb_fail(lock_status, "%s", err);
 
     /* save+store's directory. */
     const char *store_dir = o.store_dir;
     if (!store_dir) {
-        const char *tmpdir = getenv("TMPDIR");
-        snprintf(g_store_tmp, sizeof g_store_tmp, "%s/casbench-store.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
-        if (!mkdtemp(g_store_tmp)) cb_fail(CB_EXIT_ENV, "%s: %s", g_store_tmp, strerror(errno));
+        /* Removed at exit, whatever the exit; stale ones of killed runs first. */
+        if (tmpstore_create(g_store_tmp, sizeof g_store_tmp, err, sizeof err) != 0) cb_fail(CB_EXIT_ENV, "%s", err);
         store_dir = g_store_tmp;
     } else {
         struct stat sb;
