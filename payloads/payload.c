@@ -14,11 +14,13 @@
 #include "payload.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "json.h"
 #include "npy.h"
@@ -549,6 +551,21 @@ static int gen_random(payload *pl, const gen_desc *g, const payload_spec *ps, ui
 
 /* --- files --- */
 
+/* json: and npy: look at the file's first bytes before reading all of it:
+ * a 2 GiB file that is not one costs a page, not 2 GiB. */
+static int sniff_file(payload *pl, const gen_desc *g, const char *path, char *err, size_t errlen)
+{
+    uint8_t head[4096];
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    ssize_t n;
+    if (fd < 0) return 0;   /* the full read below says why */
+    n = pread(fd, head, sizeof head, 0);
+    close(fd);
+    if (n <= 0) return 0;
+    return strcmp(g->name, "json") == 0 ? json_sniff(pl->arena, head, (size_t)n, err, errlen)
+                                        : npy_sniff(head, (size_t)n, err, errlen);
+}
+
 static int gen_file(payload *pl, const gen_desc *g, const payload_spec *ps, uint64_t seed,
                     char *err, size_t errlen)
 {
@@ -565,6 +582,10 @@ static int gen_file(payload *pl, const gen_desc *g, const payload_spec *ps, uint
             return cb_err(err, errlen, "'%s' is larger than the 64 GiB payload cap", path), CB_EXIT_INPUT;
     }
     char sub[256];
+    if (strcmp(path, "-") != 0 && strcmp(g->name, "file") != 0) {
+        int rc = sniff_file(pl, g, path, err, errlen);
+        if (rc) return rc;
+    }
     /* A stream on stdin has no size to check first: an endless one (/dev/zero)
      * stops at 1 GiB instead of filling memory up to the 64 GiB cap. */
     size_t max = strcmp(path, "-") == 0 ? (size_t)1 << 30 : (size_t)PAYLOAD_MAX_BYTES;
