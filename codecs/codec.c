@@ -49,6 +49,7 @@ const char *codec_error_name(size_t r)
         [CODEC_ERR_LEVEL] = "level out of range",
         [CODEC_ERR_ALLOC] = "out of memory",
         [CODEC_ERR_LIBRARY] = "library error",
+        [CODEC_ERR_TRAILING] = "trailing data after the end of the stream",
     };
     size_t e;
     if (!codec_is_error(r))
