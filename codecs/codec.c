@@ -75,11 +75,11 @@ const codec_desc *codec_find(const char *spec, int *level, char *err, size_t err
             return c;
         }
         if (cb_parse_i64(colon + 1, INT32_MIN, INT32_MAX, &v, perr, sizeof perr) != 0) {
-            cb_err(err, errlen, "codec '%s': level '%s': %s", spec, colon + 1, perr);
+            cb_err(err, errlen, "codec %s: level %s: %s", CB_Q(spec), CB_Q(colon + 1), perr);
             return NULL;
         }
         if (v < c->level_min || v > c->level_max) {
-            cb_err(err, errlen, "codec '%s': level %lld out of range %d..%d", spec,
+            cb_err(err, errlen, "codec %s: level %lld out of range %d..%d", CB_Q(spec),
                    (long long)v, c->level_min, c->level_max);
             return NULL;
         }
@@ -93,7 +93,9 @@ const codec_desc *codec_find(const char *spec, int *level, char *err, size_t err
                 strncat(known, ", ", sizeof known - strlen(known) - 1);
             strncat(known, codec_table[i].name, sizeof known - strlen(known) - 1);
         }
-        cb_err(err, errlen, "unknown codec '%.*s' (known: %s)", (int)len, spec, known);
+        char name[CB_QUOTE_CAP];
+        snprintf(name, sizeof name, "%.*s", (int)len, spec);
+        cb_err(err, errlen, "unknown codec %s (known: %s)", CB_Q(name), known);
     }
     return NULL;
 }

@@ -60,5 +60,5 @@ int main(int argc, char **argv)
     for (i = 0; i < N_COMMANDS; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
-    cb_fail(CB_EXIT_USAGE, "unknown command '%s' (see casbench --help)", argv[1]);
+    cb_fail(CB_EXIT_USAGE, "unknown command %s (see casbench --help)", CB_Q(argv[1]));
 }

@@ -192,7 +192,7 @@ static int load_existing(results_file *f, const char *path, int *status, char *e
     tsv_table *t;
     int rc = 0;
     if (cb_read_file(path, TSV_MAX_FILE_BYTES, &data, &len, sub, sizeof sub) != 0) {
-        cb_err(err, errlen, "%s: %s", path, sub);
+        cb_err(err, errlen, "%s: %s", CB_QP(path), sub);
         return fail_status(status, strstr(sub, "limit") ? CB_EXIT_INPUT : CB_EXIT_ENV);
     }
     char *text = (char *)data;
@@ -208,10 +208,10 @@ static int load_existing(results_file *f, const char *path, int *status, char *e
         /* Killed before the header was whole: start the file again. Anything
          * else without a line end is not a matrix.tsv of ours. */
         if (len > hb.n || memcmp(text, hb.p, len) != 0) {
-            cb_err(err, errlen, "%s:1: not the matrix.tsv header this casbench writes", path);
+            cb_err(err, errlen, "%s:1: not the matrix.tsv header this casbench writes", CB_QP(path));
             rc = fail_status(status, CB_EXIT_INPUT);
         } else if (ftruncate(f->fd, 0) != 0 || cb_write_all(f->fd, hb.p, hb.n) != 0) {
-            cb_err(err, errlen, "%s: %s", path, strerror(errno));
+            cb_err(err, errlen, "%s: %s", CB_QP(path), strerror(errno));
             rc = fail_status(status, CB_EXIT_ENV);
         }
         goto out;
@@ -225,7 +225,7 @@ static int load_existing(results_file *f, const char *path, int *status, char *e
     else for (i = 0; i < RESULTS_NCOLS && strcmp(tsv_col_name(t, (int)i), results_columns[i]) == 0; i++) {}
     if (i != RESULTS_NCOLS) {
         tsv_free(t);
-        cb_err(err, errlen, "%s:1: not the matrix.tsv header this casbench writes", path);
+        cb_err(err, errlen, "%s:1: not the matrix.tsv header this casbench writes", CB_QP(path));
         rc = fail_status(status, CB_EXIT_INPUT);
         goto out;
     }
@@ -242,7 +242,7 @@ static int load_existing(results_file *f, const char *path, int *status, char *e
     if (keep < len) {
         cb_warn("%s: dropping a torn last line (%zu bytes)", path, len - keep);
         if (ftruncate(f->fd, (off_t)keep) != 0) {
-            cb_err(err, errlen, "%s: %s", path, strerror(errno));
+            cb_err(err, errlen, "%s: %s", CB_QP(path), strerror(errno));
             rc = fail_status(status, CB_EXIT_ENV);
         }
     }

@@ -71,8 +71,8 @@ static const char *const col_names[C_COUNT] = {
 static int text_err(const tsv_table *t, size_t row, int col, const char *what,
                     char *err, size_t errlen)
 {
-    return cb_err(err, errlen, "%s:%zu: column '%s': %s", tsv_name(t), tsv_line(t, row),
-                  tsv_col_name(t, col), what);
+    return cb_err(err, errlen, "%s:%zu: column %s: %s", tsv_name(t), tsv_line(t, row),
+                  CB_Q(tsv_col_name(t, col)), what);
 }
 
 static int load_row(const tsv_table *t, size_t i, const int *c, rundir_row *w,
@@ -208,22 +208,22 @@ int rundir_load(const char *dir, rundir *r, char *err, size_t errlen)
 
     memset(r, 0, sizeof *r);
     if (stat(dir, &st) != 0)
-        return cb_err(err, errlen, "%s: %s", dir, strerror(errno));
+        return cb_err(err, errlen, "%s: %s", CB_QP(dir), strerror(errno));
     if (!S_ISDIR(st.st_mode))
-        return cb_err(err, errlen, "%s: not a directory (expected a results run directory)", dir);
+        return cb_err(err, errlen, "%s: not a directory (expected a results run directory)", CB_QP(dir));
     r->dir = strdup(dir);
     r->matrix_path = join(dir, "matrix.tsv");
     r->env_path = join(dir, "env.tsv");
     if (!r->dir || !r->matrix_path || !r->env_path) {
         rundir_free(r);
-        return cb_err(err, errlen, "%s: out of memory", dir);
+        return cb_err(err, errlen, "%s: out of memory", CB_QP(dir));
     }
     t = tsv_load(r->matrix_path, 1, err, errlen);
     if (!t || rundir_take_matrix(r, t, 0, err, errlen) != 0) goto fail;
     r->env = tsv_load(r->env_path, 0, err, errlen);
     if (!r->env) goto fail;
     if (tsv_ncols(r->env) != 2) {
-        cb_err(err, errlen, "%s:1: %zu fields, expected 2 (key<TAB>value)", r->env_path,
+        cb_err(err, errlen, "%s:1: %zu fields, expected 2 (key<TAB>value)", CB_QP(r->env_path),
                tsv_ncols(r->env));
         goto fail;
     }

@@ -38,14 +38,14 @@ int runlock_acquire(const char *dir, char *err, size_t errlen)
 {
     char pid_text[32];
     if (snprintf(g_lock_path, sizeof g_lock_path, "%s/run.lock", dir) >= (int)sizeof g_lock_path) {
-        cb_err(err, errlen, "%s: path too long", dir);
+        cb_err(err, errlen, "%s: path too long", CB_QP(dir));
         return CB_EXIT_INPUT;
     }
     for (int attempt = 0; attempt < 100; attempt++) {
         struct flock fl;
         int fd = open(g_lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
         if (fd < 0) {
-            cb_err(err, errlen, "%s: %s", g_lock_path, strerror(errno));
+            cb_err(err, errlen, "%s: %s", CB_QP(g_lock_path), strerror(errno));
             return CB_EXIT_ENV;
         }
         memset(&fl, 0, sizeof fl);
@@ -55,7 +55,7 @@ int runlock_acquire(const char *dir, char *err, size_t errlen)
             int e = errno;
             if (e != EACCES && e != EAGAIN) {
                 close(fd);
-                cb_err(err, errlen, "%s: cannot lock: %s", g_lock_path, strerror(e));
+                cb_err(err, errlen, "%s: cannot lock: %s", CB_QP(g_lock_path), strerror(e));
                 return CB_EXIT_ENV;
             }
             /* Who holds it: the kernel knows (the file's text may lag). */
@@ -69,9 +69,9 @@ int runlock_acquire(const char *dir, char *err, size_t errlen)
             close(fd);
             if (fl.l_pid > 0)
                 cb_err(err, errlen, "%s: in use by casbench pid %ld (another run or --resume is writing it)",
-                       dir, (long)fl.l_pid);
+                       CB_QP(dir), (long)fl.l_pid);
             else
-                cb_err(err, errlen, "%s: in use by another casbench run or --resume", dir);
+                cb_err(err, errlen, "%s: in use by another casbench run or --resume", CB_QP(dir));
             return CB_EXIT_ENV;
         }
         if (!still_linked(fd, g_lock_path)) {
@@ -83,11 +83,11 @@ int runlock_acquire(const char *dir, char *err, size_t errlen)
         atexit(release_at_exit);
         snprintf(pid_text, sizeof pid_text, "%ld\n", (long)g_lock_owner);
         if (ftruncate(fd, 0) != 0 || cb_write_all(fd, pid_text, strlen(pid_text)) != 0) {
-            cb_err(err, errlen, "%s: %s", g_lock_path, strerror(errno));
+            cb_err(err, errlen, "%s: %s", CB_QP(g_lock_path), strerror(errno));
             return CB_EXIT_ENV;
         }
         return 0;
     }
-    cb_err(err, errlen, "%s: the lock file keeps being replaced", g_lock_path);
+    cb_err(err, errlen, "%s: the lock file keeps being replaced", CB_QP(g_lock_path));
     return CB_EXIT_ENV;
 }

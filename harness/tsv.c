@@ -58,7 +58,7 @@ static int check_header(const tsv_table *t, char *err, size_t errlen)
     for (i = 1; i < t->ncols; i++)
         if (strcmp(sorted[i], sorted[i - 1]) == 0) {
             char c[64];
-            cb_err(err, errlen, "%s:1: duplicate column '%s'", t->name, clip(sorted[i], c, sizeof c));
+            cb_err(err, errlen, "%s:1: duplicate column %s", t->name, CB_Q(clip(sorted[i], c, sizeof c)));
             free(sorted);
             return -1;
         }
@@ -72,14 +72,15 @@ tsv_table *tsv_parse(const char *name, const char *buf, size_t len, int has_head
     tsv_table *t;
     size_t i, nlines = 0, line_no, cap_rows, row;
     char *p, *end;
+    const char *shown = CB_QP(name);   /* the name as messages print it */
 
-    if (len == 0) { cb_err(err, errlen, "%s:1: empty file", name); return NULL; }
+    if (len == 0) { cb_err(err, errlen, "%s:1: empty file", shown); return NULL; }
     for (i = 0; i < len; i++) {
         if (buf[i] == '\n') nlines++;
         else if (buf[i] == '\0' || buf[i] == '\r') {
             size_t ln = 1, j;
             for (j = 0; j < i; j++) if (buf[j] == '\n') ln++;
-            cb_err(err, errlen, "%s:%zu: %s", name, ln,
+            cb_err(err, errlen, "%s:%zu: %s", shown, ln,
                    buf[i] ? "carriage return in the file (DOS line endings are not accepted)"
                           : "NUL byte in the file");
             return NULL;
@@ -88,8 +89,8 @@ tsv_table *tsv_parse(const char *name, const char *buf, size_t len, int has_head
     if (buf[len - 1] != '\n') nlines++;
 
     t = calloc(1, sizeof *t);
-    if (!t) { cb_err(err, errlen, "%s: out of memory", name); return NULL; }
-    t->name = strdup(name);
+    if (!t) { cb_err(err, errlen, "%s: out of memory", shown); return NULL; }
+    t->name = strdup(shown);   /* only ever printed, in messages */
     t->text = malloc(len + 1);
     if (!t->name || !t->text) goto oom;
     memcpy(t->text, buf, len);
@@ -114,12 +115,12 @@ tsv_table *tsv_parse(const char *name, const char *buf, size_t len, int has_head
         line_no++;
         if (nl) *nl = 0;
         if (llen == 0) {
-            cb_err(err, errlen, "%s:%zu: empty line", name, line_no);
+            cb_err(err, errlen, "%s:%zu: empty line", shown, line_no);
             goto fail;
         }
         nf = count_fields(p, llen);
         if (nf != t->ncols) {
-            cb_err(err, errlen, "%s:%zu: %zu fields, but %s has %zu", name, line_no, nf,
+            cb_err(err, errlen, "%s:%zu: %zu fields, but %s has %zu", shown, line_no, nf,
                    has_header ? "the header" : "line 1", t->ncols);
             goto fail;
         }
@@ -144,7 +145,7 @@ tsv_table *tsv_parse(const char *name, const char *buf, size_t len, int has_head
     if (t->header && check_header(t, err, errlen) != 0) goto fail;
     return t;
 oom:
-    cb_err(err, errlen, "%s: out of memory", name);
+    cb_err(err, errlen, "%s: out of memory", shown);
 fail:
     tsv_free(t);
     return NULL;
@@ -157,7 +158,7 @@ tsv_table *tsv_load(const char *path, int has_header, char *err, size_t errlen)
     char sub[256];
     tsv_table *t;
     if (cb_read_file(path, TSV_MAX_FILE_BYTES, &data, &len, sub, sizeof sub) != 0) {
-        cb_err(err, errlen, "%s: %s", path, sub);
+        cb_err(err, errlen, "%s: %s", CB_QP(path), sub);
         return NULL;
     }
     t = tsv_parse(path, (const char *)data, len, has_header, err, errlen);
@@ -193,7 +194,7 @@ int tsv_col(const tsv_table *t, const char *name)
 int tsv_require_col(const tsv_table *t, const char *name, char *err, size_t errlen)
 {
     int c = tsv_col(t, name);
-    if (c < 0) cb_err(err, errlen, "%s:1: missing column '%s'", t->name, name);
+    if (c < 0) cb_err(err, errlen, "%s:1: missing column %s", t->name, CB_Q(name));
     return c;
 }
 
@@ -212,10 +213,10 @@ static int field_err(const tsv_table *t, size_t row, int col, const char *what,
 {
     char c[64];
     if (t->header)
-        return cb_err(err, errlen, "%s:%zu: column '%s': '%s' %s", t->name, t->lines[row],
-                      t->header[col], clip(tsv_str(t, row, col), c, sizeof c), what);
-    return cb_err(err, errlen, "%s:%zu: field %d: '%s' %s", t->name, t->lines[row], col + 1,
-                  clip(tsv_str(t, row, col), c, sizeof c), what);
+        return cb_err(err, errlen, "%s:%zu: column %s: %s %s", t->name, t->lines[row],
+                      CB_Q(t->header[col]), CB_Q(clip(tsv_str(t, row, col), c, sizeof c)), what);
+    return cb_err(err, errlen, "%s:%zu: field %d: %s %s", t->name, t->lines[row], col + 1,
+                  CB_Q(clip(tsv_str(t, row, col), c, sizeof c)), what);
 }
 
 static int parse_double(const char *s, double *out)
@@ -298,9 +299,9 @@ int tsv_double_list(const tsv_table *t, size_t row, int col, double **vals, size
             (memcpy(item, s, len), item[len] = 0, parse_double(item, &v[k]) != 0)) {
             if (len >= sizeof item) { memcpy(item, s, sizeof item - 1); item[sizeof item - 1] = 0; }
             free(v);
-            return cb_err(err, errlen, "%s:%zu: column '%s': item %zu '%s' is not a number",
-                          t->name, t->lines[row], tsv_col_name(t, col), k + 1,
-                          clip(item, c, sizeof c));
+            return cb_err(err, errlen, "%s:%zu: column %s: item %zu %s is not a number",
+                          t->name, t->lines[row], CB_Q(tsv_col_name(t, col)), k + 1,
+                          CB_Q(clip(item, c, sizeof c)));
         }
         k++;
         if (!comma) break;

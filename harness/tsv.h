@@ -9,7 +9,9 @@
  * line, and (with a header) a duplicate or empty column name.
  *
  * Every message written into err has the form "<name>:<line>: <problem>", so
- * that a CLI can print it as is after "casbench: ".
+ * that a CLI can print it as is after "casbench: ". The name is quoted as
+ * CB_QP does (bare unless it needs quoting), and so are fields quoted in a
+ * message (CB_Q): a message is always one line.
  */
 #ifndef CASBENCH_TSV_H
 #define CASBENCH_TSV_H

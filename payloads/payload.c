@@ -225,10 +225,10 @@ int payload_parse_spec(const char *spec, payload_spec *out, char *err, size_t er
             g = &gens[i];
             out->gen = (int)i;
         }
-    if (!g) return cb_err(err, errlen, "payload '%s': unknown payload (see casbench pickle --help)", spec);
+    if (!g) return cb_err(err, errlen, "payload %s: unknown payload (see casbench pickle --help)", CB_Q(spec));
     if (g->needs_path) {
         if (!colon || !colon[1])
-            return cb_err(err, errlen, "payload '%s': needs a path (%s:PATH)", spec, g->name);
+            return cb_err(err, errlen, "payload %s: needs a path (%s:PATH)", CB_Q(spec), g->name);
         out->path = colon + 1;
         return 0;
     }
@@ -237,28 +237,29 @@ int payload_parse_spec(const char *spec, payload_spec *out, char *err, size_t er
     if (!colon) return 0;
     const char *p = colon + 1;
     unsigned seen = 0;
-    if (!*p) return cb_err(err, errlen, "payload '%s': empty parameter list", spec);
+    if (!*p) return cb_err(err, errlen, "payload %s: empty parameter list", CB_Q(spec));
     while (*p) {
         const char *comma = strchr(p, ',');
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
         const char *eq = memchr(p, '=', len);
-        char key[32], val[64], sub[128];
-        if (!eq) return cb_err(err, errlen, "payload '%s': expected key=value, got '%.*s'", spec, (int)len, p);
+        char key[32], val[64], sub[128], item[CB_QUOTE_CAP];
+        snprintf(item, sizeof item, "%.*s", (int)(eq ? (size_t)(eq - p) : len), p);
+        if (!eq) return cb_err(err, errlen, "payload %s: expected key=value, got %s", CB_Q(spec), CB_Q(item));
         size_t klen = (size_t)(eq - p), vlen = len - klen - 1;
         int idx = -1;
         for (int i = 0; i < np; i++)
             if (strlen(g->params[i].key) == klen && memcmp(g->params[i].key, p, klen) == 0) idx = i;
         if (idx < 0) {
             if (np == 0)
-                return cb_err(err, errlen, "payload '%s': %s takes no parameters", spec, g->name);
-            return cb_err(err, errlen, "payload '%s': unknown parameter '%.*s' for %s", spec,
-                          (int)klen, p, g->name);
+                return cb_err(err, errlen, "payload %s: %s takes no parameters", CB_Q(spec), g->name);
+            return cb_err(err, errlen, "payload %s: unknown parameter %s for %s", CB_Q(spec),
+                          CB_Q(item), g->name);
         }
         if (seen & (1u << idx))
-            return cb_err(err, errlen, "payload '%s': parameter '%s' given twice", spec, g->params[idx].key);
+            return cb_err(err, errlen, "payload %s: parameter %s given twice", CB_Q(spec), CB_Q(g->params[idx].key));
         seen |= 1u << idx;
         if (vlen >= sizeof val || klen >= sizeof key)
-            return cb_err(err, errlen, "payload '%s': value of '%s' too long", spec, g->params[idx].key);
+            return cb_err(err, errlen, "payload %s: value of %s too long", CB_Q(spec), CB_Q(g->params[idx].key));
         memcpy(val, eq + 1, vlen);
         val[vlen] = 0;
         const param_desc *pd = &g->params[idx];
@@ -276,16 +277,16 @@ int payload_parse_spec(const char *spec, payload_spec *out, char *err, size_t er
                         if (*list) strcat(list, ", ");
                         strcat(list, pyobj_dtypes[d].name);
                     }
-                return cb_err(err, errlen, "payload '%s': dtype '%s' not supported by %s (one of: %s)",
-                              spec, val, g->name, list);
+                return cb_err(err, errlen, "payload %s: dtype %s not supported by %s (one of: %s)",
+                              CB_Q(spec), CB_Q(val), g->name, list);
             }
             out->value[idx] = (uint64_t)dt;
         }
-        if (rc) return cb_err(err, errlen, "payload '%s': %s '%s': %s", spec, pd->key, val, sub);
+        if (rc) return cb_err(err, errlen, "payload %s: %s %s: %s", CB_Q(spec), pd->key, CB_Q(val), sub);
         p += len;
         if (*p == ',') {
             p++;
-            if (!*p) return cb_err(err, errlen, "payload '%s': trailing comma", spec);
+            if (!*p) return cb_err(err, errlen, "payload %s: trailing comma", CB_Q(spec));
         }
     }
     return 0;
@@ -324,14 +325,14 @@ payload *payload_create(const char *spec, uint64_t seed, int *status_out,
     payload *pl = calloc(1, sizeof *pl);
     if (!pl || !(pl->arena = pyobj_arena_new()) || !(pl->name = canonical_name(g, &ps))) {
         payload_free(pl);
-        cb_err(err, errlen, "payload '%s': out of memory", spec);
+        cb_err(err, errlen, "payload %s: out of memory", CB_Q(spec));
         st = CB_EXIT_ENV;
         goto fail;
     }
     char sub[400];
     st = g->build(pl, g, &ps, seed, sub, sizeof sub);
     if (st) {
-        cb_err(err, errlen, "payload '%s': %s", spec, sub);
+        cb_err(err, errlen, "payload %s: %s", CB_Q(spec), sub);
         payload_free(pl);
         goto fail;
     }
@@ -574,12 +575,12 @@ static int gen_file(payload *pl, const gen_desc *g, const payload_spec *ps, uint
     (void)seed;
     if (strcmp(path, "-") != 0) {
         if (stat(path, &st) != 0)
-            return cb_err(err, errlen, "cannot read '%s': %s", path, strerror(errno)),
+            return cb_err(err, errlen, "cannot read %s: %s", CB_Q(path), strerror(errno)),
                    errno == ENOMEM || errno == EIO ? CB_EXIT_ENV : CB_EXIT_INPUT;
-        if (S_ISDIR(st.st_mode)) return cb_err(err, errlen, "'%s' is a directory", path), CB_EXIT_INPUT;
-        if (!S_ISREG(st.st_mode)) return cb_err(err, errlen, "'%s' is not a regular file", path), CB_EXIT_INPUT;
+        if (S_ISDIR(st.st_mode)) return cb_err(err, errlen, "%s is a directory", CB_Q(path)), CB_EXIT_INPUT;
+        if (!S_ISREG(st.st_mode)) return cb_err(err, errlen, "%s is not a regular file", CB_Q(path)), CB_EXIT_INPUT;
         if ((uint64_t)st.st_size > PAYLOAD_MAX_BYTES)
-            return cb_err(err, errlen, "'%s' is larger than the 64 GiB payload cap", path), CB_EXIT_INPUT;
+            return cb_err(err, errlen, "%s is larger than the 64 GiB payload cap", CB_Q(path)), CB_EXIT_INPUT;
     }
     char sub[256];
     if (strcmp(path, "-") != 0 && strcmp(g->name, "file") != 0) {
@@ -590,9 +591,9 @@ static int gen_file(payload *pl, const gen_desc *g, const payload_spec *ps, uint
      * stops at 1 GiB instead of filling memory up to the 64 GiB cap. */
     size_t max = strcmp(path, "-") == 0 ? (size_t)1 << 30 : (size_t)PAYLOAD_MAX_BYTES;
     if (cb_read_file(path, max, &pl->raw, &pl->raw_len, sub, sizeof sub))
-        return cb_err(err, errlen, "cannot read '%s': %s", path, sub),
+        return cb_err(err, errlen, "cannot read %s: %s", CB_Q(path), sub),
                strstr(sub, "memory") || strstr(sub, "I/O") ? CB_EXIT_ENV : CB_EXIT_INPUT;
-    if (pl->raw_len == 0) return cb_err(err, errlen, "'%s' is empty", path), CB_EXIT_INPUT;
+    if (pl->raw_len == 0) return cb_err(err, errlen, "%s is empty", CB_Q(path)), CB_EXIT_INPUT;
     if (strcmp(g->name, "file") == 0) {
         pl->raw_is_blob = 1;
         return 0;
