@@ -271,9 +271,9 @@ static int hash_file(const hash_desc *h, void *state, const char *path, uint8_t 
         if (fd) close(fd);
         return cb_err(err, errlen, "%s: %s", CB_QP(path), strerror(e));
     }
-    if (fd && S_ISDIR(st.st_mode)) {
-        close(fd);
-        return cb_err(err, errlen, "%s: is a directory", CB_QP(path));
+    if (S_ISDIR(st.st_mode)) {
+        if (fd) close(fd);
+        return cb_err(err, errlen, "%s: is a directory", fd ? CB_QP(path) : "stdin");
     }
     if (fd && !S_ISREG(st.st_mode)) {
         close(fd);

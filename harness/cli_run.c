@@ -210,10 +210,10 @@ static void add_payload_list(run_opts *o, const char *arg)
 /* Each comma-separated piece of arg, in turn. */
 #define FOR_EACH_PIECE(arg, flag, piece, body)                                         \
     do {                                                                                 \
+        if (!*(arg) || (arg)[strlen(arg) - 1] == ',' || (arg)[0] == ',' || strstr((arg), ",,")) \
+            cb_fail(CB_EXIT_INPUT, "%s %s: empty name in the list", flag, CB_Q(arg));         \
         char *s_ = strdup(arg), *save_ = NULL, *piece;                                  \
         if (!s_) cb_fail(CB_EXIT_ENV, "out of memory");                                  \
-        if (!*s_ || s_[strlen(s_) - 1] == ',' || s_[0] == ',' || strstr(s_, ",,"))        \
-            cb_fail(CB_EXIT_INPUT, "%s %s: empty name in the list", flag, CB_Q(arg));         \
         for (piece = strtok_r(s_, ",", &save_); piece; piece = strtok_r(NULL, ",", &save_)) \
             body                                                                         \
         free(s_);                                                                        \
