@@ -285,7 +285,7 @@ int tsv_double_list(const tsv_table *t, size_t row, int col, double **vals, size
     const char *s = tsv_str(t, row, col);
     size_t cap = 1, k = 0, i;
     double *v;
-    char item[64], c[64];
+    char item[64] = "", c[64];
     *vals = NULL;
     *n = 0;
     if (!*s) return 0;
@@ -297,6 +297,7 @@ int tsv_double_list(const tsv_table *t, size_t row, int col, double **vals, size
         size_t len = comma ? (size_t)(comma - s) : strlen(s);
         if (len >= sizeof item || len == 0 ||
             (memcpy(item, s, len), item[len] = 0, parse_double(item, &v[k]) != 0)) {
+            if (len == 0) item[0] = 0;   /* not the previous item's text */
             if (len >= sizeof item) { memcpy(item, s, sizeof item - 1); item[sizeof item - 1] = 0; }
             free(v);
             return cb_err(err, errlen, "%s:%zu: column %s: item %zu %s is not a number",
