@@ -227,9 +227,10 @@ for cmd in "compress gzip" "decompress zstd" "hash sha1" "pickle json:-"; do
   # shellcheck disable=SC2086 # the words of the subcommand
   BAD_STDIN=stdindir bad "7: a directory on stdin of '$cmd' is bad input (2)" 2 "is a directory" "$CB" $cmd
 done
-bad "7: --min-time 0x10 (hexadecimal) is refused" 2 "--min-time '0x10'" "$CB" run --min-time 0x10 --out r7
-bad "7: --min-time inf is refused" 2 "--min-time 'inf'" "$CB" run --min-time inf --out r7
-bad "7: --min-time ' 1' (a blank) is refused" 2 "--min-time ' 1'" "$CB" run --min-time ' 1' --out r7
+# (timeout: a build that accepts the value would start a run of 16 s cells)
+bad "7: --min-time 0x10 (hexadecimal) is refused" 2 "--min-time '0x10'" timeout 20 "$CB" run "${Q[@]}" --min-time 0x10 --out r7
+bad "7: --min-time inf is refused" 2 "--min-time 'inf'" timeout 20 "$CB" run "${Q[@]}" --min-time inf --out r7
+bad "7: --min-time ' 1' (a blank) is refused" 2 "--min-time ' 1'" timeout 20 "$CB" run "${Q[@]}" --min-time ' 1' --out r7
 bad "7: compare --fail-above 0x10 is refused" 2 "--fail-above '0x10'" "$CB" compare base base --fail-above 0x10
 bad "7: --repetitions 0x10 is refused as before" 2 "--repetitions '0x10'" "$CB" run --repetitions 0x10 --out r7
 check "7: decimal forms are accepted (1e-3, .001, +0.002)" bash -c \
