@@ -152,7 +152,8 @@ static void usage(FILE *out)
 "printed on stdout at the end.\n"
 "\n"
 "exit status: 0 done (rows with status error included), 1 usage, 2 bad input\n"
-"(name, value, existing --out), 3 environment (I/O, memory), 4 internal,\n"
+"(name, value, existing --out), 3 environment (I/O, memory, DIR in use by\n"
+"another run or --resume: one writer at a time), 4 internal,\n"
 "130 / 143 interrupted by SIGINT / SIGTERM: matrix.tsv keeps the finished rows\n"
 "and --resume completes the run.\n",
             GB_MAX_REPETITIONS, DEFAULT_SEED);
