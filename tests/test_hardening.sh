@@ -101,11 +101,12 @@ sums=$(md5sum lock/matrix.tsv lock/env.tsv)
 bad "3: a second --resume of the directory is refused, naming the holder's pid" 3 "pid $pid_a" \
   "$CB" run --resume lock
 check_eq "3: the refused writer changed nothing" "$sums" "$(md5sum lock/matrix.tsv lock/env.tsv)"
-cat hold >/dev/null 3>&- &
+# Drain through the shell's own descriptor (never EOF: stopped once A is done).
+cat <&3 >/dev/null &
 pid_drain=$!
-exec 3>&-
 rc=0; wait "$pid_a" || rc=$?
-wait "$pid_drain"
+kill "$pid_drain"; wait "$pid_drain" 2>/dev/null
+exec 3>&-
 check_eq "3: writer A, released, finishes" "0" "$rc"
 check "3: report accepts the directory afterwards" "$CB" report lock --plots-dir "$PLOTS"
 check_eq "3: every cell once, and the lock file is gone" "$(tail -n +2 base/matrix.tsv | cut -f1-9 | sort) no" \
