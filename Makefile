@@ -164,7 +164,7 @@ FUZZ_CC      ?= clang
 FUZZ_BUILD   := build/fuzz
 FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
                 -fno-omit-frame-pointer
-FUZZ_TARGETS := decompress json npy payload_spec tsv
+FUZZ_TARGETS := decompress json npy payload_spec tsv resume
 FUZZ_LIBS     = $(shell $(PKG_CONFIG) --libs zlib liblz4 libzstd libdeflate libisal)
 FUZZ_SECONDS ?= 30
 fuzz_mods_decompress   := codecs/codec codecs/codec_none codecs/codec_zlib codecs/codec_zlibfmt codecs/codec_libdeflate \
@@ -174,6 +174,7 @@ fuzz_mods_npy          := payloads/npy payloads/pyobj payloads/pickle harness/ut
 fuzz_mods_payload_spec := payloads/payload payloads/json payloads/npy payloads/pyobj payloads/pickle \
                           payloads/pr3090 payloads/numpy_random harness/util
 fuzz_mods_tsv          := harness/tsv harness/rundir harness/util
+fuzz_mods_resume       := harness/results harness/tsv harness/rundir harness/util
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 
 $(FUZZ_BUILD)/%.o: %.c Makefile

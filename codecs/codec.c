@@ -54,6 +54,7 @@ const char *codec_error_name(size_t r)
         [CODEC_ERR_LEVEL] = "level out of range",
         [CODEC_ERR_ALLOC] = "out of memory",
         [CODEC_ERR_LIBRARY] = "library error",
+        [CODEC_ERR_TRAILING] = "trailing data after the end of the stream",
     };
     size_t e;
     if (!codec_is_error(r))
@@ -79,11 +80,11 @@ const codec_desc *codec_find(const char *spec, int *level, char *err, size_t err
             return c;
         }
         if (cb_parse_i64(colon + 1, INT32_MIN, INT32_MAX, &v, perr, sizeof perr) != 0) {
-            cb_err(err, errlen, "codec '%s': level '%s': %s", spec, colon + 1, perr);
+            cb_err(err, errlen, "codec %s: level %s: %s", CB_Q(spec), CB_Q(colon + 1), perr);
             return NULL;
         }
         if (v < c->level_min || v > c->level_max) {
-            cb_err(err, errlen, "codec '%s': level %lld out of range %d..%d", spec,
+            cb_err(err, errlen, "codec %s: level %lld out of range %d..%d", CB_Q(spec),
                    (long long)v, c->level_min, c->level_max);
             return NULL;
         }
@@ -97,7 +98,9 @@ const codec_desc *codec_find(const char *spec, int *level, char *err, size_t err
                 strncat(known, ", ", sizeof known - strlen(known) - 1);
             strncat(known, codec_table[i].name, sizeof known - strlen(known) - 1);
         }
-        cb_err(err, errlen, "unknown codec '%.*s' (known: %s)", (int)len, spec, known);
+        char name[CB_QUOTE_CAP];
+        snprintf(name, sizeof name, "%.*s", (int)len, spec);
+        cb_err(err, errlen, "unknown codec %s (known: %s)", CB_Q(name), known);
     }
     return NULL;
 }

@@ -47,6 +47,7 @@ typedef enum {
     CODEC_ERR_LEVEL,           /* level outside [level_min, level_max] */
     CODEC_ERR_ALLOC,           /* out of memory */
     CODEC_ERR_LIBRARY,         /* any other failure reported by the library */
+    CODEC_ERR_TRAILING,        /* whole stream, then bytes that are not one */
     CODEC_ERR_MAX
 } codec_error;
 

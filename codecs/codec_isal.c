@@ -155,6 +155,10 @@ static size_t isal_member(void *ctx, const uint8_t *in, size_t n, uint8_t *out,
     uint8_t probe[64];
     int rc, probing = 0;
 
+    /* RFC 1952: FLG bits 5-7 are reserved and must be zero. gzip, zlib and
+     * libdeflate refuse a member that sets one; ISA-L would read past it. */
+    if (n >= 4 && (in[3] & 0xe0) != 0)
+        return CODEC_ERROR(CODEC_ERR_CORRUPT);
     isal_inflate_reset(s);
     s->crc_flag = ISAL_GZIP;
     s->next_in = (uint8_t *)(uintptr_t)in;

@@ -80,6 +80,31 @@ size_t codec_zstd_compress(void *ctx, const void *src, size_t n, void *dst, size
     return ZSTD_isError(r) ? zstd_error(r) : r;
 }
 
+/* Bytes after the last whole frame that cannot begin another (as `zstd -t`
+ * finds them: "unsupported format"): zstd's own decoder would call them a
+ * truncated frame. A short tail that is the start of a frame magic is left
+ * to the decoder: it is a truncated frame. */
+static int has_trailing_data(const uint8_t *src, size_t n)
+{
+    size_t pos = 0;
+    while (pos < n) {
+        size_t left = n - pos, k;
+        uint32_t magic = 0;
+        for (k = 0; k < 4 && k < left; k++) magic |= (uint32_t)src[pos + k] << (8 * k);
+        if (left < 4) {
+            uint32_t mask = (1u << (8 * left)) - 1;
+            return pos > 0 && (magic & mask) != (ZSTD_MAGICNUMBER & mask) &&
+                   (magic & mask) != (ZSTD_MAGIC_SKIPPABLE_START & mask);
+        }
+        if (magic != ZSTD_MAGICNUMBER && (magic & ZSTD_MAGIC_SKIPPABLE_MASK) != ZSTD_MAGIC_SKIPPABLE_START)
+            return pos > 0;
+        size_t fsz = ZSTD_findFrameCompressedSize(src + pos, left);
+        if (ZSTD_isError(fsz)) return 0;   /* a bad or truncated frame: the decoder says which */
+        pos += fsz;
+    }
+    return 0;
+}
+
 size_t codec_zstd_decompress(void *ctx, const void *src, size_t n, void *dst, size_t cap)
 {
     zstd_ctx *c = ctx;
@@ -94,7 +119,7 @@ size_t codec_zstd_decompress(void *ctx, const void *src, size_t n, void *dst, si
      * each frame's declared size and, when present, its checksum. */
     r = ZSTD_decompressDCtx(c->d, dst, cap, src, n);
     if (ZSTD_isError(r))
-        return zstd_error(r);
+        return has_trailing_data(src, n) ? CODEC_ERROR(CODEC_ERR_TRAILING) : zstd_error(r);
     return r;
 }
 

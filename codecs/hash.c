@@ -33,7 +33,7 @@ const hash_desc *hash_find(const char *name, char *err, size_t errlen)
             strncat(known, ", ", sizeof known - strlen(known) - 1);
         strncat(known, hash_table[i].name, sizeof known - strlen(known) - 1);
     }
-    cb_err(err, errlen, "unknown hash '%s' (known: %s)", name, known);
+    cb_err(err, errlen, "unknown hash %s (known: %s)", CB_Q(name), known);
     return NULL;
 }
 

@@ -245,9 +245,9 @@ int calib_parse_xxhsum_bench(const char *text, size_t len, int id, const char *n
         size_t k = strlen(got);
         while (k > 0 && got[k - 1] == ' ') got[--k] = 0;
         if (strcmp(got, name) != 0)
-            return cb_err(err, errlen, "algorithm %d is '%s', expected '%s' (another xxhsum numbering?)", id, got, name);
+            return cb_err(err, errlen, "algorithm %d is %s, expected %s (another xxhsum numbering?)", id, CB_Q(got), CB_Q(name));
         if (!(its > 0) || !isfinite(its) || sz == 0)
-            return cb_err(err, errlen, "algorithm %d: no positive speed in '%s'", id, line);
+            return cb_err(err, errlen, "algorithm %d: no positive speed in %s", id, CB_Q(line));
         *size = sz;
         *bps = its * (double)sz;
         return 0;
@@ -281,7 +281,7 @@ int calib_parse_openssl_speed(const char *text, size_t len, const char *alg, uin
             const char *rest = line + pos;
             while (*rest == ' ') rest++;
             if (line[pos - 1] != 'k' || *rest) continue;
-            if (!(v > 0) || !isfinite(v)) return cb_err(err, errlen, "%s: no positive speed in '%s'", alg, line);
+            if (!(v > 0) || !isfinite(v)) return cb_err(err, errlen, "%s: no positive speed in %s", alg, CB_Q(line));
             *bps = v * 1000.0;
             return 0;
         }
@@ -494,7 +494,7 @@ calib_evp *calib_evp_create(const char *alg, const uint8_t *buf, size_t n, char 
     e->md = EVP_MD_fetch(NULL, alg, NULL);
     if (!e->md) {
         free(e);
-        cb_err(err, errlen, "OpenSSL has no digest '%s'", alg);
+        cb_err(err, errlen, "OpenSSL has no digest %s", CB_Q(alg));
         return NULL;
     }
     e->buf = buf;

@@ -799,7 +799,7 @@ static void write_tsv(const char *dir)
     }
     if (snprintf(path, sizeof path, "%s/calibrate.tsv", dir) >= (int)sizeof path ||
         snprintf(g_tmp_tsv, sizeof g_tmp_tsv, "%s/.calibrate.tsv.XXXXXX", dir) >= (int)sizeof g_tmp_tsv)
-        cb_fail(CB_EXIT_INPUT, "--out '%s': path too long", dir);
+        cb_fail(CB_EXIT_INPUT, "--out %s: path too long", CB_Q(dir));
     int fd = mkstemp(g_tmp_tsv);
     if (fd < 0) {
         int e = errno;
@@ -880,14 +880,14 @@ static int parse_only(const char *kind, const char *file)
         const char *c = strchr(kind + 8, ':');
         if (!c || c == kind + 8 || (size_t)(c - kind - 8) >= sizeof alg ||
             cb_parse_u64(c + 1, 1, UINT32_MAX, &size, err, sizeof err) != 0)
-            cb_fail(CB_EXIT_USAGE, "--parse '%s': expected openssl:ALG:SIZE", kind);
+            cb_fail(CB_EXIT_USAGE, "--parse %s: expected openssl:ALG:SIZE", CB_Q(kind));
         memcpy(alg, kind + 8, (size_t)(c - kind - 8));
         alg[c - kind - 8] = 0;
         if (calib_parse_openssl_speed(text, len, alg, size, &bps, err, sizeof err) != 0)
             cb_fail(CB_EXIT_ENV, "openssl: %s", err);
         printf("bytes_per_s\t%.17g\n", bps);
     } else {
-        cb_fail(CB_EXIT_USAGE, "--parse '%s': expected lz4, zstd, xxhsum or openssl:ALG:SIZE", kind);
+        cb_fail(CB_EXIT_USAGE, "--parse %s: expected lz4, zstd, xxhsum or openssl:ALG:SIZE", CB_Q(kind));
     }
     free(data);
     return CB_EXIT_OK;
@@ -899,16 +899,16 @@ static void mkdir_p(const char *dir)
 {
     char tmp[PATH_MAX];
     struct stat st;
-    if (snprintf(tmp, sizeof tmp, "%s", dir) >= (int)sizeof tmp) cb_fail(CB_EXIT_INPUT, "--out '%s': path too long", dir);
+    if (snprintf(tmp, sizeof tmp, "%s", dir) >= (int)sizeof tmp) cb_fail(CB_EXIT_INPUT, "--out %s: path too long", CB_Q(dir));
     for (char *p = tmp + 1; *p; p++)
         if (*p == '/') {
             *p = 0;
             mkdir(tmp, 0777);
             *p = '/';
         }
-    if (mkdir(tmp, 0777) != 0 && errno != EEXIST) cb_fail(CB_EXIT_ENV, "--out '%s': %s", dir, strerror(errno));
-    if (stat(tmp, &st) != 0 || !S_ISDIR(st.st_mode)) cb_fail(CB_EXIT_INPUT, "--out '%s': not a directory", dir);
-    if (access(tmp, W_OK) != 0) cb_fail(CB_EXIT_ENV, "--out '%s': %s", dir, strerror(errno));
+    if (mkdir(tmp, 0777) != 0 && errno != EEXIST) cb_fail(CB_EXIT_ENV, "--out %s: %s", CB_Q(dir), strerror(errno));
+    if (stat(tmp, &st) != 0 || !S_ISDIR(st.st_mode)) cb_fail(CB_EXIT_INPUT, "--out %s: not a directory", CB_Q(dir));
+    if (access(tmp, W_OK) != 0) cb_fail(CB_EXIT_ENV, "--out %s: %s", CB_Q(dir), strerror(errno));
 }
 
 static void parse_tools(calib_opts *o, const char *arg)
@@ -920,11 +920,11 @@ static void parse_tools(calib_opts *o, const char *arg)
         size_t i;
         for (i = 0; i < sizeof tools / sizeof tools[0] && strcmp(tools[i].name, t) != 0; i++) {}
         if (i == sizeof tools / sizeof tools[0])
-            cb_fail(CB_EXIT_INPUT, "--tool '%s': unknown (lz4, zstd, xxhsum, openssl, pickle)", t);
+            cb_fail(CB_EXIT_INPUT, "--tool %s: unknown (lz4, zstd, xxhsum, openssl, pickle)", CB_Q(t));
         o->tools |= tools[i].bit;
     }
     free(s);
-    if (!o->tools) cb_fail(CB_EXIT_INPUT, "--tool '%s': empty list", arg);
+    if (!o->tools) cb_fail(CB_EXIT_INPUT, "--tool %s: empty list", CB_Q(arg));
 }
 
 int cli_calibrate(int argc, char **argv)
@@ -956,7 +956,7 @@ int cli_calibrate(int argc, char **argv)
                 if (o.npayloads == MAX_PAYLOADS) cb_fail(CB_EXIT_USAGE, "--payload: more than %d payloads", MAX_PAYLOADS);
                 o.payloads[o.npayloads++] = t;
             }
-            if (!o.npayloads) cb_fail(CB_EXIT_INPUT, "--payload '%s': empty list", v);
+            if (!o.npayloads) cb_fail(CB_EXIT_INPUT, "--payload %s: empty list", CB_Q(v));
             continue;
         }
         if (strcmp(a, "--parse") == 0) {
@@ -984,7 +984,7 @@ int cli_calibrate(int argc, char **argv)
     for (size_t i = 0; i < o.npayloads; i++) {
         int status = CB_EXIT_INPUT;
         pl[i] = payload_create(o.payloads[i], 0, &status, err, sizeof err);
-        if (!pl[i]) cb_fail(status, "--payload '%s': %s", o.payloads[i], err);
+        if (!pl[i]) cb_fail(status, "--payload %s: %s", CB_Q(o.payloads[i]), err);
         in[i].name = payload_name(pl[i]);
         in[i].obj = payload_object(pl[i]);
         if (in[i].obj) {
@@ -993,19 +993,19 @@ int cli_calibrate(int argc, char **argv)
             blobs[i] = malloc(cap ? cap : 1);
             if (!blobs[i]) cb_fail(CB_EXIT_ENV, "%s: out of memory", in[i].name);
             in[i].len = pickle_dump(in[i].obj, &popt, blobs[i], cap, err, sizeof err);
-            if (!in[i].len) cb_fail(CB_EXIT_INPUT, "--payload '%s': %s", o.payloads[i], err);
+            if (!in[i].len) cb_fail(CB_EXIT_INPUT, "--payload %s: %s", CB_Q(o.payloads[i]), err);
             in[i].blob = blobs[i];
         } else {
             in[i].blob = payload_raw_blob(pl[i], &in[i].len);
         }
         if (in[i].len == 0 && (o.tools & (T_LZ4 | T_ZSTD)))
-            cb_fail(CB_EXIT_INPUT, "--payload '%s': an empty blob cannot be benchmarked", o.payloads[i]);
+            cb_fail(CB_EXIT_INPUT, "--payload %s: an empty blob cannot be benchmarked", CB_Q(o.payloads[i]));
     }
     /* --out is checked now and made at the end: a failed run leaves nothing. */
     if (o.out) {
         struct stat st;
-        if (stat(o.out, &st) == 0 && !S_ISDIR(st.st_mode)) cb_fail(CB_EXIT_INPUT, "--out '%s': not a directory", o.out);
-        if (stat(o.out, &st) == 0 && access(o.out, W_OK) != 0) cb_fail(CB_EXIT_ENV, "--out '%s': %s", o.out, strerror(errno));
+        if (stat(o.out, &st) == 0 && !S_ISDIR(st.st_mode)) cb_fail(CB_EXIT_INPUT, "--out %s: not a directory", CB_Q(o.out));
+        if (stat(o.out, &st) == 0 && access(o.out, W_OK) != 0) cb_fail(CB_EXIT_ENV, "--out %s: %s", CB_Q(o.out), strerror(errno));
     }
 
     atexit(cleanup);
@@ -1022,7 +1022,7 @@ int cli_calibrate(int argc, char **argv)
         for (size_t i = 0; i < o.npayloads; i++) {
             char path[PATH_MAX];
             if (snprintf(path, sizeof path, "%s/%zu-%s.pkl", g_tmpdir, i, o.payloads[i]) >= (int)sizeof path)
-                cb_fail(CB_EXIT_INPUT, "--payload '%s': name too long for a file", o.payloads[i]);
+                cb_fail(CB_EXIT_INPUT, "--payload %s: name too long for a file", CB_Q(o.payloads[i]));
             for (char *p = path + strlen(g_tmpdir) + 1; *p; p++)
                 if (*p == '/' || *p == ':' || *p == ',' || *p == '=') *p = '_';
             int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

@@ -75,6 +75,9 @@ static uint8_t *cli_read_stdin(size_t *len)
     int r = cli_read_all(0, CLI_CODEC_LIMIT, &data, len);
     if (r == READ_TOO_LARGE)
         cb_fail(CB_EXIT_INPUT, "stdin: larger than the %s limit", CLI_CODEC_LIMIT_TEXT);
+    /* A directory on stdin is bad input (2), as for `hash` and json:-. */
+    if (r != READ_OK && errno == EISDIR)
+        cb_fail(CB_EXIT_INPUT, "stdin: is a directory");
     if (r != READ_OK)
         cb_fail(CB_EXIT_ENV, "stdin: %s", strerror(errno));
     return data;
@@ -127,9 +130,9 @@ static const codec_desc *cli_codec_args(int argc, char **argv, int *level)
     if (argc < 2)
         cb_fail(CB_EXIT_USAGE, "%s: no codec given (see casbench %s --help)", argv[0], argv[0]);
     if (argc > 2)
-        cb_fail(CB_EXIT_USAGE, "%s: unexpected argument '%s'", argv[0], argv[2]);
+        cb_fail(CB_EXIT_USAGE, "%s: unexpected argument %s", argv[0], CB_Q(argv[2]));
     if (argv[1][0] == '-')
-        cb_fail(CB_EXIT_USAGE, "%s: unknown option '%s'", argv[0], argv[1]);
+        cb_fail(CB_EXIT_USAGE, "%s: unknown option %s", argv[0], CB_Q(argv[1]));
     c = codec_find(argv[1], level, err, sizeof err);
     if (!c)
         cb_fail(CB_EXIT_INPUT, "%s", err);
@@ -262,19 +265,19 @@ static int hash_file(const hash_desc *h, void *state, const char *path, uint8_t 
      * a regular file is refused before it is read (stdin is the way to hash
      * a stream, and an endless one stops at the limit). */
     if (strcmp(path, "-") != 0 && (fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
-        return cb_err(err, errlen, "%s: %s", path, strerror(errno));
+        return cb_err(err, errlen, "%s: %s", CB_QP(path), strerror(errno));
     if (fstat(fd, &st) != 0) {
         int e = errno;
         if (fd) close(fd);
-        return cb_err(err, errlen, "%s: %s", path, strerror(e));
+        return cb_err(err, errlen, "%s: %s", CB_QP(path), strerror(e));
     }
-    if (fd && S_ISDIR(st.st_mode)) {
-        close(fd);
-        return cb_err(err, errlen, "%s: is a directory", path);
+    if (S_ISDIR(st.st_mode)) {
+        if (fd) close(fd);
+        return cb_err(err, errlen, "%s: is a directory", fd ? CB_QP(path) : "stdin");
     }
     if (fd && !S_ISREG(st.st_mode)) {
         close(fd);
-        return cb_err(err, errlen, "%s: not a regular file (pipe a stream to stdin instead)", path);
+        return cb_err(err, errlen, "%s: not a regular file (pipe a stream to stdin instead)", CB_QP(path));
     }
     if (fd) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     h->reset(state);
@@ -282,7 +285,7 @@ static int hash_file(const hash_desc *h, void *state, const char *path, uint8_t 
         if (!S_ISREG(st.st_mode) && total > CLI_CODEC_LIMIT) {
             if (fd) close(fd);
             return cb_err(err, errlen, "%s: a stream larger than the %s limit",
-                          fd ? path : "stdin", CLI_CODEC_LIMIT_TEXT);
+                          fd ? CB_QP(path) : "stdin", CLI_CODEC_LIMIT_TEXT);
         }
         ssize_t r = read(fd, buf, buflen);
         if (r < 0 && errno == EINTR)
@@ -291,7 +294,7 @@ static int hash_file(const hash_desc *h, void *state, const char *path, uint8_t 
             int e = errno;
             if (fd)
                 close(fd);
-            return cb_err(err, errlen, "%s: %s", path, strerror(e));
+            return cb_err(err, errlen, "%s: %s", CB_QP(path), strerror(e));
         }
         if (r == 0)
             break;
@@ -302,6 +305,29 @@ static int hash_file(const hash_desc *h, void *state, const char *path, uint8_t 
         close(fd);
     h->final(state, digest);
     return 0;
+}
+
+/* One output line as sha1sum writes it: "HEX  NAME\n", and a name holding a
+ * backslash, a newline or a carriage return written as \\, \n, \r after
+ * a leading backslash, so that every file is one line `sha1sum -c` reads
+ * back. out has room for strlen(hex) + 2 * strlen(name) + 5 bytes. */
+static size_t format_line(char *out, const char *hex, const char *name)
+{
+    size_t n = 0;
+    int escaped = strpbrk(name, "\\\n\r") != NULL;
+    if (escaped) out[n++] = '\\';
+    n += (size_t)sprintf(out + n, "%s  ", hex);
+    for (const char *p = name; *p; p++) {
+        if (escaped && (*p == '\\' || *p == '\n' || *p == '\r')) {
+            out[n++] = '\\';
+            out[n++] = *p == '\\' ? '\\' : *p == '\n' ? 'n' : 'r';
+        } else {
+            out[n++] = *p;
+        }
+    }
+    out[n++] = '\n';
+    out[n] = 0;
+    return n;
 }
 
 int cli_hash(int argc, char **argv)
@@ -327,10 +353,10 @@ int cli_hash(int argc, char **argv)
     if (argc < 2)
         cb_fail(CB_EXIT_USAGE, "hash: no hash given (see casbench hash --help)");
     if (argv[1][0] == '-')
-        cb_fail(CB_EXIT_USAGE, "hash: unknown option '%s'", argv[1]);
+        cb_fail(CB_EXIT_USAGE, "hash: unknown option %s", CB_Q(argv[1]));
     for (i = 2; i < argc; i++)
         if (argv[i][0] == '-' && argv[i][1] != '\0')
-            cb_fail(CB_EXIT_USAGE, "hash: unknown option '%s'", argv[i]);
+            cb_fail(CB_EXIT_USAGE, "hash: unknown option %s", CB_Q(argv[i]));
     h = hash_find(argv[1], err, sizeof err);
     if (!h)
         cb_fail(CB_EXIT_INPUT, "%s", err);
@@ -356,7 +382,7 @@ int cli_hash(int argc, char **argv)
             break;
         }
         hash_hex(digest, h->digest_bytes, hex);
-        need = strlen(hex) + 2 + strlen(files[i]) + 2;
+        need = strlen(hex) + 2 + 2 * strlen(files[i]) + 3;
         if (outlen + need > outcap) {
             char *nb = realloc(outbuf, 2 * (outlen + need));
             if (!nb) {
@@ -367,7 +393,7 @@ int cli_hash(int argc, char **argv)
             outbuf = nb;
             outcap = 2 * (outlen + need);
         }
-        outlen += (size_t)snprintf(outbuf + outlen, outcap - outlen, "%s  %s\n", hex, files[i]);
+        outlen += format_line(outbuf + outlen, hex, files[i]);
     }
     /* Nothing reaches stdout unless every file was read. */
     if (status == CB_EXIT_OK && cb_write_all(1, outbuf, outlen) != 0) {

@@ -147,13 +147,13 @@ int cli_compare(int argc, char **argv)
             char sub[128];
             if (i + 1 >= (size_t)argc) cb_fail(CB_EXIT_USAGE, "compare: --fail-above needs a percentage");
             if (cb_parse_double(argv[++i], 0, 1e6, &fail_above, sub, sizeof sub) != 0)
-                cb_fail(CB_EXIT_INPUT, "compare: --fail-above '%s': %s", argv[i], sub);
+                cb_fail(CB_EXIT_INPUT, "compare: --fail-above %s: %s", CB_Q(argv[i]), sub);
         } else if (a[0] == '-' && a[1]) {
-            cb_fail(CB_EXIT_USAGE, "compare: unknown option '%s' (see casbench compare --help)", a);
+            cb_fail(CB_EXIT_USAGE, "compare: unknown option %s (see casbench compare --help)", CB_Q(a));
         } else if (ndirs < 2) {
             dirs[ndirs++] = a;
         } else {
-            cb_fail(CB_EXIT_USAGE, "compare: more than two run directories ('%s')", a);
+            cb_fail(CB_EXIT_USAGE, "compare: more than two run directories (%s)", CB_Q(a));
         }
     }
     if (ndirs != 2) cb_fail(CB_EXIT_USAGE, "compare: needs two run directories A and B (see casbench compare --help)");

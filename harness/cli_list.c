@@ -34,7 +34,7 @@ int cli_list(int argc, char **argv)
             const char *v = a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[++i] : NULL);
             if (!v) cb_fail(CB_EXIT_USAGE, "--seed: missing value (see casbench list --help)");
             if (cb_parse_u64(v, 0, UINT64_MAX, &seed, err, sizeof err) != 0)
-                cb_fail(CB_EXIT_INPUT, "--seed '%s': %s", v, err);
+                cb_fail(CB_EXIT_INPUT, "--seed %s: %s", CB_Q(v), err);
             continue;
         }
         if (cb_is_help(a)) { usage(stdout); return CB_EXIT_OK; }
@@ -43,7 +43,7 @@ int cli_list(int argc, char **argv)
         if (strcmp(a, "payloads") == 0) want_payloads = 1;
         else if (strcmp(a, "codecs") == 0) want_codecs = 1;
         else if (strcmp(a, "hashes") == 0) want_hashes = 1;
-        else cb_fail(CB_EXIT_USAGE, "list '%s': unknown section (payloads, codecs or hashes)", a);
+        else cb_fail(CB_EXIT_USAGE, "list %s: unknown section (payloads, codecs or hashes)", CB_Q(a));
     }
     if (want_payloads) {
         printf("payloads:\n");

@@ -54,19 +54,19 @@ int cli_pickle(int argc, char **argv)
         int64_t iv;
         if ((v = flag_value(argc, argv, &i, "--protocol"))) {
             if (cb_parse_i64(v, 2, 5, &iv, err, sizeof err))
-                cb_fail(CB_EXIT_INPUT, "--protocol '%s': %s", v, err);
+                cb_fail(CB_EXIT_INPUT, "--protocol %s: %s", CB_Q(v), err);
             opt.protocol = (int)iv;
         } else if ((v = flag_value(argc, argv, &i, "--seed"))) {
             if (cb_parse_u64(v, 0, UINT64_MAX, &seed, err, sizeof err))
-                cb_fail(CB_EXIT_INPUT, "--seed '%s': %s", v, err);
+                cb_fail(CB_EXIT_INPUT, "--seed %s: %s", CB_Q(v), err);
         } else if ((v = flag_value(argc, argv, &i, "--numpy"))) {
             if (cb_parse_i64(v, 1, 2, &iv, err, sizeof err))
-                cb_fail(CB_EXIT_INPUT, "--numpy '%s': %s", v, err);
+                cb_fail(CB_EXIT_INPUT, "--numpy %s: %s", CB_Q(v), err);
             opt.numpy_major = (int)iv;
         } else if (a[0] == '-' && a[1]) {
-            cb_fail(CB_EXIT_USAGE, "pickle: unknown option '%s' (see casbench pickle --help)", a);
+            cb_fail(CB_EXIT_USAGE, "pickle: unknown option %s (see casbench pickle --help)", CB_Q(a));
         } else if (spec) {
-            cb_fail(CB_EXIT_USAGE, "pickle: more than one payload ('%s' and '%s')", spec, a);
+            cb_fail(CB_EXIT_USAGE, "pickle: more than one payload (%s and %s)", CB_Q(spec), CB_Q(a));
         } else {
             spec = a;
         }

@@ -64,9 +64,9 @@ int cli_report(int argc, char **argv)
             else if (!strcmp(a, "--python")) o.python_dir = argv[++i];
             else o.gnuplot = argv[++i];
         } else if (a[0] == '-' && a[1]) {
-            cb_fail(CB_EXIT_USAGE, "report: unknown option '%s' (see casbench report --help)", a);
+            cb_fail(CB_EXIT_USAGE, "report: unknown option %s (see casbench report --help)", CB_Q(a));
         } else if (o.run_dir) {
-            cb_fail(CB_EXIT_USAGE, "report: more than one RUN_DIR ('%s' and '%s')", o.run_dir, a);
+            cb_fail(CB_EXIT_USAGE, "report: more than one RUN_DIR (%s and %s)", CB_Q(o.run_dir), CB_Q(a));
         } else {
             o.run_dir = a;
         }

@@ -25,7 +25,9 @@
 #include "payload.h"
 #include "pickle.h"
 #include "results.h"
+#include "runlock.h"
 #include "testcodec.h"
+#include "tmpstore.h"
 #include "util.h"
 
 #define MAX_ITEMS 64
@@ -150,7 +152,8 @@ static void usage(FILE *out)
 "printed on stdout at the end.\n"
 "\n"
 "exit status: 0 done (rows with status error included), 1 usage, 2 bad input\n"
-"(name, value, existing --out), 3 environment (I/O, memory), 4 internal,\n"
+"(name, value, existing --out), 3 environment (I/O, memory, DIR in use by\n"
+"another run or --resume: one writer at a time), 4 internal,\n"
 "130 / 143 interrupted by SIGINT / SIGTERM: matrix.tsv keeps the finished rows\n"
 "and --resume completes the run.\n",
             GB_MAX_REPETITIONS, DEFAULT_SEED);
@@ -208,10 +211,10 @@ static void add_payload_list(run_opts *o, const char *arg)
 /* Each comma-separated piece of arg, in turn. */
 #define FOR_EACH_PIECE(arg, flag, piece, body)                                         \
     do {                                                                                 \
+        if (!*(arg) || (arg)[strlen(arg) - 1] == ',' || (arg)[0] == ',' || strstr((arg), ",,")) \
+            cb_fail(CB_EXIT_INPUT, "%s %s: empty name in the list", flag, CB_Q(arg));         \
         char *s_ = strdup(arg), *save_ = NULL, *piece;                                  \
         if (!s_) cb_fail(CB_EXIT_ENV, "out of memory");                                  \
-        if (!*s_ || s_[strlen(s_) - 1] == ',' || s_[0] == ',' || strstr(s_, ",,"))        \
-            cb_fail(CB_EXIT_INPUT, "%s '%s': empty name in the list", flag, arg);         \
         for (piece = strtok_r(s_, ",", &save_); piece; piece = strtok_r(NULL, ",", &save_)) \
             body                                                                         \
         free(s_);                                                                        \
@@ -225,7 +228,7 @@ static int add_codec(run_opts *o, const char *spec, int strict)
     const codec_desc *d = testcodec_find(spec, &level, err, sizeof err);
     if (!d) d = codec_find(spec, &level, err, sizeof err);
     if (!d) {
-        if (strict) cb_fail(CB_EXIT_INPUT, "--codec '%s': %s", spec, err);
+        if (strict) cb_fail(CB_EXIT_INPUT, "--codec %s: %s", CB_Q(spec), err);
         cb_warn("default codec %s: %s (skipped)", spec, err);
         return -1;
     }
@@ -245,7 +248,7 @@ static int add_hash(run_opts *o, const char *name, int strict)
     size_t i;
     const hash_desc *h = hash_find(name, err, sizeof err);
     if (!h) {
-        if (strict) cb_fail(CB_EXIT_INPUT, "--hash '%s': %s", name, err);
+        if (strict) cb_fail(CB_EXIT_INPUT, "--hash %s: %s", CB_Q(name), err);
         cb_warn("default hash %s: %s (skipped)", name, err);
         return -1;
     }
@@ -287,7 +290,7 @@ static void parse_args(run_opts *o, int argc, char **argv, int from_env)
             uint64_t n;
             v = flag_value(argc, argv, &i, "--cpu");
             if (cb_parse_u64(v, 0, CPU_SETSIZE - 1, &n, err, sizeof err) != 0)
-                cb_fail(CB_EXIT_INPUT, "--cpu '%s': %s", v, err);
+                cb_fail(CB_EXIT_INPUT, "--cpu %s: %s", CB_Q(v), err);
             o->cpu = (int)n;
             continue;
         }
@@ -309,7 +312,7 @@ static void parse_args(run_opts *o, int argc, char **argv, int from_env)
                 uint64_t n;
                 size_t k;
                 if (cb_parse_u64(p, 2, 5, &n, err, sizeof err) != 0)
-                    cb_fail(CB_EXIT_INPUT, "--protocol '%s': %s", p, err);
+                    cb_fail(CB_EXIT_INPUT, "--protocol %s: %s", CB_Q(p), err);
                 for (k = 0; k < o->nprotocols && o->protocols[k] != (int)n; k++) {}
                 if (k == o->nprotocols) o->protocols[o->nprotocols++] = (int)n;
             });
@@ -324,7 +327,7 @@ static void parse_args(run_opts *o, int argc, char **argv, int from_env)
                     for (size_t k = 0; k < cell_save_variant_count; k++)
                         snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", k ? ", " : "",
                                  cell_save_variants[k].name);
-                    cb_fail(CB_EXIT_INPUT, "--variant '%s': unknown save variant (known: %s)", p, known);
+                    cb_fail(CB_EXIT_INPUT, "--variant %s: unknown save variant (known: %s)", CB_Q(p), known);
                 }
                 g_variant_mask |= 1u << (unsigned)(sv - cell_save_variants);
                 g_variant_given = 1;
@@ -337,7 +340,7 @@ static void parse_args(run_opts *o, int argc, char **argv, int from_env)
                 if (strcmp(p, "fresh") == 0) o->alloc_mask |= ALLOC_BIT_FRESH;
                 else if (strcmp(p, "reuse") == 0) o->alloc_mask |= ALLOC_BIT_REUSE;
                 else if (strcmp(p, "both") == 0) o->alloc_mask |= ALLOC_BIT_FRESH | ALLOC_BIT_REUSE;
-                else cb_fail(CB_EXIT_INPUT, "--alloc '%s': not fresh, reuse or both", p);
+                else cb_fail(CB_EXIT_INPUT, "--alloc %s: not fresh, reuse or both", CB_Q(p));
             });
             continue;
         }
@@ -345,20 +348,20 @@ static void parse_args(run_opts *o, int argc, char **argv, int from_env)
             uint64_t n;
             v = flag_value(argc, argv, &i, "--repetitions");
             if (cb_parse_u64(v, 2, GB_MAX_REPETITIONS, &n, err, sizeof err) != 0)
-                cb_fail(CB_EXIT_INPUT, "--repetitions '%s': %s", v, err);
+                cb_fail(CB_EXIT_INPUT, "--repetitions %s: %s", CB_Q(v), err);
             o->repetitions = (int)n;
             continue;
         }
         if (is_flag(a, "--min-time")) {
             v = flag_value(argc, argv, &i, "--min-time");
             if (cb_parse_double(v, 1e-6, 3600, &o->min_time, err, sizeof err) != 0)
-                cb_fail(CB_EXIT_INPUT, "--min-time '%s': %s", v, err);
+                cb_fail(CB_EXIT_INPUT, "--min-time %s: %s", CB_Q(v), err);
             continue;
         }
         if (is_flag(a, "--seed")) {
             v = flag_value(argc, argv, &i, "--seed");
             if (cb_parse_u64(v, 0, UINT64_MAX, &o->seed, err, sizeof err) != 0)
-                cb_fail(CB_EXIT_INPUT, "--seed '%s': %s", v, err);
+                cb_fail(CB_EXIT_INPUT, "--seed %s: %s", CB_Q(v), err);
             continue;
         }
         if (strcmp(a, "--quick") == 0 || strcmp(a, "--full") == 0) {
@@ -371,7 +374,7 @@ static void parse_args(run_opts *o, int argc, char **argv, int from_env)
         if (strcmp(a, "--hash-sweep") == 0) { o->sweep = SWEEP_ADD; continue; }
         if (strcmp(a, "--hash-sweep=only") == 0) { o->sweep = SWEEP_ONLY; continue; }
         if (strncmp(a, "--hash-sweep=", 13) == 0)
-            cb_fail(CB_EXIT_INPUT, "--hash-sweep '%s': the only value is 'only'", a + 13);
+            cb_fail(CB_EXIT_INPUT, "--hash-sweep %s: the only value is 'only'", CB_Q(a + 13));
         cb_fail(CB_EXIT_USAGE, "%s: unknown option (see casbench run --help)", a);
     }
 }
@@ -935,14 +938,14 @@ static void make_out_dir(run_opts *o, char *dir, size_t cap)
         struct stat sb;
         snprintf(dir, cap, "%s", o->out);
         if (stat(dir, &sb) == 0) {
-            if (!S_ISDIR(sb.st_mode)) cb_fail(CB_EXIT_INPUT, "--out '%s': exists and is not a directory", dir);
+            if (!S_ISDIR(sb.st_mode)) cb_fail(CB_EXIT_INPUT, "--out %s: exists and is not a directory", CB_Q(dir));
             if (dir_is_empty(dir) != 1)
-                cb_fail(CB_EXIT_INPUT, "--out '%s': exists and is not empty (a results directory is never overwritten; use --resume to complete it)", dir);
-            if (access(dir, W_OK) != 0) cb_fail(CB_EXIT_ENV, "--out '%s': %s", dir, strerror(errno));
+                cb_fail(CB_EXIT_INPUT, "--out %s: exists and is not empty (a results directory is never overwritten; use --resume to complete it)", CB_Q(dir));
+            if (access(dir, W_OK) != 0) cb_fail(CB_EXIT_ENV, "--out %s: %s", CB_Q(dir), strerror(errno));
             return;
         }
         mkdir_parents(dir);
-        if (mkdir(dir, 0777) != 0) cb_fail(CB_EXIT_ENV, "--out '%s': %s", dir, strerror(errno));
+        if (mkdir(dir, 0777) != 0) cb_fail(CB_EXIT_ENV, "--out %s: %s", CB_Q(dir), strerror(errno));
         return;
     }
     char host[256], t[32];
@@ -1032,11 +1035,11 @@ int cli_run(int argc, char **argv)
         struct stat sb;
         snprintf(dir, sizeof dir, "%s", o.resume);
         if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-            cb_fail(CB_EXIT_INPUT, "--resume '%s': not a results directory", dir);
+            cb_fail(CB_EXIT_INPUT, "--resume %s: not a results directory", CB_Q(dir));
         snprintf(path, sizeof path, "%s/env.tsv", dir);
         char *stored = env_lookup(path, "run_args");
         char *seed_text = env_lookup(path, "seed");
-        if (!stored || !seed_text) cb_fail(CB_EXIT_INPUT, "--resume '%s': no env.tsv with run_args and seed", dir);
+        if (!stored || !seed_text) cb_fail(CB_EXIT_INPUT, "--resume %s: no env.tsv with run_args and seed", CB_Q(dir));
         if (!g_opts_given) {
             int sargc;
             char **sargv = decode_args(stored, &sargc);
@@ -1059,7 +1062,7 @@ int cli_run(int argc, char **argv)
             uint64_t s;
             if (cb_parse_u64(seed_text, 0, UINT64_MAX, &s, err, sizeof err) == 0) o.seed = s;
         } else if (strcmp(want_seed, seed_text) != 0) {
-            cb_fail(CB_EXIT_INPUT, "--resume '%s': the run used --seed %s, not %s", dir, seed_text, want_seed);
+            cb_fail(CB_EXIT_INPUT, "--resume %s: the run used --seed %s, not %s", CB_Q(dir), seed_text, want_seed);
         }
         free(stored);
         free(seed_text);
@@ -1073,7 +1076,7 @@ int cli_run(int argc, char **argv)
     for (size_t i = 0; i < o.npayloads; i++) {
         int status = CB_EXIT_INPUT;
         payload *p = payload_create(o.payloads[i], o.seed, &status, err, sizeof err);
-        if (!p) cb_fail(status, "--payload '%s': %s", o.payloads[i], err);
+        if (!p) cb_fail(status, "--payload %s: %s", CB_Q(o.payloads[i]), err);
         payload_free(p);
     }
     if (o.cpu >= 0) {
@@ -1089,21 +1092,22 @@ int cli_run(int argc, char **argv)
 
     int resume = o.resume != NULL;
     if (!resume) make_out_dir(&o, dir, sizeof dir);
+    int lock_status = runlock_acquire(dir, err, sizeof err);   /* one writer per directory */
+    if (lock_status != 0) cb_fail(lock_status, "%s", err);
 
     /* save+store's directory. */
     const char *store_dir = o.store_dir;
     if (!store_dir) {
-        const char *tmpdir = getenv("TMPDIR");
-        snprintf(g_store_tmp, sizeof g_store_tmp, "%s/casbench-store.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
-        if (!mkdtemp(g_store_tmp)) cb_fail(CB_EXIT_ENV, "%s: %s", g_store_tmp, strerror(errno));
+        /* Removed at exit, whatever the exit; stale ones of killed runs first. */
+        if (tmpstore_create(g_store_tmp, sizeof g_store_tmp, err, sizeof err) != 0) cb_fail(CB_EXIT_ENV, "%s", err);
         store_dir = g_store_tmp;
     } else {
         struct stat sb;
         mkdir_parents(store_dir);
         if (mkdir(store_dir, 0777) != 0 && errno != EEXIST)
-            cb_fail(CB_EXIT_ENV, "--store-dir '%s': %s", store_dir, strerror(errno));
+            cb_fail(CB_EXIT_ENV, "--store-dir %s: %s", CB_Q(store_dir), strerror(errno));
         if (stat(store_dir, &sb) != 0 || !S_ISDIR(sb.st_mode) || access(store_dir, W_OK) != 0)
-            cb_fail(CB_EXIT_ENV, "--store-dir '%s': not a writable directory", store_dir);
+            cb_fail(CB_EXIT_ENV, "--store-dir %s: not a writable directory", CB_Q(store_dir));
     }
 
 

@@ -38,7 +38,8 @@ static void usage(FILE *out)
             "  0    success\n"
             "  1    usage error (unknown command or flag, missing argument)\n"
             "  2    bad input (name, level, size, file, JSON, TSV)\n"
-            "  3    environment (I/O error, out of memory, missing tool)\n"
+            "  3    environment (I/O error, out of memory, missing tool, a results\n"
+            "       directory another run is writing)\n"
             "  4    internal error\n"
             "  130  interrupted by SIGINT; 143 by SIGTERM (finished rows are kept)\n"
             "Errors are one line on stderr: \"casbench: INPUT: PROBLEM\".\n");
@@ -60,5 +61,5 @@ int main(int argc, char **argv)
     for (i = 0; i < N_COMMANDS; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
-    cb_fail(CB_EXIT_USAGE, "unknown command '%s' (see casbench --help)", argv[1]);
+    cb_fail(CB_EXIT_USAGE, "unknown command %s (see casbench --help)", CB_Q(argv[1]));
 }

@@ -1464,16 +1464,16 @@ static int load_published(report_ctx *c, char *err, size_t errlen)
         for (k = 0; k < 3; k++) {
             if (tsv_double(p, i, tsv_col(p, numeric[k]), &v, err, errlen) != 0) goto fail;
             if (!(v > 0)) {
-                cb_err(err, errlen, "%s:%zu: column '%s': must be greater than 0",
-                       c->published_path, tsv_line(p, i), numeric[k]);
+                cb_err(err, errlen, "%s:%zu: column %s: must be greater than 0",
+                       c->published_path, tsv_line(p, i), CB_Q(numeric[k]));
                 goto fail;
             }
         }
         /* "233B", "52KB", "8MB" or a plain byte count. */
         if (d == 0 || (size[d] && strcmp(size + d, "B") && strcmp(size + d, "KB") &&
                        strcmp(size + d, "MB") && strcmp(size + d, "GB"))) {
-            cb_err(err, errlen, "%s:%zu: column 'pickled_size': '%s' is not a size "
-                   "(digits, then B, KB, MB or GB)", c->published_path, tsv_line(p, i), size);
+            cb_err(err, errlen, "%s:%zu: column 'pickled_size': %s is not a size "
+                   "(digits, then B, KB, MB or GB)", c->published_path, tsv_line(p, i), CB_Q(size));
             goto fail;
         }
         if (!*tsv_str(p, i, tsv_col(p, "payload"))) {
@@ -1695,8 +1695,8 @@ static int update_readme(report_ctx *c, const char *md_excerpt, char *err, size_
         free(rd);
         free(run_abs);
         free(data);
-        return cb_err(err, errlen, "%s: the markers '%s' and '%s' must both be present, in "
-                      "that order", readme, REPORT_README_BEGIN, REPORT_README_END);
+        return cb_err(err, errlen, "%s: the markers %s and %s must both be present, in "
+                      "that order", readme, CB_Q(REPORT_README_BEGIN), CB_Q(REPORT_README_END));
     } else {
         const char *after = e + strlen(REPORT_README_END);
         if (*after == '\n') after++;
@@ -1733,8 +1733,8 @@ static int check_readme(const char *readme, char *err, size_t errlen)
     bad = (b || e) && (!b || !e || e < b);
     free(data);
     if (bad)
-        return cb_err(err, errlen, "%s: the markers '%s' and '%s' must both be present, in "
-                      "that order", readme, REPORT_README_BEGIN, REPORT_README_END);
+        return cb_err(err, errlen, "%s: the markers %s and %s must both be present, in "
+                      "that order", readme, CB_Q(REPORT_README_BEGIN), CB_Q(REPORT_README_END));
     return 0;
 }
 
@@ -1797,8 +1797,8 @@ int report_write(const report_opts *o, char *err, size_t errlen)
     if (o->python_dir) {
         if (rundir_load(o->python_dir, &pyrun, err, errlen) != 0) goto out;
         if (strcmp(rundir_env(&pyrun, "runtime"), "python") != 0) {
-            cb_err(err, errlen, "%s: env.tsv runtime is '%s', not 'python' (--python wants a run of "
-                   "infra/python_path.py)", pyrun.env_path, rundir_env(&pyrun, "runtime"));
+            cb_err(err, errlen, "%s: env.tsv runtime is %s, not 'python' (--python wants a run of "
+                   "infra/python_path.py)", pyrun.env_path, CB_Q(rundir_env(&pyrun, "runtime")));
             goto out;
         }
         c.python = &pyrun;

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "rundir.h"
+#include "tsv.h"
 #include "util.h"
 
 const char *const results_columns[RESULTS_NCOLS] = {
@@ -19,7 +21,7 @@ const char *const results_columns[RESULTS_NCOLS] = {
     "stddev_ns", "min_ns", "max_ns", "cv", "mb_per_s", "samples_ns", "key", "status", "message",
 };
 enum { COL_PAYLOAD, COL_PROTOCOL, COL_PICKLED, COL_STAGE, COL_VARIANT, COL_CODEC, COL_LEVEL,
-       COL_HASH, COL_ALLOC, COL_BYTES_IN, COL_MEDIAN = 14 };
+       COL_HASH, COL_ALLOC, COL_BYTES_IN };
 
 typedef struct { char *id; double median; } done_row;
 
@@ -154,87 +156,98 @@ static void header(sbuf *b)
 
 static int fail_status(int *status, int s) { if (status) *status = s; return -1; }
 
-/* Read the rows of an existing file; drop a torn last line. */
+/* The done set of a resumed run: each row's identity, built as run_cell
+ * builds it, from the row as report reads it. */
+static int add_loaded_rows(results_file *f, const rundir *rd)
+{
+    for (size_t i = 0; i < rd->nrows; i++) {
+        const rundir_row *w = &rd->rows[i];
+        results_row r = {0};
+        char id[4096];
+        r.payload = w->payload;
+        r.protocol = w->protocol >= 0 ? w->protocol : 0;
+        r.stage = w->stage;
+        r.variant = w->variant;
+        r.codec = w->codec;
+        r.level = w->level;
+        r.hash = w->hash;
+        r.alloc = w->alloc;
+        r.bytes_in = w->bytes_in;
+        results_identity(&r, id, sizeof id);
+        if (add_done(f, id, w->ok ? w->median_ns : NAN) != 0) return -1;
+    }
+    return 0;
+}
+
+/* Read the rows of an existing file; drop a torn last line. What is kept
+ * must pass report's own reader (rundir_take_matrix): a file that report
+ * would refuse is never extended. */
 static int load_existing(results_file *f, const char *path, int *status, char *err, size_t errlen)
 {
     uint8_t *data;
-    size_t len, lineno = 1;
+    size_t len, i;
     char sub[256];
     sbuf hb = {0};
+    rundir rd = {0};
+    tsv_table *t;
     int rc = 0;
-    if (cb_read_file(path, (size_t)1 << 31, &data, &len, sub, sizeof sub) != 0) {
-        cb_err(err, errlen, "%s: %s", path, sub);
-        return fail_status(status, CB_EXIT_ENV);
+    if (cb_read_file(path, TSV_MAX_FILE_BYTES, &data, &len, sub, sizeof sub) != 0) {
+        cb_err(err, errlen, "%s: %s", CB_QP(path), sub);
+        return fail_status(status, strstr(sub, "limit") ? CB_EXIT_INPUT : CB_EXIT_ENV);
     }
     char *text = (char *)data;
     char *last_nl = len ? memrchr(text, '\n', len) : NULL;
     size_t keep = last_nl ? (size_t)(last_nl - text) + 1 : 0;
     header(&hb);
+    if (hb.oom) {
+        cb_err(err, errlen, "out of memory");
+        rc = fail_status(status, CB_EXIT_ENV);
+        goto out;
+    }
     if (keep == 0) {
-        /* Killed before the header was whole: start the file again. */
-        if (ftruncate(f->fd, 0) != 0 || cb_write_all(f->fd, hb.p, hb.n) != 0) {
-            cb_err(err, errlen, "%s: %s", path, strerror(errno));
+        /* Killed before the header was whole: start the file again. Anything
+         * else without a line end is not a matrix.tsv of ours. */
+        if (len > hb.n || memcmp(text, hb.p, len) != 0) {
+            cb_err(err, errlen, "%s:1: not the matrix.tsv header this casbench writes", CB_QP(path));
+            rc = fail_status(status, CB_EXIT_INPUT);
+        } else if (ftruncate(f->fd, 0) != 0 || cb_write_all(f->fd, hb.p, hb.n) != 0) {
+            cb_err(err, errlen, "%s: %s", CB_QP(path), strerror(errno));
             rc = fail_status(status, CB_EXIT_ENV);
         }
         goto out;
     }
-    if (keep < len) {
-        cb_warn("%s: dropping a torn last line (%zu bytes)", path, len - keep);
-        if (ftruncate(f->fd, (off_t)keep) != 0) {
-            cb_err(err, errlen, "%s: %s", path, strerror(errno));
-            rc = fail_status(status, CB_EXIT_ENV);
-            goto out;
-        }
-    }
-    text[keep] = 0;
-    if (strncmp(text, hb.p, hb.n) != 0) {
-        cb_err(err, errlen, "%s: line 1: not the matrix.tsv header this casbench writes", path);
+    t = tsv_parse(path, text, keep, 1, err, errlen);
+    if (!t) {
         rc = fail_status(status, CB_EXIT_INPUT);
         goto out;
     }
-    char *line = text + hb.n;
-    while (*line) {
-        char *nl = strchr(line, '\n');
-        const char *fields[RESULTS_NCOLS];
-        int n = 0;
-        char id[4096];
-        lineno++;
-        *nl = 0;
-        char *p = line;
-        for (;;) {
-            if (n == RESULTS_NCOLS) { n++; break; }
-            fields[n++] = p;
-            char *t = strchr(p, '\t');
-            if (!t) break;
-            *t = 0;
-            p = t + 1;
-        }
-        if (n != RESULTS_NCOLS) {
-            cb_err(err, errlen, "%s: line %zu: %s columns, expected %d", path, lineno,
-                   n > RESULTS_NCOLS ? "too many" : "too few", RESULTS_NCOLS);
-            rc = fail_status(status, CB_EXIT_INPUT);
-            goto out;
-        }
-        identity_from_fields(fields, id, sizeof id);
-        double median = NAN;
-        if (strcmp(fields[23], "ok") == 0 && cb_parse_double(fields[COL_MEDIAN], 0, 1e300, &median, sub, sizeof sub) != 0) {
-            cb_err(err, errlen, "%s: line %zu: median_ns: %s", path, lineno, sub);
-            rc = fail_status(status, CB_EXIT_INPUT);
-            goto out;
-        }
-        if (results_done(f, id, NULL)) {
-            cb_err(err, errlen, "%s: line %zu: a second row for the same cell", path, lineno);
-            rc = fail_status(status, CB_EXIT_INPUT);
-            goto out;
-        }
-        if (add_done(f, id, median) != 0) {
-            cb_err(err, errlen, "out of memory");
+    if (tsv_ncols(t) != RESULTS_NCOLS) i = 0;
+    else for (i = 0; i < RESULTS_NCOLS && strcmp(tsv_col_name(t, (int)i), results_columns[i]) == 0; i++) {}
+    if (i != RESULTS_NCOLS) {
+        tsv_free(t);
+        cb_err(err, errlen, "%s:1: not the matrix.tsv header this casbench writes", CB_QP(path));
+        rc = fail_status(status, CB_EXIT_INPUT);
+        goto out;
+    }
+    if (rundir_take_matrix(&rd, t, 1, err, errlen) != 0) {
+        rc = fail_status(status, CB_EXIT_INPUT);
+        goto out;
+    }
+    if (add_loaded_rows(f, &rd) != 0) {
+        cb_err(err, errlen, "out of memory");
+        rc = fail_status(status, CB_EXIT_ENV);
+        goto out;
+    }
+    /* Only now, with the rows known good, is the torn line cut off. */
+    if (keep < len) {
+        cb_warn("%s: dropping a torn last line (%zu bytes)", path, len - keep);
+        if (ftruncate(f->fd, (off_t)keep) != 0) {
+            cb_err(err, errlen, "%s: %s", CB_QP(path), strerror(errno));
             rc = fail_status(status, CB_EXIT_ENV);
-            goto out;
         }
-        line = nl + 1;
     }
 out:
+    rundir_free(&rd);
     free(hb.p);
     free(data);
     return rc;

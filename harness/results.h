@@ -38,7 +38,10 @@ typedef struct results_file results_file;
 
 /* Open DIR/matrix.tsv: create it with its header (resume == 0; the file must
  * not exist), or (resume != 0) read the rows already there, dropping a torn
- * last line, so that results_done() knows them. NULL with a message in err;
+ * last line, so that results_done() knows them. The rows are read by
+ * report's own reader (rundir_take_matrix), and the header must be the one
+ * written here: a file report would refuse is refused, untouched. The
+ * caller holds the directory's lock (runlock.h). NULL with a message in err;
  * *status receives the util.h exit status (CB_EXIT_INPUT for a file that is
  * not a matrix.tsv, CB_EXIT_ENV for I/O). */
 results_file *results_open(const char *dir, int resume, int *status, char *err, size_t errlen);

@@ -71,8 +71,8 @@ static const char *const col_names[C_COUNT] = {
 static int text_err(const tsv_table *t, size_t row, int col, const char *what,
                     char *err, size_t errlen)
 {
-    return cb_err(err, errlen, "%s:%zu: column '%s': %s", tsv_name(t), tsv_line(t, row),
-                  tsv_col_name(t, col), what);
+    return cb_err(err, errlen, "%s:%zu: column %s: %s", tsv_name(t), tsv_line(t, row),
+                  CB_Q(tsv_col_name(t, col)), what);
 }
 
 static int load_row(const tsv_table *t, size_t i, const int *c, rundir_row *w,
@@ -148,57 +148,37 @@ static int cmp_id(const void *a, const void *b)
     return strcmp(*x, *y);
 }
 
-int rundir_load(const char *dir, rundir *r, char *err, size_t errlen)
+int rundir_take_matrix(rundir *r, tsv_table *t, int allow_empty, char *err, size_t errlen)
 {
-    struct stat st;
     int c[C_COUNT];
     size_t i, k;
     char **ids = NULL;
 
-    memset(r, 0, sizeof *r);
-    if (stat(dir, &st) != 0)
-        return cb_err(err, errlen, "%s: %s", dir, strerror(errno));
-    if (!S_ISDIR(st.st_mode))
-        return cb_err(err, errlen, "%s: not a directory (expected a results run directory)", dir);
-    r->dir = strdup(dir);
-    r->matrix_path = join(dir, "matrix.tsv");
-    r->env_path = join(dir, "env.tsv");
-    if (!r->dir || !r->matrix_path || !r->env_path) {
-        rundir_free(r);
-        return cb_err(err, errlen, "%s: out of memory", dir);
-    }
-    r->matrix = tsv_load(r->matrix_path, 1, err, errlen);
-    if (!r->matrix) goto fail;
+    r->matrix = t;
     for (k = 0; k < C_COUNT; k++)
-        if ((c[k] = tsv_require_col(r->matrix, col_names[k], err, errlen)) < 0) goto fail;
-    if (tsv_nrows(r->matrix) == 0) {
-        cb_err(err, errlen, "%s:1: no measurement rows after the header", r->matrix_path);
-        goto fail;
+        if ((c[k] = tsv_require_col(t, col_names[k], err, errlen)) < 0) return -1;
+    if (tsv_nrows(t) == 0) {
+        if (allow_empty) return 0;
+        return cb_err(err, errlen, "%s:1: no measurement rows after the header", tsv_name(t));
     }
-    r->env = tsv_load(r->env_path, 0, err, errlen);
-    if (!r->env) goto fail;
-    if (tsv_ncols(r->env) != 2) {
-        cb_err(err, errlen, "%s:1: %zu fields, expected 2 (key<TAB>value)", r->env_path,
-               tsv_ncols(r->env));
-        goto fail;
-    }
-    r->rows = calloc(tsv_nrows(r->matrix), sizeof *r->rows);
-    if (!r->rows) { cb_err(err, errlen, "%s: out of memory", r->matrix_path); goto fail; }
-    for (i = 0; i < tsv_nrows(r->matrix); i++) {
+    r->rows = calloc(tsv_nrows(t), sizeof *r->rows);
+    if (!r->rows) return cb_err(err, errlen, "%s: out of memory", tsv_name(t));
+    for (i = 0; i < tsv_nrows(t); i++) {
         r->nrows = i + 1;
-        if (load_row(r->matrix, i, c, &r->rows[i], err, errlen) != 0) goto fail;
+        if (load_row(t, i, c, &r->rows[i], err, errlen) != 0) return -1;
     }
 
-    /* Identities must be unique: report and compare look rows up by them. */
+    /* Identities must be unique: report and compare look rows up by them,
+     * and --resume skips the cells they name. */
     ids = calloc(r->nrows, sizeof *ids);
-    if (!ids) { cb_err(err, errlen, "%s: out of memory", r->matrix_path); goto fail; }
+    if (!ids) return cb_err(err, errlen, "%s: out of memory", tsv_name(t));
     for (i = 0; i < r->nrows; i++) {
         char id[512];
         rundir_row_id(&r->rows[i], id, sizeof id);
         /* The line number rides after a NUL so that sorting compares ids only. */
         size_t n = strlen(id);
         ids[i] = malloc(n + 1 + sizeof(size_t));
-        if (!ids[i]) { cb_err(err, errlen, "%s: out of memory", r->matrix_path); goto fail_ids; }
+        if (!ids[i]) { cb_err(err, errlen, "%s: out of memory", tsv_name(t)); goto fail_ids; }
         memcpy(ids[i], id, n + 1);
         memcpy(ids[i] + n + 1, &r->rows[i].line, sizeof(size_t));
     }
@@ -209,7 +189,7 @@ int rundir_load(const char *dir, rundir *r, char *err, size_t errlen)
             memcpy(&la, ids[i - 1] + strlen(ids[i - 1]) + 1, sizeof la);
             memcpy(&lb, ids[i] + strlen(ids[i]) + 1, sizeof lb);
             cb_err(err, errlen, "%s:%zu: duplicate row (same identity as line %zu: %s)",
-                   r->matrix_path, la > lb ? la : lb, la > lb ? lb : la, ids[i]);
+                   tsv_name(t), la > lb ? la : lb, la > lb ? lb : la, ids[i]);
             goto fail_ids;
         }
     for (i = 0; i < r->nrows; i++) free(ids[i]);
@@ -218,6 +198,36 @@ int rundir_load(const char *dir, rundir *r, char *err, size_t errlen)
 fail_ids:
     for (i = 0; i < r->nrows; i++) free(ids[i]);
     free(ids);
+    return -1;
+}
+
+int rundir_load(const char *dir, rundir *r, char *err, size_t errlen)
+{
+    struct stat st;
+    tsv_table *t;
+
+    memset(r, 0, sizeof *r);
+    if (stat(dir, &st) != 0)
+        return cb_err(err, errlen, "%s: %s", CB_QP(dir), strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return cb_err(err, errlen, "%s: not a directory (expected a results run directory)", CB_QP(dir));
+    r->dir = strdup(dir);
+    r->matrix_path = join(dir, "matrix.tsv");
+    r->env_path = join(dir, "env.tsv");
+    if (!r->dir || !r->matrix_path || !r->env_path) {
+        rundir_free(r);
+        return cb_err(err, errlen, "%s: out of memory", CB_QP(dir));
+    }
+    t = tsv_load(r->matrix_path, 1, err, errlen);
+    if (!t || rundir_take_matrix(r, t, 0, err, errlen) != 0) goto fail;
+    r->env = tsv_load(r->env_path, 0, err, errlen);
+    if (!r->env) goto fail;
+    if (tsv_ncols(r->env) != 2) {
+        cb_err(err, errlen, "%s:1: %zu fields, expected 2 (key<TAB>value)", CB_QP(r->env_path),
+               tsv_ncols(r->env));
+        goto fail;
+    }
+    return 0;
 fail:
     rundir_free(r);
     return -1;

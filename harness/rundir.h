@@ -47,6 +47,15 @@ typedef struct {
  * error. Duplicate row identities (see rundir_row_id) are an error. */
 int rundir_load(const char *dir, rundir *r, char *err, size_t errlen);
 
+/* The checks of rundir_load on a matrix.tsv already parsed (tsv_parse with a
+ * header): required columns, typed rows, unique identities. r must be zeroed;
+ * it takes ownership of t, also on failure (rundir_free releases both). With
+ * allow_empty, a header without rows is accepted (nrows = 0): a run killed
+ * before its first row. 0, or -1 with "<file>:<line>: <problem>" in err.
+ * report, compare and `run --resume` read matrix.tsv through this one
+ * function, so that they accept and refuse the same files. */
+int rundir_take_matrix(rundir *r, tsv_table *t, int allow_empty, char *err, size_t errlen);
+
 /* Accepts a zeroed or loaded rundir. */
 void rundir_free(rundir *r);
 

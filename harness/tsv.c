@@ -8,8 +8,6 @@
 
 #include "util.h"
 
-#define TSV_MAX_FILE (256u << 20)
-
 struct tsv_table {
     char *name;
     char *text;          /* the copied input, fields NUL-terminated in place */
@@ -37,20 +35,52 @@ static size_t count_fields(const char *line, size_t len)
     return n;
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+    const char *const *x = a, *const *y = b;
+    return strcmp(*x, *y);
+}
+
+/* Column names must be non-empty and unique. Duplicates are found by sorting
+ * a copy of the names (n log n): a header of 10^5 columns is a file a user
+ * can hand to report, and comparing every pair took minutes. */
+static int check_header(const tsv_table *t, char *err, size_t errlen)
+{
+    const char **sorted;
+    size_t i;
+    for (i = 0; i < t->ncols; i++)
+        if (!t->header[i][0])
+            return cb_err(err, errlen, "%s:1: column %zu has an empty name", t->name, i + 1);
+    sorted = malloc(t->ncols * sizeof *sorted);
+    if (!sorted) return cb_err(err, errlen, "%s: out of memory", t->name);
+    memcpy(sorted, t->header, t->ncols * sizeof *sorted);
+    qsort(sorted, t->ncols, sizeof *sorted, cmp_name);
+    for (i = 1; i < t->ncols; i++)
+        if (strcmp(sorted[i], sorted[i - 1]) == 0) {
+            char c[64];
+            cb_err(err, errlen, "%s:1: duplicate column %s", t->name, CB_Q(clip(sorted[i], c, sizeof c)));
+            free(sorted);
+            return -1;
+        }
+    free(sorted);
+    return 0;
+}
+
 tsv_table *tsv_parse(const char *name, const char *buf, size_t len, int has_header,
                      char *err, size_t errlen)
 {
     tsv_table *t;
     size_t i, nlines = 0, line_no, cap_rows, row;
     char *p, *end;
+    const char *shown = CB_QP(name);   /* the name as messages print it */
 
-    if (len == 0) { cb_err(err, errlen, "%s:1: empty file", name); return NULL; }
+    if (len == 0) { cb_err(err, errlen, "%s:1: empty file", shown); return NULL; }
     for (i = 0; i < len; i++) {
         if (buf[i] == '\n') nlines++;
         else if (buf[i] == '\0' || buf[i] == '\r') {
             size_t ln = 1, j;
             for (j = 0; j < i; j++) if (buf[j] == '\n') ln++;
-            cb_err(err, errlen, "%s:%zu: %s", name, ln,
+            cb_err(err, errlen, "%s:%zu: %s", shown, ln,
                    buf[i] ? "carriage return in the file (DOS line endings are not accepted)"
                           : "NUL byte in the file");
             return NULL;
@@ -59,8 +89,8 @@ tsv_table *tsv_parse(const char *name, const char *buf, size_t len, int has_head
     if (buf[len - 1] != '\n') nlines++;
 
     t = calloc(1, sizeof *t);
-    if (!t) { cb_err(err, errlen, "%s: out of memory", name); return NULL; }
-    t->name = strdup(name);
+    if (!t) { cb_err(err, errlen, "%s: out of memory", shown); return NULL; }
+    t->name = strdup(shown);   /* only ever printed, in messages */
     t->text = malloc(len + 1);
     if (!t->name || !t->text) goto oom;
     memcpy(t->text, buf, len);
@@ -85,12 +115,12 @@ tsv_table *tsv_parse(const char *name, const char *buf, size_t len, int has_head
         line_no++;
         if (nl) *nl = 0;
         if (llen == 0) {
-            cb_err(err, errlen, "%s:%zu: empty line", name, line_no);
+            cb_err(err, errlen, "%s:%zu: empty line", shown, line_no);
             goto fail;
         }
         nf = count_fields(p, llen);
         if (nf != t->ncols) {
-            cb_err(err, errlen, "%s:%zu: %zu fields, but %s has %zu", name, line_no, nf,
+            cb_err(err, errlen, "%s:%zu: %zu fields, but %s has %zu", shown, line_no, nf,
                    has_header ? "the header" : "line 1", t->ncols);
             goto fail;
         }
@@ -112,25 +142,10 @@ tsv_table *tsv_parse(const char *name, const char *buf, size_t len, int has_head
         p = nl ? nl + 1 : t->text + len;
     }
     t->nrows = row;
-    if (t->header) {
-        size_t a, b;
-        for (a = 0; a < t->ncols; a++) {
-            if (!t->header[a][0]) {
-                cb_err(err, errlen, "%s:1: column %zu has an empty name", name, a + 1);
-                goto fail;
-            }
-            for (b = 0; b < a; b++)
-                if (strcmp(t->header[a], t->header[b]) == 0) {
-                    char c[64];
-                    cb_err(err, errlen, "%s:1: duplicate column '%s'", name,
-                           clip(t->header[a], c, sizeof c));
-                    goto fail;
-                }
-        }
-    }
+    if (t->header && check_header(t, err, errlen) != 0) goto fail;
     return t;
 oom:
-    cb_err(err, errlen, "%s: out of memory", name);
+    cb_err(err, errlen, "%s: out of memory", shown);
 fail:
     tsv_free(t);
     return NULL;
@@ -142,8 +157,8 @@ tsv_table *tsv_load(const char *path, int has_header, char *err, size_t errlen)
     size_t len;
     char sub[256];
     tsv_table *t;
-    if (cb_read_file(path, TSV_MAX_FILE, &data, &len, sub, sizeof sub) != 0) {
-        cb_err(err, errlen, "%s: %s", path, sub);
+    if (cb_read_file(path, TSV_MAX_FILE_BYTES, &data, &len, sub, sizeof sub) != 0) {
+        cb_err(err, errlen, "%s: %s", CB_QP(path), sub);
         return NULL;
     }
     t = tsv_parse(path, (const char *)data, len, has_header, err, errlen);
@@ -179,7 +194,7 @@ int tsv_col(const tsv_table *t, const char *name)
 int tsv_require_col(const tsv_table *t, const char *name, char *err, size_t errlen)
 {
     int c = tsv_col(t, name);
-    if (c < 0) cb_err(err, errlen, "%s:1: missing column '%s'", t->name, name);
+    if (c < 0) cb_err(err, errlen, "%s:1: missing column %s", t->name, CB_Q(name));
     return c;
 }
 
@@ -198,10 +213,10 @@ static int field_err(const tsv_table *t, size_t row, int col, const char *what,
 {
     char c[64];
     if (t->header)
-        return cb_err(err, errlen, "%s:%zu: column '%s': '%s' %s", t->name, t->lines[row],
-                      t->header[col], clip(tsv_str(t, row, col), c, sizeof c), what);
-    return cb_err(err, errlen, "%s:%zu: field %d: '%s' %s", t->name, t->lines[row], col + 1,
-                  clip(tsv_str(t, row, col), c, sizeof c), what);
+        return cb_err(err, errlen, "%s:%zu: column %s: %s %s", t->name, t->lines[row],
+                      CB_Q(t->header[col]), CB_Q(clip(tsv_str(t, row, col), c, sizeof c)), what);
+    return cb_err(err, errlen, "%s:%zu: field %d: %s %s", t->name, t->lines[row], col + 1,
+                  CB_Q(clip(tsv_str(t, row, col), c, sizeof c)), what);
 }
 
 static int parse_double(const char *s, double *out)
@@ -270,7 +285,7 @@ int tsv_double_list(const tsv_table *t, size_t row, int col, double **vals, size
     const char *s = tsv_str(t, row, col);
     size_t cap = 1, k = 0, i;
     double *v;
-    char item[64], c[64];
+    char item[64] = "", c[64];
     *vals = NULL;
     *n = 0;
     if (!*s) return 0;
@@ -282,11 +297,12 @@ int tsv_double_list(const tsv_table *t, size_t row, int col, double **vals, size
         size_t len = comma ? (size_t)(comma - s) : strlen(s);
         if (len >= sizeof item || len == 0 ||
             (memcpy(item, s, len), item[len] = 0, parse_double(item, &v[k]) != 0)) {
+            if (len == 0) item[0] = 0;   /* not the previous item's text */
             if (len >= sizeof item) { memcpy(item, s, sizeof item - 1); item[sizeof item - 1] = 0; }
             free(v);
-            return cb_err(err, errlen, "%s:%zu: column '%s': item %zu '%s' is not a number",
-                          t->name, t->lines[row], tsv_col_name(t, col), k + 1,
-                          clip(item, c, sizeof c));
+            return cb_err(err, errlen, "%s:%zu: column %s: item %zu %s is not a number",
+                          t->name, t->lines[row], CB_Q(tsv_col_name(t, col)), k + 1,
+                          CB_Q(clip(item, c, sizeof c)));
         }
         k++;
         if (!comma) break;

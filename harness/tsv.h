@@ -9,7 +9,9 @@
  * line, and (with a header) a duplicate or empty column name.
  *
  * Every message written into err has the form "<name>:<line>: <problem>", so
- * that a CLI can print it as is after "casbench: ".
+ * that a CLI can print it as is after "casbench: ". The name is quoted as
+ * CB_QP does (bare unless it needs quoting), and so are fields quoted in a
+ * message (CB_Q): a message is always one line.
  */
 #ifndef CASBENCH_TSV_H
 #define CASBENCH_TSV_H
@@ -27,7 +29,10 @@ typedef struct tsv_table tsv_table;
 tsv_table *tsv_parse(const char *name, const char *buf, size_t len, int has_header,
                      char *err, size_t errlen);
 
-/* Read the file at path (at most 256 MiB) and parse it as tsv_parse does,
+/* The largest file tsv_load reads (and `run --resume` accepts as matrix.tsv). */
+#define TSV_MAX_FILE_BYTES ((size_t)256 << 20)
+
+/* Read the file at path (at most TSV_MAX_FILE_BYTES) and parse it as tsv_parse does,
  * naming it by path. NULL with "<path>: <problem>" when it cannot be read. */
 tsv_table *tsv_load(const char *path, int has_header, char *err, size_t errlen);
 

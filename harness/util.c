@@ -41,27 +41,133 @@ __attribute__((constructor)) static void cb_register_exit_check(void)
     atexit(cb_check_stdout);
 }
 
+/* "casbench: <message>\n" on stderr, as one line whatever the message holds:
+ * a control byte that reached it unquoted (a library's text, a string no
+ * caller passed through cb_quote) is written as an escape. */
+static void put_message(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+static void put_message(const char *fmt, va_list ap)
+{
+    char small[1024], *msg = small;
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    if (n >= (int)sizeof small && (msg = malloc((size_t)n + 1)) != NULL)
+        vsnprintf(msg, (size_t)n + 1, fmt, ap2);
+    else if (n >= (int)sizeof small)
+        msg = small;   /* out of memory: the truncated text */
+    va_end(ap2);
+    fputs("casbench: ", stderr);
+    for (const unsigned char *p = (const unsigned char *)(n < 0 ? "" : msg); *p; p++) {
+        if (*p < 0x20 || *p == 0x7f) fprintf(stderr, "\\%03o", *p);
+        else fputc(*p, stderr);
+    }
+    fputc('\n', stderr);
+    if (msg != small) free(msg);
+}
+
 void cb_fail(int status, const char *fmt, ...)
 {
     va_list ap;
     cb_failed = 1;
     fflush(stdout);
-    fputs("casbench: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    put_message(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     exit(status);
 }
 
 void cb_warn(const char *fmt, ...)
 {
     va_list ap;
-    fputs("casbench: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    put_message(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+}
+
+/* ---- quoting ----------------------------------------------------------- */
+
+static int needs_escape(unsigned char c) { return c < 0x20 || c >= 0x7f; }
+
+/* Whether the shell-escape style leaves c bare at position i (quotearg.c's
+ * shell_escape_quoting_style, checked against GNU ls). */
+static int shell_plain(unsigned char c, size_t i)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return 1;
+    if (c == '#' || c == '~') return i > 0;
+    return c && strchr("%+,-./:@]_{}", c) != NULL;
+}
+
+/* An escape as $'...' writes it: \n, \t, ... or three octal digits. */
+static size_t escape_of(unsigned char c, char *e)
+{
+    static const char named_from[] = "\a\b\f\n\r\t\v", named_to[] = "abfnrtv";
+    const char *k = c ? strchr(named_from, c) : NULL;
+    if (k) return (size_t)snprintf(e, 8, "\\%c", named_to[k - named_from]);
+    return (size_t)snprintf(e, 8, "\\%03o", c);
+}
+
+typedef struct { char *out; size_t cap, n; } qbuf;
+
+/* Append all of t or nothing, keeping room for a closing quote and "...". */
+static int q_put(qbuf *q, const char *t, size_t len)
+{
+    if (q->n + len + 5 > q->cap) return -1;
+    memcpy(q->out + q->n, t, len);
+    q->n += len;
+    q->out[q->n] = 0;
+    return 0;
+}
+
+const char *cb_quote(const char *s, int always, char *out, size_t cap)
+{
+    enum { PLAIN, DOUBLE, SINGLE, DOLLAR } state;
+    qbuf q = {out, cap, 0};
+    const unsigned char *p;
+    size_t i;
+    int has_quote = 0, dq_safe = 1, plain = *s != 0;
+    if (cap < 8) { if (cap) out[0] = 0; return out; }
+    out[0] = 0;
+    for (p = (const unsigned char *)s, i = 0; *p; p++, i++) {
+        int alnum = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9');
+        if (*p == '\'') has_quote = 1;
+        if (!alnum && !strchr(" %+,-./:@]_'", *p)) dq_safe = 0;
+        if (!shell_plain(*p, i)) plain = 0;
+    }
+    if ((s[0] == '{' || s[0] == '}') && !s[1]) plain = 0;   /* a lone brace is special */
+    if (!always && plain) state = PLAIN;
+    else if (has_quote && dq_safe) state = DOUBLE;   /* "it's": nothing double quotes expand */
+    else state = SINGLE;
+    if (state != PLAIN) q_put(&q, state == DOUBLE ? "\"" : "'", 1);
+    for (p = (const unsigned char *)s; *p; p++) {
+        char e[8];
+        if (state == SINGLE || state == DOLLAR) {
+            if (needs_escape(*p)) {
+                /* Leave '...' for $'...' at the first of a run of escapes. */
+                char t[12];
+                escape_of(*p, e);
+                snprintf(t, sizeof t, "%s%s", state == SINGLE ? "'$'" : "", e);
+                if (q_put(&q, t, strlen(t)) != 0) goto cut;
+                state = DOLLAR;
+                continue;
+            }
+            if (state == DOLLAR) {
+                if (q_put(&q, *p == '\'' ? "'\\''" : "''", *p == '\'' ? 4 : 2) != 0) goto cut;
+                state = SINGLE;
+                if (*p == '\'') continue;
+            } else if (*p == '\'') {
+                if (q_put(&q, "'\\''", 4) != 0) goto cut;
+                continue;
+            }
+        }
+        e[0] = (char)*p;
+        if (q_put(&q, e, 1) != 0) goto cut;
+    }
+    if (state != PLAIN) q_put(&q, state == DOUBLE ? "\"" : "'", 1);
+    return out;
+cut:
+    /* Close what is open, then say that more followed. */
+    snprintf(out + q.n, cap - q.n, "%s...", state == DOUBLE ? "\"" : state == PLAIN ? "" : "'");
+    return out;
 }
 
 int cb_err(char *err, size_t errlen, const char *fmt, ...)
@@ -137,7 +243,7 @@ int cb_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out,
         size_t i, found = 0;
         for (i = 0; i < sizeof units / sizeof units[0]; i++)
             if (strcmp(s + n, units[i].suffix) == 0) { mult = units[i].mult; found = 1; break; }
-        if (!found) return cb_err(err, errlen, "unknown unit '%s' (use B, K, KB, KiB, M, MB, MiB, G, GB or GiB)", s + n);
+        if (!found) return cb_err(err, errlen, "unknown unit %s (use B, K, KB, KiB, M, MB, MiB, G, GB or GiB)", CB_Q(s + n));
     }
     if (cb_parse_u64(digits, 0, UINT64_MAX, &v, err, errlen) != 0) return -1;
     if (v != 0 && mult > UINT64_MAX / v) return cb_err(err, errlen, "too large (maximum %llu bytes)", (unsigned long long)max);
@@ -148,11 +254,35 @@ int cb_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out,
     return 0;
 }
 
+/* Decimal notation only: [+-]digits[.digits][(e|E)[+-]digits], with digits
+ * on at least one side of the point. strtod alone would also take "0x10",
+ * "inf", "nan" and leading blanks, which no option or results file means. */
+static int is_decimal(const char *s)
+{
+    size_t i = 0, int_digits = 0, frac_digits = 0;
+    if (s[i] == '+' || s[i] == '-') i++;
+    while (s[i] >= '0' && s[i] <= '9') { i++; int_digits++; }
+    if (s[i] == '.') {
+        i++;
+        while (s[i] >= '0' && s[i] <= '9') { i++; frac_digits++; }
+    }
+    if (int_digits + frac_digits == 0) return 0;
+    if (s[i] == 'e' || s[i] == 'E') {
+        size_t exp_digits = 0;
+        i++;
+        if (s[i] == '+' || s[i] == '-') i++;
+        while (s[i] >= '0' && s[i] <= '9') { i++; exp_digits++; }
+        if (exp_digits == 0) return 0;
+    }
+    return s[i] == 0;
+}
+
 int cb_parse_double(const char *s, double min, double max, double *out,
                     char *err, size_t errlen)
 {
     char *end;
     if (!s || !*s) return cb_err(err, errlen, "empty value");
+    if (!is_decimal(s)) return cb_err(err, errlen, "not a decimal number");
     errno = 0;
     double v = strtod(s, &end);
     if (*end) return cb_err(err, errlen, "not a number");

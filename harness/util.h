@@ -28,17 +28,34 @@ enum {
 };
 
 /* Print "casbench: <message>\n" on stderr and exit with `status`.
- * The message names the input and the problem, on one line. */
+ * The message names the input (quoted with CB_Q / CB_QP) and the problem, on
+ * one line: a control byte left in it is written as a \ooo escape. */
 void cb_fail(int status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));
 
-/* Print "casbench: <message>\n" on stderr (a warning; the run goes on). */
+/* Print "casbench: <message>\n" on stderr, one line as cb_fail (a warning;
+ * the run goes on). */
 void cb_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Format into a caller's error buffer (always NUL-terminated, truncated to fit).
  * Returns -1 so that `return cb_err(...)` reads naturally. */
 int cb_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* A user's string (a name, a path, an option value) for a message, quoted
+ * as GNU ls --quoting-style=shell-escape-always shows it in the C locale
+ * (always = 1), or as --quoting-style=shell-escape (always = 0: bare when
+ * nothing needs quoting, for "PATH: problem" and "FILE:LINE:" positions):
+ * 'a b', "it's", 'a'$'\n''b', ''$'\033''[31m'. Bytes outside printable
+ * ASCII become $'...' escapes, so the result is one line, never reaches the
+ * terminal as a control sequence, and pastes back into a shell as the same
+ * bytes. A result that would not fit in cap is cut after whole characters
+ * and ends in "..." (outside the quotes). Returns out. */
+const char *cb_quote(const char *s, int always, char *out, size_t cap);
+#define CB_QUOTE_CAP 320
+/* For printf arguments: "--seed %s: ...", CB_Q(value). */
+#define CB_Q(s) cb_quote((s), 1, (char[CB_QUOTE_CAP]){0}, CB_QUOTE_CAP)
+#define CB_QP(s) cb_quote((s), 0, (char[CB_QUOTE_CAP]){0}, CB_QUOTE_CAP)
 
 /* Strict parsers: the whole string must be consumed; no sign on unsigned
  * values; overflow, empty strings and trailing garbage are errors.
@@ -53,7 +70,9 @@ int cb_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out,
  * "1e30" and fractional values are rejected. */
 int cb_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out,
                   char *err, size_t errlen);
-/* A finite double (strtod syntax, whole string). */
+/* A finite double in decimal notation, the whole string: [+-]digits[.digits]
+ * [e[+-]digits] (no hexadecimal, "inf", "nan" or blanks: every numeric option
+ * and results field goes through this one parser). */
 int cb_parse_double(const char *s, double min, double max, double *out,
                     char *err, size_t errlen);
 

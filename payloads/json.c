@@ -484,3 +484,15 @@ int json_parse(pyobj_arena *a, const uint8_t *buf, size_t len, pyobj **out,
     if (rc) return p.status ? p.status : CB_EXIT_INPUT;
     return 0;
 }
+
+int json_sniff(pyobj_arena *a, const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+    static const char value_start[] = "{[\"-0123456789tfnNI";   /* NaN, Infinity: as Python */
+    size_t i = 0;
+    pyobj *unused;
+    while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r')) i++;
+    if (i == len || (buf[i] && strchr(value_start, buf[i]))) return 0;
+    /* No document starts so: the parser stops at this byte whatever follows
+     * (a byte order mark is 3 bytes), and says it as it would for the file. */
+    return json_parse(a, buf, len < i + 4 ? len : i + 4, &unused, err, errlen);
+}

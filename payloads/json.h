@@ -31,4 +31,10 @@
 int json_parse(pyobj_arena *a, const uint8_t *buf, size_t len, pyobj **out,
                char *err, size_t errlen);
 
+/* The first len bytes of a document: 0 when they can begin one (or are all
+ * white space), else json_parse's status and message for the byte where no
+ * value can start, so that a large file that is not JSON is refused before
+ * it is read whole. */
+int json_sniff(pyobj_arena *a, const uint8_t *buf, size_t len, char *err, size_t errlen);
+
 #endif

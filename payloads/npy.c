@@ -55,16 +55,32 @@ static int lit_word(lit *l, const char *w)
     return 0;
 }
 
-int npy_parse(pyobj_arena *a, const uint8_t *buf, size_t len, pyobj **out,
-              char *err, size_t errlen)
+/* The magic and the version: the first 8 bytes. len < 8 checks what is there. */
+static int check_magic(const uint8_t *buf, size_t len, char *err, size_t errlen)
 {
-    size_t hlen, hstart;
-    if (len < 10 || memcmp(buf, "\x93NUMPY", 6) != 0)
+    if (memcmp(buf, "\x93NUMPY", len < 6 ? len : 6) != 0)
         return cb_err(err, errlen, "not a .npy file (no \\x93NUMPY magic)"), CB_EXIT_INPUT;
+    if (len < 8) return 0;
     int major = buf[6], minor = buf[7];
     if (minor != 0 || major < 1 || major > 3)
         return cb_err(err, errlen, ".npy format %d.%d not supported (1.0, 2.0 or 3.0)", major, minor),
                CB_EXIT_INPUT;
+    return 0;
+}
+
+int npy_sniff(const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+    return check_magic(buf, len, err, errlen);
+}
+
+int npy_parse(pyobj_arena *a, const uint8_t *buf, size_t len, pyobj **out,
+              char *err, size_t errlen)
+{
+    size_t hlen, hstart;
+    if (len < 10) return cb_err(err, errlen, "not a .npy file (no \\x93NUMPY magic)"), CB_EXIT_INPUT;
+    int rc = check_magic(buf, len, err, errlen);
+    if (rc) return rc;
+    int major = buf[6];
     if (major == 1) {
         hlen = (size_t)buf[8] | (size_t)buf[9] << 8;
         hstart = 10;

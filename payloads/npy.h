@@ -21,4 +21,10 @@
 int npy_parse(pyobj_arena *a, const uint8_t *buf, size_t len, pyobj **out,
               char *err, size_t errlen);
 
+/* The first len bytes of a file (any len; 8 are enough): 0 when they can
+ * begin a .npy file npy_parse reads, or CB_EXIT_INPUT with npy_parse's own
+ * message, so that a large file that is not a .npy is refused before it is
+ * read whole. */
+int npy_sniff(const uint8_t *buf, size_t len, char *err, size_t errlen);
+
 #endif

@@ -14,11 +14,13 @@
 #include "payload.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "json.h"
 #include "npy.h"
@@ -242,19 +244,19 @@ int payload_parse_spec(const char *spec, payload_spec *out, char *err, size_t er
             g = &gens[i];
             out->gen = (int)i;
         }
-    if (!g) return cb_err(err, errlen, "payload '%s': unknown payload (see casbench pickle --help)", spec);
+    if (!g) return cb_err(err, errlen, "payload %s: unknown payload (see casbench pickle --help)", CB_Q(spec));
     if (g->arg == ARG_PATH) {
         if (!colon || !colon[1])
-            return cb_err(err, errlen, "payload '%s': needs a path (%s:PATH)", spec, g->name);
+            return cb_err(err, errlen, "payload %s: needs a path (%s:PATH)", CB_Q(spec), g->name);
         out->path = colon + 1;
         return 0;
     }
     if (g->arg == ARG_SIZE) {
         char sub[128];
         if (!colon || !colon[1])
-            return cb_err(err, errlen, "payload '%s': needs a size (%s:SIZE)", spec, g->name);
+            return cb_err(err, errlen, "payload %s: needs a size (%s:SIZE)", CB_Q(spec), g->name);
         if (cb_parse_size(colon + 1, 0, PAYLOAD_MAX_BYTES, &out->value[0], sub, sizeof sub))
-            return cb_err(err, errlen, "payload '%s': size '%s': %s", spec, colon + 1, sub);
+            return cb_err(err, errlen, "payload %s: size %s: %s", CB_Q(spec), CB_Q(colon + 1), sub);
         return 0;
     }
     int np = nparams(g);
@@ -262,28 +264,29 @@ int payload_parse_spec(const char *spec, payload_spec *out, char *err, size_t er
     if (!colon) return 0;
     const char *p = colon + 1;
     unsigned seen = 0;
-    if (!*p) return cb_err(err, errlen, "payload '%s': empty parameter list", spec);
+    if (!*p) return cb_err(err, errlen, "payload %s: empty parameter list", CB_Q(spec));
     while (*p) {
         const char *comma = strchr(p, ',');
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
         const char *eq = memchr(p, '=', len);
-        char key[32], val[64], sub[128];
-        if (!eq) return cb_err(err, errlen, "payload '%s': expected key=value, got '%.*s'", spec, (int)len, p);
+        char key[32], val[64], sub[128], item[CB_QUOTE_CAP];
+        snprintf(item, sizeof item, "%.*s", (int)(eq ? (size_t)(eq - p) : len), p);
+        if (!eq) return cb_err(err, errlen, "payload %s: expected key=value, got %s", CB_Q(spec), CB_Q(item));
         size_t klen = (size_t)(eq - p), vlen = len - klen - 1;
         int idx = -1;
         for (int i = 0; i < np; i++)
             if (strlen(g->params[i].key) == klen && memcmp(g->params[i].key, p, klen) == 0) idx = i;
         if (idx < 0) {
             if (np == 0)
-                return cb_err(err, errlen, "payload '%s': %s takes no parameters", spec, g->name);
-            return cb_err(err, errlen, "payload '%s': unknown parameter '%.*s' for %s", spec,
-                          (int)klen, p, g->name);
+                return cb_err(err, errlen, "payload %s: %s takes no parameters", CB_Q(spec), g->name);
+            return cb_err(err, errlen, "payload %s: unknown parameter %s for %s", CB_Q(spec),
+                          CB_Q(item), g->name);
         }
         if (seen & (1u << idx))
-            return cb_err(err, errlen, "payload '%s': parameter '%s' given twice", spec, g->params[idx].key);
+            return cb_err(err, errlen, "payload %s: parameter %s given twice", CB_Q(spec), CB_Q(g->params[idx].key));
         seen |= 1u << idx;
         if (vlen >= sizeof val || klen >= sizeof key)
-            return cb_err(err, errlen, "payload '%s': value of '%s' too long", spec, g->params[idx].key);
+            return cb_err(err, errlen, "payload %s: value of %s too long", CB_Q(spec), CB_Q(g->params[idx].key));
         memcpy(val, eq + 1, vlen);
         val[vlen] = 0;
         const param_desc *pd = &g->params[idx];
@@ -301,16 +304,16 @@ int payload_parse_spec(const char *spec, payload_spec *out, char *err, size_t er
                         if (*list) strcat(list, ", ");
                         strcat(list, pyobj_dtypes[d].name);
                     }
-                return cb_err(err, errlen, "payload '%s': dtype '%s' not supported by %s (one of: %s)",
-                              spec, val, g->name, list);
+                return cb_err(err, errlen, "payload %s: dtype %s not supported by %s (one of: %s)",
+                              CB_Q(spec), CB_Q(val), g->name, list);
             }
             out->value[idx] = (uint64_t)dt;
         }
-        if (rc) return cb_err(err, errlen, "payload '%s': %s '%s': %s", spec, pd->key, val, sub);
+        if (rc) return cb_err(err, errlen, "payload %s: %s %s: %s", CB_Q(spec), pd->key, CB_Q(val), sub);
         p += len;
         if (*p == ',') {
             p++;
-            if (!*p) return cb_err(err, errlen, "payload '%s': trailing comma", spec);
+            if (!*p) return cb_err(err, errlen, "payload %s: trailing comma", CB_Q(spec));
         }
     }
     return 0;
@@ -353,14 +356,14 @@ payload *payload_create(const char *spec, uint64_t seed, int *status_out,
     payload *pl = calloc(1, sizeof *pl);
     if (!pl || !(pl->arena = pyobj_arena_new()) || !(pl->name = canonical_name(g, &ps))) {
         payload_free(pl);
-        cb_err(err, errlen, "payload '%s': out of memory", spec);
+        cb_err(err, errlen, "payload %s: out of memory", CB_Q(spec));
         st = CB_EXIT_ENV;
         goto fail;
     }
     char sub[400];
     st = g->build(pl, g, &ps, seed, sub, sizeof sub);
     if (st) {
-        cb_err(err, errlen, "payload '%s': %s", spec, sub);
+        cb_err(err, errlen, "payload %s: %s", CB_Q(spec), sub);
         payload_free(pl);
         goto fail;
     }
@@ -580,6 +583,21 @@ static int gen_random(payload *pl, const gen_desc *g, const payload_spec *ps, ui
 
 /* --- files --- */
 
+/* json: and npy: look at the file's first bytes before reading all of it:
+ * a 2 GiB file that is not one costs a page, not 2 GiB. */
+static int sniff_file(payload *pl, const gen_desc *g, const char *path, char *err, size_t errlen)
+{
+    uint8_t head[4096];
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    ssize_t n;
+    if (fd < 0) return 0;   /* the full read below says why */
+    n = pread(fd, head, sizeof head, 0);
+    close(fd);
+    if (n <= 0) return 0;
+    return strcmp(g->name, "json") == 0 ? json_sniff(pl->arena, head, (size_t)n, err, errlen)
+                                        : npy_sniff(head, (size_t)n, err, errlen);
+}
+
 static int gen_file(payload *pl, const gen_desc *g, const payload_spec *ps, uint64_t seed,
                     char *err, size_t errlen)
 {
@@ -588,21 +606,25 @@ static int gen_file(payload *pl, const gen_desc *g, const payload_spec *ps, uint
     (void)seed;
     if (strcmp(path, "-") != 0) {
         if (stat(path, &st) != 0)
-            return cb_err(err, errlen, "cannot read '%s': %s", path, strerror(errno)),
+            return cb_err(err, errlen, "cannot read %s: %s", CB_Q(path), strerror(errno)),
                    errno == ENOMEM || errno == EIO ? CB_EXIT_ENV : CB_EXIT_INPUT;
-        if (S_ISDIR(st.st_mode)) return cb_err(err, errlen, "'%s' is a directory", path), CB_EXIT_INPUT;
-        if (!S_ISREG(st.st_mode)) return cb_err(err, errlen, "'%s' is not a regular file", path), CB_EXIT_INPUT;
+        if (S_ISDIR(st.st_mode)) return cb_err(err, errlen, "%s is a directory", CB_Q(path)), CB_EXIT_INPUT;
+        if (!S_ISREG(st.st_mode)) return cb_err(err, errlen, "%s is not a regular file", CB_Q(path)), CB_EXIT_INPUT;
         if ((uint64_t)st.st_size > PAYLOAD_MAX_BYTES)
-            return cb_err(err, errlen, "'%s' is larger than the 64 GiB payload cap", path), CB_EXIT_INPUT;
+            return cb_err(err, errlen, "%s is larger than the 64 GiB payload cap", CB_Q(path)), CB_EXIT_INPUT;
     }
     char sub[256];
+    if (strcmp(path, "-") != 0 && strcmp(g->name, "file") != 0) {
+        int rc = sniff_file(pl, g, path, err, errlen);
+        if (rc) return rc;
+    }
     /* A stream on stdin has no size to check first: an endless one (/dev/zero)
      * stops at 1 GiB instead of filling memory up to the 64 GiB cap. */
     size_t max = strcmp(path, "-") == 0 ? (size_t)1 << 30 : (size_t)PAYLOAD_MAX_BYTES;
     if (cb_read_file(path, max, &pl->raw, &pl->raw_len, sub, sizeof sub))
-        return cb_err(err, errlen, "cannot read '%s': %s", path, sub),
+        return cb_err(err, errlen, "cannot read %s: %s", CB_Q(path), sub),
                strstr(sub, "memory") || strstr(sub, "I/O") ? CB_EXIT_ENV : CB_EXIT_INPUT;
-    if (pl->raw_len == 0) return cb_err(err, errlen, "'%s' is empty", path), CB_EXIT_INPUT;
+    if (pl->raw_len == 0) return cb_err(err, errlen, "%s is empty", CB_Q(path)), CB_EXIT_INPUT;
     if (strcmp(g->name, "file") == 0) {
         pl->raw_is_blob = 1;
         return 0;

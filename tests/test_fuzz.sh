@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # libFuzzer targets (tests/fuzz/fuzz_*.c): every decompressor, the JSON and
-# .npy readers, the payload spec parser, and the TSV / run-directory reader
-# of report and compare. Each runs CASBENCH_FUZZ_SECONDS (default 30) on a
+# .npy readers, the payload spec parser, the TSV / run-directory reader
+# of report and compare, and run --resume's reader of matrix.tsv against
+# report's (both must accept or both refuse). Each runs CASBENCH_FUZZ_SECONDS (default 30) on a
 # temporary corpus seeded from tests/fuzz/corpus/ (never written here), two
 # at a time on this 2-CPU machine; the committed seeds include every input
 # that once crashed a target (regress-*), so each run is also a regression
 # test. `make fuzz FUZZ_SECONDS=N` runs the same for longer.
 . "$(dirname "$0")/lib.sh"
 secs=${CASBENCH_FUZZ_SECONDS:-30}
-targets="decompress json npy payload_spec tsv"
+targets="decompress json npy payload_spec tsv resume"
 if ! command -v "${FUZZ_CC:-clang}" >/dev/null; then
   fail "fuzz build" "clang not found (Debian: clang-14, libclang-rt-14-dev)"; exit 0
 fi

@@ -162,11 +162,31 @@ def tsv_corpus():
     put('tsv', 'lists', b'\x00x\ty\n1.5,2,3e3\t-7\n,\tnan\n')
 
 
+def resume_corpus():
+    """fuzz_resume: flag byte 1 = the target puts casbench's header first."""
+    clear('resume')
+    run = os.path.join(ROOT, 'tests/fixtures/report/run')
+    lines = open(os.path.join(run, 'matrix.tsv'), 'rb').read().split(b'\n')
+    header, rows = lines[0], [l for l in lines[1:] if l]
+    head = rows[:3]
+    put('resume', 'whole', b'\x00' + b'\n'.join([header] + head) + b'\n')
+    put('resume', 'rows', b'\x01' + b'\n'.join(head) + b'\n')
+    put('resume', 'torn', b'\x01' + b'\n'.join(head) + b'\n' + head[0][:20])
+    put('resume', 'header-only', b'\x00' + header + b'\n')
+    put('resume', 'header-prefix', b'\x00' + header[:40])
+    put('resume', 'nul', b'\x01' + head[0][:9] + b'\x00' + head[0][9:] + b'\n')
+    put('resume', 'crlf', b'\x01' + b'\r\n'.join(head) + b'\r\n')
+    put('resume', 'duplicate', b'\x01' + head[0] + b'\n' + head[0] + b'\n')
+    put('resume', 'sweep', b'\x01' + b'\n'.join([l for l in rows if l.startswith(b'sweep\t')][:2]) + b'\n')
+    put('resume', 'error', b'\x01' + b'\n'.join([l for l in rows if b'\terror\t' in l][:2]) + b'\n')
+
+
 if __name__ == '__main__':
     decompress_corpus()
     json_corpus()
     npy_corpus()
     spec_corpus()
     tsv_corpus()
+    resume_corpus()
     for t in sorted(os.listdir(OUT)):
         print(t, len(os.listdir(os.path.join(OUT, t))), file=sys.stderr)
