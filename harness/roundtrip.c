@@ -201,6 +201,7 @@ static int append(results_file *rf, results_row *r, const gb_result *t, uint64_t
                   char *err, size_t errlen)
 {
     r->bytes_in = bytes_in;
+    r->status = "ok";
     if (t) {
         r->timing = t;
         ((gb_result *)t)->bytes_per_second = (double)bytes_in / t->median_ns * 1e9;

@@ -93,7 +93,7 @@ def make_payloads():
     return out
 
 
-def stats_row(samples, calls):
+def stats_row(samples, calls, bytes_in):
     med = statistics.median(samples)
     mean = statistics.fmean(samples)
     sd = statistics.stdev(samples) if len(samples) > 1 else 0.0
@@ -101,6 +101,7 @@ def stats_row(samples, calls):
     return dict(repetitions=len(samples), iterations=calls, median_ns=f(med), mean_ns=f(mean),
                 stddev_ns=f(sd), min_ns=f(min(samples)), max_ns=f(max(samples)),
                 cv=format(sd / mean if mean > 0 else 0.0, ".6f"),
+                mb_per_s=format(bytes_in / med * 1e3 if med > 0 else 0.0, ".3f"),
                 samples_ns=",".join(f(x) for x in samples), status="ok", message="")
 
 
@@ -185,7 +186,8 @@ def child(codec, metaflow_dir, quick):
             print(json.dumps(dict(ident, stage="roundtrip-" + st, key=key,
                                   bytes_in=packed if st == "load" else len(blob) + 4,
                                   bytes_out=len(blob) + 4 if st == "load" else packed,
-                                  **stats_row(samples, 1))), flush=True)
+                                  **stats_row(samples, 1, packed if st == "load"
+                                              else len(blob) + 4))), flush=True)
 
 
 def run_children(args, write_row, env):
@@ -273,7 +275,7 @@ def micro(quick, write_row):
                 samples.append((clock() - t0) / per)
             write_row(dict(ident, bytes_in=len(data),
                            bytes_out=len(out) // 2 if kind == "hash" else len(out),
-                           key=out if kind == "hash" else "", **stats_row(samples, per)))
+                           key=out if kind == "hash" else "", **stats_row(samples, per, len(data))))
 
 
 def run(args, write_row, env):
