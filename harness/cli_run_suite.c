@@ -22,6 +22,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
 "usage: casbench run --suite pr3090 [--quick] [--out DIR] [--numpy 1|2] [--tmp DIR]\n"
+"                                   [--keep-stores DIR]\n"
 "\n"
 "Runs the C side of PR #3090's three benchmark scripts (Netflix/metaflow\n"
 "benchmarks/) by their own method: the same blobs, iteration counts and mean.\n"
@@ -44,6 +45,9 @@ static void usage(FILE *out)
 "  --numpy M    the ndarray pickles' module path: 2 (default: numpy._core, the\n"
 "               published blob sizes) or 1 (numpy.core, Debian 12's numpy)\n"
 "  --tmp DIR    where the per-iteration stores are made (default $TMPDIR or /tmp)\n"
+"  --keep-stores DIR  keep each round trip's last store (its last iteration's\n"
+"               blob and _meta) as DIR/<n>-<payload>-<codec>-<hash>/cas/..., moved\n"
+"               there untimed: what the round trip wrote, for checking with metaflow\n"
 "Exit status: 0 done, 1 usage, 2 bad input, 3 environment, 130/143 interrupted\n"
 "(finished rows are kept).\n");
 }
@@ -99,7 +103,7 @@ static void make_dir(const char *out, char *dir, size_t cap)
 
 int cli_run_suite(int argc, char **argv)
 {
-    const char *suite = NULL, *out = NULL, *tmp = getenv("TMPDIR"), *v;
+    const char *suite = NULL, *out = NULL, *tmp = getenv("TMPDIR"), *keep = NULL, *v;
     char err[512], dir[PATH_MAX], path[PATH_MAX + 16];
     int quick = 0, numpy_major = 2, i;
 
@@ -109,6 +113,7 @@ int cli_run_suite(int argc, char **argv)
         if ((v = flag_value(argc, argv, &i, "--suite"))) suite = v;
         else if ((v = flag_value(argc, argv, &i, "--out"))) out = v;
         else if ((v = flag_value(argc, argv, &i, "--tmp"))) tmp = v;
+        else if ((v = flag_value(argc, argv, &i, "--keep-stores"))) keep = v;
         else if ((v = flag_value(argc, argv, &i, "--numpy"))) {
             int64_t m;
             if (cb_parse_i64(v, 1, 2, &m, err, sizeof err) != 0) cb_fail(CB_EXIT_INPUT, "--numpy '%s': %s", v, err);
@@ -122,6 +127,8 @@ int cli_run_suite(int argc, char **argv)
     struct stat sb;
     if (stat(tmp, &sb) != 0 || !S_ISDIR(sb.st_mode))
         cb_fail(CB_EXIT_INPUT, "--tmp '%s': not a directory", tmp);
+    if (keep && (stat(keep, &sb) != 0 || !S_ISDIR(sb.st_mode)))
+        cb_fail(CB_EXIT_INPUT, "--keep-stores '%s': not a directory", keep);
 
     make_dir(out, dir, sizeof dir);
     int status;
@@ -150,7 +157,7 @@ int cli_run_suite(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    rt_options o = {quick, numpy_major, tmp, &g_stop, progress};
+    rt_options o = {quick, numpy_major, tmp, keep, &g_stop, progress};
     int rc = rt_run_all(&o, rf, err, sizeof err);
     size_t rows = results_count(rf);
     results_close(rf);

@@ -227,6 +227,7 @@ typedef struct {
     uint8_t *unique;             /* blob + 4-byte iteration number */
     store *st;
     char root[PATH_MAX];
+    char keep[PATH_MAX];         /* non-empty: the next iteration's store is kept there */
     char key[STORE_KEY_MAX];
     size_t packed;
 } rt_cell;
@@ -259,6 +260,11 @@ static int rt_iteration(rt_cell *c, double *save_ns, double *load_ns, char *err,
         r = cb_err(err, errlen, "the loaded blob differs from the saved one");
     if (r == 0) c->packed = store_last_packed_bytes(c->st);
     store_blob_free(back, back_len);
+    if (r == 0 && *c->keep) {
+        if (rename(c->root, c->keep) != 0)
+            r = cb_err(err, errlen, "%s: cannot keep the store: %s", c->keep, strerror(errno));
+        *c->keep = 0;
+    }
     rm_tree(c->root);
     *save_ns = t1 - t0;
     *load_ns = t2 - t1;
@@ -342,6 +348,9 @@ static int rt_measure(const rt_options *o, results_file *rf, const rt_payload *p
     for (i = 0; i < iters && !*why; i++) {
         if (o->stop && *o->stop) { rc = 1; goto out; }
         set_suffix(&c, (uint32_t)i);
+        if (o->keep_dir && i == iters - 1)
+            snprintf(c.keep, sizeof c.keep, "%s/%zu-%s-%s-%s", o->keep_dir, pairing, p->spec,
+                     pairings[pairing].codec, pairings[pairing].hash);
         if (rt_iteration(&c, &samples[i], &samples[iters + i], why, sizeof why) != 0) break;
         samples[2 * iters + i] = samples[i] + samples[iters + i];
     }

@@ -68,6 +68,9 @@ typedef struct {
     int quick;                   /* iterations / 10 (at least 2), published pairings only */
     int numpy_major;             /* the ndarray pickles' module path (1 or 2) */
     const char *tmp_base;        /* where the per-iteration stores are made */
+    const char *keep_dir;        /* NULL, or where each round trip's last store is kept
+                                  * (renamed, untimed) as KEEP/<n>-<payload>-<codec>-<hash>,
+                                  * for tests that compare it with metaflow's bytes */
     volatile sig_atomic_t *stop; /* checked between iterations; may be NULL */
     void (*progress)(const char *what);   /* may be NULL */
 } rt_options;
