@@ -37,6 +37,9 @@ SRC_CXX    := $(sort $(wildcard harness/*.cc))
 # run-time dispatch picks SSE2 / SSE4.1 / AVX2 / AVX-512 from CPUID.
 BLAKE3_C   := blake3.c blake3_dispatch.c blake3_portable.c
 ifeq ($(shell uname -m),x86_64)
+# payloads/numpy_random.c computes numpy's ziggurat tables in quad precision:
+# __float128 from libquadmath here, a binary128 long double elsewhere.
+QUADMATH   := -lquadmath
 BLAKE3_S   := blake3_sse2_x86-64_unix.S blake3_sse41_x86-64_unix.S \
               blake3_avx2_x86-64_unix.S blake3_avx512_x86-64_unix.S
 BLAKE3_DEFS:=
@@ -58,7 +61,7 @@ deps:
 	@infra/provision.sh --check 2>/dev/null || infra/provision.sh
 
 $(BUILD)/casbench: $(OBJ)
-	$(CXX) $(CXXFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $(OBJ) $(PKG_LIBS) -lpthread -lm
+	$(CXX) $(CXXFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $(OBJ) $(PKG_LIBS) $(QUADMATH) -lpthread -lm
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -83,10 +86,11 @@ $(BUILD)/harness/envinfo.o: CPPFLAGS_CB += -DCASBENCH_CFLAGS='"$(strip $(CFLAGS)
 # Test programs tests/c/NAME.c -> $(BUILD)/tests/NAME, linked with the codecs
 # and util objects and built with the same flags (sanitizers in build/asan).
 # Only those listed: other tests/c programs are built by their own scripts.
-C_TESTS    := test_codecs test_hashes
-TEST_OBJ    = $(filter $(BUILD)/codecs/% $(BUILD)/blake3/% $(BUILD)/harness/util.o,$(OBJ))
+C_TESTS    := test_codecs test_hashes test_numpy_rng
+TEST_OBJ    = $(filter $(BUILD)/codecs/% $(BUILD)/blake3/% $(BUILD)/harness/util.o \
+                       $(BUILD)/payloads/numpy_random.o,$(OBJ))
 $(BUILD)/tests/%: $(BUILD)/tests/c/%.o $(TEST_OBJ)
-	$(CXX) $(CXXFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
+	$(CXX) $(CXXFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(QUADMATH) -lpthread -lm
 
 # util.o carries the git commit: rebuild it when HEAD moves.
 $(BUILD)/harness/util.o: $(BUILD)/commit.stamp
@@ -186,7 +190,7 @@ fuzz_mods_decompress   := codecs/codec codecs/codec_none codecs/codec_zlib codec
 fuzz_mods_json         := payloads/json payloads/pyobj payloads/pickle harness/util
 fuzz_mods_npy          := payloads/npy payloads/pyobj payloads/pickle harness/util
 fuzz_mods_payload_spec := payloads/payload payloads/json payloads/npy payloads/pyobj payloads/pickle \
-                          harness/util
+                          payloads/pr3090 payloads/numpy_random harness/util
 fuzz_mods_tsv          := harness/tsv harness/rundir harness/util
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 
@@ -196,7 +200,7 @@ $(FUZZ_BUILD)/%.o: %.c Makefile
 
 define FUZZ_LINK
 $(FUZZ_BUILD)/fuzz_$(1): $(FUZZ_BUILD)/tests/fuzz/fuzz_$(1).o $(patsubst %,$(FUZZ_BUILD)/%.o,$(fuzz_mods_$(1)))
-	$$(FUZZ_CC) $$(subst fuzzer-no-link,fuzzer,$$(FUZZ_FLAGS)) -o $$@ $$^ $$(FUZZ_LIBS) -lm
+	$$(FUZZ_CC) $$(subst fuzzer-no-link,fuzzer,$$(FUZZ_FLAGS)) -o $$@ $$^ $$(FUZZ_LIBS) $$(QUADMATH) -lpthread -lm
 endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_LINK,$(t))))
 

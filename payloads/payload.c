@@ -23,6 +23,7 @@
 #include "json.h"
 #include "npy.h"
 #include "pickle.h"
+#include "pr3090.h"
 #include "util.h"
 
 /* --- PRNG --- */
@@ -133,56 +134,73 @@ typedef int (*gen_fn)(payload *pl, const gen_desc *g, const payload_spec *ps, ui
                       char *err, size_t errlen);
 struct gen_desc {
     const char *name;
-    int needs_path;        /* json:PATH, npy:PATH, file:PATH */
+    int arg;               /* ARG_PARAMS, or what follows NAME: (json:PATH, pattern:SIZE) */
     uint64_t stream;
     param_desc params[PAYLOAD_MAX_PARAMS];
     gen_fn build;
     const char *help;
+    int variant;           /* pr3090: which of the PR's payloads */
 };
+enum { ARG_PARAMS, ARG_PATH, ARG_SIZE };
 
 static int gen_config(payload *, const gen_desc *, const payload_spec *, uint64_t, char *, size_t);
 static int gen_metrics(payload *, const gen_desc *, const payload_spec *, uint64_t, char *, size_t);
 static int gen_array(payload *, const gen_desc *, const payload_spec *, uint64_t, char *, size_t);
 static int gen_random(payload *, const gen_desc *, const payload_spec *, uint64_t, char *, size_t);
 static int gen_file(payload *, const gen_desc *, const payload_spec *, uint64_t, char *, size_t);
+static int gen_pr3090(payload *, const gen_desc *, const payload_spec *, uint64_t, char *, size_t);
+static int gen_pattern(payload *, const gen_desc *, const payload_spec *, uint64_t, char *, size_t);
 
 #define MAXN (1ull << 40)
 static const gen_desc gens[] = {
     {"config", 0, 0x636f6e666967ULL, {{0}}, gen_config,
      "hyperparameter dict: str keys to int, float, str, bool, None and a short list\n"
-     "      (no parameters; values vary with the seed, the pickled size does not)"},
+     "      (no parameters; values vary with the seed, the pickled size does not)", 0},
     {"metrics", 0, 0x6d657472696373ULL,
      {{"columns", P_COUNT, 416, 1, 10000000, 0, "number of feature columns"}},
      gen_metrics,
-     "feature statistics: column name -> {count, null_count, mean, std, min, max, quantiles}"},
+     "feature statistics: column name -> {count, null_count, mean, std, min, max, quantiles}", 0},
     {"embeddings", 0, 0x656d62ULL,
      {{"rows", P_COUNT, 1000, 1, MAXN, 0, "first axis"},
       {"cols", P_COUNT, 100, 1, MAXN, 0, "second axis"},
       {"dtype", P_DTYPE, PYOBJ_DT_FLOAT64, 0, 0, DT_ALL, "element type"}},
-     gen_array, "ndarray of normal(0, 1) values"},
+     gen_array, "ndarray of normal(0, 1) values", 0},
     {"weights", 0, 0x77656967687473ULL,
      {{"rows", P_COUNT, 1000, 1, MAXN, 0, "first axis"},
       {"cols", P_COUNT, 1000, 1, MAXN, 0, "second axis"},
       {"dtype", P_DTYPE, PYOBJ_DT_FLOAT64, 0, 0, DT_ALL, "element type"}},
-     gen_array, "ndarray of normal(0, 0.02) values"},
+     gen_array, "ndarray of normal(0, 0.02) values", 0},
     {"random", 0, 0x72616e646f6dULL,
      {{"size", P_SIZE, 5000000, 1, PAYLOAD_MAX_BYTES, 0, "bytes (units: B K KB KiB M MB MiB G GB GiB)"}},
-     gen_random, "a bytes object of uniform random bytes (incompressible)"},
+     gen_random, "a bytes object of uniform random bytes (incompressible)", 0},
     {"tokens", 0, 0x746f6b656e73ULL,
      {{"count", P_COUNT, 1000000, 1, MAXN, 0, "number of token ids"},
       {"vocab", P_COUNT, 50257, 2, 1u << 24, 0, "vocabulary size"},
       {"dtype", P_DTYPE, PYOBJ_DT_INT64, 0, 0, DT_INTS, "element type"}},
-     gen_array, "1-d ndarray of token ids drawn from a Zipf (1/rank) law (compressible)"},
+     gen_array, "1-d ndarray of token ids drawn from a Zipf (1/rank) law (compressible)", 0},
     {"sparse", 0, 0x737061727365ULL,
      {{"rows", P_COUNT, 1000, 1, MAXN, 0, "first axis"},
       {"cols", P_COUNT, 1000, 1, MAXN, 0, "second axis"},
       {"dtype", P_DTYPE, PYOBJ_DT_FLOAT32, 0, 0, DT_FLOATS, "element type"}},
-     gen_array, "ReLU activations: max(0, normal(0, 1)), about half exact zeros"},
-    {"json", 1, 0, {{0}}, gen_file,
-     "a JSON document as the Python objects json.load() makes (big ints, exact floats)"},
-    {"npy", 1, 0, {{0}}, gen_file,
-     "a .npy file (format 1.0-3.0, C or Fortran order) as the ndarray np.load() makes"},
-    {"file", 1, 0, {{0}}, gen_file, "the file's bytes, taken as an already-pickled blob"},
+     gen_array, "ReLU activations: max(0, normal(0, 1)), about half exact zeros", 0},
+    {"json", ARG_PATH, 0, {{0}}, gen_file,
+     "a JSON document as the Python objects json.load() makes (big ints, exact floats)", 0},
+    {"npy", ARG_PATH, 0, {{0}}, gen_file,
+     "a .npy file (format 1.0-3.0, C or Fortran order) as the ndarray np.load() makes", 0},
+    {"file", ARG_PATH, 0, {{0}}, gen_file, "the file's bytes, taken as an already-pickled blob", 0},
+#define PR3090_SEED {{"seed", P_COUNT, 42, 0, UINT64_MAX, 0, "numpy.random.default_rng seed (the PR: 42)"}}
+    {"pr3090-config", 0, 0, PR3090_SEED, gen_pr3090,
+     "PR #3090's small_dict: its literal config dict (no draws)", PR3090_CONFIG},
+    {"pr3090-metrics", 0, 0, PR3090_SEED, gen_pr3090,
+     "PR #3090's metrics_dict: 100 features of numpy draws as Python floats and ints", PR3090_METRICS},
+    {"pr3090-embeddings", 0, 0, PR3090_SEED, gen_pr3090,
+     "PR #3090's numpy_f64: standard_normal((100, 1000)), after metrics' draws", PR3090_EMBEDDINGS},
+    {"pr3090-weights", 0, 0, PR3090_SEED, gen_pr3090,
+     "PR #3090's numpy_large: standard_normal((1000, 1000)), after embeddings' draws", PR3090_WEIGHTS},
+    {"pr3090-random", 0, 0, PR3090_SEED, gen_pr3090,
+     "PR #3090's random_bytes: rng.bytes(5_000_000), after weights' draws", PR3090_RANDOM},
+    {"pattern", ARG_SIZE, 0, {{0}}, gen_pattern,
+     "bytes(range(256)) repeated and cut to SIZE bytes (PR #3090's micro and e2e blobs)", 0},
 };
 #define N_GENS (sizeof gens / sizeof gens[0])
 
@@ -224,10 +242,18 @@ int payload_parse_spec(const char *spec, payload_spec *out, char *err, size_t er
             out->gen = (int)i;
         }
     if (!g) return cb_err(err, errlen, "payload '%s': unknown payload (see casbench pickle --help)", spec);
-    if (g->needs_path) {
+    if (g->arg == ARG_PATH) {
         if (!colon || !colon[1])
             return cb_err(err, errlen, "payload '%s': needs a path (%s:PATH)", spec, g->name);
         out->path = colon + 1;
+        return 0;
+    }
+    if (g->arg == ARG_SIZE) {
+        char sub[128];
+        if (!colon || !colon[1])
+            return cb_err(err, errlen, "payload '%s': needs a size (%s:SIZE)", spec, g->name);
+        if (cb_parse_size(colon + 1, 0, PAYLOAD_MAX_BYTES, &out->value[0], sub, sizeof sub))
+            return cb_err(err, errlen, "payload '%s': size '%s': %s", spec, colon + 1, sub);
         return 0;
     }
     int np = nparams(g);
@@ -293,7 +319,11 @@ static char *canonical_name(const gen_desc *g, const payload_spec *ps)
 {
     char buf[512];
     size_t n = (size_t)snprintf(buf, sizeof buf, "%s", g->name);
-    if (g->needs_path) {
+    if (g->arg == ARG_SIZE) {
+        snprintf(buf + n, sizeof buf - n, ":%" PRIu64, ps->value[0]);
+        return strdup(buf);
+    }
+    if (g->arg == ARG_PATH) {
         size_t len = strlen(g->name) + 1 + strlen(ps->path) + 1;
         char *s = malloc(len);
         if (s) snprintf(s, len, "%s:%s", g->name, ps->path);
@@ -583,6 +613,23 @@ static int gen_file(payload *pl, const gen_desc *g, const payload_spec *ps, uint
     return 0;
 }
 
+/* --- PR #3090's payloads (pr3090.h) --- */
+
+static int gen_pr3090(payload *pl, const gen_desc *g, const payload_spec *ps, uint64_t seed,
+                      char *err, size_t errlen)
+{
+    (void)seed;    /* the PR's stream is default_rng(seed=42), a parameter */
+    return pr3090_build(pl->arena, (pr3090_payload)g->variant, ps->value[0], &pl->obj, &pl->data, err, errlen);
+}
+
+static int gen_pattern(payload *pl, const gen_desc *g, const payload_spec *ps, uint64_t seed,
+                       char *err, size_t errlen)
+{
+    (void)g;
+    (void)seed;
+    return pr3090_pattern(pl->arena, (size_t)ps->value[0], &pl->obj, &pl->data, err, errlen);
+}
+
 /* --- help and list --- */
 
 void payload_print_help(FILE *out)
@@ -592,7 +639,7 @@ void payload_print_help(FILE *out)
             "The same spec and --seed give the same bytes on every machine.\n");
     for (size_t i = 0; i < N_GENS; i++) {
         const gen_desc *g = &gens[i];
-        fprintf(out, "  %s%s\n      %s\n", g->name, g->needs_path ? ":PATH" : "", g->help);
+        fprintf(out, "  %s%s\n      %s\n", g->name, g->arg == ARG_PATH ? ":PATH" : g->arg == ARG_SIZE ? ":SIZE" : "", g->help);
         for (int k = 0; k < nparams(g); k++) {
             const param_desc *pd = &g->params[k];
             char def[64];
@@ -625,8 +672,8 @@ void payload_print_list(FILE *out, uint64_t seed)
             format_value(&g->params[k], g->params[k].def, def, sizeof def);
             n += (size_t)snprintf(params + n, sizeof params - n, "%s%s=%s", n ? "," : "", g->params[k].key, def);
         }
-        if (g->needs_path) {
-            fprintf(out, "%-11s %-40s %s\n", g->name, "PATH", "-");
+        if (g->arg != ARG_PARAMS) {
+            fprintf(out, "%-17s %-40s %s\n", g->name, g->arg == ARG_PATH ? "PATH" : "SIZE", "-");
             continue;
         }
         char err[256];
@@ -641,7 +688,7 @@ void payload_print_list(FILE *out, uint64_t seed)
             free(buf);
             payload_free(pl);
         }
-        if (size) fprintf(out, "%-11s %-40s %zu\n", g->name, *params ? params : "-", size);
-        else fprintf(out, "%-11s %-40s ?\n", g->name, *params ? params : "-");
+        if (size) fprintf(out, "%-17s %-40s %zu\n", g->name, *params ? params : "-", size);
+        else fprintf(out, "%-17s %-40s ?\n", g->name, *params ? params : "-");
     }
 }
