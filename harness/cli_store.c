@@ -122,7 +122,7 @@ static int put(const store_args *a)
     check_dir(a->dir, 0);
     uint8_t *blob;
     size_t len;
-    if (rt_payload_blob(a->arg, a->numpy_major, &blob, &len, &status, err, sizeof err) != 0)
+    if (rt_payload_blob(a->arg, a->numpy_major, 0, &blob, &len, &status, err, sizeof err) != 0)
         cb_fail(status, "%s", err);
     store *s = store_open(a->dir, a->prefix, codec, level, h, err, sizeof err);
     if (!s) cb_fail(CB_EXIT_ENV, "%s", err);

@@ -27,20 +27,20 @@ const char *const rt_suite_variants[RT_SUITE_COUNT] = {"pr3090-realistic", "pr30
 
 /* The scripts' payloads and iteration counts, in their order. */
 const rt_payload rt_payloads[] = {
-    {RT_REALISTIC, "config",        "pr3090-config",     200},
-    {RT_REALISTIC, "metrics",       "pr3090-metrics",    100},
-    {RT_REALISTIC, "embeddings",    "pr3090-embeddings", 50},
-    {RT_REALISTIC, "weights",       "pr3090-weights",    10},
-    {RT_REALISTIC, "random",        "pr3090-random",     10},
-    {RT_E2E,       "pattern-1KB",   "pattern:1000",      200},
-    {RT_E2E,       "pattern-100KB", "pattern:100000",    100},
-    {RT_E2E,       "pattern-1MB",   "pattern:1000000",   20},
-    {RT_E2E,       "pattern-10MB",  "pattern:10000000",  5},
-    {RT_MICRO,     "pattern-1KB",   "pattern:1000",      5000},
-    {RT_MICRO,     "pattern-10KB",  "pattern:10000",     2000},
-    {RT_MICRO,     "pattern-100KB", "pattern:100000",    500},
-    {RT_MICRO,     "pattern-1MB",   "pattern:1000000",   50},
-    {RT_MICRO,     "pattern-10MB",  "pattern:10000000",  10},
+    {RT_REALISTIC, "config",        "pr3090-config",     200, 0},
+    {RT_REALISTIC, "metrics",       "pr3090-metrics",    100, 0},
+    {RT_REALISTIC, "embeddings",    "pr3090-embeddings", 50, 0},
+    {RT_REALISTIC, "weights",       "pr3090-weights",    10, 0},
+    {RT_REALISTIC, "random",        "pr3090-random",     10, 0},
+    {RT_E2E,       "pattern-1KB",   "pattern:1000",      200,  1},
+    {RT_E2E,       "pattern-100KB", "pattern:100000",    100,  1},
+    {RT_E2E,       "pattern-1MB",   "pattern:1000000",   20,   1},
+    {RT_E2E,       "pattern-10MB",  "pattern:10000000",  5,    1},
+    {RT_MICRO,     "pattern-1KB",   "pattern:1000",      5000, 1},
+    {RT_MICRO,     "pattern-10KB",  "pattern:10000",     2000, 1},
+    {RT_MICRO,     "pattern-100KB", "pattern:100000",    500,  1},
+    {RT_MICRO,     "pattern-1MB",   "pattern:1000000",   50,   1},
+    {RT_MICRO,     "pattern-10MB",  "pattern:10000000",  10,   1},
 };
 const size_t rt_payload_count = sizeof rt_payloads / sizeof rt_payloads[0];
 
@@ -98,14 +98,24 @@ int rt_suite_find(const char *s)
     return -1;
 }
 
-int rt_payload_blob(const char *spec, int numpy_major, uint8_t **blob, size_t *len,
-                    int *status, char *err, size_t errlen)
+int rt_payload_blob(const char *spec, int numpy_major, int unpickled, uint8_t **blob,
+                    size_t *len, int *status, char *err, size_t errlen)
 {
     payload *pl = payload_create(spec, 0, status, err, errlen);
     const uint8_t *raw;
     size_t n;
     if (!pl) return -1;
     raw = payload_raw_blob(pl, &n);
+    if (!raw && unpickled) {
+        const pyobj *o = payload_object(pl);
+        if (o->kind != PYOBJ_BYTES) {
+            payload_free(pl);
+            *status = CB_EXIT_INTERNAL;
+            return cb_err(err, errlen, "%s: not a bytes object", spec);
+        }
+        raw = o->u.s.data;
+        n = o->u.s.len;
+    }
     if (raw) {
         *blob = malloc(n ? n : 1);
         if (*blob) memcpy(*blob, raw, n);
@@ -557,7 +567,7 @@ int rt_run_all(const rt_options *o, results_file *rf, char *err, size_t errlen)
         size_t len = 0;
         int status, rc = 0;
         char why[512], what[160];
-        if (rt_payload_blob(p->spec, o->numpy_major, &blob, &len, &status, why, sizeof why) != 0) {
+        if (rt_payload_blob(p->spec, o->numpy_major, p->unpickled, &blob, &len, &status, why, sizeof why) != 0) {
             if (status != CB_EXIT_INPUT) return cb_err(err, errlen, "%s", why);
             /* An unknown payload: every measurement of it is an error row. */
             results_row r = base_row(p, 0, p->suite == RT_MICRO ? "hash" : "roundtrip-save", NULL, 0, NULL);

@@ -44,12 +44,16 @@ extern const char *const rt_suite_names[RT_SUITE_COUNT];
 extern const char *const rt_suite_variants[RT_SUITE_COUNT];
 
 /* One payload of a suite: its name in the published table, the casbench
- * payload spec that makes its blob, and the script's iteration count. */
+ * payload spec that makes its blob, the script's iteration count, and
+ * whether the blob is the payload's bytes object itself (the pattern blobs:
+ * the scripts store bytes(range(256)) cut to size, unpickled) rather than
+ * its pickle. */
 typedef struct {
     rt_suite suite;
     const char *published;
     const char *spec;
     int iterations;
+    int unpickled;
 } rt_payload;
 
 extern const rt_payload rt_payloads[];
@@ -82,9 +86,10 @@ typedef struct {
 int rt_run_all(const rt_options *o, results_file *rf, char *err, size_t errlen);
 
 /* The blob of a payload spec: its protocol-4 pickle (numpy_major's module
- * path for arrays), or its raw bytes (file:PATH, pattern:SIZE). Malloc'd.
- * 0, or -1 with a message in err and a util.h status in *status. */
-int rt_payload_blob(const char *spec, int numpy_major, uint8_t **blob, size_t *len,
-                    int *status, char *err, size_t errlen);
+ * path for arrays), or the file's bytes (file:PATH); with unpickled, a
+ * bytes object's own content (pattern:SIZE as the scripts use it).
+ * Malloc'd. 0, or -1 with a message in err and a util.h status in *status. */
+int rt_payload_blob(const char *spec, int numpy_major, int unpickled, uint8_t **blob,
+                    size_t *len, int *status, char *err, size_t errlen);
 
 #endif
