@@ -185,7 +185,7 @@ FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize
 FUZZ_TARGETS := decompress json npy payload_spec tsv
 FUZZ_LIBS     = $(shell $(PKG_CONFIG) --libs zlib liblz4 libzstd libdeflate libisal)
 FUZZ_SECONDS ?= 30
-fuzz_mods_decompress   := codecs/codec codecs/codec_none codecs/codec_zlib codecs/codec_libdeflate \
+fuzz_mods_decompress   := codecs/codec codecs/codec_none codecs/codec_zlib codecs/codec_zlibfmt codecs/codec_libdeflate \
                           codecs/codec_isal codecs/codec_lz4 codecs/codec_zstd harness/util
 fuzz_mods_json         := payloads/json payloads/pyobj payloads/pickle harness/util
 fuzz_mods_npy          := payloads/npy payloads/pyobj payloads/pickle harness/util

@@ -16,6 +16,8 @@
 
 /* Level ranges:
  *  gzip  1..9, default 3: metaflow's compresslevel=3.
+ *  zlib  0..9, default 6: zlib.compress's levels and default (-1 is 6);
+ *    PR #3090's micro suite uses 3.
  *  libdeflate 1..12, default 6 (libdeflate's own default).
  *  isal 0..3, default 1 (igzip's default).
  *  lz4 -8..12, default 0: python-lz4 passes compression_level straight to
@@ -31,6 +33,9 @@ const codec_desc codec_table[] = {
     ROW("isal", "ISA-L", isal, 0, 3, 1, 1),
     ROW("lz4", "liblz4", lz4, -8, 12, 0, 0),
     ROW("zstd", "libzstd", zstd, -7, 19, 3, 0),
+    /* Last, so that tests/fuzz/corpus/decompress (whose first byte picks a
+     * row) keeps meaning what it meant. */
+    ROW("zlib", "zlib", zlibfmt, 0, 9, 6, 0),
 };
 const size_t codec_count = sizeof codec_table / sizeof codec_table[0];
 

@@ -21,6 +21,10 @@
  *    CRC32 and ISIZE are checked. Zero bytes after the last member are
  *    ignored (both tools accept such padding); any other trailing byte is
  *    CODEC_ERR_CORRUPT.
+ *  - zlib: exactly one zlib stream (RFC 1950; no preset dictionary), its
+ *    Adler-32 checked; trailing bytes are corrupt (CPython's zlib.decompress
+ *    would ignore them). The format carries no size: content_size() is
+ *    always CODEC_SIZE_UNKNOWN.
  *  - lz4: exactly one LZ4 frame (any block size, linked or independent
  *    blocks, checksums verified when present); trailing bytes are corrupt.
  *  - zstd: one or more frames, as `zstd -d`; empty input is truncated.
@@ -77,9 +81,11 @@ typedef struct {
      *  - stream_end(ctx): finishes the stream; returns its size in dst or an
      *    error (CODEC_ERR_CORRUPT when the updates did not add up to total).
      * The stream decodes with decompress() to the concatenated pieces; for
-     * gzip, lz4, zstd and none it is also byte-identical to compress() of
-     * them, whatever the pieces (tests/c/test_codecs.c checks it at every
-     * level); isal's is not (ISA-L ends a block where a call ends).
+     * gzip, lz4, zstd, none and zlib at levels 1..9 it is also
+     * byte-identical to compress() of them, whatever the pieces
+     * (tests/c/test_codecs.c checks it at every level); isal's is not (ISA-L
+     * ends a block where a call ends), nor zlib:0's (its stored blocks end
+     * where a call ends).
      * One stream at a time per context; compress() in between is not
      * allowed. */
     size_t (*stream_begin)(void *ctx, size_t total_size, void *dst, size_t cap);

@@ -24,8 +24,9 @@
 typedef enum { FAM_CEILING, FAM_GZIP, FAM_NEWVERSION, FAM_UNKNOWN } codec_family;
 static const struct { const char *name; codec_family fam; } codec_facts[] = {
     {"none", FAM_CEILING},
-    {"gzip", FAM_GZIP}, {"zlib", FAM_GZIP}, {"libdeflate", FAM_GZIP}, {"isal", FAM_GZIP},
-    {"lz4", FAM_NEWVERSION}, {"zstd", FAM_NEWVERSION},
+    {"gzip", FAM_GZIP}, {"libdeflate", FAM_GZIP}, {"isal", FAM_GZIP},
+    /* zlib: the RFC 1950 format (zlib.compress), not a gzip stream */
+    {"lz4", FAM_NEWVERSION}, {"zstd", FAM_NEWVERSION}, {"zlib", FAM_NEWVERSION},
 };
 
 static codec_family codec_fam(const char *name)

@@ -137,8 +137,8 @@ check_eq "truncated gzip names the error" "casbench: stdin: gzip: truncated stre
 check "compress --help" "$CASBENCH" compress --help
 check "decompress --help" "$CASBENCH" decompress --help
 check "compress --version" "$CASBENCH" compress --version
-check_eq "compress --help lists every codec" 6 \
-  "$("$CASBENCH" compress --help | grep -cE '^(none|gzip|libdeflate|isal|lz4|zstd) ')"
+check_eq "compress --help lists every codec" 7 \
+  "$("$CASBENCH" compress --help | grep -cE '^(none|gzip|zlib|libdeflate|isal|lz4|zstd) ')"
 check_error "no codec" 1 "$CASBENCH" compress
 check_error "unknown option" 1 "$CASBENCH" compress --frob
 check_error "extra argument" 1 "$CASBENCH" compress gzip extra

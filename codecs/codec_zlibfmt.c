@@ -1,0 +1,236 @@
+/* codec_zlibfmt.c - zlib:L, the zlib format (RFC 1950: a 2-byte header, raw
+ * deflate, an Adler-32 trailer), as CPython's zlib.compress(blob, L) writes
+ * it: deflateInit2 with windowBits 15, memLevel 8, the default strategy, so
+ * the bytes equal CPython's at every level. PR #3090's micro suite times it;
+ * it is not a gzip stream, and today's metaflow cannot read it. */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "codec_impl.h"
+
+typedef struct {
+    int have_deflate, have_inflate;
+    z_stream def;   /* zlib-wrapped deflate, set up once; deflateReset per call */
+    z_stream inf;   /* zlib-wrapped inflate only (windowBits 15: no gzip detection) */
+    /* The stream being written by the streaming calls. */
+    size_t sleft, total, fed;
+    uint8_t *sdst;
+} zlibfmt_ctx;
+
+/* zlib counts in uInt: feed larger buffers in pieces. */
+#define ZLIB_STEP ((size_t)UINT_MAX & ~(size_t)0xffff)
+#define ZLIB_WRAPPER 6   /* 2-byte header, 4-byte Adler-32 */
+
+const char *codec_zlibfmt_version(void) { return zlibVersion(); }
+
+size_t codec_zlibfmt_bound(size_t src_size, int level)
+{
+    (void)level;
+    /* compressBound() is the zlib-wrapped stream's bound at memLevel 8, in
+     * uLong (64 bits where we build); add a stored block header for each
+     * ZLIB_STEP piece a huge input is fed in. */
+    return compressBound((uLong)src_size) + ZLIB_WRAPPER + 16 * (src_size / ZLIB_STEP + 1);
+}
+
+void *codec_zlibfmt_create(int level)
+{
+    zlibfmt_ctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    if (deflateInit2(&c->def, level, Z_DEFLATED, MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        free(c);
+        return NULL;
+    }
+    c->have_deflate = 1;
+    if (inflateInit2(&c->inf, MAX_WBITS) != Z_OK) {
+        deflateEnd(&c->def);
+        free(c);
+        return NULL;
+    }
+    c->have_inflate = 1;
+    return c;
+}
+
+void codec_zlibfmt_destroy(void *ctx)
+{
+    zlibfmt_ctx *c = ctx;
+    if (!c)
+        return;
+    if (c->have_deflate)
+        deflateEnd(&c->def);
+    if (c->have_inflate)
+        inflateEnd(&c->inf);
+    free(c);
+}
+
+/* Run deflate over in[0..n) with `flush` until the input is used up (and,
+ * for Z_FINISH, the stream has ended), writing into c->def.next_out with
+ * c->sleft bytes of room. */
+static size_t deflate_run(zlibfmt_ctx *c, const uint8_t *in, size_t n, int flush)
+{
+    size_t in_left = n;
+    c->def.next_in = (Bytef *)(uintptr_t)in;   /* zlib's API is not const */
+    for (;;) {
+        size_t step_in = in_left < ZLIB_STEP ? in_left : ZLIB_STEP;
+        size_t step_out = c->sleft < ZLIB_STEP ? c->sleft : ZLIB_STEP;
+        int rc;
+        c->def.avail_in = (uInt)step_in;
+        c->def.avail_out = (uInt)step_out;
+        rc = deflate(&c->def, step_in == in_left ? flush : Z_NO_FLUSH);
+        in_left -= step_in - c->def.avail_in;
+        c->sleft -= step_out - c->def.avail_out;
+        if (rc == Z_STREAM_ERROR)
+            return CODEC_ERROR(CODEC_ERR_LIBRARY);
+        if (rc == Z_STREAM_END || (flush == Z_NO_FLUSH && in_left == 0))
+            return 0;
+        if (c->sleft == 0)
+            return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
+    }
+}
+
+/* The output room CPython's zlib.compress gives each deflate() call: its
+ * output buffer grows by these blocks (the last one repeating). At levels
+ * 1..9 the bytes do not depend on it; at level 0 a stored block ends where a
+ * call's room ends, so the same rooms give the same bytes. */
+static const size_t cpython_blocks[] = {
+    32 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20, 8 << 20, 16 << 20, 16 << 20,
+    32 << 20, 32 << 20, 32 << 20, 32 << 20, 64 << 20, 64 << 20, 128 << 20, 128 << 20, 256 << 20,
+};
+
+/* One zlib.compress(src, level): every input byte offered at once with
+ * Z_FINISH (CPython does so below 4 GiB), the output in cpython_blocks. */
+size_t codec_zlibfmt_compress(void *ctx, const void *src, size_t n, void *dst, size_t cap)
+{
+    zlibfmt_ctx *c = ctx;
+    size_t in_left = n, out_left = cap, block = 0;
+    int rc;
+    if (deflateReset(&c->def) != Z_OK)
+        return CODEC_ERROR(CODEC_ERR_LIBRARY);
+    c->def.next_in = (Bytef *)(uintptr_t)src;   /* zlib's API is not const */
+    c->def.next_out = dst;
+    do {
+        size_t nb = sizeof cpython_blocks / sizeof cpython_blocks[0];
+        size_t step_in = in_left < ZLIB_STEP ? in_left : ZLIB_STEP;
+        size_t room = cpython_blocks[block < nb ? block : nb - 1];
+        size_t step_out = out_left < room ? out_left : room;
+        if (step_out == 0)
+            return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
+        block++;
+        c->def.avail_in = (uInt)step_in;
+        c->def.avail_out = (uInt)step_out;
+        rc = deflate(&c->def, step_in == in_left ? Z_FINISH : Z_NO_FLUSH);
+        in_left -= step_in - c->def.avail_in;
+        out_left -= step_out - c->def.avail_out;
+        if (rc == Z_STREAM_ERROR)
+            return CODEC_ERROR(CODEC_ERR_LIBRARY);
+    } while (rc != Z_STREAM_END);
+    return cap - out_left;
+}
+
+static size_t inflate_error(const zlibfmt_ctx *c, int rc)
+{
+    switch (rc) {
+    case Z_NEED_DICT:   /* FDICT set: a preset dictionary we do not have */
+        return CODEC_ERROR(CODEC_ERR_CORRUPT);
+    case Z_DATA_ERROR:
+        /* zlib's message for a wrong Adler-32 is "incorrect data check" */
+        return c->inf.msg && strstr(c->inf.msg, "data check") ? CODEC_ERROR(CODEC_ERR_CHECKSUM)
+                                                               : CODEC_ERROR(CODEC_ERR_CORRUPT);
+    case Z_MEM_ERROR:
+        return CODEC_ERROR(CODEC_ERR_ALLOC);
+    default:
+        return CODEC_ERROR(CODEC_ERR_LIBRARY);
+    }
+}
+
+/* Exactly one zlib stream: bytes after its Adler-32 are corrupt (CPython's
+ * zlib.decompress ignores them; a stored blob never has any). */
+size_t codec_zlibfmt_decompress(void *ctx, const void *src, size_t n, void *dst, size_t cap)
+{
+    zlibfmt_ctx *c = ctx;
+    size_t in_left = n, out_left = cap;
+    uint8_t probe[64];
+    int probing = 0;
+
+    if (n == 0)
+        return CODEC_ERROR(CODEC_ERR_TRUNCATED);
+    if (inflateReset(&c->inf) != Z_OK)
+        return CODEC_ERROR(CODEC_ERR_LIBRARY);
+    c->inf.next_in = (Bytef *)(uintptr_t)src;
+    c->inf.next_out = dst;
+    for (;;) {
+        size_t step_in = in_left < ZLIB_STEP ? in_left : ZLIB_STEP, step_out;
+        int rc;
+        if (!probing && out_left == 0) {
+            /* The output is full and the stream has not ended: decode into a
+             * scratch buffer to learn whether more output follows (the
+             * caller's buffer is too small) or only the trailer (done). */
+            probing = 1;
+            c->inf.next_out = probe;
+        }
+        step_out = probing ? sizeof probe : (out_left < ZLIB_STEP ? out_left : ZLIB_STEP);
+        c->inf.avail_in = (uInt)step_in;
+        c->inf.avail_out = (uInt)step_out;
+        rc = inflate(&c->inf, Z_NO_FLUSH);
+        in_left -= step_in - c->inf.avail_in;
+        if (probing) {
+            if (c->inf.avail_out != step_out)
+                return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
+        } else {
+            out_left -= step_out - c->inf.avail_out;
+        }
+        if (rc == Z_STREAM_END)
+            break;
+        if (rc != Z_OK && rc != Z_BUF_ERROR)
+            return inflate_error(c, rc);
+        /* All input read, room left, stream not ended: it was cut short. */
+        if (in_left == 0 && c->inf.avail_out != 0)
+            return CODEC_ERROR(CODEC_ERR_TRUNCATED);
+        if (c->inf.avail_in == step_in && c->inf.avail_out == step_out)
+            return CODEC_ERROR(CODEC_ERR_LIBRARY);   /* no progress: never spin */
+    }
+    if (in_left != 0)
+        return CODEC_ERROR(CODEC_ERR_CORRUPT);
+    return cap - out_left;
+}
+
+size_t codec_zlibfmt_content_size(const void *src, size_t n)
+{
+    (void)src;
+    (void)n;
+    return CODEC_SIZE_UNKNOWN;   /* the format does not carry it */
+}
+
+size_t codec_zlibfmt_stream_begin(void *ctx, size_t total, void *dst, size_t cap)
+{
+    zlibfmt_ctx *c = ctx;
+    if (deflateReset(&c->def) != Z_OK)
+        return CODEC_ERROR(CODEC_ERR_LIBRARY);
+    c->sdst = dst;
+    c->def.next_out = dst;
+    c->sleft = cap;
+    c->total = total;
+    c->fed = 0;
+    return 0;
+}
+
+size_t codec_zlibfmt_stream_update(void *ctx, const void *src, size_t n)
+{
+    zlibfmt_ctx *c = ctx;
+    if (n > c->total - c->fed)
+        return CODEC_ERROR(CODEC_ERR_CORRUPT);
+    c->fed += n;
+    return deflate_run(c, src, n, Z_NO_FLUSH);
+}
+
+size_t codec_zlibfmt_stream_end(void *ctx)
+{
+    zlibfmt_ctx *c = ctx;
+    size_t r;
+    if (c->fed != c->total)
+        return CODEC_ERROR(CODEC_ERR_CORRUPT);
+    r = deflate_run(c, NULL, 0, Z_FINISH);
+    return codec_is_error(r) ? r : (size_t)(c->def.next_out - c->sdst);
+}
