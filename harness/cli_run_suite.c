@@ -158,7 +158,8 @@ int cli_run_suite(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     rt_options o = {quick, numpy_major, tmp, keep, &g_stop, progress};
-    int rc = rt_run_all(&o, rf, err, sizeof err);
+    size_t errors = 0;
+    int rc = rt_run_all(&o, rf, &errors, err, sizeof err);
     size_t rows = results_count(rf);
     results_close(rf);
     if (rc < 0) cb_fail(CB_EXIT_ENV, "%s", err);
@@ -166,6 +167,7 @@ int cli_run_suite(int argc, char **argv)
         cb_warn("%s: interrupted: %zu finished rows kept", dir, rows);
         return 128 + (g_stop ? (int)g_stop : SIGINT);
     }
+    if (errors) cb_warn("%s: %zu rows failed verification (status error)", dir, errors);
     printf("%s\n", dir);
     return CB_EXIT_OK;
 }

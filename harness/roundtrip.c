@@ -219,9 +219,13 @@ static int append(results_file *rf, results_row *r, const gb_result *t, uint64_t
     return results_append(rf, r, err, errlen);
 }
 
+/* Error rows written by this process (rt_run_all reports the count). */
+static size_t g_error_rows;
+
 static int append_error(results_file *rf, results_row r, const char *message, char *err,
                         size_t errlen)
 {
+    g_error_rows++;
     r.status = "error";
     r.message = message;
     return results_append(rf, &r, err, errlen);
@@ -558,9 +562,10 @@ out:
 
 /* ---- the suites -------------------------------------------------------- */
 
-int rt_run_all(const rt_options *o, results_file *rf, char *err, size_t errlen)
+int rt_run_all(const rt_options *o, results_file *rf, size_t *error_rows, char *err, size_t errlen)
 {
     size_t i, k;
+    g_error_rows = 0;
     for (i = 0; i < rt_payload_count; i++) {
         const rt_payload *p = &rt_payloads[i];
         uint8_t *blob = NULL;
@@ -571,6 +576,7 @@ int rt_run_all(const rt_options *o, results_file *rf, char *err, size_t errlen)
             if (status != CB_EXIT_INPUT) return cb_err(err, errlen, "%s", why);
             /* An unknown payload: every measurement of it is an error row. */
             results_row r = base_row(p, 0, p->suite == RT_MICRO ? "hash" : "roundtrip-save", NULL, 0, NULL);
+            *error_rows = g_error_rows + 1;
             if (append_error(rf, r, why, err, errlen) != 0) return -1;
             continue;
         }
@@ -585,7 +591,9 @@ int rt_run_all(const rt_options *o, results_file *rf, char *err, size_t errlen)
                     rc = rt_measure(o, rf, p, blob, len, k, err, errlen);
         }
         free(blob);
+        *error_rows = g_error_rows;
         if (rc != 0) return rc;
     }
+    *error_rows = g_error_rows;
     return 0;
 }

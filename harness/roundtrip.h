@@ -79,11 +79,13 @@ typedef struct {
     void (*progress)(const char *what);   /* may be NULL */
 } rt_options;
 
-/* Run the three suites, appending rows to rf as each measurement ends.
+/* Run the three suites, appending rows to rf as each measurement ends;
+ * *error_rows receives the number of rows with status error.
  * Returns 0; 1 when *stop was set (the unfinished measurement is dropped);
  * -1 with a message in err when results cannot be written or a blob cannot
  * be made (an unknown payload name is an error row instead). */
-int rt_run_all(const rt_options *o, results_file *rf, char *err, size_t errlen);
+int rt_run_all(const rt_options *o, results_file *rf, size_t *error_rows, char *err,
+               size_t errlen);
 
 /* The blob of a payload spec: its protocol-4 pickle (numpy_major's module
  * path for arrays), or the file's bytes (file:PATH); with unpickled, a
