@@ -576,7 +576,6 @@ int rt_run_all(const rt_options *o, results_file *rf, size_t *error_rows, char *
             if (status != CB_EXIT_INPUT) return cb_err(err, errlen, "%s", why);
             /* An unknown payload: every measurement of it is an error row. */
             results_row r = base_row(p, 0, p->suite == RT_MICRO ? "hash" : "roundtrip-save", NULL, 0, NULL);
-            *error_rows = g_error_rows + 1;
             if (append_error(rf, r, why, err, errlen) != 0) return -1;
             continue;
         }
@@ -592,7 +591,7 @@ int rt_run_all(const rt_options *o, results_file *rf, size_t *error_rows, char *
         }
         free(blob);
         *error_rows = g_error_rows;
-        if (rc != 0) return rc;
+        if (rc != 0) return rc;   /* interrupted, or results not written */
     }
     *error_rows = g_error_rows;
     return 0;
