@@ -284,6 +284,7 @@ def run(args, write_row, env):
     env.append(("statistic", "mean of the published iteration counts (mean_ns); median_ns "
                 "with an order-statistic interval from samples_ns"))
     env.append(("profile", "pr3090-quick" if args["quick"] else "pr3090"))
+    env.append(("loadavg_1m", "%.2f" % os.getloadavg()[0]))
     run_children(args, write_row, env)
     micro(args["quick"], write_row)
 
