@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -399,18 +398,9 @@ typedef struct {
     char hex[STORE_KEY_MAX];
 } micro_cell;
 
-static uint8_t *fresh(size_t n)
-{
-    if (n < STORE_FRESH_MMAP_MIN) return malloc(n ? n : 1);
-    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
-}
-
-static void fresh_release(uint8_t *p, size_t n)
-{
-    if (n < STORE_FRESH_MMAP_MIN) free(p);
-    else if (p) munmap(p, n);
-}
+/* malloc, as CPython allocates its bytes objects (store.h). */
+static uint8_t *fresh(size_t n) { return malloc(n ? n : 1); }
+static void fresh_release(uint8_t *p, size_t n) { (void)n; free(p); }
 
 /* One call. keep: hand the output back (verification) instead of freeing. */
 static int micro_call(micro_cell *m, uint8_t **keep)

@@ -20,7 +20,8 @@
  *                    compress (gzip: GzipFile-equivalent, i.e. the stream
  *                    then a copy of it as BytesIO.read() makes), decompress.
  *
- * Every row has variant pr3090-<suite>, alloc fresh (stores.h's policy),
+ * Every row has variant pr3090-<suite>, alloc fresh (every output malloc'd and
+ * freed in its call, as CPython allocates bytes objects: store.h),
  * samples_ns = one value per iteration (micro: per batch, per call), and
  * mean_ns = the PR's statistic. Every measurement runs once and is checked
  * before it is timed (the stored bytes decode with a separate context to the

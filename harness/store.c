@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,21 +56,12 @@ struct store {
 
 /* ---- buffers ----------------------------------------------------------- */
 
-/* The same policy as the matrix's `fresh` cells (cells.c): large outputs are
- * new pages every call, whatever glibc's heap holds. */
-static uint8_t *fresh_alloc(size_t n)
-{
-    if (n < STORE_FRESH_MMAP_MIN) return malloc(n ? n : 1);
-    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
-}
-
-static void fresh_free(uint8_t *p, size_t n)
-{
-    if (!p) return;
-    if (n < STORE_FRESH_MMAP_MIN) free(p);
-    else munmap(p, n);
-}
+/* CPython allocates every bytes object above 512 bytes with malloc; so do
+ * these, so that glibc's own policy (its dynamic mmap threshold: a large
+ * block is new pages until the first one is freed, heap memory after) acts
+ * on the C round trip as it does on the Python one. */
+static uint8_t *fresh_alloc(size_t n) { return malloc(n ? n : 1); }
+static void fresh_free(uint8_t *p, size_t n) { (void)n; free(p); }
 
 void store_blob_free(uint8_t *blob, size_t len) { fresh_free(blob, len); }
 

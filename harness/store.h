@@ -24,10 +24,10 @@
  * the bytes as stored). Errors for a bad artifact use metaflow's wording
  * ("Unknown encoding version N for 'PATH' -- ...").
  *
- * Outputs of STORE_FRESH_MMAP_MIN bytes or more (the packed stream, the read
- * buffer, the unpacked blob) are mapped and unmapped on every call, as
- * Python's fresh bytes objects fault in new pages; smaller ones come from
- * malloc. Release a loaded blob with store_blob_free().
+ * Every output (the packed stream, the read buffer, the unpacked blob) is
+ * allocated with malloc and freed on every call, as CPython allocates its
+ * bytes objects, so that glibc's policy for large blocks acts alike on both.
+ * Release a loaded blob with store_blob_free().
  */
 #ifndef CASBENCH_STORE_H
 #define CASBENCH_STORE_H
@@ -38,7 +38,6 @@
 #include "codec.h"
 #include "hash.h"
 
-#define STORE_FRESH_MMAP_MIN ((size_t)128 * 1024)
 #define STORE_KEY_MAX (2 * HASH_MAX_DIGEST + 1)
 
 /* How a codec's stream is marked in _meta: one row per codec a store may
