@@ -605,6 +605,10 @@ def suite_main(argv):
     i = 0
     while i < len(argv):
         flag, _, val = argv[i].partition("=")
+        if flag in ("-h", "--help"):
+            import pr3090_suite
+            print(pr3090_suite.__doc__.strip())
+            return 0
         if flag == "--quick":
             args["quick"] = True
         elif flag in ("--suite", "--metaflow", "--metaflow-pr", "--out"):
@@ -617,6 +621,11 @@ def suite_main(argv):
                 die(2, "--suite '%s'" % val, "unknown suite (there is one: pr3090)")
             if flag in ("--metaflow", "--metaflow-pr") and not os.path.isdir(val):
                 die(2, "%s '%s'" % (flag, val), "not a directory")
+            if flag in ("--metaflow", "--metaflow-pr") and not any(
+                    os.path.isfile(os.path.join(d, "metaflow", "__init__.py"))
+                    for d in (val, os.path.dirname(os.path.abspath(val)))):
+                die(2, "%s '%s'" % (flag, val), "no metaflow package there (a checkout, or a "
+                    "directory holding an installed metaflow)")
             args["out" if flag == "--out" else flag] = val
         else:
             die(1, argv[i], "unknown flag with --suite (see infra/pr3090_suite.py)")

@@ -174,3 +174,5 @@ check_error "--suite with an unknown flag: exit 1" 1 "$CB" run --suite pr3090 --
 check_error_prog "python_path --suite nosuch: exit 2" 2 python_path.py "$PY" "$ROOT/infra/python_path.py" --suite nosuch
 check_error_prog "python_path --suite with --metaflow not a dir: exit 2" 2 python_path.py \
   "$PY" "$ROOT/infra/python_path.py" --suite pr3090 --metaflow "$T"
+check_error_prog "python_path --suite with --metaflow-pr holding no metaflow: exit 2" 2 python_path.py \
+  "$PY" "$ROOT/infra/python_path.py" --suite pr3090 --metaflow-pr "$TMPD/keep"
