@@ -231,8 +231,10 @@ static long pub_find(const pubtab *p, const char *suite, const char *payload, co
     return -1;
 }
 
-/* gzip:3 total / lz4:0 total of one payload: published, or measured in r. */
-static double speedup(const pubtab *p, const rundir *r, const char *suite, const char *payload)
+/* gzip:3 total / lz4:0 total of one payload: published, or measured in r
+ * (by means, the PR's statistic, or by medians). */
+static double speedup(const pubtab *p, const rundir *r, const char *suite, const char *payload,
+                      int by_median)
 {
     long g = pub_find(p, suite, payload, "gzip:3", "total"), l = pub_find(p, suite, payload, "lz4:0", "total");
     figure fg, fl;
@@ -240,7 +242,8 @@ static double speedup(const pubtab *p, const rundir *r, const char *suite, const
     if (!r) return atof(F(p, (size_t)g, P_VALUE)) / atof(F(p, (size_t)l, P_VALUE));
     measure(r, p, (size_t)g, &fg);
     measure(r, p, (size_t)l, &fl);
-    return fg.found && fl.found ? fg.value / fl.value : NAN;
+    if (!fg.found || !fl.found) return NAN;
+    return by_median ? fg.st.median / fl.st.median : fg.value / fl.value;
 }
 
 /* The C run's raw-store round trip (codec none: key + files, no codec) as a
@@ -266,16 +269,20 @@ static void md_speedups(FILE *md, const pubtab *p, const rundir *run, const rund
 {
     size_t i;
     fprintf(md, "Round-trip speedup per payload: mean `total` of gzip:3 (metaflow master) / "
-            "mean `total` of lz4:0 (the PR), as the PR's write-up computes it.\n\n"
-            "| suite | payload | published | C (this run) |%s\n|---|---|---|---|%s\n",
-            py ? " Python |" : "", py ? "---|" : "");
+            "mean `total` of lz4:0 (the PR), as the PR's write-up computes it; beside it the "
+            "same ratio of the medians, which what else the machine did moves less.\n\n"
+            "| suite | payload | published | C (means) | C (medians) |%s\n|---|---|---|---|---|%s\n",
+            py ? " Python (means) | Python (medians) |" : "", py ? "---|---|" : "");
     for (i = 0; i < rt_payload_count; i++) {
         const rt_payload *pl = &rt_payloads[i];
         if (pl->suite == RT_MICRO) continue;
         const char *sn = rt_suite_names[pl->suite];
-        fprintf(md, "| %s | %s | %s | %s |", sn, pl->published, CB_FMT3(speedup(p, NULL, sn, pl->published)),
-                CB_FMT3(speedup(p, run, sn, pl->published)));
-        if (py) fprintf(md, " %s |", CB_FMT3(speedup(p, py, sn, pl->published)));
+        fprintf(md, "| %s | %s | %s | %s | %s |", sn, pl->published,
+                CB_FMT3(speedup(p, NULL, sn, pl->published, 0)), CB_FMT3(speedup(p, run, sn, pl->published, 0)),
+                CB_FMT3(speedup(p, run, sn, pl->published, 1)));
+        if (py)
+            fprintf(md, " %s | %s |", CB_FMT3(speedup(p, py, sn, pl->published, 0)),
+                    CB_FMT3(speedup(p, py, sn, pl->published, 1)));
         fputc('\n', md);
     }
     fputc('\n', md);
