@@ -337,6 +337,53 @@ static void md_why(FILE *md, const pubtab *p, const rundir *run, const rundir *p
     fputc('\n', md);
 }
 
+/* Every codec/hash pairing the C run put through a suite's round trip: one
+ * line each, in the run's order, the median total per payload. */
+static void md_pairings(FILE *md, const rundir *run, rt_suite suite)
+{
+    size_t i, k, j;
+    int any = 0;
+    for (i = 0; i < run->nrows; i++) {
+        const rundir_row *w = &run->rows[i], *first = NULL;
+        if (!w->ok || strcmp(w->stage, "roundtrip-total") || strcmp(w->variant, rt_suite_variants[suite]))
+            continue;
+        for (j = 0; j < i && !first; j++) {
+            const rundir_row *u = &run->rows[j];
+            if (u->ok && !strcmp(u->stage, w->stage) && !strcmp(u->variant, w->variant) &&
+                !strcmp(u->codec, w->codec) && u->level == w->level && !strcmp(u->hash, w->hash))
+                first = u;
+        }
+        if (first) continue;   /* this pairing has its line already */
+        if (!any) {
+            fprintf(md, "Every pairing of the C run's %s round trip: median `total` in ms (the "
+                    "published pairings are gzip:3 and lz4:0 with sha1).\n\n| codec | hash |",
+                    rt_suite_names[suite]);
+            for (k = 0; k < rt_payload_count; k++)
+                if (rt_payloads[k].suite == suite) fprintf(md, " %s |", rt_payloads[k].published);
+            fprintf(md, "\n|---|---|");
+            for (k = 0; k < rt_payload_count; k++)
+                if (rt_payloads[k].suite == suite) fprintf(md, "---|");
+            fputc('\n', md);
+            any = 1;
+        }
+        fprintf(md, "| %s:%d | %s |", w->codec, w->level, w->hash);
+        for (k = 0; k < rt_payload_count; k++) {
+            const rundir_row *m = NULL;
+            if (rt_payloads[k].suite != suite) continue;
+            for (j = 0; j < run->nrows && !m; j++) {
+                const rundir_row *u = &run->rows[j];
+                if (u->ok && !strcmp(u->payload, rt_payloads[k].spec) && !strcmp(u->stage, w->stage) &&
+                    !strcmp(u->variant, w->variant) && !strcmp(u->codec, w->codec) &&
+                    u->level == w->level && !strcmp(u->hash, w->hash))
+                    m = u;
+            }
+            fprintf(md, " %s |", m ? CB_FMT3(m->median_ns / 1e6) : "-");
+        }
+        fputc('\n', md);
+    }
+    if (any) fputc('\n', md);
+}
+
 static void md_table(FILE *md, const pubtab *p, const rundir *run, const rundir *py)
 {
     size_t i;
@@ -399,6 +446,8 @@ int pr3090_section(const tsv_table *pub, const char *pub_path, const rundir *run
         md_speedups(md, &p, run, py);
         md_why(md, &p, run, py);
         md_table(md, &p, run, py);
+        md_pairings(md, run, RT_REALISTIC);
+        md_pairings(md, run, RT_E2E);
     }
     return write_tsv(&p, run, py, err, errlen);
 }
