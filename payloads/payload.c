@@ -188,7 +188,8 @@ static const gen_desc gens[] = {
     {"npy", ARG_PATH, 0, {{0}}, gen_file,
      "a .npy file (format 1.0-3.0, C or Fortran order) as the ndarray np.load() makes", 0},
     {"file", ARG_PATH, 0, {{0}}, gen_file, "the file's bytes, taken as an already-pickled blob", 0},
-#define PR3090_SEED {{"seed", P_COUNT, 42, 0, UINT64_MAX, 0, "numpy.random.default_rng seed (the PR: 42)"}}
+#define PR3090_SEED {{"seed", P_COUNT, 42, 0, UINT64_MAX, 0, \
+                      "numpy.random.default_rng seed (the PR: 42; --seed does not apply)"}}
     {"pr3090-config", 0, 0, PR3090_SEED, gen_pr3090,
      "PR #3090's small_dict: its literal config dict (no draws)", PR3090_CONFIG},
     {"pr3090-metrics", 0, 0, PR3090_SEED, gen_pr3090,

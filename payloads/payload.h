@@ -4,9 +4,12 @@
  * A payload spec is NAME or NAME:key=value,key=value, e.g.
  *   config   metrics:columns=5000   weights:rows=4096,cols=1024,dtype=float32
  *   random:size=64MiB   tokens   sparse   json:PATH   npy:PATH   file:PATH
+ *   pr3090-metrics   pr3090-weights:seed=7   pattern:1MB
  * The grammar and every parameter are printed by payload_print_help().
  * The same spec and seed give the same object, and so the same pickle bytes,
- * on every machine (the PRNG is documented in payload.c).
+ * on every machine (the PRNG is documented in payload.c). The pr3090-*
+ * payloads are PR #3090's own objects (pr3090.h), drawn from numpy's
+ * default_rng(seed=N) (numpy_random.h); --seed does not apply to them.
  */
 #ifndef CASBENCH_PAYLOAD_H
 #define CASBENCH_PAYLOAD_H
