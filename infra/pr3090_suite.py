@@ -203,8 +203,14 @@ def run_children(args, write_row, env):
             msg = p.stderr.decode("utf-8", "replace").strip().splitlines()
             raise RuntimeError("%s round trip (%s): %s" % (codec, mdir or "metaflow_equiv.py",
                                                           msg[-1] if msg else "failed"))
-        for line in p.stdout.decode("utf-8").splitlines():
-            row = json.loads(line)
+        for line in p.stdout.decode("utf-8", "replace").splitlines():
+            try:
+                row = json.loads(line)
+            except ValueError:
+                # An import that prints (metaflow's own notices) is not a row.
+                continue
+            if not isinstance(row, dict):
+                continue
             if "label" in row:
                 env.append(("pr3090_roundtrip_" + codec.split(":")[0], row["label"]))
             else:
