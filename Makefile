@@ -3,7 +3,7 @@
 # Variables a user may set: CC, CXX, CFLAGS, CXXFLAGS, LDFLAGS, PREFIX, DESTDIR,
 # BUILD (output directory), BLAKE3_DIR (BLAKE3's C sources), T (test filter),
 # FUZZ_SECONDS (make fuzz), RUN (make report / make readme / make calibrate),
-# BENCH_ARGS, CALIBRATE_ARGS.
+# BENCH_ARGS, CALIBRATE_ARGS, METAFLOW, METAFLOW_PR, REPRODUCE_ARGS (make reproduce).
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 BUILD      ?= build
@@ -53,7 +53,7 @@ BLAKE3_DEFS+= -DBLAKE3_TESTING
 OBJ        := $(SRC_C:%.c=$(BUILD)/%.o) $(SRC_CXX:%.cc=$(BUILD)/%.o) \
               $(BLAKE3_C:%.c=$(BUILD)/blake3/%.o) $(BLAKE3_S:%.S=$(BUILD)/blake3/%.o)
 
-.PHONY: all deps bench test check-build install uninstall clean fuzz report readme calibrate
+.PHONY: all deps bench test check-build install uninstall clean fuzz report readme calibrate reproduce
 all: $(BUILD)/casbench
 
 # Install missing packages only when the check finds something missing.
@@ -112,6 +112,24 @@ bench: deps
 	@run=$$(build/casbench run $(BENCH_ARGS) | tail -n 1) && [ -n "$$run" ] && \
 	echo "casbench: results in $$run" && \
 	build/casbench report "$$run" && echo "casbench: report in $$run/REPORT.md"
+
+# `make reproduce [METAFLOW=DIR] [METAFLOW_PR=DIR]`: PR #3090's three suites by
+# its own method, in C (casbench run --suite pr3090) and in Python
+# (infra/python_path.py --suite pr3090: metaflow's own store code from
+# METAFLOW for gzip and METAFLOW_PR for lz4, else metaflow_equiv.py), then the
+# report of the C run with the Python run beside it (REPORT.md, pr3090.tsv).
+# REPRODUCE_ARGS goes to both runs (e.g. --quick).
+METAFLOW       ?=
+METAFLOW_PR    ?=
+REPRODUCE_ARGS ?=
+reproduce: deps
+	$(MAKE) --no-print-directory BUILD=build SANITIZE= build/casbench
+	@run=$$(build/casbench run --suite pr3090 $(REPRODUCE_ARGS) | tail -n 1) && [ -n "$$run" ] && \
+	py=$$(/usr/bin/python3 infra/python_path.py --suite pr3090 $(REPRODUCE_ARGS) \
+	  $(if $(METAFLOW),--metaflow '$(METAFLOW)') $(if $(METAFLOW_PR),--metaflow-pr '$(METAFLOW_PR)') \
+	  | tail -n 1) && [ -n "$$py" ] && \
+	build/casbench report "$$run" --python "$$py" && \
+	echo "casbench: C run $$run, Python run $$py; report in $$run/REPORT.md and $$run/pr3090.tsv"
 
 test: deps
 	$(MAKE) --no-print-directory check-build

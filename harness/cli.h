@@ -21,6 +21,8 @@ int cli_compress(int argc, char **argv);   /* codec filter stdin -> stdout */
 int cli_decompress(int argc, char **argv);
 int cli_hash(int argc, char **argv);       /* sha1sum-style digests */
 int cli_run(int argc, char **argv);        /* the benchmark matrix */
+int cli_run_suite(int argc, char **argv);  /* run --suite pr3090 (cli_run_suite.c) */
+int cli_store(int argc, char **argv);      /* a metaflow-layout store: put / get */
 int cli_report(int argc, char **argv);     /* REPORT.md + plots of a run */
 int cli_compare(int argc, char **argv);    /* two runs side by side */
 int cli_calibrate(int argc, char **argv);  /* harness vs the libraries' tools */

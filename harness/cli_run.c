@@ -88,6 +88,9 @@ static void usage(FILE *out)
 "blob)) == blob and the key equals an independent computation; a cell that\n"
 "fails is a row with status `error` and is not timed.\n"
 "\n"
+"  --suite pr3090      PR #3090's three suites by its own method instead of the\n"
+"                      matrix (see casbench run --suite pr3090 --help)\n"
+"\n"
 "selection (each repeatable or comma-separated):\n"
 "  --payload SPEC      a payload (see `casbench list`); default: the five PR #3090\n"
 "                      payloads. In a list, a piece `key=value` continues the\n"
@@ -1021,6 +1024,8 @@ static char g_store_tmp[PATH_MAX];
 
 int cli_run(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++)   /* PR #3090's suites: their own executor */
+        if (is_flag(argv[i], "--suite")) return cli_run_suite(argc, argv);
     run_opts o = {0};
     char err[512], dir[PATH_MAX], path[PATH_MAX + 32], args_text[8192];
     o.cpu = -1;

@@ -15,6 +15,7 @@ static const cli_command commands[] = {
     {"report",     cli_report,     "write REPORT.md and plots for a results directory"},
     {"compare",    cli_compare,    "compare two results directories"},
     {"calibrate",  cli_calibrate,  "compare the harness with the libraries' own tools"},
+    {"store",      cli_store,      "put / get one artifact in a metaflow-layout store"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

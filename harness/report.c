@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "report_pr3090.h"
 #include "rundir.h"
 #include "tsv.h"
 #include "util.h"
@@ -383,110 +384,11 @@ static void sec_env(report_ctx *c, FILE *md)
 
 /* ----------------------------------------------- 2. PR #3090 reproduction */
 
-/* The pickled size of a payload, from its first ok row. */
-static uint64_t payload_bytes(const report_ctx *c, const char *payload)
-{
-    size_t i;
-    for (i = 0; i < c->run->nrows; i++)
-        if (c->run->rows[i].ok && strcmp(c->run->rows[i].payload, payload) == 0)
-            return c->run->rows[i].pickled_bytes;
-    return 0;
-}
-
-/* The run's payload for a published one: the same name, or the name with a
- * spec ("random:size=5MB"); among several, the nearest in pickled size to
- * the published size ("233B", "52KB", "8MB", or a byte count). */
-static const char *match_payload(const report_ctx *c, const char *name, const char *size)
-{
-    double want = atof(size), best_d = INFINITY;
-    const char *unit = size + strspn(size, "0123456789"), *best = NULL;
-    size_t i, n = strlen(name);
-    want *= !strcmp(unit, "KB") ? 1e3 : !strcmp(unit, "MB") ? 1e6 : !strcmp(unit, "GB") ? 1e9 : 1;
-    for (i = 0; i < c->payloads.n; i++) {
-        const char *p = c->payloads.v[i];
-        double d;
-        if (strcmp(p, name) != 0 && !(strncmp(p, name, n) == 0 && p[n] == ':')) continue;
-        d = fabs(log(((double)payload_bytes(c, p) + 1) / (want + 1)));
-        if (!best || d < best_d) { best = p; best_d = d; }
-    }
-    return best ? best : name;
-}
-
+/* The section and pr3090.tsv live in report_pr3090.c. */
 static void sec_pr3090(report_ctx *c, FILE *md)
 {
-    tsv_table *p = c->published;
-    size_t i, a;
-    strlist allocs = {0};
-    if (!p) {
-        fprintf(md, "The published table was not found (looked for `%s`); pass "
-                "`--published FILE`.\n\n", c->published_path);
-        return;
-    }
-    for (i = 0; i < c->run->nrows; i++)
-        if (c->run->rows[i].ok && strcmp(c->run->rows[i].stage, "save") == 0)
-            sl_add(&allocs, c->run->rows[i].alloc);
-    fprintf(md, "Published: `%s`. Measured: median of stage `save`, variant `sequential`, "
-            "hash `sha1`, protocol %d; `gzip:3` is what metaflow runs (`compresslevel=3`), "
-            "`gzip:9` what `gzip.compress` (named in the PR) runs, against `lz4:0` "
-            "(`lz4.frame.compress` defaults). A `save` row times pickle + key + compress in "
-            "metaflow's order; the pickle column is this run's `pickle` stage alone, for "
-            "comparison with a published method that timed no pickling. Speedup = gzip ms / "
-            "lz4 ms; the last two columns are measured speedup / published speedup.\n\n",
-            c->published_path, c->protocol);
-    fprintf(md, "| source | payload | published size | measured bytes | alloc | published "
-            "gzip ms | published lz4 ms | published speedup | gzip:3 ms | gzip:9 ms | "
-            "lz4:0 ms | of which pickle ms | speedup vs gzip:3 | speedup vs gzip:9 | "
-            "meas./publ. (gzip:3) | meas./publ. (gzip:9) |\n"
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
-    for (i = 0; i < tsv_nrows(p); i++) {
-        const char *pub_payload = tsv_str(p, i, tsv_col(p, "payload"));
-        const char *payload = match_payload(c, pub_payload, tsv_str(p, i, tsv_col(p, "pickled_size")));
-        char shown[256];
-        double pg, pl, ps;
-        /* Validated in load_published(). */
-        pg = atof(tsv_str(p, i, tsv_col(p, "gzip_ms")));
-        pl = atof(tsv_str(p, i, tsv_col(p, "lz4_ms")));
-        ps = atof(tsv_str(p, i, tsv_col(p, "speedup")));
-        if (strcmp(payload, pub_payload) == 0) snprintf(shown, sizeof shown, "%s", payload);
-        else snprintf(shown, sizeof shown, "%s (run: `%s`)", pub_payload, payload);
-        for (a = 0; a < (allocs.n ? allocs.n : 1); a++) {
-            const char *al = allocs.n ? allocs.v[a] : c->alloc;
-            const rundir_row *g3 = find(c, payload, "save", "sequential", "gzip", 3, "sha1", al);
-            const rundir_row *g9 = find(c, payload, "save", "sequential", "gzip", 9, "sha1", al);
-            const rundir_row *l0 = find(c, payload, "save", "sequential", "lz4", 0, "sha1", al);
-            const rundir_row *any = g3 ? g3 : g9 ? g9 : l0;
-            const rundir_row *pk = find(c, payload, "pickle", "", "", 0, "", al);
-            double s3 = g3 && l0 ? g3->median_ns / l0->median_ns : NAN;
-            double s9 = g9 && l0 ? g9->median_ns / l0->median_ns : NAN;
-            char bytes[32] = "-";
-            if (any) snprintf(bytes, sizeof bytes, "%llu", (unsigned long long)any->pickled_bytes);
-            fprintf(md, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-                    tsv_str(p, i, tsv_col(p, "source")), shown,
-                    tsv_str(p, i, tsv_col(p, "pickled_size")), bytes, any ? al : "-",
-                    NUM(pg), NUM(pl), NUM(ps),
-                    g3 ? NUM(ms(g3->median_ns)) : "-", g9 ? NUM(ms(g9->median_ns)) : "-",
-                    l0 ? NUM(ms(l0->median_ns)) : "-", pk ? NUM(ms(pk->median_ns)) : "-",
-                    NUM(s3), NUM(s9),
-                    NUM(s3 / ps), NUM(s9 / ps));
-            if (!any) break;    /* one "not measured" line is enough */
-        }
-    }
-    fprintf(md, "\nPublished method: ");
-    {
-        strlist methods = {0};
-        for (i = 0; i < tsv_nrows(p); i++) {
-            char *m = xasprintf("`%s`: %s, %s", tsv_str(p, i, tsv_col(p, "source")),
-                                tsv_str(p, i, tsv_col(p, "method")),
-                                tsv_str(p, i, tsv_col(p, "machine")));
-            sl_add(&methods, m);
-            free(m);
-        }
-        for (i = 0; i < methods.n; i++) fprintf(md, "%s%s", i ? "; " : "", methods.v[i]);
-        sl_free(&methods);
-    }
-    fprintf(md, ". This run: %s, %s runtime.\n\n", rundir_env(c->run, "cpu_model"),
-            rundir_env(c->run, "runtime"));
-    sl_free(&allocs);
+    if (pr3090_section(c->published, c->published_path, c->run, c->python, md, c->err, c->errlen) != 0)
+        c->failed = 1;
 }
 
 /* ---------------------------------------------- 3. where the time goes */
@@ -1445,48 +1347,8 @@ static const report_section sections[] = {
 
 static int load_published(report_ctx *c, char *err, size_t errlen)
 {
-    static const char *const cols[] = {"source", "payload", "description", "pickled_size",
-                                       "gzip_ms", "lz4_ms", "speedup", "machine", "method"};
-    tsv_table *p = tsv_load(c->published_path, 1, err, errlen);
-    size_t i, k;
-    if (!p) return -1;
-    for (k = 0; k < sizeof cols / sizeof cols[0]; k++)
-        if (tsv_require_col(p, cols[k], err, errlen) < 0) goto fail;
-    if (tsv_nrows(p) == 0) {
-        cb_err(err, errlen, "%s:1: no rows after the header", c->published_path);
-        goto fail;
-    }
-    for (i = 0; i < tsv_nrows(p); i++) {
-        static const char *const numeric[] = {"gzip_ms", "lz4_ms", "speedup"};
-        const char *size = tsv_str(p, i, tsv_col(p, "pickled_size"));
-        size_t d = strspn(size, "0123456789");
-        double v;
-        for (k = 0; k < 3; k++) {
-            if (tsv_double(p, i, tsv_col(p, numeric[k]), &v, err, errlen) != 0) goto fail;
-            if (!(v > 0)) {
-                cb_err(err, errlen, "%s:%zu: column %s: must be greater than 0",
-                       c->published_path, tsv_line(p, i), CB_Q(numeric[k]));
-                goto fail;
-            }
-        }
-        /* "233B", "52KB", "8MB" or a plain byte count. */
-        if (d == 0 || (size[d] && strcmp(size + d, "B") && strcmp(size + d, "KB") &&
-                       strcmp(size + d, "MB") && strcmp(size + d, "GB"))) {
-            cb_err(err, errlen, "%s:%zu: column 'pickled_size': %s is not a size "
-                   "(digits, then B, KB, MB or GB)", c->published_path, tsv_line(p, i), CB_Q(size));
-            goto fail;
-        }
-        if (!*tsv_str(p, i, tsv_col(p, "payload"))) {
-            cb_err(err, errlen, "%s:%zu: column 'payload': is empty", c->published_path,
-                   tsv_line(p, i));
-            goto fail;
-        }
-    }
-    c->published = p;
-    return 0;
-fail:
-    tsv_free(p);
-    return -1;
+    c->published = pr3090_published_load(c->published_path, err, errlen);
+    return c->published ? 0 : -1;
 }
 
 /* The path of an executable named `name` (a path when it holds a '/'),

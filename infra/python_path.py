@@ -33,6 +33,9 @@ flags:
                       normal(0,0.02) (1000,1000) float64 arrays, 5,000,000 random bytes;
                       seeded, sizes close to but not identical with casbench's)
   --pickle NAME       write pickle.dumps(object, protocol 4) of one payload to stdout and exit
+  --suite pr3090      PR #3090's three benchmark scripts by their own method instead
+                      (flags: --metaflow DIR, --metaflow-pr DIR, --quick, --out DIR;
+                      see infra/pr3090_suite.py)
   -h, --help          this text
 
 What each stage times (one call per iteration, its result dropped at once):
@@ -596,7 +599,70 @@ def get_object(name, a):
     return objects_from_casbench(name, a.casbench)
 
 
+# ---- --suite pr3090: PR #3090's own scripts' method (infra/pr3090_suite.py) ----
+def suite_main(argv):
+    args = {"quick": False, "--metaflow": None, "--metaflow-pr": None, "out": None}
+    i = 0
+    while i < len(argv):
+        flag, _, val = argv[i].partition("=")
+        if flag in ("-h", "--help"):
+            import pr3090_suite
+            print(pr3090_suite.__doc__.strip())
+            return 0
+        if flag == "--quick":
+            args["quick"] = True
+        elif flag in ("--suite", "--metaflow", "--metaflow-pr", "--out"):
+            if not val:
+                i += 1
+                if i >= len(argv):
+                    die(1, flag, "needs a value")
+                val = argv[i]
+            if flag == "--suite" and val != "pr3090":
+                die(2, "--suite '%s'" % val, "unknown suite (there is one: pr3090)")
+            if flag in ("--metaflow", "--metaflow-pr") and not os.path.isdir(val):
+                die(2, "%s '%s'" % (flag, val), "not a directory")
+            if flag in ("--metaflow", "--metaflow-pr") and not any(
+                    os.path.isfile(os.path.join(d, "metaflow", "__init__.py"))
+                    for d in (val, os.path.dirname(os.path.abspath(val)))):
+                die(2, "%s '%s'" % (flag, val), "no metaflow package there (a checkout, or a "
+                    "directory holding an installed metaflow)")
+            args["out" if flag == "--out" else flag] = val
+        else:
+            die(1, argv[i], "unknown flag with --suite (see infra/pr3090_suite.py)")
+        i += 1
+    libs = import_libs()
+    import pr3090_suite
+    utc = time.gmtime()
+    out = args["out"] or os.path.join(ROOT, "results", "%s-python-%s" % (
+        socket.gethostname(), time.strftime("%Y%m%dT%H%M%SZ", utc)))
+    try:
+        os.makedirs(out, exist_ok=False)
+    except FileExistsError:
+        die(2, out, "exists; a run directory is never overwritten")
+    except OSError as e:
+        die(3, out, "cannot create: %s" % e.strerror)
+    w = Writer(os.path.join(out, "matrix.tsv"))
+    env = []
+    try:
+        pr3090_suite.run(args, lambda r: w.row(**r), env)
+    except RuntimeError as e:
+        die(3, "--suite pr3090", str(e))
+    w.f.close()
+    a = type("Args", (), {"objects_from": "the PR's make_payloads() with this numpy",
+                          "repetitions": "the published iteration counts",
+                          "min_time": "none"})()
+    env_path = os.path.join(out, "env.tsv")
+    write_env(env_path, a, libs, utc, "")
+    with open(env_path, "a", encoding="utf-8", newline="\n") as f:
+        for k, v in env:
+            f.write("%s\t%s\n" % (k, str(v).replace("\t", " ").replace("\n", " ")))
+    print(out)
+    return 4 if w.errors else 0
+
+
 def main(argv):
+    if any(x == "--suite" or x.startswith("--suite=") for x in argv):
+        return suite_main(argv)
     a = parse_args(argv)
     libs = import_libs()
     if a.pickle is not None:

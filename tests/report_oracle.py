@@ -88,10 +88,8 @@ print("hash_crypto=%s" % crypto[0])
 print("hash_40=%s" % [h for h in hrank if bits[h] == 160][0])
 print("hash_any=%s" % hrank[0])
 
-# Section 2: measured speedup on weights, fresh.
+# gzip:3's weights save row (used by section 6 below).
 g3 = find("weights", "save", "gzip", "3", "sha1", "sequential")
-l0 = find("weights", "save", "lz4", "0", "sha1", "sequential")
-print("speedup_weights_g3=%s" % num(med(g3) / med(l0)))
 
 # Section 5: birthday bound, 64-bit keys, 10^9 artifacts.
 n = 1e9
