@@ -73,4 +73,19 @@ typedef size_t (*codec_gzip_member_fn)(void *ctx, const uint8_t *src, size_t n,
  * CODEC_ERR_TRUNCATED; trailing bytes follow codec_gzip_after_member). */
 size_t codec_gzip_decode_members(void *ctx, codec_gzip_member_fn member,
                                  const void *src, size_t n, void *dst, size_t cap);
+
+/* zlib's inflate, shared by the gzip and zlib-format rows (codec_zlib.c). */
+struct z_stream_s;
+/* Translates an inflate() return code other than Z_OK, Z_BUF_ERROR and
+ * Z_STREAM_END into an error code; `inf` holds zlib's message. */
+typedef size_t (*codec_inflate_error_fn)(const struct z_stream_s *inf, int zrc);
+
+/* Inflates one stream (gzip member or zlib stream, as `inf` was set up) from
+ * in[0..n) into out[0..cap), feeding zlib at most 4 GiB at a time; the
+ * caller MUST have reset `inf`. *used and *made receive the bytes read and
+ * written. Returns 0, or an error code: CODEC_ERR_DST_TOO_SMALL when more
+ * output follows than cap holds, CODEC_ERR_TRUNCATED when the input ends
+ * first, or on_error's translation of zlib's code. */
+size_t codec_inflate_one(struct z_stream_s *inf, codec_inflate_error_fn on_error, const uint8_t *in,
+                         size_t n, uint8_t *out, size_t cap, size_t *used, size_t *made);
 #endif

@@ -177,8 +177,9 @@ size_t codec_zlib_compress(void *ctx, const void *src, size_t n, void *dst, size
     return (size_t)(c->def.next_out + CODEC_GZIP_TRAILER - out);
 }
 
-static size_t zlib_error(int rc)
+static size_t gzip_inflate_error(const z_stream *inf, int rc)
 {
+    (void)inf;
     switch (rc) {
     case Z_DATA_ERROR:
         return CODEC_ERROR(CODEC_ERR_CORRUPT);
@@ -189,54 +190,60 @@ static size_t zlib_error(int rc)
     }
 }
 
+size_t codec_inflate_one(z_stream *inf, codec_inflate_error_fn on_error, const uint8_t *in, size_t n,
+                         uint8_t *out, size_t cap, size_t *used, size_t *made)
+{
+    size_t in_left = n, out_left = cap;
+    uint8_t probe[64];
+    int rc, probing = 0;
+
+    inf->next_in = (Bytef *)(uintptr_t)in;   /* zlib's API is not const */
+    inf->next_out = out;
+    for (;;) {
+        size_t step_in = in_left < ZLIB_STEP ? in_left : ZLIB_STEP;
+        size_t step_out;
+        if (!probing && out_left == 0) {
+            /* The output is full and the stream has not ended: decode into
+             * a scratch buffer to learn whether more output follows (the
+             * caller's buffer is too small) or only the trailer (done). */
+            probing = 1;
+            inf->next_out = probe;
+        }
+        step_out = probing ? sizeof probe : (out_left < ZLIB_STEP ? out_left : ZLIB_STEP);
+        inf->avail_in = (uInt)step_in;
+        inf->avail_out = (uInt)step_out;
+        rc = inflate(inf, Z_NO_FLUSH);
+        in_left -= step_in - inf->avail_in;
+        if (probing) {
+            if (inf->avail_out != step_out)
+                return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
+        } else {
+            out_left -= step_out - inf->avail_out;
+        }
+        if (rc == Z_STREAM_END)
+            break;
+        if (rc != Z_OK && rc != Z_BUF_ERROR)
+            return on_error(inf, rc);
+        /* All input read, room left, stream not ended: it was cut short. */
+        if (in_left == 0 && inf->avail_out != 0)
+            return CODEC_ERROR(CODEC_ERR_TRUNCATED);
+        if (inf->avail_in == step_in && inf->avail_out == step_out)
+            return CODEC_ERROR(CODEC_ERR_LIBRARY);   /* no progress: never spin */
+    }
+    *used = n - in_left;
+    *made = cap - out_left;
+    return 0;
+}
+
 /* One member from in[0..n) into out[0..cap); *used and *made receive the
  * bytes read and written. zlib checks the header, CRC32 and ISIZE. */
 static size_t zlib_member(void *ctx, const uint8_t *in, size_t n, uint8_t *out,
                           size_t cap, size_t *used, size_t *made)
 {
     zlib_ctx *c = ctx;
-    size_t in_left = n, out_left = cap;
-    uint8_t probe[64];
-    int rc, probing = 0;
-
     if (inflateReset(&c->inf) != Z_OK)
         return CODEC_ERROR(CODEC_ERR_LIBRARY);
-    c->inf.next_in = (Bytef *)(uintptr_t)in;
-    c->inf.next_out = out;
-    for (;;) {
-        size_t step_in = in_left < ZLIB_STEP ? in_left : ZLIB_STEP;
-        size_t step_out;
-        if (!probing && out_left == 0) {
-            /* The output is full and the member has not ended: decode into
-             * a scratch buffer to learn whether more output follows (the
-             * caller's buffer is too small) or only the trailer (done). */
-            probing = 1;
-            c->inf.next_out = probe;
-        }
-        step_out = probing ? sizeof probe : (out_left < ZLIB_STEP ? out_left : ZLIB_STEP);
-        c->inf.avail_in = (uInt)step_in;
-        c->inf.avail_out = (uInt)step_out;
-        rc = inflate(&c->inf, Z_NO_FLUSH);
-        in_left -= step_in - c->inf.avail_in;
-        if (probing) {
-            if (c->inf.avail_out != step_out)
-                return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
-        } else {
-            out_left -= step_out - c->inf.avail_out;
-        }
-        if (rc == Z_STREAM_END)
-            break;
-        if (rc != Z_OK && rc != Z_BUF_ERROR)
-            return zlib_error(rc);
-        /* All input read, room left, member not ended: it was cut short. */
-        if (in_left == 0 && c->inf.avail_out != 0)
-            return CODEC_ERROR(CODEC_ERR_TRUNCATED);
-        if (c->inf.avail_in == step_in && c->inf.avail_out == step_out)
-            return CODEC_ERROR(CODEC_ERR_LIBRARY);   /* no progress: never spin */
-    }
-    *used = n - in_left;
-    *made = cap - out_left;
-    return 0;
+    return codec_inflate_one(&c->inf, gzip_inflate_error, in, n, out, cap, used, made);
 }
 
 size_t codec_zlib_decompress(void *ctx, const void *src, size_t n, void *dst, size_t cap)

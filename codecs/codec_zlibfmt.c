@@ -129,14 +129,14 @@ size_t codec_zlibfmt_compress(void *ctx, const void *src, size_t n, void *dst, s
     return cap - out_left;
 }
 
-static size_t inflate_error(const zlibfmt_ctx *c, int rc)
+static size_t inflate_error(const z_stream *inf, int rc)
 {
     switch (rc) {
     case Z_NEED_DICT:   /* FDICT set: a preset dictionary we do not have */
         return CODEC_ERROR(CODEC_ERR_CORRUPT);
     case Z_DATA_ERROR:
         /* zlib's message for a wrong Adler-32 is "incorrect data check" */
-        return c->inf.msg && strstr(c->inf.msg, "data check") ? CODEC_ERROR(CODEC_ERR_CHECKSUM)
+        return inf->msg && strstr(inf->msg, "data check") ? CODEC_ERROR(CODEC_ERR_CHECKSUM)
                                                                : CODEC_ERROR(CODEC_ERR_CORRUPT);
     case Z_MEM_ERROR:
         return CODEC_ERROR(CODEC_ERR_ALLOC);
@@ -150,50 +150,17 @@ static size_t inflate_error(const zlibfmt_ctx *c, int rc)
 size_t codec_zlibfmt_decompress(void *ctx, const void *src, size_t n, void *dst, size_t cap)
 {
     zlibfmt_ctx *c = ctx;
-    size_t in_left = n, out_left = cap;
-    uint8_t probe[64];
-    int probing = 0;
-
+    size_t used = 0, made = 0, rc;
     if (n == 0)
         return CODEC_ERROR(CODEC_ERR_TRUNCATED);
     if (inflateReset(&c->inf) != Z_OK)
         return CODEC_ERROR(CODEC_ERR_LIBRARY);
-    c->inf.next_in = (Bytef *)(uintptr_t)src;
-    c->inf.next_out = dst;
-    for (;;) {
-        size_t step_in = in_left < ZLIB_STEP ? in_left : ZLIB_STEP, step_out;
-        int rc;
-        if (!probing && out_left == 0) {
-            /* The output is full and the stream has not ended: decode into a
-             * scratch buffer to learn whether more output follows (the
-             * caller's buffer is too small) or only the trailer (done). */
-            probing = 1;
-            c->inf.next_out = probe;
-        }
-        step_out = probing ? sizeof probe : (out_left < ZLIB_STEP ? out_left : ZLIB_STEP);
-        c->inf.avail_in = (uInt)step_in;
-        c->inf.avail_out = (uInt)step_out;
-        rc = inflate(&c->inf, Z_NO_FLUSH);
-        in_left -= step_in - c->inf.avail_in;
-        if (probing) {
-            if (c->inf.avail_out != step_out)
-                return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
-        } else {
-            out_left -= step_out - c->inf.avail_out;
-        }
-        if (rc == Z_STREAM_END)
-            break;
-        if (rc != Z_OK && rc != Z_BUF_ERROR)
-            return inflate_error(c, rc);
-        /* All input read, room left, stream not ended: it was cut short. */
-        if (in_left == 0 && c->inf.avail_out != 0)
-            return CODEC_ERROR(CODEC_ERR_TRUNCATED);
-        if (c->inf.avail_in == step_in && c->inf.avail_out == step_out)
-            return CODEC_ERROR(CODEC_ERR_LIBRARY);   /* no progress: never spin */
-    }
-    if (in_left != 0)
+    rc = codec_inflate_one(&c->inf, inflate_error, src, n, dst, cap, &used, &made);
+    if (rc != 0)
+        return rc;
+    if (used != n)
         return CODEC_ERROR(CODEC_ERR_CORRUPT);
-    return cap - out_left;
+    return made;
 }
 
 size_t codec_zlibfmt_content_size(const void *src, size_t n)

@@ -24,18 +24,6 @@ static void usage(FILE *out)
     payload_print_help(out);
 }
 
-/* The value of flag `name` at argv[*i], as "--name V" or "--name=V". */
-static const char *flag_value(int argc, char **argv, int *i, const char *name)
-{
-    size_t n = strlen(name);
-    const char *a = argv[*i];
-    if (strncmp(a, name, n) != 0) return NULL;
-    if (a[n] == '=') return a + n + 1;
-    if (a[n] != 0) return NULL;
-    if (*i + 1 >= argc) cb_fail(CB_EXIT_USAGE, "%s: missing value", name);
-    return argv[++*i];
-}
-
 int cli_pickle(int argc, char **argv)
 {
     pickle_options opt = PICKLE_OPTIONS_DEFAULT;
@@ -52,14 +40,14 @@ int cli_pickle(int argc, char **argv)
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
         int64_t iv;
-        if ((v = flag_value(argc, argv, &i, "--protocol"))) {
+        if ((v = cb_flag_value(argc, argv, &i, "--protocol"))) {
             if (cb_parse_i64(v, 2, 5, &iv, err, sizeof err))
                 cb_fail(CB_EXIT_INPUT, "--protocol %s: %s", CB_Q(v), err);
             opt.protocol = (int)iv;
-        } else if ((v = flag_value(argc, argv, &i, "--seed"))) {
+        } else if ((v = cb_flag_value(argc, argv, &i, "--seed"))) {
             if (cb_parse_u64(v, 0, UINT64_MAX, &seed, err, sizeof err))
                 cb_fail(CB_EXIT_INPUT, "--seed %s: %s", CB_Q(v), err);
-        } else if ((v = flag_value(argc, argv, &i, "--numpy"))) {
+        } else if ((v = cb_flag_value(argc, argv, &i, "--numpy"))) {
             if (cb_parse_i64(v, 1, 2, &iv, err, sizeof err))
                 cb_fail(CB_EXIT_INPUT, "--numpy %s: %s", CB_Q(v), err);
             opt.numpy_major = (int)iv;

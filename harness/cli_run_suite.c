@@ -60,17 +60,6 @@ static void progress(const char *what)
     fprintf(stderr, "casbench: pr3090: %s\n", what);
 }
 
-static const char *flag_value(int argc, char **argv, int *i, const char *name)
-{
-    size_t n = strlen(name);
-    const char *a = argv[*i];
-    if (strncmp(a, name, n) != 0) return NULL;
-    if (a[n] == '=') return a + n + 1;
-    if (a[n] != 0) return NULL;
-    if (*i + 1 >= argc) cb_fail(CB_EXIT_USAGE, "%s: missing value", name);
-    return argv[++*i];
-}
-
 /* The results directory: --out (created, or an empty one), or a new
  * results/<host>-<UTC time>[-N]. */
 static void make_dir(const char *out, char *dir, size_t cap)
@@ -110,11 +99,11 @@ int cli_run_suite(int argc, char **argv)
     for (i = 1; i < argc; i++)
         if (cb_is_help(argv[i])) { usage(stdout); return CB_EXIT_OK; }
     for (i = 1; i < argc; i++) {
-        if ((v = flag_value(argc, argv, &i, "--suite"))) suite = v;
-        else if ((v = flag_value(argc, argv, &i, "--out"))) out = v;
-        else if ((v = flag_value(argc, argv, &i, "--tmp"))) tmp = v;
-        else if ((v = flag_value(argc, argv, &i, "--keep-stores"))) keep = v;
-        else if ((v = flag_value(argc, argv, &i, "--numpy"))) {
+        if ((v = cb_flag_value(argc, argv, &i, "--suite"))) suite = v;
+        else if ((v = cb_flag_value(argc, argv, &i, "--out"))) out = v;
+        else if ((v = cb_flag_value(argc, argv, &i, "--tmp"))) tmp = v;
+        else if ((v = cb_flag_value(argc, argv, &i, "--keep-stores"))) keep = v;
+        else if ((v = cb_flag_value(argc, argv, &i, "--numpy"))) {
             int64_t m;
             if (cb_parse_i64(v, 1, 2, &m, err, sizeof err) != 0) cb_fail(CB_EXIT_INPUT, "--numpy %s: %s", CB_Q(v), err);
             numpy_major = (int)m;

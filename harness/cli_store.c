@@ -42,17 +42,6 @@ static void usage(FILE *out)
 "a missing or foreign artifact), 3 environment (I/O).\n");
 }
 
-static const char *flag_value(int argc, char **argv, int *i, const char *name)
-{
-    size_t n = strlen(name);
-    const char *a = argv[*i];
-    if (strncmp(a, name, n) != 0) return NULL;
-    if (a[n] == '=') return a + n + 1;
-    if (a[n] != 0) return NULL;
-    if (*i + 1 >= argc) cb_fail(CB_EXIT_USAGE, "%s: missing value", name);
-    return argv[++*i];
-}
-
 typedef struct {
     const char *verb, *arg, *codec, *hash, *dir, *prefix;
     int numpy_major;
@@ -66,11 +55,11 @@ static void parse(int argc, char **argv, store_args *a)
     memset(a, 0, sizeof *a);
     a->numpy_major = 1;
     for (i = 1; i < argc; i++) {
-        if ((v = flag_value(argc, argv, &i, "--codec"))) a->codec = v;
-        else if ((v = flag_value(argc, argv, &i, "--hash"))) a->hash = v;
-        else if ((v = flag_value(argc, argv, &i, "--store"))) a->dir = v;
-        else if ((v = flag_value(argc, argv, &i, "--prefix"))) a->prefix = v;
-        else if ((v = flag_value(argc, argv, &i, "--numpy"))) {
+        if ((v = cb_flag_value(argc, argv, &i, "--codec"))) a->codec = v;
+        else if ((v = cb_flag_value(argc, argv, &i, "--hash"))) a->hash = v;
+        else if ((v = cb_flag_value(argc, argv, &i, "--store"))) a->dir = v;
+        else if ((v = cb_flag_value(argc, argv, &i, "--prefix"))) a->prefix = v;
+        else if ((v = cb_flag_value(argc, argv, &i, "--numpy"))) {
             int64_t m;
             if (cb_parse_i64(v, 1, 2, &m, err, sizeof err) != 0) cb_fail(CB_EXIT_INPUT, "--numpy %s: %s", CB_Q(v), err);
             a->numpy_major = (int)m;

@@ -98,6 +98,11 @@ void cb_fill_random(uint8_t *b, size_t n, uint64_t seed);
 int cb_is_help(const char *arg);
 int cb_is_version(const char *arg);
 
+/* The value of option `name` at argv[*i], given as "--name V" (then *i moves
+ * past V) or "--name=V"; NULL when argv[*i] is another option. A missing V
+ * ends the program with status 1 (usage). */
+const char *cb_flag_value(int argc, char **argv, int *i, const char *name);
+
 /* The version string of casbench itself ("0.1.0") and the git commit it was
  * built from ("unknown" outside a checkout). */
 extern const char cb_version[];
