@@ -78,6 +78,29 @@ typedef struct {
  * when Google Benchmark reported an error (e.g. an iteration failed). */
 int gb_run(const gb_measurement *m, gb_result *out, char *err, size_t errlen);
 
+/* One batch of a round (harness/rounds.h): the measurement run once, as one
+ * Google Benchmark repetition, with no aggregates.
+ *   iterations > 0: exactly that many iterations (Google Benchmark's
+ *     Iterations(n)); min_time and warmup_s are ignored.
+ *   iterations == 0: Google Benchmark chooses the count so that the batch
+ *     lasts at least min_time seconds (MinTime), after warmup_s seconds of
+ *     untimed iterations (MinWarmUpTime; 0: none). This is the warm-up and
+ *     calibration batch run before a cell's first round.
+ * keep != 0 appends the batch's entry to gbench.json (a round); 0 does not
+ * (warm-up, the canary); a kept entry waits for gb_json_round_end. Returns 0 with *out filled, 1 when a stop was
+ * requested, -1 with a message in err when an iteration failed. */
+typedef struct {
+    int64_t iterations;        /* iterations the batch ran */
+    double real_ns, cpu_ns;    /* wall and CPU time per iteration */
+} gb_batch;
+
+int gb_run_batch(const gb_measurement *m, int64_t iterations, double min_time, double warmup_s, int keep,
+                 gb_batch *out, char *err, size_t errlen);
+
+/* The end of a round: its kept batches go into gbench.json (commit != 0), or
+ * are dropped (an interrupted round, whose samples are dropped too). */
+void gb_json_round_end(int commit);
+
 /* Ask the running measurement to stop at its next run boundary. Safe to call
  * from a signal handler. */
 void gb_request_stop(void);
