@@ -97,6 +97,12 @@ typedef struct {
 int gb_run_batch(const gb_measurement *m, int64_t iterations, double min_time, double warmup_s, int keep,
                  gb_batch *out, char *err, size_t errlen);
 
+/* The kept batches of the current round: how many so far; and keep, of the
+ * batches from index `from` on, only the one at index `keep` (the fastest of
+ * a round's sub-batches of one cell, rounds.h). */
+size_t gb_json_round_batches(void);
+void gb_json_round_keep_one(size_t from, size_t keep);
+
 /* The end of a round: its kept batches go into gbench.json (commit != 0), or
  * are dropped (an interrupted round, whose samples are dropped too). */
 void gb_json_round_end(int commit);

@@ -27,7 +27,7 @@ std::string g_context;
 std::string g_entries;
 // Entries of the round being run (gb_run_batch with keep): committed to
 // g_entries or dropped by gb_json_round_end.
-std::string g_round_entries;
+std::vector<std::string> g_round_entries;
 const char kBenchmarksOpen[] = "\"benchmarks\": [\n";
 const char kTail[] = "\n  ]\n}\n";
 
@@ -230,20 +230,25 @@ int gb_run_batch(const gb_measurement *m, int64_t iterations, double min_time, d
     if (out->iterations <= 0) return set_err(err, errlen, "Google Benchmark reported no run");
     if (keep) {
         if (g_context.empty()) g_context = rep.context.str();
-        std::string e = rep.entries.str();
-        if (!e.empty()) {
-            if (!g_round_entries.empty()) g_round_entries += ",\n";
-            g_round_entries += e;
-        }
+        g_round_entries.push_back(rep.entries.str());
     }
     return 0;
 }
 
+size_t gb_json_round_batches(void) { return g_round_entries.size(); }
+
+void gb_json_round_keep_one(size_t from, size_t keep)
+{
+    if (keep >= from && keep < g_round_entries.size()) g_round_entries[from] = g_round_entries[keep];
+    if (from < g_round_entries.size()) g_round_entries.resize(from + 1);
+}
+
 void gb_json_round_end(int commit)
 {
-    if (commit && !g_round_entries.empty()) {
+    for (const std::string &e : g_round_entries) {
+        if (!commit || e.empty()) continue;
         if (!g_entries.empty()) g_entries += ",\n";
-        g_entries += g_round_entries;
+        g_entries += e;
     }
     g_round_entries.clear();
 }

@@ -18,9 +18,13 @@
  *
  * Timing stays with Google Benchmark (gbench.h): before its first round, a
  * cell runs one warm-up and calibration batch (MinWarmUpTime, then MinTime =
- * the batch length: Google Benchmark picks the iterations); every round then
- * times a batch of that many iterations (Iterations(n)). The harness only
- * decides the order.
+ * the batch length: Google Benchmark picks the iterations), and a second
+ * calibration batch (the larger count is kept); every round then times that
+ * many iterations (Iterations(n)) as three sub-batches (of a third each when
+ * there are three or more; whole when shorter, up to 50 ms), the fastest
+ * being the round's sample (on a shared machine, a batch cut by another
+ * process's time slice). The harness only decides the order and which
+ * sub-batch counts.
  *
  * Drift: a fixed canary cell is timed at every round boundary and, inside a
  * round, between groups whenever canary_every_s has passed; each canary
@@ -66,7 +70,7 @@ int rounds_add(rounds *r, const gb_measurement *m, const char *group, double *es
 int rounds_run(rounds *r, void (*after_round)(void *arg, int done), void *arg);
 
 /* Cell i's samples, wall time per iteration, one per complete round, in
- * round order; *iterations: its batch size. NULL (and *n = 0) when the cell
+ * round order; *iterations: the iterations of one (sub-)batch. NULL (and *n = 0) when the cell
  * failed during the rounds: rounds_failure says why. */
 const double *rounds_samples(const rounds *r, size_t i, size_t *n, int64_t *iterations);
 const char *rounds_failure(const rounds *r, size_t i);   /* NULL: none */
