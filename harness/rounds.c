@@ -101,13 +101,15 @@ rounds *rounds_create(const rounds_opts *o, char *err, size_t errlen)
     rounds *r = calloc(1, sizeof *r);
     if (!r) cb_fail(CB_EXIT_ENV, "out of memory");
     r->o = *o;
-    r->tsv = fopen(o->rounds_tsv, "w");
+    /* A resumed run appends: the first part's drift stays on record. */
+    r->tsv = fopen(o->rounds_tsv, "a");
     if (!r->tsv) {
         snprintf(err, errlen, "%s: cannot create", o->rounds_tsv);
         free(r);
         return NULL;
     }
-    fprintf(r->tsv, "round\tt_s\tkind\tcanary_ns\tsteal_pct\tiowait_pct\tloadavg_1m\n");
+    if (fseek(r->tsv, 0, SEEK_END) == 0 && ftell(r->tsv) == 0)
+        fprintf(r->tsv, "round\tt_s\tkind\tcanary_ns\tsteal_pct\tiowait_pct\tloadavg_1m\n");
     fflush(r->tsv);
     return r;
 }
@@ -272,6 +274,7 @@ static int one_round(rounds *r, int round)
 int rounds_run(rounds *r, void (*after_round)(void *arg, int done), void *arg)
 {
     r->t0 = now_s();
+    if (r->n == 0) return r->o.nrounds;   /* a resume with nothing left to time */
     for (int k = 0; k < r->o.nrounds; k++) {
         int stopped = one_round(r, k);
         gb_json_round_end(!stopped);

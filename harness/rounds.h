@@ -45,7 +45,7 @@ typedef struct {
     double warmup_s;         /* Google Benchmark's warm-up before the calibration batch */
     double canary_every_s;   /* canary samples inside a round at least this far apart */
     uint64_t seed;           /* the run's seed: the shuffles */
-    const char *rounds_tsv;  /* written (created; appended row by row) */
+    const char *rounds_tsv;  /* appended row by row (created with its header) */
     gb_measurement canary;   /* a verified cell's measurement; its name stays valid */
 } rounds_opts;
 
