@@ -18,7 +18,7 @@
  * (a slice is then a small part of it, and tripling it would break the
  * run's time budget). */
 #define SUB_BATCHES 3
-#define SUB_BATCH_WHOLE_MAX_S 0.05
+#define SUB_BATCH_WHOLE_MAX_S 0.02
 
 typedef struct {
     gb_measurement m;

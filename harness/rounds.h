@@ -21,7 +21,7 @@
  * the batch length: Google Benchmark picks the iterations), and a second
  * calibration batch (the larger count is kept); every round then times that
  * many iterations (Iterations(n)) as three sub-batches (of a third each when
- * there are three or more; whole when shorter, up to 50 ms), the fastest
+ * there are three or more; whole when shorter, up to 20 ms), the fastest
  * being the round's sample (on a shared machine, a batch cut by another
  * process's time slice). The harness only decides the order and which
  * sub-batch counts.
