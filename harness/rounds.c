@@ -19,6 +19,7 @@
  * run's time budget). */
 #define SUB_BATCHES 3
 #define SUB_BATCH_WHOLE_MAX_S 0.02
+#define SUB_BATCH_ONE_ITERATION_NS 1e6
 
 typedef struct {
     gb_measurement m;
@@ -166,6 +167,11 @@ int rounds_add(rounds *r, const gb_measurement *m, const char *group, double *es
     /* Google Benchmark's count for the calibration batch lasted batch_s. */
     c->iterations = b.iterations > 0 ? b.iterations : 1;
     c->parts = 1;
+    /* An iteration of a millisecond or more is a sub-batch of its own: a
+     * sub-batch's chance of being cut by a time slice grows with its length,
+     * and cells compared with each other (decompress, load) must not differ
+     * in it just because one calibrated to two iterations and the other to one. */
+    if (b.real_ns >= SUB_BATCH_ONE_ITERATION_NS) c->iterations = 1;
     if (c->iterations >= SUB_BATCHES) {
         c->iterations /= SUB_BATCHES;
         c->parts = SUB_BATCHES;
