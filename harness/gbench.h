@@ -50,6 +50,8 @@ typedef struct {
     const char *name;          /* unique within the run: the name in gbench.json */
     gb_iter_fn run;
     gb_untimed_fn between;     /* NULL: none */
+    gb_untimed_fn prepare;     /* before each run of iterations, untimed (e.g. waking a
+                                * worker thread that slept between batches); NULL: none */
     void *ctx;
     uint64_t bytes_per_iter;   /* becomes Google Benchmark's bytes_per_second counter */
 } gb_measurement;

@@ -171,6 +171,7 @@ benchmark::internal::Benchmark *register_measurement(const gb_measurement *m)
             st.SkipWithError("interrupted");
             return;
         }
+        if (mm.prepare) mm.prepare(mm.ctx);   // before the timed loop: untimed
         int failed = 0;
         if (mm.between) {
             for (auto _ : st) {
