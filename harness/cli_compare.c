@@ -1,5 +1,6 @@
-/* cli_compare.c - `casbench compare A B`: per-row B/A of two runs, with a
- * bootstrap confidence interval from the repetition samples. */
+/* cli_compare.c - `casbench compare A B`: per-row B/A of two runs, judged
+ * over their rounds (roundstats.h), with the false discovery rate controlled
+ * over all rows and a margin below which a change is "equivalent". */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -7,93 +8,41 @@
 #include <string.h>
 
 #include "cli.h"
+#include "roundstats.h"
 #include "rundir.h"
+#include "tsv.h"
 #include "util.h"
 
-#define CMP_RESAMPLES 2000
-#define CMP_SEED 0x9e3779b97f4a7c15ull
-/* With two samples a side, a bootstrap interval excludes 1.0 whenever both of
- * B's samples fall on one side of both of A's: a third of the time with no
- * change at all. Three is the fewest that gives a usable verdict. */
+/* Three rounds a side is the fewest that gives an interval (roundstats.h). */
 #define CMP_MIN_SAMPLES 3
 #define CMP_MIN_TEXT "3"
+#define CMP_FDR 0.05
+#define CMP_DEFAULT_MARGIN 5.0
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: casbench compare A B [--fail-above PCT]\n"
+            "usage: casbench compare A B [--fail-above PCT] [--margin PCT]\n"
             "\n"
             "Compares two results directories row by row (identity: payload protocol\n"
             "stage variant codec level hash alloc; sweep rows also by bytes_in) and\n"
-            "prints markdown: B/A of the median times, a 95 %% confidence interval on\n"
-            "that ratio (bootstrap: %d resamples of each side's samples_ns, fixed seed,\n"
-            "so the same inputs give the same output), and a verdict - faster or\n"
-            "slower when the interval excludes 1.0, else no significant change; rows\n"
-            "with fewer than %d samples a side are not judged (and 3 still flag\n"
-            "unchanged rows well above 5 %% of the time: gate on 5+ repetitions). Rows\n"
-            "present on one side only, and rows whose status is error, are listed and\n"
-            "not compared.\n"
+            "prints markdown: B/A of the median times over rounds with a 95 %% interval,\n"
+            "and a verdict. Replicates are rounds, not back-to-back repetitions: each\n"
+            "side's interval comes from a block bootstrap over its rounds plus the drift\n"
+            "between the halves of its run (results/README.md, \"Rounds\"), the two\n"
+            "runs sharing no rounds; the p-values of all rows are corrected by\n"
+            "Benjamini-Hochberg (false discovery rate %g). Verdicts: equivalent (the\n"
+            "change is within the margin), faster / slower (significant and beyond the\n"
+            "margin), no significant change. Rows with fewer than %d rounds a side are\n"
+            "not judged. Rows present on one side only, and rows whose status is error,\n"
+            "are listed and not compared. The same inputs give the same output.\n"
             "\n"
-            "  --fail-above PCT  exit 1 when any row is significantly slower in B by\n"
-            "                    more than PCT percent (B/A > 1 + PCT/100)\n"
+            "  --margin PCT      changes within PCT percent are equivalent (default %g)\n"
+            "  --fail-above PCT  exit 1 when any row is slower in B, significantly\n"
+            "                    and beyond the margin, by more than PCT percent\n"
             "\n"
             "exit status: 0 ok, 1 usage or --fail-above tripped, 2 bad input.\n",
-            CMP_RESAMPLES, CMP_MIN_SAMPLES);
-}
-
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Median of v[0..n) (sorts v). */
-static double median(double *v, size_t n)
-{
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* Quantile q of sorted v, linear interpolation between order statistics. */
-static double quantile(const double *v, size_t n, double q)
-{
-    double pos = q * (double)(n - 1);
-    size_t lo = (size_t)floor(pos);
-    double frac = pos - (double)lo;
-    return lo + 1 < n ? v[lo] * (1 - frac) + v[lo + 1] * frac : v[lo];
-}
-
-/* The 95 % interval of median(B*)/median(A*) over bootstrap resamples. The
- * seed is derived from the row identity alone, so a row's interval does not
- * depend on which other rows the runs hold. */
-static void bootstrap(const rundir_row *a, const rundir_row *b, const char *id,
-                      double *lo, double *hi)
-{
-    double *ra = malloc(a->nsamples * sizeof *ra), *rb = malloc(b->nsamples * sizeof *rb);
-    double *ratios = malloc(CMP_RESAMPLES * sizeof *ratios);
-    uint64_t s = CMP_SEED;
-    size_t r, i;
-    if (!ra || !rb || !ratios) cb_fail(CB_EXIT_ENV, "out of memory");
-    for (i = 0; id[i]; i++) s = (s ^ (unsigned char)id[i]) * 0x100000001b3ull;
-    for (r = 0; r < CMP_RESAMPLES; r++) {
-        for (i = 0; i < a->nsamples; i++) ra[i] = a->samples_ns[splitmix64(&s) % a->nsamples];
-        for (i = 0; i < b->nsamples; i++) rb[i] = b->samples_ns[splitmix64(&s) % b->nsamples];
-        ratios[r] = median(rb, b->nsamples) / median(ra, a->nsamples);
-    }
-    qsort(ratios, CMP_RESAMPLES, sizeof *ratios, cmp_double);
-    *lo = quantile(ratios, CMP_RESAMPLES, 0.025);
-    *hi = quantile(ratios, CMP_RESAMPLES, 0.975);
-    free(ra);
-    free(rb);
-    free(ratios);
+            CMP_FDR, CMP_MIN_SAMPLES, CMP_DEFAULT_MARGIN);
 }
 
 typedef struct { char id[512]; const rundir_row *row; } keyed;
@@ -127,14 +76,130 @@ static const rundir_row *lookup(const keyed *k, size_t n, const char *id)
 
 #define F3(v) CB_FMT3(v)
 
+/* One compared row. */
+typedef struct {
+    const rundir_row *a, *b;
+    char id[512];
+    rs_estimate change;        /* log(B/A) */
+    double p;                  /* NAN: not judged */
+    int significant;
+} compared;
+
+/* The canary's median over the run (rounds.tsv), NAN without one. */
+static double canary_median(const rundir *r)
+{
+    char path[4200], err[256];
+    snprintf(path, sizeof path, "%s/rounds.tsv", r->dir);
+    tsv_table *t = tsv_load(path, 1, err, sizeof err);
+    if (!t) return NAN;
+    int col = tsv_col(t, "canary_ns");
+    size_t nrows = tsv_nrows(t), n = 0;
+    double *v = malloc((nrows ? nrows : 1) * sizeof *v), m = NAN;
+    if (!v) cb_fail(CB_EXIT_ENV, "out of memory");
+    for (size_t i = 0; col >= 0 && i < nrows; i++) {
+        double x = strtod(tsv_str(t, i, col), NULL);
+        if (x > 0) v[n++] = x;
+    }
+    if (n) m = rs_median(v, n);
+    free(v);
+    tsv_free(t);
+    return m;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Judge rows[0..n): each row's change over its rounds, less canary_shift
+ * (log scale; 0: none); the rows' between-run spread beyond what their rounds explain
+ * (tau, from the median absolute deviation of the changes: robust to the
+ * few rows that really changed) added to every interval; p-values; and
+ * Benjamini-Hochberg over all of them. Returns tau (log scale). */
+static double judge_rows(compared *rows, size_t n, double canary_shift)
+{
+    double *d = malloc((n ? n : 1) * sizeof *d), *v = malloc((n ? n : 1) * sizeof *v), tau2 = 0;
+    int *reject = malloc((n ? n : 1) * sizeof *reject);
+    size_t m = 0;
+    if (!d || !v || !reject) cb_fail(CB_EXIT_ENV, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        compared *c = &rows[i];
+        c->p = NAN;
+        c->change.log_se = NAN;
+        c->change.log_center = log(c->b->median_ns / c->a->median_ns) - canary_shift;
+        if (c->a->nsamples < CMP_MIN_SAMPLES || c->b->nsamples < CMP_MIN_SAMPLES) continue;
+        char seed[560];
+        snprintf(seed, sizeof seed, "A %s", c->id);
+        rs_estimate ea = rs_estimate_median(c->a->samples_ns, c->a->nsamples, rs_seed(seed));
+        seed[0] = 'B';
+        rs_estimate eb = rs_estimate_median(c->b->samples_ns, c->b->nsamples, rs_seed(seed));
+        c->change = rs_ratio_of(eb, ea);
+        c->change.log_center -= canary_shift;
+        d[m] = c->change.log_center;
+        v[m++] = c->change.log_se * c->change.log_se;
+    }
+    /* Too few rows to tell a spread from a change: no between-run term. */
+    if (m >= 8) {
+        qsort(d, m, sizeof *d, cmp_dbl);
+        double med = d[m / 2];
+        for (size_t i = 0; i < m; i++) d[i] = fabs(d[i] - med);
+        qsort(d, m, sizeof *d, cmp_dbl);
+        qsort(v, m, sizeof *v, cmp_dbl);
+        double mad = 1.4826 * d[m / 2];
+        tau2 = mad * mad - v[m / 2];
+        if (tau2 < 0) tau2 = 0;
+    }
+    double *p = d;
+    for (size_t i = 0; i < n; i++) {
+        compared *c = &rows[i];
+        if (!isnan(c->change.log_se)) {
+            c->change.log_se = sqrt(c->change.log_se * c->change.log_se + tau2);
+            c->p = rs_pvalue(c->change);
+        }
+        p[i] = c->p;
+    }
+    rs_benjamini_hochberg(p, n, CMP_FDR, reject);
+    for (size_t i = 0; i < n; i++) rows[i].significant = reject[i];
+    free(d);
+    free(v);
+    free(reject);
+    return sqrt(tau2);
+}
+
+static const char *verdict_of(const compared *c, double margin, int *flag)
+{
+    double lo, hi, ratio = rs_value(c->change, &lo, &hi);
+    double up = 1 + margin / 100, down = 1 / up;
+    *flag = 0;
+    if (isnan(c->p)) return "not judged (fewer than " CMP_MIN_TEXT " rounds a side)";
+    if (ratio <= up && ratio >= down) return lo >= down && hi <= up ? "equivalent" : "equivalent (point within margin)";
+    if (!c->significant) return "no significant change";
+    *flag = 1;
+    return ratio > 1 ? "slower" : "faster";
+}
+
+static void print_method(double margin, double fail_above)
+{
+    printf("Method: each row's B/A (ratio of its medians over rounds) is judged with a 95 %% interval "
+           "from each run's own rounds (a block bootstrap over consecutive rounds plus the drift between "
+           "the halves of each run, since two runs share no rounds) widened by the rows' between-run "
+           "spread, Benjamini-Hochberg over all judged rows at a false discovery rate of %g, and a "
+           "change within %s %% called equivalent.", CMP_FDR, F3(margin));
+    if (fail_above >= 0)
+        printf(" Rows marked **over** are slower in B, significantly and beyond the margin, by more "
+               "than %s %%.", F3(fail_above));
+    printf("\n\n");
+}
+
 int cli_compare(int argc, char **argv)
 {
     const char *dirs[2] = {NULL, NULL};
-    double fail_above = -1;
+    double fail_above = -1, margin = CMP_DEFAULT_MARGIN;
     rundir ra, rb;
     char err[1024];
     keyed *ka, *kb;
-    size_t i, ndirs = 0, ncmp = 0, nfaster = 0, nslower = 0, ntripped = 0, nonly = 0, nerr = 0;
+    size_t i, ndirs = 0, ncmp = 0, nfaster = 0, nslower = 0, nequiv = 0, ntripped = 0, nonly = 0, nerr = 0;
 
     for (i = 1; i < (size_t)argc; i++) {
         const char *a = argv[i];
@@ -143,11 +208,12 @@ int cli_compare(int argc, char **argv)
             printf("casbench compare %s (commit %s)\n", cb_version, cb_git_commit);
             return CB_EXIT_OK;
         }
-        if (!strcmp(a, "--fail-above")) {
+        if (!strcmp(a, "--fail-above") || !strcmp(a, "--margin")) {
             char sub[128];
-            if (i + 1 >= (size_t)argc) cb_fail(CB_EXIT_USAGE, "compare: --fail-above needs a percentage");
-            if (cb_parse_double(argv[++i], 0, 1e6, &fail_above, sub, sizeof sub) != 0)
-                cb_fail(CB_EXIT_INPUT, "compare: --fail-above %s: %s", CB_Q(argv[i]), sub);
+            double *dst = a[2] == 'f' ? &fail_above : &margin;
+            if (i + 1 >= (size_t)argc) cb_fail(CB_EXIT_USAGE, "compare: %s needs a percentage", a);
+            if (cb_parse_double(argv[++i], 0, 1e6, dst, sub, sizeof sub) != 0)
+                cb_fail(CB_EXIT_INPUT, "compare: %s %s: %s", a, CB_Q(argv[i]), sub);
         } else if (a[0] == '-' && a[1]) {
             cb_fail(CB_EXIT_USAGE, "compare: unknown option %s (see casbench compare --help)", CB_Q(a));
         } else if (ndirs < 2) {
@@ -176,47 +242,53 @@ int cli_compare(int argc, char **argv)
                rundir_env(r, "utc_time"), rundir_env(r, "cpu_model"), rundir_env(r, "runtime"), commit,
                i ? "\n" : "");
     }
-    printf("B/A = B's median time / A's (below 1: B is faster). 95 %% CI: bootstrap, %d "
-           "resamples of each side's per-repetition samples, fixed seed. A change is "
-           "significant when the CI excludes 1.0; rows with fewer than %d samples a side are "
-           "not judged. With 3 samples a side the interval is coarse and flags unchanged "
-           "rows well above 5 %% of the time: gate on runs with 5 or more repetitions "
-           "(see the samples column).", CMP_RESAMPLES, CMP_MIN_SAMPLES);
-    if (fail_above >= 0) printf(" Rows marked **over** are significantly slower by more than %s %%.", F3(fail_above));
-    printf("\n\n| row (payload protocol stage variant codec level hash alloc) | A median ms | "
-           "B median ms | B/A | 95 %% CI | samples A/B | verdict |\n|---|---|---|---|---|---|---|\n");
-    /* In A's file order, so the table reads like the matrix. */
+    print_method(margin, fail_above);
+    double ca = canary_median(&ra), cbm = canary_median(&rb);
+    if (!isnan(ca) && !isnan(cbm))
+        printf("The canary (rounds.tsv) ran %s x as long in B as in A: the machine's own drift "
+               "between the runs, to read the changes below against (it is not divided out: a fixed "
+               "small cell drifts unlike the others on a loaded machine).\n\n", F3(cbm / ca));
+
+    /* Every row first: Benjamini-Hochberg needs all the p-values. */
+    compared *rows = calloc(ra.nrows ? ra.nrows : 1, sizeof *rows);
+    if (!rows) cb_fail(CB_EXIT_ENV, "out of memory");
     for (i = 0; i < ra.nrows; i++) {
-        const rundir_row *a = &ra.rows[i], *b;
-        char id[512], ci[96] = "-";
-        const char *verdict;
-        double ratio, lo = NAN, hi = NAN;
-        rundir_row_id(a, id, sizeof id);
-        b = lookup(kb, rb.nrows, id);
-        if (!b || !a->ok || !b->ok) continue;
-        ratio = b->median_ns / a->median_ns;
-        if (a->nsamples >= CMP_MIN_SAMPLES && b->nsamples >= CMP_MIN_SAMPLES) {
-            bootstrap(a, b, id, &lo, &hi);
-            snprintf(ci, sizeof ci, "%s - %s", F3(lo), F3(hi));
-            if (lo > 1.0) { verdict = "slower"; nslower++; }
-            else if (hi < 1.0) { verdict = "faster"; nfaster++; }
-            else verdict = "no significant change";
-        } else {
-            verdict = "not judged (fewer than " CMP_MIN_TEXT " samples a side)";
-        }
-        ncmp++;
-        if (fail_above >= 0 && lo > 1.0 && ratio > 1.0 + fail_above / 100.0) {
-            ntripped++;
-            printf("| %s | %s | %s | %s | %s | %zu/%zu | **%s, over** |\n", id,
-                   F3(a->median_ns / 1e6), F3(b->median_ns / 1e6), F3(ratio), ci,
-                   a->nsamples, b->nsamples, verdict);
-        } else {
-            printf("| %s | %s | %s | %s | %s | %zu/%zu | %s |\n", id, F3(a->median_ns / 1e6),
-                   F3(b->median_ns / 1e6), F3(ratio), ci, a->nsamples, b->nsamples, verdict);
-        }
+        compared *c = &rows[ncmp];
+        c->a = &ra.rows[i];
+        rundir_row_id(c->a, c->id, sizeof c->id);
+        c->b = lookup(kb, rb.nrows, c->id);
+        if (c->b && c->a->ok && c->b->ok) ncmp++;
     }
-    printf("\n%zu rows compared: %zu faster, %zu slower, %zu without a significant change.\n\n",
-           ncmp, nfaster, nslower, ncmp - nfaster - nslower);
+    /* The canary is shown, not divided out: on a machine oversubscribed by
+     * other work its median moved 13 % between two runs whose rows did not
+     * move at all (a 64 KiB hash is cut by time slices differently from the
+     * cells), and dividing by it called 30 unchanged rows slower. */
+    double tau = judge_rows(rows, ncmp, 0);
+    if (tau > 0)
+        printf("Rows disagree between the runs beyond what their rounds explain: a between-run spread of "
+               "%s %% (from the median absolute deviation of the rows' changes) is added to every row's "
+               "interval.\n\n", F3(100 * (exp(tau) - 1)));
+    printf("| row (payload protocol stage variant codec level hash alloc) | A median ms | "
+           "B median ms | B/A | 95 %% CI | rounds A/B | verdict |\n|---|---|---|---|---|---|---|\n");
+    /* In A's file order, so the table reads like the matrix. */
+    for (i = 0; i < ncmp; i++) {
+        compared *c = &rows[i];
+        char ci[96] = "-";
+        int flag;
+        double lo, hi, ratio = rs_value(c->change, &lo, &hi);
+        const char *verdict = verdict_of(c, margin, &flag);
+        if (!isnan(lo)) snprintf(ci, sizeof ci, "%s - %s", F3(lo), F3(hi));
+        if (flag) { if (ratio > 1) nslower++; else nfaster++; }
+        else if (!strncmp(verdict, "equivalent", 10)) nequiv++;
+        int over = flag && fail_above >= 0 && ratio > 1.0 + fail_above / 100.0;
+        ntripped += over;
+        printf("| %s | %s | %s | %s | %s | %zu/%zu | %s%s%s |\n", c->id, F3(c->a->median_ns / 1e6),
+               F3(c->b->median_ns / 1e6), F3(ratio), ci, c->a->nsamples, c->b->nsamples, over ? "**" : "",
+               verdict, over ? ", over**" : "");
+    }
+    free(rows);
+    printf("\n%zu rows compared: %zu faster, %zu slower, %zu equivalent, %zu without a significant change "
+           "or not judged.\n\n", ncmp, nfaster, nslower, nequiv, ncmp - nfaster - nslower - nequiv);
 
     for (i = 0; i < ra.nrows + rb.nrows; i++) {
         const rundir_row *w = i < ra.nrows ? &ra.rows[i] : &rb.rows[i - ra.nrows];
@@ -243,7 +315,7 @@ int cli_compare(int argc, char **argv)
     rundir_free(&ra);
     rundir_free(&rb);
     if (ntripped) {
-        cb_warn("compare: %zu row%s significantly slower in B by more than %s %%", ntripped,
+        cb_warn("compare: %zu row%s significantly slower in B, beyond the margin, by more than %s %%", ntripped,
                 ntripped == 1 ? "" : "s", F3(fail_above));
         return CB_EXIT_USAGE;
     }

@@ -26,12 +26,14 @@
 #include "pickle.h"
 #include "results.h"
 #include "runlock.h"
+#include "run_rounds.h"
 #include "testcodec.h"
 #include "tmpstore.h"
 #include "util.h"
 
 #define MAX_ITEMS 64
 #define DEFAULT_SEED 0   /* as `casbench pickle` */
+#define DEFAULT_ROUNDS 15
 
 static const char *const default_codecs[] = {
     "none", "gzip:3", "gzip:9", "libdeflate:6", "isal:1", "lz4:0", "zstd:1", "zstd:3", NULL,
@@ -63,8 +65,8 @@ typedef struct {
     int protocols[4];
     size_t nprotocols;
     int alloc_mask;            /* 0: the profile's policy */
-    int repetitions;
-    double min_time;
+    int repetitions;           /* rounds (run_rounds.h) */
+    double min_time;           /* seconds: a cell's batch in one round lasts at least this */
     int profile;
     int sweep;
     int cpu;                   /* -1: not pinned */
@@ -129,13 +131,20 @@ static void usage(FILE *out)
 "               save, load+verify and save+store, every row fresh and reuse\n"
 "  --quick      a reduced profile: codecs gzip:3 lz4:0 isal:1, hashes sha1 blake3\n"
 "               xxh3-64 (unless --codec/--hash); pickle, save and load fresh only;\n"
-"               no load+verify or save+store; --repetitions 2 --min-time 0.005\n"
+"               no load+verify or save+store; --rounds 3 --min-time 0.0015\n"
 "  --hash-sweep[=only]  also (or only) time every selected hash on random input\n"
 "               of 64 B to 64 MiB (powers of 4); payload column `sweep`\n"
 "\n"
-"timing (Google Benchmark's own flags):\n"
-"  --repetitions N     repetitions per cell, 2..%d; default 5\n"
-"  --min-time S        minimum seconds per repetition; default 0.02\n"
+"timing: rounds (results/README.md). Every cell is verified, warmed up and\n"
+"calibrated first; then each round times every cell once, as a batch of\n"
+"iterations, in an order shuffled per round (cells whose ratio the report\n"
+"states back-to-back), with a canary cell at round boundaries (rounds.tsv).\n"
+"A cell's figure is its median over rounds. Google Benchmark times each batch.\n"
+"  --rounds N          rounds, 2..%d; default %d (--repetitions N: the same)\n"
+"  --min-time S        a batch lasts at least S seconds (at least one\n"
+"                      iteration); default 0.003. Each round runs a cell's\n"
+"                      batch as 3 sub-batches (results/README.md), the\n"
+"                      fastest counting\n"
 "  --cpu N             pin to logical CPU N (sched_setaffinity)\n"
 "\n"
 "output:\n"
@@ -159,7 +168,7 @@ static void usage(FILE *out)
 "another run or --resume: one writer at a time), 4 internal,\n"
 "130 / 143 interrupted by SIGINT / SIGTERM: matrix.tsv keeps the finished rows\n"
 "and --resume completes the run.\n",
-            GB_MAX_REPETITIONS, DEFAULT_SEED);
+            GB_MAX_REPETITIONS, DEFAULT_ROUNDS, DEFAULT_SEED);
 }
 
 /* ---- option parsing ----------------------------------------------------- */
@@ -347,11 +356,12 @@ static void parse_args(run_opts *o, int argc, char **argv, int from_env)
             });
             continue;
         }
-        if (is_flag(a, "--repetitions")) {
+        if (is_flag(a, "--rounds") || is_flag(a, "--repetitions")) {
             uint64_t n;
-            v = flag_value(argc, argv, &i, "--repetitions");
+            const char *flag = is_flag(a, "--rounds") ? "--rounds" : "--repetitions";
+            v = flag_value(argc, argv, &i, flag);
             if (cb_parse_u64(v, 2, GB_MAX_REPETITIONS, &n, err, sizeof err) != 0)
-                cb_fail(CB_EXIT_INPUT, "--repetitions %s: %s", CB_Q(v), err);
+                cb_fail(CB_EXIT_INPUT, "%s %s: %s", flag, CB_Q(v), err);
             o->repetitions = (int)n;
             continue;
         }
@@ -397,8 +407,10 @@ static void apply_profile(run_opts *o)
     }
     if (o->nprotocols == 0) o->protocols[o->nprotocols++] = 4;
     if (!g_variant_mask) g_variant_mask = ~0u;
-    if (o->repetitions == 0) o->repetitions = o->profile == PROFILE_QUICK ? 2 : 5;
-    if (o->min_time == 0) o->min_time = o->profile == PROFILE_QUICK ? 0.005 : 0.02;
+    /* Sized for the budget (README): the default matrix with the hash sweep
+     * in 5 minutes, --quick in 30 seconds, on 2 vCPUs. */
+    if (o->repetitions == 0) o->repetitions = o->profile == PROFILE_QUICK ? 3 : DEFAULT_ROUNDS;
+    if (o->min_time == 0) o->min_time = o->profile == PROFILE_QUICK ? 0.0015 : 0.003;
     if (o->ncodecs == 0 || o->nhashes == 0)
         cb_fail(CB_EXIT_INPUT, "no codec or no hash left to run");
 }
@@ -609,7 +621,37 @@ typedef struct {
     const char *store_dir;
     size_t total, done, ran, errors;
     int tty;
+    run_rounds *rr;            /* every verified cell, timed in rounds at the end */
+    void **kept;               /* blobs, payloads and cell inputs the cells point into */
+    size_t nkept;
 } run_state;
+
+/* Keep p until the run ends (cells point into it); free_fn releases it. */
+typedef void (*free_fn)(void *);
+static void keep_until_end(run_state *st, void *p, free_fn fn)
+{
+    void **grown = realloc(st->kept, (st->nkept + 2) * sizeof *grown);
+    if (!grown) cb_fail(CB_EXIT_ENV, "out of memory");
+    st->kept = grown;
+    st->kept[st->nkept++] = p;
+    st->kept[st->nkept++] = (void *)fn;
+}
+
+static void release_kept(run_state *st)
+{
+    for (size_t i = 0; i + 1 < st->nkept; i += 2) ((free_fn)st->kept[i + 1])(st->kept[i]);
+    free(st->kept);
+}
+
+static void payload_release(void *p) { payload_free(p); }
+
+static cell_input *kept_input(run_state *st)
+{
+    cell_input *in = calloc(1, sizeof *in);
+    if (!in) cb_fail(CB_EXIT_ENV, "out of memory");
+    keep_until_end(st, in, free);
+    return in;
+}
 
 static double now_s(void)
 {
@@ -688,7 +730,6 @@ static int run_cell(run_state *st, const char *payload_name, int protocol, const
     char err[512], id[4096], name[1024];
     char codec_spec[64] = "";
     results_row row = {0};
-    gb_result *res = NULL;
     row.payload = payload_name;
     row.protocol = protocol;
     row.pickled_bytes = in->blob_len;
@@ -717,38 +758,25 @@ static int run_cell(run_state *st, const char *payload_name, int protocol, const
 
     cell *c = cell_create(spec, in, err, sizeof err);
     int rc = c ? cell_verify(c, err, sizeof err) : -1;
+    if (c) row.bytes_in = cell_bytes_in(c);
     if (rc == 0) {
-        res = malloc(sizeof *res);
-        if (!res) cb_fail(CB_EXIT_ENV, "out of memory");
-        gb_measurement m = cell_measurement(c, name);
-        int g = gb_run(&m, res, err, sizeof err);
-        if (g == 1) {
-            free(res);
-            cell_destroy(c);
-            return 1;
-        }
-        if (g != 0) rc = -1;
-    }
-    if (rc == 0) {
-        row.have_out = 1;
-        row.bytes_in = cell_bytes_in(c);
+        /* Timed later, in rounds; the row is written after each round. */
+        char group[256];
+        double estimate;
         row.bytes_out = cell_bytes_out(c);
         row.stored_bytes = cell_stored_bytes(c);
-        row.key = cell_key(c);
-        row.timing = res;
-        row.status = "ok";
-        row.message = "";
-    } else {
-        if (c) row.bytes_in = cell_bytes_in(c);
+        run_rounds_group(spec, payload_name, protocol, st->o->hashes[key_hash_index(st->o)], row.bytes_in,
+                         group, sizeof group);
+        rc = run_rounds_add(st->rr, c, &row, name, group, &estimate, err, sizeof err);
+        c = NULL;
+        if (rc == -2) return 1;
+    }
+    if (rc != 0) {
         row.status = "error";
         row.message = err;
         st->errors++;
+        if (results_append(st->rf, &row, err, sizeof err) != 0) cb_fail(CB_EXIT_ENV, "%s/%s", st->dir, err);
     }
-    /* gbench.json stays one whole document after every cell (tmp + rename),
-     * written before the row so that it never lacks a finished row's runs. */
-    if (rc == 0 && gb_json_write(st->gbench_path, 0, err, sizeof err) != 0) cb_fail(CB_EXIT_ENV, "%s", err);
-    if (results_append(st->rf, &row, err, sizeof err) != 0) cb_fail(CB_EXIT_ENV, "%s/%s", st->dir, err);
-    free(res);
     cell_destroy(c);
     st->done++;
     st->ran++;
@@ -799,7 +827,8 @@ static int fastest_gzip(run_state *st, const char *payload_name, int protocol, u
             row.alloc = cell_alloc_names[a];
             row.bytes_in = blob_len;
             results_identity(&row, id, sizeof id);
-            if (results_done(st->rf, id, &t)) {
+            t = run_rounds_estimate(st->rr, id);
+            if (!isnan(t) || results_done(st->rf, id, &t)) {
                 if (!isnan(t) && t < best_t) { best_t = t; best = (int)c; }
                 break;
             }
@@ -814,7 +843,8 @@ static int run_payload(run_state *st, const char *spec_text)
     char err[512];
     int status = CB_EXIT_INPUT;
     payload *p = payload_create(spec_text, o->seed, &status, err, sizeof err);
-    if (!p) cb_fail(status, "--payload '%s': %s", spec_text, err);
+    if (!p) cb_fail(status, "--payload %s: %s", CB_Q(spec_text), err);
+    keep_until_end(st, p, payload_release);   /* the cells point into its object */
     const char *name = payload_name(p);
     /* A file payload is a blob already: no protocol changes it, so it is run
      * once, under the first protocol selected. */
@@ -837,17 +867,21 @@ static int run_payload(run_state *st, const char *spec_text)
             size_t cap = pickle_bound(in.obj, &in.popt);
             blob = malloc(cap ? cap : 1);
             if (!blob) cb_fail(CB_EXIT_ENV, "%s: out of memory", name);
+            keep_until_end(st, blob, free);
             in.blob_len = pickle_dump(in.obj, &in.popt, blob, cap, err, sizeof err);
             if (in.blob_len == 0)
-                cb_fail(CB_EXIT_INPUT, "--payload '%s': cannot pickle with protocol %d: %s", name,
+                cb_fail(CB_EXIT_INPUT, "--payload %s: cannot pickle with protocol %d: %s", CB_Q(name),
                         in.popt.protocol, err);
             in.blob = blob;
         } else {
             in.blob = payload_raw_blob(p, &in.blob_len);
         }
+        /* The cells point into the input until the rounds end. */
+        cell_input *kept = kept_input(st);
+        *kept = in;
         plan stages = {0}, paths = {0};
         plan_stages(o, in.obj != NULL, &stages);
-        int stop = run_plan(st, name, in.popt.protocol, &stages, &in);
+        int stop = run_plan(st, name, in.popt.protocol, &stages, kept);
         if (!stop) {
             int fastest = fastest_gzip(st, name, in.popt.protocol, in.blob_len);
             plan_paths(o, fastest, &paths);
@@ -856,14 +890,12 @@ static int run_payload(run_state *st, const char *spec_text)
             plan_paths(o, placeholder_fastest(o), &guess);
             st->total = st->total + paths.n - guess.n;
             free(guess.v);
-            stop = run_plan(st, name, in.popt.protocol, &paths, &in);
+            stop = run_plan(st, name, in.popt.protocol, &paths, kept);
         }
         free(stages.v);
         free(paths.v);
-        free(blob);
-        if (stop) { payload_free(p); return 1; }
+        if (stop) return 1;
     }
-    payload_free(p);
     return 0;
 }
 
@@ -883,20 +915,20 @@ static int run_sweep(run_state *st)
     const run_opts *o = st->o;
     uint8_t *buf = malloc(SWEEP_MAX);
     if (!buf) cb_fail(CB_EXIT_ENV, "hash sweep: out of memory");
+    keep_until_end(st, buf, free);
     cb_fill_random(buf, SWEEP_MAX, o->seed);
     for (size_t s = SWEEP_MIN; s <= SWEEP_MAX; s *= 4) {
-        cell_input in = {0};
-        in.blob = buf;
-        in.blob_len = s;
+        cell_input *in = kept_input(st);
+        in->blob = buf;
+        in->blob_len = s;
         for (size_t h = 0; h < o->nhashes; h++) {
             cell_spec spec = {0};
             spec.stage = CELL_HASH;
             spec.hash = o->hashes[h];
             spec.alloc = CELL_ALLOC_REUSE;
-            if (run_cell(st, "sweep", 0, &spec, &in)) { free(buf); return 1; }
+            if (run_cell(st, "sweep", 0, &spec, in)) return 1;
         }
     }
-    free(buf);
     return 0;
 }
 
@@ -1092,7 +1124,8 @@ int cli_run(int argc, char **argv)
             cb_fail(CB_EXIT_INPUT, "--cpu %d: %s (this machine has %ld online CPUs)", o.cpu, strerror(errno),
                     sysconf(_SC_NPROCESSORS_ONLN));
     }
-    gb_options gopt = {o.repetitions, o.min_time};
+    /* Google Benchmark's global repetitions: every batch sets its own (rounds.h). */
+    gb_options gopt = {2, o.min_time};
     if (gb_init(&gopt, err, sizeof err) != 0) cb_fail(CB_EXIT_INPUT, "%s", err);
 
     int resume = o.resume != NULL;
@@ -1223,12 +1256,24 @@ int cli_run(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
+    run_rounds_opts ro = {dir, o.repetitions, o.min_time, o.min_time * 5, o.seed, st.tty};
+    if (!(st.rr = run_rounds_create(&ro, err, sizeof err))) cb_fail(CB_EXIT_ENV, "%s", err);
     g_t0 = now_s();
     int stopped = 0;
+    /* Every cell is built, verified, warmed up and calibrated first; then all
+     * are timed together, round after round (run_rounds.h). */
     for (size_t i = 0; !stopped && o.sweep != SWEEP_ONLY && i < o.npayloads; i++)
         stopped = run_payload(&st, o.payloads[i]);
     if (!stopped && o.sweep != SWEEP_NONE) stopped = run_sweep(&st);
     if (g_signal) stopped = 1;
+    if (!stopped) {
+        size_t round_errors = 0;
+        if (st.tty) fprintf(stderr, "\r\033[K");
+        if (run_rounds_run(st.rr, rf, st.gbench_path, &round_errors) < o.repetitions) stopped = 1;
+        st.errors += round_errors;
+    }
+    run_rounds_free(st.rr);
+    release_kept(&st);
 
     if (st.tty) fprintf(stderr, "\r\033[K");
     if (gb_json_write(st.gbench_path, 1, err, sizeof err) != 0) cb_warn("%s", err);

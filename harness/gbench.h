@@ -50,6 +50,8 @@ typedef struct {
     const char *name;          /* unique within the run: the name in gbench.json */
     gb_iter_fn run;
     gb_untimed_fn between;     /* NULL: none */
+    gb_untimed_fn prepare;     /* before each run of iterations, untimed (e.g. waking a
+                                * worker thread that slept between batches); NULL: none */
     void *ctx;
     uint64_t bytes_per_iter;   /* becomes Google Benchmark's bytes_per_second counter */
 } gb_measurement;
@@ -77,6 +79,35 @@ typedef struct {
  * kept: the measurement is not in gbench.json); -1 with a message in err
  * when Google Benchmark reported an error (e.g. an iteration failed). */
 int gb_run(const gb_measurement *m, gb_result *out, char *err, size_t errlen);
+
+/* One batch of a round (harness/rounds.h): the measurement run once, as one
+ * Google Benchmark repetition, with no aggregates.
+ *   iterations > 0: exactly that many iterations (Google Benchmark's
+ *     Iterations(n)); min_time and warmup_s are ignored.
+ *   iterations == 0: Google Benchmark chooses the count so that the batch
+ *     lasts at least min_time seconds (MinTime), after warmup_s seconds of
+ *     untimed iterations (MinWarmUpTime; 0: none). This is the warm-up and
+ *     calibration batch run before a cell's first round.
+ * keep != 0 appends the batch's entry to gbench.json (a round); 0 does not
+ * (warm-up, the canary); a kept entry waits for gb_json_round_end. Returns 0 with *out filled, 1 when a stop was
+ * requested, -1 with a message in err when an iteration failed. */
+typedef struct {
+    int64_t iterations;        /* iterations the batch ran */
+    double real_ns, cpu_ns;    /* wall and CPU time per iteration */
+} gb_batch;
+
+int gb_run_batch(const gb_measurement *m, int64_t iterations, double min_time, double warmup_s, int keep,
+                 gb_batch *out, char *err, size_t errlen);
+
+/* The kept batches of the current round: how many so far; and keep, of the
+ * batches from index `from` on, only the one at index `keep` (the fastest of
+ * a round's sub-batches of one cell, rounds.h). */
+size_t gb_json_round_batches(void);
+void gb_json_round_keep_one(size_t from, size_t keep);
+
+/* The end of a round: its kept batches go into gbench.json (commit != 0), or
+ * are dropped (an interrupted round, whose samples are dropped too). */
+void gb_json_round_end(int commit);
 
 /* Ask the running measurement to stop at its next run boundary. Safe to call
  * from a signal handler. */

@@ -25,6 +25,9 @@ bool g_initialised = false;
 // gbench.json = context (ends with the opening of "benchmarks") + entries + tail.
 std::string g_context;
 std::string g_entries;
+// Entries of the round being run (gb_run_batch with keep): committed to
+// g_entries or dropped by gb_json_round_end.
+std::vector<std::string> g_round_entries;
 const char kBenchmarksOpen[] = "\"benchmarks\": [\n";
 const char kTail[] = "\n  ]\n}\n";
 
@@ -152,18 +155,23 @@ void gb_add_context(const char *key, const char *value)
     benchmark::AddCustomContext(key, value);
 }
 
-int gb_run(const gb_measurement *m, gb_result *out, char *err, size_t errlen)
+}  // extern "C"
+
+namespace {
+
+// Registers the measurement's benchmark (the timed loop knows nothing but
+// the iteration function and the optional untimed step between iterations).
+benchmark::internal::Benchmark *register_measurement(const gb_measurement *m)
 {
-    if (g_stop) return 1;
-    benchmark::ClearRegisteredBenchmarks();
     const gb_measurement mm = *m;
-    benchmark::RegisterBenchmark(json_safe_name(m->name).c_str(), [mm](benchmark::State &st) {
+    return benchmark::RegisterBenchmark(json_safe_name(m->name).c_str(), [mm](benchmark::State &st) {
         // A stop request ends the measurement at the next run boundary; the
         // caller throws the partial measurement away.
         if (g_stop) {
             st.SkipWithError("interrupted");
             return;
         }
+        if (mm.prepare) mm.prepare(mm.ctx);   // before the timed loop: untimed
         int failed = 0;
         if (mm.between) {
             for (auto _ : st) {
@@ -179,6 +187,78 @@ int gb_run(const gb_measurement *m, gb_result *out, char *err, size_t errlen)
         if (failed) st.SkipWithError("an iteration failed after the cell was verified");
         st.SetBytesProcessed((int64_t)((uint64_t)st.iterations() * mm.bytes_per_iter));
     })->UseRealTime()->Unit(benchmark::kNanosecond);
+}
+
+void keep_entries(CaptureReporter &rep)
+{
+    if (g_context.empty()) g_context = rep.context.str();
+    std::string e = rep.entries.str();
+    if (!e.empty()) {
+        if (!g_entries.empty()) g_entries += ",\n";
+        g_entries += e;
+    }
+}
+
+}  // namespace
+
+extern "C" {
+
+int gb_run_batch(const gb_measurement *m, int64_t iterations, double min_time, double warmup_s, int keep,
+                 gb_batch *out, char *err, size_t errlen)
+{
+    if (g_stop) return 1;
+    benchmark::ClearRegisteredBenchmarks();
+    benchmark::internal::Benchmark *b = register_measurement(m)->Repetitions(1);
+    if (iterations > 0) {
+        b->Iterations(iterations);
+    } else {
+        b->MinTime(min_time > 0 ? min_time : 1e-3);
+        if (warmup_s > 0) b->MinWarmUpTime(warmup_s);
+    }
+    CaptureReporter rep;
+    benchmark::RunSpecifiedBenchmarks(&rep);
+    benchmark::ClearRegisteredBenchmarks();
+    if (g_stop) return 1;
+    std::memset(out, 0, sizeof *out);
+    for (const auto &r : rep.runs) {
+        std::string why;
+        if (run_failed(r, &why)) return set_err(err, errlen, "Google Benchmark: %s", why.c_str());
+        if (r.run_type != benchmark::BenchmarkReporter::Run::RT_Iteration) continue;
+        out->iterations = r.iterations;
+        out->real_ns = r.GetAdjustedRealTime();
+        out->cpu_ns = r.GetAdjustedCPUTime();
+    }
+    if (out->iterations <= 0) return set_err(err, errlen, "Google Benchmark reported no run");
+    if (keep) {
+        if (g_context.empty()) g_context = rep.context.str();
+        g_round_entries.push_back(rep.entries.str());
+    }
+    return 0;
+}
+
+size_t gb_json_round_batches(void) { return g_round_entries.size(); }
+
+void gb_json_round_keep_one(size_t from, size_t keep)
+{
+    if (keep >= from && keep < g_round_entries.size()) g_round_entries[from] = g_round_entries[keep];
+    if (from < g_round_entries.size()) g_round_entries.resize(from + 1);
+}
+
+void gb_json_round_end(int commit)
+{
+    for (const std::string &e : g_round_entries) {
+        if (!commit || e.empty()) continue;
+        if (!g_entries.empty()) g_entries += ",\n";
+        g_entries += e;
+    }
+    g_round_entries.clear();
+}
+
+int gb_run(const gb_measurement *m, gb_result *out, char *err, size_t errlen)
+{
+    if (g_stop) return 1;
+    benchmark::ClearRegisteredBenchmarks();
+    register_measurement(m);
 
     CaptureReporter rep;
     benchmark::RunSpecifiedBenchmarks(&rep);
@@ -226,12 +306,7 @@ int gb_run(const gb_measurement *m, gb_result *out, char *err, size_t errlen)
         if (out->samples_ns[i] < out->min_ns) out->min_ns = out->samples_ns[i];
         if (out->samples_ns[i] > out->max_ns) out->max_ns = out->samples_ns[i];
     }
-    if (g_context.empty()) g_context = rep.context.str();
-    std::string e = rep.entries.str();
-    if (!e.empty()) {
-        if (!g_entries.empty()) g_entries += ",\n";
-        g_entries += e;
-    }
+    keep_entries(rep);
     return 0;
 }
 
@@ -269,6 +344,12 @@ int gb_json_load(const char *path, int (*keep)(const char *name, void *arg), voi
         std::string name = entry.substr(k, entry.find('"', k) - k);
         if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
             name.erase(name.size() - suffix.size());
+        // A round's batch carries Google Benchmark's own name parts too
+        // (Iterations(n) and Repetitions(1) add /iterations:N/repeats:1).
+        for (const char *part : {"/iterations:", "/repeats:", "/min_time:", "/min_warmup_time:"}) {
+            size_t at = name.find(part);
+            if (at != std::string::npos) name.erase(at);
+        }
         if (keep && !keep(name.c_str(), arg)) continue;
         if (!g_entries.empty()) g_entries += ",\n";
         g_entries += entry;

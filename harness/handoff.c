@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -21,6 +22,7 @@ struct handoff {
      * reaches n; the caller's wait ends when done_seq catches up. */
     atomic_ulong job_seq, done_seq;
     atomic_int stop;
+    atomic_int parked;          /* a spinning worker gave up and sleeps on job_cv */
     pthread_mutex_t mu;
     pthread_cond_t job_cv, done_cv;
 };
@@ -32,6 +34,39 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/* A spinning worker idle this long sleeps until the next job: a cell lives
+ * for a whole run (harness/rounds.h) but is timed for milliseconds per round,
+ * and a worker spinning in between would take a CPU from every other cell.
+ * Inside a batch jobs follow each other far sooner. */
+#define SPIN_IDLE_PARK_NS 50000000L
+
+static long now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+/* Spin for the next job; after SPIN_IDLE_PARK_NS park on job_cv (the caller
+ * signals a parked worker: both sides use sequentially consistent order on
+ * job_seq and parked, so one of them sees the other). */
+static unsigned long spin_for_job(handoff *h, unsigned long seen)
+{
+    unsigned long want;
+    long start = now_ns();
+    for (unsigned n = 1;; n++) {
+        if ((want = atomic_load_explicit(&h->job_seq, memory_order_acquire)) != seen) return want;
+        cpu_relax();
+        if (n % 4096 == 0 && now_ns() - start > SPIN_IDLE_PARK_NS) break;
+    }
+    pthread_mutex_lock(&h->mu);
+    atomic_store(&h->parked, 1);
+    while ((want = atomic_load(&h->job_seq)) == seen) pthread_cond_wait(&h->job_cv, &h->mu);
+    atomic_store(&h->parked, 0);
+    pthread_mutex_unlock(&h->mu);
+    return want;
+}
+
 static void *worker(void *p)
 {
     handoff *h = p;
@@ -39,8 +74,7 @@ static void *worker(void *p)
     for (;;) {
         unsigned long want;
         if (h->mode == HANDOFF_SPIN) {
-            while ((want = atomic_load_explicit(&h->job_seq, memory_order_acquire)) == seen)
-                cpu_relax();
+            want = spin_for_job(h, seen);
         } else {
             pthread_mutex_lock(&h->mu);
             while ((want = atomic_load_explicit(&h->job_seq, memory_order_relaxed)) == seen)
@@ -71,6 +105,7 @@ handoff *handoff_create(handoff_mode mode, int cpu, char *err, size_t errlen)
     atomic_init(&h->job_seq, 0);
     atomic_init(&h->done_seq, 0);
     atomic_init(&h->stop, 0);
+    atomic_init(&h->parked, 0);
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->job_cv, NULL);
     pthread_cond_init(&h->done_cv, NULL);
@@ -109,7 +144,12 @@ void handoff_start(handoff *h, handoff_fn fn, void *arg)
     h->fn = fn;
     h->arg = arg;
     if (h->mode == HANDOFF_SPIN) {
-        atomic_store_explicit(&h->job_seq, next, memory_order_release);
+        atomic_store(&h->job_seq, next);
+        if (atomic_load(&h->parked)) {   /* idle long enough to have gone to sleep */
+            pthread_mutex_lock(&h->mu);
+            pthread_cond_signal(&h->job_cv);
+            pthread_mutex_unlock(&h->mu);
+        }
         return;
     }
     pthread_mutex_lock(&h->mu);

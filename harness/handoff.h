@@ -11,8 +11,11 @@
  *    sleeps in the kernel (costs a futex wake-up per job, burns no CPU).
  *  - HANDOFF_SPIN: sequence numbers in atomics; the idle worker and the
  *    waiting caller spin (with the CPU's pause hint). No system call per
- *    job, but the worker keeps one CPU busy for the whole life of the
- *    handoff: only sensible when a second CPU is free.
+ *    job while jobs keep coming, but the worker keeps one CPU busy while it
+ *    waits: only sensible when a second CPU is free. After 50 ms without a
+ *    job it sleeps on the condition variable (the next start wakes it, once)
+ *    so that a handoff kept for a whole run (rounds.h) does not take a CPU
+ *    from everything else between its batches.
  * Everything fn writes is visible to the caller after handoff_wait returns,
  * and everything the caller wrote before handoff_start is visible to fn
  * (release/acquire in both mechanisms).

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "report_pr3090.h"
+#include "report_rounds.h"
 #include "rundir.h"
 #include "tsv.h"
 #include "util.h"
@@ -1330,6 +1331,22 @@ static void sec_python(report_ctx *c, FILE *md)
  * excerpt should carry it. Then regenerate the golden REPORT.md
  * (tests/fixtures/report/README.md). */
 
+/* The rounds sections live in report_findings.c, report_consistency.c and
+ * report_drift.c (report_rounds.h); these only hand them the context. */
+static void sec_findings(report_ctx *c, FILE *md) { report_findings(c->run, c->protocol, c->alloc, md); }
+static void sec_consistency(report_ctx *c, FILE *md) { report_consistency(c->run, c->protocol, md); }
+static void sec_drift(report_ctx *c, FILE *md)
+{
+    char *data;
+    size_t len;
+    report_drift(c->run, md, &data, &len);
+    if (!data) return;
+    char *path = write_data(c, "canary.tsv", data, len), *qd = gq(path);
+    add_job(c, "canary.gp", "canary", xasprintf("data=%s", qd));
+    free(qd);
+    free(path);
+}
+
 static const report_section sections[] = {
     {"Environment", sec_env, 0},
     {"PR #3090 reproduction", sec_pr3090, 1},
@@ -1340,6 +1357,9 @@ static const report_section sections[] = {
     {"Recommendation", sec_recommend, 1},
     {"The fastest save path", sec_fastsave, 0},
     {"C and Python side by side", sec_python, 0},
+    {"Findings with intervals", sec_findings, 1},
+    {"Consistency checks", sec_consistency, 0},
+    {"Drift over the run", sec_drift, 0},
 };
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 

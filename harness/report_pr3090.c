@@ -68,8 +68,8 @@ tsv_table *pr3090_published_load(const char *path, char *err, size_t errlen)
         else if (!rt_stage_of_metric((rt_suite)s, F(&p, i, P_METRIC))) { bad = "is not a metric of that suite"; bad_col = P_METRIC; }
         else if (!(v > 0)) { bad = "must be greater than 0"; bad_col = P_VALUE; }
         if (bad) {
-            cb_err(err, errlen, "%s:%zu: column '%s': '%s' %s", path, tsv_line(t, i), pub_cols[bad_col],
-                   F(&p, i, bad_col), bad);
+            cb_err(err, errlen, "%s:%zu: column '%s': %s %s", CB_QP(path), tsv_line(t, i), pub_cols[bad_col],
+                   CB_Q(F(&p, i, bad_col)), bad);
             goto fail;
         }
     }

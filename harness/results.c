@@ -19,6 +19,7 @@ const char *const results_columns[RESULTS_NCOLS] = {
     "payload", "protocol", "pickled_bytes", "stage", "variant", "codec", "level", "hash", "alloc",
     "bytes_in", "bytes_out", "ratio", "repetitions", "iterations", "median_ns", "mean_ns",
     "stddev_ns", "min_ns", "max_ns", "cv", "mb_per_s", "samples_ns", "key", "status", "message",
+    "round_group", "spread", "drift", "flag",
 };
 enum { COL_PAYLOAD, COL_PROTOCOL, COL_PICKLED, COL_STAGE, COL_VARIANT, COL_CODEC, COL_LEVEL,
        COL_HASH, COL_ALLOC, COL_BYTES_IN };
@@ -27,6 +28,9 @@ typedef struct { char *id; double median; } done_row;
 
 struct results_file {
     int fd;
+    char *path;
+    char *fixed;               /* header and appended rows: what results_rewrite keeps */
+    size_t nfixed;
     done_row *done;
     size_t ndone, capdone;
 };
@@ -213,9 +217,20 @@ static int load_existing(results_file *f, const char *path, int *status, char *e
         } else if (ftruncate(f->fd, 0) != 0 || cb_write_all(f->fd, hb.p, hb.n) != 0) {
             cb_err(err, errlen, "%s: %s", CB_QP(path), strerror(errno));
             rc = fail_status(status, CB_EXIT_ENV);
+        } else if (!(f->fixed = strdup(hb.p))) {
+            cb_err(err, errlen, "out of memory");
+            rc = fail_status(status, CB_EXIT_ENV);
         }
+        f->nfixed = hb.n;
         goto out;
     }
+    /* The rows that stay whatever the rounds rewrite (results_rewrite). */
+    if (!(f->fixed = strndup(text, keep))) {
+        cb_err(err, errlen, "out of memory");
+        rc = fail_status(status, CB_EXIT_ENV);
+        goto out;
+    }
+    f->nfixed = keep;
     t = tsv_parse(path, text, keep, 1, err, errlen);
     if (!t) {
         rc = fail_status(status, CB_EXIT_INPUT);
@@ -259,11 +274,18 @@ results_file *results_open(const char *dir, int resume, int *status, char *err, 
     results_file *f = calloc(1, sizeof *f);
     if (!f) { cb_err(err, errlen, "out of memory"); fail_status(status, CB_EXIT_ENV); return NULL; }
     snprintf(path, sizeof path, "%s/matrix.tsv", dir);
+    if (!(f->path = strdup(path))) {
+        cb_err(err, errlen, "out of memory");
+        fail_status(status, CB_EXIT_ENV);
+        free(f);
+        return NULL;
+    }
     if (resume) {
         f->fd = open(path, O_RDWR | O_CLOEXEC);
         if (f->fd < 0) {
             cb_err(err, errlen, "%s: %s", path, strerror(errno));
             fail_status(status, errno == ENOENT ? CB_EXIT_INPUT : CB_EXIT_ENV);
+            free(f->path);
             free(f);
             return NULL;
         }
@@ -280,11 +302,15 @@ results_file *results_open(const char *dir, int resume, int *status, char *err, 
     if (f->fd < 0) {
         cb_err(err, errlen, "%s: %s", path, strerror(errno));
         fail_status(status, CB_EXIT_ENV);
+        free(f->path);
         free(f);
         return NULL;
     }
     sbuf hb = {0};
     header(&hb);
+    f->fixed = hb.p ? strdup(hb.p) : NULL;
+    f->nfixed = hb.n;
+    if (!f->fixed) hb.oom = 1;
     if (hb.oom || cb_write_all(f->fd, hb.p, hb.n) != 0) {
         cb_err(err, errlen, "%s: %s", path, hb.oom ? "out of memory" : strerror(errno));
         fail_status(status, CB_EXIT_ENV);
@@ -298,10 +324,9 @@ results_file *results_open(const char *dir, int resume, int *status, char *err, 
 
 /* ---- rows ---------------------------------------------------------------- */
 
-int results_append(results_file *f, const results_row *r, char *err, size_t errlen)
+static void format_row(sbuf *bp, const results_row *r)
 {
-    sbuf b = {0};
-    char id[4096];
+    sbuf b = *bp;
     const gb_result *t = r->timing;
     sb_text(&b, r->payload); sb_tab(&b);
     if (r->protocol) sb_printf(&b, "%d", r->protocol);
@@ -332,8 +357,22 @@ int results_append(results_file *f, const results_row *r, char *err, size_t errl
     if (r->have_out) sb_text(&b, r->key);
     sb_tab(&b);
     sb_text(&b, r->status); sb_tab(&b);
-    sb_text(&b, r->message);
+    sb_text(&b, r->message); sb_tab(&b);
+    sb_text(&b, r->group); sb_tab(&b);
+    if (t && !isnan(r->spread)) sb_printf(&b, "%.4f", r->spread);
+    sb_tab(&b);
+    if (t && !isnan(r->drift)) sb_printf(&b, "%.4f", r->drift);
+    sb_tab(&b);
+    sb_text(&b, t ? r->flag : "");
     sb_add(&b, "\n", 1);
+    *bp = b;
+}
+
+int results_append(results_file *f, const results_row *r, char *err, size_t errlen)
+{
+    sbuf b = {0};
+    char id[4096];
+    format_row(&b, r);
     if (b.oom) { free(b.p); return cb_err(err, errlen, "out of memory"); }
     /* One write per row: a reader never sees half a row unless the process
      * was killed inside this call. */
@@ -342,9 +381,49 @@ int results_append(results_file *f, const results_row *r, char *err, size_t errl
         free(b.p);
         return cb_err(err, errlen, "matrix.tsv: %s", strerror(e));
     }
+    char *grown = realloc(f->fixed, f->nfixed + b.n + 1);
+    if (!grown) { free(b.p); return cb_err(err, errlen, "out of memory"); }
+    memcpy(grown + f->nfixed, b.p, b.n + 1);
+    f->fixed = grown;
+    f->nfixed += b.n;
     free(b.p);
     results_identity(r, id, sizeof id);
-    if (add_done(f, id, t ? t->median_ns : NAN) != 0) return cb_err(err, errlen, "out of memory");
+    if (add_done(f, id, r->timing ? r->timing->median_ns : NAN) != 0) return cb_err(err, errlen, "out of memory");
+    return 0;
+}
+
+int results_rewrite(results_file *f, const results_row *rows, size_t n, int durable, char *err, size_t errlen)
+{
+    sbuf b = {0};
+    char tmp[4200], id[4096];
+    sb_add(&b, f->fixed, f->nfixed);
+    for (size_t i = 0; i < n; i++) format_row(&b, &rows[i]);
+    if (b.oom) { free(b.p); return cb_err(err, errlen, "out of memory"); }
+    snprintf(tmp, sizeof tmp, "%s.tmp", f->path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || cb_write_all(fd, b.p, b.n) != 0 || (durable && fsync(fd) != 0) || rename(tmp, f->path) != 0) {
+        int e = errno;
+        if (fd >= 0) close(fd);
+        unlink(tmp);
+        free(b.p);
+        return cb_err(err, errlen, "%s: %s", f->path, strerror(e));
+    }
+    free(b.p);
+    /* Later appends go to the file now under the name. */
+    close(f->fd);
+    f->fd = fd;
+    if (lseek(fd, 0, SEEK_END) < 0) return cb_err(err, errlen, "%s: %s", f->path, strerror(errno));
+    for (size_t i = 0; i < n; i++) {
+        results_identity(&rows[i], id, sizeof id);
+        int found = 0;
+        for (size_t k = 0; k < f->ndone && !found; k++)
+            if (strcmp(f->done[k].id, id) == 0) {
+                f->done[k].median = rows[i].timing ? rows[i].timing->median_ns : NAN;
+                found = 1;
+            }
+        if (!found && add_done(f, id, rows[i].timing ? rows[i].timing->median_ns : NAN) != 0)
+            return cb_err(err, errlen, "out of memory");
+    }
     return 0;
 }
 
@@ -363,5 +442,7 @@ void results_close(results_file *f)
     }
     for (i = 0; i < f->ndone; i++) free(f->done[i].id);
     free(f->done);
+    free(f->fixed);
+    free(f->path);
     free(f);
 }

@@ -1,8 +1,9 @@
 /*
  * results.h - matrix.tsv, the table of a run (schema: results/README.md).
  *
- * Rows are appended whole, with one write(2) each, so that an interrupted run
- * leaves a file of complete rows; a torn last line (the process was killed
+ * Rows are appended whole, with one write(2) each (error rows, as cells fail
+ * verification), or the rows of the rounds rewritten whole after each round,
+ * so that an interrupted run leaves a file of complete rows; a torn last line (the process was killed
  * during that write) is dropped when the file is opened for resuming.
  */
 #ifndef CASBENCH_RESULTS_H
@@ -13,7 +14,7 @@
 
 #include "gbench.h"
 
-#define RESULTS_NCOLS 25
+#define RESULTS_NCOLS 29
 extern const char *const results_columns[RESULTS_NCOLS];
 
 /* One row. Text fields: NULL or "" is an empty column; tabs and newlines in
@@ -32,6 +33,11 @@ typedef struct {
     const gb_result *timing;   /* NULL: timing columns empty (error rows) */
     const char *key;
     const char *status, *message;
+    /* Rounds (harness/rounds.h): the group the cell ran in, and how far its
+     * rounds disagree (roundstats.h: spread, drift, flag). */
+    const char *group;
+    double spread, drift;
+    const char *flag;
 } results_row;
 
 typedef struct results_file results_file;
@@ -60,6 +66,13 @@ const char *results_identity_at(const results_file *f, size_t i, double *median_
 
 /* Append one row and hand it to the kernel. 0, or -1 with a message. */
 int results_append(results_file *f, const results_row *r, char *err, size_t errlen);
+/* Replace every row written by an earlier results_rewrite with rows[0..n)
+ * (rows appended by results_append, and those of a resumed file, stay):
+ * the whole file is written to a temporary name and renamed, so that a
+ * reader or a kill never sees half of it; fsync'd first when durable. The
+ * rows of a run's rounds are rewritten after every round this way. 0, or -1
+ * with a message. */
+int results_rewrite(results_file *f, const results_row *rows, size_t n, int durable, char *err, size_t errlen);
 /* fsync the file. Async-signal-safe: may be called from a handler. */
 void results_sync(const results_file *f);
 void results_close(results_file *f);   /* fsyncs; accepts NULL */

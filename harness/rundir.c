@@ -142,6 +142,20 @@ static int load_row(const tsv_table *t, size_t i, const int *c, rundir_row *w,
     return 0;
 }
 
+/* The rounds columns (results/README.md), optional: runs made before rounds
+ * lack them. */
+static int load_round_cols(const tsv_table *t, size_t i, rundir_row *w, char *err, size_t errlen)
+{
+    int g = tsv_col(t, "round_group"), sp = tsv_col(t, "spread"), dr = tsv_col(t, "drift"), fl = tsv_col(t, "flag");
+    int present;
+    w->round_group = g >= 0 ? tsv_str(t, i, g) : "";
+    w->flag = fl >= 0 ? tsv_str(t, i, fl) : "";
+    w->spread = w->drift = NAN;
+    if (sp >= 0 && tsv_double_opt(t, i, sp, &w->spread, &present, err, errlen) != 0) return -1;
+    if (dr >= 0 && tsv_double_opt(t, i, dr, &w->drift, &present, err, errlen) != 0) return -1;
+    return 0;
+}
+
 static int cmp_id(const void *a, const void *b)
 {
     const char *const *x = a, *const *y = b;
@@ -165,7 +179,9 @@ int rundir_take_matrix(rundir *r, tsv_table *t, int allow_empty, char *err, size
     if (!r->rows) return cb_err(err, errlen, "%s: out of memory", tsv_name(t));
     for (i = 0; i < tsv_nrows(t); i++) {
         r->nrows = i + 1;
-        if (load_row(t, i, c, &r->rows[i], err, errlen) != 0) return -1;
+        if (load_row(t, i, c, &r->rows[i], err, errlen) != 0 ||
+            load_round_cols(t, i, &r->rows[i], err, errlen) != 0)
+            return -1;
     }
 
     /* Identities must be unique: report and compare look rows up by them,

@@ -28,8 +28,12 @@ typedef struct {
     double ratio;            /* NAN when empty */
     int64_t repetitions, iterations;
     double median_ns, mean_ns, stddev_ns, min_ns, max_ns, cv, mb_per_s;
-    double *samples_ns;      /* nsamples values, may be NULL */
+    double *samples_ns;      /* nsamples values, may be NULL; one per round, in
+                                round order (results/README.md) */
     size_t nsamples;
+    /* Optional columns of runs made in rounds ("" / NAN when absent). */
+    const char *round_group, *flag;
+    double spread, drift;
     size_t line;             /* line in matrix.tsv, for messages */
 } rundir_row;
 

@@ -248,7 +248,7 @@ if command -v strace >/dev/null; then
   check_eq "SIGTERM under strace: matrix.tsv fsync'd after the signal" "yes" \
     "$(awk -v m="<$TMPD/term/matrix.tsv>" '/SIGTERM/ { s = 1 } s && index($0, "fsync(") && index($0, m) { f = 1 } END { print f ? "yes" : "no" }' term.log)"
   check_eq "SIGTERM: one line on stderr, exit status 143 (strace passes it on)" "1 143" "$(wc -l <term.err) $rc"
-  check_eq "SIGTERM: every line of matrix.tsv is whole" "0" "$(awk -F'\t' 'NF != 25' term/matrix.tsv | wc -l)"
+  check_eq "SIGTERM: every line of matrix.tsv is whole" "0" "$(awk -F'\t' 'NF != 29' term/matrix.tsv | wc -l)"
   mkrun rep
   "${ST[@]}" -o rep.log "$REL" report rep --plots-dir "$ROOT/plots" >/dev/null 2>&1
   check_eq "report: REPORT.md is renamed into place" "yes" \

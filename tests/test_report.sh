@@ -32,7 +32,8 @@ if cmp -s "$GOLDEN" "$TMPD/run/REPORT.md"; then pass "REPORT.md equals the golde
 else fail "REPORT.md equals the golden file" "$(diff "$GOLDEN" "$TMPD/run/REPORT.md" | head -n 8 | tr '\n' '|')"; fi
 for s in "1. Environment" "2. PR #3090 reproduction" "3. Where the time goes" "4. Codecs" \
          "5. The SHA-1 proposal" "6. Save + upload" "7. Recommendation" "8. The fastest save path" \
-         "9. C and Python side by side"; do
+         "9. C and Python side by side" "10. Findings with intervals" "11. Consistency checks" \
+         "12. Drift over the run"; do
   check_eq "section '$s' present" 1 "$(grep -c "^## $s\$" "$TMPD/run/REPORT.md")"
 done
 
@@ -256,7 +257,7 @@ bad_case "run dir without env.tsv" "^casbench: bad/env.tsv: No such file or dire
 fresh_run bad; : >"$TMPD/bad/env.tsv"
 bad_case "empty env.tsv" "^casbench: bad/env.tsv:1: empty file$"
 fresh_run bad; awk -F'\t' 'BEGIN{OFS="\t"} NR==5 {NF=NF-1} {print}' "$M" >"$TMPD/bad/matrix.tsv"
-bad_case "ragged row" "^casbench: bad/matrix.tsv:5: 24 fields, but the header has 25$"
+bad_case "ragged row" "^casbench: bad/matrix.tsv:5: 28 fields, but the header has 29$"
 fresh_run bad; sed '3s/$/\r/' "$M" >"$TMPD/bad/matrix.tsv"
 bad_case "CRLF line" "^casbench: bad/matrix.tsv:3: carriage return"
 fresh_run bad; { cat "$M"; sed -n 2p "$M"; } >"$TMPD/bad/matrix.tsv"
@@ -287,7 +288,7 @@ awk -F'\t' 'BEGIN { OFS = "\t" }
     $22 = o; $15 = $15 * 1.2 }
   NR > 1 && $1 == "config" && $4 == "pickle" && $9 == "reuse" { next }
   { print }
-  END { print "extra\t4\t10\tpickle\t\t\t\t\tfresh\t10\t10\t\t5\t100\t1000\t1000\t1\t999\t1001\t0.001\t10\t999,1000,1001,1000,1000\t\tok\t" }' \
+  END { print "extra\t4\t10\tpickle\t\t\t\t\tfresh\t10\t10\t\t5\t100\t1000\t1000\t1\t999\t1001\t0.001\t10\t999,1000,1001,1000,1000\t\tok\t\textra/p4/pickle\t0.002\t0.001\tsteady" }' \
   "$FIX/run/matrix.tsv" >"$TMPD/B/matrix.tsv"
 # Both: metrics/pickle/fresh keeps two samples; B's are 50 % slower, which two samples
 # a side cannot judge (a third of unchanged pairs would look significant).
@@ -302,21 +303,26 @@ check_eq "compare exits 0 without --fail-above" 0 "$?"
 check_eq "compare flags exactly one row, the slowed one" "weights 4 compress - zstd 1 - reuse" \
   "$(grep -E '\| (slower|faster)' "$TMPD/cmp.md" | cut -d'|' -f2 | sed 's/^ //; s/ $//')"
 check_eq "its ratio is 1.20" "1.20" "$(grep '| weights 4 compress - zstd 1 - reuse |' "$TMPD/cmp.md" | awk -F' [|] ' '{print $4}')"
-check_eq "every other row: no significant change" \
-  "$(( $(grep -c . "$FIX/run/matrix.tsv") - 5 ))" "$(grep -c '| no significant change |' "$TMPD/cmp.md")"
-check_eq "a row with two samples a side is not judged" 1 \
-  "$(grep -c '^| metrics 4 pickle - - - - fresh | .* | 1.50 | - | 2/2 | not judged (fewer than 3 samples a side) |$' "$TMPD/cmp.md")"
+check_eq "every other row: equivalent (its change within the 5 % margin)" \
+  "$(( $(grep -c . "$FIX/run/matrix.tsv") - 5 ))" "$(grep -c '| equivalent\( (point within margin)\)\? |$' "$TMPD/cmp.md")"
+check_eq "a row with two rounds a side is not judged" 1 \
+  "$(grep -c '^| metrics 4 pickle - - - - fresh | .* | 1.50 | - | 2/2 | not judged (fewer than 3 rounds a side) |$' "$TMPD/cmp.md")"
+check_eq "compare states its method in one sentence" 1 "$(grep -c '^Method: .*Benjamini-Hochberg.*equivalent\.$' "$TMPD/cmp.md")"
+check_eq "compare states the canary's drift between the runs (the same rounds.tsv: none)" 1 "$(grep -c '^The canary (rounds.tsv) ran 1.00 x as long in B as in A' "$TMPD/cmp.md")"
 check_eq "row only in A listed" 1 "$(grep -c '^- only in A: `config 4 pickle - - - - reuse`$' "$TMPD/cmp.md")"
 check_eq "row only in B listed" 1 "$(grep -c '^- only in B: `extra 4 pickle - - - - fresh`$' "$TMPD/cmp.md")"
 check_eq "error rows shown for both sides" 2 "$(grep -c '^- [AB] line [0-9]* `random 4 decompress - zstd 19 - reuse`: ' "$TMPD/cmp.md")"
 rc=0; (cd "$TMPD" && "$CB" compare A B --fail-above 10) >/dev/null 2>"$TMPD/cmp.err" || rc=$?
 check_eq "--fail-above 10 exits 1 on a 20 % slowdown" 1 "$rc"
-check_eq "--fail-above names the count on one stderr line" 1 "$(grep -c '^casbench: compare: 1 row significantly slower in B by more than 10.0 %$' "$TMPD/cmp.err")"
+check_eq "--fail-above names the count on one stderr line" 1 "$(grep -c '^casbench: compare: 1 row significantly slower in B, beyond the margin, by more than 10.0 %$' "$TMPD/cmp.err")"
+rc=0; (cd "$TMPD" && "$CB" compare A B --fail-above 10 --margin 25) >/dev/null 2>&1 || rc=$?
+check_eq "--fail-above trips only beyond the margin: a 20 % slowdown within --margin 25 exits 0" 0 "$rc"
 check "--fail-above 30 exits 0" bash -c "cd '$TMPD' && '$CB' compare A B --fail-above 30 >/dev/null"
 check "compare output is deterministic" bash -c "cd '$TMPD' && '$CB' compare A B | cmp -s - cmp.md"
 check_error "compare with a malformed side" 2 "$CB" compare "$TMPD/A" "$TMPD/bad-missing"
 check_error "compare with one directory" 1 "$CB" compare "$TMPD/A"
 check_error "compare --fail-above not a number" 2 "$CB" compare "$TMPD/A" "$TMPD/B" --fail-above lots
+check_error "compare --margin not a number" 2 "$CB" compare "$TMPD/A" "$TMPD/B" --margin lots
 
 # --- mutated inputs: the reader rejects or accepts, never crashes -------------------
 # 60 seeded mutants of matrix.tsv (a byte changed, a field or tab dropped, a line cut)

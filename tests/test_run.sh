@@ -61,7 +61,18 @@ for n, line in enumerate(lines[1:-1], 2):
             assert r[k] != '', 'line %d: empty %s' % (n, k)
         reps = int(r['repetitions'])
         samples = [float(x) for x in r['samples_ns'].split(',')]
-        assert len(samples) == reps >= 2, 'line %d: %d samples' % (n, len(samples))
+        # One sample per round; an interrupted run keeps its complete rounds (1 or more).
+        assert len(samples) == reps >= 1, 'line %d: %d samples' % (n, len(samples))
+        assert r['round_group'], 'line %d: no round_group' % n
+        assert r['flag'] in ('steady', 'spread', 'drift', 'spread+drift', 'few'), 'line %d: flag %r' % (n, r['flag'])
+        assert (r['flag'] == 'few') == (reps < 5), 'line %d: flag %r with %d rounds' % (n, r['flag'], reps)
+        s = sorted(samples)
+        q = lambda p: s[int(p * (len(s) - 1))] + (p * (len(s) - 1) % 1) * (s[min(int(p * (len(s) - 1)) + 1, len(s) - 1)] - s[int(p * (len(s) - 1))])
+        assert abs(float(r['median_ns']) - q(0.5)) <= 1e-3 + 1e-9 * q(0.5), 'line %d: median_ns is not the median over rounds' % n
+        if reps >= 2:
+            assert abs(float(r['spread']) - (q(0.75) - q(0.25)) / q(0.5)) < 1e-3, 'line %d: spread' % n
+        else:
+            assert r['spread'] == r['drift'] == '', 'line %d: spread or drift from one round' % n
         assert min(samples) == float(r['min_ns']) and max(samples) == float(r['max_ns']), 'line %d: min/max' % n
         assert float(r['min_ns']) <= float(r['median_ns']) <= float(r['max_ns']), 'line %d: median' % n
         assert (r['key'] != '') == (r['hash'] != ''), 'line %d: key' % n
@@ -69,15 +80,16 @@ for n, line in enumerate(lines[1:-1], 2):
             assert abs(float(r['ratio']) - int(r['pickled_bytes']) / int(r['bytes_out' if r['stage'] in ('compress', 'save', 'save+store') else 'bytes_in'])) < 1e-4, 'line %d: ratio' % n
     else:
         assert r['status'] == 'error' and r['message'], 'line %d: status %r' % (n, r['status'])
-        for k in timing:
+        for k in timing + ['spread', 'drift', 'flag']:
             assert r[k] == '', 'line %d: error row with %s' % (n, k)
 print(len(lines) - 2)
 EOF
   ); then pass "$name ($out rows)"; else fail "$name" "$(echo "$out" | tail -n 2 | tr '\n' ' ')"; fi
 }
 
-# check_gbench NAME DIR: one JSON document; one run per repetition of every ok
-# row and none of error rows; compare.py reads it.
+# check_gbench NAME DIR: one JSON document; one run per round of every ok
+# row (Google Benchmark times each round's batch) and none of error rows, no
+# aggregates (matrix.tsv's are over rounds); compare.py reads it.
 check_gbench() {
   local name=$1 dir=$2 out
   if out=$("$PY" - "$dir" <<'EOF' 2>&1
@@ -92,8 +104,7 @@ rows = list(csv.DictReader(open(d + '/matrix.tsv'), delimiter='\t'))
 ok = [r for r in rows if r['status'] == 'ok']
 assert sum(int(r['repetitions']) for r in ok) == len(iters), '%d runs for %d ok rows' % (len(iters), len(ok))
 assert len(names) == len(ok), '%d names, %d ok rows' % (len(names), len(ok))
-aggs = {b['aggregate_name'] for b in g['benchmarks'] if b.get('run_type') == 'aggregate'}
-assert {'mean', 'median', 'stddev', 'cv'} <= aggs, aggs
+assert not [b for b in g['benchmarks'] if b.get('run_type') == 'aggregate'], 'aggregates in gbench.json'
 print(len(iters))
 EOF
   ); then pass "$name ($out runs)"; else fail "$name" "$(echo "$out" | tail -n 2 | tr '\n' ' ')"; fi
@@ -108,6 +119,38 @@ check_matrix "asan run: matrix.tsv typed, complete" asan
 check_eq "asan run: every status ok" "0" "$(awk -F'\t' 'NR > 1 && $24 != "ok"' asan/matrix.tsv | wc -l)"
 check_gbench "asan run: gbench.json" asan
 check "compare.py reads gbench.json" "$PY" "$COMPARE" --no-color benchmarks asan/gbench.json asan/gbench.json
+
+# Rounds: gbench.json holds the batches in the order they ran. Each round
+# times every ok row once; the rows of one round_group run back-to-back; the
+# order is shuffled per round (a fixed seed: the same run gives the same order).
+if out=$("$PY" - asan <<'EOF' 2>&1
+import csv, json, re, sys
+d = sys.argv[1]
+rows = [r for r in csv.DictReader(open(d + '/matrix.tsv'), delimiter='\t') if r['status'] == 'ok']
+def bench(r):
+    codec = r['codec'] + ':' + r['level'] if r['codec'] else '-'
+    return '%s/p%s/%s/%s/%s/%s/%s' % (r['payload'], r['protocol'], r['stage'], r['variant'] or '-', codec, r['hash'] or '-', r['alloc'])
+group = {bench(r): r['round_group'] for r in rows}
+names = [re.sub(r'/(iterations|repeats|real_time).*', '', b['run_name']) for b in json.load(open(d + '/gbench.json'))['benchmarks']]
+n, rounds = len(rows), int(rows[0]['repetitions'])
+assert len(names) == n * rounds, '%d batches for %d rows x %d rounds' % (len(names), n, rounds)
+orders = [names[k * n:(k + 1) * n] for k in range(rounds)]
+for k, o in enumerate(orders):
+    assert sorted(o) == sorted(group), 'round %d does not time every row once' % k
+    seen, last = set(), None
+    for name in o:
+        g = group[name]
+        assert g == last or g not in seen, 'round %d: group %s is split' % (k, g)
+        seen.add(g)
+        last = g
+assert orders[0] != orders[1], 'the same order in two rounds'
+print('%d rounds of %d rows, %d groups' % (rounds, n, len(set(group.values()))))
+EOF
+); then pass "rounds: every row once per round, groups back-to-back, shuffled ($out)"; else fail "rounds: order" "$(echo "$out" | tail -n 2 | tr '\n' ' ')"; fi
+# rounds.tsv: a canary row at every round boundary (rounds + 1), typed.
+check_eq "rounds.tsv: header" "round t_s kind canary_ns steal_pct iowait_pct loadavg_1m" "$(head -n 1 asan/rounds.tsv | tr '\t' ' ')"
+check_eq "rounds.tsv: one boundary row per round boundary" "3" "$(awk -F'\t' '$3 == "boundary"' asan/rounds.tsv | wc -l)"
+check_eq "rounds.tsv: typed rows" "0" "$(awk -F'\t' 'NR > 1 && !($4 > 0 && ($5 == "unknown" || $5 ~ /^[0-9.]+$/) && ($6 == "unknown" || $6 ~ /^[0-9.]+$/) && $7 ~ /^[0-9.]+$/)' asan/rounds.tsv | wc -l)"
 
 # Every stage of the quick profile is there, for every selected codec and hash.
 for s in pickle hash compress decompress save load; do
@@ -190,9 +233,10 @@ check_gbench "broken codec: gbench.json" broken
 check_error "the broken codec exists only with CASBENCH_TEST_BROKEN_CODEC=1" 2 "$ASAN" run --codec broken --out nb
 
 # ---- interruption and resume -----------------------------------------------------
-# A run long enough to interrupt: the rows appear one by one.
+# A run long enough to interrupt: every row appears after the first round and
+# is rewritten after each; an interrupted run keeps its complete rounds.
 # shellcheck disable=SC2054
-LONG=(--payload config,metrics,embeddings --codec gzip:3,lz4:0,zstd:1 --hash sha1,xxh3-64 --min-time 0.01 --repetitions 2)
+LONG=(--payload config,metrics,embeddings --codec gzip:3,lz4:0,zstd:1 --hash sha1,xxh3-64 --min-time 0.01 --rounds 4)
 wait_rows() {  # DIR N: wait until DIR/matrix.tsv has N rows (at most 60 s)
   local _
   for _ in $(seq 600); do
@@ -211,8 +255,8 @@ for sig in INT TERM; do
   wait_rows "sig$sig" 5 && kill -"$sig" "$pid"
   rc=0; wait "$pid" || rc=$?
   check_eq "SIG$sig: exit $want" "$want" "$rc"
-  n=$(($(wc -l <"sig$sig/matrix.tsv") - 1))
-  check_eq "SIG$sig: stopped before the end" "yes" "$([ "$n" -lt "$(echo "$whole_ids" | wc -l)" ] && echo yes || echo "no ($n rows)")"
+  n=$(awk -F'\t' 'NR > 1 && $24 == "ok" && $13 > m { m = $13 } END { print m + 0 }' "sig$sig/matrix.tsv")
+  check_eq "SIG$sig: stopped before the last round" "yes" "$([ "$n" -ge 1 ] && [ "$n" -lt 4 ] && echo yes || echo "no ($n rounds)")"
   check_eq "SIG$sig: one line on stderr naming --resume" "1" "$(grep -c -- '--resume' "sig$sig.err")"
   check_matrix "SIG$sig: matrix.tsv of finished rows" "sig$sig"
   check_gbench "SIG$sig: gbench.json of finished rows" "sig$sig"
@@ -224,6 +268,8 @@ for sig in INT TERM; do
   check_eq "SIG$sig: resume completes the same cells as an uninterrupted run" "$whole_ids" \
     "$(awk -F'\t' 'NR > 1 { print $1, $2, $4, $5, $6, $7, $8, $9 }' "sig$sig/matrix.tsv" | sort)"
   check_eq "SIG$sig: env.tsv records the resume" "1" "$(grep -c '^resume_utc_time' "sig$sig/env.tsv")"
+  check_eq "SIG$sig: rounds.tsv keeps the interrupted part's rows (one header)" "1 yes" \
+    "$(grep -c '^round' "sig$sig/rounds.tsv") $([ "$(grep -c 'boundary' "sig$sig/rounds.tsv")" -ge 1 ] && echo yes || echo no)"
 done
 
 # SIGKILL: no handler runs; every complete line must still parse, and a torn
@@ -290,7 +336,7 @@ check_error "--seed negative" 2 "$ASAN" run --seed -3
 check_error "--resume of a directory that is not a run" 2 "$ASAN" run --resume "$TMPD/store"
 check_error "an existing non-empty --out is refused" 2 "$ASAN" run --payload config --codec lz4 --hash sha1 --out asan
 check_error "an --out that cannot be written" 3 "$ASAN" run --payload config --codec lz4 --hash sha1 --out /proc/casbench-out
-check_eq "a refused --out is left as it was" "env.tsv gbench.json matrix.tsv " \
+check_eq "a refused --out is left as it was" "env.tsv gbench.json matrix.tsv rounds.tsv " \
   "$(find asan -mindepth 1 -printf '%f\n' | sort | tr '\n' ' ')"
 check_eq "no results/ directory appears from failed runs" "no" "$([ -e results ] && echo yes || echo no)"
 

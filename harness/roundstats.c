@@ -1,0 +1,183 @@
+/* roundstats.c - see roundstats.h. */
+#include "roundstats.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define RS_RESAMPLES 1000
+#define RS_Z95 1.959963984540054
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double *sorted_copy(const double *v, size_t n)
+{
+    double *s = malloc((n ? n : 1) * sizeof *s);
+    if (!s) cb_fail(CB_EXIT_ENV, "out of memory");
+    memcpy(s, v, n * sizeof *s);
+    qsort(s, n, sizeof *s, cmp_double);
+    return s;
+}
+
+static double quantile_sorted(const double *s, size_t n, double q)
+{
+    double pos = q * (double)(n - 1);
+    size_t lo = (size_t)floor(pos);
+    double frac = pos - (double)lo;
+    return lo + 1 < n ? s[lo] * (1 - frac) + s[lo + 1] * frac : s[lo];
+}
+
+double rs_quantile(const double *v, size_t n, double q)
+{
+    if (n == 0) return NAN;
+    double *s = sorted_copy(v, n);
+    double r = quantile_sorted(s, n, q);
+    free(s);
+    return r;
+}
+
+double rs_median(const double *v, size_t n) { return rs_quantile(v, n, 0.5); }
+
+double rs_spread(const double *v, size_t n)
+{
+    if (n < 2) return NAN;
+    double *s = sorted_copy(v, n);
+    double r = (quantile_sorted(s, n, 0.75) - quantile_sorted(s, n, 0.25)) / quantile_sorted(s, n, 0.5);
+    free(s);
+    return r;
+}
+
+double rs_drift(const double *v, size_t n)
+{
+    if (n < 2) return NAN;
+    size_t h = n / 2;
+    /* An odd middle round belongs to neither half. */
+    return rs_median(v + n - h, h) / rs_median(v, h) - 1;
+}
+
+const char *rs_flag(const double *v, size_t n)
+{
+    if (n < RS_FLAG_MIN_ROUNDS) return "few";
+    int spread = rs_spread(v, n) > RS_FLAG_LIMIT, drift = fabs(rs_drift(v, n)) > RS_FLAG_LIMIT;
+    return spread && drift ? "spread+drift" : spread ? "spread" : drift ? "drift" : "steady";
+}
+
+static uint64_t splitmix64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+uint64_t rs_seed(const char *text)
+{
+    uint64_t s = 0xcbf29ce484222325ull;
+    for (; text && *text; text++) s = (s ^ (unsigned char)*text) * 0x100000001b3ull;
+    return s;
+}
+
+/* The estimate of the median of log values lv[0..n) (round order). */
+static rs_estimate estimate_logs(const double *lv, size_t n, uint64_t seed)
+{
+    rs_estimate e = {rs_median(lv, n), NAN, n};
+    if (n < 3) return e;
+    size_t block = (size_t)ceil(cbrt((double)n));
+    double *res = malloc(n * sizeof *res), *meds = malloc(RS_RESAMPLES * sizeof *meds);
+    if (!res || !meds) cb_fail(CB_EXIT_ENV, "out of memory");
+    uint64_t s = seed;
+    double sum = 0, sum2 = 0;
+    for (size_t r = 0; r < RS_RESAMPLES; r++) {
+        for (size_t i = 0; i < n; i += block) {
+            size_t start = (size_t)(splitmix64(&s) % n);
+            for (size_t k = 0; k < block && i + k < n; k++) res[i + k] = lv[(start + k) % n];
+        }
+        meds[r] = rs_median(res, n);
+        sum += meds[r];
+        sum2 += meds[r] * meds[r];
+    }
+    double var_boot = sum2 / RS_RESAMPLES - (sum / RS_RESAMPLES) * (sum / RS_RESAMPLES);
+    if (var_boot < 0) var_boot = 0;
+    /* The between-run part: half the gap between the halves' medians, as far
+     * as it exceeds what the bootstrap already explains (with no drift, that
+     * half-gap's square is about the bootstrap variance itself). */
+    size_t h = n / 2;
+    double half_gap = (rs_median(lv + n - h, h) - rs_median(lv, h)) / 2;
+    double excess = half_gap * half_gap - var_boot;
+    e.log_se = sqrt(var_boot + (excess > 0 ? excess : 0));
+    free(res);
+    free(meds);
+    return e;
+}
+
+rs_estimate rs_estimate_median(const double *v, size_t n, uint64_t seed)
+{
+    double *lv = malloc((n ? n : 1) * sizeof *lv);
+    if (!lv) cb_fail(CB_EXIT_ENV, "out of memory");
+    for (size_t i = 0; i < n; i++) lv[i] = log(v[i]);
+    rs_estimate e = estimate_logs(lv, n, seed);
+    free(lv);
+    return e;
+}
+
+rs_estimate rs_estimate_paired(const double *a, const double *b, size_t n, uint64_t seed)
+{
+    double *lv = malloc((n ? n : 1) * sizeof *lv);
+    if (!lv) cb_fail(CB_EXIT_ENV, "out of memory");
+    for (size_t i = 0; i < n; i++) lv[i] = log(a[i]) - log(b[i]);
+    rs_estimate e = estimate_logs(lv, n, seed);
+    free(lv);
+    return e;
+}
+
+double rs_value(rs_estimate e, double *lo, double *hi)
+{
+    if (lo) *lo = isnan(e.log_se) ? NAN : exp(e.log_center - RS_Z95 * e.log_se);
+    if (hi) *hi = isnan(e.log_se) ? NAN : exp(e.log_center + RS_Z95 * e.log_se);
+    return exp(e.log_center);
+}
+
+rs_estimate rs_ratio_of(rs_estimate b, rs_estimate a)
+{
+    rs_estimate e = {b.log_center - a.log_center, sqrt(b.log_se * b.log_se + a.log_se * a.log_se),
+                     a.n < b.n ? a.n : b.n};
+    return e;
+}
+
+double rs_pvalue(rs_estimate e)
+{
+    if (isnan(e.log_se)) return NAN;
+    if (e.log_se <= 0) return e.log_center == 0 ? 1 : 0;
+    return erfc(fabs(e.log_center / e.log_se) / sqrt(2.0));
+}
+
+typedef struct { double p; size_t i; } ranked_p;
+
+static int cmp_ranked(const void *a, const void *b)
+{
+    double x = ((const ranked_p *)a)->p, y = ((const ranked_p *)b)->p;
+    return (x > y) - (x < y);
+}
+
+void rs_benjamini_hochberg(const double *p, size_t n, double q, int *reject)
+{
+    ranked_p *r = malloc((n ? n : 1) * sizeof *r);
+    size_t m = 0, k, last = 0;
+    if (!r) cb_fail(CB_EXIT_ENV, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        reject[i] = 0;
+        if (!isnan(p[i])) r[m++] = (ranked_p){p[i], i};
+    }
+    qsort(r, m, sizeof *r, cmp_ranked);
+    /* The largest rank k with p_(k) <= k q / m; every rank up to it is a discovery. */
+    for (k = 1; k <= m; k++)
+        if (r[k - 1].p <= (double)k * q / (double)m) last = k;
+    for (k = 0; k < last; k++) reject[r[k].i] = 1;
+    free(r);
+}

@@ -1,0 +1,83 @@
+/*
+ * roundstats.h - statistics over the rounds of a run, shared by `run`
+ * (matrix.tsv's spread and flag), `report` and `compare`.
+ *
+ * A run times every cell once per round, rounds spread over the whole run
+ * (harness/rounds.h). A cell's per-round samples are therefore neither
+ * independent (a slow phase of the machine spans several consecutive rounds)
+ * nor identically distributed (the machine drifts). The intervals here are
+ * built for that:
+ *   - a circular block bootstrap over consecutive rounds (block length
+ *     ceil(sqrt(n))), which keeps a phase inside a block, gives the
+ *     within-run part;
+ *   - half the difference between the medians of the run's first and
+ *     second halves estimates how far the figure moves with the phase a run
+ *     lands in (the between-run part); its square, less the bootstrap
+ *     variance (which it equals on average when nothing drifts), is added
+ *     to the variance when positive.
+ * Everything is computed on log(time) (ratios become differences); every
+ * interval is a 95 % interval, center +- 1.96 standard errors, returned on
+ * the ratio scale. Bootstrap seeds are fixed: the same input gives the same
+ * output.
+ */
+#ifndef CASBENCH_ROUNDSTATS_H
+#define CASBENCH_ROUNDSTATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A row whose rounds disagree: relative spread (IQR / median) or drift
+ * (second-half median / first-half median - 1, either sign) above this. */
+#define RS_FLAG_LIMIT 0.10
+/* Fewer rounds than this are not flagged: a half of two rounds is one sample. */
+#define RS_FLAG_MIN_ROUNDS 5
+
+/* Median of v[0..n); v is not modified. NAN when n == 0. */
+double rs_median(const double *v, size_t n);
+/* Quantile q (0..1) of v[0..n), linear between order statistics. */
+double rs_quantile(const double *v, size_t n, double q);
+
+/* (q75 - q25) / median of the samples. NAN when n < 2. */
+double rs_spread(const double *v, size_t n);
+/* median(second half) / median(first half) - 1, the samples in round order.
+ * NAN when n < 2. */
+double rs_drift(const double *v, size_t n);
+/* "steady", "spread", "drift" or "spread+drift" (RS_FLAG_LIMIT); "few"
+ * when n < RS_FLAG_MIN_ROUNDS (not judged). Static strings. */
+const char *rs_flag(const double *v, size_t n);
+
+/* A location estimate with its uncertainty, on the log scale: `log_center`
+ * is log(median), `log_se` its standard error including the between-run
+ * part. */
+typedef struct {
+    double log_center, log_se;
+    size_t n;
+} rs_estimate;
+
+/* The median of positive samples v[0..n) (in round order). n >= 1; with
+ * n < 3 the standard error is NAN (not judged). */
+rs_estimate rs_estimate_median(const double *v, size_t n, uint64_t seed);
+
+/* The median of the per-round ratios a[i] / b[i] (the two cells ran
+ * back-to-back in round i), with its interval. */
+rs_estimate rs_estimate_paired(const double *a, const double *b, size_t n, uint64_t seed);
+
+/* exp(log_center) and the 95 % interval exp(log_center +- 1.96 log_se);
+ * lo = hi = NAN when log_se is NAN. */
+double rs_value(rs_estimate e, double *lo, double *hi);
+
+/* The difference of two independent estimates (B over A): a ratio with its
+ * interval, and the two-sided p-value of "no difference" (normal
+ * approximation on the log scale). p = NAN when either side is not judged. */
+rs_estimate rs_ratio_of(rs_estimate b, rs_estimate a);
+double rs_pvalue(rs_estimate e);
+
+/* Benjamini-Hochberg: reject[i] = 1 for the p-values that are discoveries
+ * at false discovery rate q (NAN p-values are never rejected). */
+void rs_benjamini_hochberg(const double *p, size_t n, double q, int *reject);
+
+/* A seed from a text (a row identity), so that a row's interval does not
+ * depend on which other rows a file holds. */
+uint64_t rs_seed(const char *text);
+
+#endif
