@@ -96,7 +96,10 @@ CODEC_LEVELS = {"none": [0], "gzip": [3, 9], "lz4": [0], "zstd": [1, 3]}
 COLUMNS = ["payload", "protocol", "pickled_bytes", "stage", "variant", "codec", "level",
            "hash", "alloc", "bytes_in", "bytes_out", "ratio", "repetitions", "iterations",
            "median_ns", "mean_ns", "stddev_ns", "min_ns", "max_ns", "cv", "mb_per_s",
-           "samples_ns", "key", "status", "message"]
+           "samples_ns", "key", "status", "message",
+           # casbench's rounds (results/README.md): empty here, where each cell
+           # is timed as back-to-back repetitions.
+           "round_group", "spread", "drift", "flag"]
 
 
 class Fail(Exception):

@@ -176,6 +176,8 @@ bad "4: a --resume directory with a newline" 2 "--resume 'r'\$'\\n''d'" "$CB" ru
 # hash: file names as sha1sum writes them (a leading backslash, \n, \r, \\).
 mkdir hashnames && (cd hashnames && printf one >$'new\nline' && printf two >'back\slash' &&
   printf three >$'car\rriage' && printf four >plain)
+# Both tools get the bare names (./ would change the lines); none starts with '-'.
+# shellcheck disable=SC2035
 (cd hashnames && sha1sum -- * >"$TMPD/sha1sum.out" && "$CB" hash sha1 * >"$TMPD/casbench.out")
 check_eq "4: hash lines for names with newline, backslash and CR match sha1sum's bytes" \
   "$(od -An -c sha1sum.out)" "$(od -An -c casbench.out)"
@@ -210,7 +212,8 @@ mkdir "tmp6k/casbench-store.$$.abcdef" "tmp6k/casbench-store.Zx9Qw1"   # a live 
 TMPDIR=$TMPD/tmp6k "$REL" run --payload config --codec lz4:0 --hash sha1 --repetitions 2 --min-time 0.05 \
   --out killed >/dev/null 2>&1 &
 pid_k=$!
-decoys() { ls tmp6k | grep -v -e "^casbench-store\.$$\.abcdef\$" -e '^casbench-store\.Zx9Qw1$'; }
+entries() { find "$1" -mindepth 1 -maxdepth 1 -printf '%f\n' | LC_ALL=C sort; }
+decoys() { entries tmp6k | grep -v -e "^casbench-store\.$$\.abcdef\$" -e '^casbench-store\.Zx9Qw1$'; }
 for _ in $(seq 600); do
   [ "$(decoys | wc -l)" = 1 ] && [ "$(wc -l <killed/matrix.tsv 2>/dev/null || echo 0)" -ge 2 ] && break
   sleep 0.05
@@ -220,7 +223,7 @@ check_eq "6: a SIGKILL'd run leaves its store directory, named with its pid" "ca
   "$(decoys | cut -c1-$((16 + ${#pid_k})))"
 TMPDIR=$TMPD/tmp6k "$REL" run "${Q[@]}" --out after >/dev/null 2>&1
 check_eq "6: the next run removes it, and only it (a live pid's and an unknown one stay)" \
-  "casbench-store.$$.abcdef casbench-store.Zx9Qw1" "$(ls tmp6k | tr '\n' ' ' | sed 's/ $//')"
+  "casbench-store.$$.abcdef casbench-store.Zx9Qw1" "$(entries tmp6k | tr '\n' ' ' | sed 's/ $//')"
 check "6: the killed run's directory is still readable by --resume" "$REL" run --resume killed
 
 # ---- 7: one exit status for a directory on stdin; decimal numbers only ----------------------------

@@ -5,6 +5,8 @@
 # Oracles: tests/fixtures/rounds/gen_rounds.py (which rows really changed,
 # which orderings are really violated); for the A/A test, the fact that
 # nothing changed between the two runs.
+# The report's table rows are matched literally, backquotes included:
+# shellcheck disable=SC2016
 . "$(dirname "$0")/lib.sh"
 ROOT=$PWD
 CB=$(realpath "$CASBENCH")
@@ -29,6 +31,8 @@ check_eq "simulated A/A: 60 rows judged" 1 "$(grep -c '^60 rows compared: 0 fast
 # Benjamini-Hochberg over 60 rows depends on which rounds the slow phases hit
 # (2 to 5 of the 6 with these seeds): at least 2.
 for pair in "a b" "a2 b"; do
+  # Two words on purpose: the run directories of the pair.
+  # shellcheck disable=SC2086
   set -- $pair
   rc=0; "$CB" compare "$1" "$2" --fail-above 5 >ab.md 2>ab.err || rc=$?
   found=$(verdicts ab.md slower)
@@ -85,9 +89,11 @@ check_eq "drift: the flagged rows are counted from matrix.tsv" \
 # a false discovery rate of 5 % plus a machine that drifts between the runs),
 # and --fail-above 10 must not trip. This is the one check here that depends
 # on the machine.
+# shellcheck disable=SC2054  # comma-separated lists are option values
 AA=(--payload config,metrics --codec gzip:3,lz4:0 --hash sha1,xxh3-64 --rounds 9 --min-time 0.001)
-"$REL" run "${AA[@]}" --out r1 >/dev/null 2>r1.err && "$REL" run "${AA[@]}" --out r2 >/dev/null 2>r2.err ||
+if ! "$REL" run "${AA[@]}" --out r1 >/dev/null 2>r1.err || ! "$REL" run "${AA[@]}" --out r2 >/dev/null 2>r2.err; then
   fail "two real runs" "$(cat r1.err r2.err)"
+fi
 # On an oversubscribed machine (a load average above four times the CPUs:
 # this process then gets less than a quarter of one) wall times measure the
 # scheduler, not the code: whole rows move between runs in every round, and

@@ -22,7 +22,7 @@ for spec in gzip:3 lz4:0 none isal:1 libdeflate:6 gzip:9; do
   t1=$(date +%s)
   check_eq "put $spec: key is sha1sum of the blob" "$(sha1sum <"$TMPD/blob" | cut -d' ' -f1)" "$key"
   f=$d/${key:0:2}/$key
-  check_eq "put $spec: blob and _meta only, in <key[:2]>/" "$key $key""_meta" "$(ls "$d/${key:0:2}" | tr '\n' ' ' | sed 's/ $//')"
+  check_eq "put $spec: blob and _meta only, in <key[:2]>/" "$key $key""_meta" "$(find "$d/${key:0:2}" -mindepth 1 -printf '%f\n' | LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//')"
   check_eq "put $spec: mode 0600, as mkstemp + rename leaves it" "600 600" "$(stat -c %a "$f" "$f"_meta | tr '\n' ' ' | sed 's/ $//')"
   out=$("$PY" - "$d" "$key" "$TMPD/blob" "$f" "$spec" "$t0" "$t1" <<'EOF'
 import gzip, json, sys, zlib, lz4.frame
@@ -126,7 +126,11 @@ check_error "_meta not an object: exit 2" 2 "$CB" store get "$key" --store "$d"
 printf '{"cas_raw": false, "cas_version": 1}' >"$f"_meta
 head -c 20 "$f" >"$f.cut" && mv "$f.cut" "$f"
 check_error "truncated gzip stream: exit 2" 2 "$CB" store get "$key" --store "$d"
-grep -q "^casbench: Could not unpack artifact '" "$TMPD/err.err" && pass "truncated stream: metaflow's wording" || fail "truncated stream: metaflow's wording" "$(cat "$TMPD/err.err")"
+if grep -q "^casbench: Could not unpack artifact '" "$TMPD/err.err"; then
+  pass "truncated stream: metaflow's wording"
+else
+  fail "truncated stream: metaflow's wording" "$(cat "$TMPD/err.err")"
+fi
 printf '{"cas_raw": false, "cas_version": 2}' >"$f"_meta
 check_error "a gzip file marked cas_version 2: exit 2" 2 "$CB" store get "$key" --store "$d"
 check_error "no such key: exit 2" 2 "$CB" store get 0123456789abcdef0123456789abcdef01234567 --store "$d"
