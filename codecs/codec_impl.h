@@ -74,8 +74,23 @@ typedef size_t (*codec_gzip_member_fn)(void *ctx, const uint8_t *src, size_t n,
 size_t codec_gzip_decode_members(void *ctx, codec_gzip_member_fn member,
                                  const void *src, size_t n, void *dst, size_t cap);
 
-/* zlib's inflate, shared by the gzip and zlib-format rows (codec_zlib.c). */
+/* zlib's deflate and inflate, shared by the gzip and zlib-format rows
+ * (codec_zlib.c). */
 struct z_stream_s;
+
+/* Sets up a deflate stream at `level` and an inflate stream with the given
+ * zlib windowBits (negative: raw; +16: gzip). 0, or -1 with neither left set
+ * up. A pair set up here MUST be ended with codec_zlib_pair_end. */
+int codec_zlib_pair_init(struct z_stream_s *def, struct z_stream_s *inf, int level, int deflate_bits,
+                         int inflate_bits);
+void codec_zlib_pair_end(struct z_stream_s *def, struct z_stream_s *inf);
+
+/* Runs deflate over in[0..n) with `flush` into def->next_out, which has
+ * *room bytes (decreased by what is written), until the input is used up
+ * (and, for Z_FINISH, the stream has ended), at most 4 GiB per call into
+ * zlib. 0, or CODEC_ERR_DST_TOO_SMALL / CODEC_ERR_LIBRARY. */
+size_t codec_deflate_run(struct z_stream_s *def, const uint8_t *in, size_t n, int flush, size_t *room);
+
 /* Translates an inflate() return code other than Z_OK, Z_BUF_ERROR and
  * Z_STREAM_END into an error code; `inf` holds zlib's message. */
 typedef size_t (*codec_inflate_error_fn)(const struct z_stream_s *inf, int zrc);

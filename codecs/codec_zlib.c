@@ -10,7 +10,6 @@
 
 typedef struct {
     int level;
-    int have_deflate, have_inflate;
     z_stream def;   /* raw deflate, set up once; deflateReset per call */
     z_stream inf;   /* gzip-wrapped inflate (windowBits 15 + 16) */
     /* The stream being written by the streaming calls. */
@@ -110,18 +109,28 @@ void *codec_zlib_create(int level)
     if (!c)
         return NULL;
     c->level = level;
-    if (deflateInit2(&c->def, level, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    if (codec_zlib_pair_init(&c->def, &c->inf, level, -MAX_WBITS, MAX_WBITS + 16) != 0) {
         free(c);
         return NULL;
     }
-    c->have_deflate = 1;
-    if (inflateInit2(&c->inf, MAX_WBITS + 16) != Z_OK) {
-        deflateEnd(&c->def);
-        free(c);
-        return NULL;
-    }
-    c->have_inflate = 1;
     return c;
+}
+
+int codec_zlib_pair_init(z_stream *def, z_stream *inf, int level, int deflate_bits, int inflate_bits)
+{
+    if (deflateInit2(def, level, Z_DEFLATED, deflate_bits, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return -1;
+    if (inflateInit2(inf, inflate_bits) != Z_OK) {
+        deflateEnd(def);
+        return -1;
+    }
+    return 0;
+}
+
+void codec_zlib_pair_end(z_stream *def, z_stream *inf)
+{
+    deflateEnd(def);
+    inflateEnd(inf);
 }
 
 void codec_zlib_destroy(void *ctx)
@@ -129,10 +138,7 @@ void codec_zlib_destroy(void *ctx)
     zlib_ctx *c = ctx;
     if (!c)
         return;
-    if (c->have_deflate)
-        deflateEnd(&c->def);
-    if (c->have_inflate)
-        inflateEnd(&c->inf);
+    codec_zlib_pair_end(&c->def, &c->inf);
     free(c);
 }
 
@@ -274,27 +280,24 @@ size_t codec_zlib_stream_begin(void *ctx, size_t total, void *dst, size_t cap)
     return 0;
 }
 
-/* Run deflate over in[0..n) with `flush` until the input is used up (and,
- * for Z_FINISH, the stream has ended). */
-static size_t zlib_stream_run(zlib_ctx *c, const uint8_t *in, size_t n, int flush)
+size_t codec_deflate_run(z_stream *def, const uint8_t *in, size_t n, int flush, size_t *room)
 {
     size_t in_left = n;
-    int rc;
-    c->def.next_in = (Bytef *)(uintptr_t)in;
+    def->next_in = (Bytef *)(uintptr_t)in;   /* zlib's API is not const */
     for (;;) {
         size_t step_in = in_left < ZLIB_STEP ? in_left : ZLIB_STEP;
-        size_t step_out = c->sleft < ZLIB_STEP ? c->sleft : ZLIB_STEP;
-        int last = step_in == in_left;
-        c->def.avail_in = (uInt)step_in;
-        c->def.avail_out = (uInt)step_out;
-        rc = deflate(&c->def, last ? flush : Z_NO_FLUSH);
-        in_left -= step_in - c->def.avail_in;
-        c->sleft -= step_out - c->def.avail_out;
+        size_t step_out = *room < ZLIB_STEP ? *room : ZLIB_STEP;
+        int rc;
+        def->avail_in = (uInt)step_in;
+        def->avail_out = (uInt)step_out;
+        rc = deflate(def, step_in == in_left ? flush : Z_NO_FLUSH);
+        in_left -= step_in - def->avail_in;
+        *room -= step_out - def->avail_out;
         if (rc == Z_STREAM_ERROR)
             return CODEC_ERROR(CODEC_ERR_LIBRARY);
         if (rc == Z_STREAM_END || (flush == Z_NO_FLUSH && in_left == 0))
             return 0;
-        if (c->sleft == 0)
+        if (*room == 0)
             return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
     }
 }
@@ -311,7 +314,7 @@ size_t codec_zlib_stream_update(void *ctx, const void *src, size_t n)
         done += step;
     }
     c->fed += n;
-    return zlib_stream_run(c, src, n, Z_NO_FLUSH);
+    return codec_deflate_run(&c->def, src, n, Z_NO_FLUSH, &c->sleft);
 }
 
 size_t codec_zlib_stream_end(void *ctx)
@@ -320,7 +323,7 @@ size_t codec_zlib_stream_end(void *ctx)
     size_t r;
     if (c->fed != c->total)
         return CODEC_ERROR(CODEC_ERR_CORRUPT);
-    r = zlib_stream_run(c, NULL, 0, Z_FINISH);
+    r = codec_deflate_run(&c->def, NULL, 0, Z_FINISH, &c->sleft);
     if (codec_is_error(r))
         return r;
     put_le32(c->def.next_out, (uint32_t)c->crc);

@@ -11,7 +11,6 @@
 #include "codec_impl.h"
 
 typedef struct {
-    int have_deflate, have_inflate;
     z_stream def;   /* zlib-wrapped deflate, set up once; deflateReset per call */
     z_stream inf;   /* zlib-wrapped inflate only (windowBits 15: no gzip detection) */
     /* The stream being written by the streaming calls. */
@@ -39,17 +38,10 @@ void *codec_zlibfmt_create(int level)
     zlibfmt_ctx *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    if (deflateInit2(&c->def, level, Z_DEFLATED, MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    if (codec_zlib_pair_init(&c->def, &c->inf, level, MAX_WBITS, MAX_WBITS) != 0) {
         free(c);
         return NULL;
     }
-    c->have_deflate = 1;
-    if (inflateInit2(&c->inf, MAX_WBITS) != Z_OK) {
-        deflateEnd(&c->def);
-        free(c);
-        return NULL;
-    }
-    c->have_inflate = 1;
     return c;
 }
 
@@ -58,36 +50,8 @@ void codec_zlibfmt_destroy(void *ctx)
     zlibfmt_ctx *c = ctx;
     if (!c)
         return;
-    if (c->have_deflate)
-        deflateEnd(&c->def);
-    if (c->have_inflate)
-        inflateEnd(&c->inf);
+    codec_zlib_pair_end(&c->def, &c->inf);
     free(c);
-}
-
-/* Run deflate over in[0..n) with `flush` until the input is used up (and,
- * for Z_FINISH, the stream has ended), writing into c->def.next_out with
- * c->sleft bytes of room. */
-static size_t deflate_run(zlibfmt_ctx *c, const uint8_t *in, size_t n, int flush)
-{
-    size_t in_left = n;
-    c->def.next_in = (Bytef *)(uintptr_t)in;   /* zlib's API is not const */
-    for (;;) {
-        size_t step_in = in_left < ZLIB_STEP ? in_left : ZLIB_STEP;
-        size_t step_out = c->sleft < ZLIB_STEP ? c->sleft : ZLIB_STEP;
-        int rc;
-        c->def.avail_in = (uInt)step_in;
-        c->def.avail_out = (uInt)step_out;
-        rc = deflate(&c->def, step_in == in_left ? flush : Z_NO_FLUSH);
-        in_left -= step_in - c->def.avail_in;
-        c->sleft -= step_out - c->def.avail_out;
-        if (rc == Z_STREAM_ERROR)
-            return CODEC_ERROR(CODEC_ERR_LIBRARY);
-        if (rc == Z_STREAM_END || (flush == Z_NO_FLUSH && in_left == 0))
-            return 0;
-        if (c->sleft == 0)
-            return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
-    }
 }
 
 /* The output room CPython's zlib.compress gives each deflate() call: its
@@ -189,7 +153,7 @@ size_t codec_zlibfmt_stream_update(void *ctx, const void *src, size_t n)
     if (n > c->total - c->fed)
         return CODEC_ERROR(CODEC_ERR_CORRUPT);
     c->fed += n;
-    return deflate_run(c, src, n, Z_NO_FLUSH);
+    return codec_deflate_run(&c->def, src, n, Z_NO_FLUSH, &c->sleft);
 }
 
 size_t codec_zlibfmt_stream_end(void *ctx)
@@ -198,6 +162,6 @@ size_t codec_zlibfmt_stream_end(void *ctx)
     size_t r;
     if (c->fed != c->total)
         return CODEC_ERROR(CODEC_ERR_CORRUPT);
-    r = deflate_run(c, NULL, 0, Z_FINISH);
+    r = codec_deflate_run(&c->def, NULL, 0, Z_FINISH, &c->sleft);
     return codec_is_error(r) ? r : (size_t)(c->def.next_out - c->sdst);
 }
