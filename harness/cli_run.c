@@ -1,5 +1,4 @@
 /* cli_run.c - `casbench run`: the benchmark matrix into a results directory. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -22,6 +21,7 @@
 #include "gbench.h"
 #include "handoff.h"
 #include "hash.h"
+#include "outdir.h"
 #include "payload.h"
 #include "pickle.h"
 #include "results.h"
@@ -941,64 +941,6 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return 0;
 }
 
-static void mkdir_parents(const char *dir)
-{
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            mkdir(tmp, 0777);
-            *p = '/';
-        }
-}
-
-/* 1: empty, 0: not, -1: unreadable. */
-static int dir_is_empty(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int empty = 1;
-    if (!d) return -1;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) { empty = 0; break; }
-    closedir(d);
-    return empty;
-}
-
-/* Make the results directory: never an existing non-empty one. */
-static void make_out_dir(run_opts *o, char *dir, size_t cap)
-{
-    if (o->out) {
-        struct stat sb;
-        snprintf(dir, cap, "%s", o->out);
-        if (stat(dir, &sb) == 0) {
-            if (!S_ISDIR(sb.st_mode)) cb_fail(CB_EXIT_INPUT, "--out %s: exists and is not a directory", CB_Q(dir));
-            if (dir_is_empty(dir) != 1)
-                cb_fail(CB_EXIT_INPUT, "--out %s: exists and is not empty (a results directory is never overwritten; use --resume to complete it)", CB_Q(dir));
-            if (access(dir, W_OK) != 0) cb_fail(CB_EXIT_ENV, "--out %s: %s", CB_Q(dir), strerror(errno));
-            return;
-        }
-        mkdir_parents(dir);
-        if (mkdir(dir, 0777) != 0) cb_fail(CB_EXIT_ENV, "--out %s: %s", CB_Q(dir), strerror(errno));
-        return;
-    }
-    char host[256], t[32];
-    if (gethostname(host, sizeof host) != 0) snprintf(host, sizeof host, "unknown");
-    host[sizeof host - 1] = 0;
-    for (char *p = host; *p; p++)
-        if (*p == '/') *p = '_';
-    env_utc_now(t, sizeof t, 1);
-    mkdir("results", 0777);
-    /* Two runs started in the same second get their own directories:
-     * mkdir is the atomic claim, the first free suffix wins. */
-    for (int n = 1;; n++) {
-        if (n == 1) snprintf(dir, cap, "results/%s-%s", host, t);
-        else snprintf(dir, cap, "results/%s-%s-%d", host, t, n);
-        if (mkdir(dir, 0777) == 0) return;
-        if (errno != EEXIST || n == 1000) cb_fail(CB_EXIT_ENV, "%s: %s", dir, strerror(errno));
-    }
-}
 
 /* ---- run arguments kept for --resume ---------------------------------------- */
 
@@ -1129,7 +1071,7 @@ int cli_run(int argc, char **argv)
     if (gb_init(&gopt, err, sizeof err) != 0) cb_fail(CB_EXIT_INPUT, "%s", err);
 
     int resume = o.resume != NULL;
-    if (!resume) make_out_dir(&o, dir, sizeof dir);
+    if (!resume) outdir_make(o.out, "; use --resume to complete it", dir, sizeof dir);
     int lock_status = runlock_acquire(dir, err, sizeof err);   /* one writer per directory */
     if (lock_status != 0) cb_fail(lock_status, "%s", err);
 
@@ -1141,7 +1083,7 @@ int cli_run(int argc, char **argv)
         store_dir = g_store_tmp;
     } else {
         struct stat sb;
-        mkdir_parents(store_dir);
+        outdir_mkdir_parents(store_dir);
         if (mkdir(store_dir, 0777) != 0 && errno != EEXIST)
             cb_fail(CB_EXIT_ENV, "--store-dir %s: %s", CB_Q(store_dir), strerror(errno));
         if (stat(store_dir, &sb) != 0 || !S_ISDIR(sb.st_mode) || access(store_dir, W_OK) != 0)

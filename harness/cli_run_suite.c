@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "envinfo.h"
+#include "outdir.h"
 #include "results.h"
 #include "roundtrip.h"
 #include "util.h"
@@ -60,36 +61,6 @@ static void progress(const char *what)
     fprintf(stderr, "casbench: pr3090: %s\n", what);
 }
 
-/* The results directory: --out (created, or an empty one), or a new
- * results/<host>-<UTC time>[-N]. */
-static void make_dir(const char *out, char *dir, size_t cap)
-{
-    struct stat sb;
-    if (out) {
-        snprintf(dir, cap, "%s", out);
-        if (stat(dir, &sb) == 0) {
-            if (!S_ISDIR(sb.st_mode)) cb_fail(CB_EXIT_INPUT, "--out %s: exists and is not a directory", CB_Q(dir));
-            if (rmdir(dir) != 0 && (errno == ENOTEMPTY || errno == EEXIST))
-                cb_fail(CB_EXIT_INPUT, "--out %s: exists and is not empty (a results directory is never overwritten)", CB_Q(dir));
-        }
-        if (mkdir(dir, 0777) != 0) cb_fail(CB_EXIT_ENV, "--out %s: %s", CB_Q(dir), strerror(errno));
-        return;
-    }
-    char host[256], t[32];
-    if (gethostname(host, sizeof host) != 0) snprintf(host, sizeof host, "unknown");
-    host[sizeof host - 1] = 0;
-    for (char *p = host; *p; p++)
-        if (*p == '/') *p = '_';
-    env_utc_now(t, sizeof t, 1);
-    mkdir("results", 0777);
-    for (int n = 1;; n++) {
-        if (n == 1) snprintf(dir, cap, "results/%s-%s", host, t);
-        else snprintf(dir, cap, "results/%s-%s-%d", host, t, n);
-        if (mkdir(dir, 0777) == 0) return;
-        if (errno != EEXIST || n == 1000) cb_fail(CB_EXIT_ENV, "%s: %s", dir, strerror(errno));
-    }
-}
-
 int cli_run_suite(int argc, char **argv)
 {
     const char *suite = NULL, *out = NULL, *tmp = getenv("TMPDIR"), *keep = NULL, *v;
@@ -119,7 +90,7 @@ int cli_run_suite(int argc, char **argv)
     if (keep && (stat(keep, &sb) != 0 || !S_ISDIR(sb.st_mode)))
         cb_fail(CB_EXIT_INPUT, "--keep-stores %s: not a directory", CB_Q(keep));
 
-    make_dir(out, dir, sizeof dir);
+    outdir_make(out, "", dir, sizeof dir);
     int status;
     results_file *rf = results_open(dir, 0, &status, err, sizeof err);
     if (!rf) cb_fail(status, "%s", err);
