@@ -68,14 +68,6 @@ const char *rs_flag(const double *v, size_t n)
     return spread && drift ? "spread+drift" : spread ? "spread" : drift ? "drift" : "steady";
 }
 
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 uint64_t rs_seed(const char *text)
 {
     uint64_t s = 0xcbf29ce484222325ull;
@@ -95,7 +87,7 @@ static rs_estimate estimate_logs(const double *lv, size_t n, uint64_t seed)
     double sum = 0, sum2 = 0;
     for (size_t r = 0; r < RS_RESAMPLES; r++) {
         for (size_t i = 0; i < n; i += block) {
-            size_t start = (size_t)(splitmix64(&s) % n);
+            size_t start = (size_t)(cb_splitmix64(&s) % n);
             for (size_t k = 0; k < block && i + k < n; k++) res[i + k] = lv[(start + k) % n];
         }
         meds[r] = rs_median(res, n);

@@ -93,6 +93,8 @@ const char *cb_fmt3(double v, char *buf, size_t n);
 /* Fill b with n reproducible bytes: the splitmix64 sequence from `seed`,
  * little-endian. Same seed, same bytes, on every machine. */
 void cb_fill_random(uint8_t *b, size_t n, uint64_t seed);
+/* The next value of the splitmix64 sequence whose state is *state (advanced). */
+uint64_t cb_splitmix64(uint64_t *state);
 
 /* True when `arg` is "-h" or "--help" / "--version". */
 int cb_is_help(const char *arg);
