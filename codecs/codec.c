@@ -4,15 +4,17 @@
 #include "codec_impl.h"
 #include "util.h"
 
-#define ROW_(name, lib, p, lmin, lmax, ldef, gz, begin, update, end)          \
-    {name, lib, codec_##p##_version, lmin, lmax, ldef, gz, codec_##p##_bound, \
-     codec_##p##_create, codec_##p##_destroy, codec_##p##_compress,           \
-     codec_##p##_decompress, codec_##p##_content_size, begin, update, end}
-#define ROW(name, lib, p, lmin, lmax, ldef, gz)                               \
-    ROW_(name, lib, p, lmin, lmax, ldef, gz, codec_##p##_stream_begin,        \
-         codec_##p##_stream_update, codec_##p##_stream_end)
-#define ROW_NO_STREAM(name, lib, p, lmin, lmax, ldef, gz)                     \
-    ROW_(name, lib, p, lmin, lmax, ldef, gz, NULL, NULL, NULL)
+/* The functions of one codec module (codec_impl.h), by its prefix. */
+#define CODEC_FUNCS(p)                                                        \
+    .version = codec_##p##_version, .bound = codec_##p##_bound,               \
+    .create = codec_##p##_create, .destroy = codec_##p##_destroy,             \
+    .compress = codec_##p##_compress, .decompress = codec_##p##_decompress,   \
+    .content_size = codec_##p##_content_size
+#define CODEC_STREAM_FUNCS(p)                                                 \
+    .stream_begin = codec_##p##_stream_begin,                                 \
+    .stream_update = codec_##p##_stream_update, .stream_end = codec_##p##_stream_end
+#define D CB_SET_DEFAULT
+#define Q CB_SET_QUICK
 
 /* Level ranges:
  *  gzip  1..9, default 3: metaflow's compresslevel=3.
@@ -27,16 +29,41 @@
  *    acceleration 1 - L.
  *  zstd -7..19, default 3 (zstd's default; 20..22 need --ultra windows). */
 const codec_desc codec_table[] = {
-    ROW("none", "libc", none, 0, 0, 0, 0),
-    ROW("gzip", "zlib", zlib, 1, 9, 3, 1),
-    ROW_NO_STREAM("libdeflate", "libdeflate", libdeflate, 1, 12, 6, 1),
-    ROW("isal", "ISA-L", isal, 0, 3, 1, 1),
-    ROW("lz4", "liblz4", lz4, -8, 12, 0, 0),
-    ROW("zstd", "libzstd", zstd, -7, 19, 3, 0),
+    {.name = "none", .library = "libc", CODEC_FUNCS(none), CODEC_STREAM_FUNCS(none),
+     .level_min = 0, .level_max = 0, .level_default = 0,
+     .family = "none", .stream_format = "the blob as is", .gzip_compatible = 1, .ceiling = 1,
+     .stream_same_min_level = 0, .python_call = "bytes as is", .in_sets = {{0, D}}},
+    {.name = "gzip", .library = "zlib", CODEC_FUNCS(zlib), CODEC_STREAM_FUNCS(zlib),
+     .level_min = 1, .level_max = 9, .level_default = 3,
+     .family = "deflate", .stream_format = "gzip (RFC 1952)", .gzip_compatible = 1,
+     .stream_same_min_level = 1, .python_call = "gzip.GzipFile (zlib)", .in_sets = {{3, D | Q}, {9, D}}},
+    {.name = "libdeflate", .library = "libdeflate", CODEC_FUNCS(libdeflate),
+     .level_min = 1, .level_max = 12, .level_default = 6,
+     .family = "deflate", .stream_format = "gzip (RFC 1952)", .gzip_compatible = 1,
+     .stream_same_min_level = CODEC_STREAM_DIFFERS, .in_sets = {{6, D}}},
+    /* ISA-L ends a deflate block where a call ends: streamed != one-shot. */
+    {.name = "isal", .library = "ISA-L", CODEC_FUNCS(isal), CODEC_STREAM_FUNCS(isal),
+     .level_min = 0, .level_max = 3, .level_default = 1,
+     .family = "deflate", .stream_format = "gzip (RFC 1952)", .gzip_compatible = 1,
+     .stream_same_min_level = CODEC_STREAM_DIFFERS, .in_sets = {{1, D | Q}}},
+    {.name = "lz4", .library = "liblz4", CODEC_FUNCS(lz4), CODEC_STREAM_FUNCS(lz4),
+     .level_min = -8, .level_max = 12, .level_default = 0,
+     .family = "lz4", .stream_format = "LZ4 frame", .stream_same_min_level = -8,
+     .python_call = "lz4.frame (liblz4)", .in_sets = {{0, D | Q}}},
+    {.name = "zstd", .library = "libzstd", CODEC_FUNCS(zstd), CODEC_STREAM_FUNCS(zstd),
+     .level_min = -7, .level_max = 19, .level_default = 3,
+     .family = "zstd", .stream_format = "zstd frame", .stream_same_min_level = -7,
+     .python_call = "zstandard (libzstd)", .in_sets = {{1, D}, {3, D}}},
     /* Last, so that tests/fuzz/corpus/decompress (whose first byte picks a
-     * row) keeps meaning what it meant. */
-    ROW("zlib", "zlib", zlibfmt, 0, 9, 6, 0),
+     * row) keeps meaning what it meant. Level 0's stored blocks end where a
+     * call ends: streamed != one-shot there. */
+    {.name = "zlib", .library = "zlib", CODEC_FUNCS(zlibfmt), CODEC_STREAM_FUNCS(zlibfmt),
+     .level_min = 0, .level_max = 9, .level_default = 6,
+     .family = "deflate", .stream_format = "zlib (RFC 1950)", .stream_same_min_level = 1,
+     .python_note = "infra/python_path.py does not time zlib.compress"},
 };
+#undef D
+#undef Q
 const size_t codec_count = sizeof codec_table / sizeof codec_table[0];
 
 int codec_is_error(size_t r)
@@ -103,6 +130,27 @@ const codec_desc *codec_find(const char *spec, int *level, char *err, size_t err
         cb_err(err, errlen, "unknown codec %s (known: %s)", CB_Q(name), known);
     }
     return NULL;
+}
+
+int codec_stream_same(const codec_desc *c, int level)
+{
+    return c->stream_begin && level >= c->stream_same_min_level;
+}
+
+size_t codec_set_specs(unsigned set, char *out, size_t cap)
+{
+    size_t i, j, n = 0, len = 0;
+    if (cap) out[0] = 0;
+    for (i = 0; i < codec_count; i++)
+        for (j = 0; j < CODEC_MAX_SET_LEVELS && codec_table[i].in_sets[j].sets; j++) {
+            if (!(codec_table[i].in_sets[j].sets & set)) continue;
+            int w = snprintf(out + len, cap > len ? cap - len : 0, "%s%s:%d", n ? "," : "",
+                             codec_table[i].name, codec_table[i].in_sets[j].level);
+            if (w > 0) len += (size_t)w;
+            if (len >= cap) len = cap ? cap - 1 : 0;
+            n++;
+        }
+    return n;
 }
 
 void codec_print_list(FILE *out)

@@ -39,6 +39,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "sets.h"
+
 typedef enum {
     CODEC_ERR_CORRUPT = 1,     /* not a valid stream of this format */
     CODEC_ERR_TRUNCATED,       /* the stream ends early */
@@ -55,12 +57,31 @@ typedef enum {
 int codec_is_error(size_t r);
 const char *codec_error_name(size_t r);
 
+/* One level of a codec in named sets (sets.h): {3, CB_SET_DEFAULT | CB_SET_QUICK}. */
+typedef struct { int level; unsigned sets; } codec_level_sets;
+#define CODEC_MAX_SET_LEVELS 4
+#define CODEC_STREAM_DIFFERS 0x7fffffff
+
 typedef struct {
     const char *name;              /* stable: a column value in results */
     const char *library;           /* "zlib", "liblz4", ... */
     const char *(*version)(void);  /* the library's own version, at run time */
     int level_min, level_max, level_default;
+    /* Facts about the format. They live here and nowhere else: the planner,
+     * the verifier, `list` and (through env.tsv) the report read them from
+     * the row, so a new codec states them once. */
+    const char *family;            /* the algorithm: "deflate", "lz4", "zstd", "none" */
+    const char *stream_format;     /* what compress() writes: "gzip (RFC 1952)", "LZ4 frame", ... */
     int gzip_compatible;           /* readable by today's metaflow (cas_version 1) */
+    int ceiling;                   /* stores the blob as is: a bound, never a candidate */
+    /* stream_* output is byte-identical to compress()'s at levels >= this
+     * (see the streaming contract below); CODEC_STREAM_DIFFERS: at no level. */
+    int stream_same_min_level;
+    /* The Python call that runs this same library code, as
+     * infra/python_path.py times it ("gzip.GzipFile (zlib)"); NULL when
+     * Python has none, python_note then says why (NULL: "not in both"). */
+    const char *python_call, *python_note;
+    codec_level_sets in_sets[CODEC_MAX_SET_LEVELS];  /* ends at the first .sets == 0 */
     size_t (*bound)(size_t src_size, int level);
     void *(*create)(int level);    /* NULL on failure */
     void (*destroy)(void *ctx);    /* accepts NULL */
@@ -106,4 +127,12 @@ const codec_desc *codec_find(const char *spec, int *level, char *err, size_t err
 
 /* Print every codec: name, levels, default, library and version. */
 void codec_print_list(FILE *out);
+
+/* The members of a named set (sets.h), "name:level" in table order, joined
+ * by commas into out (truncated at cap); returns how many. */
+size_t codec_set_specs(unsigned set, char *out, size_t cap);
+
+/* Whether the streaming output of codec c at level is byte-identical to its
+ * one-shot output (codec.h's streaming contract). */
+int codec_stream_same(const codec_desc *c, int level);
 #endif

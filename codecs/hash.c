@@ -4,21 +4,38 @@
 #include "hash_impl.h"
 #include "util.h"
 
-#define ROW(name, lib, ver, p, bytes, crypto)                                  \
-    {name, lib, ver, hash_##p##_implementation, bytes, crypto,                 \
-     hash_##p##_create, hash_##p##_destroy, hash_##p##_reset,                  \
-     hash_##p##_update, hash_##p##_final}
+/* The functions of one hash module (hash_impl.h), by its prefix. */
+#define HASH_FUNCS(p)                                                         \
+    .implementation = hash_##p##_implementation, .create = hash_##p##_create, \
+    .destroy = hash_##p##_destroy, .reset = hash_##p##_reset,                 \
+    .update = hash_##p##_update, .final = hash_##p##_final
+#define OPENSSL .library = "OpenSSL", .version = hash_openssl_version
+#define BLAKE3 .library = "BLAKE3", .version = hash_blake3_version
+#define XXHASH .library = "xxHash", .version = hash_xxhash_version
+#define D CB_SET_DEFAULT
+#define Q CB_SET_QUICK
+#define XXH3_PY_NOTE "python3-xxhash: its XXH3 is not the library's dispatched SIMD path"
 
 const hash_desc hash_table[] = {
-    ROW("sha1", "OpenSSL", hash_openssl_version, sha1, 20, 1),
-    ROW("sha256", "OpenSSL", hash_openssl_version, sha256, 32, 1),
-    ROW("blake2b", "OpenSSL", hash_openssl_version, blake2b, 64, 1),
-    ROW("blake3", "BLAKE3", hash_blake3_version, blake3, 32, 1),
-    ROW("blake3-160", "BLAKE3", hash_blake3_version, blake3_160, 20, 1),
-    ROW("xxh64", "xxHash", hash_xxhash_version, xxh64, 8, 0),
-    ROW("xxh3-64", "xxHash", hash_xxhash_version, xxh3_64, 8, 0),
-    ROW("xxh3-128", "xxHash", hash_xxhash_version, xxh3_128, 16, 0),
+    {.name = "sha1", OPENSSL, HASH_FUNCS(sha1), .digest_bytes = 20, .security = HASH_BROKEN,
+     .python_call = "hashlib.sha1 (OpenSSL)", .sets = D | Q},
+    {.name = "sha256", OPENSSL, HASH_FUNCS(sha256), .digest_bytes = 32, .security = HASH_CRYPTOGRAPHIC,
+     .python_call = "hashlib.sha256 (OpenSSL)", .sets = D},
+    {.name = "blake2b", OPENSSL, HASH_FUNCS(blake2b), .digest_bytes = 64, .security = HASH_CRYPTOGRAPHIC,
+     .python_note = "hashlib's blake2b is CPython's own code, casbench's is OpenSSL's", .sets = D},
+    {.name = "blake3", BLAKE3, HASH_FUNCS(blake3), .digest_bytes = 32, .security = HASH_CRYPTOGRAPHIC,
+     .python_note = "Debian has no Python BLAKE3 module", .sets = D | Q},
+    {.name = "blake3-160", BLAKE3, HASH_FUNCS(blake3_160), .digest_bytes = 20,
+     .security = HASH_CRYPTOGRAPHIC, .python_note = "Debian has no Python BLAKE3 module", .sets = D},
+    {.name = "xxh64", XXHASH, HASH_FUNCS(xxh64), .digest_bytes = 8, .security = HASH_NOT_CRYPTOGRAPHIC,
+     .python_call = "xxhash.xxh64 (libxxhash)", .sets = D},
+    {.name = "xxh3-64", XXHASH, HASH_FUNCS(xxh3_64), .digest_bytes = 8,
+     .security = HASH_NOT_CRYPTOGRAPHIC, .python_note = XXH3_PY_NOTE, .sets = D | Q},
+    {.name = "xxh3-128", XXHASH, HASH_FUNCS(xxh3_128), .digest_bytes = 16,
+     .security = HASH_NOT_CRYPTOGRAPHIC, .python_note = XXH3_PY_NOTE, .sets = D},
 };
+#undef D
+#undef Q
 const size_t hash_count = sizeof hash_table / sizeof hash_table[0];
 
 const hash_desc *hash_find(const char *name, char *err, size_t errlen)
@@ -56,15 +73,38 @@ void hash_hex(const uint8_t *digest, int digest_bytes, char *hex)
     hex[2 * digest_bytes] = '\0';
 }
 
+const char *hash_security_text(hash_security s)
+{
+    switch (s) {
+    case HASH_CRYPTOGRAPHIC: return "yes";
+    case HASH_BROKEN: return "broken (collisions known)";
+    default: return "no";
+    }
+}
+
+size_t hash_set_names(unsigned set, char *out, size_t cap)
+{
+    size_t i, n = 0, len = 0;
+    if (cap) out[0] = 0;
+    for (i = 0; i < hash_count; i++) {
+        if (!(hash_table[i].sets & set)) continue;
+        int w = snprintf(out + len, cap > len ? cap - len : 0, "%s%s", n ? "," : "", hash_table[i].name);
+        if (w > 0) len += (size_t)w;
+        if (len >= cap) len = cap ? cap - 1 : 0;
+        n++;
+    }
+    return n;
+}
+
 void hash_print_list(FILE *out)
 {
     size_t i;
-    fprintf(out, "%-11s %-5s %-13s %-8s %-10s %s\n", "hash", "bits", "cryptographic",
+    fprintf(out, "%-11s %-5s %-25s %-8s %-10s %s\n", "hash", "bits", "cryptographic",
             "library", "version", "implementation");
     for (i = 0; i < hash_count; i++) {
         const hash_desc *h = &hash_table[i];
-        fprintf(out, "%-11s %-5d %-13s %-8s %-10s %s\n", h->name, 8 * h->digest_bytes,
-                h->cryptographic ? "yes" : "no", h->library, h->version(),
+        fprintf(out, "%-11s %-5d %-25s %-8s %-10s %s\n", h->name, 8 * h->digest_bytes,
+                hash_security_text(h->security), h->library, h->version(),
                 h->implementation());
     }
 }

@@ -13,7 +13,19 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "sets.h"
+
 #define HASH_MAX_DIGEST 64
+
+/* What a hash promises about collisions (facts about the algorithm). */
+typedef enum {
+    HASH_NOT_CRYPTOGRAPHIC,        /* xxHash: fast, no resistance to chosen inputs */
+    HASH_CRYPTOGRAPHIC,            /* no practical collision known */
+    HASH_BROKEN,                   /* designed as cryptographic, collisions known (SHA-1: SHAttered, 2017) */
+} hash_security;
+
+/* "no", "yes", "broken (collisions known)". */
+const char *hash_security_text(hash_security s);
 
 typedef struct {
     const char *name;              /* stable: a column value in results */
@@ -21,7 +33,14 @@ typedef struct {
     const char *(*version)(void);
     const char *(*implementation)(void);  /* the code path in use, e.g. "SHA-NI", "AVX-512" */
     int digest_bytes;              /* 20 for sha1, 8 for xxh64, ... */
-    int cryptographic;
+    /* Facts, here and nowhere else (read by `list`, the planner and, through
+     * env.tsv, the report). */
+    hash_security security;
+    /* The Python call that runs this same library code, as
+     * infra/python_path.py times it ("hashlib.sha1 (OpenSSL)"); NULL when
+     * Python's differs or is missing, python_note then says why. */
+    const char *python_call, *python_note;
+    unsigned sets;                 /* named sets (sets.h) it belongs to */
     void *(*create)(void);         /* NULL on failure */
     void (*destroy)(void *state);  /* accepts NULL */
     void (*reset)(void *state);
@@ -33,6 +52,10 @@ extern const hash_desc hash_table[];
 extern const size_t hash_count;
 
 const hash_desc *hash_find(const char *name, char *err, size_t errlen);
+
+/* The members of a named set (sets.h), in table order, joined by commas
+ * into out (truncated at cap); returns how many. */
+size_t hash_set_names(unsigned set, char *out, size_t cap);
 
 /* reset + update + final in one call. */
 void hash_oneshot(const hash_desc *h, void *state, const void *data, size_t n,

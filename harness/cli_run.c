@@ -35,15 +35,6 @@
 #define DEFAULT_SEED 0   /* as `casbench pickle` */
 #define DEFAULT_ROUNDS 15
 
-static const char *const default_codecs[] = {
-    "none", "gzip:3", "gzip:9", "libdeflate:6", "isal:1", "lz4:0", "zstd:1", "zstd:3", NULL,
-};
-static const char *const default_hashes[] = {
-    "sha1", "sha256", "blake2b", "blake3", "blake3-160", "xxh64", "xxh3-64", "xxh3-128", NULL,
-};
-static const char *const quick_codecs[] = {"gzip:3", "lz4:0", "isal:1", NULL};
-static const char *const quick_hashes[] = {"sha1", "blake3", "xxh3-64", NULL};
-
 enum { ALLOC_BIT_FRESH = 1, ALLOC_BIT_REUSE = 2 };
 enum { SWEEP_NONE, SWEEP_ADD, SWEEP_ONLY };
 enum { PROFILE_DEFAULT, PROFILE_QUICK, PROFILE_FULL };
@@ -97,10 +88,8 @@ static void usage(FILE *out)
 "  --payload SPEC      a payload (see `casbench list`); default: the five PR #3090\n"
 "                      payloads. In a list, a piece `key=value` continues the\n"
 "                      spec before it: weights:rows=64,cols=8,config is two specs\n"
-"  --codec NAME[:L]    codec and level; default: none gzip:3 gzip:9 libdeflate:6\n"
-"                      isal:1 lz4:0 zstd:1 zstd:3\n"
-"  --hash NAME         default: sha1 sha256 blake2b blake3 blake3-160 xxh64 xxh3-64\n"
-"                      xxh3-128\n"
+"  --codec NAME[:L]    codec and level; default: the default set (below)\n"
+"  --hash NAME         default: the default set (below)\n"
 "  --protocol N        pickle protocol 2..5; default 4 (metaflow since 2.13.10)\n"
 "  --variant NAME      save-path variant (save and save+store rows): sequential\n"
 "                      (metaflow's order), fused (one pass of 128 KiB chunks, each\n"
@@ -129,8 +118,8 @@ static void usage(FILE *out)
 "  save+store   every codec with sha1, fresh\n"
 "  --full       the whole cross product instead: every codec x every hash for\n"
 "               save, load+verify and save+store, every row fresh and reuse\n"
-"  --quick      a reduced profile: codecs gzip:3 lz4:0 isal:1, hashes sha1 blake3\n"
-"               xxh3-64 (unless --codec/--hash); pickle, save and load fresh only;\n"
+"  --quick      a reduced profile: the quick sets of codecs and hashes (below,\n"
+"               unless --codec/--hash); pickle, save and load fresh only;\n"
 "               no load+verify or save+store; --rounds 3 --min-time 0.0015\n"
 "  --hash-sweep[=only]  also (or only) time every selected hash on random input\n"
 "               of 64 B to 64 MiB (powers of 4); payload column `sweep`\n"
@@ -169,6 +158,14 @@ static void usage(FILE *out)
 "130 / 143 interrupted by SIGINT / SIGTERM: matrix.tsv keeps the finished rows\n"
 "and --resume completes the run.\n",
             GB_MAX_REPETITIONS, DEFAULT_ROUNDS, DEFAULT_SEED);
+    /* The named sets, from the codec and hash rows that define them. */
+    fprintf(out, "\nnamed sets (the rows of codecs/codec.c and codecs/hash.c):\n");
+    for (size_t i = 0; cb_set_names[i].name; i++) {
+        char codecs[512], hashes[512];
+        codec_set_specs(cb_set_names[i].bit, codecs, sizeof codecs);
+        hash_set_names(cb_set_names[i].bit, hashes, sizeof hashes);
+        fprintf(out, "  %-8s codecs %s\n  %-8s hashes %s\n", cb_set_names[i].name, codecs, "", hashes);
+    }
 }
 
 /* ---- option parsing ----------------------------------------------------- */
@@ -397,14 +394,19 @@ static void apply_profile(run_opts *o)
     size_t i;
     if (o->npayloads == 0 && o->sweep != SWEEP_ONLY)
         for (i = 0; payload_default_names[i]; i++) add_payload(o, payload_default_names[i]);
-    if (o->ncodecs == 0) {
-        const char *const *list = o->profile == PROFILE_QUICK ? quick_codecs : default_codecs;
-        for (i = 0; list[i]; i++) add_codec(o, list[i], 0);
-    }
-    if (o->nhashes == 0) {
-        const char *const *list = o->profile == PROFILE_QUICK ? quick_hashes : default_hashes;
-        for (i = 0; list[i]; i++) add_hash(o, list[i], 0);
-    }
+    /* The named sets are data in the codec and hash rows (sets.h). */
+    unsigned set = o->profile == PROFILE_QUICK ? CB_SET_QUICK : CB_SET_DEFAULT;
+    if (o->ncodecs == 0)
+        for (i = 0; i < codec_count; i++)
+            for (size_t j = 0; j < CODEC_MAX_SET_LEVELS && codec_table[i].in_sets[j].sets; j++) {
+                if (!(codec_table[i].in_sets[j].sets & set)) continue;
+                char spec[64];
+                snprintf(spec, sizeof spec, "%s:%d", codec_table[i].name, codec_table[i].in_sets[j].level);
+                add_codec(o, spec, 0);
+            }
+    if (o->nhashes == 0)
+        for (i = 0; i < hash_count; i++)
+            if (hash_table[i].sets & set) add_hash(o, hash_table[i].name, 0);
     if (o->nprotocols == 0) o->protocols[o->nprotocols++] = 4;
     if (!g_variant_mask) g_variant_mask = ~0u;
     /* Sized for the budget (README): the default matrix with the hash sweep
@@ -550,7 +552,7 @@ static int variant_planned(const run_opts *o, const cell_save_variant *v, cell_s
 
 static int gzip_candidate(const codec_sel *c)
 {
-    return c->desc->gzip_compatible && strcmp(c->desc->name, "none") != 0;
+    return c->desc->gzip_compatible && !c->desc->ceiling;
 }
 
 /* The save/load pairings. fastest: the fastest gzip-compatible codec's index,

@@ -223,6 +223,51 @@ static void mapped_version(const char *soname, char *out, size_t cap)
     fclose(f);
 }
 
+/* The facts of every codec and hash row (codec.h, hash.h) and the members of
+ * every named set, so that the report reads the facts of the run it reports
+ * (results/README.md, "env.tsv"). */
+static void facts(ebuf *b)
+{
+    char key[160], v[1024];
+    size_t i;
+    for (i = 0; i < codec_count; i++) {
+        const codec_desc *c = &codec_table[i];
+#define CODEC_FACT(what, value) (snprintf(key, sizeof key, "codec_" what "_%s", c->name), kv(b, key, value))
+        CODEC_FACT("family", c->family ? c->family : "unknown");
+        CODEC_FACT("format", c->stream_format ? c->stream_format : "unknown");
+        CODEC_FACT("metaflow_readable", c->gzip_compatible ? "yes" : "no");
+        CODEC_FACT("ceiling", c->ceiling ? "yes" : "no");
+        CODEC_FACT("library", c->library);
+        if (c->stream_begin && c->stream_same_min_level != CODEC_STREAM_DIFFERS)
+            snprintf(v, sizeof v, "levels %d..%d", c->stream_same_min_level > c->level_min ? c->stream_same_min_level : c->level_min, c->level_max);
+        else
+            snprintf(v, sizeof v, "%s", c->stream_begin ? "no" : "no streaming API");
+        CODEC_FACT("stream_same", v);
+        CODEC_FACT("python", c->python_call ? c->python_call : "-");
+        CODEC_FACT("python_note", c->python_note ? c->python_note : "-");
+#undef CODEC_FACT
+    }
+    for (i = 0; i < hash_count; i++) {
+        const hash_desc *h = &hash_table[i];
+#define HASH_FACT(what, value) (snprintf(key, sizeof key, "hash_" what "_%s", h->name), kv(b, key, value))
+        snprintf(v, sizeof v, "%d", 8 * h->digest_bytes);
+        HASH_FACT("bits", v);
+        HASH_FACT("cryptographic", hash_security_text(h->security));
+        HASH_FACT("library", h->library);
+        HASH_FACT("python", h->python_call ? h->python_call : "-");
+        HASH_FACT("python_note", h->python_note ? h->python_note : "-");
+#undef HASH_FACT
+    }
+    for (i = 0; cb_set_names[i].name; i++) {
+        snprintf(key, sizeof key, "set_%s_codecs", cb_set_names[i].name);
+        codec_set_specs(cb_set_names[i].bit, v, sizeof v);
+        kv(b, key, v);
+        snprintf(key, sizeof key, "set_%s_hashes", cb_set_names[i].name);
+        hash_set_names(cb_set_names[i].bit, v, sizeof v);
+        kv(b, key, v);
+    }
+}
+
 static void libraries(ebuf *b)
 {
     char key[128], v[256];
@@ -251,6 +296,7 @@ static void libraries(ebuf *b)
     }
     mapped_version("libbenchmark.so", v, sizeof v);
     kv(b, "lib_benchmark", v);
+    facts(b);
 }
 
 static int write_atomic(const char *path, const char *data, size_t n, char *err, size_t errlen)
