@@ -26,13 +26,29 @@ endif
 GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 PKG_CFLAGS  = $(shell $(PKG_CONFIG) --cflags $(PKGS))
 PKG_LIBS    = $(shell $(PKG_CONFIG) --libs $(PKGS))
-CPPFLAGS_CB = -D_GNU_SOURCE -Iharness -Ipayloads -Icodecs -I$(BLAKE3_DIR) \
-              -DCASBENCH_GIT_COMMIT='"$(GIT_COMMIT)"'
-ALL_CFLAGS  = -std=c11 $(WARN) $(CPPFLAGS_CB) $(PKG_CFLAGS) $(CFLAGS) $(SANFLAGS) -MMD -MP
-ALL_CXXFLAGS= -std=c++17 -Wall -Wextra $(CPPFLAGS_CB) $(PKG_CFLAGS) $(CXXFLAGS) $(SANFLAGS) -MMD -MP
+CPPFLAGS_CB = -D_GNU_SOURCE -I$(BLAKE3_DIR) -DCASBENCH_GIT_COMMIT='"$(GIT_COMMIT)"'
 
-SRC_C      := $(sort $(wildcard harness/*.c payloads/*.c codecs/*.c))
-SRC_CXX    := $(sort $(wildcard harness/*.cc))
+# The layers (ARCHITECTURE.md). A folder sees its own headers and those of the
+# folders listed for it, never one above it: an include that points upward
+# does not compile. The include path of a source is that of its folder.
+LAYERS        := common codecs payloads rundata bench report calibrate cli
+SEES_common   := common
+SEES_codecs   := common codecs
+SEES_payloads := common payloads
+SEES_rundata  := common codecs payloads rundata
+SEES_bench    := common codecs payloads rundata bench
+SEES_report   := common codecs payloads rundata bench report
+SEES_calibrate:= common codecs payloads rundata bench calibrate
+SEES_cli      := $(LAYERS)
+# Test and fuzz programs see every layer.
+SEES_tests    := $(LAYERS)
+layer_of       = $(firstword $(subst /, ,$(patsubst $(BUILD)/%,%,$(patsubst $(FUZZ_BUILD)/%,%,$(1)))))
+LAYER_INC      = $(addprefix -I,$(SEES_$(call layer_of,$@)))
+ALL_CFLAGS  = -std=c11 $(WARN) $(CPPFLAGS_CB) $(LAYER_INC) $(PKG_CFLAGS) $(CFLAGS) $(SANFLAGS) -MMD -MP
+ALL_CXXFLAGS= -std=c++17 -Wall -Wextra $(CPPFLAGS_CB) $(LAYER_INC) $(PKG_CFLAGS) $(CXXFLAGS) $(SANFLAGS) -MMD -MP
+
+SRC_C      := $(sort $(foreach d,$(LAYERS),$(wildcard $(d)/*.c)))
+SRC_CXX    := $(sort $(foreach d,$(LAYERS),$(wildcard $(d)/*.cc)))
 # BLAKE3: portable C always; the x86-64 assembly on x86-64, where its
 # run-time dispatch picks SSE2 / SSE4.1 / AVX2 / AVX-512 from CPUID.
 BLAKE3_C   := blake3.c blake3_dispatch.c blake3_portable.c
@@ -80,20 +96,20 @@ $(BUILD)/blake3/%.o: $(BLAKE3_DIR)/%.S
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-# env.tsv records the flags the build used (harness/envinfo.c).
-$(BUILD)/harness/envinfo.o: CPPFLAGS_CB += -DCASBENCH_CFLAGS='"$(strip $(CFLAGS) $(SANFLAGS))"'
+# env.tsv records the flags the build used (bench/envinfo.c).
+$(BUILD)/bench/envinfo.o: CPPFLAGS_CB += -DCASBENCH_CFLAGS='"$(strip $(CFLAGS) $(SANFLAGS))"'
 
 # Test programs tests/c/NAME.c -> $(BUILD)/tests/NAME, linked with the codecs
 # and util objects and built with the same flags (sanitizers in build/asan).
 # Only those listed: other tests/c programs are built by their own scripts.
 C_TESTS    := test_codecs test_hashes test_numpy_rng
-TEST_OBJ    = $(filter $(BUILD)/codecs/% $(BUILD)/blake3/% $(BUILD)/harness/util.o \
+TEST_OBJ    = $(filter $(BUILD)/codecs/% $(BUILD)/blake3/% $(BUILD)/common/util.o \
                        $(BUILD)/payloads/numpy_random.o,$(OBJ))
 $(BUILD)/tests/%: $(BUILD)/tests/c/%.o $(TEST_OBJ)
 	$(CXX) $(CXXFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(QUADMATH) -lpthread -lm
 
 # util.o carries the git commit: rebuild it when HEAD moves.
-$(BUILD)/harness/util.o: $(BUILD)/commit.stamp
+$(BUILD)/common/util.o: $(BUILD)/commit.stamp
 $(BUILD)/commit.stamp: FORCE
 	@mkdir -p $(BUILD)
 	@echo '$(GIT_COMMIT)' | cmp -s - $@ || echo '$(GIT_COMMIT)' > $@
@@ -186,18 +202,18 @@ FUZZ_TARGETS := decompress json npy payload_spec tsv resume
 FUZZ_LIBS     = $(shell $(PKG_CONFIG) --libs zlib liblz4 libzstd libdeflate libisal)
 FUZZ_SECONDS ?= 30
 fuzz_mods_decompress   := codecs/codec codecs/codec_none codecs/codec_zlib codecs/codec_zlibfmt codecs/codec_libdeflate \
-                          codecs/codec_isal codecs/codec_lz4 codecs/codec_zstd harness/util
-fuzz_mods_json         := payloads/json payloads/pyobj payloads/pickle harness/util
-fuzz_mods_npy          := payloads/npy payloads/pyobj payloads/pickle harness/util
+                          codecs/codec_isal codecs/codec_lz4 codecs/codec_zstd common/util
+fuzz_mods_json         := payloads/json payloads/pyobj payloads/pickle common/util
+fuzz_mods_npy          := payloads/npy payloads/pyobj payloads/pickle common/util
 fuzz_mods_payload_spec := payloads/payload payloads/json payloads/npy payloads/pyobj payloads/pickle \
-                          payloads/pr3090 payloads/numpy_random harness/util
-fuzz_mods_tsv          := harness/tsv harness/rundir harness/util
-fuzz_mods_resume       := harness/results harness/tsv harness/rundir harness/util
+                          payloads/pr3090 payloads/numpy_random common/util
+fuzz_mods_tsv          := rundata/tsv rundata/rundir common/util
+fuzz_mods_resume       := bench/results rundata/tsv rundata/rundir common/util
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 
 $(FUZZ_BUILD)/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=c11 $(WARN) $(CPPFLAGS_CB) $(PKG_CFLAGS) $(FUZZ_FLAGS) -MMD -MP -c -o $@ $<
+	$(FUZZ_CC) -std=c11 $(WARN) $(CPPFLAGS_CB) $(LAYER_INC) $(PKG_CFLAGS) $(FUZZ_FLAGS) -MMD -MP -c -o $@ $<
 
 define FUZZ_LINK
 $(FUZZ_BUILD)/fuzz_$(1): $(FUZZ_BUILD)/tests/fuzz/fuzz_$(1).o $(patsubst %,$(FUZZ_BUILD)/%.o,$(fuzz_mods_$(1)))

@@ -82,6 +82,11 @@ const char *hash_security_text(hash_security s)
     }
 }
 
+const char *hash_security_word(hash_security s)
+{
+    return s == HASH_CRYPTOGRAPHIC ? "yes" : s == HASH_BROKEN ? "broken" : "no";
+}
+
 size_t hash_set_names(unsigned set, char *out, size_t cap)
 {
     size_t i, n = 0, len = 0;
@@ -99,12 +104,12 @@ size_t hash_set_names(unsigned set, char *out, size_t cap)
 void hash_print_list(FILE *out)
 {
     size_t i;
-    fprintf(out, "%-11s %-5s %-25s %-8s %-10s %s\n", "hash", "bits", "cryptographic",
+    fprintf(out, "%-11s %-5s %-13s %-8s %-10s %s\n", "hash", "bits", "cryptographic",
             "library", "version", "implementation");
     for (i = 0; i < hash_count; i++) {
         const hash_desc *h = &hash_table[i];
-        fprintf(out, "%-11s %-5d %-25s %-8s %-10s %s\n", h->name, 8 * h->digest_bytes,
-                hash_security_text(h->security), h->library, h->version(),
+        fprintf(out, "%-11s %-5d %-13s %-8s %-10s %s\n", h->name, 8 * h->digest_bytes,
+                hash_security_word(h->security), h->library, h->version(),
                 h->implementation());
     }
 }

@@ -26,6 +26,8 @@ typedef enum {
 
 /* "no", "yes", "broken (collisions known)". */
 const char *hash_security_text(hash_security s);
+/* One word for columns: "no", "yes", "broken". */
+const char *hash_security_word(hash_security s);
 
 typedef struct {
     const char *name;              /* stable: a column value in results */

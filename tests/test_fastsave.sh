@@ -170,8 +170,8 @@ check_eq "the side-by-side section lists those 11 and the 4 codec rows of the ot
   "$(grep -c '^15 rows side by side; the rule applies to 0 of them and holds for 0\.$' cq/REPORT.md)"
 
 # ---- the hand-off under ThreadSanitizer -----------------------------------------
-if cc -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=thread -I"$ROOT/harness" -o test_handoff \
-     "$ROOT/tests/c/test_handoff.c" "$ROOT/harness/handoff.c" "$ROOT/harness/util.c" -lpthread -lm 2>tsan.err; then
+if cc -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=thread -I"$ROOT/bench" -I"$ROOT/common" -o test_handoff \
+     "$ROOT/tests/c/test_handoff.c" "$ROOT/bench/handoff.c" "$ROOT/common/util.c" -lpthread -lm 2>tsan.err; then
   rc=0
   ./test_handoff >tsan.out 2>>tsan.err || rc=$?
   check_eq "hand-off under TSan: both modes, pinned and not, no report" "0|5|" \

@@ -209,7 +209,7 @@ fi
 UNIT=$TMPD/payload_unit
 QUADMATH=; [ "$(uname -m)" = x86_64 ] && QUADMATH=-lquadmath   # payloads/numpy_random.c
 if cc -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
-      -Iharness -Ipayloads tests/c/payload_unit.c payloads/*.c harness/util.c $QUADMATH -lpthread -lm -o "$UNIT" 2>"$TMPD/unit.err"; then
+      -Icommon -Ipayloads tests/c/payload_unit.c payloads/*.c common/util.c $QUADMATH -lpthread -lm -o "$UNIT" 2>"$TMPD/unit.err"; then
   pass "payload_unit builds"
   # several ndarrays in one graph (shared dtypes, a repeated array, one-byte
   # data equal to numpy's own b'b', a bytes singleton) against Python building

@@ -1,4 +1,4 @@
-/* test_handoff.c - harness/handoff.c under ThreadSanitizer (built by
+/* test_handoff.c - bench/handoff.c under ThreadSanitizer (built by
  * tests/test_fastsave.sh with -fsanitize=thread): every job sees what the
  * caller wrote before handoff_start, and the caller sees everything the job
  * wrote after handoff_wait, in both hand-off modes, with plain (non-atomic)
