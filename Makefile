@@ -3,7 +3,8 @@
 # Variables a user may set: CC, CXX, CFLAGS, CXXFLAGS, LDFLAGS, PREFIX, DESTDIR,
 # BUILD (output directory), BLAKE3_DIR (BLAKE3's C sources), T (test filter),
 # FUZZ_SECONDS (make fuzz), RUN (make report / make readme / make calibrate),
-# BENCH_ARGS, CALIBRATE_ARGS, METAFLOW, METAFLOW_PR, REPRODUCE_ARGS (make reproduce).
+# BENCH_ARGS, CALIBRATE_ARGS, METAFLOW, METAFLOW_PR, REPRODUCE_ARGS (make reproduce),
+# AA_ARGS (make aa).
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 BUILD      ?= build
@@ -69,7 +70,7 @@ BLAKE3_DEFS+= -DBLAKE3_TESTING
 OBJ        := $(SRC_C:%.c=$(BUILD)/%.o) $(SRC_CXX:%.cc=$(BUILD)/%.o) \
               $(BLAKE3_C:%.c=$(BUILD)/blake3/%.o) $(BLAKE3_S:%.S=$(BUILD)/blake3/%.o)
 
-.PHONY: all deps bench test check-build install uninstall clean fuzz report readme calibrate reproduce
+.PHONY: all deps bench test check-build install uninstall clean fuzz report readme calibrate reproduce aa
 all: $(BUILD)/casbench
 
 # Install missing packages only when the check finds something missing.
@@ -146,6 +147,13 @@ reproduce: deps
 	  | tail -n 1) && [ -n "$$py" ] && \
 	build/casbench report "$$run" --python "$$py" && \
 	echo "casbench: C run $$run, Python run $$py; report in $$run/REPORT.md and $$run/pr3090.tsv"
+
+# `make aa [AA_ARGS=...]`: the A/A benchmark (infra/aa.sh): the same matrix
+# twice, compared and reported; AA.md states which targets were met.
+AA_ARGS ?=
+aa: deps
+	$(MAKE) --no-print-directory BUILD=build SANITIZE= build/casbench
+	@out=$$(infra/aa.sh $(AA_ARGS) | tail -n 1) && cat "$$out/AA.md" && echo "casbench: A/A in $$out/AA.md"
 
 test: deps
 	$(MAKE) --no-print-directory check-build

@@ -30,7 +30,8 @@ static void usage(FILE *out)
             "and a verdict. Replicates are rounds, not back-to-back repetitions: each\n"
             "side's interval comes from a block bootstrap over its rounds plus the drift\n"
             "between the halves of its run (results/README.md, \"Rounds\"), the two\n"
-            "runs sharing no rounds; the p-values of all rows are corrected by\n"
+            "runs sharing no rounds, widened by the machine's own drift between the\n"
+            "runs (the canary of rounds.tsv, B/A); the p-values of all rows are corrected by\n"
             "Benjamini-Hochberg (false discovery rate %g). Verdicts: equivalent (the\n"
             "change is within the margin), faster / slower (significant and beyond the\n"
             "margin), no significant change. Rows with fewer than %d rounds a side are\n"
@@ -112,12 +113,14 @@ static int cmp_dbl(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Judge rows[0..n): each row's change over its rounds, less canary_shift
- * (log scale; 0: none); the rows' between-run spread beyond what their rounds explain
- * (tau, from the median absolute deviation of the changes: robust to the
- * few rows that really changed) added to every interval; p-values; and
- * Benjamini-Hochberg over all of them. Returns tau (log scale). */
-static double judge_rows(compared *rows, size_t n, double canary_shift)
+/* Judge rows[0..n): each row's change over its rounds; two between-run terms
+ * added to every row's variance: the rows' spread beyond what their rounds
+ * explain (tau, from the median absolute deviation of the changes: robust
+ * to the few rows that really changed) and machine_drift, how far the
+ * machine itself moved between the runs (log of the canary's B/A; 0 when
+ * unknown); p-values; and Benjamini-Hochberg over all of them. Returns tau
+ * (log scale). */
+static double judge_rows(compared *rows, size_t n, double machine_drift)
 {
     double *d = malloc((n ? n : 1) * sizeof *d), *v = malloc((n ? n : 1) * sizeof *v), tau2 = 0;
     int *reject = malloc((n ? n : 1) * sizeof *reject);
@@ -127,7 +130,7 @@ static double judge_rows(compared *rows, size_t n, double canary_shift)
         compared *c = &rows[i];
         c->p = NAN;
         c->change.log_se = NAN;
-        c->change.log_center = log(c->b->median_ns / c->a->median_ns) - canary_shift;
+        c->change.log_center = log(c->b->median_ns / c->a->median_ns);
         if (c->a->nsamples < CMP_MIN_SAMPLES || c->b->nsamples < CMP_MIN_SAMPLES) continue;
         char seed[560];
         snprintf(seed, sizeof seed, "A %s", c->id);
@@ -135,7 +138,6 @@ static double judge_rows(compared *rows, size_t n, double canary_shift)
         seed[0] = 'B';
         rs_estimate eb = rs_estimate_median(c->b->samples_ns, c->b->nsamples, rs_seed(seed));
         c->change = rs_ratio_of(eb, ea);
-        c->change.log_center -= canary_shift;
         d[m] = c->change.log_center;
         v[m++] = c->change.log_se * c->change.log_se;
     }
@@ -154,7 +156,7 @@ static double judge_rows(compared *rows, size_t n, double canary_shift)
     for (size_t i = 0; i < n; i++) {
         compared *c = &rows[i];
         if (!isnan(c->change.log_se)) {
-            c->change.log_se = sqrt(c->change.log_se * c->change.log_se + tau2);
+            c->change.log_se = sqrt(c->change.log_se * c->change.log_se + tau2 + machine_drift * machine_drift);
             c->p = rs_pvalue(c->change);
         }
         p[i] = c->p;
@@ -184,7 +186,7 @@ static void print_method(double margin, double fail_above)
     printf("Method: each row's B/A (ratio of its medians over rounds) is judged with a 95 %% interval "
            "from each run's own rounds (a block bootstrap over consecutive rounds plus the drift between "
            "the halves of each run, since two runs share no rounds) widened by the rows' between-run "
-           "spread, Benjamini-Hochberg over all judged rows at a false discovery rate of %g, and a "
+           "spread and by the machine's own drift between the runs (the canary's B/A), Benjamini-Hochberg over all judged rows at a false discovery rate of %g, and a "
            "change within %s %% called equivalent.", CMP_FDR, F3(margin));
     if (fail_above >= 0)
         printf(" Rows marked **over** are slower in B, significantly and beyond the margin, by more "
@@ -243,11 +245,21 @@ int cli_compare(int argc, char **argv)
                i ? "\n" : "");
     }
     print_method(margin, fail_above);
+    /* The canary is a yardstick, not a divisor: on a machine oversubscribed
+     * by other work its median moved 13 % between two runs whose rows did not
+     * move at all (a 64 KiB hash is cut by time slices differently from the
+     * cells), and dividing by it called 30 unchanged rows slower. Read as how
+     * far the machine moved, it widens every interval instead: a row is
+     * called changed only when it moved further than the machine did. */
     double ca = canary_median(&ra), cbm = canary_median(&rb);
+    double machine_drift = isnan(ca) || isnan(cbm) ? 0 : fabs(log(cbm / ca));
     if (!isnan(ca) && !isnan(cbm))
-        printf("The canary (rounds.tsv) ran %s x as long in B as in A: the machine's own drift "
-               "between the runs, to read the changes below against (it is not divided out: a fixed "
-               "small cell drifts unlike the others on a loaded machine).\n\n", F3(cbm / ca));
+        printf("The canary (rounds.tsv) ran %s x as long in B as in A: the machine's own drift between "
+               "the runs, added to every row's interval (a row is called changed only when it moved "
+               "further than the machine did).\n\n", F3(cbm / ca));
+    else
+        printf("No canary in %s (rounds.tsv): the machine's drift between the runs is not known and not "
+               "in the intervals.\n\n", isnan(ca) ? "A" : "B");
 
     /* Every row first: Benjamini-Hochberg needs all the p-values. */
     compared *rows = calloc(ra.nrows ? ra.nrows : 1, sizeof *rows);
@@ -259,11 +271,7 @@ int cli_compare(int argc, char **argv)
         c->b = lookup(kb, rb.nrows, c->id);
         if (c->b && c->a->ok && c->b->ok) ncmp++;
     }
-    /* The canary is shown, not divided out: on a machine oversubscribed by
-     * other work its median moved 13 % between two runs whose rows did not
-     * move at all (a 64 KiB hash is cut by time slices differently from the
-     * cells), and dividing by it called 30 unchanged rows slower. */
-    double tau = judge_rows(rows, ncmp, 0);
+    double tau = judge_rows(rows, ncmp, machine_drift);
     if (tau > 0)
         printf("Rows disagree between the runs beyond what their rounds explain: a between-run spread of "
                "%s %% (from the median absolute deviation of the rows' changes) is added to every row's "
