@@ -94,6 +94,12 @@ int gb_run(const gb_measurement *m, gb_result *out, char *err, size_t errlen);
 typedef struct {
     int64_t iterations;        /* iterations the batch ran */
     double real_ns, cpu_ns;    /* wall and CPU time per iteration */
+    /* Minor page faults per iteration: the process's ru_minflt (getrusage)
+     * over the batch's timed loop, untimed steps between iterations
+     * included, divided by its iterations. Python's bytes objects fault in
+     * new pages or not depending on the allocator (results/README.md,
+     * "minflt_per_iter"): this is how a cell's allocation is checked. */
+    double minflt_per_iter;
 } gb_batch;
 
 int gb_run_batch(const gb_measurement *m, int64_t iterations, double min_time, double warmup_s, int keep,

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <sys/resource.h>
 #include <sstream>
 #include <string>
 #include <type_traits>
@@ -159,6 +160,14 @@ void gb_add_context(const char *key, const char *value)
 
 namespace {
 
+// The process's minor page faults so far (all threads: an overlapped
+// variant's worker faults for the cell too).
+long minor_faults()
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_minflt : 0;
+}
+
 // Registers the measurement's benchmark (the timed loop knows nothing but
 // the iteration function and the optional untimed step between iterations).
 benchmark::internal::Benchmark *register_measurement(const gb_measurement *m)
@@ -173,6 +182,7 @@ benchmark::internal::Benchmark *register_measurement(const gb_measurement *m)
         }
         if (mm.prepare) mm.prepare(mm.ctx);   // before the timed loop: untimed
         int failed = 0;
+        const long faults_before = minor_faults();
         if (mm.between) {
             for (auto _ : st) {
                 failed |= mm.run(mm.ctx);
@@ -184,6 +194,9 @@ benchmark::internal::Benchmark *register_measurement(const gb_measurement *m)
             for (auto _ : st)
                 failed |= mm.run(mm.ctx);
         }
+        // Google Benchmark divides by the iterations (kAvgIterations).
+        st.counters["minflt"] = benchmark::Counter((double)(minor_faults() - faults_before),
+                                                   benchmark::Counter::kAvgIterations);
         if (failed) st.SkipWithError("an iteration failed after the cell was verified");
         st.SetBytesProcessed((int64_t)((uint64_t)st.iterations() * mm.bytes_per_iter));
     })->UseRealTime()->Unit(benchmark::kNanosecond);
@@ -227,6 +240,8 @@ int gb_run_batch(const gb_measurement *m, int64_t iterations, double min_time, d
         out->iterations = r.iterations;
         out->real_ns = r.GetAdjustedRealTime();
         out->cpu_ns = r.GetAdjustedCPUTime();
+        auto faults = r.counters.find("minflt");
+        out->minflt_per_iter = faults == r.counters.end() ? 0 : faults->second.value;
     }
     if (out->iterations <= 0) return set_err(err, errlen, "Google Benchmark reported no run");
     if (keep) {
