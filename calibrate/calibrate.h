@@ -1,7 +1,8 @@
 /*
  * calibrate.h - what `casbench calibrate` needs besides the cells: running
  * the libraries' own benchmark tools, reading their output, and the two
- * measurements the matrix has no cell for (an LZ4 block codec, memcpy).
+ * measurements the matrix has no cell for (memcpy, EVP_Digest per block).
+ * The LZ4 block codec lz4 -b is compared with is codecs/codec_lz4block.h.
  *
  * Units: every throughput returned here is in bytes per second. The tools
  * print "MB/s" with different MBs: lz4 -b and zstd -b divide by 10^6,
@@ -79,15 +80,6 @@ int calib_parse_openssl_speed(const char *text, size_t len, const char *alg, uin
 int calib_elf_needs(const char *path, const char *soname_prefix);
 
 /* ---- measurements the matrix has no cell for ------------------------------ */
-
-/* "lz4-block": the LZ4 block API over the whole input in one block, as
- * `lz4 -b` times it (lz4 1.9.4's bench: LZ4_compress_fast, acceleration 1
- * for levels up to 2, one block per file unless -B is given;
- * LZ4_decompress_safe). Compress writes a 4-byte little-endian input size,
- * then the block; decompress reads it back (four bytes beside megabytes:
- * nothing measurable). Levels 0..2 only (all three are acceleration 1, as
- * in the lz4 CLI). Not in codec_table: it is not what metaflow writes. */
-extern const codec_desc calib_lz4_block;
 
 /* memcpy of n bytes, the speed ceiling of anything that writes the blob.
  * `fresh` mallocs the destination each iteration and frees it (as the

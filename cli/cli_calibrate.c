@@ -18,6 +18,7 @@
 #include "cells.h"
 #include "cli.h"
 #include "codec.h"
+#include "codec_lz4block.h"
 #include "gbench.h"
 #include "hash.h"
 #include "payload.h"
@@ -487,7 +488,7 @@ static void compare_lz4(const calib_opts *o, const blob_in *b)
     progress("lz4 %s", b->name);
     /* One measurement on each side, back to back: the best of two on one
      * side only would favour that side on a busy machine. */
-    codec_cells(&calib_lz4_block, 1, b, &hc, &hd);
+    codec_cells(&codec_lz4_block, 1, b, &hc, &hd);
     double share;
     codec_tool(o, "lz4", 1, b, &csize, &tc, &td, &share);
     /* The matrix's own codec, for context. */
@@ -1071,7 +1072,7 @@ int cli_calibrate(int argc, char **argv)
         const hash_desc *x = hash_find("xxh64", err, sizeof err), *s = hash_find("sha1", err, sizeof err);
         snprintf(versions, sizeof versions,
                  "casbench %s (commit %s). Libraries in the harness: liblz4 %s, libzstd %s, libxxhash %s, OpenSSL %s.\n",
-                 cb_version, cb_git_commit, calib_lz4_block.version(), z ? z->version() : "?", x ? x->version() : "?",
+                 cb_version, cb_git_commit, codec_lz4_block.version(), z ? z->version() : "?", x ? x->version() : "?",
                  s ? s->version() : "?");
     }
     static const struct { int bit; const char *exe, *flag; } vflags[] = {
