@@ -165,3 +165,18 @@ check_error "unknown --tool" 2 "$CASBENCH" calibrate --tool brotli
 check_error "unknown --payload" 2 "$CASBENCH" calibrate --tool pickle --payload nosuch
 : >"$TMPD/file"
 check_error "--out is a file" 2 "$CASBENCH" calibrate --tool pickle --payload config --out "$TMPD/file"
+
+# ---- getopt_long: --flag=value, --flag value, prefixes, -- ----------------------------------------
+o=$TMPD/eq-form
+check "--quick --tool=pickle --payload=config --out=DIR (and a prefix, --qu)" "$REL" calibrate --qu --tool=pickle --payload=config --out="$o"
+check_eq "--flag=value: the pickle rows only, in DIR" "pickle config vs memcpy of the blob, reuse ($("$REL" pickle config | wc -c) B)
+pickle config vs memcpy of the blob, fresh ($("$REL" pickle config | wc -c) B)" "$(tail -n +2 "$o/calibrate.tsv" 2>/dev/null | cut -f1)"
+"$CASBENCH" calibrate --parse=lz4 "$C/lz4.txt" >"$C/lz4-eq.got" 2>&1
+check_eq "--parse=KIND FILE reads as --parse KIND FILE" "$(cat "$C/lz4.got")" "$(cat "$C/lz4-eq.got")"
+check_error "-- then an argument" 1 "$CASBENCH" calibrate --tool pickle -- extra
+grep -q "extra" "$TMPD/err.err" && pass "-- then an argument: names it" || fail "-- then an argument: names it" "$(cat "$TMPD/err.err")"
+check_error "--out without its value" 1 "$CASBENCH" calibrate --tool pickle --out
+grep -q -- "--out: missing value" "$TMPD/err.err" && pass "--out without its value: says so" || fail "--out without its value: says so" "$(cat "$TMPD/err.err")"
+check_error "--parse without KIND and FILE" 1 "$CASBENCH" calibrate --parse
+check_error "a value given to --quick" 1 "$CASBENCH" calibrate --quick=1
+check_error "an ambiguous prefix (--p: --payload or --parse)" 1 "$CASBENCH" calibrate --p config
