@@ -170,10 +170,11 @@ int calib_compare_zstd(const calib_opts *o, const char *path, const calib_blob *
     return 0;
 }
 
-static const struct { int id; const char *tool_name, *hash; } xxh_algs[] = {
+const calib_xxh_alg calib_xxh_algs[] = {
     {3, "XXH64", "xxh64"}, {5, "XXH3_64b", "xxh3-64"}, {11, "XXH128", "xxh3-128"},
 };
-#define N_XXH (sizeof xxh_algs / sizeof xxh_algs[0])
+#define N_XXH (sizeof calib_xxh_algs / sizeof calib_xxh_algs[0])
+const size_t calib_xxh_alg_count = N_XXH;
 
 /* One `xxhsum -b3,5,11`: the best speed so far of each algorithm in bps. */
 static int xxhsum_once(const calib_opts *o, double bps[N_XXH], char *err, size_t errlen)
@@ -187,7 +188,7 @@ static int xxhsum_once(const calib_opts *o, double bps[N_XXH], char *err, size_t
     for (size_t i = 0; i < N_XXH && rc == 0; i++) {
         uint64_t size;
         double v;
-        if (calib_parse_xxhsum_bench(r.out, r.len, xxh_algs[i].id, xxh_algs[i].tool_name, &size, &v, msg, sizeof msg) != 0)
+        if (calib_parse_xxhsum_bench(r.out, r.len, calib_xxh_algs[i].id, calib_xxh_algs[i].tool_name, &size, &v, msg, sizeof msg) != 0)
             rc = calib_err(CB_EXIT_ENV, err, errlen, "xxhsum: %s", msg);
         else if (size != XXHSUM_SAMPLE)
             rc = calib_err(CB_EXIT_ENV, err, errlen, "xxhsum: a %llu-byte sample, not xxhsum 0.8's 100 KB", (unsigned long long)size);
@@ -211,7 +212,7 @@ int calib_compare_xxhsum(const calib_opts *o, const char *path, calib_table *t, 
     for (int round = 0; round < 2; round++) {
         for (size_t i = 0; i < N_XXH; i++) {
             calib_figure f;
-            if ((rc = calib_hash_cell(xxh_algs[i].hash, XXHSUM_SAMPLE, round ? "xxhsum-2" : "xxhsum-1", &f, err, errlen)) != 0)
+            if ((rc = calib_hash_cell(calib_xxh_algs[i].hash, XXHSUM_SAMPLE, round ? "xxhsum-2" : "xxhsum-1", &f, err, errlen)) != 0)
                 return rc;
             h[i] = round ? calib_best_of(h[i], f) : f;
         }
@@ -220,15 +221,15 @@ int calib_compare_xxhsum(const calib_opts *o, const char *path, calib_table *t, 
     calib_tool_library(path, "libxxhash.so", "xxHash", lib, sizeof lib);
     for (size_t i = 0; i < N_XXH; i++) {
         calib_figure hc = calib_in_cpu_time(h[i]);
-        calib_row *r = calib_add_row(t, CALIB_KIND_LIKE, &hc, tool_bps[i], "xxhsum -b%d %s vs %s (%d B)", xxh_algs[i].id,
-                                     xxh_algs[i].tool_name, xxh_algs[i].hash, XXHSUM_SAMPLE);
+        calib_row *r = calib_add_row(t, CALIB_KIND_LIKE, &hc, tool_bps[i], "xxhsum -b%d %s vs %s (%d B)", calib_xxh_algs[i].id,
+                                     calib_xxh_algs[i].tool_name, calib_xxh_algs[i].hash, XXHSUM_SAMPLE);
         if (!r) return oom(err, errlen);
         snprintf(r->harness_measures, sizeof r->harness_measures,
                  "matrix hash cell %s: reset, update, digest (libxxhash, the x86 dispatch entry points for XXH3) and the hex key, on a buffer of that size held in cache; CPU time",
-                 xxh_algs[i].hash);
+                 calib_xxh_algs[i].hash);
         snprintf(r->tool_measures, sizeof r->tool_measures,
                  "xxhsum -b%d: one-shot %s of its %d-byte sample in cache (CPU time, fastest of its runs; xxhsum's MB is 2^20, so its it/s x size is used); %s",
-                 xxh_algs[i].id, xxh_algs[i].tool_name, XXHSUM_SAMPLE, lib);
+                 calib_xxh_algs[i].id, calib_xxh_algs[i].tool_name, XXHSUM_SAMPLE, lib);
         calib_explain(r, NULL);
     }
     return 0;

@@ -67,7 +67,7 @@ int calib_codec_cells(const codec_desc *codec, int level, const calib_blob *b, c
                       calib_figure *d, char *err, size_t errlen);
 /* The hash cell of `hash` on n reproducible bytes; tag names the measurement. */
 int calib_hash_cell(const char *hash, size_t n, const char *tag, calib_figure *f, char *err, size_t errlen);
-/* The pickle cell of the blob's object. */
+/* The cell input of a blob: its object (for pickle cells) and its bytes. */
 cell_input calib_cell_input(const calib_blob *b);
 
 /* memcpy of n bytes, the speed ceiling of anything that writes the blob.

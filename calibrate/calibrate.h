@@ -181,6 +181,12 @@ int calib_parse_codec_bench(const char *text, size_t len, uint64_t *size, uint64
  * 0; CALIB_PARSE_ABSENT when there is no line for `id`; CB_EXIT_ENV when
  * the line names another algorithm or has no speed. */
 #define CALIB_PARSE_ABSENT (-1)
+
+/* The algorithms `xxhsum -b3,5,11` times, xxhsum 0.8's numbering, and the
+ * hash row each is compared with. */
+typedef struct { int id; const char *tool_name, *hash; } calib_xxh_alg;
+extern const calib_xxh_alg calib_xxh_algs[];
+extern const size_t calib_xxh_alg_count;
 int calib_parse_xxhsum_bench(const char *text, size_t len, int id, const char *name,
                              uint64_t *size, double *bps, char *err, size_t errlen);
 

@@ -201,17 +201,17 @@ static int parse_options(int argc, char **argv, cli_opts *o)
 
 static void parse_xxhsum(const char *text, size_t len)
 {
-    static const struct { int id; const char *name; } ids[] = {{3, "XXH64"}, {5, "XXH3_64b"}, {11, "XXH128"}};
     char lines[1024] = "", err[256];
     int found = 0;
-    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+    for (size_t i = 0; i < calib_xxh_alg_count; i++) {
+        const calib_xxh_alg *a = &calib_xxh_algs[i];
         uint64_t size;
         double bps;
-        int rc = calib_parse_xxhsum_bench(text, len, ids[i].id, ids[i].name, &size, &bps, err, sizeof err);
+        int rc = calib_parse_xxhsum_bench(text, len, a->id, a->tool_name, &size, &bps, err, sizeof err);
         if (rc == CALIB_PARSE_ABSENT) continue;
         if (rc != 0) cb_fail(rc, "xxhsum: %s", err);
         found++;
-        snprintf(lines + strlen(lines), sizeof lines - strlen(lines), "%d\t%s\t%llu\t%.17g\n", ids[i].id, ids[i].name,
+        snprintf(lines + strlen(lines), sizeof lines - strlen(lines), "%d\t%s\t%llu\t%.17g\n", a->id, a->tool_name,
                  (unsigned long long)size, bps);
     }
     if (!found) cb_fail(CB_EXIT_ENV, "xxhsum: no result line '<id>#<name> : <size> -> <N> it/s' in its output");
