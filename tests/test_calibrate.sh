@@ -165,3 +165,63 @@ check_error "unknown --tool" 2 "$CASBENCH" calibrate --tool brotli
 check_error "unknown --payload" 2 "$CASBENCH" calibrate --tool pickle --payload nosuch
 : >"$TMPD/file"
 check_error "--out is a file" 2 "$CASBENCH" calibrate --tool pickle --payload config --out "$TMPD/file"
+
+# ---- getopt_long: --flag=value, --flag value, prefixes, -- ----------------------------------------
+o=$TMPD/eq-form
+check "--quick --tool=pickle --payload=config --out=DIR (and a prefix, --qu)" "$REL" calibrate --qu --tool=pickle --payload=config --out="$o"
+check_eq "--flag=value: the pickle rows only, in DIR" "pickle config vs memcpy of the blob, reuse ($("$REL" pickle config | wc -c) B)
+pickle config vs memcpy of the blob, fresh ($("$REL" pickle config | wc -c) B)" "$(tail -n +2 "$o/calibrate.tsv" 2>/dev/null | cut -f1)"
+"$CASBENCH" calibrate --parse=lz4 "$C/lz4.txt" >"$C/lz4-eq.got" 2>&1
+check_eq "--parse=KIND FILE reads as --parse KIND FILE" "$(cat "$C/lz4.got")" "$(cat "$C/lz4-eq.got")"
+check_error "-- then an argument" 1 "$CASBENCH" calibrate --tool pickle -- extra
+grep -q "extra" "$TMPD/err.err" && pass "-- then an argument: names it" || fail "-- then an argument: names it" "$(cat "$TMPD/err.err")"
+check_error "--out without its value" 1 "$CASBENCH" calibrate --tool pickle --out
+grep -q -- "--out: missing value" "$TMPD/err.err" && pass "--out without its value: says so" || fail "--out without its value: says so" "$(cat "$TMPD/err.err")"
+check_error "--parse without KIND and FILE" 1 "$CASBENCH" calibrate --parse
+check_error "a value given to --quick" 1 "$CASBENCH" calibrate --quick=1
+check_error "an ambiguous prefix (--p: --payload or --parse)" 1 "$CASBENCH" calibrate --p config
+
+# ---- lz4-block (codecs/codec_lz4block.c) against python-lz4's lz4.block --------------------------
+# The codec lz4 -b is compared with is no codec_table row (no subcommand runs
+# it), so a small driver links its object: stdin compressed to stdout, then
+# decompressed and checked. Oracle: lz4.block.compress() with its defaults
+# writes the same bytes, and lz4.block.decompress() reads ours back.
+L=$TMPD/lzb
+mkdir -p "$L"
+cat >"$L/drv.c" <<'CEOF'
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "codec_lz4block.h"
+int main(void)
+{
+    size_t cap = 1 << 26, n = 0, r;
+    unsigned char *in = malloc(cap), *out, *back;
+    while ((r = fread(in + n, 1, cap - n, stdin)) > 0) n += r;
+    size_t ocap = codec_lz4_block.bound(n, 1);
+    out = malloc(ocap);
+    back = malloc(n + 1);
+    void *c = codec_lz4_block.create(1);
+    size_t m = codec_lz4_block.compress(c, in, n, out, ocap);
+    if (m > ocap || codec_lz4_block.content_size(out, m) != n) return 2;
+    if (codec_lz4_block.decompress(c, out, m, back, n) != n || memcmp(in, back, n) != 0) return 3;
+    if (m > 4 && codec_lz4_block.decompress(c, out, m - 1, back, n) == n) return 4;   /* truncated: refused */
+    codec_lz4_block.destroy(c);
+    fwrite(out, 1, m, stdout);
+    return 0;
+}
+CEOF
+if cc -std=c11 -Icodecs -Icommon -o "$L/drv" "$L/drv.c" build/codecs/codec_lz4block.o -llz4 2>"$L/cc.err"; then
+  for p in config embeddings random; do
+    "$REL" pickle "$p" >"$L/$p.pkl"
+    rc=0; "$L/drv" <"$L/$p.pkl" >"$L/$p.lzb" || rc=$?
+    if [ "$rc" = 0 ] && "$PY" -c '
+import lz4.block, sys
+d = open(sys.argv[1], "rb").read(); c = open(sys.argv[2], "rb").read()
+sys.exit(0 if c == lz4.block.compress(d) and lz4.block.decompress(c) == d else 1)' "$L/$p.pkl" "$L/$p.lzb"
+    then pass "lz4-block on $p: the bytes lz4.block.compress writes, round trip, truncation refused"
+    else fail "lz4-block on $p" "driver exit $rc, or not python-lz4's bytes"; fi
+  done
+else
+  fail "lz4-block driver builds" "$(head -c 300 "$L/cc.err")"
+fi
