@@ -54,35 +54,6 @@ int plan_gzip_candidate(const codec_desc *d)
     return d->gzip_compatible && !d->ceiling;
 }
 
-/* A cell by indices into the request: codec or hash -1 for none. */
-typedef struct {
-    cell_stage stage;
-    int codec, hash;
-    cell_alloc alloc;
-} pair;
-
-typedef struct {
-    pair *v;
-    size_t n, cap;
-} pair_list;
-
-static int add_pair(pair_list *p, pair x)
-{
-    for (size_t i = 0; i < p->n; i++)
-        if (p->v[i].stage == x.stage && p->v[i].codec == x.codec && p->v[i].hash == x.hash &&
-            p->v[i].alloc == x.alloc)
-            return 0;
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 64;
-        pair *v = realloc(p->v, cap * sizeof *v);
-        if (!v) return -1;
-        p->v = v;
-        p->cap = cap;
-    }
-    p->v[p->n++] = x;
-    return 0;
-}
-
 static int add_spec(plan_cells *p, const cell_spec *s)
 {
     for (size_t i = 0; i < p->n; i++)
@@ -127,15 +98,14 @@ static int word_in(const char *word, const char *list)
 }
 
 /* Whether a save / save+store cell of this variant is in the plan. */
-static int variant_planned(const plan_request *r, const cell_save_variant *v, const pair *x)
+static int variant_planned(const plan_request *r, const cell_save_variant *v, const cell_spec *x)
 {
-    const plan_codec *c = &r->codecs[x->codec];
-    if (!cell_save_variant_applies(v, c->desc)) return 0;
+    if (!cell_save_variant_applies(v, x->codec)) return 0;
     if (v == &cell_save_variants[0] || r->variant_mask || r->profile == PLAN_FULL) return 1;
-    if (x->stage != CELL_SAVE || x->hash != (int)plan_key_hash(r)) return 0;
+    if (x->stage != CELL_SAVE || x->hash != r->hashes[plan_key_hash(r)]) return 0;
     for (size_t i = 0; i < sizeof fast_variant_plan / sizeof fast_variant_plan[0]; i++) {
         int bit = x->alloc == CELL_ALLOC_FRESH ? PLAN_ALLOC_FRESH : PLAN_ALLOC_REUSE;
-        if (strcmp(c->desc->name, fast_variant_plan[i].codec) != 0 || c->level != fast_variant_plan[i].level)
+        if (strcmp(x->codec->name, fast_variant_plan[i].codec) != 0 || x->level != fast_variant_plan[i].level)
             continue;
         /* --alloc or --quick may leave only one mode: then use it. */
         if (!(fast_variant_plan[i].allocs & bit) && (alloc_modes(r, CELL_SAVE) & fast_variant_plan[i].allocs))
@@ -145,91 +115,113 @@ static int variant_planned(const plan_request *r, const cell_save_variant *v, co
     return 0;
 }
 
-/* One cell, once per planned variant for the save stages. */
-static int add(const plan_request *r, plan_cells *p, pair x)
+/* The cell of a stage with the request's codec and hash of these indices
+ * (-1: none). */
+static cell_spec cell_of(const plan_request *r, cell_stage stage, int codec, int hash)
 {
     cell_spec s = {0};
-    s.stage = x.stage;
-    if (x.codec >= 0) {
-        s.codec = r->codecs[x.codec].desc;
-        s.level = r->codecs[x.codec].level;
+    s.stage = stage;
+    if (codec >= 0) {
+        s.codec = r->codecs[codec].desc;
+        s.level = r->codecs[codec].level;
     }
-    s.hash = x.hash >= 0 ? r->hashes[x.hash] : NULL;
-    s.alloc = x.alloc;
-    if (x.stage != CELL_SAVE && x.stage != CELL_SAVE_STORE) return add_spec(p, &s);
+    s.hash = hash >= 0 ? r->hashes[hash] : NULL;
+    return s;
+}
+
+/* The cell, once per planned variant for the save stages. */
+static int add(const plan_request *r, plan_cells *p, cell_spec s)
+{
+    if (s.stage != CELL_SAVE && s.stage != CELL_SAVE_STORE) return add_spec(p, &s);
     unsigned mask = r->variant_mask ? r->variant_mask : ~0u;
     for (size_t v = 0; v < cell_save_variant_count && v < 32; v++) {
-        if (!(mask & (1u << v)) || !variant_planned(r, &cell_save_variants[v], &x)) continue;
+        if (!(mask & (1u << v)) || !variant_planned(r, &cell_save_variants[v], &s)) continue;
         s.variant = &cell_save_variants[v];
         if (add_spec(p, &s) != 0) return -1;
     }
     return 0;
 }
 
-/* The cell in the allocation modes of its stage (modes: 0 for the stage's). */
-static int add_modes(const plan_request *r, plan_cells *p, cell_stage s, int codec, int hash, int modes)
+/* The cell in each allocation mode of `modes` (0: those of its stage). */
+static int add_modes(const plan_request *r, plan_cells *p, cell_spec s, int modes)
 {
-    int m = modes ? modes : alloc_modes(r, s);
-    if ((m & PLAN_ALLOC_FRESH) && add(r, p, (pair){s, codec, hash, CELL_ALLOC_FRESH}) != 0) return -1;
-    if ((m & PLAN_ALLOC_REUSE) && add(r, p, (pair){s, codec, hash, CELL_ALLOC_REUSE}) != 0) return -1;
+    int m = modes ? modes : alloc_modes(r, s.stage);
+    s.alloc = CELL_ALLOC_FRESH;
+    if ((m & PLAN_ALLOC_FRESH) && add(r, p, s) != 0) return -1;
+    s.alloc = CELL_ALLOC_REUSE;
+    if ((m & PLAN_ALLOC_REUSE) && add(r, p, s) != 0) return -1;
     return 0;
+}
+
+/* A pairing (or any cell) for another stage. */
+static cell_spec restaged(cell_spec s, cell_stage stage)
+{
+    s.stage = stage;
+    s.variant = NULL;
+    return s;
 }
 
 int plan_stages(const plan_request *r, int have_object, plan_cells *out)
 {
-    int rc = have_object ? add_modes(r, out, CELL_PICKLE, -1, -1, 0) : 0;
-    for (size_t i = 0; rc == 0 && i < r->nhashes; i++) rc = add_modes(r, out, CELL_HASH, -1, (int)i, 0);
-    for (size_t i = 0; rc == 0 && i < r->ncodecs; i++) rc = add_modes(r, out, CELL_COMPRESS, (int)i, -1, 0);
-    for (size_t i = 0; rc == 0 && i < r->ncodecs; i++) rc = add_modes(r, out, CELL_DECOMPRESS, (int)i, -1, 0);
+    int rc = have_object ? add_modes(r, out, cell_of(r, CELL_PICKLE, -1, -1), 0) : 0;
+    for (size_t i = 0; rc == 0 && i < r->nhashes; i++) rc = add_modes(r, out, cell_of(r, CELL_HASH, -1, (int)i), 0);
+    for (size_t i = 0; rc == 0 && i < r->ncodecs; i++)
+        rc = add_modes(r, out, cell_of(r, CELL_COMPRESS, (int)i, -1), 0);
+    for (size_t i = 0; rc == 0 && i < r->ncodecs; i++)
+        rc = add_modes(r, out, cell_of(r, CELL_DECOMPRESS, (int)i, -1), 0);
     return rc;
 }
 
-/* The save pairings (codec, hash), in the order they are planned. */
-static int save_pairings(const plan_request *r, int fastest, pair_list *pairs)
+static int add_pairing(const plan_request *r, plan_cells *pairs, size_t codec, size_t hash)
 {
-    int kh = (int)plan_key_hash(r), rc = 0;
+    cell_spec s = cell_of(r, CELL_SAVE, (int)codec, (int)hash);
+    return add_spec(pairs, &s);
+}
+
+/* The save pairings (codec, hash), in the order they are planned. */
+static int save_pairings(const plan_request *r, int fastest, plan_cells *pairs)
+{
+    size_t kh = plan_key_hash(r);
+    int rc = 0;
     if (r->profile == PLAN_FULL) {
         for (size_t c = 0; rc == 0 && c < r->ncodecs; c++)
-            for (size_t h = 0; rc == 0 && h < r->nhashes; h++)
-                rc = add_pair(pairs, (pair){CELL_SAVE, (int)c, (int)h, CELL_ALLOC_FRESH});
+            for (size_t h = 0; rc == 0 && h < r->nhashes; h++) rc = add_pairing(r, pairs, c, h);
         return rc;
     }
-    for (size_t c = 0; rc == 0 && c < r->ncodecs; c++)
-        rc = add_pair(pairs, (pair){CELL_SAVE, (int)c, kh, CELL_ALLOC_FRESH});
+    for (size_t c = 0; rc == 0 && c < r->ncodecs; c++) rc = add_pairing(r, pairs, c, kh);
     for (size_t c = 0; rc == 0 && c < r->ncodecs; c++) {
         if (strcmp(r->codecs[c].desc->name, PLAN_PAIRED_CODEC) != 0 && (int)c != fastest) continue;
-        for (size_t h = 0; rc == 0 && h < r->nhashes; h++)
-            rc = add_pair(pairs, (pair){CELL_SAVE, (int)c, (int)h, CELL_ALLOC_FRESH});
+        for (size_t h = 0; rc == 0 && h < r->nhashes; h++) rc = add_pairing(r, pairs, c, h);
     }
     return rc;
 }
 
 int plan_paths(const plan_request *r, int fastest, plan_cells *out)
 {
-    int kh = (int)plan_key_hash(r);
-    pair_list pairs = {0};
+    const hash_desc *key = r->hashes[plan_key_hash(r)];
+    plan_cells pairs = {0};
     int rc = save_pairings(r, fastest, &pairs);
     /* By default only the key-hash pairings are also timed with reused
      * buffers: the other pairings compare hashes, which allocation does not
      * change. */
     for (size_t i = 0; rc == 0 && i < pairs.n; i++) {
         int m = alloc_modes(r, CELL_SAVE);
-        if (!r->alloc_mask && r->profile != PLAN_FULL && pairs.v[i].hash != kh) m &= PLAN_ALLOC_FRESH;
-        if (m) rc = add_modes(r, out, CELL_SAVE, pairs.v[i].codec, pairs.v[i].hash, m);
+        if (!r->alloc_mask && r->profile != PLAN_FULL && pairs.v[i].hash != key) m &= PLAN_ALLOC_FRESH;
+        if (m) rc = add_modes(r, out, pairs.v[i], m);
     }
-    for (size_t c = 0; rc == 0 && c < r->ncodecs; c++) rc = add_modes(r, out, CELL_LOAD, (int)c, -1, 0);
+    for (size_t c = 0; rc == 0 && c < r->ncodecs; c++) rc = add_modes(r, out, cell_of(r, CELL_LOAD, (int)c, -1), 0);
     if (r->profile != PLAN_QUICK) {
         for (size_t i = 0; rc == 0 && i < pairs.n; i++)
-            rc = add_modes(r, out, CELL_LOAD_VERIFY, pairs.v[i].codec, pairs.v[i].hash, 0);
+            rc = add_modes(r, out, restaged(pairs.v[i], CELL_LOAD_VERIFY), 0);
         if (r->profile == PLAN_FULL) {
             for (size_t i = 0; rc == 0 && i < pairs.n; i++)
-                rc = add_modes(r, out, CELL_SAVE_STORE, pairs.v[i].codec, pairs.v[i].hash, 0);
+                rc = add_modes(r, out, restaged(pairs.v[i], CELL_SAVE_STORE), 0);
         } else {
             for (size_t c = 0; rc == 0 && c < r->ncodecs; c++)
-                rc = add_modes(r, out, CELL_SAVE_STORE, (int)c, kh, 0);
+                rc = add_modes(r, out, cell_of(r, CELL_SAVE_STORE, (int)c, (int)plan_key_hash(r)), 0);
         }
     }
-    free(pairs.v);
+    plan_cells_free(&pairs);
     return rc;
 }
 
