@@ -1,7 +1,6 @@
 /* cli_run.c - `casbench run`: parse the options, hand the plan request to the
  * executor (bench/executor.h, bench/plan.h) and write env.tsv. */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
@@ -14,6 +13,7 @@
 
 #include "cells.h"
 #include "cli.h"
+#include "cli_getopt.h"
 #include "codec.h"
 #include "envinfo.h"
 #include "executor.h"
@@ -321,15 +321,6 @@ static const struct option run_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* "--name" of an option of run_options, by its value. */
-static const char *option_name(int val, char *buf, size_t cap)
-{
-    for (const struct option *p = run_options; p->name; p++)
-        if (p->val == val) { snprintf(buf, cap, "--%s", p->name); return buf; }
-    snprintf(buf, cap, "-%c", val > 0 && val < 128 ? val : '?');
-    return buf;
-}
-
 /* One option with its value (NULL when it takes none). */
 static void apply_option(run_opts *o, int c, const char *v)
 {
@@ -352,7 +343,7 @@ static void apply_option(run_opts *o, int c, const char *v)
     case OPT_VARIANT: add_variants(o, v); break;
     case OPT_ALLOC: add_allocs(o, v); break;
     case OPT_ROUNDS: case OPT_REPETITIONS:
-        option_name(c, name, sizeof name);
+        cli_option_name(run_options, c, name, sizeof name);
         if (cb_parse_u64(v, 2, GB_MAX_REPETITIONS, &n, err, sizeof err) != 0)
             cb_fail(CB_EXIT_INPUT, "%s %s: %s", name, CB_Q(v), err);
         o->repetitions = (int)n;
@@ -383,7 +374,6 @@ static void apply_option(run_opts *o, int c, const char *v)
 /* from_env: argv is a resumed run's own arguments (env.tsv's run_args). */
 static void parse_args(run_opts *o, int argc, char **argv, int from_env)
 {
-    char name[32];
     int c;
     optind = 0;   /* glibc: start afresh (a resumed run parses twice) */
     opterr = 0;   /* the messages are ours: one line, the option named */
@@ -393,12 +383,7 @@ static void parse_args(run_opts *o, int argc, char **argv, int from_env)
             printf("casbench %s (commit %s)\n", cb_version, cb_git_commit);
             exit(CB_EXIT_OK);
         }
-        if (c == ':')
-            cb_fail(CB_EXIT_USAGE, "%s: missing value (see casbench run --help)", option_name(optopt, name, sizeof name));
-        if (c == '?') {
-            const char *bad = optopt > 0 && optopt < 128 ? option_name(optopt, name, sizeof name) : argv[optind - 1];
-            cb_fail(CB_EXIT_USAGE, "%s: unknown option (see casbench run --help)", CB_Q(bad));
-        }
+        if (c == ':' || c == '?') cli_getopt_fail(c, run_options, argv, "casbench run --help");
         if (!from_env && c >= OPT_PAYLOAD) o->opts_given = 1;
         if (!from_env && c == OPT_SEED) o->seed_given = 1;
         if (!from_env && (c == OPT_OUT || c == OPT_RESUME)) {
@@ -407,9 +392,7 @@ static void parse_args(run_opts *o, int argc, char **argv, int from_env)
         }
         apply_option(o, c, optarg);
     }
-    if (optind < argc)
-        cb_fail(CB_EXIT_USAGE, "%s: unexpected argument (run takes options only; see casbench run --help)",
-                CB_Q(argv[optind]));
+    cli_getopt_no_operands(argc, argv, "casbench run --help");
 }
 
 static void apply_profile(run_opts *o)
