@@ -103,9 +103,12 @@ $(BUILD)/bench/envinfo.o: CPPFLAGS_CB += -DCASBENCH_CFLAGS='"$(strip $(CFLAGS) $
 # Test programs tests/c/NAME.c -> $(BUILD)/tests/NAME, linked with the codecs
 # and util objects and built with the same flags (sanitizers in build/asan).
 # Only those listed: other tests/c programs are built by their own scripts.
-C_TESTS    := test_codecs test_hashes test_numpy_rng
+C_TESTS    := test_codecs test_hashes test_numpy_rng test_plan
 TEST_OBJ    = $(filter $(BUILD)/codecs/% $(BUILD)/blake3/% $(BUILD)/common/util.o \
                        $(BUILD)/payloads/numpy_random.o,$(OBJ))
+# The planner and the rows it reads (cells.o defines the save variants).
+$(BUILD)/tests/test_plan: $(addprefix $(BUILD)/,bench/plan.o bench/cells.o bench/handoff.o \
+                                                  payloads/pickle.o payloads/pyobj.o)
 $(BUILD)/tests/%: $(BUILD)/tests/c/%.o $(TEST_OBJ)
 	$(CXX) $(CXXFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(QUADMATH) -lpthread -lm
 

@@ -2,8 +2,8 @@
  * run_rounds.h - `casbench run`'s cells kept alive and timed in rounds
  * (rounds.h), and their rows written after every round.
  *
- * cli_run plans and verifies cells; each verified cell is handed here with
- * the row it will become. After the last cell, run_rounds_run times them in
+ * The executor (executor.h) plans and verifies cells; each verified cell is
+ * handed here with the row it will become. After the last cell, run_rounds_run times them in
  * rounds and rewrites their rows of matrix.tsv (results_rewrite) and
  * gbench.json after each round, so that an interrupted run keeps every
  * complete round: a row's `repetitions` is its number of rounds.

@@ -1,9 +1,7 @@
-/* cli_run.c - `casbench run`: the benchmark matrix into a results directory. */
+/* cli_run.c - `casbench run`: parse the options, hand the plan request to the
+ * executor (bench/executor.h, bench/plan.h) and write env.tsv. */
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
-#include <math.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,22 +9,23 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cells.h"
 #include "cli.h"
+#include "cli_getopt.h"
 #include "codec.h"
 #include "envinfo.h"
+#include "executor.h"
 #include "gbench.h"
 #include "handoff.h"
 #include "hash.h"
 #include "outdir.h"
 #include "payload.h"
-#include "pickle.h"
+#include "plan.h"
 #include "results.h"
 #include "runlock.h"
-#include "run_rounds.h"
+#include "sets.h"
 #include "testcodec.h"
 #include "tmpstore.h"
 #include "util.h"
@@ -35,35 +34,29 @@
 #define DEFAULT_SEED 0   /* as `casbench pickle` */
 #define DEFAULT_ROUNDS 15
 
-enum { ALLOC_BIT_FRESH = 1, ALLOC_BIT_REUSE = 2 };
-enum { SWEEP_NONE, SWEEP_ADD, SWEEP_ONLY };
-enum { PROFILE_DEFAULT, PROFILE_QUICK, PROFILE_FULL };
-static const char *const profile_names[] = {"default", "quick", "full"};
-
-typedef struct {
-    const codec_desc *desc;
-    int level;
-    char spec[48];             /* "gzip:3" */
-} codec_sel;
-
 typedef struct {
     char *payloads[MAX_ITEMS];
     size_t npayloads;
-    codec_sel codecs[MAX_ITEMS];
+    plan_codec codecs[MAX_ITEMS];
     size_t ncodecs;
     const hash_desc *hashes[MAX_ITEMS];
     size_t nhashes;
     int protocols[4];
     size_t nprotocols;
-    int alloc_mask;            /* 0: the profile's policy */
+    int alloc_mask;            /* PLAN_ALLOC_*; 0: the profile's policy */
+    unsigned variant_mask;     /* --variant: bits of cell_save_variants; 0: the profile's */
     int repetitions;           /* rounds (run_rounds.h) */
     double min_time;           /* seconds: a cell's batch in one round lasts at least this */
-    int profile;
-    int sweep;
+    plan_profile profile;
+    int sweep;                 /* EXEC_SWEEP_* */
     int cpu;                   /* -1: not pinned */
     const char *out, *resume, *store_dir;
     int store_fsync;
     uint64_t seed;
+    int seed_given;            /* --seed on the command line */
+    int opts_given;            /* selection or timing options on the command line */
+    unsigned char *not_kept;   /* argv[i] is --out, --resume or their value: not in run_args */
+    char *decoded_args;        /* a resumed run's arguments: options point into it */
 } run_opts;
 
 /* ---- help --------------------------------------------------------------- */
@@ -170,12 +163,6 @@ static void usage(FILE *out)
 
 /* ---- option parsing ----------------------------------------------------- */
 
-static int g_opts_given;      /* selection or timing flags other than --resume */
-/* The save variants selected (--variant; all rows of cell_save_variants by
- * default): every save and save+store cell runs once per variant. */
-static unsigned g_variant_mask;
-static int g_variant_given;   /* --variant: its variants with every save pairing */
-
 static void add_payload(run_opts *o, const char *spec)
 {
     size_t i;
@@ -244,10 +231,7 @@ static int add_codec(run_opts *o, const char *spec, int strict)
     for (i = 0; i < o->ncodecs; i++)
         if (o->codecs[i].desc == d && o->codecs[i].level == level) return 0;
     if (o->ncodecs == MAX_ITEMS) cb_fail(CB_EXIT_USAGE, "--codec: more than %d codecs", MAX_ITEMS);
-    o->codecs[o->ncodecs].desc = d;
-    o->codecs[o->ncodecs].level = level;
-    snprintf(o->codecs[o->ncodecs].spec, sizeof o->codecs[0].spec, "%s:%d", d->name, level);
-    o->ncodecs++;
+    o->codecs[o->ncodecs++] = (plan_codec){d, level};
     return 0;
 }
 
@@ -268,134 +252,156 @@ static int add_hash(run_opts *o, const char *name, int strict)
     return 0;
 }
 
-/* --flag VALUE or --flag=VALUE. */
-static const char *flag_value(int argc, char **argv, int *i, const char *flag)
-{
-    size_t n = strlen(flag);
-    if (strncmp(argv[*i], flag, n) == 0 && argv[*i][n] == '=') return argv[*i] + n + 1;
-    if (*i + 1 >= argc) cb_fail(CB_EXIT_USAGE, "%s: missing value (see casbench run --help)", flag);
-    return argv[++*i];
-}
-
-static int is_flag(const char *arg, const char *flag)
-{
-    size_t n = strlen(flag);
-    return strncmp(arg, flag, n) == 0 && (arg[n] == 0 || arg[n] == '=');
-}
-
-static void parse_args(run_opts *o, int argc, char **argv, int from_env)
+static void add_protocols(run_opts *o, const char *v)
 {
     char err[256];
-    int i;
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (cb_is_help(a)) { usage(stdout); exit(CB_EXIT_OK); }
-        if (cb_is_version(a)) { printf("casbench %s (commit %s)\n", cb_version, cb_git_commit); exit(CB_EXIT_OK); }
-        if (is_flag(a, "--out")) { o->out = flag_value(argc, argv, &i, "--out"); continue; }
-        if (is_flag(a, "--resume")) { o->resume = flag_value(argc, argv, &i, "--resume"); continue; }
-        if (is_flag(a, "--store-dir")) { o->store_dir = flag_value(argc, argv, &i, "--store-dir"); continue; }
-        if (strcmp(a, "--fsync") == 0) { o->store_fsync = 1; continue; }
-        if (is_flag(a, "--cpu")) {
-            uint64_t n;
-            v = flag_value(argc, argv, &i, "--cpu");
-            if (cb_parse_u64(v, 0, CPU_SETSIZE - 1, &n, err, sizeof err) != 0)
-                cb_fail(CB_EXIT_INPUT, "--cpu %s: %s", CB_Q(v), err);
-            o->cpu = (int)n;
-            continue;
+    FOR_EACH_PIECE(v, "--protocol", p, {
+        uint64_t n;
+        size_t k;
+        if (cb_parse_u64(p, 2, 5, &n, err, sizeof err) != 0)
+            cb_fail(CB_EXIT_INPUT, "--protocol %s: %s", CB_Q(p), err);
+        for (k = 0; k < o->nprotocols && o->protocols[k] != (int)n; k++) {}
+        if (k == o->nprotocols) o->protocols[o->nprotocols++] = (int)n;
+    });
+}
+
+static void add_variants(run_opts *o, const char *v)
+{
+    FOR_EACH_PIECE(v, "--variant", p, {
+        const cell_save_variant *sv = cell_save_variant_find(p);
+        if (!sv) {
+            char known[256] = "";
+            for (size_t k = 0; k < cell_save_variant_count; k++)
+                snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", k ? ", " : "",
+                         cell_save_variants[k].name);
+            cb_fail(CB_EXIT_INPUT, "--variant %s: unknown save variant (known: %s)", CB_Q(p), known);
         }
-        if (!from_env) g_opts_given = 1;
-        if (is_flag(a, "--payload")) { add_payload_list(o, flag_value(argc, argv, &i, "--payload")); continue; }
-        if (is_flag(a, "--codec")) {
-            v = flag_value(argc, argv, &i, "--codec");
-            FOR_EACH_PIECE(v, "--codec", p, { add_codec(o, p, 1); });
-            continue;
-        }
-        if (is_flag(a, "--hash") && !is_flag(a, "--hash-sweep")) {
-            v = flag_value(argc, argv, &i, "--hash");
-            FOR_EACH_PIECE(v, "--hash", p, { add_hash(o, p, 1); });
-            continue;
-        }
-        if (is_flag(a, "--protocol")) {
-            v = flag_value(argc, argv, &i, "--protocol");
-            FOR_EACH_PIECE(v, "--protocol", p, {
-                uint64_t n;
-                size_t k;
-                if (cb_parse_u64(p, 2, 5, &n, err, sizeof err) != 0)
-                    cb_fail(CB_EXIT_INPUT, "--protocol %s: %s", CB_Q(p), err);
-                for (k = 0; k < o->nprotocols && o->protocols[k] != (int)n; k++) {}
-                if (k == o->nprotocols) o->protocols[o->nprotocols++] = (int)n;
-            });
-            continue;
-        }
-        if (is_flag(a, "--variant")) {
-            v = flag_value(argc, argv, &i, "--variant");
-            FOR_EACH_PIECE(v, "--variant", p, {
-                const cell_save_variant *sv = cell_save_variant_find(p);
-                if (!sv) {
-                    char known[256] = "";
-                    for (size_t k = 0; k < cell_save_variant_count; k++)
-                        snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", k ? ", " : "",
-                                 cell_save_variants[k].name);
-                    cb_fail(CB_EXIT_INPUT, "--variant %s: unknown save variant (known: %s)", CB_Q(p), known);
-                }
-                g_variant_mask |= 1u << (unsigned)(sv - cell_save_variants);
-                g_variant_given = 1;
-            });
-            continue;
-        }
-        if (is_flag(a, "--alloc")) {
-            v = flag_value(argc, argv, &i, "--alloc");
-            FOR_EACH_PIECE(v, "--alloc", p, {
-                if (strcmp(p, "fresh") == 0) o->alloc_mask |= ALLOC_BIT_FRESH;
-                else if (strcmp(p, "reuse") == 0) o->alloc_mask |= ALLOC_BIT_REUSE;
-                else if (strcmp(p, "both") == 0) o->alloc_mask |= ALLOC_BIT_FRESH | ALLOC_BIT_REUSE;
-                else cb_fail(CB_EXIT_INPUT, "--alloc %s: not fresh, reuse or both", CB_Q(p));
-            });
-            continue;
-        }
-        if (is_flag(a, "--rounds") || is_flag(a, "--repetitions")) {
-            uint64_t n;
-            const char *flag = is_flag(a, "--rounds") ? "--rounds" : "--repetitions";
-            v = flag_value(argc, argv, &i, flag);
-            if (cb_parse_u64(v, 2, GB_MAX_REPETITIONS, &n, err, sizeof err) != 0)
-                cb_fail(CB_EXIT_INPUT, "%s %s: %s", flag, CB_Q(v), err);
-            o->repetitions = (int)n;
-            continue;
-        }
-        if (is_flag(a, "--min-time")) {
-            v = flag_value(argc, argv, &i, "--min-time");
-            if (cb_parse_double(v, 1e-6, 3600, &o->min_time, err, sizeof err) != 0)
-                cb_fail(CB_EXIT_INPUT, "--min-time %s: %s", CB_Q(v), err);
-            continue;
-        }
-        if (is_flag(a, "--seed")) {
-            v = flag_value(argc, argv, &i, "--seed");
-            if (cb_parse_u64(v, 0, UINT64_MAX, &o->seed, err, sizeof err) != 0)
-                cb_fail(CB_EXIT_INPUT, "--seed %s: %s", CB_Q(v), err);
-            continue;
-        }
-        if (strcmp(a, "--quick") == 0 || strcmp(a, "--full") == 0) {
-            int p = a[2] == 'q' ? PROFILE_QUICK : PROFILE_FULL;
-            if (o->profile != PROFILE_DEFAULT && o->profile != p)
-                cb_fail(CB_EXIT_USAGE, "--quick and --full: choose one");
-            o->profile = p;
-            continue;
-        }
-        if (strcmp(a, "--hash-sweep") == 0) { o->sweep = SWEEP_ADD; continue; }
-        if (strcmp(a, "--hash-sweep=only") == 0) { o->sweep = SWEEP_ONLY; continue; }
-        if (strncmp(a, "--hash-sweep=", 13) == 0)
-            cb_fail(CB_EXIT_INPUT, "--hash-sweep %s: the only value is 'only'", CB_Q(a + 13));
-        cb_fail(CB_EXIT_USAGE, "%s: unknown option (see casbench run --help)", a);
+        o->variant_mask |= 1u << (unsigned)(sv - cell_save_variants);
+    });
+}
+
+static void add_allocs(run_opts *o, const char *v)
+{
+    FOR_EACH_PIECE(v, "--alloc", p, {
+        if (strcmp(p, "fresh") == 0) o->alloc_mask |= PLAN_ALLOC_FRESH;
+        else if (strcmp(p, "reuse") == 0) o->alloc_mask |= PLAN_ALLOC_REUSE;
+        else if (strcmp(p, "both") == 0) o->alloc_mask |= PLAN_ALLOC_FRESH | PLAN_ALLOC_REUSE;
+        else cb_fail(CB_EXIT_INPUT, "--alloc %s: not fresh, reuse or both", CB_Q(p));
+    });
+}
+
+enum {
+    OPT_OUT = 256, OPT_RESUME, OPT_STORE_DIR, OPT_FSYNC, OPT_CPU, OPT_VERSION,
+    /* The selection and timing options: a run's own, kept in env.tsv's run_args. */
+    OPT_PAYLOAD, OPT_CODEC, OPT_HASH, OPT_PROTOCOL, OPT_VARIANT, OPT_ALLOC, OPT_ROUNDS, OPT_REPETITIONS,
+    OPT_MIN_TIME, OPT_SEED, OPT_QUICK, OPT_FULL, OPT_HASH_SWEEP,
+};
+
+static const struct option run_options[] = {
+    {"out", required_argument, NULL, OPT_OUT},
+    {"resume", required_argument, NULL, OPT_RESUME},
+    {"store-dir", required_argument, NULL, OPT_STORE_DIR},
+    {"fsync", no_argument, NULL, OPT_FSYNC},
+    {"cpu", required_argument, NULL, OPT_CPU},
+    {"payload", required_argument, NULL, OPT_PAYLOAD},
+    {"codec", required_argument, NULL, OPT_CODEC},
+    {"hash", required_argument, NULL, OPT_HASH},
+    {"protocol", required_argument, NULL, OPT_PROTOCOL},
+    {"variant", required_argument, NULL, OPT_VARIANT},
+    {"alloc", required_argument, NULL, OPT_ALLOC},
+    {"rounds", required_argument, NULL, OPT_ROUNDS},
+    {"repetitions", required_argument, NULL, OPT_REPETITIONS},
+    {"min-time", required_argument, NULL, OPT_MIN_TIME},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"quick", no_argument, NULL, OPT_QUICK},
+    {"full", no_argument, NULL, OPT_FULL},
+    {"hash-sweep", optional_argument, NULL, OPT_HASH_SWEEP},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+/* One option with its value (NULL when it takes none). */
+static void apply_option(run_opts *o, int c, const char *v)
+{
+    char err[256], name[32];
+    uint64_t n;
+    switch (c) {
+    case OPT_OUT: o->out = v; break;
+    case OPT_RESUME: o->resume = v; break;
+    case OPT_STORE_DIR: o->store_dir = v; break;
+    case OPT_FSYNC: o->store_fsync = 1; break;
+    case OPT_CPU:
+        if (cb_parse_u64(v, 0, CPU_SETSIZE - 1, &n, err, sizeof err) != 0)
+            cb_fail(CB_EXIT_INPUT, "--cpu %s: %s", CB_Q(v), err);
+        o->cpu = (int)n;
+        break;
+    case OPT_PAYLOAD: add_payload_list(o, v); break;
+    case OPT_CODEC: FOR_EACH_PIECE(v, "--codec", p, { add_codec(o, p, 1); }); break;
+    case OPT_HASH: FOR_EACH_PIECE(v, "--hash", p, { add_hash(o, p, 1); }); break;
+    case OPT_PROTOCOL: add_protocols(o, v); break;
+    case OPT_VARIANT: add_variants(o, v); break;
+    case OPT_ALLOC: add_allocs(o, v); break;
+    case OPT_ROUNDS: case OPT_REPETITIONS:
+        cli_option_name(run_options, c, name, sizeof name);
+        if (cb_parse_u64(v, 2, GB_MAX_REPETITIONS, &n, err, sizeof err) != 0)
+            cb_fail(CB_EXIT_INPUT, "%s %s: %s", name, CB_Q(v), err);
+        o->repetitions = (int)n;
+        break;
+    case OPT_MIN_TIME:
+        if (cb_parse_double(v, 1e-6, 3600, &o->min_time, err, sizeof err) != 0)
+            cb_fail(CB_EXIT_INPUT, "--min-time %s: %s", CB_Q(v), err);
+        break;
+    case OPT_SEED:
+        if (cb_parse_u64(v, 0, UINT64_MAX, &o->seed, err, sizeof err) != 0)
+            cb_fail(CB_EXIT_INPUT, "--seed %s: %s", CB_Q(v), err);
+        break;
+    case OPT_QUICK: case OPT_FULL: {
+        plan_profile p = c == OPT_QUICK ? PLAN_QUICK : PLAN_FULL;
+        if (o->profile != PLAN_DEFAULT && o->profile != p) cb_fail(CB_EXIT_USAGE, "--quick and --full: choose one");
+        o->profile = p;
+        break;
     }
+    case OPT_HASH_SWEEP:
+        if (v && strcmp(v, "only") != 0) cb_fail(CB_EXIT_INPUT, "--hash-sweep %s: the only value is 'only'", CB_Q(v));
+        o->sweep = v ? EXEC_SWEEP_ONLY : EXEC_SWEEP_ADD;
+        break;
+    default:
+        cb_fail(CB_EXIT_INTERNAL, "run: option %d has no handler", c);
+    }
+}
+
+/* from_env: argv is a resumed run's own arguments (env.tsv's run_args). */
+static void parse_args(run_opts *o, int argc, char **argv, int from_env)
+{
+    int c;
+    optind = 0;   /* glibc: start afresh (a resumed run parses twice) */
+    opterr = 0;   /* the messages are ours: one line, the option named */
+    while ((c = getopt_long(argc, argv, "+:hV", run_options, NULL)) != -1) {
+        if (c == 'h') { usage(stdout); exit(CB_EXIT_OK); }
+        if (c == 'V' || c == OPT_VERSION) {
+            printf("casbench %s (commit %s)\n", cb_version, cb_git_commit);
+            exit(CB_EXIT_OK);
+        }
+        if (c == ':' || c == '?') cli_getopt_fail(c, run_options, argv, "casbench run --help");
+        if (!from_env && c >= OPT_PAYLOAD) o->opts_given = 1;
+        if (!from_env && c == OPT_SEED) o->seed_given = 1;
+        if (!from_env && (c == OPT_OUT || c == OPT_RESUME)) {
+            o->not_kept[optind - 1] = 1;
+            if (optarg == argv[optind - 1]) o->not_kept[optind - 2] = 1;   /* "--out DIR" */
+        }
+        apply_option(o, c, optarg);
+    }
+    cli_getopt_no_operands(argc, argv, "casbench run --help");
 }
 
 static void apply_profile(run_opts *o)
 {
     size_t i;
-    if (o->npayloads == 0 && o->sweep != SWEEP_ONLY)
+    if (o->npayloads == 0 && o->sweep != EXEC_SWEEP_ONLY)
         for (i = 0; payload_default_names[i]; i++) add_payload(o, payload_default_names[i]);
     /* The named sets are data in the codec and hash rows (sets.h). */
-    unsigned set = o->profile == PROFILE_QUICK ? CB_SET_QUICK : CB_SET_DEFAULT;
+    unsigned set = plan_profile_set(o->profile);
     if (o->ncodecs == 0)
         for (i = 0; i < codec_count; i++)
             for (size_t j = 0; j < CODEC_MAX_SET_LEVELS && codec_table[i].in_sets[j].sets; j++) {
@@ -408,553 +414,24 @@ static void apply_profile(run_opts *o)
         for (i = 0; i < hash_count; i++)
             if (hash_table[i].sets & set) add_hash(o, hash_table[i].name, 0);
     if (o->nprotocols == 0) o->protocols[o->nprotocols++] = 4;
-    if (!g_variant_mask) g_variant_mask = ~0u;
     /* Sized for the budget (README): the default matrix with the hash sweep
      * in 5 minutes, --quick in 30 seconds, on 2 vCPUs. */
-    if (o->repetitions == 0) o->repetitions = o->profile == PROFILE_QUICK ? 3 : DEFAULT_ROUNDS;
-    if (o->min_time == 0) o->min_time = o->profile == PROFILE_QUICK ? 0.0015 : 0.003;
+    if (o->repetitions == 0) o->repetitions = o->profile == PLAN_QUICK ? 3 : DEFAULT_ROUNDS;
+    if (o->min_time == 0) o->min_time = o->profile == PLAN_QUICK ? 0.0015 : 0.003;
     if (o->ncodecs == 0 || o->nhashes == 0)
         cb_fail(CB_EXIT_INPUT, "no codec or no hash left to run");
 }
 
-/* ---- the plan ------------------------------------------------------------ */
-
-typedef struct {
-    cell_stage stage;
-    const cell_save_variant *variant;
-    int codec;                 /* index into opts codecs, -1 none */
-    int hash;                  /* index into opts hashes, -1 none */
-    cell_alloc alloc;
-} plan_item;
-
-typedef struct {
-    plan_item *v;
-    size_t n, cap;
-} plan;
-
-static void plan_add_one(plan *p, cell_stage s, const cell_save_variant *variant, int codec, int hash,
-                         cell_alloc a)
-{
-    size_t i;
-    for (i = 0; i < p->n; i++)
-        if (p->v[i].stage == s && p->v[i].variant == variant && p->v[i].codec == codec &&
-            p->v[i].hash == hash && p->v[i].alloc == a)
-            return;
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 64;
-        plan_item *v = realloc(p->v, cap * sizeof *v);
-        if (!v) cb_fail(CB_EXIT_ENV, "out of memory");
-        p->v = v;
-        p->cap = cap;
-    }
-    p->v[p->n++] = (plan_item){s, variant, codec, hash, a};
-}
-
-static int variant_planned(const run_opts *o, const cell_save_variant *v, cell_stage s, int codec, int hash,
-                           cell_alloc a);
-
-static void plan_add(const run_opts *o, plan *p, cell_stage s, int codec, int hash, cell_alloc a)
-{
-    if (s != CELL_SAVE && s != CELL_SAVE_STORE) {
-        plan_add_one(p, s, NULL, codec, hash, a);
-        return;
-    }
-    for (size_t v = 0; v < cell_save_variant_count && v < 32; v++)
-        if ((g_variant_mask & (1u << v)) && variant_planned(o, &cell_save_variants[v], s, codec, hash, a))
-            plan_add_one(p, s, &cell_save_variants[v], codec, hash, a);
-}
-
-/* Which allocation modes a stage runs with: the --alloc set, or the policy of
- * the profile (see usage). Hashing allocates nothing: always `reuse`. */
-static int alloc_modes(const run_opts *o, cell_stage s)
-{
-    if (s == CELL_HASH) return ALLOC_BIT_REUSE;
-    if (o->alloc_mask) return o->alloc_mask;
-    if (o->profile == PROFILE_FULL) return ALLOC_BIT_FRESH | ALLOC_BIT_REUSE;
-    /* quick: the Python path only (fresh), and the codecs alone (reuse). */
-    if (o->profile == PROFILE_QUICK)
-        return s == CELL_COMPRESS || s == CELL_DECOMPRESS ? ALLOC_BIT_REUSE : ALLOC_BIT_FRESH;
-    switch (s) {
-    case CELL_PICKLE: case CELL_SAVE: return ALLOC_BIT_FRESH | ALLOC_BIT_REUSE;
-    /* load with reuse is the decompress row: the same work. */
-    case CELL_COMPRESS: case CELL_DECOMPRESS: return ALLOC_BIT_REUSE;
-    default: return ALLOC_BIT_FRESH;
-    }
-}
-
-static void plan_modes(const run_opts *o, plan *p, cell_stage s, int codec, int hash)
-{
-    int m = alloc_modes(o, s);
-    if (m & ALLOC_BIT_FRESH) plan_add(o, p, s, codec, hash, CELL_ALLOC_FRESH);
-    if (m & ALLOC_BIT_REUSE) plan_add(o, p, s, codec, hash, CELL_ALLOC_REUSE);
-}
-
-static void plan_stages(const run_opts *o, int have_object, plan *p)
-{
-    size_t i;
-    if (have_object) plan_modes(o, p, CELL_PICKLE, -1, -1);
-    for (i = 0; i < o->nhashes; i++) plan_modes(o, p, CELL_HASH, -1, (int)i);
-    for (i = 0; i < o->ncodecs; i++) plan_modes(o, p, CELL_COMPRESS, (int)i, -1);
-    for (i = 0; i < o->ncodecs; i++) plan_modes(o, p, CELL_DECOMPRESS, (int)i, -1);
-}
-
-static int key_hash_index(const run_opts *o)
-{
-    size_t i;
-    for (i = 0; i < o->nhashes; i++)
-        if (strcmp(o->hashes[i]->name, "sha1") == 0) return (int)i;
-    return 0;
-}
-
-/* The save cells also timed with the fast variants by default, with the key
- * hash: PR #3090's lz4:0 with every variant in both allocation modes (the
- * spinning hand-off against the condition variable is measured there), and
- * metaflow's gzip:3 with fused and overlapped, reuse only (the mode the
- * stages are timed in; a gzip:3 save of 8 MB takes a third of a second, and
- * the budget is the whole matrix's). --variant NAME times the named variants
- * with every save pairing instead; --full times every variant everywhere. */
-static const struct {
-    const char *codec;
-    const char *variants;     /* space-separated */
-    int allocs;               /* ALLOC_BIT_* */
-} fast_variant_plan[] = {
-    {"lz4:0", "fused overlapped overlapped-spin", ALLOC_BIT_FRESH | ALLOC_BIT_REUSE},
-    {"gzip:3", "fused overlapped", ALLOC_BIT_REUSE},
-};
-
-static int word_in(const char *word, const char *list)
-{
-    size_t n = strlen(word);
-    for (const char *p = list; (p = strstr(p, word)) != NULL; p += n)
-        if ((p == list || p[-1] == ' ') && (p[n] == 0 || p[n] == ' ')) return 1;
-    return 0;
-}
-
-/* Whether a save / save+store cell of this variant is in the plan. A variant
- * that cannot run with the codec (fused without streaming: libdeflate) is
- * never planned. */
-static int variant_planned(const run_opts *o, const cell_save_variant *v, cell_stage s, int codec, int hash,
-                           cell_alloc a)
-{
-    if (!cell_save_variant_applies(v, o->codecs[codec].desc)) return 0;
-    if (v == &cell_save_variants[0] || g_variant_given || o->profile == PROFILE_FULL) return 1;
-    if (s != CELL_SAVE || hash != key_hash_index(o)) return 0;
-    for (size_t i = 0; i < sizeof fast_variant_plan / sizeof fast_variant_plan[0]; i++) {
-        int bit = a == CELL_ALLOC_FRESH ? ALLOC_BIT_FRESH : ALLOC_BIT_REUSE;
-        if (strcmp(o->codecs[codec].spec, fast_variant_plan[i].codec) != 0) continue;
-        /* --alloc or --quick may leave only one mode: then use it. */
-        if (!(fast_variant_plan[i].allocs & bit) && (alloc_modes(o, CELL_SAVE) & fast_variant_plan[i].allocs))
-            return 0;
-        return word_in(v->name, fast_variant_plan[i].variants);
-    }
-    return 0;
-}
-
-static int gzip_candidate(const codec_sel *c)
-{
-    return c->desc->gzip_compatible && !c->desc->ceiling;
-}
-
-/* The save/load pairings. fastest: the fastest gzip-compatible codec's index,
- * or -1 when there is none. */
-static void plan_paths(const run_opts *o, int fastest, plan *p)
-{
-    size_t c, h;
-    int kh = key_hash_index(o);
-    plan pairs = {0};
-    if (o->profile == PROFILE_FULL) {
-        for (c = 0; c < o->ncodecs; c++)
-            for (h = 0; h < o->nhashes; h++) plan_add_one(&pairs, CELL_SAVE, NULL, (int)c, (int)h, CELL_ALLOC_FRESH);
-    } else {
-        for (c = 0; c < o->ncodecs; c++) plan_add_one(&pairs, CELL_SAVE, NULL, (int)c, kh, CELL_ALLOC_FRESH);
-        for (c = 0; c < o->ncodecs; c++) {
-            if (strcmp(o->codecs[c].desc->name, "lz4") != 0 && (int)c != fastest) continue;
-            for (h = 0; h < o->nhashes; h++) plan_add_one(&pairs, CELL_SAVE, NULL, (int)c, (int)h, CELL_ALLOC_FRESH);
-        }
-    }
-    /* By default only the key-hash pairings are also timed with reused
-     * buffers: the other pairings compare hashes, which allocation does not
-     * change. */
-    for (size_t i = 0; i < pairs.n; i++) {
-        int m = alloc_modes(o, CELL_SAVE);
-        if (!o->alloc_mask && o->profile != PROFILE_FULL && pairs.v[i].hash != kh) m &= ALLOC_BIT_FRESH;
-        if (m & ALLOC_BIT_FRESH) plan_add(o, p, CELL_SAVE, pairs.v[i].codec, pairs.v[i].hash, CELL_ALLOC_FRESH);
-        if (m & ALLOC_BIT_REUSE) plan_add(o, p, CELL_SAVE, pairs.v[i].codec, pairs.v[i].hash, CELL_ALLOC_REUSE);
-    }
-    for (c = 0; c < o->ncodecs; c++) plan_modes(o, p, CELL_LOAD, (int)c, -1);
-    if (o->profile == PROFILE_QUICK) {
-        free(pairs.v);
-        return;
-    }
-    for (size_t i = 0; i < pairs.n; i++) plan_modes(o, p, CELL_LOAD_VERIFY, pairs.v[i].codec, pairs.v[i].hash);
-    if (o->profile == PROFILE_FULL) {
-        for (size_t i = 0; i < pairs.n; i++) plan_modes(o, p, CELL_SAVE_STORE, pairs.v[i].codec, pairs.v[i].hash);
-    } else {
-        for (c = 0; c < o->ncodecs; c++) plan_modes(o, p, CELL_SAVE_STORE, (int)c, kh);
-    }
-    free(pairs.v);
-}
-
-/* For the total on the progress line: any gzip-compatible codec stands in
- * for the fastest, which gives the same count. */
-static int placeholder_fastest(const run_opts *o)
-{
-    size_t c;
-    for (c = 0; c < o->ncodecs; c++)
-        if (gzip_candidate(&o->codecs[c])) return (int)c;
-    return -1;
-}
-
-/* ---- running ------------------------------------------------------------- */
-
-static volatile sig_atomic_t g_signal;
-
-static void on_signal(int sig)
-{
-    g_signal = sig;
-    gb_request_stop();
-}
-
-typedef struct {
-    const run_opts *o;
-    results_file *rf;
-    const char *dir;
-    char gbench_path[PATH_MAX];
-    const char *store_dir;
-    size_t total, done, ran, errors;
-    int tty;
-    run_rounds *rr;            /* every verified cell, timed in rounds at the end */
-    void **kept;               /* blobs, payloads and cell inputs the cells point into */
-    size_t nkept;
-} run_state;
-
-/* Keep p until the run ends (cells point into it); free_fn releases it. */
-typedef void (*free_fn)(void *);
-static void keep_until_end(run_state *st, void *p, free_fn fn)
-{
-    void **grown = realloc(st->kept, (st->nkept + 2) * sizeof *grown);
-    if (!grown) cb_fail(CB_EXIT_ENV, "out of memory");
-    st->kept = grown;
-    st->kept[st->nkept++] = p;
-    st->kept[st->nkept++] = (void *)fn;
-}
-
-static void release_kept(run_state *st)
-{
-    for (size_t i = 0; i + 1 < st->nkept; i += 2) ((free_fn)st->kept[i + 1])(st->kept[i]);
-    free(st->kept);
-}
-
-static void payload_release(void *p) { payload_free(p); }
-
-static cell_input *kept_input(run_state *st)
-{
-    cell_input *in = calloc(1, sizeof *in);
-    if (!in) cb_fail(CB_EXIT_ENV, "out of memory");
-    keep_until_end(st, in, free);
-    return in;
-}
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static double g_t0;
-
-static void progress(run_state *st, const char *what)
-{
-    char eta[32] = "?";
-    if (!st->tty) return;
-    if (st->ran > 0) {
-        double per = (now_s() - g_t0) / (double)st->ran;
-        double left = per * (double)(st->total > st->done ? st->total - st->done : 0);
-        snprintf(eta, sizeof eta, "%dm%02ds", (int)(left / 60), (int)fmod(left, 60));
-    }
-    fprintf(stderr, "\r\033[K[%zu/%zu] %.60s  ETA %s", st->done + 1, st->total, what, eta);
-    fflush(stderr);
-}
-
-/* The benchmark name of a row, from its identity (payload protocol stage
- * variant codec level hash alloc, and bytes_in for sweep rows): its name in
- * gbench.json, by which a resumed run keeps the entries of finished rows.
- * Quotes, backslashes and control characters become '_' (JSON-safe). */
-static void bench_name(const char *identity, char *out, size_t cap)
-{
-    char copy[4096], codec[160] = "-";
-    const char *f[9];
-    int n = 0, w;
-    char *p = copy;
-    w = snprintf(copy, sizeof copy, "%s", identity);
-    (void)w;
-    while (n < 9) {
-        f[n++] = p;
-        char *t = strchr(p, '\t');
-        if (!t) break;
-        *t = 0;
-        p = t + 1;
-    }
-    if (n < 8) {
-        w = snprintf(out, cap, "%s", identity);
-    } else {
-        if (*f[4]) w = snprintf(codec, sizeof codec, "%s:%s", f[4], f[5]);
-        if (n == 9)   /* sweep rows: the size instead of a protocol */
-            w = snprintf(out, cap, "%s/%s/%s/-/-/%s/%s", f[0], f[8], f[2], f[6], f[7]);
-        else
-            w = snprintf(out, cap, "%s/p%s/%s/%s/%s/%s/%s", f[0], f[1], f[2], *f[3] ? f[3] : "-", codec,
-                         *f[6] ? f[6] : "-", f[7]);
-    }
-    (void)w;
-    for (char *q = out; *q; q++)
-        if (*q == '"' || *q == '\\' || (unsigned char)*q < 0x20 || *q == 0x7f) *q = '_';
-}
-
-/* gbench.json entries kept on --resume: those of the ok rows of matrix.tsv.
- * (An entry written just before a SIGKILL, whose row was not, is dropped and
- * its cell runs again.) */
-typedef struct { char **names; size_t n; } name_set;
-
-static int keep_entry(const char *name, void *arg)
-{
-    const name_set *set = arg;
-    for (size_t i = 0; i < set->n; i++)
-        if (strcmp(set->names[i], name) == 0) return 1;
-    return 0;
-}
-
-/* One cell: verify, time, write its gbench.json entries, then append its row.
- * Returns 0, or 1 when interrupted. */
-static int run_cell(run_state *st, const char *payload_name, int protocol, const cell_spec *spec,
-                    const cell_input *in)
-{
-    char err[512], id[4096], name[1024];
-    char codec_spec[64] = "";
-    results_row row = {0};
-    row.payload = payload_name;
-    row.protocol = protocol;
-    row.pickled_bytes = in->blob_len;
-    row.stage = cell_stage_names[spec->stage];
-    row.variant = spec->variant ? spec->variant->name : "";
-    row.codec = spec->codec ? spec->codec->name : "";
-    row.level = spec->level;
-    row.hash = spec->hash ? spec->hash->name : "";
-    row.alloc = cell_alloc_names[spec->alloc];
-    row.bytes_in = in->blob_len;
-    results_identity(&row, id, sizeof id);
-    if (results_done(st->rf, id, NULL)) {
-        st->done++;
-        return 0;
-    }
-    if (spec->codec) {
-        snprintf(codec_spec, sizeof codec_spec, "%s:%d", spec->codec->name, spec->level);
-    }
-    bench_name(id, name, sizeof name);
-    {
-        char what[256];
-        snprintf(what, sizeof what, "%s %s %s %s %s", payload_name, row.stage, *codec_spec ? codec_spec : "",
-                 row.hash, row.alloc);
-        progress(st, what);
-    }
-
-    cell *c = cell_create(spec, in, err, sizeof err);
-    int rc = c ? cell_verify(c, err, sizeof err) : -1;
-    if (c) row.bytes_in = cell_bytes_in(c);
-    if (rc == 0) {
-        /* Timed later, in rounds; the row is written after each round. */
-        char group[256];
-        double estimate;
-        row.bytes_out = cell_bytes_out(c);
-        row.stored_bytes = cell_stored_bytes(c);
-        run_rounds_group(spec, payload_name, protocol, st->o->hashes[key_hash_index(st->o)], row.bytes_in,
-                         group, sizeof group);
-        rc = run_rounds_add(st->rr, c, &row, name, group, &estimate, err, sizeof err);
-        c = NULL;
-        if (rc == -2) return 1;
-    }
-    if (rc != 0) {
-        row.status = "error";
-        row.message = err;
-        st->errors++;
-        if (results_append(st->rf, &row, err, sizeof err) != 0) cb_fail(CB_EXIT_ENV, "%s/%s", st->dir, err);
-    }
-    cell_destroy(c);
-    st->done++;
-    st->ran++;
-    return g_signal ? 1 : 0;
-}
-
-static int run_plan(run_state *st, const char *payload_name, int protocol, const plan *p,
-                    const cell_input *in)
-{
-    const run_opts *o = st->o;
-    size_t i;
-    for (i = 0; i < p->n; i++) {
-        const plan_item *it = &p->v[i];
-        cell_spec spec = {0};
-        spec.stage = it->stage;
-        spec.variant = it->variant;
-        if (it->codec >= 0) {
-            spec.codec = o->codecs[it->codec].desc;
-            spec.level = o->codecs[it->codec].level;
-        }
-        spec.hash = it->hash >= 0 ? o->hashes[it->hash] : NULL;
-        spec.alloc = it->alloc;
-        spec.store_dir = st->store_dir;
-        spec.store_fsync = o->store_fsync;
-        if (run_cell(st, payload_name, protocol, &spec, in)) return 1;
-    }
-    return 0;
-}
-
-/* The lowest compress median among gzip-compatible codecs, from this run's
- * rows (reuse rows first: they time the codec alone). */
-static int fastest_gzip(run_state *st, const char *payload_name, int protocol, uint64_t blob_len)
-{
-    const run_opts *o = st->o;
-    int best = -1;
-    double best_t = INFINITY;
-    for (size_t c = 0; c < o->ncodecs; c++) {
-        if (!gzip_candidate(&o->codecs[c])) continue;
-        for (int a = CELL_ALLOC_REUSE; a >= CELL_ALLOC_FRESH; a--) {
-            results_row row = {0};
-            char id[4096];
-            double t;
-            row.payload = payload_name;
-            row.protocol = protocol;
-            row.stage = "compress";
-            row.codec = o->codecs[c].desc->name;
-            row.level = o->codecs[c].level;
-            row.alloc = cell_alloc_names[a];
-            row.bytes_in = blob_len;
-            results_identity(&row, id, sizeof id);
-            t = run_rounds_estimate(st->rr, id);
-            if (!isnan(t) || results_done(st->rf, id, &t)) {
-                if (!isnan(t) && t < best_t) { best_t = t; best = (int)c; }
-                break;
-            }
-        }
-    }
-    return best;
-}
-
-static int run_payload(run_state *st, const char *spec_text)
-{
-    const run_opts *o = st->o;
-    char err[512];
-    int status = CB_EXIT_INPUT;
-    payload *p = payload_create(spec_text, o->seed, &status, err, sizeof err);
-    if (!p) cb_fail(status, "--payload %s: %s", CB_Q(spec_text), err);
-    keep_until_end(st, p, payload_release);   /* the cells point into its object */
-    const char *name = payload_name(p);
-    /* A file payload is a blob already: no protocol changes it, so it is run
-     * once, under the first protocol selected. */
-    size_t nprot = payload_object(p) ? o->nprotocols : 1;
-    if (nprot < o->nprotocols) {
-        plan a = {0}, b = {0};
-        plan_stages(o, 1, &a);
-        plan_paths(o, placeholder_fastest(o), &b);
-        st->total -= (a.n + b.n) * (o->nprotocols - nprot);
-        free(a.v);
-        free(b.v);
-    }
-    for (size_t k = 0; k < nprot; k++) {
-        cell_input in = {0};
-        uint8_t *blob = NULL;
-        in.obj = payload_object(p);
-        in.popt = PICKLE_OPTIONS_DEFAULT;
-        in.popt.protocol = o->protocols[k];
-        if (in.obj) {
-            size_t cap = pickle_bound(in.obj, &in.popt);
-            blob = malloc(cap ? cap : 1);
-            if (!blob) cb_fail(CB_EXIT_ENV, "%s: out of memory", name);
-            keep_until_end(st, blob, free);
-            in.blob_len = pickle_dump(in.obj, &in.popt, blob, cap, err, sizeof err);
-            if (in.blob_len == 0)
-                cb_fail(CB_EXIT_INPUT, "--payload %s: cannot pickle with protocol %d: %s", CB_Q(name),
-                        in.popt.protocol, err);
-            in.blob = blob;
-        } else {
-            in.blob = payload_raw_blob(p, &in.blob_len);
-        }
-        /* The cells point into the input until the rounds end. */
-        cell_input *kept = kept_input(st);
-        *kept = in;
-        plan stages = {0}, paths = {0};
-        plan_stages(o, in.obj != NULL, &stages);
-        int stop = run_plan(st, name, in.popt.protocol, &stages, kept);
-        if (!stop) {
-            int fastest = fastest_gzip(st, name, in.popt.protocol, in.blob_len);
-            plan_paths(o, fastest, &paths);
-            /* The total assumed a gzip-compatible codec would be measured. */
-            plan guess = {0};
-            plan_paths(o, placeholder_fastest(o), &guess);
-            st->total = st->total + paths.n - guess.n;
-            free(guess.v);
-            stop = run_plan(st, name, in.popt.protocol, &paths, kept);
-        }
-        free(stages.v);
-        free(paths.v);
-        if (stop) return 1;
-    }
-    return 0;
-}
-
-
-#define SWEEP_MIN 64
-#define SWEEP_MAX ((size_t)64 << 20)
-
-static size_t sweep_cells(const run_opts *o)
-{
-    size_t n = 0;
-    for (size_t s = SWEEP_MIN; s <= SWEEP_MAX; s *= 4) n += o->nhashes;
-    return n;
-}
-
-static int run_sweep(run_state *st)
-{
-    const run_opts *o = st->o;
-    uint8_t *buf = malloc(SWEEP_MAX);
-    if (!buf) cb_fail(CB_EXIT_ENV, "hash sweep: out of memory");
-    keep_until_end(st, buf, free);
-    cb_fill_random(buf, SWEEP_MAX, o->seed);
-    for (size_t s = SWEEP_MIN; s <= SWEEP_MAX; s *= 4) {
-        cell_input *in = kept_input(st);
-        in->blob = buf;
-        in->blob_len = s;
-        for (size_t h = 0; h < o->nhashes; h++) {
-            cell_spec spec = {0};
-            spec.stage = CELL_HASH;
-            spec.hash = o->hashes[h];
-            spec.alloc = CELL_ALLOC_REUSE;
-            if (run_cell(st, "sweep", 0, &spec, in)) return 1;
-        }
-    }
-    return 0;
-}
-
-/* ---- directories ----------------------------------------------------------- */
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb; (void)flag; (void)ftw;
-    remove(path);
-    return 0;
-}
-
-
 /* ---- run arguments kept for --resume ---------------------------------------- */
 
-static void encode_args(int argc, char **argv, char *out, size_t cap)
+/* The arguments but --out and --resume, space-separated, each space, tab,
+ * newline, CR and '%' as %XX: env.tsv's run_args. */
+static void encode_args(const run_opts *o, int argc, char **argv, char *out, size_t cap)
 {
     size_t n = 0;
     out[0] = 0;
     for (int i = 1; i < argc; i++) {
-        if (is_flag(argv[i], "--out") || is_flag(argv[i], "--resume")) {
-            if (!strchr(argv[i], '=')) i++;
-            continue;
-        }
+        if (o->not_kept[i]) continue;
         if (n && n + 1 < cap) out[n++] = ' ';
         for (const char *p = argv[i]; *p && n + 4 < cap; p++) {
             if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '%' || *p == '\r')
@@ -966,18 +443,16 @@ static void encode_args(int argc, char **argv, char *out, size_t cap)
     }
 }
 
-/* The decoded words of a resumed run's arguments: options parsed from them
- * (--store-dir) point into it, so it lives until cli_run returns. */
-static char *g_decoded_args;
-
-static char **decode_args(const char *s, int *argc)
+/* The words of encode_args' text; o->decoded_args holds them (options parsed
+ * from them point into it) until cli_run returns. */
+static char **decode_args(run_opts *o, const char *s, int *argc)
 {
     if (strcmp(s, "none") == 0) s = "";
     size_t n = strlen(s), cnt = 1;
     char **argv = calloc(n + 2, sizeof *argv);
     char *copy = strdup(s);
     if (!argv || !copy) cb_fail(CB_EXIT_ENV, "out of memory");
-    g_decoded_args = copy;
+    o->decoded_args = copy;
     argv[0] = "run";
     char *save = NULL;
     for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
@@ -994,203 +469,191 @@ static char **decode_args(const char *s, int *argc)
     return argv;
 }
 
-/* ---- the subcommand ---------------------------------------------------------- */
-
-static char g_store_tmp[PATH_MAX];
-
-int cli_run(int argc, char **argv)
+/* --resume DIR: alone, the run's own options (from DIR/env.tsv) with this
+ * command line's --cpu, --store-dir and --fsync; with selection or timing
+ * options, those. The seed must be the run's. args_text: run_args. */
+static void resume_options(run_opts *o, int argc, char **argv, char *args_text, size_t cap)
 {
-    for (int i = 1; i < argc; i++)   /* PR #3090's suites: their own executor */
-        if (is_flag(argv[i], "--suite")) return cli_run_suite(argc, argv);
-    run_opts o = {0};
-    char err[512], dir[PATH_MAX], path[PATH_MAX + 32], args_text[8192];
-    o.cpu = -1;
-    o.seed = DEFAULT_SEED;
-    int seed_given = 0;
-    for (int i = 1; i < argc; i++)
-        if (is_flag(argv[i], "--seed")) seed_given = 1;
-    parse_args(&o, argc, argv, 0);
-    if (o.out && o.resume) cb_fail(CB_EXIT_USAGE, "--out and --resume: give one (--resume DIR writes into DIR)");
-
-    if (o.resume) {
-        struct stat sb;
-        snprintf(dir, sizeof dir, "%s", o.resume);
-        if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-            cb_fail(CB_EXIT_INPUT, "--resume %s: not a results directory", CB_Q(dir));
-        snprintf(path, sizeof path, "%s/env.tsv", dir);
-        char *stored = env_lookup(path, "run_args");
-        char *seed_text = env_lookup(path, "seed");
-        if (!stored || !seed_text) cb_fail(CB_EXIT_INPUT, "--resume %s: no env.tsv with run_args and seed", CB_Q(dir));
-        if (!g_opts_given) {
-            int sargc;
-            char **sargv = decode_args(stored, &sargc);
-            const char *keep_resume = o.resume, *keep_store = o.store_dir;
-            int keep_cpu = o.cpu, keep_fsync = o.store_fsync;
-            parse_args(&o, sargc, sargv, 1);
-            o.resume = keep_resume;
-            o.out = NULL;
-            if (keep_store) o.store_dir = keep_store;
-            if (keep_cpu >= 0) o.cpu = keep_cpu;
-            o.store_fsync |= keep_fsync;
-            free(sargv);
-            snprintf(args_text, sizeof args_text, "%s", stored);
-        } else {
-            encode_args(argc, argv, args_text, sizeof args_text);
-        }
-        char want_seed[32];
-        snprintf(want_seed, sizeof want_seed, "%llu", (unsigned long long)o.seed);
-        if (!seed_given && g_opts_given) {
-            uint64_t s;
-            if (cb_parse_u64(seed_text, 0, UINT64_MAX, &s, err, sizeof err) == 0) o.seed = s;
-        } else if (strcmp(want_seed, seed_text) != 0) {
-            cb_fail(CB_EXIT_INPUT, "--resume %s: the run used --seed %s, not %s", CB_Q(dir), seed_text, want_seed);
-        }
-        free(stored);
-        free(seed_text);
+    char err[256], path[PATH_MAX + 32];
+    const char *dir = o->resume;
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        cb_fail(CB_EXIT_INPUT, "--resume %s: not a results directory", CB_Q(dir));
+    snprintf(path, sizeof path, "%s/env.tsv", dir);
+    char *stored = env_lookup(path, "run_args");
+    char *seed_text = env_lookup(path, "seed");
+    if (!stored || !seed_text) cb_fail(CB_EXIT_INPUT, "--resume %s: no env.tsv with run_args and seed", CB_Q(dir));
+    if (!o->opts_given) {
+        int sargc;
+        char **sargv = decode_args(o, stored, &sargc);
+        const char *keep_resume = o->resume, *keep_store = o->store_dir;
+        int keep_cpu = o->cpu, keep_fsync = o->store_fsync;
+        parse_args(o, sargc, sargv, 1);
+        o->resume = keep_resume;
+        o->out = NULL;
+        if (keep_store) o->store_dir = keep_store;
+        if (keep_cpu >= 0) o->cpu = keep_cpu;
+        o->store_fsync |= keep_fsync;
+        free(sargv);
+        snprintf(args_text, cap, "%s", stored);
     } else {
-        encode_args(argc, argv, args_text, sizeof args_text);
+        encode_args(o, argc, argv, args_text, cap);
     }
-    if (!args_text[0]) snprintf(args_text, sizeof args_text, "none");
-    apply_profile(&o);
+    char want_seed[32];
+    snprintf(want_seed, sizeof want_seed, "%llu", (unsigned long long)o->seed);
+    if (!o->seed_given && o->opts_given) {
+        uint64_t s;
+        if (cb_parse_u64(seed_text, 0, UINT64_MAX, &s, err, sizeof err) == 0) o->seed = s;
+    } else if (strcmp(want_seed, seed_text) != 0) {
+        cb_fail(CB_EXIT_INPUT, "--resume %s: the run used --seed %s, not %s", CB_Q(dir), seed_text, want_seed);
+    }
+    free(stored);
+    free(seed_text);
+}
 
-    /* Every payload spec is checked before anything is written. */
-    for (size_t i = 0; i < o.npayloads; i++) {
+/* ---- set-up ------------------------------------------------------------------ */
+
+/* save+store's directory: --store-dir (made when missing), else a temporary
+ * one, removed at exit whatever the exit (tmpstore.h). */
+static const char *store_directory(const run_opts *o, char *tmp, size_t cap)
+{
+    char err[512];
+    struct stat sb;
+    if (!o->store_dir) {
+        if (tmpstore_create(tmp, cap, err, sizeof err) != 0) cb_fail(CB_EXIT_ENV, "%s", err);
+        return tmp;
+    }
+    outdir_mkdir_parents(o->store_dir);
+    if (mkdir(o->store_dir, 0777) != 0 && errno != EEXIST)
+        cb_fail(CB_EXIT_ENV, "--store-dir %s: %s", CB_Q(o->store_dir), strerror(errno));
+    if (stat(o->store_dir, &sb) != 0 || !S_ISDIR(sb.st_mode) || access(o->store_dir, W_OK) != 0)
+        cb_fail(CB_EXIT_ENV, "--store-dir %s: not a writable directory", CB_Q(o->store_dir));
+    return o->store_dir;
+}
+
+/* env.tsv: the machine and libraries (envinfo.h) and the run's options; a
+ * resumed run only appends its time. */
+static void write_env(const run_opts *o, const char *dir, const char *store_dir, const char *args_text)
+{
+    char err[512], path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/env.tsv", dir);
+    if (o->resume) {
+        char t[64];
+        env_utc_now(t, sizeof t, 0);
+        if (env_append(path, "resume_utc_time", t, err, sizeof err) != 0) cb_fail(CB_EXIT_ENV, "%s", err);
+        return;
+    }
+    char seed[32], reps[16], mt[32], cpu[16], protos[32] = "", mmap_t[32], fs[32] = "unknown";
+    char wcpu[16], load[32] = "unknown";
+    int w = handoff_worker_cpu();
+    FILE *lf = fopen("/proc/loadavg", "r");
+    /* Other work on the machine at the start: what the overlapped variants
+     * (which need a second CPU) and every median should be read against. */
+    if (lf) {
+        if (fscanf(lf, "%31s", load) != 1) snprintf(load, sizeof load, "unknown");
+        fclose(lf);
+    }
+    /* Where the overlapped variants' worker thread runs (cells.h). */
+    snprintf(wcpu, sizeof wcpu, w >= 0 ? "%d" : w == -1 ? "unpinned" : "none", w);
+    struct statfs sfs;
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)o->seed);
+    snprintf(reps, sizeof reps, "%d", o->repetitions);
+    snprintf(mt, sizeof mt, "%g", o->min_time);
+    snprintf(cpu, sizeof cpu, o->cpu >= 0 ? "%d" : "none", o->cpu);
+    for (size_t i = 0; i < o->nprotocols; i++)
+        snprintf(protos + strlen(protos), sizeof protos - strlen(protos), "%s%d", i ? "," : "", o->protocols[i]);
+    snprintf(mmap_t, sizeof mmap_t, "%zu", CELL_FRESH_MMAP_MIN);
+    if (statfs(store_dir, &sfs) == 0) snprintf(fs, sizeof fs, "0x%lx", (unsigned long)sfs.f_type);
+    const char *extra[] = {
+        "profile", plan_profile_names[o->profile],
+        "seed", seed,
+        "repetitions", reps,
+        "min_time_s", mt,
+        "protocols", protos,
+        "cpu_pin", cpu,
+        "overlapped_worker_cpu", wcpu,
+        "loadavg_1m", load,
+        "store_dir", o->store_dir ? o->store_dir : "temporary",
+        "store_fs_magic", fs,
+        "store_fsync", o->store_fsync ? "yes" : "no",
+        "fresh_mmap_min_bytes", mmap_t,
+        "pickle_numpy_major", "1",
+        "run_args", args_text,
+        NULL, NULL,
+    };
+    if (env_write(path, extra, err, sizeof err) != 0) cb_fail(CB_EXIT_ENV, "%s", err);
+}
+
+/* Every payload spec is checked, --cpu applied and Google Benchmark set up
+ * before anything is written. */
+static void check_and_pin(const run_opts *o)
+{
+    char err[512];
+    for (size_t i = 0; i < o->npayloads; i++) {
         int status = CB_EXIT_INPUT;
-        payload *p = payload_create(o.payloads[i], o.seed, &status, err, sizeof err);
-        if (!p) cb_fail(status, "--payload %s: %s", CB_Q(o.payloads[i]), err);
+        payload *p = payload_create(o->payloads[i], o->seed, &status, err, sizeof err);
+        if (!p) cb_fail(status, "--payload %s: %s", CB_Q(o->payloads[i]), err);
         payload_free(p);
     }
-    if (o.cpu >= 0) {
+    if (o->cpu >= 0) {
         cpu_set_t set;
         CPU_ZERO(&set);
-        CPU_SET(o.cpu, &set);
+        CPU_SET(o->cpu, &set);
         if (sched_setaffinity(0, sizeof set, &set) != 0)
-            cb_fail(CB_EXIT_INPUT, "--cpu %d: %s (this machine has %ld online CPUs)", o.cpu, strerror(errno),
+            cb_fail(CB_EXIT_INPUT, "--cpu %d: %s (this machine has %ld online CPUs)", o->cpu, strerror(errno),
                     sysconf(_SC_NPROCESSORS_ONLN));
     }
     /* Google Benchmark's global repetitions: every batch sets its own (rounds.h). */
-    gb_options gopt = {2, o.min_time};
+    gb_options gopt = {2, o->min_time};
     if (gb_init(&gopt, err, sizeof err) != 0) cb_fail(CB_EXIT_INPUT, "%s", err);
+}
 
-    int resume = o.resume != NULL;
-    if (!resume) outdir_make(o.out, "; use --resume to complete it", dir, sizeof dir);
+/* ---- the subcommand ---------------------------------------------------------- */
+
+static volatile sig_atomic_t g_signal;
+
+static void on_signal(int sig)
+{
+    g_signal = sig;
+    gb_request_stop();
+}
+
+/* PR #3090's suites have their own options and executor (cli_run_suite.c). */
+static int wants_suite(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strncmp(argv[i], "--suite", 7) == 0 && (argv[i][7] == 0 || argv[i][7] == '=')) return 1;
+    return 0;
+}
+
+int cli_run(int argc, char **argv)
+{
+    if (wants_suite(argc, argv)) return cli_run_suite(argc, argv);
+    run_opts o = {0};
+    char err[512], dir[PATH_MAX], args_text[8192], store_tmp[PATH_MAX];
+    o.cpu = -1;
+    o.seed = DEFAULT_SEED;
+    if (!(o.not_kept = calloc((size_t)argc + 1, 1))) cb_fail(CB_EXIT_ENV, "out of memory");
+    parse_args(&o, argc, argv, 0);
+    if (o.out && o.resume) cb_fail(CB_EXIT_USAGE, "--out and --resume: give one (--resume DIR writes into DIR)");
+    if (o.resume) {
+        snprintf(dir, sizeof dir, "%s", o.resume);
+        resume_options(&o, argc, argv, args_text, sizeof args_text);
+    } else {
+        encode_args(&o, argc, argv, args_text, sizeof args_text);
+    }
+    if (!args_text[0]) snprintf(args_text, sizeof args_text, "none");
+    apply_profile(&o);
+    check_and_pin(&o);
+
+    if (!o.resume) outdir_make(o.out, "; use --resume to complete it", dir, sizeof dir);
     int lock_status = runlock_acquire(dir, err, sizeof err);   /* one writer per directory */
     if (lock_status != 0) cb_fail(lock_status, "%s", err);
-
-    /* save+store's directory. */
-    const char *store_dir = o.store_dir;
-    if (!store_dir) {
-        /* Removed at exit, whatever the exit; stale ones of killed runs first. */
-        if (tmpstore_create(g_store_tmp, sizeof g_store_tmp, err, sizeof err) != 0) cb_fail(CB_EXIT_ENV, "%s", err);
-        store_dir = g_store_tmp;
-    } else {
-        struct stat sb;
-        outdir_mkdir_parents(store_dir);
-        if (mkdir(store_dir, 0777) != 0 && errno != EEXIST)
-            cb_fail(CB_EXIT_ENV, "--store-dir %s: %s", CB_Q(store_dir), strerror(errno));
-        if (stat(store_dir, &sb) != 0 || !S_ISDIR(sb.st_mode) || access(store_dir, W_OK) != 0)
-            cb_fail(CB_EXIT_ENV, "--store-dir %s: not a writable directory", CB_Q(store_dir));
-    }
-
-
+    const char *store_dir = store_directory(&o, store_tmp, sizeof store_tmp);
     int rstatus = CB_EXIT_ENV;
-    results_file *rf = results_open(dir, resume, &rstatus, err, sizeof err);
-    if (!rf) {
-        if (g_store_tmp[0]) rmdir(g_store_tmp);
-        cb_fail(rstatus, "%s", err);
-    }
-
-    /* env.tsv */
-    snprintf(path, sizeof path, "%s/env.tsv", dir);
-    {
-        char seed[32], reps[16], mt[32], cpu[16], protos[32] = "", mmap_t[32], fs[32] = "unknown";
-        char wcpu[16], load[32] = "unknown";
-        int w = handoff_worker_cpu();
-        FILE *lf = fopen("/proc/loadavg", "r");
-        /* Other work on the machine at the start: what the overlapped variants
-         * (which need a second CPU) and every median should be read against. */
-        if (lf) {
-            if (fscanf(lf, "%31s", load) != 1) snprintf(load, sizeof load, "unknown");
-            fclose(lf);
-        }
-        /* Where the overlapped variants' worker thread runs (cells.h). */
-        snprintf(wcpu, sizeof wcpu, w >= 0 ? "%d" : w == -1 ? "unpinned" : "none", w);
-        struct statfs sfs;
-        snprintf(seed, sizeof seed, "%llu", (unsigned long long)o.seed);
-        snprintf(reps, sizeof reps, "%d", o.repetitions);
-        snprintf(mt, sizeof mt, "%g", o.min_time);
-        snprintf(cpu, sizeof cpu, o.cpu >= 0 ? "%d" : "none", o.cpu);
-        for (size_t i = 0; i < o.nprotocols; i++)
-            snprintf(protos + strlen(protos), sizeof protos - strlen(protos), "%s%d", i ? "," : "", o.protocols[i]);
-        snprintf(mmap_t, sizeof mmap_t, "%zu", CELL_FRESH_MMAP_MIN);
-        if (statfs(store_dir, &sfs) == 0) snprintf(fs, sizeof fs, "0x%lx", (unsigned long)sfs.f_type);
-        if (resume) {
-            char t[64];
-            env_utc_now(t, sizeof t, 0);
-            if (env_append(path, "resume_utc_time", t, err, sizeof err) != 0) cb_fail(CB_EXIT_ENV, "%s", err);
-        } else {
-            const char *extra[] = {
-                "profile", profile_names[o.profile],
-                "seed", seed,
-                "repetitions", reps,
-                "min_time_s", mt,
-                "protocols", protos,
-                "cpu_pin", cpu,
-                "overlapped_worker_cpu", wcpu,
-                "loadavg_1m", load,
-                "store_dir", o.store_dir ? o.store_dir : "temporary",
-                "store_fs_magic", fs,
-                "store_fsync", o.store_fsync ? "yes" : "no",
-                "fresh_mmap_min_bytes", mmap_t,
-                "pickle_numpy_major", "1",
-                "run_args", args_text,
-                NULL, NULL,
-            };
-            if (env_write(path, extra, err, sizeof err) != 0) cb_fail(CB_EXIT_ENV, "%s", err);
-        }
-    }
-
-    run_state st = {0};
-    st.o = &o;
-    st.rf = rf;
-    st.dir = dir;
-    st.store_dir = store_dir;
-    st.tty = isatty(2);
-    if (snprintf(st.gbench_path, sizeof st.gbench_path, "%s/gbench.json", dir) >= (int)sizeof st.gbench_path)
-        cb_fail(CB_EXIT_INPUT, "%s: path too long", dir);
-    if (resume) {
-        name_set set = {0};
-        set.names = calloc(results_count(rf) + 1, sizeof *set.names);
-        if (!set.names) cb_fail(CB_EXIT_ENV, "out of memory");
-        for (size_t i = 0; i < results_count(rf); i++) {
-            double med;
-            const char *id = results_identity_at(rf, i, &med);
-            char nm[1024];
-            if (isnan(med)) continue;
-            bench_name(id, nm, sizeof nm);
-            if (!(set.names[set.n++] = strdup(nm))) cb_fail(CB_EXIT_ENV, "out of memory");
-        }
-        if (access(st.gbench_path, F_OK) == 0 &&
-            gb_json_load(st.gbench_path, keep_entry, &set, err, sizeof err) != 0)
-            cb_fail(CB_EXIT_INPUT, "%s: %s", st.gbench_path, err);
-        for (size_t i = 0; i < set.n; i++) free(set.names[i]);
-        free(set.names);
-    }
-    gb_add_context("casbench_version", cb_version);
-    gb_add_context("casbench_commit", cb_git_commit);
-    gb_add_context("casbench_profile", profile_names[o.profile]);
-    if (gb_json_write(st.gbench_path, 1, err, sizeof err) != 0) cb_fail(CB_EXIT_ENV, "%s", err);
-
-    /* The planned total, for the progress line. */
-    for (size_t i = 0; o.sweep != SWEEP_ONLY && i < o.npayloads; i++) {
-        plan a = {0}, b = {0};
-        plan_stages(&o, 1, &a);
-        plan_paths(&o, placeholder_fastest(&o), &b);
-        st.total += (a.n + b.n) * o.nprotocols;
-        free(a.v);
-        free(b.v);
-    }
-    if (o.sweep != SWEEP_NONE) st.total += sweep_cells(&o);
+    results_file *rf = results_open(dir, o.resume != NULL, &rstatus, err, sizeof err);
+    if (!rf) cb_fail(rstatus, "%s", err);
+    write_env(&o, dir, store_dir, args_text);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -1200,40 +663,24 @@ int cli_run(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    run_rounds_opts ro = {dir, o.repetitions, o.min_time, o.min_time * 5, o.seed, st.tty};
-    if (!(st.rr = run_rounds_create(&ro, err, sizeof err))) cb_fail(CB_EXIT_ENV, "%s", err);
-    g_t0 = now_s();
-    int stopped = 0;
-    /* Every cell is built, verified, warmed up and calibrated first; then all
-     * are timed together, round after round (run_rounds.h). */
-    for (size_t i = 0; !stopped && o.sweep != SWEEP_ONLY && i < o.npayloads; i++)
-        stopped = run_payload(&st, o.payloads[i]);
-    if (!stopped && o.sweep != SWEEP_NONE) stopped = run_sweep(&st);
-    if (g_signal) stopped = 1;
-    if (!stopped) {
-        size_t round_errors = 0;
-        if (st.tty) fprintf(stderr, "\r\033[K");
-        if (run_rounds_run(st.rr, rf, st.gbench_path, &round_errors) < o.repetitions) stopped = 1;
-        st.errors += round_errors;
-    }
-    run_rounds_free(st.rr);
-    release_kept(&st);
-
-    if (st.tty) fprintf(stderr, "\r\033[K");
-    if (gb_json_write(st.gbench_path, 1, err, sizeof err) != 0) cb_warn("%s", err);
+    plan_request req = {o.codecs, o.ncodecs, o.hashes, o.nhashes, o.profile, o.alloc_mask, o.variant_mask};
+    exec_opts eo = {&req, o.payloads, o.npayloads, o.protocols, o.nprotocols, o.sweep, o.seed, dir,
+                    o.resume != NULL, store_dir, o.store_fsync, o.repetitions, o.min_time, isatty(2), &g_signal};
+    size_t errors = 0;
+    int stopped = exec_run(&eo, rf, &errors);
     size_t rows = results_count(rf);
     results_close(rf);
     gb_shutdown();
-    if (g_store_tmp[0]) nftw(g_store_tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     for (size_t i = 0; i < o.npayloads; i++) free(o.payloads[i]);
-    free(g_decoded_args);
+    free(o.decoded_args);
+    free(o.not_kept);
     if (stopped) {
         int sig = g_signal ? g_signal : SIGINT;
         cb_warn("%s: interrupted by %s: %zu finished rows kept (casbench run --resume %s completes it)", dir,
                 sig == SIGTERM ? "SIGTERM" : "SIGINT", rows, dir);
         return 128 + sig;
     }
-    if (st.errors) cb_warn("%s: %zu cells failed verification (status error)", dir, st.errors);
+    if (errors) cb_warn("%s: %zu cells failed verification (status error)", dir, errors);
     printf("%s\n", dir);
     return CB_EXIT_OK;
 }

@@ -1,5 +1,5 @@
 /* cli_run_suite.c - `casbench run --suite pr3090`: PR #3090's three benchmark
- * suites by their own method (harness/roundtrip.h), into a results directory
+ * suites by their own method (bench/roundtrip.h), into a results directory
  * of the usual schema (matrix.tsv, env.tsv). cli_run hands over any command
  * line holding --suite. */
 #include <errno.h>
@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_getopt.h"
 #include "envinfo.h"
 #include "outdir.h"
 #include "results.h"
@@ -61,26 +62,47 @@ static void progress(const char *what)
     fprintf(stderr, "casbench: pr3090: %s\n", what);
 }
 
+#define SUITE_HELP "casbench run --suite pr3090 --help"
+
+enum { OPT_SUITE = 256, OPT_OUT, OPT_TMP, OPT_KEEP, OPT_NUMPY, OPT_QUICK };
+
+static const struct option suite_options[] = {
+    {"suite", required_argument, NULL, OPT_SUITE},
+    {"out", required_argument, NULL, OPT_OUT},
+    {"tmp", required_argument, NULL, OPT_TMP},
+    {"keep-stores", required_argument, NULL, OPT_KEEP},
+    {"numpy", required_argument, NULL, OPT_NUMPY},
+    {"quick", no_argument, NULL, OPT_QUICK},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
 int cli_run_suite(int argc, char **argv)
 {
-    const char *suite = NULL, *out = NULL, *tmp = getenv("TMPDIR"), *keep = NULL, *v;
+    const char *suite = NULL, *out = NULL, *tmp = getenv("TMPDIR"), *keep = NULL;
     char err[512], dir[PATH_MAX], path[PATH_MAX + 16];
-    int quick = 0, numpy_major = 2, i;
+    int quick = 0, numpy_major = 2, c;
+    int64_t m;
 
-    for (i = 1; i < argc; i++)
-        if (cb_is_help(argv[i])) { usage(stdout); return CB_EXIT_OK; }
-    for (i = 1; i < argc; i++) {
-        if ((v = cb_flag_value(argc, argv, &i, "--suite"))) suite = v;
-        else if ((v = cb_flag_value(argc, argv, &i, "--out"))) out = v;
-        else if ((v = cb_flag_value(argc, argv, &i, "--tmp"))) tmp = v;
-        else if ((v = cb_flag_value(argc, argv, &i, "--keep-stores"))) keep = v;
-        else if ((v = cb_flag_value(argc, argv, &i, "--numpy"))) {
-            int64_t m;
-            if (cb_parse_i64(v, 1, 2, &m, err, sizeof err) != 0) cb_fail(CB_EXIT_INPUT, "--numpy %s: %s", CB_Q(v), err);
+    optind = 0;   /* glibc: start afresh */
+    opterr = 0;   /* the messages are ours: one line, the option named */
+    while ((c = getopt_long(argc, argv, "+:h", suite_options, NULL)) != -1) {
+        switch (c) {
+        case 'h': usage(stdout); return CB_EXIT_OK;
+        case OPT_SUITE: suite = optarg; break;
+        case OPT_OUT: out = optarg; break;
+        case OPT_TMP: tmp = optarg; break;
+        case OPT_KEEP: keep = optarg; break;
+        case OPT_NUMPY:
+            if (cb_parse_i64(optarg, 1, 2, &m, err, sizeof err) != 0)
+                cb_fail(CB_EXIT_INPUT, "--numpy %s: %s", CB_Q(optarg), err);
             numpy_major = (int)m;
-        } else if (strcmp(argv[i], "--quick") == 0) quick = 1;
-        else cb_fail(CB_EXIT_USAGE, "run --suite: unknown option %s (see casbench run --suite pr3090 --help)", CB_Q(argv[i]));
+            break;
+        case OPT_QUICK: quick = 1; break;
+        default: cli_getopt_fail(c, suite_options, argv, SUITE_HELP);
+        }
     }
+    cli_getopt_no_operands(argc, argv, SUITE_HELP);
     if (!suite || strcmp(suite, "pr3090") != 0)
         cb_fail(CB_EXIT_INPUT, "--suite %s: unknown suite (there is one: pr3090)", CB_Q(suite ? suite : ""));
     if (!tmp || !*tmp) tmp = "/tmp";

@@ -1,0 +1,382 @@
+/* executor.c - see executor.h. */
+#include "executor.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cells.h"
+#include "gbench.h"
+#include "payload.h"
+#include "pickle.h"
+#include "run_rounds.h"
+#include "util.h"
+
+typedef void (*free_fn)(void *);
+
+typedef struct {
+    const exec_opts *o;
+    results_file *rf;
+    char gbench_path[PATH_MAX];
+    size_t total, done, ran, errors;
+    double t0;
+    run_rounds *rr;            /* every verified cell, timed in rounds at the end */
+    void **kept;               /* blobs, payloads and cell inputs the cells point into */
+    size_t nkept;
+} run_state;
+
+/* Keep p until the run ends (cells point into it); fn releases it. */
+static void keep_until_end(run_state *st, void *p, free_fn fn)
+{
+    void **grown = realloc(st->kept, (st->nkept + 2) * sizeof *grown);
+    if (!grown) cb_fail(CB_EXIT_ENV, "out of memory");
+    st->kept = grown;
+    st->kept[st->nkept++] = p;
+    st->kept[st->nkept++] = (void *)fn;
+}
+
+static void release_kept(run_state *st)
+{
+    for (size_t i = 0; i + 1 < st->nkept; i += 2) ((free_fn)st->kept[i + 1])(st->kept[i]);
+    free(st->kept);
+}
+
+static void payload_release(void *p) { payload_free(p); }
+
+static cell_input *kept_input(run_state *st)
+{
+    cell_input *in = calloc(1, sizeof *in);
+    if (!in) cb_fail(CB_EXIT_ENV, "out of memory");
+    keep_until_end(st, in, free);
+    return in;
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static void progress(run_state *st, const char *what)
+{
+    char eta[32] = "?";
+    if (!st->o->tty) return;
+    if (st->ran > 0) {
+        double per = (now_s() - st->t0) / (double)st->ran;
+        double left = per * (double)(st->total > st->done ? st->total - st->done : 0);
+        snprintf(eta, sizeof eta, "%dm%02ds", (int)(left / 60), (int)fmod(left, 60));
+    }
+    fprintf(stderr, "\r\033[K[%zu/%zu] %.60s  ETA %s", st->done + 1, st->total, what, eta);
+    fflush(stderr);
+}
+
+/* The benchmark name of a row, from its identity (payload protocol stage
+ * variant codec level hash alloc, and bytes_in for sweep rows): its name in
+ * gbench.json, by which a resumed run keeps the entries of finished rows.
+ * Quotes, backslashes and control characters become '_' (JSON-safe). */
+static void bench_name(const char *identity, char *out, size_t cap)
+{
+    char copy[4096], codec[160] = "-";
+    const char *f[9];
+    int n = 0;
+    char *p = copy;
+    snprintf(copy, sizeof copy, "%s", identity);
+    while (n < 9) {
+        f[n++] = p;
+        char *t = strchr(p, '\t');
+        if (!t) break;
+        *t = 0;
+        p = t + 1;
+    }
+    if (n < 8) {
+        snprintf(out, cap, "%s", identity);
+    } else {
+        if (*f[4]) snprintf(codec, sizeof codec, "%s:%s", f[4], f[5]);
+        if (n == 9)   /* sweep rows: the size instead of a protocol */
+            snprintf(out, cap, "%s/%s/%s/-/-/%s/%s", f[0], f[8], f[2], f[6], f[7]);
+        else
+            snprintf(out, cap, "%s/p%s/%s/%s/%s/%s/%s", f[0], f[1], f[2], *f[3] ? f[3] : "-", codec,
+                     *f[6] ? f[6] : "-", f[7]);
+    }
+    for (char *q = out; *q; q++)
+        if (*q == '"' || *q == '\\' || (unsigned char)*q < 0x20 || *q == 0x7f) *q = '_';
+}
+
+/* gbench.json entries kept on --resume: those of the ok rows of matrix.tsv.
+ * (An entry written just before a SIGKILL, whose row was not, is dropped and
+ * its cell runs again.) */
+typedef struct { char **names; size_t n; } name_set;
+
+static int keep_entry(const char *name, void *arg)
+{
+    const name_set *set = arg;
+    for (size_t i = 0; i < set->n; i++)
+        if (strcmp(set->names[i], name) == 0) return 1;
+    return 0;
+}
+
+static void resume_gbench(run_state *st)
+{
+    char err[512];
+    name_set set = {0};
+    set.names = calloc(results_count(st->rf) + 1, sizeof *set.names);
+    if (!set.names) cb_fail(CB_EXIT_ENV, "out of memory");
+    for (size_t i = 0; i < results_count(st->rf); i++) {
+        double med;
+        const char *id = results_identity_at(st->rf, i, &med);
+        char nm[1024];
+        if (isnan(med)) continue;
+        bench_name(id, nm, sizeof nm);
+        if (!(set.names[set.n++] = strdup(nm))) cb_fail(CB_EXIT_ENV, "out of memory");
+    }
+    if (access(st->gbench_path, F_OK) == 0 && gb_json_load(st->gbench_path, keep_entry, &set, err, sizeof err) != 0)
+        cb_fail(CB_EXIT_INPUT, "%s: %s", st->gbench_path, err);
+    for (size_t i = 0; i < set.n; i++) free(set.names[i]);
+    free(set.names);
+}
+
+/* One cell: verify, hand it to the rounds, or append its error row.
+ * Returns 0, or 1 when a stop was requested. */
+static int run_cell(run_state *st, const char *payload_name, int protocol, const cell_spec *spec,
+                    const cell_input *in)
+{
+    char err[512], id[4096], name[1024], codec_spec[64] = "";
+    results_row row = {0};
+    row.payload = payload_name;
+    row.protocol = protocol;
+    row.pickled_bytes = in->blob_len;
+    row.stage = cell_stage_names[spec->stage];
+    row.variant = spec->variant ? spec->variant->name : "";
+    row.codec = spec->codec ? spec->codec->name : "";
+    row.level = spec->level;
+    row.hash = spec->hash ? spec->hash->name : "";
+    row.alloc = cell_alloc_names[spec->alloc];
+    row.bytes_in = in->blob_len;
+    results_identity(&row, id, sizeof id);
+    if (results_done(st->rf, id, NULL)) {
+        st->done++;
+        return 0;
+    }
+    if (spec->codec) snprintf(codec_spec, sizeof codec_spec, "%s:%d", spec->codec->name, spec->level);
+    bench_name(id, name, sizeof name);
+    {
+        char what[256];
+        snprintf(what, sizeof what, "%s %s %s %s %s", payload_name, row.stage, codec_spec, row.hash, row.alloc);
+        progress(st, what);
+    }
+
+    cell *c = cell_create(spec, in, err, sizeof err);
+    int rc = c ? cell_verify(c, err, sizeof err) : -1;
+    if (c) row.bytes_in = cell_bytes_in(c);
+    if (rc == 0) {
+        /* Timed later, in rounds; the row is written after each round. */
+        const plan_request *r = st->o->plan;
+        char group[256];
+        double estimate;
+        row.bytes_out = cell_bytes_out(c);
+        row.stored_bytes = cell_stored_bytes(c);
+        run_rounds_group(spec, payload_name, protocol, r->hashes[plan_key_hash(r)], row.bytes_in, group,
+                         sizeof group);
+        rc = run_rounds_add(st->rr, c, &row, name, group, &estimate, err, sizeof err);
+        c = NULL;
+        if (rc == -2) return 1;
+    }
+    if (rc != 0) {
+        row.status = "error";
+        row.message = err;
+        st->errors++;
+        if (results_append(st->rf, &row, err, sizeof err) != 0) cb_fail(CB_EXIT_ENV, "%s/%s", st->o->dir, err);
+    }
+    cell_destroy(c);
+    st->done++;
+    st->ran++;
+    return *st->o->stop ? 1 : 0;
+}
+
+static int run_cells(run_state *st, const char *payload_name, int protocol, const plan_cells *p,
+                     const cell_input *in)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        cell_spec spec = p->v[i];
+        spec.store_dir = st->o->store_dir;
+        spec.store_fsync = st->o->store_fsync;
+        if (run_cell(st, payload_name, protocol, &spec, in)) return 1;
+    }
+    return 0;
+}
+
+/* The measured fact the save pairings need: the gzip-compatible codec with
+ * the lowest compress time in this run (the calibration estimate of a cell
+ * of this run, or the median of a resumed row; reuse rows first: they time
+ * the codec alone). -1 when there is none. */
+static int fastest_gzip(run_state *st, const char *payload_name, int protocol, uint64_t blob_len)
+{
+    const plan_request *r = st->o->plan;
+    int best = -1;
+    double best_t = INFINITY;
+    for (size_t c = 0; c < r->ncodecs; c++) {
+        if (!plan_gzip_candidate(r->codecs[c].desc)) continue;
+        for (int a = CELL_ALLOC_REUSE; a >= CELL_ALLOC_FRESH; a--) {
+            results_row row = {0};
+            char id[4096];
+            double t;
+            row.payload = payload_name;
+            row.protocol = protocol;
+            row.stage = cell_stage_names[CELL_COMPRESS];
+            row.codec = r->codecs[c].desc->name;
+            row.level = r->codecs[c].level;
+            row.alloc = cell_alloc_names[a];
+            row.bytes_in = blob_len;
+            results_identity(&row, id, sizeof id);
+            t = run_rounds_estimate(st->rr, id);
+            if (!isnan(t) || results_done(st->rf, id, &t)) {
+                if (!isnan(t) && t < best_t) { best_t = t; best = (int)c; }
+                break;
+            }
+        }
+    }
+    return best;
+}
+
+static size_t planned(const plan_request *r, int have_object)
+{
+    size_t n = plan_count(r, have_object);
+    if (n == (size_t)-1) cb_fail(CB_EXIT_ENV, "out of memory");
+    return n;
+}
+
+/* The input of one payload under one protocol, kept until the run ends. */
+static cell_input *payload_input(run_state *st, payload *p, int protocol)
+{
+    char err[512];
+    const char *name = payload_name(p);
+    cell_input *in = kept_input(st);
+    in->obj = payload_object(p);
+    in->popt = PICKLE_OPTIONS_DEFAULT;
+    in->popt.protocol = protocol;
+    if (!in->obj) {
+        in->blob = payload_raw_blob(p, &in->blob_len);
+        return in;
+    }
+    size_t cap = pickle_bound(in->obj, &in->popt);
+    uint8_t *blob = malloc(cap ? cap : 1);
+    if (!blob) cb_fail(CB_EXIT_ENV, "%s: out of memory", name);
+    keep_until_end(st, blob, free);
+    in->blob_len = pickle_dump(in->obj, &in->popt, blob, cap, err, sizeof err);
+    if (in->blob_len == 0)
+        cb_fail(CB_EXIT_INPUT, "--payload %s: cannot pickle with protocol %d: %s", CB_Q(name), protocol, err);
+    in->blob = blob;
+    return in;
+}
+
+static int run_payload(run_state *st, const char *spec_text)
+{
+    const exec_opts *o = st->o;
+    const plan_request *r = o->plan;
+    char err[512];
+    int status = CB_EXIT_INPUT;
+    payload *p = payload_create(spec_text, o->seed, &status, err, sizeof err);
+    if (!p) cb_fail(status, "--payload %s: %s", CB_Q(spec_text), err);
+    keep_until_end(st, p, payload_release);   /* the cells point into its object */
+    const char *name = payload_name(p);
+    /* A file payload is a blob already: no protocol changes it, so it is run
+     * once, under the first protocol selected. */
+    size_t nprot = payload_object(p) ? o->nprotocols : 1;
+    st->total -= planned(r, 1) * (o->nprotocols - nprot);
+    for (size_t k = 0; k < nprot; k++) {
+        const cell_input *in = payload_input(st, p, o->protocols[k]);
+        plan_cells stages = {0}, paths = {0};
+        if (plan_stages(r, in->obj != NULL, &stages) != 0) cb_fail(CB_EXIT_ENV, "out of memory");
+        int stop = run_cells(st, name, in->popt.protocol, &stages, in);
+        if (!stop) {
+            int fastest = fastest_gzip(st, name, in->popt.protocol, in->blob_len);
+            if (plan_paths(r, fastest, &paths) != 0) cb_fail(CB_EXIT_ENV, "out of memory");
+            /* The total assumed a gzip-compatible codec would be measured. */
+            st->total = st->total + stages.n + paths.n - planned(r, 1);
+            stop = run_cells(st, name, in->popt.protocol, &paths, in);
+        }
+        plan_cells_free(&stages);
+        plan_cells_free(&paths);
+        if (stop) return 1;
+    }
+    return 0;
+}
+
+#define SWEEP_MIN 64
+#define SWEEP_MAX ((size_t)64 << 20)
+
+static size_t sweep_cells(const plan_request *r)
+{
+    size_t n = 0;
+    for (size_t s = SWEEP_MIN; s <= SWEEP_MAX; s *= 4) n += r->nhashes;
+    return n;
+}
+
+static int run_sweep(run_state *st)
+{
+    const plan_request *r = st->o->plan;
+    uint8_t *buf = malloc(SWEEP_MAX);
+    if (!buf) cb_fail(CB_EXIT_ENV, "hash sweep: out of memory");
+    keep_until_end(st, buf, free);
+    cb_fill_random(buf, SWEEP_MAX, st->o->seed);
+    for (size_t s = SWEEP_MIN; s <= SWEEP_MAX; s *= 4) {
+        cell_input *in = kept_input(st);
+        in->blob = buf;
+        in->blob_len = s;
+        for (size_t h = 0; h < r->nhashes; h++) {
+            cell_spec spec = {0};
+            spec.stage = CELL_HASH;
+            spec.hash = r->hashes[h];
+            spec.alloc = CELL_ALLOC_REUSE;
+            if (run_cell(st, "sweep", 0, &spec, in)) return 1;
+        }
+    }
+    return 0;
+}
+
+int exec_run(const exec_opts *o, results_file *rf, size_t *errors)
+{
+    char err[512];
+    run_state st = {0};
+    st.o = o;
+    st.rf = rf;
+    if (snprintf(st.gbench_path, sizeof st.gbench_path, "%s/gbench.json", o->dir) >= (int)sizeof st.gbench_path)
+        cb_fail(CB_EXIT_INPUT, "%s: path too long", o->dir);
+    if (o->resume) resume_gbench(&st);
+    gb_add_context("casbench_version", cb_version);
+    gb_add_context("casbench_commit", cb_git_commit);
+    gb_add_context("casbench_profile", plan_profile_names[o->plan->profile]);
+    if (gb_json_write(st.gbench_path, 1, err, sizeof err) != 0) cb_fail(CB_EXIT_ENV, "%s", err);
+
+    /* The planned total, for the progress line. */
+    if (o->sweep != EXEC_SWEEP_ONLY) st.total = planned(o->plan, 1) * o->nprotocols * o->npayloads;
+    if (o->sweep != EXEC_SWEEP_NONE) st.total += sweep_cells(o->plan);
+
+    run_rounds_opts ro = {o->dir, o->rounds, o->min_time, o->min_time * 5, o->seed, o->tty};
+    if (!(st.rr = run_rounds_create(&ro, err, sizeof err))) cb_fail(CB_EXIT_ENV, "%s", err);
+    st.t0 = now_s();
+    int stopped = 0;
+    /* Every cell is built, verified, warmed up and calibrated first; then all
+     * are timed together, round after round (run_rounds.h). */
+    for (size_t i = 0; !stopped && o->sweep != EXEC_SWEEP_ONLY && i < o->npayloads; i++)
+        stopped = run_payload(&st, o->payloads[i]);
+    if (!stopped && o->sweep != EXEC_SWEEP_NONE) stopped = run_sweep(&st);
+    if (*o->stop) stopped = 1;
+    if (!stopped) {
+        size_t round_errors = 0;
+        if (o->tty) fprintf(stderr, "\r\033[K");
+        if (run_rounds_run(st.rr, rf, st.gbench_path, &round_errors) < o->rounds) stopped = 1;
+        st.errors += round_errors;
+    }
+    run_rounds_free(st.rr);
+    release_kept(&st);
+    if (o->tty) fprintf(stderr, "\r\033[K");
+    if (gb_json_write(st.gbench_path, 1, err, sizeof err) != 0) cb_warn("%s", err);
+    *errors = st.errors;
+    return stopped;
+}

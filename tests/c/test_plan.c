@@ -1,0 +1,320 @@
+/* test_plan.c - the planner (bench/plan.h) against the rules `casbench run
+ * --help` states, with the expected counts computed here from the codec and
+ * hash rows (their named sets), never typed in: the default matrix per
+ * stage, --quick, --full, a codec list with no gzip-compatible codec,
+ * determinism, and where the save variants go.
+ * Prints "PASS: ..." / "FAIL: ..." lines (tests/lib.sh); exit 1 on failure. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cells.h"
+#include "codec.h"
+#include "hash.h"
+#include "plan.h"
+#include "sets.h"
+
+static int failures;
+
+static void check_eq(const char *what, size_t want, size_t got)
+{
+    if (want == got) {
+        printf("PASS: %s (%zu)\n", what, got);
+    } else {
+        printf("FAIL: %s: want %zu, got %zu\n", what, want, got);
+        failures++;
+    }
+}
+
+static void check(const char *what, int ok)
+{
+    printf("%s: %s\n", ok ? "PASS" : "FAIL", what);
+    if (!ok) failures++;
+}
+
+#define MAXN 64
+typedef struct {
+    plan_codec codecs[MAXN];
+    size_t ncodecs;
+    const hash_desc *hashes[MAXN];
+    size_t nhashes;
+    plan_request r;
+} request;
+
+/* The codecs and hashes of a named set, read from their rows as `run` does. */
+static void from_set(request *q, unsigned set, plan_profile profile)
+{
+    memset(q, 0, sizeof *q);
+    for (size_t i = 0; i < codec_count; i++)
+        for (size_t j = 0; j < CODEC_MAX_SET_LEVELS && codec_table[i].in_sets[j].sets; j++)
+            if (codec_table[i].in_sets[j].sets & set)
+                q->codecs[q->ncodecs++] = (plan_codec){&codec_table[i], codec_table[i].in_sets[j].level};
+    for (size_t i = 0; i < hash_count; i++)
+        if (hash_table[i].sets & set) q->hashes[q->nhashes++] = &hash_table[i];
+    q->r = (plan_request){q->codecs, q->ncodecs, q->hashes, q->nhashes, profile, 0, 0};
+}
+
+static void add_codec(request *q, const char *name, int level)
+{
+    for (size_t i = 0; i < codec_count; i++)
+        if (strcmp(codec_table[i].name, name) == 0) q->codecs[q->ncodecs++] = (plan_codec){&codec_table[i], level};
+    q->r.codecs = q->codecs;
+    q->r.ncodecs = q->ncodecs;
+}
+
+static plan_cells plan_all(const plan_request *r, int have_object, int fastest)
+{
+    plan_cells p = {0};
+    if (plan_stages(r, have_object, &p) != 0 || plan_paths(r, fastest, &p) != 0) {
+        printf("FAIL: planning: out of memory\n");
+        exit(1);
+    }
+    return p;
+}
+
+/* Cells of a stage and allocation (alloc -1: any); variant NULL: sequential
+ * or none, "*": any variant, else that variant. */
+static size_t count(const plan_cells *p, cell_stage s, int alloc, const char *variant)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        const cell_spec *c = &p->v[i];
+        if (c->stage != s || (alloc >= 0 && (int)c->alloc != alloc)) continue;
+        const char *v = c->variant ? c->variant->name : NULL;
+        if (variant && strcmp(variant, "*") == 0) { n++; continue; }
+        if (!variant ? (v && strcmp(v, "sequential") != 0) : (!v || strcmp(v, variant) != 0)) continue;
+        n++;
+    }
+    return n;
+}
+
+static int first_gzip_candidate(const request *q, int after)
+{
+    for (size_t c = (size_t)(after + 1); c < q->ncodecs; c++)
+        if (plan_gzip_candidate(q->codecs[c].desc)) return (int)c;
+    return -1;
+}
+
+static int is_codec(const plan_codec *c, const char *name, int level)
+{
+    return strcmp(c->desc->name, name) == 0 && (level < 0 || c->level == level);
+}
+
+/* The save pairings of the default rules: every codec with the key hash,
+ * every hash with lz4 and with the fastest gzip-compatible codec. */
+static size_t default_pairings(const request *q, int fastest)
+{
+    size_t n = 0, kh = plan_key_hash(&q->r);
+    for (size_t c = 0; c < q->ncodecs; c++)
+        for (size_t h = 0; h < q->nhashes; h++)
+            if (h == kh || is_codec(&q->codecs[c], "lz4", -1) || (int)c == fastest) n++;
+    return n;
+}
+
+/* The variant cells the default rules add: lz4:0 with fused, overlapped and
+ * overlapped-spin, fresh and reuse; gzip:3 with fused and overlapped, reuse
+ * (fresh instead when the profile saves fresh only). */
+static size_t default_variant_cells(const request *q, const char *variant, int quick)
+{
+    size_t n = 0;
+    const cell_save_variant *v = cell_save_variant_find(variant);
+    for (size_t c = 0; c < q->ncodecs; c++) {
+        if (!cell_save_variant_applies(v, q->codecs[c].desc)) continue;
+        if (is_codec(&q->codecs[c], "lz4", 0)) n += quick ? 1 : 2;
+        if (is_codec(&q->codecs[c], "gzip", 3) && strcmp(variant, "overlapped-spin") != 0) n += 1;
+    }
+    return n;
+}
+
+static void test_default(void)
+{
+    request q;
+    from_set(&q, CB_SET_DEFAULT, PLAN_DEFAULT);
+    check("the default set has codecs, hashes and a gzip-compatible codec",
+          q.ncodecs && q.nhashes && first_gzip_candidate(&q, -1) >= 0);
+    int fastest = first_gzip_candidate(&q, -1);
+    plan_cells p = plan_all(&q.r, 1, fastest);
+    size_t nc = q.ncodecs, nh = q.nhashes, pairs = default_pairings(&q, fastest);
+    check_eq("default: pickle fresh", 1, count(&p, CELL_PICKLE, CELL_ALLOC_FRESH, NULL));
+    check_eq("default: pickle reuse", 1, count(&p, CELL_PICKLE, CELL_ALLOC_REUSE, NULL));
+    check_eq("default: hash rows, every hash, reuse", nh, count(&p, CELL_HASH, CELL_ALLOC_REUSE, NULL));
+    check_eq("default: no hash row fresh", 0, count(&p, CELL_HASH, CELL_ALLOC_FRESH, NULL));
+    check_eq("default: compress reuse", nc, count(&p, CELL_COMPRESS, CELL_ALLOC_REUSE, NULL));
+    check_eq("default: decompress reuse", nc, count(&p, CELL_DECOMPRESS, CELL_ALLOC_REUSE, NULL));
+    check_eq("default: no compress/decompress fresh", 0,
+             count(&p, CELL_COMPRESS, CELL_ALLOC_FRESH, NULL) + count(&p, CELL_DECOMPRESS, CELL_ALLOC_FRESH, NULL));
+    check_eq("default: sequential save fresh = the pairings", pairs, count(&p, CELL_SAVE, CELL_ALLOC_FRESH, "sequential"));
+    check_eq("default: sequential save reuse = every codec with the key hash", nc,
+             count(&p, CELL_SAVE, CELL_ALLOC_REUSE, "sequential"));
+    const char *variants[] = {"fused", "overlapped", "overlapped-spin"};
+    for (size_t i = 0; i < 3; i++) {
+        char what[96];
+        snprintf(what, sizeof what, "default: %s save cells (lz4:0 and gzip:3 only)", variants[i]);
+        check_eq(what, default_variant_cells(&q, variants[i], 0), count(&p, CELL_SAVE, -1, variants[i]));
+    }
+    check_eq("default: load fresh, every codec", nc, count(&p, CELL_LOAD, CELL_ALLOC_FRESH, NULL));
+    check_eq("default: no load reuse", 0, count(&p, CELL_LOAD, CELL_ALLOC_REUSE, NULL));
+    check_eq("default: load+verify = the pairings, fresh", pairs, count(&p, CELL_LOAD_VERIFY, CELL_ALLOC_FRESH, NULL));
+    check_eq("default: save+store = every codec with the key hash, fresh, sequential", nc,
+             count(&p, CELL_SAVE_STORE, CELL_ALLOC_FRESH, "sequential"));
+    check_eq("default: save+store has no other variant or mode", nc, count(&p, CELL_SAVE_STORE, -1, "*"));
+    size_t kh = plan_key_hash(&q.r);
+    check("default: the key hash is sha1", strcmp(q.hashes[kh]->name, "sha1") == 0);
+    int variants_ok = 1;
+    for (size_t i = 0; i < p.n; i++) {
+        const cell_spec *c = &p.v[i];
+        if (!c->variant || c->variant == &cell_save_variants[0]) continue;
+        int lz4 = strcmp(c->codec->name, "lz4") == 0 && c->level == 0;
+        int gz = strcmp(c->codec->name, "gzip") == 0 && c->level == 3;
+        if (c->stage != CELL_SAVE || c->hash != q.hashes[kh] || !(lz4 || gz) ||
+            (gz && c->alloc != CELL_ALLOC_REUSE) || !cell_save_variant_applies(c->variant, c->codec))
+            variants_ok = 0;
+    }
+    check("default: variants only on save with the key hash, lz4:0 / gzip:3 (reuse)", variants_ok);
+    size_t total = 2 + nh + 2 * nc + pairs + nc + nc + pairs + nc;
+    for (size_t i = 0; i < 3; i++) total += default_variant_cells(&q, variants[i], 0);
+    check_eq("default: nothing else is planned", total, p.n);
+    check_eq("default: plan_count agrees", p.n, plan_count(&q.r, 1));
+
+    plan_cells blob = plan_all(&q.r, 0, fastest);
+    check_eq("a payload that is a blob: no pickle row", p.n - 2, blob.n);
+    plan_cells_free(&blob);
+
+    /* Another gzip-compatible codec measured fastest: other pairings, same count. */
+    int other = first_gzip_candidate(&q, fastest);
+    if (other >= 0) {
+        plan_cells p2 = plan_all(&q.r, 1, other);
+        size_t with_other = 0;
+        for (size_t i = 0; i < p2.n; i++)
+            if (p2.v[i].stage == CELL_SAVE && p2.v[i].codec == q.codecs[other].desc &&
+                p2.v[i].level == q.codecs[other].level && p2.v[i].hash != q.hashes[kh])
+                with_other++;
+        check_eq("the measured fastest codec gets every other hash", nh - 1, with_other);
+        plan_cells_free(&p2);
+    }
+    plan_cells_free(&p);
+}
+
+static void test_quick(void)
+{
+    request q;
+    check("--quick reads the quick set", plan_profile_set(PLAN_QUICK) == CB_SET_QUICK &&
+                                         plan_profile_set(PLAN_DEFAULT) == CB_SET_DEFAULT &&
+                                         plan_profile_set(PLAN_FULL) == CB_SET_DEFAULT);
+    from_set(&q, CB_SET_QUICK, PLAN_QUICK);
+    int fastest = first_gzip_candidate(&q, -1);
+    plan_cells p = plan_all(&q.r, 1, fastest);
+    size_t nc = q.ncodecs, nh = q.nhashes, pairs = default_pairings(&q, fastest);
+    check_eq("quick: pickle fresh only", 1, count(&p, CELL_PICKLE, -1, "*"));
+    check_eq("quick: hash rows", nh, count(&p, CELL_HASH, CELL_ALLOC_REUSE, NULL));
+    check_eq("quick: compress + decompress reuse", 2 * nc,
+             count(&p, CELL_COMPRESS, CELL_ALLOC_REUSE, NULL) + count(&p, CELL_DECOMPRESS, CELL_ALLOC_REUSE, NULL));
+    check_eq("quick: sequential save = the pairings, fresh only", pairs, count(&p, CELL_SAVE, -1, "sequential"));
+    check_eq("quick: no save reuse", 0, count(&p, CELL_SAVE, CELL_ALLOC_REUSE, "*"));
+    check_eq("quick: load fresh", nc, count(&p, CELL_LOAD, -1, "*"));
+    check_eq("quick: no load+verify, no save+store", 0,
+             count(&p, CELL_LOAD_VERIFY, -1, "*") + count(&p, CELL_SAVE_STORE, -1, "*"));
+    size_t variant_cells = 0;
+    const char *variants[] = {"fused", "overlapped", "overlapped-spin"};
+    for (size_t i = 0; i < 3; i++) variant_cells += default_variant_cells(&q, variants[i], 1);
+    check_eq("quick: variant cells (fresh)", variant_cells,
+             count(&p, CELL_SAVE, CELL_ALLOC_FRESH, "*") - pairs);
+    check_eq("quick: nothing else is planned", 1 + nh + 2 * nc + pairs + variant_cells + nc, p.n);
+    plan_cells_free(&p);
+}
+
+static void test_full(void)
+{
+    request q;
+    from_set(&q, CB_SET_DEFAULT, PLAN_FULL);
+    plan_cells p = plan_all(&q.r, 1, first_gzip_candidate(&q, -1));
+    size_t nc = q.ncodecs, nh = q.nhashes, streaming = 0;
+    const cell_save_variant *fused = cell_save_variant_find("fused");
+    for (size_t c = 0; c < nc; c++) streaming += (size_t)cell_save_variant_applies(fused, q.codecs[c].desc);
+    check_eq("full: save sequential = codecs x hashes x 2 modes", nc * nh * 2, count(&p, CELL_SAVE, -1, "sequential"));
+    check_eq("full: save fused = streaming codecs x hashes x 2", streaming * nh * 2, count(&p, CELL_SAVE, -1, "fused"));
+    check_eq("full: save overlapped = codecs x hashes x 2", nc * nh * 2, count(&p, CELL_SAVE, -1, "overlapped"));
+    check_eq("full: load+verify = codecs x hashes x 2", nc * nh * 2, count(&p, CELL_LOAD_VERIFY, -1, "*"));
+    check_eq("full: save+store sequential = codecs x hashes x 2", nc * nh * 2,
+             count(&p, CELL_SAVE_STORE, -1, "sequential"));
+    check_eq("full: pickle, load, compress, decompress in both modes", 2 + 6 * nc,
+             count(&p, CELL_PICKLE, -1, "*") + count(&p, CELL_LOAD, -1, "*") + count(&p, CELL_COMPRESS, -1, "*") +
+                 count(&p, CELL_DECOMPRESS, -1, "*"));
+    plan_cells_free(&p);
+}
+
+static void test_no_gzip(void)
+{
+    request q;
+    from_set(&q, CB_SET_DEFAULT, PLAN_DEFAULT);
+    q.ncodecs = 0;
+    for (size_t i = 0; i < codec_count; i++)
+        if (!plan_gzip_candidate(&codec_table[i]) && codec_table[i].in_sets[0].sets)
+            add_codec(&q, codec_table[i].name, codec_table[i].in_sets[0].level);
+    check("a codec list with no gzip-compatible codec", q.ncodecs > 0 && first_gzip_candidate(&q, -1) < 0);
+    plan_cells p = plan_all(&q.r, 1, -1);
+    size_t kh = plan_key_hash(&q.r), stray = 0;
+    for (size_t i = 0; i < p.n; i++)
+        if ((p.v[i].stage == CELL_SAVE || p.v[i].stage == CELL_LOAD_VERIFY) && p.v[i].hash != q.hashes[kh] &&
+            strcmp(p.v[i].codec->name, "lz4") != 0)
+            stray++;
+    check_eq("no gzip-compatible codec: other hashes are paired with lz4 only", 0, stray);
+    check_eq("no gzip-compatible codec: sequential save fresh", default_pairings(&q, -1),
+             count(&p, CELL_SAVE, CELL_ALLOC_FRESH, "sequential"));
+    check_eq("no gzip-compatible codec: plan_count agrees", p.n, plan_count(&q.r, 1));
+    plan_cells_free(&p);
+}
+
+static void test_options(void)
+{
+    request q;
+    from_set(&q, CB_SET_DEFAULT, PLAN_DEFAULT);
+    int fastest = first_gzip_candidate(&q, -1);
+    plan_cells a = plan_all(&q.r, 1, fastest), b = plan_all(&q.r, 1, fastest);
+    int same = a.n == b.n;
+    for (size_t i = 0; same && i < a.n; i++)   /* field by field: a struct's padding is not its value */
+        same = a.v[i].stage == b.v[i].stage && a.v[i].variant == b.v[i].variant && a.v[i].codec == b.v[i].codec &&
+               a.v[i].level == b.v[i].level && a.v[i].hash == b.v[i].hash && a.v[i].alloc == b.v[i].alloc;
+    check("the planner is deterministic", same);
+    plan_cells_free(&a);
+    plan_cells_free(&b);
+
+    const cell_save_variant *fused = cell_save_variant_find("fused");
+    q.r.variant_mask = 1u << (unsigned)(fused - cell_save_variants);
+    plan_cells p = plan_all(&q.r, 1, fastest);
+    size_t streaming = 0;
+    for (size_t c = 0; c < q.ncodecs; c++) streaming += (size_t)cell_save_variant_applies(fused, q.codecs[c].desc);
+    check_eq("--variant fused: no sequential save", 0,
+             count(&p, CELL_SAVE, -1, "sequential") + count(&p, CELL_SAVE_STORE, -1, "sequential"));
+    check_eq("--variant fused: save+store fused for every streaming codec", streaming,
+             count(&p, CELL_SAVE_STORE, -1, "fused"));
+    int applies = 1;
+    for (size_t i = 0; i < p.n; i++)
+        if (p.v[i].variant && !cell_save_variant_applies(p.v[i].variant, p.v[i].codec)) applies = 0;
+    check("--variant fused: never with a codec without streaming", applies);
+    plan_cells_free(&p);
+
+    q.r.variant_mask = 0;
+    q.r.alloc_mask = PLAN_ALLOC_FRESH | PLAN_ALLOC_REUSE;
+    p = plan_all(&q.r, 1, fastest);
+    check_eq("--alloc both: load in both modes", 2 * q.ncodecs, count(&p, CELL_LOAD, -1, "*"));
+    check_eq("--alloc both: hash rows stay reuse", 0, count(&p, CELL_HASH, CELL_ALLOC_FRESH, "*"));
+    plan_cells_free(&p);
+
+    q.nhashes = 0;
+    for (size_t i = 0; i < hash_count; i++)
+        if (strcmp(hash_table[i].name, "sha1") != 0 && (hash_table[i].sets & CB_SET_DEFAULT))
+            q.hashes[q.nhashes++] = &hash_table[i];
+    q.r.nhashes = q.nhashes;
+    check_eq("without sha1 the key hash is the first", 0, plan_key_hash(&q.r));
+}
+
+int main(void)
+{
+    test_default();
+    test_quick();
+    test_full();
+    test_no_gzip();
+    test_options();
+    return failures ? 1 : 0;
+}
