@@ -43,6 +43,7 @@ int readme_update(const char *readme, const char *run_dir, const char *md_excerp
     size_t blen, olen;
     const char *b, *e;
     FILE *f;
+    int rc = 0;
 
     if (cb_read_file(readme, 64u << 20, &data, &len, sub, sizeof sub) != 0)
         return cb_err(err, errlen, "%s: %s", readme, sub);
@@ -92,15 +93,8 @@ int readme_update(const char *readme, const char *run_dir, const char *md_excerp
         if (len && data[len - 1] != '\n') fputc('\n', f);
         fprintf(f, "\n%s", body);
     } else if (!b || !e || e < b) {
-        fclose(f);
-        free(out);
-        free(body);
-        free(rel);
-        free(rd);
-        free(run_abs);
-        free(data);
-        return cb_err(err, errlen, "%s: the markers %s and %s must both be present, in "
-                      "that order", readme, CB_Q(REPORT_README_BEGIN), CB_Q(REPORT_README_END));
+        rc = cb_err(err, errlen, "%s: the markers %s and %s must both be present, in "
+                    "that order", readme, CB_Q(REPORT_README_BEGIN), CB_Q(REPORT_README_END));
     } else {
         const char *after = e + strlen(REPORT_README_END);
         if (*after == '\n') after++;
@@ -109,16 +103,14 @@ int readme_update(const char *readme, const char *run_dir, const char *md_excerp
         fputs(after, f);
     }
     fclose(f);
-    {
-        int rc = rpt_write_atomic(readme, out, olen, err, errlen);
-        free(out);
-        free(body);
-        free(rel);
-        free(rd);
-        free(run_abs);
-        free(data);
-        return rc;
-    }
+    if (rc == 0) rc = rpt_write_atomic(readme, out, olen, err, errlen);
+    free(out);
+    free(body);
+    free(rel);
+    free(rd);
+    free(run_abs);
+    free(data);
+    return rc;
 }
 
 int readme_check(const char *readme, char *err, size_t errlen)

@@ -40,6 +40,18 @@ static int cmp_ds(const void *a, const void *b)
     return (x->ds > y->ds) - (x->ds < y->ds);
 }
 
+/* A gnuplot data block: the points on the compress (or decompress) front,
+ * sorted by that speed (pt is reordered). */
+static void front_block(FILE *f, cpoint *pt, size_t n, int decompress)
+{
+    size_t k;
+    qsort(pt, n, sizeof *pt, decompress ? cmp_ds : cmp_cs);
+    fprintf(f, "\n\ncodec\tfamily\tratio\tcompress_mbps\tdecompress_mbps\n");
+    for (k = 0; k < n; k++)
+        if (decompress ? pt[k].pd : pt[k].pc)
+            fprintf(f, "%s\t0\t%.6g\t%.6g\t%.6g\n", pt[k].spec, pt[k].ratio, pt[k].cs, pt[k].ds);
+}
+
 void report_sec_codecs(report_ctx *c, FILE *md)
 {
     size_t p, k;
@@ -94,18 +106,8 @@ void report_sec_codecs(report_ctx *c, FILE *md)
         sorted = malloc(n * sizeof *sorted);
         if (!sorted) cb_fail(CB_EXIT_ENV, "out of memory");
         memcpy(sorted, pt, n * sizeof *pt);
-        qsort(sorted, n, sizeof *sorted, cmp_cs);
-        fprintf(f, "\n\ncodec\tfamily\tratio\tcompress_mbps\tdecompress_mbps\n");
-        for (k = 0; k < n; k++)
-            if (sorted[k].pc)
-                fprintf(f, "%s\t0\t%.6g\t%.6g\t%.6g\n", sorted[k].spec, sorted[k].ratio,
-                        sorted[k].cs, sorted[k].ds);
-        qsort(sorted, n, sizeof *sorted, cmp_ds);
-        fprintf(f, "\n\ncodec\tfamily\tratio\tcompress_mbps\tdecompress_mbps\n");
-        for (k = 0; k < n; k++)
-            if (sorted[k].pd)
-                fprintf(f, "%s\t0\t%.6g\t%.6g\t%.6g\n", sorted[k].spec, sorted[k].ratio,
-                        sorted[k].cs, sorted[k].ds);
+        front_block(f, sorted, n, 0);
+        front_block(f, sorted, n, 1);
         fclose(f);
         base = rpt_asprintf("codecs-%s", SLUG(pl));
         name = rpt_asprintf("%s.tsv", base);

@@ -9,7 +9,7 @@
 #include "report_ctx.h"
 #include "report_facts.h"
 
-/* Save variants other than sequential in the order harness/cells.c lists
+/* Save variants other than sequential in the order bench/cells.c lists
  * them; a run may hold any subset. */
 static const char *const fast_variants[] = {"fused", "overlapped", "overlapped-spin"};
 #define N_FAST (sizeof fast_variants / sizeof fast_variants[0])
@@ -135,7 +135,7 @@ void report_sec_fastsave(report_ctx *c, FILE *md)
     strlist pairs = {0}, plots = {0};   /* "codec:level hash" with a non-sequential save row */
     const char *ceil = ceiling_spec(c);
     size_t i, k, v;
-    fprintf(md, "Save variants (stage `save`, harness/cells.c): `sequential` is metaflow's order "
+    fprintf(md, "Save variants (stage `save`, bench/cells.c): `sequential` is metaflow's order "
             "(pickle, hash the whole blob, compress the whole blob); `fused` pickles, then makes "
             "one pass over 128 KiB chunks, hashing each chunk and compressing it while it is in "
             "cache (the codecs' streaming APIs, which write the same bytes as one-shot compression "

@@ -59,19 +59,31 @@ typedef struct {
     const ranked *sound, *key40, *any;
 } hash_ranking;
 
+/* Score every name of names, fastest first: codecs ("codec:level") by their
+ * save against BASE_SPEC's (a ceiling is not ranked), hashes by their hash
+ * stage against BASE_HASH's. Returns how many were ranked into *out. */
+static size_t rank_list(const report_ctx *c, const strlist *names, int codecs, ranked **out)
+{
+    size_t k, n = 0;
+    *out = calloc(names->n + 1, sizeof **out);
+    if (!*out) cb_fail(CB_EXIT_ENV, "out of memory");
+    for (k = 0; k < names->n; k++) {
+        const char *x = names->v[k];
+        size_t np;
+        double s = codecs ? geo_score(c, "save", "sequential", BASE_SPEC, BASE_HASH, x, BASE_HASH, &np)
+                          : geo_score(c, "hash", "", NULL, BASE_HASH, NULL, x, &np);
+        if (!isfinite(s) || (codecs && report_codec_kind(c->run, x) == CODEC_KIND_CEILING)) continue;
+        (*out)[n++] = (ranked){x, s, np};
+    }
+    qsort(*out, n, sizeof **out, cmp_ranked);
+    return n;
+}
+
 static void rank_codecs(const report_ctx *c, codec_ranking *out)
 {
     size_t k;
     memset(out, 0, sizeof *out);
-    out->r = calloc(c->codecs.n + 1, sizeof *out->r);
-    if (!out->r) cb_fail(CB_EXIT_ENV, "out of memory");
-    for (k = 0; k < c->codecs.n; k++) {
-        size_t n;
-        double s = geo_score(c, "save", "sequential", BASE_SPEC, BASE_HASH, c->codecs.v[k], BASE_HASH, &n);
-        if (!isfinite(s) || report_codec_kind(c->run, c->codecs.v[k]) == CODEC_KIND_CEILING) continue;
-        out->r[out->n++] = (ranked){c->codecs.v[k], s, n};
-    }
-    qsort(out->r, out->n, sizeof *out->r, cmp_ranked);
+    out->n = rank_list(c, &c->codecs, 1, &out->r);
     for (k = 0; k < out->n; k++) {
         codec_kind kind = report_codec_kind(c->run, out->r[k].name);
         if (!out->best_readable && kind == CODEC_KIND_READABLE) out->best_readable = &out->r[k];
@@ -84,14 +96,7 @@ static void rank_hashes(const report_ctx *c, hash_ranking *out)
 {
     size_t k;
     memset(out, 0, sizeof *out);
-    out->r = calloc(c->hashes.n + 1, sizeof *out->r);
-    if (!out->r) cb_fail(CB_EXIT_ENV, "out of memory");
-    for (k = 0; k < c->hashes.n; k++) {
-        size_t n;
-        double s = geo_score(c, "hash", "", NULL, BASE_HASH, NULL, c->hashes.v[k], &n);
-        if (isfinite(s)) out->r[out->n++] = (ranked){c->hashes.v[k], s, n};
-    }
-    qsort(out->r, out->n, sizeof *out->r, cmp_ranked);
+    out->n = rank_list(c, &c->hashes, 0, &out->r);
     for (k = 0; k < out->n; k++) {
         int bits = 8 * rpt_digest_bytes(c, out->r[k].name);
         if (!out->sound && report_hash_sound(c->run, out->r[k].name) && bits >= 160) out->sound = &out->r[k];
