@@ -65,7 +65,7 @@ void report_sec_codecs(report_ctx *c, FILE *md)
         const char *pl = c->payloads.v[p];
         cpoint *pt = calloc(c->codecs.n + 1, sizeof *pt), *sorted;
         size_t n = 0;
-        char *buf, *base, *name, *path, *qd, *qt;
+        char *buf, *base, *qd, *qt;
         size_t len;
         FILE *f;
         if (!pt) cb_fail(CB_EXIT_ENV, "out of memory");
@@ -110,9 +110,7 @@ void report_sec_codecs(report_ctx *c, FILE *md)
         front_block(f, sorted, n, 1);
         fclose(f);
         base = rpt_asprintf("codecs-%s", SLUG(pl));
-        name = rpt_asprintf("%s.tsv", base);
-        path = rpt_write_data(c, name, buf, len);
-        qd = rpt_gq(path);
+        qd = rpt_plot_data(c, base, buf, len);
         qt = rpt_gq(pl);
         {
             char *b1 = rpt_asprintf("%s-compress", base), *b2 = rpt_asprintf("%s-decompress", base);
@@ -129,8 +127,6 @@ void report_sec_codecs(report_ctx *c, FILE *md)
         }
         free(qd);
         free(qt);
-        free(name);
-        free(path);
         free(base);
         free(sorted);
         free(pt);

@@ -182,3 +182,12 @@ int rpt_digest_bytes(const report_ctx *c, const char *hash)
     }
     return 0;
 }
+
+char *rpt_plot_data(report_ctx *c, const char *base, char *text, size_t len)
+{
+    char *name = rpt_asprintf("%s.tsv", base), *path = rpt_write_data(c, name, text, len);
+    char *q = rpt_gq(path);
+    free(name);
+    free(path);
+    return q;
+}

@@ -77,6 +77,9 @@ void rpt_split_spec(const char *spec, char *codec, size_t n, int *level);
 /* Write a derived data file into plots/ (takes text); returns its path
  * (malloc'd) for gnuplot. A failed write sets c->failed and c->err. */
 char *rpt_write_data(report_ctx *c, const char *name, char *text, size_t len);
+/* Write plots/<base>.tsv (takes text) and return its path as a gnuplot
+ * string literal (malloc'd), for a job's `data=`. */
+char *rpt_plot_data(report_ctx *c, const char *base, char *text, size_t len);
 /* Queue plots/<base>.png/.svg drawn by scripts_dir/<script> (takes expr). */
 void rpt_add_job(report_ctx *c, const char *script, const char *base, char *expr);
 /* A gnuplot string literal: single quotes, '' for a quote (malloc'd). */

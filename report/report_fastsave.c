@@ -39,7 +39,7 @@ static const char *ceiling_spec(const report_ctx *c)
 static void fast_pair(report_ctx *c, const char *spec, const char *hash, const char *ceil, FILE *md,
                       strlist *plots)
 {
-    char *buf, *base, *path;
+    char *buf, *base;
     size_t len, npts = 0, p, v;
     FILE *f;
     int have[N_FAST] = {0}, have_slow = 0, have_mc = 0;
@@ -113,18 +113,13 @@ static void fast_pair(report_ctx *c, const char *spec, const char *hash, const c
         free(sp);
     }
     {
-        char *name = rpt_asprintf("%s.tsv", base), *qd, *qt, *t;
-        path = rpt_write_data(c, name, buf, len);
-        t = rpt_asprintf("%s + %s", spec, hash);
-        qd = rpt_gq(path);
-        qt = rpt_gq(t);
+        char *qd = rpt_plot_data(c, base, buf, len), *t = rpt_asprintf("%s + %s", spec, hash);
+        char *qt = rpt_gq(t);
         rpt_add_job(c, "fastsave.gp", base, rpt_asprintf("data=%s; title=%s; nvar=%zu; nlim=%d", qd, qt, nvar,
                                                    have_slow + have_mc));
-        free(name);
         free(qd);
         free(qt);
         free(t);
-        free(path);
     }
     rpt_sl_add(plots, base);
     free(base);

@@ -40,13 +40,11 @@ static double hash_tput(const report_ctx *c, const char *hash, const char *paylo
     return mbps(best->bytes_in, best->median_ns);
 }
 
-void report_sec_hashes(report_ctx *c, FILE *md)
+/* Throughput by input size of every hash with `sweep` rows:
+ * plots/hash-sweep.tsv (one block per hash, by size) and its plot. */
+static void sweep_plot(report_ctx *c, FILE *md)
 {
-    static const struct { const char *payload; double bytes; const char *label; } at[] = {
-        {"config", 233, "233 B"}, {"metrics", 52e3, "52 KB"}, {"weights", 8e6, "8 MB"},
-    };
-    static const double ns[] = {1e6, 1e9, 1e12};
-    size_t h, i, k, nsweep = 0;
+    size_t h, i, nsweep = 0;
     char *buf, *names = NULL;
     size_t len;
     FILE *f;
@@ -92,26 +90,50 @@ void report_sec_hashes(report_ctx *c, FILE *md)
         fprintf(md, "No `sweep` rows in this run: no throughput-by-size plot.\n\n");
     }
     free(names);
+}
 
+/* Where each hash's throughput at a published size comes from. */
+typedef struct {
+    double mbps;
+    char src[64];     /* the payload, "sweep N B", or "-" */
+} hash_tput_at;
+
+/* The key table: digest bits, crypto status (env.tsv), key length against
+ * today's key hash, throughput at the published sizes. */
+static void key_table(report_ctx *c, FILE *md)
+{
+    static const struct { const char *payload; double bytes; const char *label; } at[] = {
+        {"config", 233, "233 B"}, {"metrics", 52e3, "52 KB"}, {"weights", 8e6, "8 MB"},
+    };
+    int base_hex = 2 * rpt_digest_bytes(c, BASE_HASH);
+    size_t h, k;
     fprintf(md, "Throughput in MB/s (10^6 B/s) at the sizes of the published payloads, from "
             "the payload's own `hash` row, or the nearest `sweep` size where the payload was "
             "not measured (named in the cell). Digest bits from the rows' digest size; "
-            "\"cryptographic\" is a fact about the algorithm, not a measurement.\n\n");
-    fprintf(md, "| hash | digest bits | cryptographic | hex key chars (SHA-1: 40) |");
+            "\"cryptographic\" is a fact about the algorithm (env.tsv), not a measurement.\n\n");
+    fprintf(md, "| hash | digest bits | cryptographic | hex key chars (" BASE_HASH ": %d) |", base_hex);
     for (k = 0; k < 3; k++) fprintf(md, " MB/s at %s |", at[k].label);
     fprintf(md, "\n|---|---|---|---|---|---|---|\n");
     for (h = 0; h < c->hashes.n; h++) {
         int db = rpt_digest_bytes(c, c->hashes.v[h]);
+        hash_tput_at tp[3];
+        for (k = 0; k < 3; k++)
+            tp[k].mbps = hash_tput(c, c->hashes.v[h], at[k].payload, at[k].bytes, tp[k].src, sizeof tp[k].src);
         fprintf(md, "| %s | %d | %s | %d (%+d) |", c->hashes.v[h], 8 * db,
-                report_hash_crypto(c->run, c->hashes.v[h]), 2 * db, 2 * db - 40);
+                report_hash_crypto(c->run, c->hashes.v[h]), 2 * db, 2 * db - base_hex);
         for (k = 0; k < 3; k++) {
-            char src[64];
-            double t = hash_tput(c, c->hashes.v[h], at[k].payload, at[k].bytes, src, sizeof src);
-            if (strcmp(src, at[k].payload) == 0) fprintf(md, " %s |", NUM(t));
-            else fprintf(md, " %s (%s) |", NUM(t), src);
+            if (strcmp(tp[k].src, at[k].payload) == 0) fprintf(md, " %s |", NUM(tp[k].mbps));
+            else fprintf(md, " %s (%s) |", NUM(tp[k].mbps), tp[k].src);
         }
         fprintf(md, "\n");
     }
+}
+
+/* Key length, the birthday bound and the hash's share of the save path. */
+static void key_consequences(report_ctx *c, FILE *md)
+{
+    static const double ns[] = {1e6, 1e9, 1e12};
+    size_t h, i, k;
     fprintf(md, "\nKey length and metaflow's layout `<root>/<Flow>/data/<key[:2]>/<key>`: the "
             "two-character fan-out (256 directories) stays for any key of at least 2 hex "
             "characters; what changes is the file name's length (the column above) and, for "
@@ -145,4 +167,11 @@ void report_sec_hashes(report_ctx *c, FILE *md)
         fprintf(md, "\n");
     }
     fprintf(md, "\n");
+}
+
+void report_sec_hashes(report_ctx *c, FILE *md)
+{
+    sweep_plot(c, md);
+    key_table(c, md);
+    key_consequences(c, md);
 }

@@ -27,10 +27,70 @@ static void break_even(double cpu, double bytes, double cpu0, double bytes0, cha
     }
 }
 
+/* One codec's save on one payload, and its break-even against today's codec. */
+typedef struct {
+    const char *spec;
+    const rundir_row *save;
+    char break_even[64];       /* "-" without a baseline row */
+} upload_point;
+
+/* The save rows of every codec on pl; returns how many (pts has room for
+ * every codec). *base receives today's codec's row, or NULL. */
+static size_t upload_points(const report_ctx *c, const char *pl, upload_point *pts, const rundir_row **base)
+{
+    size_t k, n = 0;
+    *base = rpt_find(c, pl, "save", "sequential", BASE_CODEC, BASE_LEVEL, BASE_HASH, NULL);
+    for (k = 0; k < c->codecs.n; k++) {
+        const rundir_row *s = rpt_find_spec(c, pl, "save", "sequential", c->codecs.v[k], BASE_HASH, NULL);
+        if (!s) continue;
+        pts[n].spec = c->codecs.v[k];
+        pts[n].save = s;
+        snprintf(pts[n].break_even, sizeof pts[n].break_even, "-");
+        if (*base) break_even(s->median_ns, (double)s->bytes_out, (*base)->median_ns,
+                              (double)(*base)->bytes_out, pts[n].break_even, sizeof pts[n].break_even);
+        n++;
+    }
+    return n;
+}
+
+/* plots/upload-<payload>.tsv (one curve per codec) and its plot. */
+static void upload_plot(report_ctx *c, const char *pl, const upload_point *pts, size_t n, FILE *md)
+{
+    char *buf, *names = NULL, *qd, *qn, *qt, *base;
+    size_t len, k, j;
+    FILE *f;
+    rpt_mem_open(&f, &buf, &len);
+    for (k = 0; k < n; k++) {
+        const rundir_row *s = pts[k].save;
+        char *nn = rpt_asprintf("%s%s%s", names ? names : "", names ? " " : "", pts[k].spec);
+        free(names);
+        names = nn;
+        fprintf(f, "%s# %s\nbandwidth_mbps\ttotal_ms\n", k ? "\n\n" : "", pts[k].spec);
+        for (j = 0; j < BW_POINTS; j++) {
+            double bw = BW_MIN * pow(BW_MAX / BW_MIN, (double)j / (BW_POINTS - 1));
+            fprintf(f, "%.6g\t%.6g\n", bw, ms(s->median_ns) + (double)s->bytes_out / (bw * 1e3));
+        }
+    }
+    fclose(f);
+    base = rpt_asprintf("upload-%s", SLUG(pl));
+    qd = rpt_plot_data(c, base, buf, len);
+    qn = rpt_gq(names);
+    qt = rpt_gq(pl);
+    rpt_add_job(c, "upload.gp", base, rpt_asprintf("data=%s; names=%s; title=%s", qd, qn, qt));
+    fprintf(md, "\n![save + upload, %s](plots/%s.png)\n\n", pl, base);
+    free(qt);
+    free(qd);
+    free(qn);
+    free(base);
+    free(names);
+}
+
 void report_sec_upload(report_ctx *c, FILE *md)
 {
     static const char *const targets[] = {"embeddings", "weights"};
-    size_t t, k, j;
+    upload_point *pts = calloc(c->codecs.n + 1, sizeof *pts);
+    size_t t, k, n;
+    if (!pts) cb_fail(CB_EXIT_ENV, "out of memory");
     fprintf(md, "Total = CPU time of the save path (stage `save`, `sequential`, `" BASE_HASH "`, `%s` "
             "allocation) + compressed bytes / bandwidth, for bandwidths from %s MB/s to %s MB/s. "
             "Break-even: the bandwidth above which a codec's total is lower than `" BASE_SPEC "`'s "
@@ -39,58 +99,24 @@ void report_sec_upload(report_ctx *c, FILE *md)
             NUM(BW_MIN), NUM(BW_MAX));
     for (t = 0; t < 2; t++) {
         const char *pl = targets[t];
-        const rundir_row *g3 = rpt_find(c, pl, "save", "sequential", BASE_CODEC, BASE_LEVEL, BASE_HASH, NULL);
-        char *buf, *names = NULL, *path, *qd, *qn, *base, *name;
-        size_t len, ncurves = 0;
-        FILE *f;
+        const rundir_row *base;
         if (!rpt_sl_has(&c->payloads, pl)) {
             fprintf(md, "Payload `%s` not in this run.\n\n", pl);
             continue;
         }
-        rpt_mem_open(&f, &buf, &len);
+        n = upload_points(c, pl, pts, &base);
         fprintf(md, "**%s**\n\n| codec | save CPU ms | compressed bytes | total ms at 100 MB/s | "
                 "total ms at 1 GB/s | beats " BASE_SPEC " |\n|---|---|---|---|---|---|\n", pl);
-        for (k = 0; k < c->codecs.n; k++) {
-            const rundir_row *s = rpt_find_spec(c, pl, "save", "sequential", c->codecs.v[k], BASE_HASH, NULL);
-            char be[64] = "-";
-            if (!s) continue;
-            if (g3) break_even(s->median_ns, (double)s->bytes_out, g3->median_ns,
-                               (double)g3->bytes_out, be, sizeof be);
-            fprintf(md, "| %s | %s | %llu | %s | %s | %s |\n", c->codecs.v[k], NUM(ms(s->median_ns)),
+        for (k = 0; k < n; k++) {
+            const rundir_row *s = pts[k].save;
+            fprintf(md, "| %s | %s | %llu | %s | %s | %s |\n", pts[k].spec, NUM(ms(s->median_ns)),
                     (unsigned long long)s->bytes_out,
                     NUM(ms(s->median_ns + (double)s->bytes_out / 100e6 * 1e9)),
-                    NUM(ms(s->median_ns + (double)s->bytes_out / 1000e6 * 1e9)), be);
-            fprintf(f, "%s# %s\nbandwidth_mbps\ttotal_ms\n", ncurves ? "\n\n" : "", c->codecs.v[k]);
-            for (j = 0; j < BW_POINTS; j++) {
-                double bw = BW_MIN * pow(BW_MAX / BW_MIN, (double)j / (BW_POINTS - 1));
-                fprintf(f, "%.6g\t%.6g\n", bw, ms(s->median_ns) + (double)s->bytes_out / (bw * 1e3));
-            }
-            {
-                char *nn = rpt_asprintf("%s%s%s", names ? names : "", names ? " " : "", c->codecs.v[k]);
-                free(names);
-                names = nn;
-            }
-            ncurves++;
+                    NUM(ms(s->median_ns + (double)s->bytes_out / 1000e6 * 1e9)), pts[k].break_even);
         }
-        fclose(f);
-        if (!g3) fprintf(md, "\nNo `" BASE_SPEC "` save row for %s: no break-even.\n", pl);
-        if (!ncurves) { free(buf); free(names); fprintf(md, "\n"); continue; }
-        base = rpt_asprintf("upload-%s", SLUG(pl));
-        name = rpt_asprintf("%s.tsv", base);
-        path = rpt_write_data(c, name, buf, len);
-        qd = rpt_gq(path);
-        qn = rpt_gq(names);
-        {
-            char *qt = rpt_gq(pl);
-            rpt_add_job(c, "upload.gp", base, rpt_asprintf("data=%s; names=%s; title=%s", qd, qn, qt));
-            free(qt);
-        }
-        fprintf(md, "\n![save + upload, %s](plots/%s.png)\n\n", pl, base);
-        free(qd);
-        free(qn);
-        free(path);
-        free(name);
-        free(base);
-        free(names);
+        if (!base) fprintf(md, "\nNo `" BASE_SPEC "` save row for %s: no break-even.\n", pl);
+        if (!n) fprintf(md, "\n");
+        else upload_plot(c, pl, pts, n, md);
     }
+    free(pts);
 }
