@@ -35,6 +35,11 @@ const char *report_codec_kind_text(codec_kind k)
     }
 }
 
+const char *report_codec_stream(const rundir *run, const char *spec)
+{
+    return fact(run, "codec_stream_same_", spec);
+}
+
 const char *report_hash_crypto(const rundir *run, const char *hash)
 {
     return fact(run, "hash_cryptographic_", hash);

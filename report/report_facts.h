@@ -28,6 +28,11 @@ codec_kind report_codec_kind(const rundir *run, const char *spec);
  * "no (needs a new cas_version)" or "unknown". */
 const char *report_codec_kind_text(codec_kind k);
 
+/* env.tsv's codec_stream_same_<name>: "levels A..B" (streamed output is
+ * byte-identical to one-shot at those levels), "no", "no streaming API", or
+ * "unknown". */
+const char *report_codec_stream(const rundir *run, const char *spec);
+
 /* env.tsv's hash_cryptographic_<name>: "yes", "no",
  * "broken (collisions known)", or "unknown". */
 const char *report_hash_crypto(const rundir *run, const char *hash);

@@ -125,22 +125,48 @@ static void fast_pair(report_ctx *c, const char *spec, const char *hash, const c
     free(base);
 }
 
+/* The codecs of the run (names, ", "-joined into same / none) whose streamed
+ * output env.tsv says equals one-shot, and those without a streaming API. */
+static void stream_facts(const report_ctx *c, char *same, char *none, size_t cap)
+{
+    strlist s = {0}, n = {0};
+    size_t k;
+    for (k = 0; k < c->codecs.n; k++) {
+        const char *v = report_codec_stream(c->run, c->codecs.v[k]);
+        char codec[64];
+        int level;
+        rpt_split_spec(c->codecs.v[k], codec, sizeof codec, &level);
+        if (strncmp(v, "levels ", 7) == 0) rpt_sl_add(&s, codec);
+        else if (strcmp(v, "no streaming API") == 0) rpt_sl_add(&n, codec);
+    }
+    *same = *none = 0;
+    for (k = 0; k < s.n; k++) snprintf(same + strlen(same), cap - strlen(same), "%s%s", k ? ", " : "", s.v[k]);
+    for (k = 0; k < n.n; k++) snprintf(none + strlen(none), cap - strlen(none), "%s%s", k ? ", " : "", n.v[k]);
+    if (!*same) snprintf(same, cap, "none of this run's codecs");
+    if (!*none) snprintf(none, cap, "none");
+    rpt_sl_free(&s);
+    rpt_sl_free(&n);
+}
+
 void report_sec_fastsave(report_ctx *c, FILE *md)
 {
     strlist pairs = {0}, plots = {0};   /* "codec:level hash" with a non-sequential save row */
     const char *ceil = ceiling_spec(c);
     size_t i, k, v;
+    char same[512], none[512];
+    stream_facts(c, same, none, sizeof same);
     fprintf(md, "Save variants (stage `save`, bench/cells.c): `sequential` is metaflow's order "
             "(pickle, hash the whole blob, compress the whole blob); `fused` pickles, then makes "
             "one pass over 128 KiB chunks, hashing each chunk and compressing it while it is in "
             "cache (the codecs' streaming APIs, which write the same bytes as one-shot compression "
-            "for gzip, lz4 and zstd; libdeflate has no streaming API and no fused row); "
+            "for %s (env.tsv `codec_stream_same_*`); without a streaming API, and so without a "
+            "fused row: %s); "
             "`overlapped` pickles, then a persistent worker thread (created outside timing) "
             "hashes the blob while the calling thread compresses it, the iteration ending when "
             "both are done (hand-off by a condition variable); `overlapped-spin` is the same with "
             "a spinning hand-off. Every row was verified before timing: key equal to an "
-            "independent computation, stored bytes decoding to the blob and, for gzip, lz4 and "
-            "zstd, equal to sequential's.\n\n");
+            "independent computation, stored bytes decoding to the blob and, for %s, equal to "
+            "sequential's.\n\n", same, none, same);
     fprintf(md, "Limits, per payload: *compress alone* is the codec's `compress` row, *slowest "
             "stage* the largest of the `pickle`, `hash` and `compress` medians (no schedule of "
             "the three can beat it on one core per stage), *memcpy* the `compress` row of "
