@@ -97,6 +97,19 @@ $(BUILD)/blake3/%.o: $(BLAKE3_DIR)/%.S
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# codecs/codec_impl.h declares the functions of every codecs/codec_NAME.c
+# from this generated list (CODEC_DECLARE(NAME), plus CODEC_DECLARE_STREAM(NAME)
+# when the file has stream_begin), so that adding a codec is one file and one
+# row in codec_table. Rewritten only when the list changes.
+CODEC_MODULES_H := build/gen/codec_modules.h
+$(CODEC_MODULES_H): FORCE
+	@mkdir -p $(dir $@)
+	@sed -n 's/^size_t codec_\([a-z0-9_]*\)_compress(.*/CODEC_DECLARE(\1)/p; s/^size_t codec_\([a-z0-9_]*\)_stream_begin(.*/CODEC_DECLARE_STREAM(\1)/p' \
+	  $(sort $(wildcard codecs/codec_*.c)) >$@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+$(BUILD)/codecs/%.o: CPPFLAGS_CB += -I$(dir $(CODEC_MODULES_H))
+$(filter $(BUILD)/codecs/%,$(OBJ)): $(CODEC_MODULES_H)
+
 # env.tsv records the flags the build used (bench/envinfo.c).
 $(BUILD)/bench/envinfo.o: CPPFLAGS_CB += -DCASBENCH_CFLAGS='"$(strip $(CFLAGS) $(SANFLAGS))"'
 
@@ -212,8 +225,7 @@ FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize
 FUZZ_TARGETS := decompress json npy payload_spec tsv resume
 FUZZ_LIBS     = $(shell $(PKG_CONFIG) --libs zlib liblz4 libzstd libdeflate libisal)
 FUZZ_SECONDS ?= 30
-fuzz_mods_decompress   := codecs/codec codecs/codec_none codecs/codec_zlib codecs/codec_zlibfmt codecs/codec_libdeflate \
-                          codecs/codec_isal codecs/codec_lz4 codecs/codec_zstd common/util
+fuzz_mods_decompress   := $(basename $(sort $(wildcard codecs/codec.c codecs/codec_*.c))) common/util
 fuzz_mods_json         := payloads/json payloads/pyobj payloads/pickle common/util
 fuzz_mods_npy          := payloads/npy payloads/pyobj payloads/pickle common/util
 fuzz_mods_payload_spec := payloads/payload payloads/json payloads/npy payloads/pyobj payloads/pickle \
@@ -222,6 +234,8 @@ fuzz_mods_tsv          := rundata/tsv rundata/rundir common/util
 fuzz_mods_resume       := bench/results rundata/tsv rundata/rundir common/util
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 
+$(FUZZ_BUILD)/codecs/%.o: CPPFLAGS_CB += -I$(dir $(CODEC_MODULES_H))
+$(patsubst %,$(FUZZ_BUILD)/%.o,$(filter codecs/%,$(fuzz_mods_decompress))): $(CODEC_MODULES_H)
 $(FUZZ_BUILD)/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=c11 $(WARN) $(CPPFLAGS_CB) $(LAYER_INC) $(PKG_CFLAGS) $(FUZZ_FLAGS) -MMD -MP -c -o $@ $<

@@ -4,8 +4,9 @@
  *
  * Every number in the report comes from the run's matrix.tsv / env.tsv or the
  * published PR #3090 table; the recommendation is computed by rules stated in
- * the report itself. Sections are rows of a table in report.c: adding one is
- * writing one function and adding one row.
+ * the report itself; facts about codecs and hashes come from the run's
+ * env.tsv. Sections are rows of a table in report.c: adding one is one file
+ * report_<name>.c and one row (report_ctx.h).
  *
  * Outputs (each written to a temporary name and renamed, so a reader never
  * sees half a file; a failed run leaves no REPORT.md it did not finish):

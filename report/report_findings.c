@@ -6,14 +6,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "baselines.h"
 #include "report_rounds.h"
 #include "roundstats.h"
 #include "util.h"
 
 /* The codec pair PR #3090 is about: metaflow's codec against the proposal. */
-static const struct { const char *codec; int level; } pr3090_pair[2] = {{"gzip", 3}, {"lz4", 0}};
+static const struct { const char *codec; int level; } pr3090_pair[2] = {{BASE_CODEC, BASE_LEVEL},
+                                                                        {PR_CODEC, PR_LEVEL}};
 /* metaflow's key hash: the other hashes are compared with it. */
-static const char key_hash[] = "sha1";
+static const char key_hash[] = BASE_HASH;
 static const char *const save_variants[] = {"fused", "overlapped", "overlapped-spin"};
 
 static void payloads_of(const rundir *run, const char **out, size_t *n, size_t cap)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "baselines.h"
 #include "roundtrip.h"
 #include "sampstat.h"
 #include "util.h"
@@ -92,7 +93,7 @@ typedef struct {
 static const rundir_row *find_row(const rundir *r, rt_suite s, const rt_payload *pl,
                                   const char *stage, const char *codec_spec)
 {
-    char codec[32] = "", hash[32] = "sha1";
+    char codec[32] = "", hash[32] = BASE_HASH;
     int level = RUNDIR_NO_LEVEL;
     size_t i;
     if (strcmp(stage, "hash") == 0) {
@@ -236,7 +237,7 @@ static long pub_find(const pubtab *p, const char *suite, const char *payload, co
 static double speedup(const pubtab *p, const rundir *r, const char *suite, const char *payload,
                       int by_median)
 {
-    long g = pub_find(p, suite, payload, "gzip:3", "total"), l = pub_find(p, suite, payload, "lz4:0", "total");
+    long g = pub_find(p, suite, payload, BASE_SPEC, "total"), l = pub_find(p, suite, payload, PR_SPEC, "total");
     figure fg, fl;
     if (g < 0 || l < 0) return NAN;
     if (!r) return atof(F(p, (size_t)g, P_VALUE)) / atof(F(p, (size_t)l, P_VALUE));
@@ -257,7 +258,7 @@ static double storage_share(const rundir *r, const rt_payload *pl, const char *c
     for (i = 0; i < r->nrows; i++) {
         const rundir_row *w = &r->rows[i];
         if (!w->ok || strcmp(w->payload, pl->spec) || strcmp(w->stage, "roundtrip-total") ||
-            strcmp(w->variant, rt_suite_variants[pl->suite]) || strcmp(w->hash, "sha1"))
+            strcmp(w->variant, rt_suite_variants[pl->suite]) || strcmp(w->hash, BASE_HASH))
             continue;
         if (!strcmp(w->codec, "none")) none = w;
         if (!strcmp(w->codec, codec) && w->level == level) with = w;
@@ -309,8 +310,8 @@ static void md_why(FILE *md, const pubtab *p, const rundir *run, const rundir *p
     for (i = 0; i < rt_payload_count; i++) {
         const rt_payload *pl = &rt_payloads[i];
         const char *sn = rt_suite_names[pl->suite];
-        long g = pub_find(p, sn, pl->published, "gzip:3", "total");
-        long l = pub_find(p, sn, pl->published, "lz4:0", "total");
+        long g = pub_find(p, sn, pl->published, BASE_SPEC, "total");
+        long l = pub_find(p, sn, pl->published, PR_SPEC, "total");
         figure cg, cl, pg, pyl;
         if (pl->suite == RT_MICRO || g < 0 || l < 0) continue;
         measure(run, p, (size_t)g, &cg);
@@ -325,7 +326,7 @@ static void md_why(FILE *md, const pubtab *p, const rundir *run, const rundir *p
                     pg.found ? CB_FMT3(pg.value / atof(F(p, (size_t)g, P_VALUE))) : "-",
                     pyl.found ? CB_FMT3(pyl.value / atof(F(p, (size_t)l, P_VALUE))) : "-");
         }
-        double sg = storage_share(run, pl, "gzip", 3), sl = storage_share(run, pl, "lz4", 0);
+        double sg = storage_share(run, pl, BASE_CODEC, BASE_LEVEL), sl = storage_share(run, pl, PR_CODEC, PR_LEVEL);
         if (isfinite(sg) && isfinite(sl))
             fprintf(md, "; storage share (C) %s %% of gzip:3's round trip, %s %% of lz4:0's",
                     CB_FMT3(100 * sg), CB_FMT3(100 * sl));

@@ -6,12 +6,12 @@
  * measured by the same method (`casbench run --suite pr3090`, and
  * `infra/python_path.py --suite pr3090` with --python).
  *
- * A figure is found in a run by the rows harness/roundtrip.h writes: the
+ * A figure is found in a run by the rows bench/roundtrip.h writes: the
  * payload spec of the published name (rt_payloads), the stage of the metric
  * (rt_stage_of_metric), variant pr3090-<suite>, the codec and level (hash
  * rows: the hash), and sha1 for round-trip rows. Times are the mean (the
  * PR's statistic) of the row; the median and its order-statistic interval
- * (harness/sampstat.h) come from the row's samples. Sizes are exact:
+ * (rundata/sampstat.h) come from the row's samples. Sizes are exact:
  * compressed_bytes is the compress row's bytes_out, compressed/original its
  * bytes_out / pickled_bytes.
  */

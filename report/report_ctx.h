@@ -1,0 +1,113 @@
+/*
+ * report_ctx.h - internal to report/: the context every section of
+ * REPORT.md reads (the loaded run, the protocol and allocation mode the
+ * sections use, the payloads, codecs and hashes of the run) and the small
+ * helpers the sections share (row look-up, plot data and plot jobs).
+ *
+ * A section is one file report_<name>.c exporting
+ *     void report_sec_<name>(report_ctx *c, FILE *md);
+ * (declared below) and one row of the section table in report.c. It reads
+ * ok rows with rpt_find() / rpt_find_spec(), computes its numbers into a
+ * struct of its own, then renders them as markdown on md (no heading: the
+ * table numbers and titles sections). Plot data goes to plots/ through
+ * rpt_write_data(), the plot itself is queued with rpt_add_job() (a script
+ * in plots/ that writes out.png.tmp and out.svg.tmp). Facts about a codec
+ * or hash come from the run's env.tsv (report_facts.h), never from its name.
+ */
+#ifndef CASBENCH_REPORT_CTX_H
+#define CASBENCH_REPORT_CTX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "report.h"
+#include "rundir.h"
+#include "tsv.h"
+#include "util.h"
+
+#define NUM(v) CB_FMT3(v)
+
+/* A list of distinct strings, in the order first added. */
+typedef struct { char **v; size_t n; } strlist;
+int rpt_sl_has(const strlist *l, const char *s);
+void rpt_sl_add(strlist *l, const char *s);   /* no-op when present */
+void rpt_sl_free(strlist *l);
+
+typedef struct {
+    char *script;   /* file name under scripts_dir */
+    char *expr;     /* gnuplot -e assignments */
+    char *out;      /* RUN_DIR/plots/<base>, without extension */
+} plot_job;
+
+typedef struct report_ctx {
+    const rundir *run;
+    const rundir *python;   /* --python: a run of infra/python_path.py, or NULL */
+    const report_opts *opts;
+    tsv_table *published;
+    const char *published_path;
+    char *plots_dir;
+    const char *alloc;      /* the allocation mode the sections use */
+    int protocol;           /* the pickle protocol the sections use */
+    strlist payloads;       /* non-sweep payloads, in file order */
+    strlist codecs;         /* "codec:level" of compress rows, in file order */
+    strlist hashes;         /* hash names of hash rows, in file order */
+    strlist written;        /* file names this report wrote into plots/ */
+    plot_job *jobs;
+    size_t njobs;
+    int failed;             /* a data file could not be written */
+    char *err;
+    size_t errlen;
+} report_ctx;
+
+/* The ok row with these fields under the context's protocol (sweep rows
+ * carry none); NULL strings match empty fields; level is compared only when
+ * codec is not empty. alloc NULL: the context's mode, else any mode (a
+ * stage that allocates nothing, such as hash, may be measured in one mode). */
+const rundir_row *rpt_find(const report_ctx *c, const char *payload, const char *stage,
+                           const char *variant, const char *codec, int level,
+                           const char *hash, const char *alloc);
+/* The same with the codec as "codec:level". */
+const rundir_row *rpt_find_spec(const report_ctx *c, const char *payload, const char *stage,
+                                const char *variant, const char *spec, const char *hash,
+                                const char *alloc);
+/* "gzip:3" -> codec "gzip", level 3 (RUNDIR_NO_LEVEL without a colon). */
+void rpt_split_spec(const char *spec, char *codec, size_t n, int *level);
+
+/* Write a derived data file into plots/ (takes text); returns its path
+ * (malloc'd) for gnuplot. A failed write sets c->failed and c->err. */
+char *rpt_write_data(report_ctx *c, const char *name, char *text, size_t len);
+/* Write plots/<base>.tsv (takes text) and return its path as a gnuplot
+ * string literal (malloc'd), for a job's `data=`. */
+char *rpt_plot_data(report_ctx *c, const char *base, char *text, size_t len);
+/* Queue plots/<base>.png/.svg drawn by scripts_dir/<script> (takes expr). */
+void rpt_add_job(report_ctx *c, const char *script, const char *base, char *expr);
+/* A gnuplot string literal: single quotes, '' for a quote (malloc'd). */
+char *rpt_gq(const char *s);
+
+/* Helpers that exit (CB_EXIT_ENV) when memory runs out. */
+char *rpt_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void rpt_mem_open(FILE **f, char **buf, size_t *len);
+/* A payload or codec name made safe for a file name. */
+const char *rpt_slug(const char *s, char *buf, size_t n);
+#define SLUG(s) rpt_slug((s), (char[128]){0}, 128)
+/* Write data to path through path.tmp + rename. 0, or -1 with err set. */
+int rpt_write_atomic(const char *path, const char *data, size_t len, char *err, size_t errlen);
+
+static inline double ms(double ns) { return ns / 1e6; }
+static inline double mbps(uint64_t bytes, double ns) { return (double)bytes / ns * 1e3; }
+
+/* The sections, in report order (report.c's table). */
+void report_sec_env(report_ctx *c, FILE *md);
+void report_sec_stages(report_ctx *c, FILE *md);
+void report_sec_codecs(report_ctx *c, FILE *md);
+void report_sec_hashes(report_ctx *c, FILE *md);
+void report_sec_upload(report_ctx *c, FILE *md);
+void report_sec_recommend(report_ctx *c, FILE *md);
+void report_sec_fastsave(report_ctx *c, FILE *md);
+void report_sec_python(report_ctx *c, FILE *md);
+
+/* Digest size in bytes from any hash row of the run (bytes_out), or 0. */
+int rpt_digest_bytes(const report_ctx *c, const char *hash);
+
+#endif
