@@ -144,10 +144,7 @@ size_t codec_set_specs(unsigned set, char *out, size_t cap)
     for (i = 0; i < codec_count; i++)
         for (j = 0; j < CODEC_MAX_SET_LEVELS && codec_table[i].in_sets[j].sets; j++) {
             if (!(codec_table[i].in_sets[j].sets & set)) continue;
-            int w = snprintf(out + len, cap > len ? cap - len : 0, "%s%s:%d", n ? "," : "",
-                             codec_table[i].name, codec_table[i].in_sets[j].level);
-            if (w > 0) len += (size_t)w;
-            if (len >= cap) len = cap ? cap - 1 : 0;
+            cb_set_list_add(out, cap, &len, "%s:%d", codec_table[i].name, codec_table[i].in_sets[j].level);
             n++;
         }
     return n;

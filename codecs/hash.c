@@ -93,9 +93,7 @@ size_t hash_set_names(unsigned set, char *out, size_t cap)
     if (cap) out[0] = 0;
     for (i = 0; i < hash_count; i++) {
         if (!(hash_table[i].sets & set)) continue;
-        int w = snprintf(out + len, cap > len ? cap - len : 0, "%s%s", n ? "," : "", hash_table[i].name);
-        if (w > 0) len += (size_t)w;
-        if (len >= cap) len = cap ? cap - 1 : 0;
+        cb_set_list_add(out, cap, &len, "%s", hash_table[i].name);
         n++;
     }
     return n;
