@@ -154,6 +154,9 @@ static int gen_pr3090(payload *, const gen_desc *, const payload_spec *, uint64_
 static int gen_pattern(payload *, const gen_desc *, const payload_spec *, uint64_t, char *, size_t);
 
 #define MAXN (1ull << 40)
+/* The shape of the 2-d ndarray generators: rows (1000) x cols. */
+#define P_MATRIX(cols) {"rows", P_COUNT, 1000, 1, MAXN, 0, "first axis"}, \
+                       {"cols", P_COUNT, cols, 1, MAXN, 0, "second axis"}
 static const gen_desc gens[] = {
     {"config", 0, 0x636f6e666967ULL, {{0}}, gen_config,
      "hyperparameter dict: str keys to int, float, str, bool, None and a short list\n"
@@ -163,13 +166,11 @@ static const gen_desc gens[] = {
      gen_metrics,
      "feature statistics: column name -> {count, null_count, mean, std, min, max, quantiles}", 0},
     {"embeddings", 0, 0x656d62ULL,
-     {{"rows", P_COUNT, 1000, 1, MAXN, 0, "first axis"},
-      {"cols", P_COUNT, 100, 1, MAXN, 0, "second axis"},
+     {P_MATRIX(100),
       {"dtype", P_DTYPE, PYOBJ_DT_FLOAT64, 0, 0, DT_ALL, "element type"}},
      gen_array, "ndarray of normal(0, 1) values", 0},
     {"weights", 0, 0x77656967687473ULL,
-     {{"rows", P_COUNT, 1000, 1, MAXN, 0, "first axis"},
-      {"cols", P_COUNT, 1000, 1, MAXN, 0, "second axis"},
+     {P_MATRIX(1000),
       {"dtype", P_DTYPE, PYOBJ_DT_FLOAT64, 0, 0, DT_ALL, "element type"}},
      gen_array, "ndarray of normal(0, 0.02) values", 0},
     {"random", 0, 0x72616e646f6dULL,
@@ -181,8 +182,7 @@ static const gen_desc gens[] = {
       {"dtype", P_DTYPE, PYOBJ_DT_INT64, 0, 0, DT_INTS, "element type"}},
      gen_array, "1-d ndarray of token ids drawn from a Zipf (1/rank) law (compressible)", 0},
     {"sparse", 0, 0x737061727365ULL,
-     {{"rows", P_COUNT, 1000, 1, MAXN, 0, "first axis"},
-      {"cols", P_COUNT, 1000, 1, MAXN, 0, "second axis"},
+     {P_MATRIX(1000),
       {"dtype", P_DTYPE, PYOBJ_DT_FLOAT32, 0, 0, DT_FLOATS, "element type"}},
      gen_array, "ReLU activations: max(0, normal(0, 1)), about half exact zeros", 0},
     {"json", ARG_PATH, 0, {{0}}, gen_file,
