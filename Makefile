@@ -104,7 +104,7 @@ $(BUILD)/blake3/%.o: $(BLAKE3_DIR)/%.S
 CODEC_MODULES_H := build/gen/codec_modules.h
 $(CODEC_MODULES_H): FORCE
 	@mkdir -p $(dir $@)
-	@sed -n 's/^size_t codec_\([a-z0-9_]*\)_compress(.*/CODEC_DECLARE(\1)/p; s/^size_t codec_\([a-z0-9_]*\)_stream_begin(.*/CODEC_DECLARE_STREAM(\1)/p' \
+	@sed -n 's/^size_t codec_\([a-z0-9_]*\)_compress(.*/CODEC_DECLARE_BASE(\1)/p; s/^size_t codec_\([a-z0-9_]*\)_content_size(.*/CODEC_DECLARE_CONTENT_SIZE(\1)/p; s/^size_t codec_\([a-z0-9_]*\)_stream_begin(.*/CODEC_DECLARE_STREAM(\1)/p' \
 	  $(sort $(wildcard codecs/codec_*.c)) >$@.tmp
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 $(BUILD)/codecs/%.o: CPPFLAGS_CB += -I$(dir $(CODEC_MODULES_H))

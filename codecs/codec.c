@@ -5,11 +5,13 @@
 #include "util.h"
 
 /* The functions of one codec module (codec_impl.h), by its prefix. */
-#define CODEC_FUNCS(p)                                                        \
+#define CODEC_BASE_FUNCS(p)                                                   \
     .version = codec_##p##_version, .bound = codec_##p##_bound,               \
     .create = codec_##p##_create, .destroy = codec_##p##_destroy,             \
-    .compress = codec_##p##_compress, .decompress = codec_##p##_decompress,   \
-    .content_size = codec_##p##_content_size
+    .compress = codec_##p##_compress, .decompress = codec_##p##_decompress
+#define CODEC_FUNCS(p) CODEC_BASE_FUNCS(p), .content_size = codec_##p##_content_size
+/* A gzip stream's size is its trailer's ISIZE, read by one function. */
+#define CODEC_GZIP_FUNCS(p) CODEC_BASE_FUNCS(p), .content_size = codec_gzip_isize
 #define CODEC_STREAM_FUNCS(p)                                                 \
     .stream_begin = codec_##p##_stream_begin,                                 \
     .stream_update = codec_##p##_stream_update, .stream_end = codec_##p##_stream_end
@@ -33,16 +35,16 @@ const codec_desc codec_table[] = {
      .level_min = 0, .level_max = 0, .level_default = 0,
      .family = "none", .stream_format = "the blob as is", .gzip_compatible = 1, .ceiling = 1,
      .stream_same_min_level = 0, .python_call = "bytes as is", .in_sets = {{0, D}}},
-    {.name = "gzip", .library = "zlib", CODEC_FUNCS(zlib), CODEC_STREAM_FUNCS(zlib),
+    {.name = "gzip", .library = "zlib", CODEC_GZIP_FUNCS(zlib), CODEC_STREAM_FUNCS(zlib),
      .level_min = 1, .level_max = 9, .level_default = 3,
      .family = "deflate", .stream_format = "gzip (RFC 1952)", .gzip_compatible = 1,
      .stream_same_min_level = 1, .python_call = "gzip.GzipFile (zlib)", .in_sets = {{3, D | Q}, {9, D}}},
-    {.name = "libdeflate", .library = "libdeflate", CODEC_FUNCS(libdeflate),
+    {.name = "libdeflate", .library = "libdeflate", CODEC_GZIP_FUNCS(libdeflate),
      .level_min = 1, .level_max = 12, .level_default = 6,
      .family = "deflate", .stream_format = "gzip (RFC 1952)", .gzip_compatible = 1,
      .stream_same_min_level = CODEC_STREAM_DIFFERS, .in_sets = {{6, D}}},
     /* ISA-L ends a deflate block where a call ends: streamed != one-shot. */
-    {.name = "isal", .library = "ISA-L", CODEC_FUNCS(isal), CODEC_STREAM_FUNCS(isal),
+    {.name = "isal", .library = "ISA-L", CODEC_GZIP_FUNCS(isal), CODEC_STREAM_FUNCS(isal),
      .level_min = 0, .level_max = 3, .level_default = 1,
      .family = "deflate", .stream_format = "gzip (RFC 1952)", .gzip_compatible = 1,
      .stream_same_min_level = CODEC_STREAM_DIFFERS, .in_sets = {{1, D | Q}}},
@@ -144,10 +146,8 @@ size_t codec_set_specs(unsigned set, char *out, size_t cap)
     for (i = 0; i < codec_count; i++)
         for (j = 0; j < CODEC_MAX_SET_LEVELS && codec_table[i].in_sets[j].sets; j++) {
             if (!(codec_table[i].in_sets[j].sets & set)) continue;
-            int w = snprintf(out + len, cap > len ? cap - len : 0, "%s%s:%d", n ? "," : "",
-                             codec_table[i].name, codec_table[i].in_sets[j].level);
-            if (w > 0) len += (size_t)w;
-            if (len >= cap) len = cap ? cap - 1 : 0;
+            cb_set_list_add(out, cap, &len, "%s:%d", codec_table[i].name,
+                            codec_table[i].in_sets[j].level);
             n++;
         }
     return n;

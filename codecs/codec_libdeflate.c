@@ -20,29 +20,27 @@ size_t codec_libdeflate_bound(size_t src_size, int level)
     return libdeflate_gzip_compress_bound(NULL, src_size);
 }
 
-void *codec_libdeflate_create(int level)
-{
-    ldf_ctx *c = calloc(1, sizeof *c);
-    if (!c)
-        return NULL;
-    c->c = libdeflate_alloc_compressor(level);
-    c->d = libdeflate_alloc_decompressor();
-    if (!c->c || !c->d) {
-        codec_libdeflate_destroy(c);
-        return NULL;
-    }
-    return c;
-}
-
-void codec_libdeflate_destroy(void *ctx)
+static int ldf_init(void *ctx, int level)
 {
     ldf_ctx *c = ctx;
-    if (!c)
-        return;
-    libdeflate_free_compressor(c->c);
-    libdeflate_free_decompressor(c->d);
-    free(c);
+    c->c = libdeflate_alloc_compressor(level);
+    c->d = libdeflate_alloc_decompressor();
+    return c->c && c->d ? 0 : -1;
 }
+
+static void ldf_fini(void *ctx)
+{
+    ldf_ctx *c = ctx;
+    libdeflate_free_compressor(c->c);     /* both accept NULL */
+    libdeflate_free_decompressor(c->d);
+}
+
+void *codec_libdeflate_create(int level)
+{
+    return codec_ctx_new(sizeof(ldf_ctx), level, ldf_init, ldf_fini);
+}
+
+void codec_libdeflate_destroy(void *ctx) { codec_ctx_free(ctx, ldf_fini); }
 
 size_t codec_libdeflate_compress(void *ctx, const void *src, size_t n, void *dst, size_t cap)
 {
@@ -73,9 +71,4 @@ static size_t ldf_member(void *ctx, const uint8_t *in, size_t n, uint8_t *out,
 size_t codec_libdeflate_decompress(void *ctx, const void *src, size_t n, void *dst, size_t cap)
 {
     return codec_gzip_decode_members(ctx, ldf_member, src, n, dst, cap);
-}
-
-size_t codec_libdeflate_content_size(const void *src, size_t n)
-{
-    return codec_gzip_isize(src, n);
 }

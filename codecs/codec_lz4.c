@@ -26,7 +26,8 @@ typedef struct {
     int level;
     /* The stream being written by the streaming calls. */
     uint8_t *sdst;
-    size_t scap, spos, total, fed;
+    size_t scap, spos;
+    codec_stream_count count;
 } lz4_ctx;
 
 const char *codec_lz4_version(void) { return LZ4_versionString(); }
@@ -51,29 +52,25 @@ size_t codec_lz4_bound(size_t src_size, int level)
     return LZ4F_HEADER_SIZE_MAX + LZ4F_compressBound(src_size, &p);
 }
 
-void *codec_lz4_create(int level)
-{
-    lz4_ctx *c = calloc(1, sizeof *c);
-    if (!c)
-        return NULL;
-    c->level = level;
-    if (LZ4F_isError(LZ4F_createCompressionContext(&c->c, LZ4F_VERSION)) ||
-        LZ4F_isError(LZ4F_createDecompressionContext(&c->d, LZ4F_VERSION))) {
-        codec_lz4_destroy(c);
-        return NULL;
-    }
-    return c;
-}
-
-void codec_lz4_destroy(void *ctx)
+static int lz4_init(void *ctx, int level)
 {
     lz4_ctx *c = ctx;
-    if (!c)
-        return;
+    c->level = level;
+    if (LZ4F_isError(LZ4F_createCompressionContext(&c->c, LZ4F_VERSION)) ||
+        LZ4F_isError(LZ4F_createDecompressionContext(&c->d, LZ4F_VERSION)))
+        return -1;
+    return 0;
+}
+
+static void lz4_fini(void *ctx)
+{
+    lz4_ctx *c = ctx;
     LZ4F_freeCompressionContext(c->c);     /* both accept NULL */
     LZ4F_freeDecompressionContext(c->d);
-    free(c);
 }
+
+void *codec_lz4_create(int level) { return codec_ctx_new(sizeof(lz4_ctx), level, lz4_init, lz4_fini); }
+void codec_lz4_destroy(void *ctx) { codec_ctx_free(ctx, lz4_fini); }
 
 static size_t lz4_error(size_t r)
 {
@@ -201,33 +198,31 @@ size_t codec_lz4_stream_begin(void *ctx, size_t total, void *dst, size_t cap)
     c->sdst = dst;
     c->scap = cap;
     c->spos = r;
-    c->total = total;
-    c->fed = 0;
+    codec_stream_count_begin(&c->count, total);
     return 0;
 }
 
 size_t codec_lz4_stream_update(void *ctx, const void *src, size_t n)
 {
     lz4_ctx *c = ctx;
-    size_t r;
-    if (n > c->total - c->fed)
-        return CODEC_ERROR(CODEC_ERR_CORRUPT);
+    size_t r = codec_stream_count_add(&c->count, n);
+    if (r != 0)
+        return r;
     /* stableSrc 0: the caller may reuse src, so LZ4F keeps its own copy of
      * the window it still needs. */
     r = LZ4F_compressUpdate(c->c, c->sdst + c->spos, c->scap - c->spos, src, n, NULL);
     if (LZ4F_isError(r))
         return lz4_error(r);
     c->spos += r;
-    c->fed += n;
     return 0;
 }
 
 size_t codec_lz4_stream_end(void *ctx)
 {
     lz4_ctx *c = ctx;
-    size_t r;
-    if (c->fed != c->total)
-        return CODEC_ERROR(CODEC_ERR_CORRUPT);
+    size_t r = codec_stream_count_end(&c->count);
+    if (r != 0)
+        return r;
     r = LZ4F_compressEnd(c->c, c->sdst + c->spos, c->scap - c->spos, NULL);
     if (LZ4F_isError(r))
         return lz4_error(r);

@@ -12,14 +12,15 @@ typedef struct {
     int level;
     z_stream def;   /* raw deflate, set up once; deflateReset per call */
     z_stream inf;   /* gzip-wrapped inflate (windowBits 15 + 16) */
-    /* The stream being written by the streaming calls. */
+    /* The stream being written (by compress() or the streaming calls). */
     uint8_t *sdst;
-    size_t scap, sleft, total, fed;
+    size_t sleft;
+    codec_stream_count count;
     uLong crc;
 } zlib_ctx;
 
-/* zlib counts in uInt: feed larger buffers in pieces. */
-#define ZLIB_STEP ((size_t)UINT_MAX & ~(size_t)0xffff)
+/* zlib counts in uInt: larger buffers go in CODEC_STEP pieces. */
+_Static_assert(CODEC_STEP <= UINT_MAX, "zlib's uInt holds a CODEC_STEP piece");
 
 static uint32_t le32(const uint8_t *p)
 {
@@ -98,23 +99,26 @@ size_t codec_zlib_bound(size_t src_size, int level)
      * 6-byte wrapper is larger than nothing: it bounds the raw stream too.
      * It is computed in uLong, which is 64 bits on the platforms we build. */
     size_t b = compressBound((uLong)src_size);
-    /* Huge inputs are fed in ZLIB_STEP pieces: allow a stored block header
+    /* Huge inputs are fed in CODEC_STEP pieces: allow a stored block header
      * per piece beyond what compressBound assumed. */
-    return b + CODEC_GZIP_HEADER + CODEC_GZIP_TRAILER + 16 * (src_size / ZLIB_STEP + 1);
+    return b + CODEC_GZIP_HEADER + CODEC_GZIP_TRAILER + 16 * (src_size / CODEC_STEP + 1);
 }
 
-void *codec_zlib_create(int level)
+static int zlib_init(void *ctx, int level)
 {
-    zlib_ctx *c = calloc(1, sizeof *c);
-    if (!c)
-        return NULL;
+    zlib_ctx *c = ctx;
     c->level = level;
-    if (codec_zlib_pair_init(&c->def, &c->inf, level, -MAX_WBITS, MAX_WBITS + 16) != 0) {
-        free(c);
-        return NULL;
-    }
-    return c;
+    return codec_zlib_pair_init(&c->def, &c->inf, level, -MAX_WBITS, MAX_WBITS + 16);
 }
+
+static void zlib_fini(void *ctx)
+{
+    zlib_ctx *c = ctx;
+    codec_zlib_pair_end(&c->def, &c->inf);
+}
+
+void *codec_zlib_create(int level) { return codec_ctx_new(sizeof(zlib_ctx), level, zlib_init, zlib_fini); }
+void codec_zlib_destroy(void *ctx) { codec_ctx_free(ctx, zlib_fini); }
 
 int codec_zlib_pair_init(z_stream *def, z_stream *inf, int level, int deflate_bits, int inflate_bits)
 {
@@ -133,54 +137,52 @@ void codec_zlib_pair_end(z_stream *def, z_stream *inf)
     inflateEnd(inf);
 }
 
-void codec_zlib_destroy(void *ctx)
+/* crc32 over p[0..n), continuing from crc; zlib counts in uInt, so larger
+ * buffers go in pieces. */
+static uLong gzip_crc(uLong crc, const uint8_t *p, size_t n)
 {
-    zlib_ctx *c = ctx;
-    if (!c)
-        return;
-    codec_zlib_pair_end(&c->def, &c->inf);
-    free(c);
+    while (n > 0) {
+        size_t step = n < CODEC_STEP ? n : CODEC_STEP;
+        crc = crc32(crc, p, (uInt)step);
+        p += step;
+        n -= step;
+    }
+    return crc;
+}
+
+/* Starts a gzip stream in dst (cap bytes): the header written, the deflate
+ * stream reset to write after it, the trailer's room kept. 0 or an error. */
+static size_t gzip_begin(zlib_ctx *c, void *dst, size_t cap)
+{
+    if (cap < CODEC_GZIP_HEADER + CODEC_GZIP_TRAILER)
+        return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
+    if (deflateReset(&c->def) != Z_OK)
+        return CODEC_ERROR(CODEC_ERR_LIBRARY);
+    codec_gzip_header(dst, c->level);
+    c->sdst = dst;
+    c->sleft = cap - CODEC_GZIP_HEADER - CODEC_GZIP_TRAILER;
+    c->def.next_out = c->sdst + CODEC_GZIP_HEADER;
+    return 0;
+}
+
+/* Writes the trailer after the finished deflate stream: CRC32 and ISIZE
+ * (the input size mod 2^32). Returns the stream's size. */
+static size_t gzip_end(zlib_ctx *c, uLong crc, size_t total)
+{
+    put_le32(c->def.next_out, (uint32_t)crc);
+    put_le32(c->def.next_out + 4, (uint32_t)total);
+    return (size_t)(c->def.next_out + CODEC_GZIP_TRAILER - c->sdst);
 }
 
 size_t codec_zlib_compress(void *ctx, const void *src, size_t n, void *dst, size_t cap)
 {
     zlib_ctx *c = ctx;
-    uint8_t *out = dst;
-    const uint8_t *in = src;
-    size_t in_left = n, out_left, crc_done = 0;
-    uLong crc = crc32(0L, Z_NULL, 0);
-    int rc;
-
-    if (cap < CODEC_GZIP_HEADER + CODEC_GZIP_TRAILER)
-        return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
-    if (deflateReset(&c->def) != Z_OK)
-        return CODEC_ERROR(CODEC_ERR_LIBRARY);
-    codec_gzip_header(out, c->level);
-    out_left = cap - CODEC_GZIP_HEADER - CODEC_GZIP_TRAILER;
-    c->def.next_out = out + CODEC_GZIP_HEADER;
-    c->def.next_in = (Bytef *)(uintptr_t)in;   /* zlib's API is not const */
-    do {
-        size_t step_in = in_left < ZLIB_STEP ? in_left : ZLIB_STEP;
-        size_t step_out = out_left < ZLIB_STEP ? out_left : ZLIB_STEP;
-        c->def.avail_in = (uInt)step_in;
-        c->def.avail_out = (uInt)step_out;
-        rc = deflate(&c->def, in_left == step_in ? Z_FINISH : Z_NO_FLUSH);
-        in_left -= step_in - c->def.avail_in;
-        out_left -= step_out - c->def.avail_out;
-        if (rc == Z_STREAM_ERROR)
-            return CODEC_ERROR(CODEC_ERR_LIBRARY);
-        if (rc != Z_STREAM_END && out_left == 0)
-            return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
-    } while (rc != Z_STREAM_END);
-    /* crc32 also counts in uInt. */
-    while (crc_done < n) {
-        size_t step = n - crc_done < ZLIB_STEP ? n - crc_done : ZLIB_STEP;
-        crc = crc32(crc, in + crc_done, (uInt)step);
-        crc_done += step;
-    }
-    put_le32(c->def.next_out, (uint32_t)crc);
-    put_le32(c->def.next_out + 4, (uint32_t)n);   /* ISIZE is n mod 2^32 */
-    return (size_t)(c->def.next_out + CODEC_GZIP_TRAILER - out);
+    size_t r = gzip_begin(c, dst, cap);
+    if (r == 0)
+        r = codec_deflate_run(&c->def, src, n, Z_FINISH, &c->sleft);
+    if (r != 0)
+        return r;
+    return gzip_end(c, gzip_crc(crc32(0L, Z_NULL, 0), src, n), n);
 }
 
 static size_t gzip_inflate_error(const z_stream *inf, int rc)
@@ -196,49 +198,75 @@ static size_t gzip_inflate_error(const z_stream *inf, int rc)
     }
 }
 
+size_t codec_decode_one(void *dec, codec_step_fn step, const uint8_t *in, size_t n,
+                        uint8_t *out, size_t cap, size_t *used, size_t *made)
+{
+    size_t ipos = 0, opos = 0;
+    uint8_t probe[64];
+
+    for (;;) {
+        size_t step_in = n - ipos < CODEC_STEP ? n - ipos : CODEC_STEP;
+        /* Once the output is full (and the stream has not ended), decode
+         * into a scratch buffer: output there means the caller's buffer is
+         * too small; none, and only the trailer was left. */
+        int probing = opos == cap;
+        size_t step_out = probing ? sizeof probe : (cap - opos < CODEC_STEP ? cap - opos : CODEC_STEP);
+        size_t read = 0, written = 0;
+        /* (in + ipos only where it points into in: NULL + 0 is undefined.) */
+        size_t r = step(dec, step_in ? in + ipos : in, step_in, 0, probing ? probe : out + opos,
+                        step_out, &read, &written);
+        ipos += read;
+        if (probing && written)
+            return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
+        if (!probing)
+            opos += written;
+        if (r == CODEC_STEP_END)
+            break;
+        if (r != CODEC_STEP_MORE)
+            return r;
+        /* All input read, room left, stream not ended: it was cut short. */
+        if (ipos == n && written < step_out)
+            return CODEC_ERROR(CODEC_ERR_TRUNCATED);
+        if (read == 0 && written == 0)
+            return CODEC_ERROR(CODEC_ERR_LIBRARY);   /* no progress: never spin */
+    }
+    *used = ipos;
+    *made = opos;
+    return 0;
+}
+
+/* zlib's inflate as a codec_step_fn, its codes translated by on_error. */
+typedef struct {
+    z_stream *inf;
+    codec_inflate_error_fn on_error;
+} inflate_call;
+
+static size_t inflate_step(void *dec, const uint8_t *in, size_t in_n, int last, uint8_t *out,
+                           size_t out_n, size_t *read, size_t *written)
+{
+    inflate_call *ic = dec;
+    (void)last;
+    z_stream *inf = ic->inf;
+    int rc;
+    inf->next_in = (Bytef *)(uintptr_t)in;   /* zlib's API is not const */
+    inf->avail_in = (uInt)in_n;
+    inf->next_out = out;
+    inf->avail_out = (uInt)out_n;
+    rc = inflate(inf, Z_NO_FLUSH);
+    *read = in_n - inf->avail_in;
+    *written = out_n - inf->avail_out;
+    if (rc == Z_STREAM_END)
+        return CODEC_STEP_END;
+    if (rc == Z_OK || rc == Z_BUF_ERROR)
+        return CODEC_STEP_MORE;
+    return ic->on_error(inf, rc);
+}
+
 size_t codec_inflate_one(z_stream *inf, codec_inflate_error_fn on_error, const uint8_t *in, size_t n,
                          uint8_t *out, size_t cap, size_t *used, size_t *made)
 {
-    size_t in_left = n, out_left = cap;
-    uint8_t probe[64];
-    int rc, probing = 0;
-
-    inf->next_in = (Bytef *)(uintptr_t)in;   /* zlib's API is not const */
-    inf->next_out = out;
-    for (;;) {
-        size_t step_in = in_left < ZLIB_STEP ? in_left : ZLIB_STEP;
-        size_t step_out;
-        if (!probing && out_left == 0) {
-            /* The output is full and the stream has not ended: decode into
-             * a scratch buffer to learn whether more output follows (the
-             * caller's buffer is too small) or only the trailer (done). */
-            probing = 1;
-            inf->next_out = probe;
-        }
-        step_out = probing ? sizeof probe : (out_left < ZLIB_STEP ? out_left : ZLIB_STEP);
-        inf->avail_in = (uInt)step_in;
-        inf->avail_out = (uInt)step_out;
-        rc = inflate(inf, Z_NO_FLUSH);
-        in_left -= step_in - inf->avail_in;
-        if (probing) {
-            if (inf->avail_out != step_out)
-                return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
-        } else {
-            out_left -= step_out - inf->avail_out;
-        }
-        if (rc == Z_STREAM_END)
-            break;
-        if (rc != Z_OK && rc != Z_BUF_ERROR)
-            return on_error(inf, rc);
-        /* All input read, room left, stream not ended: it was cut short. */
-        if (in_left == 0 && inf->avail_out != 0)
-            return CODEC_ERROR(CODEC_ERR_TRUNCATED);
-        if (inf->avail_in == step_in && inf->avail_out == step_out)
-            return CODEC_ERROR(CODEC_ERR_LIBRARY);   /* no progress: never spin */
-    }
-    *used = n - in_left;
-    *made = cap - out_left;
-    return 0;
+    inflate_call ic = {inf, on_error};
+    return codec_decode_one(&ic, inflate_step, in, n, out, cap, used, made);
 }
 
 /* One member from in[0..n) into out[0..cap); *used and *made receive the
@@ -257,76 +285,84 @@ size_t codec_zlib_decompress(void *ctx, const void *src, size_t n, void *dst, si
     return codec_gzip_decode_members(ctx, zlib_member, src, n, dst, cap);
 }
 
-size_t codec_zlib_content_size(const void *src, size_t n)
-{
-    return codec_gzip_isize(src, n);
-}
-
 size_t codec_zlib_stream_begin(void *ctx, size_t total, void *dst, size_t cap)
 {
     zlib_ctx *c = ctx;
-    if (cap < CODEC_GZIP_HEADER + CODEC_GZIP_TRAILER)
-        return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
-    if (deflateReset(&c->def) != Z_OK)
-        return CODEC_ERROR(CODEC_ERR_LIBRARY);
-    codec_gzip_header(dst, c->level);
-    c->sdst = dst;
-    c->scap = cap;
-    c->sleft = cap - CODEC_GZIP_HEADER - CODEC_GZIP_TRAILER;   /* the trailer's room kept */
-    c->def.next_out = c->sdst + CODEC_GZIP_HEADER;
-    c->total = total;
-    c->fed = 0;
+    size_t r = gzip_begin(c, dst, cap);
+    if (r != 0)
+        return r;
+    codec_stream_count_begin(&c->count, total);
     c->crc = crc32(0L, Z_NULL, 0);
     return 0;
 }
 
-size_t codec_deflate_run(z_stream *def, const uint8_t *in, size_t n, int flush, size_t *room)
+size_t codec_encode_run(void *enc, codec_step_fn step, const uint8_t *in, size_t n, int last,
+                        uint8_t *out, size_t *room)
 {
-    size_t in_left = n;
-    def->next_in = (Bytef *)(uintptr_t)in;   /* zlib's API is not const */
+    size_t ipos = 0;
     for (;;) {
-        size_t step_in = in_left < ZLIB_STEP ? in_left : ZLIB_STEP;
-        size_t step_out = *room < ZLIB_STEP ? *room : ZLIB_STEP;
-        int rc;
-        def->avail_in = (uInt)step_in;
-        def->avail_out = (uInt)step_out;
-        rc = deflate(def, step_in == in_left ? flush : Z_NO_FLUSH);
-        in_left -= step_in - def->avail_in;
-        *room -= step_out - def->avail_out;
-        if (rc == Z_STREAM_ERROR)
-            return CODEC_ERROR(CODEC_ERR_LIBRARY);
-        if (rc == Z_STREAM_END || (flush == Z_NO_FLUSH && in_left == 0))
+        size_t step_in = n - ipos < CODEC_STEP ? n - ipos : CODEC_STEP;
+        size_t step_out = *room < CODEC_STEP ? *room : CODEC_STEP;
+        size_t read = 0, written = 0;
+        /* (Pointers move only by what was read or written: a stream's
+         * end has no input, NULL, and NULL + 0 is undefined.) */
+        size_t r = step(enc, step_in ? in + ipos : in, step_in, last && step_in == n - ipos, out,
+                        step_out, &read, &written);
+        ipos += read;
+        if (written)
+            out += written;
+        *room -= written;
+        if (r != CODEC_STEP_MORE && r != CODEC_STEP_END)
+            return r;
+        if (last ? r == CODEC_STEP_END : ipos == n)
             return 0;
         if (*room == 0)
             return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
     }
 }
 
+/* zlib's deflate as a codec_step_fn: Z_FINISH with the last input. */
+static size_t deflate_step(void *enc, const uint8_t *in, size_t in_n, int last, uint8_t *out,
+                           size_t out_n, size_t *read, size_t *written)
+{
+    z_stream *def = enc;
+    int rc;
+    def->next_in = (Bytef *)(uintptr_t)in;   /* zlib's API is not const */
+    def->avail_in = (uInt)in_n;
+    def->next_out = out;
+    def->avail_out = (uInt)out_n;
+    rc = deflate(def, last ? Z_FINISH : Z_NO_FLUSH);
+    *read = in_n - def->avail_in;
+    *written = out_n - def->avail_out;
+    if (rc == Z_STREAM_ERROR)
+        return CODEC_ERROR(CODEC_ERR_LIBRARY);
+    return rc == Z_STREAM_END ? CODEC_STEP_END : CODEC_STEP_MORE;
+}
+
+size_t codec_deflate_run(z_stream *def, const uint8_t *in, size_t n, int flush, size_t *room)
+{
+    return codec_encode_run(def, deflate_step, in, n, flush == Z_FINISH, def->next_out, room);
+}
+
+size_t codec_deflate_finish(z_stream *def, const codec_stream_count *k, size_t *room)
+{
+    size_t r = codec_stream_count_end(k);
+    return r != 0 ? r : codec_deflate_run(def, NULL, 0, Z_FINISH, room);
+}
+
 size_t codec_zlib_stream_update(void *ctx, const void *src, size_t n)
 {
     zlib_ctx *c = ctx;
-    size_t done = 0;
-    if (n > c->total - c->fed)
-        return CODEC_ERROR(CODEC_ERR_CORRUPT);
-    while (done < n) {
-        size_t step = n - done < ZLIB_STEP ? n - done : ZLIB_STEP;
-        c->crc = crc32(c->crc, (const Bytef *)src + done, (uInt)step);
-        done += step;
-    }
-    c->fed += n;
+    size_t r = codec_stream_count_add(&c->count, n);
+    if (r != 0)
+        return r;
+    c->crc = gzip_crc(c->crc, src, n);
     return codec_deflate_run(&c->def, src, n, Z_NO_FLUSH, &c->sleft);
 }
 
 size_t codec_zlib_stream_end(void *ctx)
 {
     zlib_ctx *c = ctx;
-    size_t r;
-    if (c->fed != c->total)
-        return CODEC_ERROR(CODEC_ERR_CORRUPT);
-    r = codec_deflate_run(&c->def, NULL, 0, Z_FINISH, &c->sleft);
-    if (codec_is_error(r))
-        return r;
-    put_le32(c->def.next_out, (uint32_t)c->crc);
-    put_le32(c->def.next_out + 4, (uint32_t)c->total);
-    return (size_t)(c->def.next_out + CODEC_GZIP_TRAILER - c->sdst);
+    size_t r = codec_deflate_finish(&c->def, &c->count, &c->sleft);
+    return codec_is_error(r) ? r : gzip_end(c, c->crc, c->count.total);
 }

@@ -14,12 +14,13 @@ typedef struct {
     z_stream def;   /* zlib-wrapped deflate, set up once; deflateReset per call */
     z_stream inf;   /* zlib-wrapped inflate only (windowBits 15: no gzip detection) */
     /* The stream being written by the streaming calls. */
-    size_t sleft, total, fed;
+    size_t sleft;
+    codec_stream_count count;
     uint8_t *sdst;
 } zlibfmt_ctx;
 
-/* zlib counts in uInt: feed larger buffers in pieces. */
-#define ZLIB_STEP ((size_t)UINT_MAX & ~(size_t)0xffff)
+/* zlib counts in uInt: larger buffers go in CODEC_STEP pieces. */
+_Static_assert(CODEC_STEP <= UINT_MAX, "zlib's uInt holds a CODEC_STEP piece");
 #define ZLIB_WRAPPER 6   /* 2-byte header, 4-byte Adler-32 */
 
 const char *codec_zlibfmt_version(void) { return zlibVersion(); }
@@ -29,30 +30,28 @@ size_t codec_zlibfmt_bound(size_t src_size, int level)
     (void)level;
     /* compressBound() is the zlib-wrapped stream's bound at memLevel 8, in
      * uLong (64 bits where we build); add a stored block header for each
-     * ZLIB_STEP piece a huge input is fed in. */
-    return compressBound((uLong)src_size) + ZLIB_WRAPPER + 16 * (src_size / ZLIB_STEP + 1);
+     * CODEC_STEP piece a huge input is fed in. */
+    return compressBound((uLong)src_size) + ZLIB_WRAPPER + 16 * (src_size / CODEC_STEP + 1);
+}
+
+static int zlibfmt_init(void *ctx, int level)
+{
+    zlibfmt_ctx *c = ctx;
+    return codec_zlib_pair_init(&c->def, &c->inf, level, MAX_WBITS, MAX_WBITS);
+}
+
+static void zlibfmt_fini(void *ctx)
+{
+    zlibfmt_ctx *c = ctx;
+    codec_zlib_pair_end(&c->def, &c->inf);
 }
 
 void *codec_zlibfmt_create(int level)
 {
-    zlibfmt_ctx *c = calloc(1, sizeof *c);
-    if (!c)
-        return NULL;
-    if (codec_zlib_pair_init(&c->def, &c->inf, level, MAX_WBITS, MAX_WBITS) != 0) {
-        free(c);
-        return NULL;
-    }
-    return c;
+    return codec_ctx_new(sizeof(zlibfmt_ctx), level, zlibfmt_init, zlibfmt_fini);
 }
 
-void codec_zlibfmt_destroy(void *ctx)
-{
-    zlibfmt_ctx *c = ctx;
-    if (!c)
-        return;
-    codec_zlib_pair_end(&c->def, &c->inf);
-    free(c);
-}
+void codec_zlibfmt_destroy(void *ctx) { codec_ctx_free(ctx, zlibfmt_fini); }
 
 /* The output room CPython's zlib.compress gives each deflate() call: its
  * output buffer grows by these blocks (the last one repeating). At levels
@@ -76,7 +75,7 @@ size_t codec_zlibfmt_compress(void *ctx, const void *src, size_t n, void *dst, s
     c->def.next_out = dst;
     do {
         size_t nb = sizeof cpython_blocks / sizeof cpython_blocks[0];
-        size_t step_in = in_left < ZLIB_STEP ? in_left : ZLIB_STEP;
+        size_t step_in = in_left < CODEC_STEP ? in_left : CODEC_STEP;
         size_t room = cpython_blocks[block < nb ? block : nb - 1];
         size_t step_out = out_left < room ? out_left : room;
         if (step_out == 0)
@@ -142,26 +141,20 @@ size_t codec_zlibfmt_stream_begin(void *ctx, size_t total, void *dst, size_t cap
     c->sdst = dst;
     c->def.next_out = dst;
     c->sleft = cap;
-    c->total = total;
-    c->fed = 0;
+    codec_stream_count_begin(&c->count, total);
     return 0;
 }
 
 size_t codec_zlibfmt_stream_update(void *ctx, const void *src, size_t n)
 {
     zlibfmt_ctx *c = ctx;
-    if (n > c->total - c->fed)
-        return CODEC_ERROR(CODEC_ERR_CORRUPT);
-    c->fed += n;
-    return codec_deflate_run(&c->def, src, n, Z_NO_FLUSH, &c->sleft);
+    size_t r = codec_stream_count_add(&c->count, n);
+    return r != 0 ? r : codec_deflate_run(&c->def, src, n, Z_NO_FLUSH, &c->sleft);
 }
 
 size_t codec_zlibfmt_stream_end(void *ctx)
 {
     zlibfmt_ctx *c = ctx;
-    size_t r;
-    if (c->fed != c->total)
-        return CODEC_ERROR(CODEC_ERR_CORRUPT);
-    r = codec_deflate_run(&c->def, NULL, 0, Z_FINISH, &c->sleft);
+    size_t r = codec_deflate_finish(&c->def, &c->count, &c->sleft);
     return codec_is_error(r) ? r : (size_t)(c->def.next_out - c->sdst);
 }

@@ -9,7 +9,7 @@ typedef struct {
     ZSTD_CCtx *c;
     ZSTD_DCtx *d;
     ZSTD_outBuffer out;   /* the stream being written by the streaming calls */
-    size_t total, fed;
+    codec_stream_count count;   /* of the streaming calls */
 } zstd_ctx;
 
 const char *codec_zstd_version(void) { return ZSTD_versionString(); }
@@ -20,32 +20,28 @@ size_t codec_zstd_bound(size_t src_size, int level)
     return ZSTD_compressBound(src_size);
 }
 
-void *codec_zstd_create(int level)
+static int zstd_init(void *ctx, int level)
 {
-    zstd_ctx *c = calloc(1, sizeof *c);
-    if (!c)
-        return NULL;
+    zstd_ctx *c = ctx;
     c->c = ZSTD_createCCtx();
     c->d = ZSTD_createDCtx();
     /* Parameters are sticky: set once here, kept by ZSTD_compress2(). */
     if (!c->c || !c->d ||
         ZSTD_isError(ZSTD_CCtx_setParameter(c->c, ZSTD_c_compressionLevel, level)) ||
-        ZSTD_isError(ZSTD_CCtx_setParameter(c->c, ZSTD_c_contentSizeFlag, 1))) {
-        codec_zstd_destroy(c);
-        return NULL;
-    }
-    return c;
+        ZSTD_isError(ZSTD_CCtx_setParameter(c->c, ZSTD_c_contentSizeFlag, 1)))
+        return -1;
+    return 0;
 }
 
-void codec_zstd_destroy(void *ctx)
+static void zstd_fini(void *ctx)
 {
     zstd_ctx *c = ctx;
-    if (!c)
-        return;
     ZSTD_freeCCtx(c->c);   /* both accept NULL */
     ZSTD_freeDCtx(c->d);
-    free(c);
 }
+
+void *codec_zstd_create(int level) { return codec_ctx_new(sizeof(zstd_ctx), level, zstd_init, zstd_fini); }
+void codec_zstd_destroy(void *ctx) { codec_ctx_free(ctx, zstd_fini); }
 
 static size_t zstd_error(size_t r)
 {
@@ -143,8 +139,7 @@ size_t codec_zstd_stream_begin(void *ctx, size_t total, void *dst, size_t cap)
     c->out.dst = dst;
     c->out.size = cap;
     c->out.pos = 0;
-    c->total = total;
-    c->fed = 0;
+    codec_stream_count_begin(&c->count, total);
     return 0;
 }
 
@@ -152,16 +147,16 @@ size_t codec_zstd_stream_update(void *ctx, const void *src, size_t n)
 {
     zstd_ctx *c = ctx;
     ZSTD_inBuffer in = {src, n, 0};
-    if (n > c->total - c->fed)
-        return CODEC_ERROR(CODEC_ERR_CORRUPT);
+    size_t r = codec_stream_count_add(&c->count, n);
+    if (r != 0)
+        return r;
     while (in.pos < in.size) {
-        size_t r = ZSTD_compressStream2(c->c, &c->out, &in, ZSTD_e_continue);
+        r = ZSTD_compressStream2(c->c, &c->out, &in, ZSTD_e_continue);
         if (ZSTD_isError(r))
             return zstd_error(r);
         if (in.pos < in.size && c->out.pos == c->out.size)
             return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
     }
-    c->fed += n;
     return 0;
 }
 
@@ -169,9 +164,9 @@ size_t codec_zstd_stream_end(void *ctx)
 {
     zstd_ctx *c = ctx;
     ZSTD_inBuffer in = {NULL, 0, 0};
-    size_t r;
-    if (c->fed != c->total)
-        return CODEC_ERROR(CODEC_ERR_CORRUPT);
+    size_t r = codec_stream_count_end(&c->count);
+    if (r != 0)
+        return r;
     do {
         r = ZSTD_compressStream2(c->c, &c->out, &in, ZSTD_e_end);
         if (ZSTD_isError(r))

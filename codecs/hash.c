@@ -4,11 +4,14 @@
 #include "hash_impl.h"
 #include "util.h"
 
-/* The functions of one hash module (hash_impl.h), by its prefix. */
-#define HASH_FUNCS(p)                                                         \
+/* The functions of one hash module (hash_impl.h), by its prefix. A row
+ * whose digest is another's cut short (blake3-160) keeps that hash's state
+ * functions and names its own final. */
+#define HASH_STATE_FUNCS(p)                                                   \
     .implementation = hash_##p##_implementation, .create = hash_##p##_create, \
     .destroy = hash_##p##_destroy, .reset = hash_##p##_reset,                 \
-    .update = hash_##p##_update, .final = hash_##p##_final
+    .update = hash_##p##_update
+#define HASH_FUNCS(p) HASH_STATE_FUNCS(p), .final = hash_##p##_final
 #define OPENSSL .library = "OpenSSL", .version = hash_openssl_version
 #define BLAKE3 .library = "BLAKE3", .version = hash_blake3_version
 #define XXHASH .library = "xxHash", .version = hash_xxhash_version
@@ -25,8 +28,9 @@ const hash_desc hash_table[] = {
      .python_note = "hashlib's blake2b is CPython's own code, casbench's is OpenSSL's", .sets = D},
     {.name = "blake3", BLAKE3, HASH_FUNCS(blake3), .digest_bytes = 32, .security = HASH_CRYPTOGRAPHIC,
      .python_note = "Debian has no Python BLAKE3 module", .sets = D | Q},
-    {.name = "blake3-160", BLAKE3, HASH_FUNCS(blake3_160), .digest_bytes = 20,
-     .security = HASH_CRYPTOGRAPHIC, .python_note = "Debian has no Python BLAKE3 module", .sets = D},
+    {.name = "blake3-160", BLAKE3, HASH_STATE_FUNCS(blake3), .final = hash_blake3_160_final,
+     .digest_bytes = 20, .security = HASH_CRYPTOGRAPHIC,
+     .python_note = "Debian has no Python BLAKE3 module", .sets = D},
     {.name = "xxh64", XXHASH, HASH_FUNCS(xxh64), .digest_bytes = 8, .security = HASH_NOT_CRYPTOGRAPHIC,
      .python_call = "xxhash.xxh64 (libxxhash)", .sets = D},
     {.name = "xxh3-64", XXHASH, HASH_FUNCS(xxh3_64), .digest_bytes = 8,
@@ -93,9 +97,7 @@ size_t hash_set_names(unsigned set, char *out, size_t cap)
     if (cap) out[0] = 0;
     for (i = 0; i < hash_count; i++) {
         if (!(hash_table[i].sets & set)) continue;
-        int w = snprintf(out + len, cap > len ? cap - len : 0, "%s%s", n ? "," : "", hash_table[i].name);
-        if (w > 0) len += (size_t)w;
-        if (len >= cap) len = cap ? cap - 1 : 0;
+        cb_set_list_add(out, cap, &len, "%s", hash_table[i].name);
         n++;
     }
     return n;

@@ -39,8 +39,6 @@ const char *hash_blake3_implementation(void)
     return "portable";
 }
 
-const char *hash_blake3_160_implementation(void) { return hash_blake3_implementation(); }
-
 void *hash_blake3_create(void)
 {
     blake3_hasher *h = malloc(sizeof *h);
@@ -62,17 +60,9 @@ void hash_blake3_final(void *state, uint8_t *digest)
     blake3_hasher_finalize(state, digest, BLAKE3_OUT_LEN);
 }
 
-void *hash_blake3_160_create(void) { return hash_blake3_create(); }
-void hash_blake3_160_destroy(void *state) { free(state); }
-void hash_blake3_160_reset(void *state) { blake3_hasher_reset(state); }
-
-void hash_blake3_160_update(void *state, const void *data, size_t n)
-{
-    blake3_hasher_update(state, data, n);
-}
-
-/* BLAKE3 is an XOF: a shorter output is a prefix of the longer one, which
- * is what `b3sum --length 20` prints. */
+/* blake3-160 is blake3's state (hash.c's row names blake3's functions)
+ * with this final: BLAKE3 is an XOF, a shorter output is a prefix of the
+ * longer one, which is what `b3sum --length 20` prints. */
 void hash_blake3_160_final(void *state, uint8_t *digest)
 {
     blake3_hasher_finalize(state, digest, 20);

@@ -23,7 +23,7 @@ HASH_DECLARE(blake2b)
 
 const char *hash_blake3_version(void);
 HASH_DECLARE(blake3)
-HASH_DECLARE(blake3_160)
+void hash_blake3_160_final(void *state, uint8_t *digest);   /* blake3's state */
 
 const char *hash_xxhash_version(void);
 HASH_DECLARE(xxh64)

@@ -66,12 +66,16 @@ void hash_xxh64_destroy(void *state) { XXH64_freeState(state); }
 void hash_xxh64_reset(void *state) { XXH64_reset(state, 0); }
 void hash_xxh64_update(void *state, const void *data, size_t n) { XXH64_update(state, data, n); }
 
-void hash_xxh64_final(void *state, uint8_t *digest)
+/* A 64-bit hash as its canonical (big-endian) bytes, as xxhsum prints it:
+ * the final of xxh64 and xxh3-64. */
+static void xxh_put64(XXH64_hash_t h, uint8_t *digest)
 {
     XXH64_canonical_t c;
-    XXH64_canonicalFromHash(&c, XXH64_digest(state));
+    XXH64_canonicalFromHash(&c, h);
     memcpy(digest, c.digest, sizeof c.digest);
 }
+
+void hash_xxh64_final(void *state, uint8_t *digest) { xxh_put64(XXH64_digest(state), digest); }
 
 void *hash_xxh3_64_create(void) { return XXH3_createState(); }
 void hash_xxh3_64_destroy(void *state) { XXH3_freeState(state); }
@@ -82,12 +86,7 @@ void hash_xxh3_64_update(void *state, const void *data, size_t n)
     HASH_XXH3_64_UPDATE(state, data, n);
 }
 
-void hash_xxh3_64_final(void *state, uint8_t *digest)
-{
-    XXH64_canonical_t c;
-    XXH64_canonicalFromHash(&c, XXH3_64bits_digest(state));
-    memcpy(digest, c.digest, sizeof c.digest);
-}
+void hash_xxh3_64_final(void *state, uint8_t *digest) { xxh_put64(XXH3_64bits_digest(state), digest); }
 
 void *hash_xxh3_128_create(void) { return XXH3_createState(); }
 void hash_xxh3_128_destroy(void *state) { XXH3_freeState(state); }

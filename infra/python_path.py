@@ -603,6 +603,22 @@ def get_object(name, a):
 
 
 # ---- --suite pr3090: PR #3090's own scripts' method (infra/pr3090_suite.py) ----
+def default_run_dir(utc):
+    """results/HOST-python-STAMP: where a run goes without --out."""
+    return os.path.join(ROOT, "results", "%s-python-%s" % (
+        socket.gethostname(), time.strftime("%Y%m%dT%H%M%SZ", utc)))
+
+
+def make_run_dir(out):
+    """Creates the run directory out; a run directory is never overwritten."""
+    try:
+        os.makedirs(out, exist_ok=False)
+    except FileExistsError:
+        die(2, out, "exists; a run directory is never overwritten")
+    except OSError as e:
+        die(3, out, "cannot create: %s" % e.strerror)
+
+
 def suite_main(argv):
     args = {"quick": False, "--metaflow": None, "--metaflow-pr": None, "out": None}
     i = 0
@@ -636,14 +652,8 @@ def suite_main(argv):
     libs = import_libs()
     import pr3090_suite
     utc = time.gmtime()
-    out = args["out"] or os.path.join(ROOT, "results", "%s-python-%s" % (
-        socket.gethostname(), time.strftime("%Y%m%dT%H%M%SZ", utc)))
-    try:
-        os.makedirs(out, exist_ok=False)
-    except FileExistsError:
-        die(2, out, "exists; a run directory is never overwritten")
-    except OSError as e:
-        die(3, out, "cannot create: %s" % e.strerror)
+    out = args["out"] or default_run_dir(utc)
+    make_run_dir(out)
     w = Writer(os.path.join(out, "matrix.tsv"))
     env = []
     try:
@@ -675,8 +685,7 @@ def main(argv):
         return 0
 
     utc = time.gmtime()
-    out = a.out or os.path.join(ROOT, "results", "%s-python-%s" % (
-        socket.gethostname(), time.strftime("%Y%m%dT%H%M%SZ", utc)))
+    out = a.out or default_run_dir(utc)
     if os.path.lexists(out):
         die(2, out, "exists; a run directory is never overwritten")
     # Every object first, so that a bad payload name stops the run before any output.
@@ -692,12 +701,7 @@ def main(argv):
                                               ).stdout.decode("utf-8", "replace").strip()
         except OSError:
             casbench_version = "unknown"
-    try:
-        os.makedirs(out, exist_ok=False)
-    except FileExistsError:
-        die(2, out, "exists; a run directory is never overwritten")
-    except OSError as e:
-        die(3, out, "cannot create: %s" % e.strerror)
+    make_run_dir(out)
     write_env(os.path.join(out, "env.tsv"), a, libs, utc, casbench_version)
     w = Writer(os.path.join(out, "matrix.tsv"))
     hfuncs = make_hashes(libs[1])

@@ -173,6 +173,21 @@ static long memo_find(const pk *p, const void *key)
     return -1;
 }
 
+/* A memo opcode with its index: the 1-byte form `op1` below 256, else the
+ * 4-byte form `op4` (PUT and GET come in both). */
+static int memo_op(pk *p, uint8_t op1, uint8_t op4, uint32_t idx)
+{
+    uint8_t b[5];
+    if (idx < 256) {
+        b[0] = op1;
+        b[1] = (uint8_t)idx;
+        return pk_write(p, b, 2);
+    }
+    b[0] = op4;
+    put_le(b + 1, idx, 4);
+    return pk_write(p, b, 5);
+}
+
 static int memo_put(pk *p, const void *key)
 {
     if ((p->memo_count + 1) * 2 > p->memo_mask + 1 && memo_grow(p)) return -1;
@@ -183,28 +198,12 @@ static int memo_put(pk *p, const void *key)
     uint32_t idx = (uint32_t)p->memo_count++;
     p->memo_vals[h] = idx;
     if (p->proto >= 4) return pk_op(p, 0x94);            /* MEMOIZE */
-    uint8_t b[5];
-    if (idx < 256) {
-        b[0] = 'q';                                        /* BINPUT */
-        b[1] = (uint8_t)idx;
-        return pk_write(p, b, 2);
-    }
-    b[0] = 'r';                                            /* LONG_BINPUT */
-    put_le(b + 1, idx, 4);
-    return pk_write(p, b, 5);
+    return memo_op(p, 'q', 'r', idx);                      /* BINPUT, LONG_BINPUT */
 }
 
 static int memo_get(pk *p, long idx)
 {
-    uint8_t b[5];
-    if (idx < 256) {
-        b[0] = 'h';                                        /* BINGET */
-        b[1] = (uint8_t)idx;
-        return pk_write(p, b, 2);
-    }
-    b[0] = 'j';                                            /* LONG_BINGET */
-    put_le(b + 1, (uint64_t)idx, 4);
-    return pk_write(p, b, 5);
+    return memo_op(p, 'h', 'j', (uint32_t)idx);            /* BINGET, LONG_BINGET */
 }
 
 /* The memo check at the top of save(): writes a GET and returns 1 on a hit. */
