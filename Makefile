@@ -98,8 +98,9 @@ $(BUILD)/blake3/%.o: $(BLAKE3_DIR)/%.S
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 # codecs/codec_impl.h declares the functions of every codecs/codec_NAME.c
-# from this generated list (CODEC_DECLARE(NAME), plus CODEC_DECLARE_STREAM(NAME)
-# when the file has stream_begin), so that adding a codec is one file and one
+# from this generated list (CODEC_DECLARE_BASE(NAME), plus
+# CODEC_DECLARE_CONTENT_SIZE(NAME) / CODEC_DECLARE_STREAM(NAME) when the file
+# defines content_size / stream_begin), so that adding a codec is one file and one
 # row in codec_table. Rewritten only when the list changes.
 CODEC_MODULES_H := build/gen/codec_modules.h
 $(CODEC_MODULES_H): FORCE
