@@ -207,8 +207,8 @@ fuzz_mods_json         := payloads/json payloads/pyobj payloads/pickle common/ut
 fuzz_mods_npy          := payloads/npy payloads/pyobj payloads/pickle common/util
 fuzz_mods_payload_spec := payloads/payload payloads/json payloads/npy payloads/pyobj payloads/pickle \
                           payloads/pr3090 payloads/numpy_random common/util
-fuzz_mods_tsv          := rundata/tsv rundata/rundir common/util
-fuzz_mods_resume       := bench/results rundata/tsv rundata/rundir common/util
+fuzz_mods_tsv          := rundata/tsv rundata/rundir rundata/schema common/util
+fuzz_mods_resume       := bench/results rundata/tsv rundata/rundir rundata/schema common/util common/strbuf common/atomic
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 
 $(FUZZ_BUILD)/%.o: %.c Makefile

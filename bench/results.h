@@ -1,5 +1,6 @@
 /*
- * results.h - matrix.tsv, the table of a run (schema: results/README.md).
+ * results.h - writing matrix.tsv, the table of a run (its columns and a
+ * row's identity: rundata/schema.h; for users: results/README.md).
  *
  * Rows are appended whole, with one write(2) each (error rows, as cells fail
  * verification), or the rows of the rounds rewritten whole after each round,
@@ -13,9 +14,6 @@
 #include <stdint.h>
 
 #include "gbench.h"
-
-#define RESULTS_NCOLS 29
-extern const char *const results_columns[RESULTS_NCOLS];
 
 /* One row. Text fields: NULL or "" is an empty column; tabs and newlines in
  * them are written as spaces. */
@@ -52,9 +50,11 @@ typedef struct results_file results_file;
  * not a matrix.tsv, CB_EXIT_ENV for I/O). */
 results_file *results_open(const char *dir, int resume, int *status, char *err, size_t errlen);
 
-/* The identity of a row: payload protocol stage variant codec level hash
- * alloc, and bytes_in for sweep rows (whose sizes differ, not their names). */
+/* The identity of a row (schema_key_id: payload protocol stage variant codec
+ * level hash alloc, and bytes_in for sweep rows), as results_done takes it. */
 void results_identity(const results_row *r, char *out, size_t cap);
+/* The row's entry name in gbench.json (schema_key_bench_name). */
+void results_bench_name(const results_row *r, char *out, size_t cap);
 
 /* Whether a row with this identity is in the file; *median_ns receives its
  * median (NaN for error rows) when it is and median_ns is not NULL. */

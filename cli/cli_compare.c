@@ -45,7 +45,8 @@ static void usage(FILE *out)
             CMP_FDR, CMP_MIN_SAMPLES, CMP_DEFAULT_MARGIN);
 }
 
-typedef struct { char id[512]; const rundir_row *row; } keyed;
+/* Rows are matched by their key (schema_key_id), shown by their text. */
+typedef struct { char id[1024]; const rundir_row *row; } keyed;
 
 static int cmp_keyed(const void *x, const void *y)
 {
@@ -58,7 +59,7 @@ static keyed *index_rows(const rundir *r)
     size_t i;
     if (!k) cb_fail(CB_EXIT_ENV, "out of memory");
     for (i = 0; i < r->nrows; i++) {
-        rundir_row_id(&r->rows[i], k[i].id, sizeof k[i].id);
+        rundir_row_key_id(&r->rows[i], k[i].id, sizeof k[i].id);
         k[i].row = &r->rows[i];
     }
     qsort(k, r->nrows, sizeof *k, cmp_keyed);
@@ -254,9 +255,11 @@ int cli_compare(int argc, char **argv)
     if (!rows) cb_fail(CB_EXIT_ENV, "out of memory");
     for (i = 0; i < ra.nrows; i++) {
         compared *c = &rows[ncmp];
+        char key[1024];
         c->a = &ra.rows[i];
         rundir_row_id(c->a, c->id, sizeof c->id);
-        c->b = lookup(kb, rb.nrows, c->id);
+        rundir_row_key_id(c->a, key, sizeof key);
+        c->b = lookup(kb, rb.nrows, key);
         if (c->b && c->a->ok && c->b->ok) ncmp++;
     }
     /* The canary is shown, not divided out: on a machine oversubscribed by
@@ -292,9 +295,10 @@ int cli_compare(int argc, char **argv)
 
     for (i = 0; i < ra.nrows + rb.nrows; i++) {
         const rundir_row *w = i < ra.nrows ? &ra.rows[i] : &rb.rows[i - ra.nrows];
-        char id[512];
+        char id[512], key[1024];
+        rundir_row_key_id(w, key, sizeof key);
+        if (lookup(i < ra.nrows ? kb : ka, i < ra.nrows ? rb.nrows : ra.nrows, key)) continue;
         rundir_row_id(w, id, sizeof id);
-        if (lookup(i < ra.nrows ? kb : ka, i < ra.nrows ? rb.nrows : ra.nrows, id)) continue;
         if (!nonly++) printf("Rows in one run only (not compared):\n\n");
         printf("- only in %s: `%s`\n", i < ra.nrows ? "A" : "B", id);
     }
