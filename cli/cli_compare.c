@@ -160,7 +160,7 @@ static double judge_rows(compared *rows, size_t n, double canary_shift)
         }
         p[i] = c->p;
     }
-    rs_benjamini_hochberg(p, n, CMP_FDR, reject);
+    if (rs_benjamini_hochberg(p, n, CMP_FDR, reject) != 0) cb_fail(CB_EXIT_ENV, "out of memory");
     for (size_t i = 0; i < n; i++) rows[i].significant = reject[i];
     free(d);
     free(v);
