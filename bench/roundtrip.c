@@ -121,17 +121,11 @@ int rt_payload_blob(const char *spec, int numpy_major, int unpickled, uint8_t **
         if (*blob) memcpy(*blob, raw, n);
     } else {
         pickle_options opt = PICKLE_OPTIONS_DEFAULT;
+        const uint8_t *b;
         opt.numpy_major = numpy_major;
-        size_t cap = pickle_bound(payload_object(pl), &opt);
-        *blob = malloc(cap);
-        if (*blob) {
-            n = pickle_dump(payload_object(pl), &opt, *blob, cap, err, errlen);
-            if (!n) {
-                free(*blob);
-                payload_free(pl);
-                *status = CB_EXIT_INPUT;
-                return -1;
-            }
+        if (payload_blob(pl, &opt, &b, &n, blob, status, err, errlen) != 0) {
+            payload_free(pl);
+            return -1;
         }
     }
     payload_free(pl);

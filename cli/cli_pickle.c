@@ -67,17 +67,10 @@ int cli_pickle(int argc, char **argv)
     payload *pl = payload_create(spec, seed, &status, err, sizeof err);
     if (!pl) cb_fail(status, "%s", err);
     size_t len;
-    const uint8_t *blob = payload_raw_blob(pl, &len);
-    uint8_t *buf = NULL;
-    if (!blob) {
-        const pyobj *obj = payload_object(pl);
-        size_t cap = pickle_bound(obj, &opt);
-        buf = malloc(cap);
-        if (!buf) cb_fail(CB_EXIT_ENV, "%s: out of memory for a %zu-byte pickle", spec, cap);
-        len = pickle_dump(obj, &opt, buf, cap, err, sizeof err);
-        if (!len) cb_fail(strstr(err, "memory") ? CB_EXIT_ENV : CB_EXIT_INPUT, "%s: %s", spec, err);
-        blob = buf;
-    }
+    const uint8_t *blob;
+    uint8_t *buf;
+    if (payload_blob(pl, &opt, &blob, &len, &buf, &status, err, sizeof err) != 0)
+        cb_fail(status, "%s: %s", spec, err);
     if (cb_write_all(STDOUT_FILENO, blob, len) != 0)
         cb_fail(CB_EXIT_ENV, "stdout: write failed: %s", strerror(errno));
     free(buf);
