@@ -17,7 +17,8 @@
 #include "tsv.h"
 #include "util.h"
 
-typedef struct { char *id; double median; } done_row;
+/* A row of the file: its identity, its Google Benchmark name, its median. */
+typedef struct { char *id, *bench; double median; } done_row;
 
 struct results_file {
     int fd;
@@ -50,8 +51,16 @@ void results_bench_name(const results_row *r, char *out, size_t cap)
     schema_key_bench_name(&k, out, cap);
 }
 
-static int add_done(results_file *f, const char *id, double median)
+/* Record (or, when its identity is known, update) a row of the file. */
+static int add_done(results_file *f, const schema_key *k, double median)
 {
+    char id[4096], bench[1024];
+    schema_key_id(k, id, sizeof id);
+    for (size_t i = 0; i < f->ndone; i++)
+        if (strcmp(f->done[i].id, id) == 0) {
+            f->done[i].median = median;
+            return 0;
+        }
     if (f->ndone == f->capdone) {
         size_t cap = f->capdone ? f->capdone * 2 : 256;
         done_row *d = realloc(f->done, cap * sizeof *d);
@@ -59,9 +68,16 @@ static int add_done(results_file *f, const char *id, double median)
         f->done = d;
         f->capdone = cap;
     }
-    f->done[f->ndone].id = strdup(id);
-    if (!f->done[f->ndone].id) return -1;
-    f->done[f->ndone].median = median;
+    schema_key_bench_name(k, bench, sizeof bench);
+    done_row *d = &f->done[f->ndone];
+    d->id = strdup(id);
+    d->bench = strdup(bench);
+    d->median = median;
+    if (!d->id || !d->bench) {
+        free(d->id);
+        free(d->bench);
+        return -1;
+    }
     f->ndone++;
     return 0;
 }
@@ -85,6 +101,11 @@ const char *results_identity_at(const results_file *f, size_t i, double *median_
     return f->done[i].id;
 }
 
+const char *results_bench_name_at(const results_file *f, size_t i)
+{
+    return f->done[i].bench;
+}
+
 /* ---- opening ----------------------------------------------------------- */
 
 static void header(cb_buf *b)
@@ -103,9 +124,8 @@ static int fail_status(int *status, int s) { if (status) *status = s; return -1;
 static int add_loaded_rows(results_file *f, const rundir *rd)
 {
     for (size_t i = 0; i < rd->nrows; i++) {
-        char id[4096];
-        rundir_row_key_id(&rd->rows[i], id, sizeof id);
-        if (add_done(f, id, rd->rows[i].ok ? rd->rows[i].median_ns : NAN) != 0) return -1;
+        schema_key k = rundir_row_key(&rd->rows[i]);
+        if (add_done(f, &k, rd->rows[i].ok ? rd->rows[i].median_ns : NAN) != 0) return -1;
     }
     return 0;
 }
@@ -298,7 +318,6 @@ static void format_row(cb_buf *bp, const results_row *r)
 int results_append(results_file *f, const results_row *r, char *err, size_t errlen)
 {
     cb_buf b = {0};
-    char id[4096];
     format_row(&b, r);
     if (b.oom) { free(b.p); return cb_err(err, errlen, "out of memory"); }
     /* One write per row: a reader never sees half a row unless the process
@@ -314,15 +333,14 @@ int results_append(results_file *f, const results_row *r, char *err, size_t errl
     f->fixed = grown;
     f->nfixed += b.n;
     free(b.p);
-    results_identity(r, id, sizeof id);
-    if (add_done(f, id, r->timing ? r->timing->median_ns : NAN) != 0) return cb_err(err, errlen, "out of memory");
+    schema_key k = row_key(r);
+    if (add_done(f, &k, r->timing ? r->timing->median_ns : NAN) != 0) return cb_err(err, errlen, "out of memory");
     return 0;
 }
 
 int results_rewrite(results_file *f, const results_row *rows, size_t n, int durable, char *err, size_t errlen)
 {
     cb_buf b = {0};
-    char id[4096];
     int fd;
     cb_buf_add(&b, f->fixed, f->nfixed);
     for (size_t i = 0; i < n; i++) format_row(&b, &rows[i]);
@@ -336,14 +354,8 @@ int results_rewrite(results_file *f, const results_row *rows, size_t n, int dura
     close(f->fd);
     f->fd = fd;
     for (size_t i = 0; i < n; i++) {
-        results_identity(&rows[i], id, sizeof id);
-        int found = 0;
-        for (size_t k = 0; k < f->ndone && !found; k++)
-            if (strcmp(f->done[k].id, id) == 0) {
-                f->done[k].median = rows[i].timing ? rows[i].timing->median_ns : NAN;
-                found = 1;
-            }
-        if (!found && add_done(f, id, rows[i].timing ? rows[i].timing->median_ns : NAN) != 0)
+        schema_key k = row_key(&rows[i]);
+        if (add_done(f, &k, rows[i].timing ? rows[i].timing->median_ns : NAN) != 0)
             return cb_err(err, errlen, "out of memory");
     }
     return 0;
@@ -362,7 +374,10 @@ void results_close(results_file *f)
         fsync(f->fd);
         close(f->fd);
     }
-    for (i = 0; i < f->ndone; i++) free(f->done[i].id);
+    for (i = 0; i < f->ndone; i++) {
+        free(f->done[i].id);
+        free(f->done[i].bench);
+    }
     free(f->done);
     free(f->fixed);
     free(f->path);

@@ -63,6 +63,9 @@ size_t results_count(const results_file *f);
 /* The identity of the i-th row (0 <= i < results_count), its median in
  * *median_ns (NaN for error rows; median_ns may be NULL). */
 const char *results_identity_at(const results_file *f, size_t i, double *median_ns);
+/* The gbench.json name of the i-th row (schema_key_bench_name), by which a
+ * resumed run keeps the entries of its finished rows. */
+const char *results_bench_name_at(const results_file *f, size_t i);
 
 /* Append one row and hand it to the kernel. 0, or -1 with a message. */
 int results_append(results_file *f, const results_row *r, char *err, size_t errlen);

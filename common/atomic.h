@@ -26,6 +26,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {   /* bench/gbench_shim.cc writes gbench.json through it */
+#endif
+
 enum { CB_VOLATILE = 0, CB_DURABLE = 1 };
 
 /* Replace path with data[0..n) as the contract says. With keep_fd non-NULL,
@@ -38,5 +42,9 @@ int cb_write_atomic(const char *path, const void *data, size_t n, int durability
 /* fsync the directory that holds path (its rename or creation made durable).
  * 0 or -1 (errno). */
 int cb_sync_parent(const char *path);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -68,7 +68,7 @@ check_error_prog() {
 
 # matrix.tsv (and every casbench TSV with a header) by column name, never by
 # position (the columns: rundata/schema.h, results/README.md).
-# tsv_awk [-v VAR=VALUE]... PROGRAM FILE...: awk -F'\t' (OFS tab) where
+# tsv_awk [-v VAR=VALUE]... PROGRAM FILE...: awk -F'\t' where
 # col["name"] is the index of column "name" in the current file's header and
 # ncols its field count:
 #   tsv_awk 'NR > 1 && $col["status"] != "ok"' run/matrix.tsv
@@ -76,7 +76,7 @@ tsv_awk() {
   local vars=()
   while [ "$1" = -v ]; do vars+=(-v "$2"); shift 2; done
   local prog=$1; shift
-  awk -F'\t' -v OFS='\t' "${vars[@]}" \
+  awk -F'\t' "${vars[@]}" \
     "FNR == 1 { delete col; ncols = NF; for (i = 1; i <= NF; i++) col[\$i] = i } $prog" "$@"
 }
 # cols FILE NAME...: the named columns of every data row (header excluded),

@@ -74,12 +74,12 @@ mkrun noenv && rm noenv/env.tsv
 mkrun nomatrix && rm nomatrix/matrix.tsv
 mkrun emptymatrix && : >emptymatrix/matrix.tsv
 mkrun headeronly && head -n 1 "$FIXTURE/matrix.tsv" >headeronly/matrix.tsv
-mkrun missingcol && tsv_awk '{ s = ""; sep = ""; for (i = 1; i <= NF; i++) if (i != col["median_ns"]) { s = s sep $i; sep = OFS }; print s }' "$FIXTURE/matrix.tsv" | head -n 5 >missingcol/matrix.tsv
+mkrun missingcol && tsv_awk -v OFS='\t' '{ s = ""; sep = ""; for (i = 1; i <= NF; i++) if (i != col["median_ns"]) { s = s sep $i; sep = OFS }; print s }' "$FIXTURE/matrix.tsv" | head -n 5 >missingcol/matrix.tsv
 mkrun ragged && printf 'config\t4\t233\n' >>ragged/matrix.tsv
-mkrun nonnumeric && tsv_awk 'NR == 3 { $col["median_ns"] = "fast" } { print }' good/matrix.tsv >nonnumeric/matrix.tsv
+mkrun nonnumeric && tsv_awk -v OFS='\t' 'NR == 3 { $col["median_ns"] = "fast" } { print }' good/matrix.tsv >nonnumeric/matrix.tsv
 mkrun crlf && sed -i 's/$/\r/' crlf/matrix.tsv
 mkrun duplicate && sed -n 2p good/matrix.tsv >>duplicate/matrix.tsv
-mkrun badstatus && tsv_awk 'NR == 2 { $col["status"] = "maybe" } { print }' good/matrix.tsv >badstatus/matrix.tsv
+mkrun badstatus && tsv_awk -v OFS='\t' 'NR == 2 { $col["status"] = "maybe" } { print }' good/matrix.tsv >badstatus/matrix.tsv
 mkrun envragged && printf 'lonely\n' >>envragged/env.tsv
 
 # ---- casbench (no subcommand) and list ------------------------------------------
