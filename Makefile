@@ -112,6 +112,7 @@ TEST_OBJ    = $(filter $(BUILD)/codecs/% $(BUILD)/blake3/% $(BUILD)/common/util.
 TEST_OBJ_test_payloads = $(filter $(BUILD)/payloads/% $(BUILD)/common/util.o,$(OBJ))
 TEST_OBJ_test_handoff  = $(BUILD)/bench/handoff.o $(BUILD)/common/util.o
 TEST_OBJ_test_schema   = $(BUILD)/rundata/schema.o
+TEST_OBJ_test_proc     = $(BUILD)/common/proc.o $(BUILD)/common/util.o
 define TEST_LINK
 $(BUILD)/tests/$(1): $(BUILD)/tests/c/$(1).o $$(or $$(TEST_OBJ_$(1)),$$(TEST_OBJ))
 	$$(CXX) $$(CXXFLAGS) $$(SANFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$(QUADMATH) -lpthread -lm

@@ -286,3 +286,9 @@ rc=0
 "${CB%/casbench}/tests/test_schema" >schema.out 2>&1 || rc=$?
 cat schema.out
 case $rc in 0|1) ;; *) fail "9: test_schema" "exit $rc: $(tail -n 3 schema.out | tr '\n' ' ')" ;; esac
+
+# ---- 10: other programs: common/proc.c's PATH lookup and runner (tests/c/test_proc.c) -----------
+rc=0
+"${CB%/casbench}/tests/test_proc" >proc.out 2>&1 || rc=$?
+cat proc.out
+case $rc in 0|1) ;; *) fail "10: test_proc" "exit $rc: $(tail -n 3 proc.out | tr '\n' ' ')" ;; esac
