@@ -45,11 +45,7 @@ void results_identity(const results_row *r, char *out, size_t cap)
     schema_key_id(&k, out, cap);
 }
 
-void results_bench_name(const results_row *r, char *out, size_t cap)
-{
-    schema_key k = row_key(r);
-    schema_key_bench_name(&k, out, cap);
-}
+schema_key results_row_key(const results_row *r) { return row_key(r); }
 
 /* Record (or, when its identity is known, update) a row of the file. */
 static int add_done(results_file *f, const schema_key *k, double median)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "gbench.h"
+#include "schema.h"
 
 /* One row. Text fields: NULL or "" is an empty column; tabs and newlines in
  * them are written as spaces. */
@@ -53,8 +54,9 @@ results_file *results_open(const char *dir, int resume, int *status, char *err, 
 /* The identity of a row (schema_key_id: payload protocol stage variant codec
  * level hash alloc, and bytes_in for sweep rows), as results_done takes it. */
 void results_identity(const results_row *r, char *out, size_t cap);
-/* The row's entry name in gbench.json (schema_key_bench_name). */
-void results_bench_name(const results_row *r, char *out, size_t cap);
+/* The row's key (schema.h), e.g. for its gbench.json name:
+ * schema_key_bench_name(&k, ...). */
+schema_key results_row_key(const results_row *r);
 
 /* Whether a row with this identity is in the file; *median_ns receives its
  * median (NaN for error rows) when it is and median_ns is not NULL. */
