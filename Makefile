@@ -23,6 +23,10 @@ SANITIZE   ?=
 ifeq ($(SANITIZE),1)
 SANFLAGS   := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -Werror
 endif
+# The threaded tests' build (build/tsan, `make tsan-tests`).
+ifeq ($(SANITIZE),thread)
+SANFLAGS   := -O1 -fsanitize=thread -fno-omit-frame-pointer -Werror
+endif
 
 GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 PKG_CFLAGS  = $(shell $(PKG_CONFIG) --cflags $(PKGS))
@@ -114,17 +118,31 @@ $(filter $(BUILD)/codecs/%,$(OBJ)): $(CODEC_MODULES_H)
 # env.tsv records the flags the build used (bench/envinfo.c).
 $(BUILD)/bench/envinfo.o: CPPFLAGS_CB += -DCASBENCH_CFLAGS='"$(strip $(CFLAGS) $(SANFLAGS))"'
 
-# Test programs tests/c/NAME.c -> $(BUILD)/tests/NAME, linked with the codecs
-# and util objects and built with the same flags (sanitizers in build/asan).
-# Only those listed: other tests/c programs are built by their own scripts.
-C_TESTS    := test_codecs test_hashes test_numpy_rng test_plan
+# Test programs: every tests/c/test_NAME.c -> $(BUILD)/tests/test_NAME, built
+# with the same flags (sanitizers in build/asan) and linked with the objects of
+# the modules it tests: TEST_OBJ_test_NAME, else the codecs and util.
+C_TESTS    := $(sort $(patsubst tests/c/%.c,%,$(wildcard tests/c/test_*.c)))
 TEST_OBJ    = $(filter $(BUILD)/codecs/% $(BUILD)/blake3/% $(BUILD)/common/util.o \
                        $(BUILD)/payloads/numpy_random.o,$(OBJ))
+TEST_OBJ_test_payloads = $(filter $(BUILD)/payloads/% $(BUILD)/common/util.o,$(OBJ))
+TEST_OBJ_test_handoff  = $(BUILD)/bench/handoff.o $(BUILD)/common/util.o
+TEST_OBJ_test_schema   = $(BUILD)/rundata/schema.o
+TEST_OBJ_test_proc     = $(BUILD)/common/proc.o $(BUILD)/common/util.o
 # The planner and the rows it reads (cells.o defines the save variants).
-$(BUILD)/tests/test_plan: $(addprefix $(BUILD)/,bench/plan.o bench/cells.o bench/handoff.o \
-                                                  payloads/pickle.o payloads/pyobj.o)
-$(BUILD)/tests/%: $(BUILD)/tests/c/%.o $(TEST_OBJ)
-	$(CXX) $(CXXFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(QUADMATH) -lpthread -lm
+TEST_OBJ_test_plan     = $(TEST_OBJ) $(addprefix $(BUILD)/,bench/plan.o bench/cells.o bench/handoff.o \
+                           rundata/schema.o payloads/pickle.o payloads/pyobj.o)
+define TEST_LINK
+$(BUILD)/tests/$(1): $(BUILD)/tests/c/$(1).o $$(or $$(TEST_OBJ_$(1)),$$(TEST_OBJ))
+	$$(CXX) $$(CXXFLAGS) $$(SANFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$(QUADMATH) -lpthread -lm
+endef
+$(foreach t,$(C_TESTS),$(eval $(call TEST_LINK,$(t))))
+
+# The tests with threads, under ThreadSanitizer (tests/test_fastsave.sh):
+# build/tsan/tests/test_NAME.
+TSAN_TESTS := test_handoff
+.PHONY: tsan-tests
+tsan-tests:
+	$(MAKE) --no-print-directory BUILD=build/tsan SANITIZE=thread $(TSAN_TESTS:%=build/tsan/tests/%)
 
 # util.o carries the git commit: rebuild it when HEAD moves.
 $(BUILD)/common/util.o: $(BUILD)/commit.stamp
@@ -231,8 +249,8 @@ fuzz_mods_json         := payloads/json payloads/pyobj payloads/pickle common/ut
 fuzz_mods_npy          := payloads/npy payloads/pyobj payloads/pickle common/util
 fuzz_mods_payload_spec := payloads/payload payloads/json payloads/npy payloads/pyobj payloads/pickle \
                           payloads/pr3090 payloads/numpy_random common/util
-fuzz_mods_tsv          := rundata/tsv rundata/rundir common/util
-fuzz_mods_resume       := bench/results rundata/tsv rundata/rundir common/util
+fuzz_mods_tsv          := rundata/tsv rundata/rundir rundata/schema common/util
+fuzz_mods_resume       := bench/results rundata/tsv rundata/rundir rundata/schema common/util common/strbuf common/atomic
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 
 $(FUZZ_BUILD)/codecs/%.o: CPPFLAGS_CB += -I$(dir $(CODEC_MODULES_H))

@@ -14,11 +14,6 @@
 #include "handoff.h"
 #include "util.h"
 
-const char *const cell_stage_names[CELL_STAGE_COUNT] = {
-    "pickle", "hash", "compress", "decompress", "save", "load", "load+verify", "save+store",
-};
-const char *const cell_alloc_names[2] = {"fresh", "reuse"};
-
 /* Output slots: where each kind of output lives in reuse mode, and where a
  * verifying run leaves it for the checks. */
 enum { SLOT_PICKLE, SLOT_STORED, SLOT_PLAIN, SLOT_COUNT };
@@ -280,10 +275,10 @@ static int save_overlapped(cell *c)
 }
 
 const cell_save_variant cell_save_variants[] = {
-    {"sequential", save_sequential, 0, -1},
-    {"fused", save_fused, 1, -1},
-    {"overlapped", save_overlapped, 0, HANDOFF_CONDVAR},
-    {"overlapped-spin", save_overlapped, 0, HANDOFF_SPIN},
+    {SCHEMA_VARIANT_SEQUENTIAL, save_sequential, 0, -1},
+    {SCHEMA_VARIANT_FUSED, save_fused, 1, -1},
+    {SCHEMA_VARIANT_OVERLAPPED, save_overlapped, 0, HANDOFF_CONDVAR},
+    {SCHEMA_VARIANT_OVERLAPPED_SPIN, save_overlapped, 0, HANDOFF_SPIN},
 };
 const size_t cell_save_variant_count = sizeof cell_save_variants / sizeof cell_save_variants[0];
 

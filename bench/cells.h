@@ -33,20 +33,23 @@
 #include "gbench.h"
 #include "hash.h"
 #include "pickle.h"
+#include "schema.h"
 
 typedef enum {
-    CELL_PICKLE, CELL_HASH, CELL_COMPRESS, CELL_DECOMPRESS,
-    CELL_SAVE, CELL_LOAD, CELL_LOAD_VERIFY, CELL_SAVE_STORE,
-    CELL_STAGE_COUNT
+    CELL_PICKLE = SCHEMA_STAGE_PICKLE, CELL_HASH = SCHEMA_STAGE_HASH,
+    CELL_COMPRESS = SCHEMA_STAGE_COMPRESS, CELL_DECOMPRESS = SCHEMA_STAGE_DECOMPRESS,
+    CELL_SAVE = SCHEMA_STAGE_SAVE, CELL_LOAD = SCHEMA_STAGE_LOAD,
+    CELL_LOAD_VERIFY = SCHEMA_STAGE_LOAD_VERIFY, CELL_SAVE_STORE = SCHEMA_STAGE_SAVE_STORE,
+    CELL_STAGE_COUNT = SCHEMA_STAGE_COUNT
 } cell_stage;
 
-/* The stage names as written in results, indexed by cell_stage. */
-extern const char *const cell_stage_names[CELL_STAGE_COUNT];
+/* The stage names as written in results (matrix.tsv's schema), indexed by cell_stage. */
+#define cell_stage_names schema_stage_names
 
-typedef enum { CELL_ALLOC_FRESH, CELL_ALLOC_REUSE } cell_alloc;
+typedef enum { CELL_ALLOC_FRESH = SCHEMA_ALLOC_FRESH, CELL_ALLOC_REUSE = SCHEMA_ALLOC_REUSE } cell_alloc;
 /* glibc's own initial mmap threshold. */
 #define CELL_FRESH_MMAP_MIN ((size_t)128 * 1024)
-extern const char *const cell_alloc_names[2];
+#define cell_alloc_names schema_alloc_names
 
 typedef struct cell cell;
 

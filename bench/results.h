@@ -1,5 +1,6 @@
 /*
- * results.h - matrix.tsv, the table of a run (schema: results/README.md).
+ * results.h - writing matrix.tsv, the table of a run (its columns and a
+ * row's identity: rundata/schema.h; for users: results/README.md).
  *
  * Rows are appended whole, with one write(2) each (error rows, as cells fail
  * verification), or the rows of the rounds rewritten whole after each round,
@@ -13,9 +14,7 @@
 #include <stdint.h>
 
 #include "gbench.h"
-
-#define RESULTS_NCOLS 29
-extern const char *const results_columns[RESULTS_NCOLS];
+#include "schema.h"
 
 /* One row. Text fields: NULL or "" is an empty column; tabs and newlines in
  * them are written as spaces. */
@@ -52,9 +51,12 @@ typedef struct results_file results_file;
  * not a matrix.tsv, CB_EXIT_ENV for I/O). */
 results_file *results_open(const char *dir, int resume, int *status, char *err, size_t errlen);
 
-/* The identity of a row: payload protocol stage variant codec level hash
- * alloc, and bytes_in for sweep rows (whose sizes differ, not their names). */
+/* The identity of a row (schema_key_id: payload protocol stage variant codec
+ * level hash alloc, and bytes_in for sweep rows), as results_done takes it. */
 void results_identity(const results_row *r, char *out, size_t cap);
+/* The row's key (schema.h), e.g. for its gbench.json name:
+ * schema_key_bench_name(&k, ...). */
+schema_key results_row_key(const results_row *r);
 
 /* Whether a row with this identity is in the file; *median_ns receives its
  * median (NaN for error rows) when it is and median_ns is not NULL. */
@@ -63,6 +65,9 @@ size_t results_count(const results_file *f);
 /* The identity of the i-th row (0 <= i < results_count), its median in
  * *median_ns (NaN for error rows; median_ns may be NULL). */
 const char *results_identity_at(const results_file *f, size_t i, double *median_ns);
+/* The gbench.json name of the i-th row (schema_key_bench_name), by which a
+ * resumed run keeps the entries of its finished rows. */
+const char *results_bench_name_at(const results_file *f, size_t i);
 
 /* Append one row and hand it to the kernel. 0, or -1 with a message. */
 int results_append(results_file *f, const results_row *r, char *err, size_t errlen);

@@ -17,12 +17,13 @@
 #include "payload.h"
 #include "pickle.h"
 #include "sampstat.h"
+#include "schema.h"
 #include "store.h"
 #include "util.h"
 
 const char *const rt_suite_names[RT_SUITE_COUNT] = {"realistic", "e2e", "micro"};
-const char *const rt_suite_variants[RT_SUITE_COUNT] = {"pr3090-realistic", "pr3090-e2e",
-                                                       "pr3090-micro"};
+const char *const rt_suite_variants[RT_SUITE_COUNT] = {
+    SCHEMA_VARIANT_PR3090_REALISTIC, SCHEMA_VARIANT_PR3090_E2E, SCHEMA_VARIANT_PR3090_MICRO};
 
 /* The scripts' payloads and iteration counts, in their order. */
 const rt_payload rt_payloads[] = {
@@ -71,10 +72,10 @@ static const struct { op_kind kind; const char *codec, *hash; int gzipfile; } mi
 static const char *const op_stage[] = {"hash", "compress", "decompress"};
 
 static const struct { rt_suite suite; const char *metric, *stage; } metric_stages[] = {
-    {RT_REALISTIC, "save", "roundtrip-save"}, {RT_REALISTIC, "load", "roundtrip-load"},
-    {RT_REALISTIC, "total", "roundtrip-total"},
-    {RT_E2E, "save", "roundtrip-save"}, {RT_E2E, "load", "roundtrip-load"},
-    {RT_E2E, "total", "roundtrip-total"},
+    {RT_REALISTIC, "save", SCHEMA_STAGE_RT_SAVE}, {RT_REALISTIC, "load", SCHEMA_STAGE_RT_LOAD},
+    {RT_REALISTIC, "total", SCHEMA_STAGE_RT_TOTAL},
+    {RT_E2E, "save", SCHEMA_STAGE_RT_SAVE}, {RT_E2E, "load", SCHEMA_STAGE_RT_LOAD},
+    {RT_E2E, "total", SCHEMA_STAGE_RT_TOTAL},
     {RT_MICRO, "hash", "hash"}, {RT_MICRO, "compress", "compress"},
     {RT_MICRO, "decompress", "decompress"}, {RT_MICRO, "compressed_bytes", "compress"},
     {RT_MICRO, "compressed/original", "compress"},
@@ -120,17 +121,11 @@ int rt_payload_blob(const char *spec, int numpy_major, int unpickled, uint8_t **
         if (*blob) memcpy(*blob, raw, n);
     } else {
         pickle_options opt = PICKLE_OPTIONS_DEFAULT;
+        const uint8_t *b;
         opt.numpy_major = numpy_major;
-        size_t cap = pickle_bound(payload_object(pl), &opt);
-        *blob = malloc(cap);
-        if (*blob) {
-            n = pickle_dump(payload_object(pl), &opt, *blob, cap, err, errlen);
-            if (!n) {
-                free(*blob);
-                payload_free(pl);
-                *status = CB_EXIT_INPUT;
-                return -1;
-            }
+        if (payload_blob(pl, &opt, &b, &n, blob, status, err, errlen) != 0) {
+            payload_free(pl);
+            return -1;
         }
     }
     payload_free(pl);

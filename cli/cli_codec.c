@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cliopt.h"
 #include "codec.h"
 #include "hash.h"
 #include "util.h"
@@ -115,25 +116,43 @@ static void compress_usage(FILE *out, const char *cmd)
             "range, a stream the codec rejects), 3 I/O error or out of memory.\n");
 }
 
+/* The options of compress, decompress and hash (--help, --version): the
+ * index of the first operand (argv is permuted: operands last, in order),
+ * -1 after --help, 0 after --version. */
+static int operands(int argc, char **argv, const char *cmd)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0},
+    };
+    char err[512];
+    int c;
+    cb_getopt_reset();
+    while ((c = cb_getopt(argc, argv, "h", longopts, err, sizeof err)) != -1) {
+        if (c == 'h') return -1;
+        if (c == 'V') return 0;
+        cb_fail(CB_EXIT_USAGE, "%s: %s", cmd, err);
+    }
+    return optind;
+}
+
 static const codec_desc *cli_codec_args(int argc, char **argv, int *level)
 {
     char err[256];
     const codec_desc *c;
-    if (argc >= 2 && cb_is_help(argv[1])) {
+    int first = operands(argc, argv, argv[0]);
+    if (first < 0) {
         compress_usage(stdout, argv[0]);
         exit(CB_EXIT_OK);
     }
-    if (argc >= 2 && cb_is_version(argv[1])) {
+    if (first == 0) {
         cli_codec_version(argv[0]);
         exit(CB_EXIT_OK);
     }
-    if (argc < 2)
+    if (argc - first < 1)
         cb_fail(CB_EXIT_USAGE, "%s: no codec given (see casbench %s --help)", argv[0], argv[0]);
-    if (argc > 2)
-        cb_fail(CB_EXIT_USAGE, "%s: unexpected argument %s", argv[0], CB_Q(argv[2]));
-    if (argv[1][0] == '-')
-        cb_fail(CB_EXIT_USAGE, "%s: unknown option %s", argv[0], CB_Q(argv[1]));
-    c = codec_find(argv[1], level, err, sizeof err);
+    if (argc - first > 1)
+        cb_fail(CB_EXIT_USAGE, "%s: unexpected argument %s", argv[0], CB_Q(argv[first + 1]));
+    c = codec_find(argv[first], level, err, sizeof err);
     if (!c)
         cb_fail(CB_EXIT_INPUT, "%s", err);
     if (isatty(1))
@@ -342,27 +361,23 @@ int cli_hash(int argc, char **argv)
     void *state;
     int i, nfiles, status = CB_EXIT_OK;
 
-    if (argc >= 2 && cb_is_help(argv[1])) {
+    int first = operands(argc, argv, "hash");
+    if (first < 0) {
         hash_usage(stdout);
         return CB_EXIT_OK;
     }
-    if (argc >= 2 && cb_is_version(argv[1])) {
+    if (first == 0) {
         cli_codec_version(argv[0]);
         return CB_EXIT_OK;
     }
-    if (argc < 2)
+    if (argc - first < 1)
         cb_fail(CB_EXIT_USAGE, "hash: no hash given (see casbench hash --help)");
-    if (argv[1][0] == '-')
-        cb_fail(CB_EXIT_USAGE, "hash: unknown option %s", CB_Q(argv[1]));
-    for (i = 2; i < argc; i++)
-        if (argv[i][0] == '-' && argv[i][1] != '\0')
-            cb_fail(CB_EXIT_USAGE, "hash: unknown option %s", CB_Q(argv[i]));
-    h = hash_find(argv[1], err, sizeof err);
+    h = hash_find(argv[first], err, sizeof err);
     if (!h)
         cb_fail(CB_EXIT_INPUT, "%s", err);
-    if (argc > 2) {
-        files = (const char *const *)argv + 2;
-        nfiles = argc - 2;
+    if (argc - first > 1) {
+        files = (const char *const *)argv + first + 1;
+        nfiles = argc - first - 1;
     } else {
         files = stdin_only;
         nfiles = 1;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cliopt.h"
 #include "roundstats.h"
 #include "rundir.h"
 #include "tsv.h"
@@ -46,7 +47,8 @@ static void usage(FILE *out)
             CMP_FDR, CMP_MIN_SAMPLES, CMP_DEFAULT_MARGIN);
 }
 
-typedef struct { char id[512]; const rundir_row *row; } keyed;
+/* Rows are matched by their key (schema_key_id), shown by their text. */
+typedef struct { char id[1024]; const rundir_row *row; } keyed;
 
 static int cmp_keyed(const void *x, const void *y)
 {
@@ -59,7 +61,7 @@ static keyed *index_rows(const rundir *r)
     size_t i;
     if (!k) cb_fail(CB_EXIT_ENV, "out of memory");
     for (i = 0; i < r->nrows; i++) {
-        rundir_row_id(&r->rows[i], k[i].id, sizeof k[i].id);
+        rundir_row_key_id(&r->rows[i], k[i].id, sizeof k[i].id);
         k[i].row = &r->rows[i];
     }
     qsort(k, r->nrows, sizeof *k, cmp_keyed);
@@ -161,7 +163,7 @@ static double judge_rows(compared *rows, size_t n, double machine_drift)
         }
         p[i] = c->p;
     }
-    rs_benjamini_hochberg(p, n, CMP_FDR, reject);
+    if (rs_benjamini_hochberg(p, n, CMP_FDR, reject) != 0) cb_fail(CB_EXIT_ENV, "out of memory");
     for (size_t i = 0; i < n; i++) rows[i].significant = reject[i];
     free(d);
     free(v);
@@ -194,6 +196,43 @@ static void print_method(double margin, double fail_above)
     printf("\n\n");
 }
 
+/* Options and the two run directories; 1 after --help / --version. */
+static int parse_args(int argc, char **argv, const char *dirs[2], size_t *ndirs, double *fail_above,
+                      double *margin)
+{
+    char err[512];
+    int i;
+    static const struct option longopts[] = {
+        {"fail-above", required_argument, NULL, 'f'}, {"margin", required_argument, NULL, 'm'},
+        {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0},
+    };
+    int c;
+    cb_getopt_reset();
+    while ((c = cb_getopt(argc, argv, "h", longopts, err, sizeof err)) != -1) {
+        char sub[128];
+        switch (c) {
+        case 'h': usage(stdout); return 1;
+        case 'V': printf("casbench compare %s (commit %s)\n", cb_version, cb_git_commit); return 1;
+        case 'f':
+        case 'm':
+            if (cb_parse_double(optarg, 0, 1e6, c == 'f' ? fail_above : margin, sub, sizeof sub) != 0)
+                cb_fail(CB_EXIT_INPUT, "compare: --%s %s: %s", c == 'f' ? "fail-above" : "margin",
+                        CB_Q(optarg), sub);
+            break;
+        default:
+            if (strstr(err, "missing value"))
+                cb_fail(CB_EXIT_USAGE, "compare: %s (a percentage; see casbench compare --help)", err);
+            cb_fail(CB_EXIT_USAGE, "compare: %s (see casbench compare --help)", err);
+        }
+    }
+    for (i = optind; i < argc; i++) {
+        if (*ndirs == 2) cb_fail(CB_EXIT_USAGE, "compare: more than two run directories (%s)", CB_Q(argv[i]));
+        dirs[(*ndirs)++] = argv[i];
+    }
+    return 0;
+}
+
+
 int cli_compare(int argc, char **argv)
 {
     const char *dirs[2] = {NULL, NULL};
@@ -203,27 +242,8 @@ int cli_compare(int argc, char **argv)
     keyed *ka, *kb;
     size_t i, ndirs = 0, ncmp = 0, nfaster = 0, nslower = 0, nequiv = 0, ntripped = 0, nonly = 0, nerr = 0;
 
-    for (i = 1; i < (size_t)argc; i++) {
-        const char *a = argv[i];
-        if (cb_is_help(a)) { usage(stdout); return CB_EXIT_OK; }
-        if (cb_is_version(a)) {
-            printf("casbench compare %s (commit %s)\n", cb_version, cb_git_commit);
-            return CB_EXIT_OK;
-        }
-        if (!strcmp(a, "--fail-above") || !strcmp(a, "--margin")) {
-            char sub[128];
-            double *dst = a[2] == 'f' ? &fail_above : &margin;
-            if (i + 1 >= (size_t)argc) cb_fail(CB_EXIT_USAGE, "compare: %s needs a percentage", a);
-            if (cb_parse_double(argv[++i], 0, 1e6, dst, sub, sizeof sub) != 0)
-                cb_fail(CB_EXIT_INPUT, "compare: %s %s: %s", a, CB_Q(argv[i]), sub);
-        } else if (a[0] == '-' && a[1]) {
-            cb_fail(CB_EXIT_USAGE, "compare: unknown option %s (see casbench compare --help)", CB_Q(a));
-        } else if (ndirs < 2) {
-            dirs[ndirs++] = a;
-        } else {
-            cb_fail(CB_EXIT_USAGE, "compare: more than two run directories (%s)", CB_Q(a));
-        }
-    }
+    int done = parse_args(argc, argv, dirs, &ndirs, &fail_above, &margin);
+    if (done) return CB_EXIT_OK;
     if (ndirs != 2) cb_fail(CB_EXIT_USAGE, "compare: needs two run directories A and B (see casbench compare --help)");
     if (rundir_load(dirs[0], &ra, err, sizeof err) != 0) cb_fail(CB_EXIT_INPUT, "%s", err);
     if (rundir_load(dirs[1], &rb, err, sizeof err) != 0) {
@@ -266,9 +286,11 @@ int cli_compare(int argc, char **argv)
     if (!rows) cb_fail(CB_EXIT_ENV, "out of memory");
     for (i = 0; i < ra.nrows; i++) {
         compared *c = &rows[ncmp];
+        char key[1024];
         c->a = &ra.rows[i];
         rundir_row_id(c->a, c->id, sizeof c->id);
-        c->b = lookup(kb, rb.nrows, c->id);
+        rundir_row_key_id(c->a, key, sizeof key);
+        c->b = lookup(kb, rb.nrows, key);
         if (c->b && c->a->ok && c->b->ok) ncmp++;
     }
     double tau = judge_rows(rows, ncmp, machine_drift);
@@ -300,9 +322,10 @@ int cli_compare(int argc, char **argv)
 
     for (i = 0; i < ra.nrows + rb.nrows; i++) {
         const rundir_row *w = i < ra.nrows ? &ra.rows[i] : &rb.rows[i - ra.nrows];
-        char id[512];
+        char id[512], key[1024];
+        rundir_row_key_id(w, key, sizeof key);
+        if (lookup(i < ra.nrows ? kb : ka, i < ra.nrows ? rb.nrows : ra.nrows, key)) continue;
         rundir_row_id(w, id, sizeof id);
-        if (lookup(i < ra.nrows ? kb : ka, i < ra.nrows ? rb.nrows : ra.nrows, id)) continue;
         if (!nonly++) printf("Rows in one run only (not compared):\n\n");
         printf("- only in %s: `%s`\n", i < ra.nrows ? "A" : "B", id);
     }

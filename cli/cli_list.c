@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cliopt.h"
 #include "codec.h"
 #include "hash.h"
 #include "payload.h"
@@ -28,17 +29,25 @@ int cli_list(int argc, char **argv)
     int want_payloads = 1, want_codecs = 1, want_hashes = 1, picked = 0;
     uint64_t seed = 0;
     char err[128];
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--seed") == 0 || strncmp(a, "--seed=", 7) == 0) {
-            const char *v = a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[++i] : NULL);
-            if (!v) cb_fail(CB_EXIT_USAGE, "--seed: missing value (see casbench list --help)");
-            if (cb_parse_u64(v, 0, UINT64_MAX, &seed, err, sizeof err) != 0)
-                cb_fail(CB_EXIT_INPUT, "--seed %s: %s", CB_Q(v), err);
-            continue;
+    static const struct option longopts[] = {
+        {"seed", required_argument, NULL, 's'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0},
+    };
+    int c;
+    cb_getopt_reset();
+    while ((c = cb_getopt(argc, argv, "h", longopts, err, sizeof err)) != -1) {
+        switch (c) {
+        case 's':
+            if (cb_parse_u64(optarg, 0, UINT64_MAX, &seed, err, sizeof err) != 0)
+                cb_fail(CB_EXIT_INPUT, "--seed %s: %s", CB_Q(optarg), err);
+            break;
+        case 'h': usage(stdout); return CB_EXIT_OK;
+        case 'V': printf("casbench %s (commit %s)\n", cb_version, cb_git_commit); return CB_EXIT_OK;
+        default: cb_fail(CB_EXIT_USAGE, "list: %s (see casbench list --help)", err);
         }
-        if (cb_is_help(a)) { usage(stdout); return CB_EXIT_OK; }
-        if (cb_is_version(a)) { printf("casbench %s (commit %s)\n", cb_version, cb_git_commit); return CB_EXIT_OK; }
+    }
+    for (int i = optind; i < argc; i++) {
+        const char *a = argv[i];
         if (!picked) { want_payloads = want_codecs = want_hashes = 0; picked = 1; }
         if (strcmp(a, "payloads") == 0) want_payloads = 1;
         else if (strcmp(a, "codecs") == 0) want_codecs = 1;

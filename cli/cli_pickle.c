@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cliopt.h"
 #include "payload.h"
 #include "pickle.h"
 #include "util.h"
@@ -32,32 +33,39 @@ int cli_pickle(int argc, char **argv)
     char err[512];
     int i;
 
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (cb_is_help(a)) { usage(stdout); return CB_EXIT_OK; }
-        if (cb_is_version(a)) { printf("casbench %s (commit %s)\n", cb_version, cb_git_commit); return CB_EXIT_OK; }
-    }
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
+    static const struct option longopts[] = {
+        {"protocol", required_argument, NULL, 'p'}, {"seed", required_argument, NULL, 's'},
+        {"numpy", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0},
+    };
+    int c;
+    cb_getopt_reset();
+    while ((c = cb_getopt(argc, argv, "h", longopts, err, sizeof err)) != -1) {
         int64_t iv;
-        if ((v = cb_flag_value(argc, argv, &i, "--protocol"))) {
+        v = optarg;
+        switch (c) {
+        case 'h': usage(stdout); return CB_EXIT_OK;
+        case 'V': printf("casbench %s (commit %s)\n", cb_version, cb_git_commit); return CB_EXIT_OK;
+        case 'p':
             if (cb_parse_i64(v, 2, 5, &iv, err, sizeof err))
                 cb_fail(CB_EXIT_INPUT, "--protocol %s: %s", CB_Q(v), err);
             opt.protocol = (int)iv;
-        } else if ((v = cb_flag_value(argc, argv, &i, "--seed"))) {
+            break;
+        case 's':
             if (cb_parse_u64(v, 0, UINT64_MAX, &seed, err, sizeof err))
                 cb_fail(CB_EXIT_INPUT, "--seed %s: %s", CB_Q(v), err);
-        } else if ((v = cb_flag_value(argc, argv, &i, "--numpy"))) {
+            break;
+        case 'n':
             if (cb_parse_i64(v, 1, 2, &iv, err, sizeof err))
                 cb_fail(CB_EXIT_INPUT, "--numpy %s: %s", CB_Q(v), err);
             opt.numpy_major = (int)iv;
-        } else if (a[0] == '-' && a[1]) {
-            cb_fail(CB_EXIT_USAGE, "pickle: unknown option %s (see casbench pickle --help)", CB_Q(a));
-        } else if (spec) {
-            cb_fail(CB_EXIT_USAGE, "pickle: more than one payload (%s and %s)", CB_Q(spec), CB_Q(a));
-        } else {
-            spec = a;
+            break;
+        default: cb_fail(CB_EXIT_USAGE, "pickle: %s (see casbench pickle --help)", err);
         }
+    }
+    for (i = optind; i < argc; i++) {
+        if (spec) cb_fail(CB_EXIT_USAGE, "pickle: more than one payload (%s and %s)", CB_Q(spec), CB_Q(argv[i]));
+        spec = argv[i];
     }
     if (!spec) cb_fail(CB_EXIT_USAGE, "pickle: no payload given (see casbench pickle --help)");
     if (isatty(STDOUT_FILENO))
@@ -67,17 +75,10 @@ int cli_pickle(int argc, char **argv)
     payload *pl = payload_create(spec, seed, &status, err, sizeof err);
     if (!pl) cb_fail(status, "%s", err);
     size_t len;
-    const uint8_t *blob = payload_raw_blob(pl, &len);
-    uint8_t *buf = NULL;
-    if (!blob) {
-        const pyobj *obj = payload_object(pl);
-        size_t cap = pickle_bound(obj, &opt);
-        buf = malloc(cap);
-        if (!buf) cb_fail(CB_EXIT_ENV, "%s: out of memory for a %zu-byte pickle", spec, cap);
-        len = pickle_dump(obj, &opt, buf, cap, err, sizeof err);
-        if (!len) cb_fail(strstr(err, "memory") ? CB_EXIT_ENV : CB_EXIT_INPUT, "%s: %s", spec, err);
-        blob = buf;
-    }
+    const uint8_t *blob;
+    uint8_t *buf;
+    if (payload_blob(pl, &opt, &blob, &len, &buf, &status, err, sizeof err) != 0)
+        cb_fail(status, "%s: %s", spec, err);
     if (cb_write_all(STDOUT_FILENO, blob, len) != 0)
         cb_fail(CB_EXIT_ENV, "stdout: write failed: %s", strerror(errno));
     free(buf);

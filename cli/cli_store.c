@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cliopt.h"
 #include "codec.h"
 #include "hash.h"
 #include "roundtrip.h"
@@ -47,31 +48,42 @@ typedef struct {
     int numpy_major;
 } store_args;
 
-static void parse(int argc, char **argv, store_args *a)
+/* The options and operands of `store`; *done after --help / --version. */
+static void parse(int argc, char **argv, store_args *a, int *done)
 {
+    static const struct option longopts[] = {
+        {"codec", required_argument, NULL, 'c'}, {"hash", required_argument, NULL, 'H'},
+        {"store", required_argument, NULL, 's'}, {"prefix", required_argument, NULL, 'p'},
+        {"numpy", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0},
+    };
     char err[256];
-    const char *v;
-    int i;
+    int c, i;
+    int64_t m;
     memset(a, 0, sizeof *a);
     a->numpy_major = 1;
-    for (i = 1; i < argc; i++) {
-        if ((v = cb_flag_value(argc, argv, &i, "--codec"))) a->codec = v;
-        else if ((v = cb_flag_value(argc, argv, &i, "--hash"))) a->hash = v;
-        else if ((v = cb_flag_value(argc, argv, &i, "--store"))) a->dir = v;
-        else if ((v = cb_flag_value(argc, argv, &i, "--prefix"))) a->prefix = v;
-        else if ((v = cb_flag_value(argc, argv, &i, "--numpy"))) {
-            int64_t m;
-            if (cb_parse_i64(v, 1, 2, &m, err, sizeof err) != 0) cb_fail(CB_EXIT_INPUT, "--numpy %s: %s", CB_Q(v), err);
+    *done = 0;
+    cb_getopt_reset();
+    while ((c = cb_getopt(argc, argv, "h", longopts, err, sizeof err)) != -1) {
+        switch (c) {
+        case 'c': a->codec = optarg; break;
+        case 'H': a->hash = optarg; break;
+        case 's': a->dir = optarg; break;
+        case 'p': a->prefix = optarg; break;
+        case 'n':
+            if (cb_parse_i64(optarg, 1, 2, &m, err, sizeof err) != 0)
+                cb_fail(CB_EXIT_INPUT, "--numpy %s: %s", CB_Q(optarg), err);
             a->numpy_major = (int)m;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            cb_fail(CB_EXIT_USAGE, "store: unknown option %s (see casbench store --help)", CB_Q(argv[i]));
-        } else if (!a->verb) {
-            a->verb = argv[i];
-        } else if (!a->arg) {
-            a->arg = argv[i];
-        } else {
-            cb_fail(CB_EXIT_USAGE, "store: unexpected argument %s (see casbench store --help)", CB_Q(argv[i]));
+            break;
+        case 'h': usage(stdout); *done = 1; return;
+        case 'V': printf("casbench %s (commit %s)\n", cb_version, cb_git_commit); *done = 1; return;
+        default: cb_fail(CB_EXIT_USAGE, "store: %s (see casbench store --help)", err);
         }
+    }
+    for (i = optind; i < argc; i++) {
+        if (!a->verb) a->verb = argv[i];
+        else if (!a->arg) a->arg = argv[i];
+        else cb_fail(CB_EXIT_USAGE, "store: unexpected argument %s (see casbench store --help)", CB_Q(argv[i]));
     }
     if (!a->verb) cb_fail(CB_EXIT_USAGE, "store: put or get? (see casbench store --help)");
     if (strcmp(a->verb, "put") != 0 && strcmp(a->verb, "get") != 0)
@@ -153,11 +165,8 @@ static int get(const store_args *a)
 int cli_store(int argc, char **argv)
 {
     store_args a;
-    int i;
-    for (i = 1; i < argc; i++) {
-        if (cb_is_help(argv[i])) { usage(stdout); return CB_EXIT_OK; }
-        if (cb_is_version(argv[i])) { printf("casbench %s (commit %s)\n", cb_version, cb_git_commit); return CB_EXIT_OK; }
-    }
-    parse(argc, argv, &a);
+    int done;
+    parse(argc, argv, &a, &done);
+    if (done) return CB_EXIT_OK;
     return *a.verb == 'p' ? put(&a) : get(&a);
 }

@@ -385,6 +385,27 @@ void payload_free(payload *p)
 const char *payload_name(const payload *p) { return p->name; }
 const pyobj *payload_object(const payload *p) { return p->raw_is_blob ? NULL : p->obj; }
 
+int payload_blob(const payload *p, const pickle_options *opt, const uint8_t **blob, size_t *len,
+                 uint8_t **owned, int *status, char *err, size_t errlen)
+{
+    *owned = NULL;
+    if ((*blob = payload_raw_blob(p, len))) return 0;
+    size_t cap = pickle_bound(payload_object(p), opt);
+    if (!(*owned = malloc(cap ? cap : 1))) {
+        *status = CB_EXIT_ENV;
+        return cb_err(err, errlen, "out of memory for a %zu-byte pickle", cap);
+    }
+    *len = pickle_dump(payload_object(p), opt, *owned, cap, err, errlen);
+    if (!*len) {
+        free(*owned);
+        *owned = NULL;
+        *status = strstr(err, "memory") ? CB_EXIT_ENV : CB_EXIT_INPUT;
+        return -1;
+    }
+    *blob = *owned;
+    return 0;
+}
+
 const uint8_t *payload_raw_blob(const payload *p, size_t *len)
 {
     if (!p->raw_is_blob) return NULL;

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "pickle.h"
 #include "pyobj.h"
 
 typedef struct payload payload;
@@ -40,6 +41,15 @@ const char *payload_name(const payload *p);
 const pyobj *payload_object(const payload *p);
 /* For file:PATH: the file's bytes, taken as the blob. NULL otherwise. */
 const uint8_t *payload_raw_blob(const payload *p, size_t *len);
+
+/* The blob of p, the one way every command turns a payload into bytes: the
+ * file's bytes for file:PATH, else the pickle of its object by opt. *blob
+ * points into p, or into *owned (malloc'd, the caller frees it; NULL when
+ * nothing was allocated). 0, or -1 with the problem in err (not naming the
+ * payload: the caller does) and *status CB_EXIT_INPUT (the object cannot be
+ * pickled so) or CB_EXIT_ENV (out of memory). */
+int payload_blob(const payload *p, const pickle_options *opt, const uint8_t **blob, size_t *len,
+                 uint8_t **owned, int *status, char *err, size_t errlen);
 
 /* The five PR #3090 payloads, in their published order, NULL-terminated. */
 extern const char *const payload_default_names[];

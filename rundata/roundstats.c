@@ -16,16 +16,16 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static double *sorted_copy(const double *v, size_t n)
+double *rs_sorted(const double *v, size_t n)
 {
     double *s = malloc((n ? n : 1) * sizeof *s);
-    if (!s) cb_fail(CB_EXIT_ENV, "out of memory");
+    if (!s) return NULL;
     memcpy(s, v, n * sizeof *s);
     qsort(s, n, sizeof *s, cmp_double);
     return s;
 }
 
-static double quantile_sorted(const double *s, size_t n, double q)
+double rs_quantile_sorted(const double *s, size_t n, double q)
 {
     double pos = q * (double)(n - 1);
     size_t lo = (size_t)floor(pos);
@@ -35,9 +35,9 @@ static double quantile_sorted(const double *s, size_t n, double q)
 
 double rs_quantile(const double *v, size_t n, double q)
 {
-    if (n == 0) return NAN;
-    double *s = sorted_copy(v, n);
-    double r = quantile_sorted(s, n, q);
+    double *s = n ? rs_sorted(v, n) : NULL;
+    if (!s) return NAN;
+    double r = rs_quantile_sorted(s, n, q);
     free(s);
     return r;
 }
@@ -46,9 +46,9 @@ double rs_median(const double *v, size_t n) { return rs_quantile(v, n, 0.5); }
 
 double rs_spread(const double *v, size_t n)
 {
-    if (n < 2) return NAN;
-    double *s = sorted_copy(v, n);
-    double r = (quantile_sorted(s, n, 0.75) - quantile_sorted(s, n, 0.25)) / quantile_sorted(s, n, 0.5);
+    double *s = n >= 2 ? rs_sorted(v, n) : NULL;
+    if (!s) return NAN;
+    double r = (rs_quantile_sorted(s, n, 0.75) - rs_quantile_sorted(s, n, 0.25)) / rs_quantile_sorted(s, n, 0.5);
     free(s);
     return r;
 }
@@ -82,7 +82,12 @@ static rs_estimate estimate_logs(const double *lv, size_t n, uint64_t seed)
     if (n < 3) return e;
     size_t block = (size_t)ceil(cbrt((double)n));
     double *res = malloc(n * sizeof *res), *meds = malloc(RS_RESAMPLES * sizeof *meds);
-    if (!res || !meds) cb_fail(CB_EXIT_ENV, "out of memory");
+    if (!res || !meds) {
+        free(res);
+        free(meds);
+        e.log_center = NAN;
+        return e;
+    }
     uint64_t s = seed;
     double sum = 0, sum2 = 0;
     for (size_t r = 0; r < RS_RESAMPLES; r++) {
@@ -111,7 +116,7 @@ static rs_estimate estimate_logs(const double *lv, size_t n, uint64_t seed)
 rs_estimate rs_estimate_median(const double *v, size_t n, uint64_t seed)
 {
     double *lv = malloc((n ? n : 1) * sizeof *lv);
-    if (!lv) cb_fail(CB_EXIT_ENV, "out of memory");
+    if (!lv) return (rs_estimate){NAN, NAN, n};
     for (size_t i = 0; i < n; i++) lv[i] = log(v[i]);
     rs_estimate e = estimate_logs(lv, n, seed);
     free(lv);
@@ -121,7 +126,7 @@ rs_estimate rs_estimate_median(const double *v, size_t n, uint64_t seed)
 rs_estimate rs_estimate_paired(const double *a, const double *b, size_t n, uint64_t seed)
 {
     double *lv = malloc((n ? n : 1) * sizeof *lv);
-    if (!lv) cb_fail(CB_EXIT_ENV, "out of memory");
+    if (!lv) return (rs_estimate){NAN, NAN, n};
     for (size_t i = 0; i < n; i++) lv[i] = log(a[i]) - log(b[i]);
     rs_estimate e = estimate_logs(lv, n, seed);
     free(lv);
@@ -157,11 +162,11 @@ static int cmp_ranked(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-void rs_benjamini_hochberg(const double *p, size_t n, double q, int *reject)
+int rs_benjamini_hochberg(const double *p, size_t n, double q, int *reject)
 {
     ranked_p *r = malloc((n ? n : 1) * sizeof *r);
     size_t m = 0, k, last = 0;
-    if (!r) cb_fail(CB_EXIT_ENV, "out of memory");
+    if (!r) return -1;
     for (size_t i = 0; i < n; i++) {
         reject[i] = 0;
         if (!isnan(p[i])) r[m++] = (ranked_p){p[i], i};
@@ -172,4 +177,5 @@ void rs_benjamini_hochberg(const double *p, size_t n, double q, int *reject)
         if (r[k - 1].p <= (double)k * q / (double)m) last = k;
     for (k = 0; k < last; k++) reject[r[k].i] = 1;
     free(r);
+    return 0;
 }

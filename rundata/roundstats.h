@@ -32,6 +32,16 @@
 /* Fewer rounds than this are not flagged: a half of two rounds is one sample. */
 #define RS_FLAG_MIN_ROUNDS 5
 
+/* Out of memory: the functions returning a double return NAN, an estimate
+ * has log_center NAN; nothing here exits (common/util.h's convention). */
+
+/* A sorted copy of v[0..n) (malloc'd, the caller frees it), or NULL when out
+ * of memory. */
+double *rs_sorted(const double *v, size_t n);
+/* Quantile q (0..1) of sorted s[0..n), n >= 1, linear between order
+ * statistics (q = 0.5: the median, the mean of the middle two for even n). */
+double rs_quantile_sorted(const double *s, size_t n, double q);
+
 /* Median of v[0..n); v is not modified. NAN when n == 0. */
 double rs_median(const double *v, size_t n);
 /* Quantile q (0..1) of v[0..n), linear between order statistics. */
@@ -73,8 +83,9 @@ rs_estimate rs_ratio_of(rs_estimate b, rs_estimate a);
 double rs_pvalue(rs_estimate e);
 
 /* Benjamini-Hochberg: reject[i] = 1 for the p-values that are discoveries
- * at false discovery rate q (NAN p-values are never rejected). */
-void rs_benjamini_hochberg(const double *p, size_t n, double q, int *reject);
+ * at false discovery rate q (NAN p-values are never rejected). 0, or -1
+ * when out of memory (reject[] then undefined). */
+int rs_benjamini_hochberg(const double *p, size_t n, double q, int *reject);
 
 /* A seed from a text (a row identity), so that a row's interval does not
  * depend on which other rows a file holds. */

@@ -40,32 +40,36 @@ const char *rundir_env(const rundir *r, const char *key)
     return "unknown";
 }
 
-void rundir_row_id(const rundir_row *w, char *buf, size_t n)
+schema_key rundir_row_key(const rundir_row *w)
 {
-    char proto[24] = "-", level[24] = "-";
-#define D(s) (*(s) ? (s) : "-")
-    if (w->protocol >= 0) snprintf(proto, sizeof proto, "%d", w->protocol);
-    if (w->level != RUNDIR_NO_LEVEL) snprintf(level, sizeof level, "%d", w->level);
-    if (strcmp(w->payload, "sweep") == 0)
-        snprintf(buf, n, "%s %s %s %s %s %s %s %s bytes_in=%llu", w->payload, proto, w->stage,
-                 D(w->variant), D(w->codec), level, D(w->hash), D(w->alloc),
-                 (unsigned long long)w->bytes_in);
-    else
-        snprintf(buf, n, "%s %s %s %s %s %s %s %s", w->payload, proto, w->stage,
-                 D(w->variant), D(w->codec), level, D(w->hash), D(w->alloc));
-#undef D
+    schema_key k = {w->payload, w->stage, w->variant, w->codec, w->hash, w->alloc,
+                    w->protocol >= 0 ? w->protocol : SCHEMA_NO_PROTOCOL, w->level, w->bytes_in};
+    return k;
 }
 
+void rundir_row_key_id(const rundir_row *w, char *buf, size_t n)
+{
+    schema_key k = rundir_row_key(w);
+    schema_key_id(&k, buf, n);
+}
+
+void rundir_row_id(const rundir_row *w, char *buf, size_t n)
+{
+    schema_key k = rundir_row_key(w);
+    schema_key_text(&k, buf, n);
+}
+
+/* The columns this reader types, by their schema index (schema.h); C_COUNT
+ * of them are required, the optional rounds columns are read apart. */
 enum {
-    C_PAYLOAD, C_PROTOCOL, C_PICKLED, C_STAGE, C_VARIANT, C_CODEC, C_LEVEL, C_HASH, C_ALLOC,
-    C_BYTES_IN, C_BYTES_OUT, C_RATIO, C_REPS, C_ITERS, C_MEDIAN, C_MEAN, C_STDDEV, C_MIN,
-    C_MAX, C_CV, C_MBPS, C_SAMPLES, C_KEY, C_STATUS, C_MESSAGE, C_COUNT
-};
-static const char *const col_names[C_COUNT] = {
-    "payload", "protocol", "pickled_bytes", "stage", "variant", "codec", "level", "hash",
-    "alloc", "bytes_in", "bytes_out", "ratio", "repetitions", "iterations", "median_ns",
-    "mean_ns", "stddev_ns", "min_ns", "max_ns", "cv", "mb_per_s", "samples_ns", "key",
-    "status", "message",
+    C_PAYLOAD = SCHEMA_PAYLOAD, C_PROTOCOL = SCHEMA_PROTOCOL, C_PICKLED = SCHEMA_PICKLED_BYTES,
+    C_STAGE = SCHEMA_STAGE, C_VARIANT = SCHEMA_VARIANT, C_CODEC = SCHEMA_CODEC, C_LEVEL = SCHEMA_LEVEL,
+    C_HASH = SCHEMA_HASH, C_ALLOC = SCHEMA_ALLOC, C_BYTES_IN = SCHEMA_BYTES_IN,
+    C_BYTES_OUT = SCHEMA_BYTES_OUT, C_RATIO = SCHEMA_RATIO, C_REPS = SCHEMA_REPETITIONS,
+    C_ITERS = SCHEMA_ITERATIONS, C_MEDIAN = SCHEMA_MEDIAN_NS, C_MEAN = SCHEMA_MEAN_NS,
+    C_STDDEV = SCHEMA_STDDEV_NS, C_MIN = SCHEMA_MIN_NS, C_MAX = SCHEMA_MAX_NS, C_CV = SCHEMA_CV,
+    C_MBPS = SCHEMA_MB_PER_S, C_SAMPLES = SCHEMA_SAMPLES_NS, C_KEY = SCHEMA_KEY,
+    C_STATUS = SCHEMA_STATUS, C_MESSAGE = SCHEMA_MESSAGE, C_COUNT = SCHEMA_NCOLS
 };
 
 static int text_err(const tsv_table *t, size_t row, int col, const char *what,
@@ -107,7 +111,7 @@ static int load_row(const tsv_table *t, size_t i, const int *c, rundir_row *w,
 
     if (tsv_i64_opt(t, i, c[C_PROTOCOL], 0, 5, &v, &present, err, errlen) != 0) return -1;
     w->protocol = present ? (int)v : -1;
-    if (!present && strcmp(w->payload, "sweep") != 0)
+    if (!present && strcmp(w->payload, SCHEMA_PAYLOAD_SWEEP) != 0)
         return text_err(t, i, c[C_PROTOCOL], "is empty (required outside sweep rows)", err, errlen);
     if (tsv_i64_opt(t, i, c[C_LEVEL], -1000, 1000, &v, &present, err, errlen) != 0) return -1;
     w->level = present ? (int)v : RUNDIR_NO_LEVEL;
@@ -146,7 +150,10 @@ static int load_row(const tsv_table *t, size_t i, const int *c, rundir_row *w,
  * lack them. */
 static int load_round_cols(const tsv_table *t, size_t i, rundir_row *w, char *err, size_t errlen)
 {
-    int g = tsv_col(t, "round_group"), sp = tsv_col(t, "spread"), dr = tsv_col(t, "drift"), fl = tsv_col(t, "flag");
+    int g = tsv_col(t, schema_columns[SCHEMA_ROUND_GROUP].name);
+    int sp = tsv_col(t, schema_columns[SCHEMA_SPREAD].name);
+    int dr = tsv_col(t, schema_columns[SCHEMA_DRIFT].name);
+    int fl = tsv_col(t, schema_columns[SCHEMA_FLAG].name);
     int present;
     w->round_group = g >= 0 ? tsv_str(t, i, g) : "";
     w->flag = fl >= 0 ? tsv_str(t, i, fl) : "";
@@ -170,7 +177,8 @@ int rundir_take_matrix(rundir *r, tsv_table *t, int allow_empty, char *err, size
 
     r->matrix = t;
     for (k = 0; k < C_COUNT; k++)
-        if ((c[k] = tsv_require_col(t, col_names[k], err, errlen)) < 0) return -1;
+        if (schema_columns[k].optional) c[k] = -1;
+        else if ((c[k] = tsv_require_col(t, schema_columns[k].name, err, errlen)) < 0) return -1;
     if (tsv_nrows(t) == 0) {
         if (allow_empty) return 0;
         return cb_err(err, errlen, "%s:1: no measurement rows after the header", tsv_name(t));
@@ -189,23 +197,26 @@ int rundir_take_matrix(rundir *r, tsv_table *t, int allow_empty, char *err, size
     ids = calloc(r->nrows, sizeof *ids);
     if (!ids) return cb_err(err, errlen, "%s: out of memory", tsv_name(t));
     for (i = 0; i < r->nrows; i++) {
-        char id[512];
-        rundir_row_id(&r->rows[i], id, sizeof id);
-        /* The line number rides after a NUL so that sorting compares ids only. */
+        char id[4096];
+        rundir_row_key_id(&r->rows[i], id, sizeof id);
+        /* The row's index rides after a NUL so that sorting compares ids only. */
         size_t n = strlen(id);
         ids[i] = malloc(n + 1 + sizeof(size_t));
         if (!ids[i]) { cb_err(err, errlen, "%s: out of memory", tsv_name(t)); goto fail_ids; }
         memcpy(ids[i], id, n + 1);
-        memcpy(ids[i] + n + 1, &r->rows[i].line, sizeof(size_t));
+        memcpy(ids[i] + n + 1, &i, sizeof i);
     }
     qsort(ids, r->nrows, sizeof *ids, cmp_id);
     for (i = 1; i < r->nrows; i++)
         if (strcmp(ids[i], ids[i - 1]) == 0) {
-            size_t la, lb;
-            memcpy(&la, ids[i - 1] + strlen(ids[i - 1]) + 1, sizeof la);
-            memcpy(&lb, ids[i] + strlen(ids[i]) + 1, sizeof lb);
+            size_t a, b;
+            char text[1024];
+            memcpy(&a, ids[i - 1] + strlen(ids[i - 1]) + 1, sizeof a);
+            memcpy(&b, ids[i] + strlen(ids[i]) + 1, sizeof b);
+            size_t la = r->rows[a].line, lb = r->rows[b].line;
+            rundir_row_id(&r->rows[a], text, sizeof text);
             cb_err(err, errlen, "%s:%zu: duplicate row (same identity as line %zu: %s)",
-                   tsv_name(t), la > lb ? la : lb, la > lb ? lb : la, ids[i]);
+                   tsv_name(t), la > lb ? la : lb, la > lb ? lb : la, text);
             goto fail_ids;
         }
     for (i = 0; i < r->nrows; i++) free(ids[i]);

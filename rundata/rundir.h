@@ -2,8 +2,9 @@
  * rundir.h - one results directory (matrix.tsv + env.tsv) loaded, checked
  * and typed, for `casbench report` and `casbench compare`.
  *
- * Schema: results/README.md. Every column of matrix.tsv named there is
- * required (found by header name; extra columns are ignored). Rows with
+ * Schema: rundata/schema.h (results/README.md for users). Every column not
+ * marked optional there is required (found by header name; extra columns
+ * are ignored). Rows with
  * status `ok` must carry their timing numbers; rows with status `error` may
  * leave them empty and are kept (with ok = 0) so that they can be shown.
  */
@@ -14,9 +15,10 @@
 #include <limits.h>
 #include <stdint.h>
 
+#include "schema.h"
 #include "tsv.h"
 
-#define RUNDIR_NO_LEVEL INT_MIN
+#define RUNDIR_NO_LEVEL SCHEMA_NO_LEVEL
 
 typedef struct {
     const char *payload, *stage, *variant, *codec, *hash, *alloc, *key, *message;
@@ -66,9 +68,13 @@ void rundir_free(rundir *r);
 /* The env.tsv value for key, or "unknown" when the key is absent or empty. */
 const char *rundir_env(const rundir *r, const char *key);
 
-/* The row identity "payload protocol stage variant codec level hash alloc"
- * (space-separated, empty parts kept as "-"); `sweep` rows also carry
- * bytes_in, since one sweep has many sizes. Truncated to fit n. */
+/* The row's identity (schema.h): the key, and its text for messages
+ * (schema_key_text: "payload protocol stage variant codec level hash alloc",
+ * space-separated, empty parts as "-", "bytes_in=N" for `sweep` rows).
+ * Rows are matched (compare, resume, duplicates) by schema_key_id of the key;
+ * rundir_row_id is for what a user reads. Truncated to fit n. */
+schema_key rundir_row_key(const rundir_row *row);
+void rundir_row_key_id(const rundir_row *row, char *buf, size_t n);
 void rundir_row_id(const rundir_row *row, char *buf, size_t n);
 
 #endif

@@ -5,11 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "roundstats.h"
 
 /* P(Bin(n, 1/2) <= k), summed in logs so that n in the thousands is exact
  * enough. */
@@ -34,17 +30,15 @@ int sampstat_compute(const double *x, size_t n, sampstat *out)
         out->ci_lo = out->ci_hi = NAN;
         return 0;
     }
-    double *s = malloc(n * sizeof *s);
+    double *s = rs_sorted(x, n);
     if (!s) return -1;
-    memcpy(s, x, n * sizeof *s);
-    qsort(s, n, sizeof *s, cmp_double);
     for (i = 0; i < n; i++) sum += s[i];
     out->mean = sum / (double)n;
     for (i = 0; i < n; i++) ss += (s[i] - out->mean) * (s[i] - out->mean);
     out->stddev = n > 1 ? sqrt(ss / (double)(n - 1)) : 0;
     out->min = s[0];
     out->max = s[n - 1];
-    out->median = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    out->median = rs_quantile_sorted(s, n, 0.5);
     /* The largest k (1-based) with coverage >= 95 %, else k = 1. */
     size_t best = 1;
     for (k = 1; k <= (n + 1) / 2; k++) {

@@ -65,3 +65,31 @@ check_error_prog() {
     pass "$name"
   fi
 }
+
+# matrix.tsv (and every casbench TSV with a header) by column name, never by
+# position (the columns: rundata/schema.h, results/README.md).
+# tsv_awk [-v VAR=VALUE]... PROGRAM FILE...: awk -F'\t' where
+# col["name"] is the index of column "name" in the current file's header and
+# ncols its field count:
+#   tsv_awk 'NR > 1 && $col["status"] != "ok"' run/matrix.tsv
+tsv_awk() {
+  local vars=()
+  while [ "$1" = -v ]; do vars+=(-v "$2"); shift 2; done
+  local prog=$1; shift
+  awk -F'\t' "${vars[@]}" \
+    "FNR == 1 { delete col; ncols = NF; for (i = 1; i <= NF; i++) col[\$i] = i } $prog" "$@"
+}
+# cols FILE NAME...: the named columns of every data row (header excluded),
+# tab-separated, in the order named.
+cols() {
+  local file=$1; shift
+  awk -F'\t' -v OFS='\t' -v want="$*" '
+    NR == 1 { n = split(want, w, " "); for (i = 1; i <= NF; i++) c[$i] = i
+              for (k = 1; k <= n; k++) if (!(w[k] in c)) { print "cols: no column " w[k] > "/dev/stderr"; exit 2 }
+              next }
+    { line = ""; for (k = 1; k <= n; k++) line = line (k > 1 ? OFS : "") $c[w[k]]; print line }' "$file"
+}
+# col FILE NAME: one column of every data row, one value a line.
+col() { cols "$1" "$2"; }
+# The identity columns of a row (schema_key: rundata/schema.h), for `cols`.
+ID_COLS="payload protocol stage variant codec level hash alloc"

@@ -11,7 +11,7 @@ Run by Debian's /usr/bin/python3 (3.11, numpy 1.24). Subcommands:
                         "ok" when they differ only in numpy.core -> numpy._core
                         (and the FRAME lengths that follow from it).
   depth FILE N          FILE unpickles to N nested containers: prints "ok".
-  multi DIR             the graphs of tests/c/payload_unit.c's "multi", built
+  multi DIR             the graphs of tests/c/test_payloads.c's "multi", built
                         here as a Python program would: DIR/multi-K.P.expected.
 """
 import json

@@ -74,12 +74,12 @@ mkrun noenv && rm noenv/env.tsv
 mkrun nomatrix && rm nomatrix/matrix.tsv
 mkrun emptymatrix && : >emptymatrix/matrix.tsv
 mkrun headeronly && head -n 1 "$FIXTURE/matrix.tsv" >headeronly/matrix.tsv
-mkrun missingcol && cut -f 1-14,16- "$FIXTURE/matrix.tsv" | head -n 5 >missingcol/matrix.tsv
+mkrun missingcol && tsv_awk -v OFS='\t' '{ s = ""; sep = ""; for (i = 1; i <= NF; i++) if (i != col["median_ns"]) { s = s sep $i; sep = OFS }; print s }' "$FIXTURE/matrix.tsv" | head -n 5 >missingcol/matrix.tsv
 mkrun ragged && printf 'config\t4\t233\n' >>ragged/matrix.tsv
-mkrun nonnumeric && awk -F'\t' -v OFS='\t' 'NR == 3 { $15 = "fast" } { print }' good/matrix.tsv >nonnumeric/matrix.tsv
+mkrun nonnumeric && tsv_awk -v OFS='\t' 'NR == 3 { $col["median_ns"] = "fast" } { print }' good/matrix.tsv >nonnumeric/matrix.tsv
 mkrun crlf && sed -i 's/$/\r/' crlf/matrix.tsv
 mkrun duplicate && sed -n 2p good/matrix.tsv >>duplicate/matrix.tsv
-mkrun badstatus && awk -F'\t' -v OFS='\t' 'NR == 2 { $24 = "maybe" } { print }' good/matrix.tsv >badstatus/matrix.tsv
+mkrun badstatus && tsv_awk -v OFS='\t' 'NR == 2 { $col["status"] = "maybe" } { print }' good/matrix.tsv >badstatus/matrix.tsv
 mkrun envragged && printf 'lonely\n' >>envragged/env.tsv
 
 # ---- casbench (no subcommand) and list ------------------------------------------
@@ -179,7 +179,7 @@ bad "run: --resume of a directory whose matrix.tsv is not one" 2 "notmatrix/matr
 bad "run: stdout is /dev/full (the directory it would print)" 3 "standard output" \
   bash -c "'$CB' run ${Q[*]} --out full >/dev/full"
 check_eq "run: a run whose stdout failed still wrote its whole matrix" "ok" \
-  "$([ "$(awk -F'\t' 'NR > 1 && $24 == "ok"' full/matrix.tsv | wc -l)" -gt 0 ] && echo ok)"
+  "$([ "$(tsv_awk 'NR > 1 && $col["status"] == "ok"' full/matrix.tsv | wc -l)" -gt 0 ] && echo ok)"
 bad "run: --help to a full stdout" 3 "standard output" bash -c "'$CB' run --help >/dev/full"
 check_eq "run: refused runs created no results directory" "no no" \
   "$([ -e r1 ] && echo yes || echo no) $([ -e results ] && echo yes || echo no)"
@@ -248,7 +248,7 @@ if command -v strace >/dev/null; then
   check_eq "SIGTERM under strace: matrix.tsv fsync'd after the signal" "yes" \
     "$(awk -v m="<$TMPD/term/matrix.tsv>" '/SIGTERM/ { s = 1 } s && index($0, "fsync(") && index($0, m) { f = 1 } END { print f ? "yes" : "no" }' term.log)"
   check_eq "SIGTERM: one line on stderr, exit status 143 (strace passes it on)" "1 143" "$(wc -l <term.err) $rc"
-  check_eq "SIGTERM: every line of matrix.tsv is whole" "0" "$(awk -F'\t' 'NF != 29' term/matrix.tsv | wc -l)"
+  check_eq "SIGTERM: every line of matrix.tsv is whole" "0" "$(tsv_awk 'NF != ncols' term/matrix.tsv | wc -l)"
   mkrun rep
   "${ST[@]}" -o rep.log "$REL" report rep --plots-dir "$ROOT/plots" >/dev/null 2>&1
   check_eq "report: REPORT.md is renamed into place" "yes" \

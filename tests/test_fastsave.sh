@@ -31,9 +31,9 @@ M=fs/matrix.tsv
 # stage save, per payload, variant and alloc: the 4 codecs with sha1 (the key
 # hash), and blake3 with lz4 and the fastest gzip-compatible codec: 3 x 4 x 2 x 6
 check_eq "144 save rows, all ok" "144 ok" \
-  "$(awk -F'\t' '$4 == "save"' "$M" | wc -l) $(awk -F'\t' '$4 == "save" {print $24}' "$M" | sort -u | paste -sd' ')"
+  "$(tsv_awk '$col["stage"] == "save"' "$M" | wc -l) $(tsv_awk '$col["stage"] == "save" {print $col["status"]}' "$M" | sort -u | paste -sd' ')"
 check_eq "every variant with every codec" "$(printf '%s\n' {gzip,isal,lz4,zstd}/{fused,overlapped,overlapped-spin,sequential} | sort | paste -sd' ')" \
-  "$(awk -F'\t' '$4 == "save" {print $6 "/" $5}' "$M" | sort -u | paste -sd' ')"
+  "$(tsv_awk '$col["stage"] == "save" {print $col["codec"] "/" $col["variant"]}' "$M" | sort -u | paste -sd' ')"
 
 key_of() {  # key_of PAYLOAD-COLUMN HASH FILE
   case "$2" in
@@ -49,7 +49,7 @@ for p in config embeddings "file:$TMPD/file.bin"; do
     want=$(key_of "$p" "$h" "$f")
     for v in fused overlapped overlapped-spin; do
       check_eq "$short $h $v: every key equals the tool's digest of the blob" "$want" \
-        "$(awk -F'\t' -v p="$p" -v h="$h" -v v="$v" '$1 == p && $4 == "save" && $8 == h && $5 == v {print $23}' "$M" | sort -u | paste -sd' ')"
+        "$(tsv_awk -v p="$p" -v h="$h" -v v="$v" '$col["payload"] == p && $col["stage"] == "save" && $col["hash"] == h && $col["variant"] == v {print $col["key"]}' "$M" | sort -u | paste -sd' ')"
     done
   done
   # The reference libraries' one-shot stream sizes for the same blob.
@@ -67,13 +67,13 @@ PYEOF
   for c in gzip lz4 zstd; do
     want=$(tr ' ' '\n' <<<"$ref" | sed -n "s/^$c=//p")
     check_eq "$short $c: every variant stores the reference library's stream size" "$want" \
-      "$(awk -F'\t' -v p="$p" -v c="$c" '$1 == p && $4 == "save" && $6 == c {print $11}' "$M" | sort -u | paste -sd' ')"
+      "$(tsv_awk -v p="$p" -v c="$c" '$col["payload"] == p && $col["stage"] == "save" && $col["codec"] == c {print $col["bytes_out"]}' "$M" | sort -u | paste -sd' ')"
   done
 done
 # isal: its streaming output may differ from one-shot (ISA-L ends a block where
 # a call ends); the harness then checks only that it decodes to the blob.
 check_eq "isal fused rows ok (a valid stream, verified by decoding)" "ok" \
-  "$(awk -F'\t' '$4 == "save" && $6 == "isal" && $5 == "fused" {print $24}' "$M" | sort -u)"
+  "$(tsv_awk '$col["stage"] == "save" && $col["codec"] == "isal" && $col["variant"] == "fused" {print $col["status"]}' "$M" | sort -u)"
 
 # ---- the default plan: fast variants for lz4:0 and gzip:3 with sha1 only ----------
 rc=0
@@ -82,24 +82,24 @@ rc=0
 check_eq "default-plan run exits 0" "0|" "$rc|$(cat plan.err)"
 check_eq "--quick: fast variants for lz4:0 (all three) and gzip:3 (fused, overlapped) with sha1 only, fresh" \
   "gzip:3:sha1:fresh:fused gzip:3:sha1:fresh:overlapped lz4:0:sha1:fresh:fused lz4:0:sha1:fresh:overlapped lz4:0:sha1:fresh:overlapped-spin" \
-  "$(awk -F'\t' '$4 == "save" && $5 != "sequential" {print $6 ":" $7 ":" $8 ":" $9 ":" $5}' plan/matrix.tsv | sort -u | paste -sd' ')"
+  "$(tsv_awk '$col["stage"] == "save" && $col["variant"] != "sequential" {print $col["codec"] ":" $col["level"] ":" $col["hash"] ":" $col["alloc"] ":" $col["variant"]}' plan/matrix.tsv | sort -u | paste -sd' ')"
 rc=0
 "$ASAN" run --payload config --codec gzip:3,lz4:0,zstd:1 --hash sha1,xxh3-64 "${FAST[@]}" --out plan2 >/dev/null 2>plan2.err || rc=$?
 check_eq "default profile: lz4:0 variants fresh and reuse, gzip:3 reuse only, no save+store variants" \
   "$rc|gzip:3:sha1:reuse:fused gzip:3:sha1:reuse:overlapped lz4:0:sha1:fresh:fused lz4:0:sha1:fresh:overlapped lz4:0:sha1:fresh:overlapped-spin lz4:0:sha1:reuse:fused lz4:0:sha1:reuse:overlapped lz4:0:sha1:reuse:overlapped-spin|sequential" \
-  "0|$(awk -F'\t' '$4 == "save" && $5 != "sequential" {print $6 ":" $7 ":" $8 ":" $9 ":" $5}' plan2/matrix.tsv | sort -u | paste -sd' ')|$(awk -F'\t' '$4 == "save+store" {print $5}' plan2/matrix.tsv | sort -u)"
+  "0|$(tsv_awk '$col["stage"] == "save" && $col["variant"] != "sequential" {print $col["codec"] ":" $col["level"] ":" $col["hash"] ":" $col["alloc"] ":" $col["variant"]}' plan2/matrix.tsv | sort -u | paste -sd' ')|$(tsv_awk '$col["stage"] == "save+store" {print $col["variant"]}' plan2/matrix.tsv | sort -u)"
 rc=0
 "$ASAN" run --payload config --codec libdeflate:6,lz4:0 --hash sha1 --variant fused "${FAST[@]}" \
   --out nostream >/dev/null 2>&1 || rc=$?
 check_eq "--variant fused: libdeflate (no streaming) gets no fused cell, lz4 does" "0 lz4" \
-  "$rc $(awk -F'\t' '$4 == "save" {print $6}' nostream/matrix.tsv | sort -u | paste -sd' ')"
+  "$rc $(tsv_awk '$col["stage"] == "save" {print $col["codec"]}' nostream/matrix.tsv | sort -u | paste -sd' ')"
 
 # ---- --cpu N: the worker goes to another CPU -------------------------------------
 if [ "$(nproc)" -ge 2 ]; then
   rc=0
   "$ASAN" run --cpu 0 --payload embeddings --codec lz4:0 --hash sha1 --variant overlapped,overlapped-spin \
     --alloc reuse "${FAST[@]}" --out pinned >/dev/null 2>&1 || rc=$?
-  check_eq "--cpu 0: overlapped rows ok" "0 ok" "$rc $(awk -F'\t' '$4 == "save" {print $24}' pinned/matrix.tsv | sort -u)"
+  check_eq "--cpu 0: overlapped rows ok" "0 ok" "$rc $(tsv_awk '$col["stage"] == "save" {print $col["status"]}' pinned/matrix.tsv | sort -u)"
   wcpu=$(awk -F'\t' '$1 == "overlapped_worker_cpu" {print $2}' pinned/env.tsv)
   if [ -n "$wcpu" ] && [ "$wcpu" != 0 ] && [ "$wcpu" -lt "$(nproc --all)" ]; then
     pass "--cpu 0: env.tsv names another CPU for the worker ($wcpu)"
@@ -133,9 +133,9 @@ CASBENCH_TEST_BROKEN_CODEC=1 "$ASAN" run --payload config,embeddings --codec bro
   --variant fused,overlapped,overlapped-spin --alloc fresh "${FAST[@]}" --out broken >/dev/null 2>&1 || rc=$?
 check_eq "broken codec run exits 0 (failed cells are rows)" "0" "$rc"
 check_eq "broken codec: every save row is an error with no timing" "6 error" \
-  "$(awk -F'\t' '$4 == "save"' broken/matrix.tsv | wc -l) $(awk -F'\t' '$4 == "save" {print $24 ($15 == "" && $22 == "" ? "" : "+timed")}' broken/matrix.tsv | sort -u | paste -sd' ')"
+  "$(tsv_awk '$col["stage"] == "save"' broken/matrix.tsv | wc -l) $(tsv_awk '$col["stage"] == "save" {print $col["status"] ($col["median_ns"] == "" && $col["samples_ns"] == "" ? "" : "+timed")}' broken/matrix.tsv | sort -u | paste -sd' ')"
 check_eq "broken codec: the message names the round trip" "6" \
-  "$(awk -F'\t' '$4 == "save" && $25 ~ /decompress\(compress\(blob\)\)/' broken/matrix.tsv | wc -l)"
+  "$(tsv_awk '$col["stage"] == "save" && $col["message"] ~ /decompress\(compress\(blob\)\)/' broken/matrix.tsv | wc -l)"
 check_eq "broken codec: no save cell in gbench.json" "0" \
   "$("$PY" -c 'import json, sys; print(sum("/save/" in b["name"] for b in json.load(open(sys.argv[1]))["benchmarks"]))' broken/gbench.json)"
 
@@ -156,12 +156,12 @@ check_eq "compare C_RUN PY_RUN: 11 rows line up" "11 rows compared" \
 check_eq "compare names both runtimes" "c python" \
   "$(sed -n 's/^- [AB]: .* runtime \([a-z]*\), commit .*/\1/p' cmp.md | paste -sd' ')"
 check_eq "the overlapped save rows pair up" 2 "$(grep -c '^| config 4 save overlapped \(gzip 3\|lz4 0\) sha1 fresh |' cmp.md)"
-keyed_pairs=$(join -t "$(printf '\t')" <(awk -F'\t' 'NR > 1 && $23 != "" {print $1 "/" $4 "/" $5 "/" $6 $7 "/" $8 "/" $9 "\t" $23}' cq/matrix.tsv | sort) \
-                            <(awk -F'\t' 'NR > 1 && $23 != "" {print $1 "/" $4 "/" $5 "/" $6 $7 "/" $8 "/" $9 "\t" $23}' pq/matrix.tsv | sort) | wc -l)
+keyed_pairs=$(join -t "$(printf '\t')" <(tsv_awk 'NR > 1 && $col["key"] != "" {print $col["payload"] "/" $col["stage"] "/" $col["variant"] "/" $col["codec"] $col["level"] "/" $col["hash"] "/" $col["alloc"] "\t" $col["key"]}' cq/matrix.tsv | sort) \
+                            <(tsv_awk 'NR > 1 && $col["key"] != "" {print $col["payload"] "/" $col["stage"] "/" $col["variant"] "/" $col["codec"] $col["level"] "/" $col["hash"] "/" $col["alloc"] "\t" $col["key"]}' pq/matrix.tsv | sort) | wc -l)
 check "C and Python runs share keyed rows to compare" test "$keyed_pairs" -gt 0
 check_eq "keys agree between C and Python on every paired row with a hash" "" \
-  "$(join -t "$(printf '\t')" <(awk -F'\t' 'NR > 1 && $23 != "" {print $1 "/" $4 "/" $5 "/" $6 $7 "/" $8 "/" $9 "\t" $23}' cq/matrix.tsv | sort) \
-                            <(awk -F'\t' 'NR > 1 && $23 != "" {print $1 "/" $4 "/" $5 "/" $6 $7 "/" $8 "/" $9 "\t" $23}' pq/matrix.tsv | sort) |
+  "$(join -t "$(printf '\t')" <(tsv_awk 'NR > 1 && $col["key"] != "" {print $col["payload"] "/" $col["stage"] "/" $col["variant"] "/" $col["codec"] $col["level"] "/" $col["hash"] "/" $col["alloc"] "\t" $col["key"]}' cq/matrix.tsv | sort) \
+                            <(tsv_awk 'NR > 1 && $col["key"] != "" {print $col["payload"] "/" $col["stage"] "/" $col["variant"] "/" $col["codec"] $col["level"] "/" $col["hash"] "/" $col["alloc"] "\t" $col["key"]}' pq/matrix.tsv | sort) |
      awk -F'\t' '$2 != $3')"
 check "report --python on the real pair" "$ASAN" report cq --python pq
 # The report also pairs compress and decompress (C reuse, Python fresh: 4 more),
@@ -170,10 +170,9 @@ check_eq "the side-by-side section lists those 11 and the 4 codec rows of the ot
   "$(grep -c '^15 rows side by side; the rule applies to 0 of them and holds for 0\.$' cq/REPORT.md)"
 
 # ---- the hand-off under ThreadSanitizer -----------------------------------------
-if cc -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=thread -I"$ROOT/bench" -I"$ROOT/common" -o test_handoff \
-     "$ROOT/tests/c/test_handoff.c" "$ROOT/bench/handoff.c" "$ROOT/common/util.c" -lpthread -lm 2>tsan.err; then
+if make -s --no-print-directory -C "$ROOT" tsan-tests >tsan.err 2>&1; then
   rc=0
-  ./test_handoff >tsan.out 2>>tsan.err || rc=$?
+  "$ROOT/build/tsan/tests/test_handoff" >tsan.out 2>>tsan.err || rc=$?
   check_eq "hand-off under TSan: both modes, pinned and not, no report" "0|5|" \
     "$rc|$(grep -c '^ok ' tsan.out)|$(grep -m1 'ThreadSanitizer' tsan.err)"
 else

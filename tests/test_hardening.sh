@@ -56,9 +56,9 @@ bad "1: --resume with a NUL byte inside a row is refused, not a crash" 2 "nul/ma
 
 mkresume crlf && sed -i '2,$ s/$/\r/' crlf/matrix.tsv
 mkresume nulline && printf '\0\0\0\0\0\0\n' >>nulline/matrix.tsv
-mkresume badstatus && awk -F'\t' -v OFS='\t' 'NR == 3 { $24 = "maybe" } { print }' base/matrix.tsv | head -n 7 >badstatus/matrix.tsv
-mkresume median && awk -F'\t' -v OFS='\t' 'NR == 4 && $24 == "ok" { $15 = "0x10" } { print }' base/matrix.tsv | head -n 7 >median/matrix.tsv
-mkresume protodup && sed -n 2p base/matrix.tsv | awk -F'\t' -v OFS='\t' '{ $2 = "0" $2; print }' >>protodup/matrix.tsv
+mkresume badstatus && tsv_awk -v OFS='\t' 'NR == 3 { $col["status"] = "maybe" } { print }' base/matrix.tsv | head -n 7 >badstatus/matrix.tsv
+mkresume median && tsv_awk -v OFS='\t' 'NR == 4 && $col["status"] == "ok" { $col["median_ns"] = "0x10" } { print }' base/matrix.tsv | head -n 7 >median/matrix.tsv
+mkresume protodup && tsv_awk -v OFS='\t' 'FNR == 2 { $col["protocol"] = "0" $col["protocol"]; print }' base/matrix.tsv >>protodup/matrix.tsv
 mkresume emptyline && awk 'NR == 3 { print "" } { print }' base/matrix.tsv | head -n 8 >emptyline/matrix.tsv
 mkresume ragged && printf 'config\t4\n' >>ragged/matrix.tsv
 for d in crlf nulline badstatus median protodup emptyline ragged; do
@@ -75,7 +75,7 @@ rc=0; "$CB" run --resume torn >/dev/null 2>torn.err || rc=$?
 check_eq "2: a torn last line: --resume completes the run (one warning)" "0 1" "$rc $(wc -l <torn.err)"
 check "2: report accepts what --resume wrote" "$CB" report torn --plots-dir "$PLOTS"
 check_eq "2: the resumed matrix has the base run's rows, once each" \
-  "$(tail -n +2 base/matrix.tsv | cut -f1-9 | sort)" "$(tail -n +2 torn/matrix.tsv | cut -f1-9 | sort)"
+  "$(cols base/matrix.tsv $ID_COLS | sort)" "$(cols torn/matrix.tsv $ID_COLS | sort)"
 
 # ---- 3: one writer per results directory -------------------------------------------------
 # Writer A is held, deterministically, while it holds the lock: its stderr
@@ -109,8 +109,8 @@ kill "$pid_drain"; wait "$pid_drain" 2>/dev/null
 exec 3>&-
 check_eq "3: writer A, released, finishes" "0" "$rc"
 check "3: report accepts the directory afterwards" "$CB" report lock --plots-dir "$PLOTS"
-check_eq "3: every cell once, and the lock file is gone" "$(tail -n +2 base/matrix.tsv | cut -f1-9 | sort) no" \
-  "$(tail -n +2 lock/matrix.tsv | cut -f1-9 | sort) $([ -e lock/run.lock ] && echo yes || echo no)"
+check_eq "3: every cell once, and the lock file is gone" "$(cols base/matrix.tsv $ID_COLS | sort) no" \
+  "$(cols lock/matrix.tsv $ID_COLS | sort) $([ -e lock/run.lock ] && echo yes || echo no)"
 
 # ---- 4: names quoted as the shell would show them ---------------------------------------------
 # The oracle: GNU ls's shell-escape styles in the C locale, on files that
@@ -278,3 +278,17 @@ BAD_STDIN=truncated.zst bad "8: zstd: a cut frame is still a truncated stream" 2
   "$CB" decompress zstd
 { cat ok.zst ok.zst; } >two.zst
 check_eq "8: zstd: two whole frames still decode" "$(zstd -dc two.zst | md5sum)" "$("$CB" decompress zstd <two.zst | md5sum)"
+
+# ---- 9: matrix.tsv's schema (tests/c/test_schema.c) -------------------------------------------
+# The identities, message texts and gbench.json names that runs on disk already
+# hold: a change here would make `run --resume` time finished rows again.
+rc=0
+"${CB%/casbench}/tests/test_schema" >schema.out 2>&1 || rc=$?
+cat schema.out
+case $rc in 0|1) ;; *) fail "9: test_schema" "exit $rc: $(tail -n 3 schema.out | tr '\n' ' ')" ;; esac
+
+# ---- 10: other programs: common/proc.c's PATH lookup and runner (tests/c/test_proc.c) -----------
+rc=0
+"${CB%/casbench}/tests/test_proc" >proc.out 2>&1 || rc=$?
+cat proc.out
+case $rc in 0|1) ;; *) fail "10: test_proc" "exit $rc: $(tail -n 3 proc.out | tr '\n' ' ')" ;; esac

@@ -21,8 +21,8 @@ rc=0
 check_eq "run --quick under memcheck exits 0 (97: memcheck found errors)" "0" "$rc"
 check_eq "memcheck: no error" "0" "$(sed -n 's/.*ERROR SUMMARY: \([0-9]*\) errors.*/\1/p' vg.log | tail -n 1)"
 check_eq "memcheck: no definitely lost block" "" "$(grep -E 'definitely lost: [1-9]' vg.log)"
-check_eq "every cell ran and verified under memcheck" "0" "$(awk -F'\t' 'NR > 1 && $24 != "ok"' vg/matrix.tsv | wc -l)"
-check_eq "the run has rows for every payload" "4" "$(awk -F'\t' 'NR > 1 { print $1 }' vg/matrix.tsv | sort -u | wc -l)"
+check_eq "every cell ran and verified under memcheck" "0" "$(tsv_awk 'NR > 1 && $col["status"] != "ok"' vg/matrix.tsv | wc -l)"
+check_eq "the run has rows for every payload" "4" "$(tsv_awk 'NR > 1 { print $col["payload"] }' vg/matrix.tsv | sort -u | wc -l)"
 # The bad-input paths free what they allocated too.
 rc=0
 "${VG[@]}" "$REL" pickle json:"$TMPD/nope.json" >/dev/null 2>&1 || rc=$?

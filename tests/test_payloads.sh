@@ -205,12 +205,12 @@ else
   fail "refuses a terminal" "script(1) (bsdutils, an essential package) is missing"
 fi
 
-# --- the library below the CLI: tests/c/payload_unit.c, built with the sanitizers ---
-UNIT=$TMPD/payload_unit
-QUADMATH=; [ "$(uname -m)" = x86_64 ] && QUADMATH=-lquadmath   # payloads/numpy_random.c
-if cc -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
-      -Icommon -Ipayloads tests/c/payload_unit.c payloads/*.c common/util.c $QUADMATH -lpthread -lm -o "$UNIT" 2>"$TMPD/unit.err"; then
-  pass "payload_unit builds"
+# --- the library below the CLI: tests/c/test_payloads.c, the Makefile's target
+# beside $CASBENCH (build/asan: with the sanitizers) ---
+UNITB=$(dirname "$CASBENCH"); UNIT=$UNITB/tests/test_payloads
+if make -s --no-print-directory BUILD="$UNITB" SANITIZE="$([ "${UNITB##*/}" = asan ] && echo 1)" "$UNIT" \
+     >"$TMPD/unit.err" 2>&1; then
+  pass "test_payloads builds"
   # several ndarrays in one graph (shared dtypes, a repeated array, one-byte
   # data equal to numpy's own b'b', a bytes singleton) against Python building
   # the same graph
@@ -230,5 +230,5 @@ if cc -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined -fno-sanitize-r
     check_eq "payload_print_list size of $p" "$(size_of "$p")" "$(awk -v p="$p" '$1 == p { print $3 }' "$TMPD/list.txt")"
   done
 else
-  fail "payload_unit builds" "$(head -c 300 "$TMPD/unit.err")"
+  fail "test_payloads builds" "$(head -c 300 "$TMPD/unit.err")"
 fi

@@ -19,7 +19,7 @@ check "python_path.py --suite pr3090 --quick" "$PY" "$ROOT/infra/python_path.py"
 
 # --- every expected row, all ok ----------------------------------------------------
 rows() {  # rows RUN_DIR -> "variant stage payload codec level hash" of its ok rows, sorted
-  awk -F'\t' 'NR > 1 && $24 == "ok" { print $5, $4, $1, $6, $7, $8 }' "$1/matrix.tsv" | sort
+  tsv_awk 'NR > 1 && $col["status"] == "ok" { print $col["variant"], $col["stage"], $col["payload"], $col["codec"], $col["level"], $col["hash"] }' "$1/matrix.tsv" | sort
 }
 "$PY" - >"$TMPD/want" <<'EOF'
 real = ["pr3090-config", "pr3090-metrics", "pr3090-embeddings", "pr3090-weights", "pr3090-random"]
@@ -41,7 +41,7 @@ print("\n".join(sorted(out)))
 EOF
 check_eq "C: the 99 expected rows, status ok" "$(cat "$TMPD/want")" "$(rows "$C")"
 check_eq "Python: the same 99 rows, status ok" "$(cat "$TMPD/want")" "$(rows "$P")"
-check_eq "C: no error row" 0 "$(awk -F'\t' 'NR > 1 && $24 != "ok"' "$C/matrix.tsv" | wc -l)"
+check_eq "C: no error row" 0 "$(tsv_awk 'NR > 1 && $col["status"] != "ok"' "$C/matrix.tsv" | wc -l)"
 
 # --- the round trip's stores are metaflow's bytes ------------------------------------
 out=$("$PY" - "$C" "$TMPD/keep" "$CB" <<'EOF'

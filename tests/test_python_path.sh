@@ -21,21 +21,21 @@ check_eq "every row has 29 fields" "29" "$(awk -F'\t' '{print NF}' "$M" | sort -
 # 6 codec levels, 6 hashes: pickle 1 + hash 6 + per codec (compress, decompress, load,
 # 6 load+verify, 6 save) 15, and 2 overlapped saves -> 99 rows a payload.
 check_eq "rows: 99 per payload" 198 "$(tail -n +2 "$M" | wc -l)"
-check_eq "every row status ok" "ok" "$(tail -n +2 "$M" | cut -f24 | sort -u | paste -sd' ')"
+check_eq "every row status ok" "ok" "$(col "$M" status | sort -u | paste -sd' ')"
 check_eq "stages as the schema names them" "compress decompress hash load load+verify pickle save" \
-  "$(tail -n +2 "$M" | cut -f4 | sort -u | paste -sd' ')"
+  "$(col "$M" stage | sort -u | paste -sd' ')"
 check_eq "codec names and levels" "gzip:3 gzip:9 lz4:0 none:0 zstd:1 zstd:3" \
-  "$(awk -F'\t' 'NR > 1 && $6 != "" {print $6 ":" $7}' "$M" | sort -u | paste -sd' ')"
+  "$(tsv_awk 'NR > 1 && $col["codec"] != "" {print $col["codec"] ":" $col["level"]}' "$M" | sort -u | paste -sd' ')"
 check_eq "hash names" "blake2b sha1 sha256 xxh3-128 xxh3-64 xxh64" \
-  "$(awk -F'\t' 'NR > 1 && $8 != "" {print $8}' "$M" | sort -u | paste -sd' ')"
+  "$(tsv_awk 'NR > 1 && $col["hash"] != "" {print $col["hash"]}' "$M" | sort -u | paste -sd' ')"
 check_eq "alloc: hash rows reuse (results/README.md), every other row fresh; protocol 4" "hash:reuse|other:fresh|4" \
-  "$(awk -F'\t' 'NR > 1 {print ($4 == "hash" ? "hash:" : "other:") $9}' "$M" | sort -u | paste -sd'|')|$(tail -n +2 "$M" | cut -f2 | sort -u)"
+  "$(tsv_awk 'NR > 1 {print ($col["stage"] == "hash" ? "hash:" : "other:") $col["alloc"]}' "$M" | sort -u | paste -sd'|')|$(col "$M" protocol | sort -u)"
 check_eq "save variants: sequential everywhere, overlapped for lz4:0 and gzip:3 with sha1" \
   "gzip:3:sha1:overlapped lz4:0:sha1:overlapped" \
-  "$(awk -F'\t' '$4 == "save" && $5 != "sequential" {print $6 ":" $7 ":" $8 ":" $5}' "$M" | sort -u | paste -sd' ')"
+  "$(tsv_awk '$col["stage"] == "save" && $col["variant"] != "sequential" {print $col["codec"] ":" $col["level"] ":" $col["hash"] ":" $col["variant"]}' "$M" | sort -u | paste -sd' ')"
 check_eq "timing columns consistent (min <= median <= max, one sample per repetition, MB/s = bytes_in / median)" "" \
-  "$(awk -F'\t' 'NR > 1 { n = split($22, s, ","); mb = $10 / $15 * 1e3;
-      if (!($18 <= $15 && $15 <= $19) || n != $13 || $14 < 1 || (mb - $21) ^ 2 > (0.001 + mb * 1e-3) ^ 2) print NR }' "$M" | head -n 3)"
+  "$(tsv_awk 'NR > 1 { n = split($col["samples_ns"], s, ","); mb = $col["bytes_in"] / $col["median_ns"] * 1e3;
+      if (!($col["min_ns"] <= $col["median_ns"] && $col["median_ns"] <= $col["max_ns"]) || n != $col["repetitions"] || $col["iterations"] < 1 || (mb - $col["mb_per_s"]) ^ 2 > (0.001 + mb * 1e-3) ^ 2) print NR }' "$M" | head -n 3)"
 
 # The oracle: the real tools' digests of the blob python_path.py pickles.
 digest() {  # digest HASH FILE
@@ -51,7 +51,7 @@ digest() {  # digest HASH FILE
 for p in config metrics; do
   "$PP" --objects-from python --pickle "$p" >"$TMPD/$p.pickle"
   check_eq "$p: pickled_bytes is the blob's size" "$(wc -c <"$TMPD/$p.pickle")" \
-    "$(awk -F'\t' -v p="$p" '$1 == p {print $3}' "$M" | sort -u)"
+    "$(tsv_awk -v p="$p" '$col["payload"] == p {print $col["pickled_bytes"]}' "$M" | sort -u)"
   # The fallback objects are Python's own (not casbench's: "real casbench
   # objects" below checks CPython against casbench's pickler byte for byte);
   # here: a protocol-4 stream holding the documented kind of object (a dict).
@@ -63,14 +63,14 @@ assert type(pickle.loads(b)) is dict' "$TMPD/$p.pickle"
   for h in sha1 sha256 blake2b xxh64 xxh3-64 xxh3-128; do
     d=$(digest "$h" "$TMPD/$p.pickle")
     check_eq "$p $h: every key equals the tool's digest" "$d" \
-      "$(awk -F'\t' -v p="$p" -v h="$h" '$1 == p && $8 == h {print $23}' "$M" | sort -u | paste -sd' ')"
+      "$(tsv_awk -v p="$p" -v h="$h" '$col["payload"] == p && $col["hash"] == h {print $col["key"]}' "$M" | sort -u | paste -sd' ')"
     check_eq "$p $h: hash bytes_out is the digest size" "$(( ${#d} / 2 ))" \
-      "$(awk -F'\t' -v p="$p" -v h="$h" '$1 == p && $4 == "hash" && $8 == h {print $11}' "$M")"
+      "$(tsv_awk -v p="$p" -v h="$h" '$col["payload"] == p && $col["stage"] == "hash" && $col["hash"] == h {print $col["bytes_out"]}' "$M")"
   done
   check_eq "$p: ratio = pickled_bytes / compressed size, and load gives the blob back" "" \
-    "$(awk -F'\t' -v p="$p" '$1 == p && $4 == "compress" {c[$6 $7] = $11}
-       $1 == p && $6 != "" { r = $3 / c[$6 $7]; if ((r - $12) ^ 2 > 1e-10) print NR }
-       $1 == p && ($4 == "load" || $4 == "decompress") && ($11 != $3 || $10 != c[$6 $7]) {print NR}' "$M")"
+    "$(tsv_awk -v p="$p" '$col["payload"] == p && $col["stage"] == "compress" {c[$col["codec"] $col["level"]] = $col["bytes_out"]}
+       $col["payload"] == p && $col["codec"] != "" { r = $col["pickled_bytes"] / c[$col["codec"] $col["level"]]; if ((r - $col["ratio"]) ^ 2 > 1e-10) print NR }
+       $col["payload"] == p && ($col["stage"] == "load" || $col["stage"] == "decompress") && ($col["bytes_out"] != $col["pickled_bytes"] || $col["bytes_in"] != c[$col["codec"] $col["level"]]) {print NR}' "$M")"
 done
 # The oracle is metaflow's own packing (infra/metaflow_equiv.py, written from
 # metaflow's ContentAddressedStore and checked against metaflow by
@@ -80,7 +80,7 @@ check_eq "the gzip:3 stream is metaflow's: its size equals metaflow's cas_versio
 import sys
 from metaflow_equiv import ContentAddressedStore
 print(len(ContentAddressedStore("p", None, cas_version=1)._pack(open(sys.argv[1], "rb").read()).getvalue()))' "$TMPD/metrics.pickle")" \
-  "$(awk -F'\t' '$1 == "metrics" && $4 == "compress" && $6 == "gzip" && $7 == 3 {print $11}' "$M")"
+  "$(tsv_awk '$col["payload"] == "metrics" && $col["stage"] == "compress" && $col["codec"] == "gzip" && $col["level"] == 3 {print $col["bytes_out"]}' "$M")"
 
 E=$run/env.tsv
 envv() { awk -F'\t' -v k="$1" '$1 == k {print $2}' "$E"; }
@@ -106,7 +106,7 @@ chmod +x "$TMPD/fake-casbench"
 check_eq "objects from casbench: exit 0" 0 "$?"
 "$TMPD/fake-casbench" pickle config >"$TMPD/cb.pickle"
 check_eq "objects from casbench: the key is sha1sum of casbench's blob" "$(sha1sum <"$TMPD/cb.pickle" | cut -d' ' -f1)" \
-  "$(awk -F'\t' '$4 == "hash" {print $23}' "$TMPD/cb/matrix.tsv")"
+  "$(tsv_awk '$col["stage"] == "hash" {print $col["key"]}' "$TMPD/cb/matrix.tsv")"
 check_eq "objects from casbench: env.tsv names the source and the binary's version" "casbench|casbench 0.0.0 (fake)" \
   "$(awk -F'\t' '$1 == "objects_from" {a = $2} $1 == "casbench_version" {b = $2} END {print a "|" b}' "$TMPD/cb/env.tsv")"
 check_error_prog "objects from casbench: its bad-payload status is input" 2 python_path.py \
@@ -117,9 +117,9 @@ check_error_prog "objects from casbench: its bad-payload status is input" 2 pyth
 "$PP" --quick --casbench "$CASBENCH" --payload config,metrics --codec none --hash sha1 --out "$TMPD/real" >/dev/null 2>&1
 check_eq "real casbench objects: exit 0" 0 "$?"
 check_eq "real casbench objects: CPython re-pickles config to casbench's bytes (sha1)" \
-  "$(sha1sum <"$TMPD/real.pickle" | cut -d' ' -f1)" "$(awk -F'\t' '$1 == "config" && $4 == "hash" {print $23}' "$TMPD/real/matrix.tsv")"
+  "$(sha1sum <"$TMPD/real.pickle" | cut -d' ' -f1)" "$(tsv_awk '$col["payload"] == "config" && $col["stage"] == "hash" {print $col["key"]}' "$TMPD/real/matrix.tsv")"
 check_eq "real casbench objects: CPython re-pickles metrics to casbench's bytes (sha1)" \
-  "$(sha1sum <"$TMPD/real-metrics.pickle" | cut -d' ' -f1)" "$(awk -F'\t' '$1 == "metrics" && $4 == "hash" {print $23}' "$TMPD/real/matrix.tsv")"
+  "$(sha1sum <"$TMPD/real-metrics.pickle" | cut -d' ' -f1)" "$(tsv_awk '$col["payload"] == "metrics" && $col["stage"] == "hash" {print $col["key"]}' "$TMPD/real/matrix.tsv")"
 
 # A cell that fails verification: a row with status error and no timing; the rest measured.
 rc=0; PYTHON_PATH_FAULT=lz4:0 "$PP" --quick --objects-from python --payload config --codec lz4,zstd:1 --hash sha1 \
@@ -127,10 +127,10 @@ rc=0; PYTHON_PATH_FAULT=lz4:0 "$PP" --quick --objects-from python --payload conf
 check_eq "a failing cell: exit 4" 4 "$rc"
 check_eq "a failing cell: the 6 lz4 rows (compress, decompress, load, load+verify, save sequential and overlapped) are errors, the 7 others (pickle, hash, 5 zstd) ok" \
   "lz4 compress - error|lz4 decompress - error|lz4 load - error|lz4 load+verify - error|lz4 save overlapped error|lz4 save sequential error|ok 7" \
-  "$(awk -F'\t' 'NR > 1 && $6 == "lz4" {print $6, $4, ($5 == "" ? "-" : $5), $24} NR > 1 && $6 != "lz4" {n[$24]++} END {for (k in n) print k, n[k]}' \
+  "$(tsv_awk 'NR > 1 && $col["codec"] == "lz4" {print $col["codec"], $col["stage"], ($col["variant"] == "" ? "-" : $col["variant"]), $col["status"]} NR > 1 && $col["codec"] != "lz4" {n[$col["status"]]++} END {for (k in n) print k, n[k]}' \
      "$TMPD/fault/matrix.tsv" | sort | paste -sd'|')"
 check_eq "a failing cell: empty timing columns, a one-line message" "" \
-  "$(awk -F'\t' 'NR > 1 && $24 == "error" && ($13 $14 $15 $16 $17 $18 $19 $20 $21 $22 != "" || $25 !~ /round trip differs/) {print NR}' "$TMPD/fault/matrix.tsv")"
+  "$(tsv_awk 'NR > 1 && $col["status"] == "error" && ($col["repetitions"] $col["iterations"] $col["median_ns"] $col["mean_ns"] $col["stddev_ns"] $col["min_ns"] $col["max_ns"] $col["cv"] $col["mb_per_s"] $col["samples_ns"] != "" || $col["message"] !~ /round trip differs/) {print NR}' "$TMPD/fault/matrix.tsv")"
 
 # ---- errors ----
 mkdir "$TMPD/exists"; echo keep >"$TMPD/exists/matrix.tsv"

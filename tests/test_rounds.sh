@@ -80,7 +80,7 @@ check_eq "drift: the canary's samples and rounds are counted" 1 \
   "$(echo "$d" | grep -c '^A fixed canary cell (sha1 of 64 KiB) was timed 15 times over 28.0 s: at every boundary of the 14 rounds')"
 check "drift: the canary is plotted" test -s a/plots/canary.png -a -s a/plots/canary.svg
 check_eq "drift: the flagged rows are counted from matrix.tsv" \
-  "$(awk -F'\t' 'NR > 1 && $29 != "steady" && $29 != "few"' a/matrix.tsv | wc -l) of 60" \
+  "$(tsv_awk 'NR > 1 && $col["flag"] != "steady" && $col["flag"] != "few"' a/matrix.tsv | wc -l) of 60" \
   "$(echo "$d" | sed -n 's/.*: \*\*\([0-9]* of [0-9]*\)\*\* ok rows.*/\1/p')"
 
 # ---- A/A on two real runs --------------------------------------------------------

@@ -28,6 +28,7 @@
 
 #include "results.h"
 #include "rundir.h"
+#include "schema.h"
 #include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -87,8 +88,8 @@ static void setup(void)
 static size_t header_line(char *out, size_t cap)
 {
     size_t n = 0;
-    for (int i = 0; i < RESULTS_NCOLS; i++)
-        n += (size_t)snprintf(out + n, cap - n, "%s%s", i ? "\t" : "", results_columns[i]);
+    for (int i = 0; i < SCHEMA_NCOLS; i++)
+        n += (size_t)snprintf(out + n, cap - n, "%s%s", i ? "\t" : "", schema_columns[i].name);
     n += (size_t)snprintf(out + n, cap - n, "\n");
     return n;
 }

@@ -1,5 +1,5 @@
 /*
- * payload_unit.c - what `casbench pickle` cannot reach, for test_payloads.sh:
+ * test_payloads.c - what `casbench pickle` cannot reach, for test_payloads.sh:
  *   names SPEC...    prints payload_name() of each spec, one per line
  *                    ("error STATUS" when payload_create refuses it)
  *   multi DIR        pickles graphs holding several ndarrays (shared dtypes,
@@ -30,14 +30,14 @@ static int write_pickles(const char *dir, int k, const pyobj *o)
         uint8_t *buf = malloc(cap);
         size_t n = buf ? pickle_dump(o, &opt, buf, cap, err, sizeof err) : 0;
         if (!n) {
-            fprintf(stderr, "payload_unit: multi-%d P%d: %s\n", k, p, buf ? err : "out of memory");
+            fprintf(stderr, "test_payloads: multi-%d P%d: %s\n", k, p, buf ? err : "out of memory");
             free(buf);
             return 1;
         }
         snprintf(path, sizeof path, "%s/multi-%d.%d.pkl", dir, k, p);
         FILE *f = fopen(path, "wb");
         if (!f || fwrite(buf, 1, n, f) != n || fclose(f)) {
-            fprintf(stderr, "payload_unit: cannot write %s\n", path);
+            fprintf(stderr, "test_payloads: cannot write %s\n", path);
             free(buf);
             return 1;
         }
@@ -103,6 +103,6 @@ int main(int argc, char **argv)
         payload_print_list(stdout, 0);
         return 0;
     }
-    fprintf(stderr, "payload_unit: usage: names SPEC... | multi DIR | list\n");
+    fprintf(stderr, "test_payloads: usage: names SPEC... | multi DIR | list\n");
     return 1;
 }

@@ -1,0 +1,27 @@
+/*
+ * cliopt.h - the one flag parser of casbench's subcommands: libc's
+ * getopt_long, with messages in casbench's form.
+ *
+ * What users get: "--flag=value" and "--flag value"; options and operands
+ * in any order; "--" ends the options (an operand may then start with '-');
+ * an unambiguous prefix of a long option is that option (GNU getopt_long).
+ */
+#ifndef CASBENCH_CLIOPT_H
+#define CASBENCH_CLIOPT_H
+
+#include <getopt.h>
+#include <stddef.h>
+
+/* Start parsing a new argv (getopt_long keeps state between calls). */
+void cb_getopt_reset(void);
+
+/* The next option of argv: its `val` from longopts (or its letter from
+ * shortopts), its value in optarg; -1 after the last option (the operands
+ * are then argv[optind..argc), in their order). getopt_long itself prints
+ * nothing: an unknown option, an option given a value it does not take, or
+ * a missing value returns '?' with "unknown option '--x'" or "--flag:
+ * missing value" in err (the caller adds "CMD: " and the hint). */
+int cb_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
+              char *err, size_t errlen);
+
+#endif
