@@ -91,5 +91,7 @@ cols() {
 }
 # col FILE NAME: one column of every data row, one value a line.
 col() { cols "$1" "$2"; }
-# The identity columns of a row (schema_key: rundata/schema.h), for `cols`.
-ID_COLS="payload protocol stage variant codec level hash alloc"
+# The identity columns of a row (schema_key: rundata/schema.h), for `cols`:
+# cols FILE "${ID_COLS[@]}".
+# shellcheck disable=SC2034 # used by the scripts that source this file
+ID_COLS=(payload protocol stage variant codec level hash alloc)

@@ -174,9 +174,9 @@ pickle config vs memcpy of the blob, fresh ($("$REL" pickle config | wc -c) B)" 
 "$CASBENCH" calibrate --parse=lz4 "$C/lz4.txt" >"$C/lz4-eq.got" 2>&1
 check_eq "--parse=KIND FILE reads as --parse KIND FILE" "$(cat "$C/lz4.got")" "$(cat "$C/lz4-eq.got")"
 check_error "-- then an argument" 1 "$CASBENCH" calibrate --tool pickle -- extra
-grep -q "extra" "$TMPD/err.err" && pass "-- then an argument: names it" || fail "-- then an argument: names it" "$(cat "$TMPD/err.err")"
+if grep -q "extra" "$TMPD/err.err"; then pass "-- then an argument: names it"; else fail "-- then an argument: names it" "$(cat "$TMPD/err.err")"; fi
 check_error "--out without its value" 1 "$CASBENCH" calibrate --tool pickle --out
-grep -q -- "--out: missing value" "$TMPD/err.err" && pass "--out without its value: says so" || fail "--out without its value: says so" "$(cat "$TMPD/err.err")"
+if grep -q -- "--out: missing value" "$TMPD/err.err"; then pass "--out without its value: says so"; else fail "--out without its value: says so" "$(cat "$TMPD/err.err")"; fi
 check_error "--parse without KIND and FILE" 1 "$CASBENCH" calibrate --parse
 check_error "a value given to --quick" 1 "$CASBENCH" calibrate --quick=1
 check_error "an ambiguous prefix (--p: --payload or --parse)" 1 "$CASBENCH" calibrate --p config

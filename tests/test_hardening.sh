@@ -75,7 +75,7 @@ rc=0; "$CB" run --resume torn >/dev/null 2>torn.err || rc=$?
 check_eq "2: a torn last line: --resume completes the run (one warning)" "0 1" "$rc $(wc -l <torn.err)"
 check "2: report accepts what --resume wrote" "$CB" report torn --plots-dir "$PLOTS"
 check_eq "2: the resumed matrix has the base run's rows, once each" \
-  "$(cols base/matrix.tsv $ID_COLS | sort)" "$(cols torn/matrix.tsv $ID_COLS | sort)"
+  "$(cols base/matrix.tsv "${ID_COLS[@]}" | sort)" "$(cols torn/matrix.tsv "${ID_COLS[@]}" | sort)"
 
 # ---- 3: one writer per results directory -------------------------------------------------
 # Writer A is held, deterministically, while it holds the lock: its stderr
@@ -109,8 +109,8 @@ kill "$pid_drain"; wait "$pid_drain" 2>/dev/null
 exec 3>&-
 check_eq "3: writer A, released, finishes" "0" "$rc"
 check "3: report accepts the directory afterwards" "$CB" report lock --plots-dir "$PLOTS"
-check_eq "3: every cell once, and the lock file is gone" "$(cols base/matrix.tsv $ID_COLS | sort) no" \
-  "$(cols lock/matrix.tsv $ID_COLS | sort) $([ -e lock/run.lock ] && echo yes || echo no)"
+check_eq "3: every cell once, and the lock file is gone" "$(cols base/matrix.tsv "${ID_COLS[@]}" | sort) no" \
+  "$(cols lock/matrix.tsv "${ID_COLS[@]}" | sort) $([ -e lock/run.lock ] && echo yes || echo no)"
 
 # ---- 4: names quoted as the shell would show them ---------------------------------------------
 # The oracle: GNU ls's shell-escape styles in the C locale, on files that
