@@ -37,6 +37,10 @@ typedef struct {
     const char *group;
     double spread, drift;
     const char *flag;
+    /* Minor page faults per iteration, the median over rounds (gbench.h,
+     * gb_batch.minflt_per_iter); written only when have_minflt. */
+    int have_minflt;
+    double minflt_per_iter;
 } results_row;
 
 typedef struct results_file results_file;

@@ -27,6 +27,7 @@ typedef struct {
     int64_t iterations;      /* of one sub-batch */
     int parts;               /* sub-batches per round */
     double *samples;         /* nrounds */
+    double *minflt;          /* nrounds: minor faults per iteration of the kept sub-batch */
     char *failure;
 } round_cell;
 
@@ -112,6 +113,7 @@ void rounds_free(rounds *r)
     if (!r) return;
     for (size_t i = 0; i < r->n; i++) {
         free(r->cells[i].samples);
+        free(r->cells[i].minflt);
         free(r->cells[i].failure);
     }
     for (size_t g = 0; g < r->ngroups; g++) free(r->groups[g]);
@@ -171,7 +173,8 @@ int rounds_add(rounds *r, const gb_measurement *m, const char *group, double *es
         c->parts = SUB_BATCHES;
     }
     c->samples = calloc((size_t)r->o.nrounds, sizeof *c->samples);
-    if (!c->samples) cb_fail(CB_EXIT_ENV, "out of memory");
+    c->minflt = calloc((size_t)r->o.nrounds, sizeof *c->minflt);
+    if (!c->samples || !c->minflt) cb_fail(CB_EXIT_ENV, "out of memory");
     *estimate_ns = b.real_ns;
     return (int)r->n++;
 }
@@ -217,7 +220,7 @@ static int canary(rounds *r, int round, const char *kind)
 /* One round's sample of a cell: the fastest of its sub-batches, whose
  * gbench.json entry alone is kept. 0, 1 when a stop was requested, -1 when an iteration failed
  * (c->failure says why). */
-static int time_cell(round_cell *c, double *sample)
+static int time_cell(round_cell *c, double *sample, double *minflt)
 {
     int parts = c->parts;
     size_t first = gb_json_round_batches(), fastest = first;
@@ -233,6 +236,7 @@ static int time_cell(round_cell *c, double *sample)
         }
         if (b.real_ns < *sample) {
             *sample = b.real_ns;
+            *minflt = b.minflt_per_iter;
             fastest = first + (size_t)k;
         }
     }
@@ -258,7 +262,7 @@ static int one_round(rounds *r, int round)
         shuffle(corder, k, &s);
         for (size_t j = 0; !stopped && j < k; j++) {
             round_cell *c = &r->cells[corder[j]];
-            int rc = time_cell(c, &c->samples[round]);
+            int rc = time_cell(c, &c->samples[round], &c->minflt[round]);
             if (rc == 1) stopped = 1;
         }
         if (!stopped && gi + 1 < r->ngroups && now_s() - r->last_canary >= r->o.canary_every_s)
@@ -293,6 +297,11 @@ const double *rounds_samples(const rounds *r, size_t i, size_t *n, int64_t *iter
     }
     *n = (size_t)r->done;
     return r->cells[i].samples;
+}
+
+const double *rounds_minflt(const rounds *r, size_t i)
+{
+    return r->cells[i].failure ? NULL : r->cells[i].minflt;
 }
 
 const char *rounds_failure(const rounds *r, size_t i) { return r->cells[i].failure; }

@@ -73,6 +73,9 @@ int rounds_run(rounds *r, void (*after_round)(void *arg, int done), void *arg);
  * round order; *iterations: the iterations of one (sub-)batch. NULL (and *n = 0) when the cell
  * failed during the rounds: rounds_failure says why. */
 const double *rounds_samples(const rounds *r, size_t i, size_t *n, int64_t *iterations);
+/* Minor page faults per iteration in each round (the sub-batch whose time
+ * is the round's sample), as many as rounds_samples gives; NULL on failure. */
+const double *rounds_minflt(const rounds *r, size_t i);
 const char *rounds_failure(const rounds *r, size_t i);   /* NULL: none */
 const char *rounds_group(const rounds *r, size_t i);
 

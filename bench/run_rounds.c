@@ -213,6 +213,9 @@ static int fill_row(const run_rounds *rr, const held_cell *h, results_row *row, 
     row->message = "";
     row->timing = t;
     row->spread = rs_spread(s, n);
+    const double *faults = rounds_minflt(rr->sched, (size_t)h->index);
+    row->have_minflt = faults != NULL;
+    if (faults) row->minflt_per_iter = rs_median(faults, n);
     row->drift = rs_drift(s, n);
     row->flag = rs_flag(s, n);
     return 1;

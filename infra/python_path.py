@@ -77,6 +77,7 @@ import math
 import os
 import pickle
 import platform
+import resource
 import socket
 import statistics
 import subprocess
@@ -99,7 +100,10 @@ COLUMNS = ["payload", "protocol", "pickled_bytes", "stage", "variant", "codec", 
            "samples_ns", "key", "status", "message",
            # casbench's rounds (results/README.md): empty here, where each cell
            # is timed as back-to-back repetitions.
-           "round_group", "spread", "drift", "flag"]
+           "round_group", "spread", "drift", "flag",
+           # minor page faults per call over the timed repetitions
+           # (resource.getrusage, the whole process as casbench counts it).
+           "minflt_per_iter"]
 
 
 class Fail(Exception):
@@ -273,7 +277,8 @@ def objects_from_casbench(name, casbench):
 # ---- timing ----
 def measure(fn, repetitions, min_time):
     """Calibrate an iteration count so one repetition takes >= min_time, then
-    time `repetitions` repetitions; returns (iterations, per-iteration ns list)."""
+    time `repetitions` repetitions; returns (iterations, per-iteration ns
+    list, minor page faults per iteration over the repetitions)."""
     clock = time.perf_counter_ns
     n = 1
     while True:
@@ -286,12 +291,14 @@ def measure(fn, repetitions, min_time):
         grow = 10 if el <= 0 else min(10.0, max(2.0, 1.4 * min_time * 1e9 / el))
         n = int(math.ceil(n * grow))
     samples = []
+    faults0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     for _ in range(repetitions):
         t0 = clock()
         for _ in range(n):
             fn()
         samples.append((clock() - t0) / n)
-    return n, samples
+    faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults0) / (n * repetitions)
+    return n, samples, faults
 
 
 def fmt(x, spec):
@@ -328,7 +335,7 @@ def run_cell(w, ident, bytes_in, verify, fn, reps, min_time, bytes_out=None, rat
     if problem:
         w.row(**ident, bytes_in=bytes_in, status="error", message=problem)
         return
-    iters, s = measure(fn, reps, min_time)
+    iters, s, faults = measure(fn, reps, min_time)
     med = statistics.median(s)
     mean = statistics.fmean(s)
     sd = statistics.stdev(s) if len(s) > 1 else 0.0
@@ -337,7 +344,8 @@ def run_cell(w, ident, bytes_in, verify, fn, reps, min_time, bytes_out=None, rat
           stddev_ns=fmt(sd, ".1f"), min_ns=fmt(min(s), ".1f"), max_ns=fmt(max(s), ".1f"),
           cv=fmt(sd / mean if mean > 0 else 0.0, ".6f"),
           mb_per_s=fmt(bytes_in / med * 1e3 if med > 0 else None, ".3f"),
-          samples_ns=",".join(format(x, ".1f") for x in s), key=key, status="ok", message="")
+          samples_ns=",".join(format(x, ".1f") for x in s), key=key, status="ok", message="",
+          minflt_per_iter=fmt(faults, ".2f"))
 
 
 def bench_payload(w, name, obj, protocol, codecs, hashes, hfuncs, libs, reps, min_time):

@@ -34,6 +34,7 @@ const schema_column schema_columns[SCHEMA_NCOLS] = {
     {"spread", "float", 1, "interquartile range / median of samples_ns"},
     {"drift", "float", 1, "median of the second half of rounds / first half - 1"},
     {"flag", "text", 1, "steady, spread, drift, spread+drift or few"},
+    {"minflt_per_iter", "float", 1, "minor page faults per iteration (getrusage), median over rounds"},
 };
 
 const char *const schema_stage_names[SCHEMA_STAGE_COUNT] = {

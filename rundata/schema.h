@@ -23,6 +23,8 @@ typedef enum {
     SCHEMA_SAMPLES_NS, SCHEMA_KEY, SCHEMA_STATUS, SCHEMA_MESSAGE,
     /* Written since runs are timed in rounds; a reader accepts files without them. */
     SCHEMA_ROUND_GROUP, SCHEMA_SPREAD, SCHEMA_DRIFT, SCHEMA_FLAG,
+    /* Written since faults are counted; a reader accepts files without it. */
+    SCHEMA_MINFLT_PER_ITER,
     SCHEMA_NCOLS
 } schema_col;
 
