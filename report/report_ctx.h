@@ -23,6 +23,7 @@
 
 #include "report.h"
 #include "rundir.h"
+#include "strbuf.h"
 #include "tsv.h"
 #include "util.h"
 
@@ -85,14 +86,19 @@ void rpt_add_job(report_ctx *c, const char *script, const char *base, char *expr
 /* A gnuplot string literal: single quotes, '' for a quote (malloc'd). */
 char *rpt_gq(const char *s);
 
-/* Helpers that exit (CB_EXIT_ENV) when memory runs out. */
+/* Out of memory while building the report: the one exit below cli/ that
+ * report keeps (status CB_EXIT_ENV, "out of memory"). Every allocation
+ * failure in report/ goes through it; every other error is returned. */
+void rpt_oom(void) __attribute__((noreturn));
+/* One-off formatting (a path, a gnuplot expression), malloc'd; rpt_oom()
+ * when memory runs out. Strings built piece by piece use cb_buf. */
 char *rpt_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A memory stream for a section's markdown or a data file; rpt_oom() when
+ * memory runs out. */
 void rpt_mem_open(FILE **f, char **buf, size_t *len);
 /* A payload or codec name made safe for a file name. */
 const char *rpt_slug(const char *s, char *buf, size_t n);
 #define SLUG(s) rpt_slug((s), (char[128]){0}, 128)
-/* Write data to path through path.tmp + rename. 0, or -1 with err set. */
-int rpt_write_atomic(const char *path, const char *data, size_t len, char *err, size_t errlen);
 
 static inline double ms(double ns) { return ns / 1e6; }
 static inline double mbps(uint64_t bytes, double ns) { return (double)bytes / ns * 1e3; }

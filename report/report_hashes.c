@@ -45,7 +45,8 @@ static double hash_tput(const report_ctx *c, const char *hash, const char *paylo
 static void sweep_plot(report_ctx *c, FILE *md)
 {
     size_t h, i, nsweep = 0;
-    char *buf, *names = NULL;
+    char *buf;
+    cb_buf names = {0};
     size_t len;
     FILE *f;
 
@@ -71,14 +72,13 @@ static void sweep_plot(report_ctx *c, FILE *md)
             nsweep++;
         }
         if (nsweep > before) {
-            char *nn = rpt_asprintf("%s%s%s", names ? names : "", names ? " " : "", c->hashes.v[h]);
-            free(names);
-            names = nn;
+            cb_buf_printf(&names, "%s%s", names.n ? " " : "", c->hashes.v[h]);
         }
     }
     fclose(f);
+    if (names.oom) rpt_oom();
     if (nsweep) {
-        char *path = rpt_write_data(c, "hash-sweep.tsv", buf, len), *qd = rpt_gq(path), *qn = rpt_gq(names);
+        char *path = rpt_write_data(c, "hash-sweep.tsv", buf, len), *qd = rpt_gq(path), *qn = rpt_gq(names.p);
         rpt_add_job(c, "hashsweep.gp", "hash-sweep", rpt_asprintf("data=%s; names=%s", qd, qn));
         fprintf(md, "Hash throughput against input size (`sweep` rows, stage `hash`):\n\n"
                 "![hash throughput](plots/hash-sweep.png)\n\n");
@@ -89,7 +89,7 @@ static void sweep_plot(report_ctx *c, FILE *md)
         free(buf);
         fprintf(md, "No `sweep` rows in this run: no throughput-by-size plot.\n\n");
     }
-    free(names);
+    cb_buf_free(&names);
 }
 
 /* Where each hash's throughput at a published size comes from. */

@@ -56,15 +56,14 @@ static size_t upload_points(const report_ctx *c, const char *pl, upload_point *p
 /* plots/upload-<payload>.tsv (one curve per codec) and its plot. */
 static void upload_plot(report_ctx *c, const char *pl, const upload_point *pts, size_t n, FILE *md)
 {
-    char *buf, *names = NULL, *qd, *qn, *qt, *base;
+    char *buf, *qd, *qn, *qt, *base;
+    cb_buf names = {0};
     size_t len, k, j;
     FILE *f;
     rpt_mem_open(&f, &buf, &len);
     for (k = 0; k < n; k++) {
         const rundir_row *s = pts[k].save;
-        char *nn = rpt_asprintf("%s%s%s", names ? names : "", names ? " " : "", pts[k].spec);
-        free(names);
-        names = nn;
+        cb_buf_printf(&names, "%s%s", names.n ? " " : "", pts[k].spec);
         fprintf(f, "%s# %s\nbandwidth_mbps\ttotal_ms\n", k ? "\n\n" : "", pts[k].spec);
         for (j = 0; j < BW_POINTS; j++) {
             double bw = BW_MIN * pow(BW_MAX / BW_MIN, (double)j / (BW_POINTS - 1));
@@ -74,7 +73,8 @@ static void upload_plot(report_ctx *c, const char *pl, const upload_point *pts, 
     fclose(f);
     base = rpt_asprintf("upload-%s", SLUG(pl));
     qd = rpt_plot_data(c, base, buf, len);
-    qn = rpt_gq(names);
+    if (names.oom) rpt_oom();
+    qn = rpt_gq(names.p ? names.p : "");
     qt = rpt_gq(pl);
     rpt_add_job(c, "upload.gp", base, rpt_asprintf("data=%s; names=%s; title=%s", qd, qn, qt));
     fprintf(md, "\n![save + upload, %s](plots/%s.png)\n\n", pl, base);
@@ -82,7 +82,7 @@ static void upload_plot(report_ctx *c, const char *pl, const upload_point *pts, 
     free(qd);
     free(qn);
     free(base);
-    free(names);
+    cb_buf_free(&names);
 }
 
 void report_sec_upload(report_ctx *c, FILE *md)
@@ -90,7 +90,7 @@ void report_sec_upload(report_ctx *c, FILE *md)
     static const char *const targets[] = {"embeddings", "weights"};
     upload_point *pts = calloc(c->codecs.n + 1, sizeof *pts);
     size_t t, k, n;
-    if (!pts) cb_fail(CB_EXIT_ENV, "out of memory");
+    if (!pts) rpt_oom();
     fprintf(md, "Total = CPU time of the save path (stage `save`, `sequential`, `" BASE_HASH "`, `%s` "
             "allocation) + compressed bytes / bandwidth, for bandwidths from %s MB/s to %s MB/s. "
             "Break-even: the bandwidth above which a codec's total is lower than `" BASE_SPEC "`'s "
