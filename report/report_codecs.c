@@ -68,7 +68,7 @@ void report_sec_codecs(report_ctx *c, FILE *md)
         char *buf, *base, *qd, *qt;
         size_t len;
         FILE *f;
-        if (!pt) cb_fail(CB_EXIT_ENV, "out of memory");
+        if (!pt) rpt_oom();
         for (k = 0; k < c->codecs.n; k++) {
             const rundir_row *cr = rpt_find_spec(c, pl, "compress", "", c->codecs.v[k], "", NULL);
             const rundir_row *dr = rpt_find_spec(c, pl, "decompress", "", c->codecs.v[k], "", NULL);
@@ -104,7 +104,7 @@ void report_sec_codecs(report_ctx *c, FILE *md)
                     pt[k].fam == CODEC_KIND_CEILING ? 0 : pt[k].fam == CODEC_KIND_READABLE ? 1 :
                     pt[k].fam == CODEC_KIND_NEWVERSION ? 2 : 3, pt[k].ratio, pt[k].cs, pt[k].ds);
         sorted = malloc(n * sizeof *sorted);
-        if (!sorted) cb_fail(CB_EXIT_ENV, "out of memory");
+        if (!sorted) rpt_oom();
         memcpy(sorted, pt, n * sizeof *pt);
         front_block(f, sorted, n, 0);
         front_block(f, sorted, n, 1);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report_ctx.h"
 #include "report_rounds.h"
 #include "util.h"
 
@@ -62,7 +63,7 @@ size_t report_consistency(const rundir *run, int protocol, FILE *md)
     char *buf = NULL;
     size_t len = 0;
     FILE *tbl = open_memstream(&buf, &len);
-    if (!tbl) cb_fail(CB_EXIT_ENV, "out of memory");
+    if (!tbl) rpt_oom();
     for (size_t o = 0; o < sizeof orderings / sizeof orderings[0]; o++)
         for (size_t i = 0; i < run->nrows; i++) {
             const rundir_row *w = &run->rows[i];

@@ -66,7 +66,7 @@ static size_t rank_list(const report_ctx *c, const strlist *names, int codecs, r
 {
     size_t k, n = 0;
     *out = calloc(names->n + 1, sizeof **out);
-    if (!*out) cb_fail(CB_EXIT_ENV, "out of memory");
+    if (!*out) rpt_oom();
     for (k = 0; k < names->n; k++) {
         const char *x = names->v[k];
         size_t np;
