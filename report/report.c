@@ -163,20 +163,20 @@ int report_write(const report_opts *o, char *err, size_t errlen)
         const rundir_row *w = &run.rows[i];
         if (!w->ok || strcmp(w->payload, SCHEMA_PAYLOAD_SWEEP) == 0) continue;
         if (w->protocol == 4 || c.protocol < 0) c.protocol = w->protocol;
-        if (strcmp(w->alloc, schema_alloc_names[SCHEMA_ALLOC_FRESH]) == 0) any_fresh = 1;
+        if (strcmp(w->alloc, ALLOC(FRESH)) == 0) any_fresh = 1;
     }
-    c.alloc = schema_alloc_names[any_fresh ? SCHEMA_ALLOC_FRESH : SCHEMA_ALLOC_REUSE];
+    c.alloc = any_fresh ? ALLOC(FRESH) : ALLOC(REUSE);
     for (i = 0; i < run.nrows; i++) {
         const rundir_row *w = &run.rows[i];
         if (!w->ok) continue;
         if (strcmp(w->payload, SCHEMA_PAYLOAD_SWEEP) != 0) rpt_sl_add(&c.payloads, w->payload);
-        if (strcmp(w->stage, schema_stage_names[SCHEMA_STAGE_COMPRESS]) == 0 && *w->codec && w->protocol == c.protocol) {
+        if (strcmp(w->stage, STAGE(COMPRESS)) == 0 && *w->codec && w->protocol == c.protocol) {
             char *spec = w->level != RUNDIR_NO_LEVEL ? rpt_asprintf("%s:%d", w->codec, w->level)
                                        : rpt_asprintf("%s", w->codec);
             rpt_sl_add(&c.codecs, spec);
             free(spec);
         }
-        if (strcmp(w->stage, schema_stage_names[SCHEMA_STAGE_HASH]) == 0 && *w->hash) rpt_sl_add(&c.hashes, w->hash);
+        if (strcmp(w->stage, STAGE(HASH)) == 0 && *w->hash) rpt_sl_add(&c.hashes, w->hash);
     }
     if (!c.payloads.n && !c.hashes.n) {
         rc = CB_EXIT_INPUT;
@@ -211,7 +211,9 @@ int report_write(const report_opts *o, char *err, size_t errlen)
         free(path);
         if (r != 0) goto out;
     }
-    if (o->readme && readme_update(o->readme, run.dir, excerpt.p ? excerpt.p : "", c.jobs, c.njobs, err, errlen) != 0) goto out;
+    if (o->readme &&
+        readme_update(o->readme, run.dir, excerpt.p ? excerpt.p : "", c.jobs, c.njobs, err, errlen) != 0)
+        goto out;
     rc = 0;
 out:
     cb_buf_free(&md);

@@ -70,8 +70,8 @@ void report_sec_codecs(report_ctx *c, FILE *md)
         FILE *f;
         if (!pt) rpt_oom();
         for (k = 0; k < c->codecs.n; k++) {
-            const rundir_row *cr = rpt_find_spec(c, pl, "compress", "", c->codecs.v[k], "", NULL);
-            const rundir_row *dr = rpt_find_spec(c, pl, "decompress", "", c->codecs.v[k], "", NULL);
+            const rundir_row *cr = rpt_find_spec(c, pl, STAGE(COMPRESS), "", c->codecs.v[k], "", NULL);
+            const rundir_row *dr = rpt_find_spec(c, pl, STAGE(DECOMPRESS), "", c->codecs.v[k], "", NULL);
             char codec[64];
             int level;
             if (!cr || !dr || !cr->bytes_out) continue;
@@ -87,7 +87,7 @@ void report_sec_codecs(report_ctx *c, FILE *md)
         pareto(pt, n, 0);
         pareto(pt, n, 1);
         fprintf(md, "**%s** (%llu bytes pickled)\n\n", pl,
-                (unsigned long long)rpt_find_spec(c, pl, "compress", "", pt[0].spec, "", NULL)->pickled_bytes);
+                (unsigned long long)rpt_find_spec(c, pl, STAGE(COMPRESS), "", pt[0].spec, "", NULL)->pickled_bytes);
         fprintf(md, "| codec | readable by today's metaflow | ratio | compress MB/s | "
                 "decompress MB/s | Pareto (compress) | Pareto (decompress) |\n"
                 "|---|---|---|---|---|---|---|\n");

@@ -72,7 +72,7 @@ const rundir_row *rpt_find(const report_ctx *c, const char *payload, const char 
             const rundir_row *w = &c->run->rows[i];
             if (!w->ok || strcmp(w->payload, payload) != 0 || strcmp(w->stage, stage) != 0)
                 continue;
-            if (strcmp(payload, "sweep") != 0 && w->protocol != c->protocol) continue;
+            if (strcmp(payload, SCHEMA_PAYLOAD_SWEEP) != 0 && w->protocol != c->protocol) continue;
             if (strcmp(w->variant, variant ? variant : "") != 0) continue;
             if (strcmp(w->codec, codec ? codec : "") != 0) continue;
             if (codec && *codec && w->level != level) continue;
@@ -157,7 +157,7 @@ int rpt_digest_bytes(const report_ctx *c, const char *hash)
     size_t i;
     for (i = 0; i < c->run->nrows; i++) {
         const rundir_row *w = &c->run->rows[i];
-        if (w->ok && strcmp(w->stage, "hash") == 0 && strcmp(w->hash, hash) == 0 && w->bytes_out)
+        if (w->ok && strcmp(w->stage, STAGE(HASH)) == 0 && strcmp(w->hash, hash) == 0 && w->bytes_out)
             return (int)w->bytes_out;
     }
     return 0;

@@ -23,11 +23,18 @@
 
 #include "report.h"
 #include "rundir.h"
+#include "schema.h"
 #include "strbuf.h"
 #include "tsv.h"
 #include "util.h"
 
 #define NUM(v) CB_FMT3(v)
+
+/* matrix.tsv's stage and alloc names as rundata/schema.h defines them:
+ * STAGE(COMPRESS) is "compress", ALLOC(FRESH) is "fresh". Variants and the
+ * sweep payload are SCHEMA_VARIANT_* and SCHEMA_PAYLOAD_SWEEP. */
+#define STAGE(s) (schema_stage_names[SCHEMA_STAGE_##s])
+#define ALLOC(a) (schema_alloc_names[SCHEMA_ALLOC_##a])
 
 /* A list of distinct strings, in the order first added. */
 typedef struct { char **v; size_t n; } strlist;

@@ -21,7 +21,7 @@ static double birthday(double n, int bits)
 static double hash_tput(const report_ctx *c, const char *hash, const char *payload,
                         double target, char *src, size_t srcn)
 {
-    const rundir_row *w = rpt_find(c, payload, "hash", "", "", -1, hash, NULL), *best = NULL;
+    const rundir_row *w = rpt_find(c, payload, STAGE(HASH), "", "", -1, hash, NULL), *best = NULL;
     size_t i;
     if (w) {
         snprintf(src, srcn, "%s", payload);
@@ -29,7 +29,7 @@ static double hash_tput(const report_ctx *c, const char *hash, const char *paylo
     }
     for (i = 0; i < c->run->nrows; i++) {
         const rundir_row *s = &c->run->rows[i];
-        if (!s->ok || strcmp(s->payload, "sweep") || strcmp(s->stage, "hash") ||
+        if (!s->ok || strcmp(s->payload, SCHEMA_PAYLOAD_SWEEP) || strcmp(s->stage, STAGE(HASH)) ||
             strcmp(s->hash, hash) || !s->bytes_in)
             continue;
         if (!best || fabs(log((double)s->bytes_in / target)) < fabs(log((double)best->bytes_in / target)))
@@ -59,7 +59,7 @@ static void sweep_plot(report_ctx *c, FILE *md)
             const rundir_row *next = NULL;
             for (i = 0; i < c->run->nrows; i++) {
                 const rundir_row *s = &c->run->rows[i];
-                if (s->ok && !strcmp(s->payload, "sweep") && !strcmp(s->stage, "hash") &&
+                if (s->ok && !strcmp(s->payload, SCHEMA_PAYLOAD_SWEEP) && !strcmp(s->stage, STAGE(HASH)) &&
                     !strcmp(s->hash, c->hashes.v[h]) && s->bytes_in > last &&
                     (!next || s->bytes_in < next->bytes_in))
                     next = s;
@@ -158,9 +158,9 @@ static void key_consequences(report_ctx *c, FILE *md)
     for (h = 0; h < c->hashes.n; h++) {
         fprintf(md, "| %s |", c->hashes.v[h]);
         for (i = 0; i < c->payloads.n; i++) {
-            const rundir_row *hr = rpt_find(c, c->payloads.v[i], "hash", "", "", -1, c->hashes.v[h], NULL);
-            const rundir_row *sv = rpt_find(c, c->payloads.v[i], "save", "sequential", PR_CODEC, PR_LEVEL,
-                                        c->hashes.v[h], NULL);
+            const rundir_row *hr = rpt_find(c, c->payloads.v[i], STAGE(HASH), "", "", -1, c->hashes.v[h], NULL);
+            const rundir_row *sv = rpt_find(c, c->payloads.v[i], STAGE(SAVE), SCHEMA_VARIANT_SEQUENTIAL, PR_CODEC,
+                                            PR_LEVEL, c->hashes.v[h], NULL);
             if (hr && sv) fprintf(md, " %s %% |", NUM(100.0 * hr->median_ns / sv->median_ns));
             else fprintf(md, " - |");
         }

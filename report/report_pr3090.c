@@ -10,6 +10,7 @@
 #include "baselines.h"
 #include "roundtrip.h"
 #include "sampstat.h"
+#include "schema.h"
 #include "strbuf.h"
 #include "util.h"
 
@@ -96,7 +97,7 @@ static const rundir_row *find_row(const rundir *r, rt_suite s, const rt_payload 
     char codec[32] = "", hash[32] = BASE_HASH;
     int level = RUNDIR_NO_LEVEL;
     size_t i;
-    if (strcmp(stage, "hash") == 0) {
+    if (strcmp(stage, schema_stage_names[SCHEMA_STAGE_HASH]) == 0) {
         snprintf(hash, sizeof hash, "%s", codec_spec);
     } else {
         const char *colon = strchr(codec_spec, ':');
@@ -247,7 +248,7 @@ static double storage_share(const rundir *r, const rt_payload *pl, const char *c
     const rundir_row *none = NULL, *with = NULL;
     for (i = 0; i < r->nrows; i++) {
         const rundir_row *w = &r->rows[i];
-        if (!w->ok || strcmp(w->payload, pl->spec) || strcmp(w->stage, "roundtrip-total") ||
+        if (!w->ok || strcmp(w->payload, pl->spec) || strcmp(w->stage, SCHEMA_STAGE_RT_TOTAL) ||
             strcmp(w->variant, rt_suite_variants[pl->suite]) || strcmp(w->hash, BASE_HASH))
             continue;
         if (!strcmp(w->codec, "none")) none = w;
@@ -336,7 +337,7 @@ static void md_pairings(FILE *md, const rundir *run, rt_suite suite)
     int any = 0;
     for (i = 0; i < run->nrows; i++) {
         const rundir_row *w = &run->rows[i], *first = NULL;
-        if (!w->ok || strcmp(w->stage, "roundtrip-total") || strcmp(w->variant, rt_suite_variants[suite]))
+        if (!w->ok || strcmp(w->stage, SCHEMA_STAGE_RT_TOTAL) || strcmp(w->variant, rt_suite_variants[suite]))
             continue;
         for (j = 0; j < i && !first; j++) {
             const rundir_row *u = &run->rows[j];

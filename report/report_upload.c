@@ -39,9 +39,10 @@ typedef struct {
 static size_t upload_points(const report_ctx *c, const char *pl, upload_point *pts, const rundir_row **base)
 {
     size_t k, n = 0;
-    *base = rpt_find(c, pl, "save", "sequential", BASE_CODEC, BASE_LEVEL, BASE_HASH, NULL);
+    *base = rpt_find(c, pl, STAGE(SAVE), SCHEMA_VARIANT_SEQUENTIAL, BASE_CODEC, BASE_LEVEL, BASE_HASH, NULL);
     for (k = 0; k < c->codecs.n; k++) {
-        const rundir_row *s = rpt_find_spec(c, pl, "save", "sequential", c->codecs.v[k], BASE_HASH, NULL);
+        const rundir_row *s = rpt_find_spec(c, pl, STAGE(SAVE), SCHEMA_VARIANT_SEQUENTIAL, c->codecs.v[k], BASE_HASH,
+                                            NULL);
         if (!s) continue;
         pts[n].spec = c->codecs.v[k];
         pts[n].save = s;
