@@ -62,10 +62,7 @@ static const ordering orderings[] = {
 size_t report_consistency(const rundir *run, int protocol, FILE *md)
 {
     size_t checked[sizeof orderings / sizeof orderings[0]] = {0}, violated = 0, unjudged = 0;
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *tbl = open_memstream(&buf, &len);
-    if (!tbl) rpt_oom();
+    cb_buf tbl = {0};
     for (size_t o = 0; o < sizeof orderings / sizeof orderings[0]; o++)
         for (size_t i = 0; i < run->nrows; i++) {
             const rundir_row *w = &run->rows[i];
@@ -84,11 +81,12 @@ size_t report_consistency(const rundir *run, int protocol, FILE *md)
                 rundir_row_id(part, b, sizeof b);
                 report_ratio_text(r, txt, sizeof txt);
                 if (!violated++)
-                    fprintf(tbl, "| ordering | larger row | smaller row | larger / smaller |\n|---|---|---|---|\n");
-                fprintf(tbl, "| %s | `%s` | `%s` | %s |\n", orderings[o].rule, a, b, txt);
+                    cb_buf_puts(&tbl, "| ordering | larger row | smaller row | larger / smaller |\n"
+                                      "|---|---|---|---|\n");
+                cb_buf_printf(&tbl, "| %s | `%s` | `%s` | %s |\n", orderings[o].rule, a, b, txt);
             }
         }
-    fclose(tbl);
+    if (tbl.oom) rpt_oom();
     fprintf(md, "Orderings that must hold whatever the machine does; a violation (the whole 95 %% interval "
                 "of larger / smaller below 1) means one of the rows caught a slow or fast phase of the "
                 "machine and the findings built on it are wrong. Overlapping intervals are not a "
@@ -97,8 +95,8 @@ size_t report_consistency(const rundir *run, int protocol, FILE *md)
         fprintf(md, "- %s: %zu pairs checked\n", orderings[o].rule, checked[o]);
     if (unjudged) fprintf(md, "- %zu pairs not judged (fewer than 3 rounds)\n", unjudged);
     fprintf(md, "\n");
-    if (violated) fprintf(md, "**%zu violated:**\n\n%s\n", violated, buf);
+    if (violated) fprintf(md, "**%zu violated:**\n\n%s\n", violated, tbl.p);
     else fprintf(md, "None violated.\n\n");
-    free(buf);
+    cb_buf_free(&tbl);
     return violated;
 }

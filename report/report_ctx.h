@@ -9,8 +9,8 @@
  * (declared below) and one row of the section table in report.c. It reads
  * ok rows with rpt_find() / rpt_find_spec(), computes its numbers into a
  * struct of its own, then renders them as markdown on md (no heading: the
- * table numbers and titles sections). Plot data goes to plots/ through
- * rpt_write_data(), the plot itself is queued with rpt_add_job() (a script
+ * table numbers and titles sections). Plot data, built in a cb_buf, goes to
+ * plots/ through rpt_write_data(), the plot itself is queued with rpt_add_job() (a script
  * in plots/ that writes out.png.tmp and out.svg.tmp). Facts about a codec
  * or hash come from the run's env.tsv (report_facts.h), never from its name.
  */
@@ -100,8 +100,9 @@ void rpt_oom(void) __attribute__((noreturn));
 /* One-off formatting (a path, a gnuplot expression), malloc'd; rpt_oom()
  * when memory runs out. Strings built piece by piece use cb_buf. */
 char *rpt_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* A memory stream for a section's markdown or a data file; rpt_oom() when
- * memory runs out. */
+/* A memory stream the driver hands a section as its FILE *md (the sections
+ * render markdown with fprintf); rpt_oom() when memory runs out. Plot data
+ * and other text built piece by piece go into a cb_buf. */
 void rpt_mem_open(FILE **f, char **buf, size_t *len);
 /* A payload or codec name made safe for a file name. */
 const char *rpt_slug(const char *s, char *buf, size_t n);

@@ -148,13 +148,14 @@ void report_drift(const rundir *run, FILE *md, char **plot_tsv, size_t *plot_len
             s.n, CB_FMT3(max_of(s.t, s.n)), s.rounds, CB_FMT3(med / 1e3), CB_FMT3(min_of(s.canary, s.n) / med),
             CB_FMT3(max_of(s.canary, s.n) / med), CB_FMT3(rs_spread(s.canary, s.n)), CB_FMT3(max_of(s.steal, s.n)),
             CB_FMT3(max_of(s.iowait, s.n)), CB_FMT3(min_of(s.load, s.n)), CB_FMT3(max_of(s.load, s.n)));
-    FILE *f = open_memstream(plot_tsv, plot_len);
-    if (!f) rpt_oom();
-    fprintf(f, "t_s\tcanary_rel\tloadavg_1m\tsteal_pct\n");
+    cb_buf d = {0};
+    cb_buf_puts(&d, "t_s\tcanary_rel\tloadavg_1m\tsteal_pct\n");
     for (size_t i = 0; i < s.n; i++)
-        fprintf(f, "%.3f\t%.4f\t%.2f\t%.2f\n", s.t[i], s.canary[i] / med, isnan(s.load[i]) ? 0 : s.load[i],
+        cb_buf_printf(&d, "%.3f\t%.4f\t%.2f\t%.2f\n", s.t[i], s.canary[i] / med, isnan(s.load[i]) ? 0 : s.load[i],
                 isnan(s.steal[i]) ? 0 : s.steal[i]);
-    fclose(f);
+    if (d.oom) rpt_oom();
+    *plot_tsv = d.p;
+    *plot_len = d.n;
     free_series(&s);
     fprintf(md, "![the canary over the run](plots/canary.png)\n\n");
     flagged_rows(run, md);

@@ -40,9 +40,9 @@ static const char *ceiling_spec(const report_ctx *c)
 static void fast_pair(report_ctx *c, const char *spec, const char *hash, const char *ceil, FILE *md,
                       strlist *plots)
 {
-    char *buf, *base;
-    size_t len, npts = 0, p, v;
-    FILE *f;
+    char *base;
+    cb_buf d = {0};
+    size_t npts = 0, p, v;
     int have[N_FAST] = {0}, have_slow = 0, have_mc = 0;
     size_t nvar = 0;
     /* Only the variants this pair has rows of become plot columns. */
@@ -59,11 +59,10 @@ static void fast_pair(report_ctx *c, const char *spec, const char *hash, const c
                      rpt_find(c, pl, STAGE(HASH), "", "", -1, hash, NULL) != NULL;
         have_mc |= (ceil ? rpt_find_spec(c, pl, STAGE(COMPRESS), "", ceil, "", NULL) : NULL) != NULL;
     }
-    rpt_mem_open(&f, &buf, &len);
-    fprintf(f, "payload");
+    cb_buf_printf(&d, "payload");
     for (v = 0; v < N_FAST; v++)
-        if (have[v]) { fprintf(f, "\t%s", fast_variants[v]); nvar++; }
-    fprintf(f, "%s%s\n", have_slow ? "\tslowest stage alone" : "", have_mc ? "\tmemcpy of the blob" : "");
+        if (have[v]) { cb_buf_printf(&d, "\t%s", fast_variants[v]); nvar++; }
+    cb_buf_printf(&d, "%s%s\n", have_slow ? "\tslowest stage alone" : "", have_mc ? "\tmemcpy of the blob" : "");
     for (p = 0; p < c->payloads.n; p++) {
         const char *pl = c->payloads.v[p];
         const char *al = fast_alloc(c, pl, spec, hash);
@@ -82,16 +81,16 @@ static void fast_pair(report_ctx *c, const char *spec, const char *hash, const c
                 slow = st[j];
                 slow_name = stn[j];
             }
-        fprintf(f, "%s", pl);
+        cb_buf_printf(&d, "%s", pl);
         for (v = 0; v < N_FAST; v++) {
             const rundir_row *r = rpt_find_spec(c, pl, STAGE(SAVE), fast_variants[v], spec, hash, al);
             if (!have[v]) continue;
-            if (r) fprintf(f, "\t%.6g", r->median_ns / seq->median_ns);
-            else fprintf(f, "\tNaN");
+            if (r) cb_buf_printf(&d, "\t%.6g", r->median_ns / seq->median_ns);
+            else cb_buf_printf(&d, "\tNaN");
         }
-        if (have_slow) fprintf(f, "\t%.6g", slow ? slow->median_ns / seq->median_ns : NAN);
-        if (have_mc) fprintf(f, "\t%.6g", mc ? mc->median_ns / seq->median_ns : NAN);
-        fprintf(f, "\n");
+        if (have_slow) cb_buf_printf(&d, "\t%.6g", slow ? slow->median_ns / seq->median_ns : NAN);
+        if (have_mc) cb_buf_printf(&d, "\t%.6g", mc ? mc->median_ns / seq->median_ns : NAN);
+        cb_buf_printf(&d, "\n");
         for (v = 0; v <= N_FAST; v++) {
             const char *vn = v == 0 ? SCHEMA_VARIANT_SEQUENTIAL : fast_variants[v - 1];
             const rundir_row *r = v == 0 ? seq : rpt_find_spec(c, pl, STAGE(SAVE), vn, spec, hash, al);
@@ -107,15 +106,15 @@ static void fast_pair(report_ctx *c, const char *spec, const char *hash, const c
         }
         npts += any;
     }
-    fclose(f);
-    if (!npts) { free(buf); return; }
+    if (d.oom) rpt_oom();
+    if (!npts) { cb_buf_free(&d); return; }
     {
         char *sp = rpt_asprintf("%s-%s", spec, hash);
         base = rpt_asprintf("fastsave-%s", SLUG(sp));
         free(sp);
     }
     {
-        char *qd = rpt_plot_data(c, base, buf, len), *t = rpt_asprintf("%s + %s", spec, hash);
+        char *qd = rpt_plot_data(c, base, d.p, d.n), *t = rpt_asprintf("%s + %s", spec, hash);
         char *qt = rpt_gq(t);
         rpt_add_job(c, "fastsave.gp", base, rpt_asprintf("data=%s; title=%s; nvar=%zu; nlim=%d", qd, qt, nvar,
                                                    have_slow + have_mc));

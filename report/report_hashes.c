@@ -45,12 +45,8 @@ static double hash_tput(const report_ctx *c, const char *hash, const char *paylo
 static void sweep_plot(report_ctx *c, FILE *md)
 {
     size_t h, i, nsweep = 0;
-    char *buf;
-    cb_buf names = {0};
-    size_t len;
-    FILE *f;
+    cb_buf d = {0}, names = {0};
 
-    rpt_mem_open(&f, &buf, &len);
     for (h = 0; h < c->hashes.n; h++) {
         size_t before = nsweep;
         /* Rows in file order; gnuplot wants each line sorted by size. */
@@ -65,8 +61,8 @@ static void sweep_plot(report_ctx *c, FILE *md)
                     next = s;
             }
             if (!next) break;
-            if (nsweep == before) fprintf(f, "%s# %s\nbytes\tmb_per_s\n", before ? "\n\n" : "", c->hashes.v[h]);
-            fprintf(f, "%llu\t%.6g\n", (unsigned long long)next->bytes_in,
+            if (nsweep == before) cb_buf_printf(&d, "%s# %s\nbytes\tmb_per_s\n", before ? "\n\n" : "", c->hashes.v[h]);
+            cb_buf_printf(&d, "%llu\t%.6g\n", (unsigned long long)next->bytes_in,
                     mbps(next->bytes_in, next->median_ns));
             last = next->bytes_in;
             nsweep++;
@@ -75,10 +71,10 @@ static void sweep_plot(report_ctx *c, FILE *md)
             cb_buf_printf(&names, "%s%s", names.n ? " " : "", c->hashes.v[h]);
         }
     }
-    fclose(f);
+    if (d.oom) rpt_oom();
     if (names.oom) rpt_oom();
     if (nsweep) {
-        char *path = rpt_write_data(c, "hash-sweep.tsv", buf, len), *qd = rpt_gq(path), *qn = rpt_gq(names.p);
+        char *path = rpt_write_data(c, "hash-sweep.tsv", d.p, d.n), *qd = rpt_gq(path), *qn = rpt_gq(names.p);
         rpt_add_job(c, "hashsweep.gp", "hash-sweep", rpt_asprintf("data=%s; names=%s", qd, qn));
         fprintf(md, "Hash throughput against input size (`sweep` rows, stage `hash`):\n\n"
                 "![hash throughput](plots/hash-sweep.png)\n\n");
@@ -86,7 +82,7 @@ static void sweep_plot(report_ctx *c, FILE *md)
         free(qd);
         free(qn);
     } else {
-        free(buf);
+        cb_buf_free(&d);
         fprintf(md, "No `sweep` rows in this run: no throughput-by-size plot.\n\n");
     }
     cb_buf_free(&names);

@@ -57,23 +57,21 @@ static size_t upload_points(const report_ctx *c, const char *pl, upload_point *p
 /* plots/upload-<payload>.tsv (one curve per codec) and its plot. */
 static void upload_plot(report_ctx *c, const char *pl, const upload_point *pts, size_t n, FILE *md)
 {
-    char *buf, *qd, *qn, *qt, *base;
-    cb_buf names = {0};
-    size_t len, k, j;
-    FILE *f;
-    rpt_mem_open(&f, &buf, &len);
+    char *qd, *qn, *qt, *base;
+    cb_buf d = {0}, names = {0};
+    size_t k, j;
     for (k = 0; k < n; k++) {
         const rundir_row *s = pts[k].save;
         cb_buf_printf(&names, "%s%s", names.n ? " " : "", pts[k].spec);
-        fprintf(f, "%s# %s\nbandwidth_mbps\ttotal_ms\n", k ? "\n\n" : "", pts[k].spec);
+        cb_buf_printf(&d, "%s# %s\nbandwidth_mbps\ttotal_ms\n", k ? "\n\n" : "", pts[k].spec);
         for (j = 0; j < BW_POINTS; j++) {
             double bw = BW_MIN * pow(BW_MAX / BW_MIN, (double)j / (BW_POINTS - 1));
-            fprintf(f, "%.6g\t%.6g\n", bw, ms(s->median_ns) + (double)s->bytes_out / (bw * 1e3));
+            cb_buf_printf(&d, "%.6g\t%.6g\n", bw, ms(s->median_ns) + (double)s->bytes_out / (bw * 1e3));
         }
     }
-    fclose(f);
+    if (d.oom) rpt_oom();
     base = rpt_asprintf("upload-%s", SLUG(pl));
-    qd = rpt_plot_data(c, base, buf, len);
+    qd = rpt_plot_data(c, base, d.p, d.n);
     if (names.oom) rpt_oom();
     qn = rpt_gq(names.p ? names.p : "");
     qt = rpt_gq(pl);
