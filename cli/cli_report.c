@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cliopt.h"
 #include "report.h"
 #include "util.h"
 
@@ -45,31 +46,32 @@ static void usage(FILE *out)
 
 int cli_report(int argc, char **argv)
 {
+    static const struct option longopts[] = {
+        {"readme", required_argument, NULL, 'r'}, {"published", required_argument, NULL, 'p'},
+        {"plots-dir", required_argument, NULL, 'd'}, {"gnuplot", required_argument, NULL, 'g'},
+        {"python", required_argument, NULL, 'y'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0},
+    };
     report_opts o = {0};
     char err[1024];
-    int i, rc;
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (cb_is_help(a)) { usage(stdout); return CB_EXIT_OK; }
-        if (cb_is_version(a)) {
-            printf("casbench report %s (commit %s)\n", cb_version, cb_git_commit);
-            return CB_EXIT_OK;
+    int c, i, rc;
+    cb_getopt_reset();
+    while ((c = cb_getopt(argc, argv, "h", longopts, err, sizeof err)) != -1) {
+        switch (c) {
+        case 'h': usage(stdout); return CB_EXIT_OK;
+        case 'V': printf("casbench report %s (commit %s)\n", cb_version, cb_git_commit); return CB_EXIT_OK;
+        case 'r': o.readme = optarg; break;
+        case 'p': o.published = optarg; break;
+        case 'd': o.scripts_dir = optarg; break;
+        case 'g': o.gnuplot = optarg; break;
+        case 'y': o.python_dir = optarg; break;
+        default: cb_fail(CB_EXIT_USAGE, "report: %s (see casbench report --help)", err);
         }
-        if (!strcmp(a, "--readme") || !strcmp(a, "--published") || !strcmp(a, "--plots-dir") ||
-            !strcmp(a, "--gnuplot") || !strcmp(a, "--python")) {
-            if (i + 1 >= argc) cb_fail(CB_EXIT_USAGE, "report: %s needs a value", a);
-            if (!strcmp(a, "--readme")) o.readme = argv[++i];
-            else if (!strcmp(a, "--published")) o.published = argv[++i];
-            else if (!strcmp(a, "--plots-dir")) o.scripts_dir = argv[++i];
-            else if (!strcmp(a, "--python")) o.python_dir = argv[++i];
-            else o.gnuplot = argv[++i];
-        } else if (a[0] == '-' && a[1]) {
-            cb_fail(CB_EXIT_USAGE, "report: unknown option %s (see casbench report --help)", CB_Q(a));
-        } else if (o.run_dir) {
-            cb_fail(CB_EXIT_USAGE, "report: more than one RUN_DIR (%s and %s)", CB_Q(o.run_dir), CB_Q(a));
-        } else {
-            o.run_dir = a;
-        }
+    }
+    for (i = optind; i < argc; i++) {
+        if (o.run_dir)
+            cb_fail(CB_EXIT_USAGE, "report: more than one RUN_DIR (%s and %s)", CB_Q(o.run_dir), CB_Q(argv[i]));
+        o.run_dir = argv[i];
     }
     if (!o.run_dir) cb_fail(CB_EXIT_USAGE, "report: no RUN_DIR given (see casbench report --help)");
     rc = report_write(&o, err, sizeof err);

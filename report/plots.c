@@ -4,34 +4,14 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-/* The path of an executable named `name` (a path when it holds a '/'),
- * searched in PATH. Malloc'd, or NULL. */
-char *plots_find_exe(const char *name)
-{
-    const char *path = getenv("PATH"), *p;
-    if (strchr(name, '/')) return access(name, X_OK) == 0 ? strdup(name) : NULL;
-    if (!path) return NULL;
-    for (p = path;;) {
-        const char *colon = strchr(p, ':');
-        size_t len = colon ? (size_t)(colon - p) : strlen(p);
-        char *cand = rpt_asprintf("%.*s/%s", (int)len, len ? p : ".", name);
-        struct stat st;
-        if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0) return cand;
-        free(cand);
-        if (!colon) return NULL;
-        p = colon + 1;
-    }
-}
+#include "proc.h"
 
 const char *report_find_scripts(void)
 {
@@ -64,68 +44,45 @@ const char *report_find_scripts(void)
     return NULL;
 }
 
+/* gnuplot's message: the last line of its output with text on it. */
+static void last_line(const char *out, char *line, size_t cap)
+{
+    const char *p = out;
+    line[0] = 0;
+    while (*p) {
+        const char *nl = strchr(p, '\n'), *q = p;
+        size_t l = nl ? (size_t)(nl - p) : strlen(p);
+        while (q < p + l && (*q == ' ' || *q == '\t')) q++;
+        if (q < p + l) {
+            size_t m = (size_t)(p + l - q) < cap - 1 ? (size_t)(p + l - q) : cap - 1;
+            memcpy(line, q, m);
+            line[m] = 0;
+        }
+        p += l + (nl != NULL);
+    }
+}
+
 /* Run `gnuplot -e EXPR SCRIPT`; its output is kept for the error message. */
 static int run_gnuplot(const char *gnuplot, const char *script, const char *expr,
                        char *err, size_t errlen)
 {
-    int fds[2], status;
-    pid_t pid;
-    char out[4096];
-    size_t n = 0;
-    if (pipe(fds) != 0) return cb_err(err, errlen, "pipe: %s", strerror(errno));
-    fflush(NULL);
-    pid = fork();
-    if (pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        return cb_err(err, errlen, "fork: %s", strerror(errno));
+    char *const argv[] = {(char *)gnuplot, "-e", (char *)expr, (char *)script, NULL};
+    /* Only the last line of a failure is shown: 4 KiB of output is plenty. */
+    const cb_run_opts opts = {.timeout_s = 0, .max_output = 4096};
+    cb_run_result res;
+    char *out = NULL, why[256], line[512], how[sizeof why];
+    size_t n;
+    if (cb_run(argv, &opts, &out, &n, &res, why, sizeof why) == 0) {
+        free(out);
+        return 0;
     }
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull >= 0) dup2(devnull, 0);
-        dup2(fds[1], 1);
-        dup2(fds[1], 2);
-        close(fds[0]);
-        close(fds[1]);
-        execl(gnuplot, "gnuplot", "-e", expr, script, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    for (;;) {
-        char tmp[1024];
-        ssize_t r = read(fds[0], tmp, sizeof tmp);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        if (n < sizeof out - 1) {
-            size_t take = (size_t)r < sizeof out - 1 - n ? (size_t)r : sizeof out - 1 - n;
-            memcpy(out + n, tmp, take);
-            n += take;
-        }
-    }
-    close(fds[0]);
-    out[n] = 0;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) return cb_err(err, errlen, "waitpid: %s", strerror(errno));
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        char line[512] = "";
-        const char *p = out;
-        /* gnuplot's message: its last line with text on it. */
-        while (*p) {
-            const char *nl = strchr(p, '\n'), *q = p;
-            size_t l = nl ? (size_t)(nl - p) : strlen(p);
-            while (q < p + l && (*q == ' ' || *q == '\t')) q++;
-            if (q < p + l) {
-                size_t m = (size_t)(p + l - q) < sizeof line - 1 ? (size_t)(p + l - q) : sizeof line - 1;
-                memcpy(line, q, m);
-                line[m] = 0;
-            }
-            p += l + (nl != NULL);
-        }
-        return cb_err(err, errlen, "%s: gnuplot failed (%s %d): %s", script,
-                      WIFEXITED(status) ? "exit" : "signal",
-                      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), line);
-    }
-    return 0;
+    if (!out) rpt_oom();
+    last_line(out, line, sizeof line);
+    free(out);
+    if (res.signal) snprintf(how, sizeof how, "signal %d", res.signal);
+    else if (res.status > 0) snprintf(how, sizeof how, "exit %d", res.status);
+    else snprintf(how, sizeof how, "%s", why);
+    return cb_err(err, errlen, "%s: gnuplot failed (%s): %s", script, how, line);
 }
 
 

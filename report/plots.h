@@ -10,11 +10,7 @@
 
 #include "report_ctx.h"
 
-/* The path of an executable named `name` (a path when it holds a '/'),
- * searched in PATH. Malloc'd, or NULL. */
-char *plots_find_exe(const char *name);
-
-/* Run every job: `gnuplot -e "set loadpath SCRIPTS; EXPR; out=OUT"
+/* Run every job (gnuplot: the program's path, from cb_find_exe): `gnuplot -e "set loadpath SCRIPTS; EXPR; out=OUT"
  * SCRIPTS/SCRIPT`, then rename OUT.png.tmp and OUT.svg.tmp to their final
  * names, adding them to written. 0, or -1 with gnuplot's last message (or
  * the failed rename) in err. */

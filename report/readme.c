@@ -7,13 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atomic.h"
+#include "strbuf.h"
+
 /* The relative path from directory `from` to `to` (both absolute, as
  * realpath() gives them). */
 static char *relpath(const char *from, const char *to)
 {
-    size_t i = 0, common = 0, ups = 0, len;
-    char *out;
-    FILE *f;
+    size_t i = 0, common = 0, ups = 0;
+    cb_buf out = {0};
     /* The longest common prefix that ends at a component boundary. */
     while (from[i] && from[i] == to[i]) i++;
     if ((!from[i] || from[i] == '/') && (!to[i] || to[i] == '/')) common = i;
@@ -24,14 +26,12 @@ static char *relpath(const char *from, const char *to)
     if (common == 0 && from[0] == '/' && from[1] == 0) common = 0;
     for (i = common; from[i]; i++)
         if (from[i] == '/' && from[i + 1]) ups++;
-    f = open_memstream(&out, &len);
-    if (!f) cb_fail(CB_EXIT_ENV, "out of memory");
-    for (i = 0; i < ups; i++) fprintf(f, "%s..", i ? "/" : "");
-    if (to[common] == '/' && to[common + 1]) fprintf(f, "%s%s", ups ? "/" : "", to + common + 1);
-    else if (to[common] && to[common] != '/') fprintf(f, "%s%s", ups ? "/" : "", to + common);
-    if (len == 0 && ftell(f) == 0) fprintf(f, ".");
-    fclose(f);
-    return out;
+    for (i = 0; i < ups; i++) cb_buf_printf(&out, "%s..", i ? "/" : "");
+    if (to[common] == '/' && to[common + 1]) cb_buf_printf(&out, "%s%s", ups ? "/" : "", to + common + 1);
+    else if (to[common] && to[common] != '/') cb_buf_printf(&out, "%s%s", ups ? "/" : "", to + common);
+    if (out.n == 0) cb_buf_puts(&out, ".");
+    if (out.oom) rpt_oom();
+    return out.p;
 }
 
 int readme_update(const char *readme, const char *run_dir, const char *md_excerpt,
@@ -39,10 +39,9 @@ int readme_update(const char *readme, const char *run_dir, const char *md_excerp
 {
     uint8_t *data;
     size_t len, i;
-    char sub[256], *dir_abs, *run_abs, *rd, *slash, *rel, *body, *out;
-    size_t blen, olen;
+    char sub[256], *dir_abs, *run_abs, *rd, *slash, *rel;
+    cb_buf body = {0}, out = {0};
     const char *b, *e;
-    FILE *f;
     int rc = 0;
 
     if (cb_read_file(readme, 64u << 20, &data, &len, sub, sizeof sub) != 0)
@@ -61,51 +60,48 @@ int readme_update(const char *readme, const char *run_dir, const char *md_excerp
     rel = relpath(dir_abs, run_abs);
 
     /* The excerpt's links are relative to the run directory; move them. */
-    f = open_memstream(&body, &blen);
-    if (!f) cb_fail(CB_EXIT_ENV, "out of memory");
-    fprintf(f, "%s\n<!-- written by `casbench report %s --readme`; edits here are replaced -->\n\n",
+    cb_buf_printf(&body, "%s\n<!-- written by `casbench report %s --readme`; edits here are replaced -->\n\n",
             REPORT_README_BEGIN, rel);
-    fprintf(f, "Results of [`%s`](%s/REPORT.md) (full report there).\n\n", rel, rel);
+    cb_buf_printf(&body, "Results of [`%s`](%s/REPORT.md) (full report there).\n\n", rel, rel);
     for (i = 0; md_excerpt[i]; i++) {
         if (strncmp(md_excerpt + i, "](plots/", 8) == 0) {
-            fprintf(f, "](%s/plots/", rel);
+            cb_buf_printf(&body, "](%s/plots/", rel);
             i += 7;
         } else {
-            fputc(md_excerpt[i], f);
+            cb_buf_add(&body, md_excerpt + i, 1);
         }
     }
-    fprintf(f, "Plots:");
+    cb_buf_puts(&body, "Plots:");
     for (i = 0; i < njobs; i++) {
         const char *base = strrchr(jobs[i].out, '/') + 1;
-        fprintf(f, " [%s](%s/plots/%s.png)", base, rel, base);
+        cb_buf_printf(&body, " [%s](%s/plots/%s.png)", base, rel, base);
     }
-    fprintf(f, "\n%s\n", REPORT_README_END);
-    fclose(f);
+    cb_buf_printf(&body, "\n%s\n", REPORT_README_END);
 
     b = strstr((char *)data, REPORT_README_BEGIN);
     e = strstr((char *)data, REPORT_README_END);
     /* report_write() checked the markers before writing anything. */
-    f = open_memstream(&out, &olen);
-    if (!f) cb_fail(CB_EXIT_ENV, "out of memory");
     if (!b && !e) {
         /* No block yet: append it at the end, after the lead's prose. */
-        fwrite(data, 1, len, f);
-        if (len && data[len - 1] != '\n') fputc('\n', f);
-        fprintf(f, "\n%s", body);
+        cb_buf_add(&out, (const char *)data, len);
+        if (len && data[len - 1] != '\n') cb_buf_puts(&out, "\n");
+        cb_buf_printf(&out, "\n%s", body.p);
     } else if (!b || !e || e < b) {
         rc = cb_err(err, errlen, "%s: the markers %s and %s must both be present, in "
                     "that order", readme, CB_Q(REPORT_README_BEGIN), CB_Q(REPORT_README_END));
     } else {
         const char *after = e + strlen(REPORT_README_END);
         if (*after == '\n') after++;
-        fwrite(data, 1, (size_t)(b - (char *)data), f);
-        fputs(body, f);
-        fputs(after, f);
+        cb_buf_add(&out, (const char *)data, (size_t)(b - (char *)data));
+        cb_buf_puts(&out, body.p);
+        cb_buf_puts(&out, after);
     }
-    fclose(f);
-    if (rc == 0) rc = rpt_write_atomic(readme, out, olen, err, errlen);
-    free(out);
-    free(body);
+    if (body.oom || out.oom) rpt_oom();
+    /* Durable: README.md is the user's document, not regenerated from a run;
+     * after a power loss it must be the old one or the new one, not empty. */
+    if (rc == 0) rc = cb_write_atomic(readme, out.p, out.n, CB_DURABLE, NULL, err, errlen);
+    cb_buf_free(&out);
+    cb_buf_free(&body);
     free(rel);
     free(rd);
     free(run_abs);

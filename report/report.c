@@ -6,16 +6,21 @@
 #include "report.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "atomic.h"
 #include "plots.h"
+#include "proc.h"
 #include "readme.h"
 #include "report_ctx.h"
 #include "report_pr3090.h"
 #include "report_rounds.h"
+#include "schema.h"
+#include "strbuf.h"
 
 /* ------------------------------------------------------ the section table */
 
@@ -92,10 +97,10 @@ int report_write(const report_opts *o, char *err, size_t errlen)
 {
     rundir run, pyrun;
     report_ctx c;
-    char *gnuplot = NULL, *published_default = NULL, *md = NULL, *excerpt = NULL;
-    size_t mdlen, exlen, i;
+    char gnuplot[PATH_MAX], *published_default = NULL;
+    cb_buf md = {0}, excerpt = {0};
+    size_t i;
     const char *scripts = o->scripts_dir ? o->scripts_dir : report_find_scripts();
-    FILE *mf, *xf;
     int rc = CB_EXIT_INPUT, any_fresh = 0;
     struct stat st;
 
@@ -135,8 +140,7 @@ int report_write(const report_opts *o, char *err, size_t errlen)
     if (o->readme && readme_check(o->readme, err, errlen) != 0) goto out;
 
     rc = CB_EXIT_ENV;
-    gnuplot = plots_find_exe(o->gnuplot ? o->gnuplot : "gnuplot");
-    if (!gnuplot) {
+    if (cb_find_exe(o->gnuplot ? o->gnuplot : "gnuplot", gnuplot, sizeof gnuplot) != 0) {
         cb_err(err, errlen, "%s: not found (install gnuplot-nox; the plots need it)",
                o->gnuplot ? o->gnuplot : "gnuplot");
         goto out;
@@ -157,22 +161,22 @@ int report_write(const report_opts *o, char *err, size_t errlen)
     c.protocol = -1;
     for (i = 0; i < run.nrows; i++) {
         const rundir_row *w = &run.rows[i];
-        if (!w->ok || strcmp(w->payload, "sweep") == 0) continue;
+        if (!w->ok || strcmp(w->payload, SCHEMA_PAYLOAD_SWEEP) == 0) continue;
         if (w->protocol == 4 || c.protocol < 0) c.protocol = w->protocol;
-        if (strcmp(w->alloc, "fresh") == 0) any_fresh = 1;
+        if (strcmp(w->alloc, ALLOC(FRESH)) == 0) any_fresh = 1;
     }
-    c.alloc = any_fresh ? "fresh" : "reuse";
+    c.alloc = any_fresh ? ALLOC(FRESH) : ALLOC(REUSE);
     for (i = 0; i < run.nrows; i++) {
         const rundir_row *w = &run.rows[i];
         if (!w->ok) continue;
-        if (strcmp(w->payload, "sweep") != 0) rpt_sl_add(&c.payloads, w->payload);
-        if (strcmp(w->stage, "compress") == 0 && *w->codec && w->protocol == c.protocol) {
+        if (strcmp(w->payload, SCHEMA_PAYLOAD_SWEEP) != 0) rpt_sl_add(&c.payloads, w->payload);
+        if (strcmp(w->stage, STAGE(COMPRESS)) == 0 && *w->codec && w->protocol == c.protocol) {
             char *spec = w->level != RUNDIR_NO_LEVEL ? rpt_asprintf("%s:%d", w->codec, w->level)
                                        : rpt_asprintf("%s", w->codec);
             rpt_sl_add(&c.codecs, spec);
             free(spec);
         }
-        if (strcmp(w->stage, "hash") == 0 && *w->hash) rpt_sl_add(&c.hashes, w->hash);
+        if (strcmp(w->stage, STAGE(HASH)) == 0 && *w->hash) rpt_sl_add(&c.hashes, w->hash);
     }
     if (!c.payloads.n && !c.hashes.n) {
         rc = CB_EXIT_INPUT;
@@ -180,11 +184,8 @@ int report_write(const report_opts *o, char *err, size_t errlen)
         goto out;
     }
 
-    mf = open_memstream(&md, &mdlen);
-    xf = open_memstream(&excerpt, &exlen);
-    if (!mf || !xf) cb_fail(CB_EXIT_ENV, "out of memory");
-    fprintf(mf, "# casbench report: %s\n\n", run.dir);
-    fprintf(mf, "Every number below is computed from `%s`, `%s` and the published table by "
+    cb_buf_printf(&md, "# casbench report: %s\n\n", run.dir);
+    cb_buf_printf(&md, "Every number below is computed from `%s`, `%s` and the published table by "
             "`casbench report`; regenerate with `casbench report %s`.\n\n", run.matrix_path,
             run.env_path, run.dir);
     for (i = 0; i < N_SECTIONS; i++) {
@@ -194,28 +195,29 @@ int report_write(const report_opts *o, char *err, size_t errlen)
         rpt_mem_open(&sf, &sbuf, &slen);
         sections[i].write(&c, sf);
         fclose(sf);
-        fprintf(mf, "## %zu. %s\n\n%s", i + 1, sections[i].title, sbuf);
-        if (sections[i].in_readme) fprintf(xf, "### %s\n\n%s", sections[i].title, sbuf);
+        cb_buf_printf(&md, "## %zu. %s\n\n%s", i + 1, sections[i].title, sbuf);
+        if (sections[i].in_readme) cb_buf_printf(&excerpt, "### %s\n\n%s", sections[i].title, sbuf);
         free(sbuf);
     }
-    fclose(mf);
-    fclose(xf);
+    if (md.oom || excerpt.oom) rpt_oom();
     if (c.failed) goto out;
 
     if (plots_run(gnuplot, scripts, c.jobs, c.njobs, &c.written, err, errlen) != 0) goto out;
     plots_remove_stale(c.plots_dir, &c.written);
     {
         char *path = rpt_asprintf("%s/REPORT.md", run.dir);
-        int r = rpt_write_atomic(path, md, mdlen, err, errlen);
+        /* Volatile: REPORT.md is regenerated from the run by `casbench report`. */
+        int r = cb_write_atomic(path, md.p, md.n, CB_VOLATILE, NULL, err, errlen);
         free(path);
         if (r != 0) goto out;
     }
-    if (o->readme && readme_update(o->readme, run.dir, excerpt, c.jobs, c.njobs, err, errlen) != 0) goto out;
+    if (o->readme &&
+        readme_update(o->readme, run.dir, excerpt.p ? excerpt.p : "", c.jobs, c.njobs, err, errlen) != 0)
+        goto out;
     rc = 0;
 out:
-    free(md);
-    free(excerpt);
-    free(gnuplot);
+    cb_buf_free(&md);
+    cb_buf_free(&excerpt);
     free(published_default);
     ctx_free(&c);
     rundir_free(&run);

@@ -42,14 +42,14 @@ static int cmp_ds(const void *a, const void *b)
 
 /* A gnuplot data block: the points on the compress (or decompress) front,
  * sorted by that speed (pt is reordered). */
-static void front_block(FILE *f, cpoint *pt, size_t n, int decompress)
+static void front_block(cb_buf *d, cpoint *pt, size_t n, int decompress)
 {
     size_t k;
     qsort(pt, n, sizeof *pt, decompress ? cmp_ds : cmp_cs);
-    fprintf(f, "\n\ncodec\tfamily\tratio\tcompress_mbps\tdecompress_mbps\n");
+    cb_buf_printf(d, "\n\ncodec\tfamily\tratio\tcompress_mbps\tdecompress_mbps\n");
     for (k = 0; k < n; k++)
         if (decompress ? pt[k].pd : pt[k].pc)
-            fprintf(f, "%s\t0\t%.6g\t%.6g\t%.6g\n", pt[k].spec, pt[k].ratio, pt[k].cs, pt[k].ds);
+            cb_buf_printf(d, "%s\t0\t%.6g\t%.6g\t%.6g\n", pt[k].spec, pt[k].ratio, pt[k].cs, pt[k].ds);
 }
 
 void report_sec_codecs(report_ctx *c, FILE *md)
@@ -65,13 +65,12 @@ void report_sec_codecs(report_ctx *c, FILE *md)
         const char *pl = c->payloads.v[p];
         cpoint *pt = calloc(c->codecs.n + 1, sizeof *pt), *sorted;
         size_t n = 0;
-        char *buf, *base, *qd, *qt;
-        size_t len;
-        FILE *f;
-        if (!pt) cb_fail(CB_EXIT_ENV, "out of memory");
+        char *base, *qd, *qt;
+        cb_buf d = {0};
+        if (!pt) rpt_oom();
         for (k = 0; k < c->codecs.n; k++) {
-            const rundir_row *cr = rpt_find_spec(c, pl, "compress", "", c->codecs.v[k], "", NULL);
-            const rundir_row *dr = rpt_find_spec(c, pl, "decompress", "", c->codecs.v[k], "", NULL);
+            const rundir_row *cr = rpt_find_spec(c, pl, STAGE(COMPRESS), "", c->codecs.v[k], "", NULL);
+            const rundir_row *dr = rpt_find_spec(c, pl, STAGE(DECOMPRESS), "", c->codecs.v[k], "", NULL);
             char codec[64];
             int level;
             if (!cr || !dr || !cr->bytes_out) continue;
@@ -87,7 +86,7 @@ void report_sec_codecs(report_ctx *c, FILE *md)
         pareto(pt, n, 0);
         pareto(pt, n, 1);
         fprintf(md, "**%s** (%llu bytes pickled)\n\n", pl,
-                (unsigned long long)rpt_find_spec(c, pl, "compress", "", pt[0].spec, "", NULL)->pickled_bytes);
+                (unsigned long long)rpt_find_spec(c, pl, STAGE(COMPRESS), "", pt[0].spec, "", NULL)->pickled_bytes);
         fprintf(md, "| codec | readable by today's metaflow | ratio | compress MB/s | "
                 "decompress MB/s | Pareto (compress) | Pareto (decompress) |\n"
                 "|---|---|---|---|---|---|---|\n");
@@ -95,22 +94,21 @@ void report_sec_codecs(report_ctx *c, FILE *md)
             fprintf(md, "| %s | %s | %s | %s | %s | %s | %s |\n", pt[k].spec, report_codec_kind_text(pt[k].fam),
                     NUM(pt[k].ratio), NUM(pt[k].cs), NUM(pt[k].ds), pt[k].pc ? "yes" : "",
                     pt[k].pd ? "yes" : "");
-        rpt_mem_open(&f, &buf, &len);
-        /* Block 0: every point; block 1: the compress front by speed; block 2:
+            /* Block 0: every point; block 1: the compress front by speed; block 2:
          * the decompress front. family: 0 ceiling, 1 gzip, 2 new version, 3 unknown. */
-        fprintf(f, "codec\tfamily\tratio\tcompress_mbps\tdecompress_mbps\n");
+        cb_buf_printf(&d, "codec\tfamily\tratio\tcompress_mbps\tdecompress_mbps\n");
         for (k = 0; k < n; k++)
-            fprintf(f, "%s\t%d\t%.6g\t%.6g\t%.6g\n", pt[k].spec,
+            cb_buf_printf(&d, "%s\t%d\t%.6g\t%.6g\t%.6g\n", pt[k].spec,
                     pt[k].fam == CODEC_KIND_CEILING ? 0 : pt[k].fam == CODEC_KIND_READABLE ? 1 :
                     pt[k].fam == CODEC_KIND_NEWVERSION ? 2 : 3, pt[k].ratio, pt[k].cs, pt[k].ds);
         sorted = malloc(n * sizeof *sorted);
-        if (!sorted) cb_fail(CB_EXIT_ENV, "out of memory");
+        if (!sorted) rpt_oom();
         memcpy(sorted, pt, n * sizeof *pt);
-        front_block(f, sorted, n, 0);
-        front_block(f, sorted, n, 1);
-        fclose(f);
+        front_block(&d, sorted, n, 0);
+        front_block(&d, sorted, n, 1);
+        if (d.oom) rpt_oom();
         base = rpt_asprintf("codecs-%s", SLUG(pl));
-        qd = rpt_plot_data(c, base, buf, len);
+        qd = rpt_plot_data(c, base, d.p, d.n);
         qt = rpt_gq(pl);
         {
             char *b1 = rpt_asprintf("%s-compress", base), *b2 = rpt_asprintf("%s-decompress", base);

@@ -1,12 +1,11 @@
 /* report_ctx.c - the helpers the sections share (report_ctx.h). */
 #include "report_ctx.h"
 
-#include <errno.h>
-#include <fcntl.h>
+#include "atomic.h"
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 int rpt_sl_has(const strlist *l, const char *s)
 {
@@ -20,7 +19,7 @@ void rpt_sl_add(strlist *l, const char *s)
     char **nv;
     if (rpt_sl_has(l, s)) return;
     nv = realloc(l->v, (l->n + 1) * sizeof *nv);
-    if (!nv || !(nv[l->n] = strdup(s))) cb_fail(CB_EXIT_ENV, "out of memory");
+    if (!nv || !(nv[l->n] = strdup(s))) rpt_oom();
     l->v = nv;
     l->n++;
 }
@@ -45,6 +44,11 @@ const char *rpt_slug(const char *s, char *buf, size_t n)
     return buf;
 }
 
+void rpt_oom(void)
+{
+    cb_fail(CB_EXIT_ENV, "out of memory");
+}
+
 char *rpt_asprintf(const char *fmt, ...)
 {
     va_list ap;
@@ -53,34 +57,8 @@ char *rpt_asprintf(const char *fmt, ...)
     va_start(ap, fmt);
     r = vasprintf(&s, fmt, ap);
     va_end(ap);
-    if (r < 0) cb_fail(CB_EXIT_ENV, "out of memory");
+    if (r < 0) rpt_oom();
     return s;
-}
-
-/* Write data to path through path.tmp + rename. */
-int rpt_write_atomic(const char *path, const char *data, size_t len, char *err, size_t errlen)
-{
-    char *tmp = rpt_asprintf("%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        cb_err(err, errlen, "%s: %s", tmp, strerror(errno));
-        free(tmp);
-        return -1;
-    }
-    if (cb_write_all(fd, data, len) != 0 || close(fd) != 0) {
-        cb_err(err, errlen, "%s: %s", tmp, strerror(errno));
-        unlink(tmp);
-        free(tmp);
-        return -1;
-    }
-    if (rename(tmp, path) != 0) {
-        cb_err(err, errlen, "%s: %s", path, strerror(errno));
-        unlink(tmp);
-        free(tmp);
-        return -1;
-    }
-    free(tmp);
-    return 0;
 }
 
 const rundir_row *rpt_find(const report_ctx *c, const char *payload, const char *stage,
@@ -94,7 +72,7 @@ const rundir_row *rpt_find(const report_ctx *c, const char *payload, const char 
             const rundir_row *w = &c->run->rows[i];
             if (!w->ok || strcmp(w->payload, payload) != 0 || strcmp(w->stage, stage) != 0)
                 continue;
-            if (strcmp(payload, "sweep") != 0 && w->protocol != c->protocol) continue;
+            if (strcmp(payload, SCHEMA_PAYLOAD_SWEEP) != 0 && w->protocol != c->protocol) continue;
             if (strcmp(w->variant, variant ? variant : "") != 0) continue;
             if (strcmp(w->codec, codec ? codec : "") != 0) continue;
             if (codec && *codec && w->level != level) continue;
@@ -129,9 +107,9 @@ const rundir_row *rpt_find_spec(const report_ctx *c, const char *payload, const 
 void rpt_add_job(report_ctx *c, const char *script, const char *base, char *expr)
 {
     plot_job *nj = realloc(c->jobs, (c->njobs + 1) * sizeof *nj);
-    if (!nj) cb_fail(CB_EXIT_ENV, "out of memory");
+    if (!nj) rpt_oom();
     c->jobs = nj;
-    nj[c->njobs].script = strdup(script);
+    if (!(nj[c->njobs].script = strdup(script))) rpt_oom();
     nj[c->njobs].out = rpt_asprintf("%s/%s", c->plots_dir, base);
     nj[c->njobs].expr = expr;
     c->njobs++;
@@ -144,7 +122,7 @@ char *rpt_gq(const char *s)
     char *o;
     for (i = 0; s[i]; i++) n += s[i] == '\'' ? 2 : 1;
     o = malloc(n);
-    if (!o) cb_fail(CB_EXIT_ENV, "out of memory");
+    if (!o) rpt_oom();
     o[k++] = '\'';
     for (i = 0; s[i]; i++) {
         if (s[i] == '\'') o[k++] = '\'';
@@ -159,7 +137,9 @@ char *rpt_gq(const char *s)
 char *rpt_write_data(report_ctx *c, const char *name, char *text, size_t len)
 {
     char *path = rpt_asprintf("%s/%s", c->plots_dir, name);
-    if (!c->failed && rpt_write_atomic(path, text, len, c->err, c->errlen) != 0) c->failed = 1;
+    /* Volatile: plot data is regenerated from matrix.tsv by the next report. */
+    if (!c->failed && cb_write_atomic(path, text, len, CB_VOLATILE, NULL, c->err, c->errlen) != 0)
+        c->failed = 1;
     rpt_sl_add(&c->written, name);
     free(text);
     return path;
@@ -168,7 +148,7 @@ char *rpt_write_data(report_ctx *c, const char *name, char *text, size_t len)
 void rpt_mem_open(FILE **f, char **buf, size_t *len)
 {
     *f = open_memstream(buf, len);
-    if (!*f) cb_fail(CB_EXIT_ENV, "out of memory");
+    if (!*f) rpt_oom();
 }
 
 /* Digest size in bytes from any hash row (bytes_out is the digest size). */
@@ -177,7 +157,7 @@ int rpt_digest_bytes(const report_ctx *c, const char *hash)
     size_t i;
     for (i = 0; i < c->run->nrows; i++) {
         const rundir_row *w = &c->run->rows[i];
-        if (w->ok && strcmp(w->stage, "hash") == 0 && strcmp(w->hash, hash) == 0 && w->bytes_out)
+        if (w->ok && strcmp(w->stage, STAGE(HASH)) == 0 && strcmp(w->hash, hash) == 0 && w->bytes_out)
             return (int)w->bytes_out;
     }
     return 0;

@@ -9,8 +9,8 @@
  * (declared below) and one row of the section table in report.c. It reads
  * ok rows with rpt_find() / rpt_find_spec(), computes its numbers into a
  * struct of its own, then renders them as markdown on md (no heading: the
- * table numbers and titles sections). Plot data goes to plots/ through
- * rpt_write_data(), the plot itself is queued with rpt_add_job() (a script
+ * table numbers and titles sections). Plot data, built in a cb_buf, goes to
+ * plots/ through rpt_write_data(), the plot itself is queued with rpt_add_job() (a script
  * in plots/ that writes out.png.tmp and out.svg.tmp). Facts about a codec
  * or hash come from the run's env.tsv (report_facts.h), never from its name.
  */
@@ -23,10 +23,18 @@
 
 #include "report.h"
 #include "rundir.h"
+#include "schema.h"
+#include "strbuf.h"
 #include "tsv.h"
 #include "util.h"
 
 #define NUM(v) CB_FMT3(v)
+
+/* matrix.tsv's stage and alloc names as rundata/schema.h defines them:
+ * STAGE(COMPRESS) is "compress", ALLOC(FRESH) is "fresh". Variants and the
+ * sweep payload are SCHEMA_VARIANT_* and SCHEMA_PAYLOAD_SWEEP. */
+#define STAGE(s) (schema_stage_names[SCHEMA_STAGE_##s])
+#define ALLOC(a) (schema_alloc_names[SCHEMA_ALLOC_##a])
 
 /* A list of distinct strings, in the order first added. */
 typedef struct { char **v; size_t n; } strlist;
@@ -85,14 +93,20 @@ void rpt_add_job(report_ctx *c, const char *script, const char *base, char *expr
 /* A gnuplot string literal: single quotes, '' for a quote (malloc'd). */
 char *rpt_gq(const char *s);
 
-/* Helpers that exit (CB_EXIT_ENV) when memory runs out. */
+/* Out of memory while building the report: the one exit below cli/ that
+ * report keeps (status CB_EXIT_ENV, "out of memory"). Every allocation
+ * failure in report/ goes through it; every other error is returned. */
+void rpt_oom(void) __attribute__((noreturn));
+/* One-off formatting (a path, a gnuplot expression), malloc'd; rpt_oom()
+ * when memory runs out. Strings built piece by piece use cb_buf. */
 char *rpt_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A memory stream the driver hands a section as its FILE *md (the sections
+ * render markdown with fprintf); rpt_oom() when memory runs out. Plot data
+ * and other text built piece by piece go into a cb_buf. */
 void rpt_mem_open(FILE **f, char **buf, size_t *len);
 /* A payload or codec name made safe for a file name. */
 const char *rpt_slug(const char *s, char *buf, size_t n);
 #define SLUG(s) rpt_slug((s), (char[128]){0}, 128)
-/* Write data to path through path.tmp + rename. 0, or -1 with err set. */
-int rpt_write_atomic(const char *path, const char *data, size_t len, char *err, size_t errlen);
 
 static inline double ms(double ns) { return ns / 1e6; }
 static inline double mbps(uint64_t bytes, double ns) { return (double)bytes / ns * 1e3; }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report_ctx.h"
 #include "report_rounds.h"
 #include "roundstats.h"
 #include "tsv.h"
@@ -40,7 +41,7 @@ static int load_series(const rundir *run, canary_series *s)
         ci = tsv_col(t, "iowait_pct"), cl = tsv_col(t, "loadavg_1m"), cr = tsv_col(t, "round");
     double **cols[] = {&s->t, &s->canary, &s->steal, &s->iowait, &s->load};
     for (size_t k = 0; k < 5; k++)
-        if (!(*cols[k] = calloc(n ? n : 1, sizeof(double)))) cb_fail(CB_EXIT_ENV, "out of memory");
+        if (!(*cols[k] = calloc(n ? n : 1, sizeof(double)))) rpt_oom();
     s->n = s->rounds = 0;
     for (size_t i = 0; i < n; i++) {
         double c = field(t, i, cc);
@@ -100,7 +101,7 @@ static void flagged_rows(const rundir *run, FILE *md)
 {
     const rundir_row **bad = calloc(run->nrows ? run->nrows : 1, sizeof *bad);
     size_t nbad = 0, nok = 0;
-    if (!bad) cb_fail(CB_EXIT_ENV, "out of memory");
+    if (!bad) rpt_oom();
     for (size_t i = 0; i < run->nrows; i++) {
         const rundir_row *w = &run->rows[i];
         if (!w->ok) continue;
@@ -147,13 +148,14 @@ void report_drift(const rundir *run, FILE *md, char **plot_tsv, size_t *plot_len
             s.n, CB_FMT3(max_of(s.t, s.n)), s.rounds, CB_FMT3(med / 1e3), CB_FMT3(min_of(s.canary, s.n) / med),
             CB_FMT3(max_of(s.canary, s.n) / med), CB_FMT3(rs_spread(s.canary, s.n)), CB_FMT3(max_of(s.steal, s.n)),
             CB_FMT3(max_of(s.iowait, s.n)), CB_FMT3(min_of(s.load, s.n)), CB_FMT3(max_of(s.load, s.n)));
-    FILE *f = open_memstream(plot_tsv, plot_len);
-    if (!f) cb_fail(CB_EXIT_ENV, "out of memory");
-    fprintf(f, "t_s\tcanary_rel\tloadavg_1m\tsteal_pct\n");
+    cb_buf d = {0};
+    cb_buf_puts(&d, "t_s\tcanary_rel\tloadavg_1m\tsteal_pct\n");
     for (size_t i = 0; i < s.n; i++)
-        fprintf(f, "%.3f\t%.4f\t%.2f\t%.2f\n", s.t[i], s.canary[i] / med, isnan(s.load[i]) ? 0 : s.load[i],
+        cb_buf_printf(&d, "%.3f\t%.4f\t%.2f\t%.2f\n", s.t[i], s.canary[i] / med, isnan(s.load[i]) ? 0 : s.load[i],
                 isnan(s.steal[i]) ? 0 : s.steal[i]);
-    fclose(f);
+    if (d.oom) rpt_oom();
+    *plot_tsv = d.p;
+    *plot_len = d.n;
     free_series(&s);
     fprintf(md, "![the canary over the run](plots/canary.png)\n\n");
     flagged_rows(run, md);

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "schema.h"
+
 /* env.tsv's value of "<prefix><name>", where name is spec up to its ':'. */
 static const char *fact(const rundir *run, const char *prefix, const char *spec)
 {
@@ -69,7 +71,8 @@ int report_python_same(const rundir *c_run, const rundir_row *w, const char **wh
 {
     int same = 1;
     *why = "same library";
-    if (strcmp(w->stage, "pickle") == 0 || strcmp(w->stage, "save") == 0) {
+    if (strcmp(w->stage, schema_stage_names[SCHEMA_STAGE_PICKLE]) == 0 ||
+        strcmp(w->stage, schema_stage_names[SCHEMA_STAGE_SAVE]) == 0) {
         *why = "pickler differs (CPython's _pickle vs casbench's)";
         return 0;
     }

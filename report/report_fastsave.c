@@ -11,7 +11,8 @@
 
 /* Save variants other than sequential in the order bench/cells.c lists
  * them; a run may hold any subset. */
-static const char *const fast_variants[] = {"fused", "overlapped", "overlapped-spin"};
+static const char *const fast_variants[] = {SCHEMA_VARIANT_FUSED, SCHEMA_VARIANT_OVERLAPPED,
+                                            SCHEMA_VARIANT_OVERLAPPED_SPIN};
 #define N_FAST (sizeof fast_variants / sizeof fast_variants[0])
 
 /* The allocation mode the fast-save comparison uses for a payload and codec:
@@ -19,8 +20,8 @@ static const char *const fast_variants[] = {"fused", "overlapped", "overlapped-s
  * against the codec and hash stages, which are reuse rows), else fresh. */
 static const char *fast_alloc(const report_ctx *c, const char *pl, const char *spec, const char *hash)
 {
-    if (rpt_find_spec(c, pl, "save", "sequential", spec, hash, "reuse")) return "reuse";
-    return "fresh";
+    if (rpt_find_spec(c, pl, STAGE(SAVE), SCHEMA_VARIANT_SEQUENTIAL, spec, hash, ALLOC(REUSE))) return ALLOC(REUSE);
+    return ALLOC(FRESH);
 }
 
 /* The first codec of the run that env.tsv calls a ceiling (it stores the
@@ -39,38 +40,38 @@ static const char *ceiling_spec(const report_ctx *c)
 static void fast_pair(report_ctx *c, const char *spec, const char *hash, const char *ceil, FILE *md,
                       strlist *plots)
 {
-    char *buf, *base;
-    size_t len, npts = 0, p, v;
-    FILE *f;
+    char *base;
+    cb_buf d = {0};
+    size_t npts = 0, p, v;
     int have[N_FAST] = {0}, have_slow = 0, have_mc = 0;
     size_t nvar = 0;
     /* Only the variants this pair has rows of become plot columns. */
     for (v = 0; v < N_FAST; v++)
         for (p = 0; p < c->payloads.n && !have[v]; p++)
-            have[v] = rpt_find_spec(c, c->payloads.v[p], "save", fast_variants[v], spec, hash,
+            have[v] = rpt_find_spec(c, c->payloads.v[p], STAGE(SAVE), fast_variants[v], spec, hash,
                                 fast_alloc(c, c->payloads.v[p], spec, hash)) != NULL;
     /* Likewise the limits (a run without the `none` codec has no memcpy). */
     for (p = 0; p < c->payloads.n; p++) {
         const char *pl = c->payloads.v[p];
-        if (!rpt_find_spec(c, pl, "save", "sequential", spec, hash, fast_alloc(c, pl, spec, hash))) continue;
-        have_slow |= rpt_find_spec(c, pl, "compress", "", spec, "", NULL) != NULL ||
-                     rpt_find(c, pl, "hash", "", "", -1, hash, NULL) != NULL;
-        have_mc |= (ceil ? rpt_find_spec(c, pl, "compress", "", ceil, "", NULL) : NULL) != NULL;
+        if (!rpt_find_spec(c, pl, STAGE(SAVE), SCHEMA_VARIANT_SEQUENTIAL, spec, hash, fast_alloc(c, pl, spec, hash)))
+            continue;
+        have_slow |= rpt_find_spec(c, pl, STAGE(COMPRESS), "", spec, "", NULL) != NULL ||
+                     rpt_find(c, pl, STAGE(HASH), "", "", -1, hash, NULL) != NULL;
+        have_mc |= (ceil ? rpt_find_spec(c, pl, STAGE(COMPRESS), "", ceil, "", NULL) : NULL) != NULL;
     }
-    rpt_mem_open(&f, &buf, &len);
-    fprintf(f, "payload");
+    cb_buf_printf(&d, "payload");
     for (v = 0; v < N_FAST; v++)
-        if (have[v]) { fprintf(f, "\t%s", fast_variants[v]); nvar++; }
-    fprintf(f, "%s%s\n", have_slow ? "\tslowest stage alone" : "", have_mc ? "\tmemcpy of the blob" : "");
+        if (have[v]) { cb_buf_printf(&d, "\t%s", fast_variants[v]); nvar++; }
+    cb_buf_printf(&d, "%s%s\n", have_slow ? "\tslowest stage alone" : "", have_mc ? "\tmemcpy of the blob" : "");
     for (p = 0; p < c->payloads.n; p++) {
         const char *pl = c->payloads.v[p];
         const char *al = fast_alloc(c, pl, spec, hash);
-        const rundir_row *seq = rpt_find_spec(c, pl, "save", "sequential", spec, hash, al);
-        const rundir_row *cp = rpt_find_spec(c, pl, "compress", "", spec, "", NULL);
-        const rundir_row *st[3] = {rpt_find(c, pl, "pickle", "", "", -1, "", al),
-                                   rpt_find(c, pl, "hash", "", "", -1, hash, NULL), cp};
-        static const char *const stn[3] = {"pickle", "hash", "compress"};
-        const rundir_row *mc = (ceil ? rpt_find_spec(c, pl, "compress", "", ceil, "", NULL) : NULL);
+        const rundir_row *seq = rpt_find_spec(c, pl, STAGE(SAVE), SCHEMA_VARIANT_SEQUENTIAL, spec, hash, al);
+        const rundir_row *cp = rpt_find_spec(c, pl, STAGE(COMPRESS), "", spec, "", NULL);
+        const rundir_row *st[3] = {rpt_find(c, pl, STAGE(PICKLE), "", "", -1, "", al),
+                                   rpt_find(c, pl, STAGE(HASH), "", "", -1, hash, NULL), cp};
+        const char *const stn[3] = {STAGE(PICKLE), STAGE(HASH), STAGE(COMPRESS)};
+        const rundir_row *mc = (ceil ? rpt_find_spec(c, pl, STAGE(COMPRESS), "", ceil, "", NULL) : NULL);
         const rundir_row *slow = NULL;
         const char *slow_name = "-";
         int j, any = 0;
@@ -80,19 +81,19 @@ static void fast_pair(report_ctx *c, const char *spec, const char *hash, const c
                 slow = st[j];
                 slow_name = stn[j];
             }
-        fprintf(f, "%s", pl);
+        cb_buf_printf(&d, "%s", pl);
         for (v = 0; v < N_FAST; v++) {
-            const rundir_row *r = rpt_find_spec(c, pl, "save", fast_variants[v], spec, hash, al);
+            const rundir_row *r = rpt_find_spec(c, pl, STAGE(SAVE), fast_variants[v], spec, hash, al);
             if (!have[v]) continue;
-            if (r) fprintf(f, "\t%.6g", r->median_ns / seq->median_ns);
-            else fprintf(f, "\tNaN");
+            if (r) cb_buf_printf(&d, "\t%.6g", r->median_ns / seq->median_ns);
+            else cb_buf_printf(&d, "\tNaN");
         }
-        if (have_slow) fprintf(f, "\t%.6g", slow ? slow->median_ns / seq->median_ns : NAN);
-        if (have_mc) fprintf(f, "\t%.6g", mc ? mc->median_ns / seq->median_ns : NAN);
-        fprintf(f, "\n");
+        if (have_slow) cb_buf_printf(&d, "\t%.6g", slow ? slow->median_ns / seq->median_ns : NAN);
+        if (have_mc) cb_buf_printf(&d, "\t%.6g", mc ? mc->median_ns / seq->median_ns : NAN);
+        cb_buf_printf(&d, "\n");
         for (v = 0; v <= N_FAST; v++) {
-            const char *vn = v == 0 ? "sequential" : fast_variants[v - 1];
-            const rundir_row *r = v == 0 ? seq : rpt_find_spec(c, pl, "save", vn, spec, hash, al);
+            const char *vn = v == 0 ? SCHEMA_VARIANT_SEQUENTIAL : fast_variants[v - 1];
+            const rundir_row *r = v == 0 ? seq : rpt_find_spec(c, pl, STAGE(SAVE), vn, spec, hash, al);
             char sl[64];
             if (!r) continue;
             any = 1;
@@ -105,15 +106,15 @@ static void fast_pair(report_ctx *c, const char *spec, const char *hash, const c
         }
         npts += any;
     }
-    fclose(f);
-    if (!npts) { free(buf); return; }
+    if (d.oom) rpt_oom();
+    if (!npts) { cb_buf_free(&d); return; }
     {
         char *sp = rpt_asprintf("%s-%s", spec, hash);
         base = rpt_asprintf("fastsave-%s", SLUG(sp));
         free(sp);
     }
     {
-        char *qd = rpt_plot_data(c, base, buf, len), *t = rpt_asprintf("%s + %s", spec, hash);
+        char *qd = rpt_plot_data(c, base, d.p, d.n), *t = rpt_asprintf("%s + %s", spec, hash);
         char *qt = rpt_gq(t);
         rpt_add_job(c, "fastsave.gp", base, rpt_asprintf("data=%s; title=%s; nvar=%zu; nlim=%d", qd, qt, nvar,
                                                    have_slow + have_mc));
@@ -176,7 +177,7 @@ void report_sec_fastsave(report_ctx *c, FILE *md)
     for (i = 0; i < c->run->nrows; i++) {
         const rundir_row *w = &c->run->rows[i];
         char *key;
-        if (!w->ok || strcmp(w->stage, "save") != 0 || w->protocol != c->protocol) continue;
+        if (!w->ok || strcmp(w->stage, STAGE(SAVE)) != 0 || w->protocol != c->protocol) continue;
         for (v = 0; v < N_FAST && strcmp(w->variant, fast_variants[v]) != 0; v++) {}
         if (v == N_FAST) continue;
         key = rpt_asprintf("%s:%d %s", w->codec, w->level, w->hash);

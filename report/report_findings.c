@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "baselines.h"
+#include "report_ctx.h"
 #include "report_rounds.h"
 #include "roundstats.h"
 #include "util.h"
@@ -16,7 +17,8 @@ static const struct { const char *codec; int level; } pr3090_pair[2] = {{BASE_CO
                                                                         {PR_CODEC, PR_LEVEL}};
 /* metaflow's key hash: the other hashes are compared with it. */
 static const char key_hash[] = BASE_HASH;
-static const char *const save_variants[] = {"fused", "overlapped", "overlapped-spin"};
+static const char *const save_variants[] = {SCHEMA_VARIANT_FUSED, SCHEMA_VARIANT_OVERLAPPED,
+                                            SCHEMA_VARIANT_OVERLAPPED_SPIN};
 
 static void payloads_of(const rundir *run, const char **out, size_t *n, size_t cap)
 {
@@ -24,7 +26,7 @@ static void payloads_of(const rundir *run, const char **out, size_t *n, size_t c
     for (size_t i = 0; i < run->nrows; i++) {
         const rundir_row *w = &run->rows[i];
         size_t k;
-        if (!w->ok || strcmp(w->payload, "sweep") == 0) continue;
+        if (!w->ok || strcmp(w->payload, SCHEMA_PAYLOAD_SWEEP) == 0) continue;
         for (k = 0; k < *n && strcmp(out[k], w->payload) != 0; k++) {}
         if (k == *n && *n < cap) out[(*n)++] = w->payload;
     }
@@ -68,9 +70,9 @@ static void pr3090_table(const rundir *run, int protocol, const char *alloc, con
             pr3090_pair[1].level, key_hash, pr3090_pair[0].codec, pr3090_pair[0].level, key_hash,
             pr3090_pair[1].codec, pr3090_pair[1].level);
     for (size_t p = 0; p < np; p++) {
-        const rundir_row *s[2], *h = report_find_row(run, protocol, pl[p], "hash", "", "", 0, key_hash, NULL);
+        const rundir_row *s[2], *h = report_find_row(run, protocol, pl[p], STAGE(HASH), "", "", 0, key_hash, NULL);
         for (int k = 0; k < 2; k++)
-            s[k] = report_find_row(run, protocol, pl[p], "save", "sequential", pr3090_pair[k].codec,
+            s[k] = report_find_row(run, protocol, pl[p], STAGE(SAVE), SCHEMA_VARIANT_SEQUENTIAL, pr3090_pair[k].codec,
                                    pr3090_pair[k].level, key_hash, alloc);
         fprintf(md, "| %s |", pl[p]);
         cell(s[0] && s[1] ? report_ratio_of(s[0], s[1]) : (report_ratio){0}, s[0] && s[1], md);
@@ -84,12 +86,12 @@ static void hash_table(const rundir *run, int protocol, const char **pl, size_t 
 {
     size_t rows = 0;
     for (size_t p = 0; p < np; p++) {
-        const rundir_row *base = report_find_row(run, protocol, pl[p], "hash", "", "", 0, key_hash, NULL);
+        const rundir_row *base = report_find_row(run, protocol, pl[p], STAGE(HASH), "", "", 0, key_hash, NULL);
         if (!base) continue;
         for (size_t i = 0; i < run->nrows; i++) {
             const rundir_row *w = &run->rows[i];
-            if (!w->ok || w->protocol != protocol || strcmp(w->payload, pl[p]) != 0 || strcmp(w->stage, "hash") != 0 ||
-                w == base)
+            if (!w->ok || w->protocol != protocol || strcmp(w->payload, pl[p]) != 0 ||
+                strcmp(w->stage, STAGE(HASH)) != 0 || w == base)
                 continue;
             if (!rows++) fprintf(md, "| payload | hash | %s time / this hash's |\n|---|---|---|\n", key_hash);
             fprintf(md, "| %s | %s |", pl[p], w->hash);
@@ -102,23 +104,22 @@ static void hash_table(const rundir *run, int protocol, const char **pl, size_t 
 
 static void variant_table(const rundir *run, int protocol, const char **pl, size_t np, FILE *md)
 {
-    static const char *const allocs[] = {"fresh", "reuse"};
     size_t rows = 0;
     for (size_t p = 0; p < np; p++)
         for (int k = 0; k < 2; k++)
-            for (int a = 0; a < 2; a++) {
-                const rundir_row *seq = report_find_row(run, protocol, pl[p], "save", "sequential",
+            for (int a = 0; a < SCHEMA_ALLOC_COUNT; a++) {
+                const rundir_row *seq = report_find_row(run, protocol, pl[p], STAGE(SAVE), SCHEMA_VARIANT_SEQUENTIAL,
                                                         pr3090_pair[k].codec, pr3090_pair[k].level, key_hash,
-                                                        allocs[a]);
+                                                        schema_alloc_names[a]);
                 for (size_t v = 0; seq && v < sizeof save_variants / sizeof save_variants[0]; v++) {
-                    const rundir_row *w = report_find_row(run, protocol, pl[p], "save", save_variants[v],
+                    const rundir_row *w = report_find_row(run, protocol, pl[p], STAGE(SAVE), save_variants[v],
                                                           pr3090_pair[k].codec, pr3090_pair[k].level, key_hash,
-                                                          allocs[a]);
+                                                          schema_alloc_names[a]);
                     if (!w) continue;
                     if (!rows++)
                         fprintf(md, "| payload | codec | alloc | variant | x sequential |\n|---|---|---|---|---|\n");
                     fprintf(md, "| %s | %s:%d | %s | %s |", pl[p], pr3090_pair[k].codec, pr3090_pair[k].level,
-                            allocs[a], save_variants[v]);
+                            schema_alloc_names[a], save_variants[v]);
                     cell(report_ratio_of(w, seq), 1, md);
                     fprintf(md, "\n");
                 }

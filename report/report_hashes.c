@@ -21,7 +21,7 @@ static double birthday(double n, int bits)
 static double hash_tput(const report_ctx *c, const char *hash, const char *payload,
                         double target, char *src, size_t srcn)
 {
-    const rundir_row *w = rpt_find(c, payload, "hash", "", "", -1, hash, NULL), *best = NULL;
+    const rundir_row *w = rpt_find(c, payload, STAGE(HASH), "", "", -1, hash, NULL), *best = NULL;
     size_t i;
     if (w) {
         snprintf(src, srcn, "%s", payload);
@@ -29,7 +29,7 @@ static double hash_tput(const report_ctx *c, const char *hash, const char *paylo
     }
     for (i = 0; i < c->run->nrows; i++) {
         const rundir_row *s = &c->run->rows[i];
-        if (!s->ok || strcmp(s->payload, "sweep") || strcmp(s->stage, "hash") ||
+        if (!s->ok || strcmp(s->payload, SCHEMA_PAYLOAD_SWEEP) || strcmp(s->stage, STAGE(HASH)) ||
             strcmp(s->hash, hash) || !s->bytes_in)
             continue;
         if (!best || fabs(log((double)s->bytes_in / target)) < fabs(log((double)best->bytes_in / target)))
@@ -45,11 +45,8 @@ static double hash_tput(const report_ctx *c, const char *hash, const char *paylo
 static void sweep_plot(report_ctx *c, FILE *md)
 {
     size_t h, i, nsweep = 0;
-    char *buf, *names = NULL;
-    size_t len;
-    FILE *f;
+    cb_buf d = {0}, names = {0};
 
-    rpt_mem_open(&f, &buf, &len);
     for (h = 0; h < c->hashes.n; h++) {
         size_t before = nsweep;
         /* Rows in file order; gnuplot wants each line sorted by size. */
@@ -58,27 +55,26 @@ static void sweep_plot(report_ctx *c, FILE *md)
             const rundir_row *next = NULL;
             for (i = 0; i < c->run->nrows; i++) {
                 const rundir_row *s = &c->run->rows[i];
-                if (s->ok && !strcmp(s->payload, "sweep") && !strcmp(s->stage, "hash") &&
+                if (s->ok && !strcmp(s->payload, SCHEMA_PAYLOAD_SWEEP) && !strcmp(s->stage, STAGE(HASH)) &&
                     !strcmp(s->hash, c->hashes.v[h]) && s->bytes_in > last &&
                     (!next || s->bytes_in < next->bytes_in))
                     next = s;
             }
             if (!next) break;
-            if (nsweep == before) fprintf(f, "%s# %s\nbytes\tmb_per_s\n", before ? "\n\n" : "", c->hashes.v[h]);
-            fprintf(f, "%llu\t%.6g\n", (unsigned long long)next->bytes_in,
+            if (nsweep == before) cb_buf_printf(&d, "%s# %s\nbytes\tmb_per_s\n", before ? "\n\n" : "", c->hashes.v[h]);
+            cb_buf_printf(&d, "%llu\t%.6g\n", (unsigned long long)next->bytes_in,
                     mbps(next->bytes_in, next->median_ns));
             last = next->bytes_in;
             nsweep++;
         }
         if (nsweep > before) {
-            char *nn = rpt_asprintf("%s%s%s", names ? names : "", names ? " " : "", c->hashes.v[h]);
-            free(names);
-            names = nn;
+            cb_buf_printf(&names, "%s%s", names.n ? " " : "", c->hashes.v[h]);
         }
     }
-    fclose(f);
+    if (d.oom) rpt_oom();
+    if (names.oom) rpt_oom();
     if (nsweep) {
-        char *path = rpt_write_data(c, "hash-sweep.tsv", buf, len), *qd = rpt_gq(path), *qn = rpt_gq(names);
+        char *path = rpt_write_data(c, "hash-sweep.tsv", d.p, d.n), *qd = rpt_gq(path), *qn = rpt_gq(names.p);
         rpt_add_job(c, "hashsweep.gp", "hash-sweep", rpt_asprintf("data=%s; names=%s", qd, qn));
         fprintf(md, "Hash throughput against input size (`sweep` rows, stage `hash`):\n\n"
                 "![hash throughput](plots/hash-sweep.png)\n\n");
@@ -86,10 +82,10 @@ static void sweep_plot(report_ctx *c, FILE *md)
         free(qd);
         free(qn);
     } else {
-        free(buf);
+        cb_buf_free(&d);
         fprintf(md, "No `sweep` rows in this run: no throughput-by-size plot.\n\n");
     }
-    free(names);
+    cb_buf_free(&names);
 }
 
 /* Where each hash's throughput at a published size comes from. */
@@ -158,9 +154,9 @@ static void key_consequences(report_ctx *c, FILE *md)
     for (h = 0; h < c->hashes.n; h++) {
         fprintf(md, "| %s |", c->hashes.v[h]);
         for (i = 0; i < c->payloads.n; i++) {
-            const rundir_row *hr = rpt_find(c, c->payloads.v[i], "hash", "", "", -1, c->hashes.v[h], NULL);
-            const rundir_row *sv = rpt_find(c, c->payloads.v[i], "save", "sequential", PR_CODEC, PR_LEVEL,
-                                        c->hashes.v[h], NULL);
+            const rundir_row *hr = rpt_find(c, c->payloads.v[i], STAGE(HASH), "", "", -1, c->hashes.v[h], NULL);
+            const rundir_row *sv = rpt_find(c, c->payloads.v[i], STAGE(SAVE), SCHEMA_VARIANT_SEQUENTIAL, PR_CODEC,
+                                            PR_LEVEL, c->hashes.v[h], NULL);
             if (hr && sv) fprintf(md, " %s %% |", NUM(100.0 * hr->median_ns / sv->median_ns));
             else fprintf(md, " - |");
         }

@@ -1,16 +1,17 @@
 /* report_pr3090.c - see report_pr3090.h. */
 #include "report_pr3090.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "atomic.h"
 #include "baselines.h"
 #include "roundtrip.h"
 #include "sampstat.h"
+#include "schema.h"
+#include "strbuf.h"
 #include "util.h"
 
 /* The machine the published figures come from (pr3090-method.md). */
@@ -96,7 +97,7 @@ static const rundir_row *find_row(const rundir *r, rt_suite s, const rt_payload 
     char codec[32] = "", hash[32] = BASE_HASH;
     int level = RUNDIR_NO_LEVEL;
     size_t i;
-    if (strcmp(stage, "hash") == 0) {
+    if (strcmp(stage, schema_stage_names[SCHEMA_STAGE_HASH]) == 0) {
         snprintf(hash, sizeof hash, "%s", codec_spec);
     } else {
         const char *colon = strchr(codec_spec, ':');
@@ -151,61 +152,51 @@ static void measure(const rundir *r, const pubtab *p, size_t i, figure *f)
 
 /* ---- pr3090.tsv --------------------------------------------------------- */
 
-static void tsv_num(FILE *o, double v, int last)
+static void tsv_num(cb_buf *o, double v, int last)
 {
-    if (isfinite(v)) fprintf(o, "%.6g", v);
-    fputc(last ? '\n' : '\t', o);
+    if (isfinite(v)) cb_buf_printf(o, "%.6g", v);
+    cb_buf_puts(o, last ? "\n" : "\t");
 }
 
-static void write_rows(FILE *o, const pubtab *p, const rundir *r, const char *runtime)
+static void write_rows(cb_buf *o, const pubtab *p, const rundir *r, const char *runtime)
 {
     size_t i;
     for (i = 0; i < tsv_nrows(p->t); i++) {
         figure f;
         double pub = atof(F(p, i, P_VALUE));
         measure(r, p, i, &f);
-        fprintf(o, "%s\t%s\t%s\t%s\t%s\t%s\t", F(p, i, P_SUITE), F(p, i, P_PAYLOAD), F(p, i, P_CODEC),
+        cb_buf_printf(o, "%s\t%s\t%s\t%s\t%s\t%s\t", F(p, i, P_SUITE), F(p, i, P_PAYLOAD), F(p, i, P_CODEC),
                 F(p, i, P_METRIC), F(p, i, P_UNIT), F(p, i, P_VALUE));
         tsv_num(o, f.found ? f.value : NAN, 0);
         tsv_num(o, f.found ? f.value / pub : NAN, 0);
-        fprintf(o, "%s\t%s\t", runtime, f.found ? f.statistic : "not measured");
+        cb_buf_printf(o, "%s\t%s\t", runtime, f.found ? f.statistic : "not measured");
         int timed = f.found && f.st.n > 0;
         tsv_num(o, timed ? f.st.median : NAN, 0);
         tsv_num(o, timed ? f.st.ci_lo : NAN, 0);
         tsv_num(o, timed ? f.st.ci_hi : NAN, 0);
         tsv_num(o, timed ? f.st.ci_level : NAN, 0);
-        fprintf(o, "%s\t", F(p, i, P_BLOB));
-        if (f.found) fprintf(o, "%llu", (unsigned long long)f.blob_bytes);
-        fputc('\n', o);
+        cb_buf_printf(o, "%s\t", F(p, i, P_BLOB));
+        if (f.found) cb_buf_printf(o, "%llu", (unsigned long long)f.blob_bytes);
+        cb_buf_puts(o, "\n");
     }
 }
 
 static int write_tsv(const pubtab *p, const rundir *run, const rundir *py, char *err, size_t errlen)
 {
-    char *path = NULL, *tmp = NULL;
-    int rc = -1;
-    if (asprintf(&path, "%s/pr3090.tsv", run->dir) < 0 || asprintf(&tmp, "%s.tmp", path) < 0) {
-        cb_err(err, errlen, "out of memory");
-        goto out;
-    }
-    FILE *o = fopen(tmp, "w");
-    if (!o) { cb_err(err, errlen, "%s: %s", tmp, strerror(errno)); goto out; }
-    fprintf(o, "suite\tpayload\tcodec\tmetric\tunit\tpublished\tmeasured\tmeasured/published\truntime\t"
-            "statistic\tmedian\tmedian_lo\tmedian_hi\tinterval_level\tpublished_blob_bytes\t"
-            "measured_blob_bytes\n");
-    write_rows(o, p, run, "c");
-    if (py) write_rows(o, p, py, "python");
-    int bad = fflush(o) != 0 || ferror(o);
-    if (fclose(o) != 0) bad = 1;
-    if (bad || rename(tmp, path) != 0) {
-        cb_err(err, errlen, "%s: %s", path, strerror(errno));
-        unlink(tmp);
-        goto out;
-    }
-    rc = 0;
-out:
+    cb_buf o = {0};
+    char *path;
+    int rc;
+    if (asprintf(&path, "%s/pr3090.tsv", run->dir) < 0) return cb_err(err, errlen, "out of memory");
+    cb_buf_puts(&o, "suite\tpayload\tcodec\tmetric\tunit\tpublished\tmeasured\tmeasured/published\t"
+                "runtime\tstatistic\tmedian\tmedian_lo\tmedian_hi\tinterval_level\t"
+                "published_blob_bytes\tmeasured_blob_bytes\n");
+    write_rows(&o, p, run, "c");
+    if (py) write_rows(&o, p, py, "python");
+    /* Volatile: pr3090.tsv is regenerated from the run by every report. */
+    rc = o.oom ? cb_err(err, errlen, "out of memory")
+               : cb_write_atomic(path, o.p, o.n, CB_VOLATILE, NULL, err, errlen);
+    cb_buf_free(&o);
     free(path);
-    free(tmp);
     return rc;
 }
 
@@ -257,7 +248,7 @@ static double storage_share(const rundir *r, const rt_payload *pl, const char *c
     const rundir_row *none = NULL, *with = NULL;
     for (i = 0; i < r->nrows; i++) {
         const rundir_row *w = &r->rows[i];
-        if (!w->ok || strcmp(w->payload, pl->spec) || strcmp(w->stage, "roundtrip-total") ||
+        if (!w->ok || strcmp(w->payload, pl->spec) || strcmp(w->stage, SCHEMA_STAGE_RT_TOTAL) ||
             strcmp(w->variant, rt_suite_variants[pl->suite]) || strcmp(w->hash, BASE_HASH))
             continue;
         if (!strcmp(w->codec, "none")) none = w;
@@ -346,7 +337,7 @@ static void md_pairings(FILE *md, const rundir *run, rt_suite suite)
     int any = 0;
     for (i = 0; i < run->nrows; i++) {
         const rundir_row *w = &run->rows[i], *first = NULL;
-        if (!w->ok || strcmp(w->stage, "roundtrip-total") || strcmp(w->variant, rt_suite_variants[suite]))
+        if (!w->ok || strcmp(w->stage, SCHEMA_STAGE_RT_TOTAL) || strcmp(w->variant, rt_suite_variants[suite]))
             continue;
         for (j = 0; j < i && !first; j++) {
             const rundir_row *u = &run->rows[j];

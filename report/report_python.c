@@ -48,7 +48,7 @@ void report_sec_python(report_ctx *c, FILE *md)
         char verdict[96], codec[80] = "";
         int same;
         if (!w->ok || w->protocol != c->protocol) continue;
-        other = strcmp(w->alloc, "fresh") == 0 ? "reuse" : "fresh";
+        other = strcmp(w->alloc, ALLOC(FRESH)) == 0 ? ALLOC(REUSE) : ALLOC(FRESH);
         cr = rpt_find(c, w->payload, w->stage, w->variant, w->codec, w->level, w->hash, w->alloc);
         if (!cr) cr = rpt_find(c, w->payload, w->stage, w->variant, w->codec, w->level, w->hash, other);
         if (!cr) continue;

@@ -66,12 +66,13 @@ static size_t rank_list(const report_ctx *c, const strlist *names, int codecs, r
 {
     size_t k, n = 0;
     *out = calloc(names->n + 1, sizeof **out);
-    if (!*out) cb_fail(CB_EXIT_ENV, "out of memory");
+    if (!*out) rpt_oom();
     for (k = 0; k < names->n; k++) {
         const char *x = names->v[k];
         size_t np;
-        double s = codecs ? geo_score(c, "save", "sequential", BASE_SPEC, BASE_HASH, x, BASE_HASH, &np)
-                          : geo_score(c, "hash", "", NULL, BASE_HASH, NULL, x, &np);
+        double s = codecs ? geo_score(c, STAGE(SAVE), SCHEMA_VARIANT_SEQUENTIAL, BASE_SPEC, BASE_HASH, x, BASE_HASH,
+                                      &np)
+                          : geo_score(c, STAGE(HASH), "", NULL, BASE_HASH, NULL, x, &np);
         if (!isfinite(s) || (codecs && report_codec_kind(c->run, x) == CODEC_KIND_CEILING)) continue;
         (*out)[n++] = (ranked){x, s, np};
     }
@@ -145,7 +146,7 @@ static void render_codecs(const report_ctx *c, const codec_ranking *cr, FILE *md
         fprintf(md, "| %zu | %s | %s | %s |", k + 1, cr->r[k].name,
                 report_codec_kind_text(report_codec_kind(c->run, cr->r[k].name)), NUM(cr->r[k].score));
         for (p = 0; p < c->payloads.n; p++) {
-            const rundir_row *s = rpt_find_spec(c, c->payloads.v[p], "save", "sequential",
+            const rundir_row *s = rpt_find_spec(c, c->payloads.v[p], STAGE(SAVE), SCHEMA_VARIANT_SEQUENTIAL,
                                                 cr->r[k].name, BASE_HASH, NULL);
             fprintf(md, " %s |", s ? NUM(ms(s->median_ns)) : "-");
         }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "roundstats.h"
+#include "schema.h"
 #include "util.h"
 
 report_ratio report_ratio_of(const rundir_row *num, const rundir_row *den)
@@ -49,7 +50,7 @@ const rundir_row *report_find_row(const rundir *run, int protocol, const char *p
     for (size_t i = 0; i < run->nrows; i++) {
         const rundir_row *w = &run->rows[i];
         if (!w->ok || !same(w->payload, payload) || !same(w->stage, stage) || !same(w->variant, variant)) continue;
-        if (strcmp(payload, "sweep") != 0 && w->protocol != protocol) continue;
+        if (strcmp(payload, SCHEMA_PAYLOAD_SWEEP) != 0 && w->protocol != protocol) continue;
         if (!same(w->codec, codec) || (codec && *codec && w->level != level) || !same(w->hash, hash)) continue;
         if (alloc && !same(w->alloc, alloc)) continue;
         return w;

@@ -26,10 +26,10 @@ static int split_of(const report_ctx *c, const char *pl, stage_split *s)
 {
     int j;
     s->payload = pl;
-    s->stage[0] = rpt_find(c, pl, "pickle", "", "", -1, "", NULL);
-    s->stage[1] = rpt_find(c, pl, "hash", "", "", -1, BASE_HASH, NULL);
-    s->stage[2] = rpt_find(c, pl, "compress", "", PR_CODEC, PR_LEVEL, "", NULL);
-    s->save = rpt_find(c, pl, "save", "sequential", PR_CODEC, PR_LEVEL, BASE_HASH, NULL);
+    s->stage[0] = rpt_find(c, pl, STAGE(PICKLE), "", "", -1, "", NULL);
+    s->stage[1] = rpt_find(c, pl, STAGE(HASH), "", "", -1, BASE_HASH, NULL);
+    s->stage[2] = rpt_find(c, pl, STAGE(COMPRESS), "", PR_CODEC, PR_LEVEL, "", NULL);
+    s->save = rpt_find(c, pl, STAGE(SAVE), SCHEMA_VARIANT_SEQUENTIAL, PR_CODEC, PR_LEVEL, BASE_HASH, NULL);
     if (!s->stage[0] || !s->stage[1] || !s->stage[2]) return -1;
     s->dominant = 0;
     for (j = 1; j < 3; j++)
@@ -43,33 +43,32 @@ static int split_of(const report_ctx *c, const char *pl, stage_split *s)
  * its image link on md. */
 static void stage_plot(report_ctx *c, const char *pl, FILE *md)
 {
-    const rundir_row *pk = rpt_find(c, pl, "pickle", "", "", -1, "", NULL);
-    const rundir_row *h1 = rpt_find(c, pl, "hash", "", "", -1, BASE_HASH, NULL);
-    const rundir_row *pr = rpt_find(c, pl, "compress", "", PR_CODEC, PR_LEVEL, "", NULL);
-    char *buf, *base, *qd, *qt;
-    size_t len, nbars = 0, k;
-    FILE *f;
+    const rundir_row *pk = rpt_find(c, pl, STAGE(PICKLE), "", "", -1, "", NULL);
+    const rundir_row *h1 = rpt_find(c, pl, STAGE(HASH), "", "", -1, BASE_HASH, NULL);
+    const rundir_row *pr = rpt_find(c, pl, STAGE(COMPRESS), "", PR_CODEC, PR_LEVEL, "", NULL);
+    char *base, *qd, *qt;
+    cb_buf d = {0};
+    size_t nbars = 0, k;
     if (!pk) return;
-    rpt_mem_open(&f, &buf, &len);
-    fprintf(f, "config\tpickle_ms\thash_ms\tcompress_ms\n");
+    cb_buf_printf(&d, "config\tpickle_ms\thash_ms\tcompress_ms\n");
     for (k = 0; k < c->codecs.n && h1; k++) {
-        const rundir_row *cp = rpt_find_spec(c, pl, "compress", "", c->codecs.v[k], "", NULL);
+        const rundir_row *cp = rpt_find_spec(c, pl, STAGE(COMPRESS), "", c->codecs.v[k], "", NULL);
         if (!cp) continue;
-        fprintf(f, "%s+" BASE_HASH "\t%.6g\t%.6g\t%.6g\n", c->codecs.v[k], ms(pk->median_ns),
+        cb_buf_printf(&d, "%s+" BASE_HASH "\t%.6g\t%.6g\t%.6g\n", c->codecs.v[k], ms(pk->median_ns),
                 ms(h1->median_ns), ms(cp->median_ns));
         nbars++;
     }
     for (k = 0; k < c->hashes.n && pr; k++) {
-        const rundir_row *h = rpt_find(c, pl, "hash", "", "", -1, c->hashes.v[k], NULL);
+        const rundir_row *h = rpt_find(c, pl, STAGE(HASH), "", "", -1, c->hashes.v[k], NULL);
         if (!h || strcmp(c->hashes.v[k], BASE_HASH) == 0) continue;
-        fprintf(f, PR_SPEC "+%s\t%.6g\t%.6g\t%.6g\n", c->hashes.v[k], ms(pk->median_ns),
+        cb_buf_printf(&d, PR_SPEC "+%s\t%.6g\t%.6g\t%.6g\n", c->hashes.v[k], ms(pk->median_ns),
                 ms(h->median_ns), ms(pr->median_ns));
         nbars++;
     }
-    fclose(f);
-    if (!nbars) { free(buf); return; }
+    if (d.oom) rpt_oom();
+    if (!nbars) { cb_buf_free(&d); return; }
     base = rpt_asprintf("stages-%s", SLUG(pl));
-    qd = rpt_plot_data(c, base, buf, len);
+    qd = rpt_plot_data(c, base, d.p, d.n);
     qt = rpt_gq(pl);
     rpt_add_job(c, "stages.gp", base, rpt_asprintf("data=%s; title=%s", qd, qt));
     fprintf(md, "![save-path stages, %s](plots/%s.png) ", pl, base);

@@ -39,9 +39,10 @@ typedef struct {
 static size_t upload_points(const report_ctx *c, const char *pl, upload_point *pts, const rundir_row **base)
 {
     size_t k, n = 0;
-    *base = rpt_find(c, pl, "save", "sequential", BASE_CODEC, BASE_LEVEL, BASE_HASH, NULL);
+    *base = rpt_find(c, pl, STAGE(SAVE), SCHEMA_VARIANT_SEQUENTIAL, BASE_CODEC, BASE_LEVEL, BASE_HASH, NULL);
     for (k = 0; k < c->codecs.n; k++) {
-        const rundir_row *s = rpt_find_spec(c, pl, "save", "sequential", c->codecs.v[k], BASE_HASH, NULL);
+        const rundir_row *s = rpt_find_spec(c, pl, STAGE(SAVE), SCHEMA_VARIANT_SEQUENTIAL, c->codecs.v[k], BASE_HASH,
+                                            NULL);
         if (!s) continue;
         pts[n].spec = c->codecs.v[k];
         pts[n].save = s;
@@ -56,25 +57,23 @@ static size_t upload_points(const report_ctx *c, const char *pl, upload_point *p
 /* plots/upload-<payload>.tsv (one curve per codec) and its plot. */
 static void upload_plot(report_ctx *c, const char *pl, const upload_point *pts, size_t n, FILE *md)
 {
-    char *buf, *names = NULL, *qd, *qn, *qt, *base;
-    size_t len, k, j;
-    FILE *f;
-    rpt_mem_open(&f, &buf, &len);
+    char *qd, *qn, *qt, *base;
+    cb_buf d = {0}, names = {0};
+    size_t k, j;
     for (k = 0; k < n; k++) {
         const rundir_row *s = pts[k].save;
-        char *nn = rpt_asprintf("%s%s%s", names ? names : "", names ? " " : "", pts[k].spec);
-        free(names);
-        names = nn;
-        fprintf(f, "%s# %s\nbandwidth_mbps\ttotal_ms\n", k ? "\n\n" : "", pts[k].spec);
+        cb_buf_printf(&names, "%s%s", names.n ? " " : "", pts[k].spec);
+        cb_buf_printf(&d, "%s# %s\nbandwidth_mbps\ttotal_ms\n", k ? "\n\n" : "", pts[k].spec);
         for (j = 0; j < BW_POINTS; j++) {
             double bw = BW_MIN * pow(BW_MAX / BW_MIN, (double)j / (BW_POINTS - 1));
-            fprintf(f, "%.6g\t%.6g\n", bw, ms(s->median_ns) + (double)s->bytes_out / (bw * 1e3));
+            cb_buf_printf(&d, "%.6g\t%.6g\n", bw, ms(s->median_ns) + (double)s->bytes_out / (bw * 1e3));
         }
     }
-    fclose(f);
+    if (d.oom) rpt_oom();
     base = rpt_asprintf("upload-%s", SLUG(pl));
-    qd = rpt_plot_data(c, base, buf, len);
-    qn = rpt_gq(names);
+    qd = rpt_plot_data(c, base, d.p, d.n);
+    if (names.oom) rpt_oom();
+    qn = rpt_gq(names.p ? names.p : "");
     qt = rpt_gq(pl);
     rpt_add_job(c, "upload.gp", base, rpt_asprintf("data=%s; names=%s; title=%s", qd, qn, qt));
     fprintf(md, "\n![save + upload, %s](plots/%s.png)\n\n", pl, base);
@@ -82,7 +81,7 @@ static void upload_plot(report_ctx *c, const char *pl, const upload_point *pts, 
     free(qd);
     free(qn);
     free(base);
-    free(names);
+    cb_buf_free(&names);
 }
 
 void report_sec_upload(report_ctx *c, FILE *md)
@@ -90,7 +89,7 @@ void report_sec_upload(report_ctx *c, FILE *md)
     static const char *const targets[] = {"embeddings", "weights"};
     upload_point *pts = calloc(c->codecs.n + 1, sizeof *pts);
     size_t t, k, n;
-    if (!pts) cb_fail(CB_EXIT_ENV, "out of memory");
+    if (!pts) rpt_oom();
     fprintf(md, "Total = CPU time of the save path (stage `save`, `sequential`, `" BASE_HASH "`, `%s` "
             "allocation) + compressed bytes / bandwidth, for bandwidths from %s MB/s to %s MB/s. "
             "Break-even: the bandwidth above which a codec's total is lower than `" BASE_SPEC "`'s "

@@ -71,7 +71,7 @@ check_eq "fastest hash (oracle)" "$(o hash_any)" "$(sed -n 's/^- \*\*Fastest has
 check_eq "PR section: a matrix run has no pr3090 rows, and says so" 1 "$(grep -c '^This run has no `--suite pr3090` rows' "$R")"
 check_eq "pr3090.tsv: one row per published figure, none measured" \
   "$(($(wc -l <"$TMPD/reference/pr3090-published.tsv") - 1)) 0" \
-  "$(awk -F'\t' 'NR > 1 { n++; if ($7 != "") m++ } END { print n, m + 0 }' "$TMPD/run/pr3090.tsv")"
+  "$(tsv_awk 'NR > 1 { n++; if ($col["measured"] != "") m++ } END { print n, m + 0 }' "$TMPD/run/pr3090.tsv")"
 check_eq "birthday bound, 64 bits, 10^9 (CPython expm1)" "$(o birthday_64_1e9)" \
   "$(sed -n '/^Birthday bound/,/^Share of/p' "$R" | awk -F' [|] ' '$1=="| xxh64" {print $4}')"
 check_eq "birthday bound, 160 bits, 10^12 (CPython expm1)" "$(o birthday_160_1e12)" \
@@ -151,8 +151,8 @@ check "report without --python again" report run
 
 # --- the recommendation follows the rows ------------------------------------
 fresh_run faster
-awk -F'\t' 'BEGIN { OFS = "\t" }
-  NR > 1 && $4 == "save" && $6 == "libdeflate" { $15 = $15 / 10 } { print }' \
+tsv_awk 'BEGIN { OFS = "\t" }
+  NR > 1 && $col["stage"] == "save" && $col["codec"] == "libdeflate" { $col["median_ns"] /= 10 } { print }' \
   "$FIX/run/matrix.tsv" >"$TMPD/faster/matrix.tsv"
 check "report on the edited fixture" report faster
 "$PY" "$ROOT/tests/report_oracle.py" "$TMPD/faster/matrix.tsv" >"$TMPD/oracle"
@@ -168,8 +168,9 @@ check_eq "the edited recommendation agrees with the oracle" "$(o rec_gzip)" "$af
 # A stage measured in one allocation mode only (here: pickle, after dropping its fresh rows) is still used;
 # env.tsv keys spelled as in the brief (git_commit, flags, zlib, ...) are read too.
 fresh_run named
-awk -F'\t' 'BEGIN { OFS = "\t" } NR > 1 && $1 == "random" { $1 = "random:size=5MB" }
-  NR > 1 && $4 == "pickle" && $9 == "fresh" { next } { print }' "$FIX/run/matrix.tsv" >"$TMPD/named/matrix.tsv"
+tsv_awk 'BEGIN { OFS = "\t" } NR > 1 && $col["payload"] == "random" { $col["payload"] = "random:size=5MB" }
+  NR > 1 && $col["stage"] == "pickle" && $col["alloc"] == "fresh" { next } { print }' \
+  "$FIX/run/matrix.tsv" >"$TMPD/named/matrix.tsv"
 printf 'utc_time\t2026-01-01T00:00:00Z\ngit_commit\tfeedface\nflags\tsha_ni avx2\nzlib\t1.3\nlogical_cores\t4\n' >"$TMPD/named/env.tsv"
 check "report on renamed payloads, reuse-only pickle rows, brief-style env" report named
 N=$TMPD/named/REPORT.md
@@ -200,7 +201,7 @@ check "run without facts: no codec recommended for today's metaflow" \
 
 # A --hash-sweep=only run has no payload rows: the report still draws the sweep.
 fresh_run sweeponly
-awk -F'\t' 'NR == 1 || $1 == "sweep"' "$FIX/run/matrix.tsv" >"$TMPD/sweeponly/matrix.tsv"
+tsv_awk 'NR == 1 || $col["payload"] == "sweep"' "$FIX/run/matrix.tsv" >"$TMPD/sweeponly/matrix.tsv"
 check "report on a sweep-only run" report sweeponly
 check "sweep-only run: hash plot drawn" test -s "$TMPD/sweeponly/plots/hash-sweep.png"
 # make report RUN=DIR drives the release build the same way.
@@ -258,13 +259,14 @@ bad_case() {  # bad_case NAME EXPECTED-MESSAGE-REGEX; $TMPD/bad prepared by the 
   else pass "$1: nothing written"; fi
 }
 M=$FIX/run/matrix.tsv
-fresh_run bad; cut -f1-14,16- "$M" >"$TMPD/bad/matrix.tsv"
+fresh_run bad; tsv_awk 'BEGIN{OFS="\t"} { for (i = col["median_ns"]; i < NF; i++) $i = $(i + 1); NF-- } {print}' \
+  "$M" >"$TMPD/bad/matrix.tsv"
 bad_case "missing column" "^casbench: bad/matrix.tsv:1: missing column 'median_ns'$"
-fresh_run bad; awk -F'\t' 'BEGIN{OFS="\t"} NR==7 {$15="abc"} {print}' "$M" >"$TMPD/bad/matrix.tsv"
+fresh_run bad; tsv_awk 'BEGIN{OFS="\t"} NR==7 {$col["median_ns"]="abc"} {print}' "$M" >"$TMPD/bad/matrix.tsv"
 bad_case "non-numeric median" "^casbench: bad/matrix.tsv:7: column 'median_ns': 'abc' is not a number$"
-fresh_run bad; awk -F'\t' 'BEGIN{OFS="\t"} NR==9 {$2="four"} {print}' "$M" >"$TMPD/bad/matrix.tsv"
+fresh_run bad; tsv_awk 'BEGIN{OFS="\t"} NR==9 {$col["protocol"]="four"} {print}' "$M" >"$TMPD/bad/matrix.tsv"
 bad_case "non-numeric protocol" "^casbench: bad/matrix.tsv:9: column 'protocol': 'four' is not a whole number$"
-fresh_run bad; awk -F'\t' 'BEGIN{OFS="\t"} NR==11 {$22="1,2,x"} {print}' "$M" >"$TMPD/bad/matrix.tsv"
+fresh_run bad; tsv_awk 'BEGIN{OFS="\t"} NR==11 {$col["samples_ns"]="1,2,x"} {print}' "$M" >"$TMPD/bad/matrix.tsv"
 bad_case "non-numeric sample" "^casbench: bad/matrix.tsv:11: column 'samples_ns': item 3 'x' is not a number$"
 fresh_run bad; : >"$TMPD/bad/matrix.tsv"
 bad_case "empty matrix.tsv" "^casbench: bad/matrix.tsv:1: empty file$"
@@ -280,7 +282,7 @@ fresh_run bad; sed '3s/$/\r/' "$M" >"$TMPD/bad/matrix.tsv"
 bad_case "CRLF line" "^casbench: bad/matrix.tsv:3: carriage return"
 fresh_run bad; { cat "$M"; sed -n 2p "$M"; } >"$TMPD/bad/matrix.tsv"
 bad_case "duplicate row" "^casbench: bad/matrix.tsv:$(( $(wc -l <"$M") + 1 )): duplicate row \(same identity as line 2"
-fresh_run bad; awk -F'\t' 'BEGIN{OFS="\t"} NR==4 {$24="fine"} {print}' "$M" >"$TMPD/bad/matrix.tsv"
+fresh_run bad; tsv_awk 'BEGIN{OFS="\t"} NR==4 {$col["status"]="fine"} {print}' "$M" >"$TMPD/bad/matrix.tsv"
 bad_case "unknown status" "^casbench: bad/matrix.tsv:4: column 'status': must be 'ok' or 'error'$"
 fresh_run bad; sed '3s/\t0\.[0-9]*\t/\tx\t/' "$TMPD/reference/pr3090-published.tsv" >"$TMPD/pub.tsv"
 cp "$TMPD/pub.tsv" "$TMPD/reference/pr3090-published.tsv"
@@ -300,20 +302,28 @@ check "compare --version" "$CB" compare --version
 # --- compare ---------------------------------------------------------------------
 fresh_run A; fresh_run B
 # B: weights/compress/zstd:1/reuse 20 % slower; one row dropped; one row added.
-awk -F'\t' 'BEGIN { OFS = "\t" }
-  NR > 1 && $1 == "weights" && $4 == "compress" && $6 == "zstd" && $7 == "1" && $9 == "reuse" {
-    n = split($22, s, ","); o = ""; for (i = 1; i <= n; i++) o = o (i > 1 ? "," : "") s[i] * 1.2
-    $22 = o; $15 = $15 * 1.2 }
-  NR > 1 && $1 == "config" && $4 == "pickle" && $9 == "reuse" { next }
+tsv_awk 'BEGIN { OFS = "\t" }
+  NR > 1 && $col["payload"] == "weights" && $col["stage"] == "compress" && $col["codec"] == "zstd" &&
+  $col["level"] == "1" && $col["alloc"] == "reuse" {
+    n = split($col["samples_ns"], s, ","); o = ""; for (i = 1; i <= n; i++) o = o (i > 1 ? "," : "") s[i] * 1.2
+    $col["samples_ns"] = o; $col["median_ns"] *= 1.2 }
+  NR > 1 && $col["payload"] == "config" && $col["stage"] == "pickle" && $col["alloc"] == "reuse" { next }
   { print }
-  END { print "extra\t4\t10\tpickle\t\t\t\t\tfresh\t10\t10\t\t5\t100\t1000\t1000\t1\t999\t1001\t0.001\t10\t999,1000,1001,1000,1000\t\tok\t\textra/p4/pickle\t0.002\t0.001\tsteady" }' \
+  END {  # a row only B has, its fields by name (the others empty)
+    n = split("payload=extra protocol=4 pickled_bytes=10 stage=pickle alloc=fresh bytes_in=10 bytes_out=10 " \
+              "repetitions=5 iterations=100 median_ns=1000 mean_ns=1000 stddev_ns=1 min_ns=999 max_ns=1001 " \
+              "cv=0.001 mb_per_s=10 samples_ns=999,1000,1001,1000,1000 status=ok round_group=extra/p4/pickle " \
+              "spread=0.002 drift=0.001 flag=steady", kv, " ")
+    for (k = 1; k <= n; k++) { split(kv[k], f, "="); if (!(f[1] in col)) exit 2; r[col[f[1]]] = f[2] }
+    line = ""; for (i = 1; i <= ncols; i++) line = line (i > 1 ? OFS : "") r[i]; print line }' \
   "$FIX/run/matrix.tsv" >"$TMPD/B/matrix.tsv"
 # Both: metrics/pickle/fresh keeps two samples; B's are 50 % slower, which two samples
 # a side cannot judge (a third of unchanged pairs would look significant).
 for side in A B; do
-  awk -F'\t' -v f="$([ $side = B ] && echo 1.5 || echo 1)" 'BEGIN { OFS = "\t" }
-    NR > 1 && $1 == "metrics" && $4 == "pickle" && $9 == "fresh" {
-      n = split($22, s, ","); $22 = s[1] * f "," s[2] * f; $15 = $15 * f }
+  tsv_awk -v f="$([ $side = B ] && echo 1.5 || echo 1)" 'BEGIN { OFS = "\t" }
+    NR > 1 && $col["payload"] == "metrics" && $col["stage"] == "pickle" && $col["alloc"] == "fresh" {
+      n = split($col["samples_ns"], s, ","); $col["samples_ns"] = s[1] * f "," s[2] * f
+      $col["median_ns"] *= f }
     { print }' "$TMPD/$side/matrix.tsv" >"$TMPD/m.tmp" && mv "$TMPD/m.tmp" "$TMPD/$side/matrix.tsv"
 done
 (cd "$TMPD" && "$CB" compare A B) >"$TMPD/cmp.md" 2>"$TMPD/cmp.err"
