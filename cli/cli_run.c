@@ -13,7 +13,7 @@
 
 #include "cells.h"
 #include "cli.h"
-#include "cli_getopt.h"
+#include "cliopt.h"
 #include "codec.h"
 #include "envinfo.h"
 #include "executor.h"
@@ -343,7 +343,7 @@ static void apply_option(run_opts *o, int c, const char *v)
     case OPT_VARIANT: add_variants(o, v); break;
     case OPT_ALLOC: add_allocs(o, v); break;
     case OPT_ROUNDS: case OPT_REPETITIONS:
-        cli_option_name(run_options, c, name, sizeof name);
+        snprintf(name, sizeof name, "--%s", c == OPT_ROUNDS ? "rounds" : "repetitions");
         if (cb_parse_u64(v, 2, GB_MAX_REPETITIONS, &n, err, sizeof err) != 0)
             cb_fail(CB_EXIT_INPUT, "%s %s: %s", name, CB_Q(v), err);
         o->repetitions = (int)n;
@@ -375,15 +375,15 @@ static void apply_option(run_opts *o, int c, const char *v)
 static void parse_args(run_opts *o, int argc, char **argv, int from_env)
 {
     int c;
-    optind = 0;   /* glibc: start afresh (a resumed run parses twice) */
-    opterr = 0;   /* the messages are ours: one line, the option named */
-    while ((c = getopt_long(argc, argv, "+:hV", run_options, NULL)) != -1) {
+    char err[256];
+    cb_getopt_reset();   /* a resumed run parses twice */
+    while ((c = cb_getopt(argc, argv, "+hV", run_options, err, sizeof err)) != -1) {
         if (c == 'h') { usage(stdout); exit(CB_EXIT_OK); }
         if (c == 'V' || c == OPT_VERSION) {
             printf("casbench %s (commit %s)\n", cb_version, cb_git_commit);
             exit(CB_EXIT_OK);
         }
-        if (c == ':' || c == '?') cli_getopt_fail(c, run_options, argv, "casbench run --help");
+        if (c == '?') cb_fail(CB_EXIT_USAGE, "run: %s (see casbench run --help)", err);
         if (!from_env && c >= OPT_PAYLOAD) o->opts_given = 1;
         if (!from_env && c == OPT_SEED) o->seed_given = 1;
         if (!from_env && (c == OPT_OUT || c == OPT_RESUME)) {
@@ -392,7 +392,8 @@ static void parse_args(run_opts *o, int argc, char **argv, int from_env)
         }
         apply_option(o, c, optarg);
     }
-    cli_getopt_no_operands(argc, argv, "casbench run --help");
+    if (optind < argc)
+        cb_fail(CB_EXIT_USAGE, "run: %s: unexpected argument (options only; see casbench run --help)", CB_Q(argv[optind]));
 }
 
 static void apply_profile(run_opts *o)

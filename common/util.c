@@ -398,14 +398,3 @@ void cb_fill_random(uint8_t *b, size_t n, uint64_t seed)
 
 int cb_is_help(const char *arg) { return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0; }
 int cb_is_version(const char *arg) { return strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0; }
-
-const char *cb_flag_value(int argc, char **argv, int *i, const char *name)
-{
-    size_t n = strlen(name);
-    const char *a = argv[*i];
-    if (strncmp(a, name, n) != 0) return NULL;
-    if (a[n] == '=') return a + n + 1;
-    if (a[n] != 0) return NULL;
-    if (*i + 1 >= argc) cb_fail(CB_EXIT_USAGE, "%s: missing value", name);
-    return argv[++*i];
-}

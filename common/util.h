@@ -100,13 +100,6 @@ uint64_t cb_splitmix64(uint64_t *state);
 int cb_is_help(const char *arg);
 int cb_is_version(const char *arg);
 
-/* The value of option `name` at argv[*i], given as "--name V" (then *i moves
- * past V) or "--name=V"; NULL when argv[*i] is another option. A missing V
- * ends the program with status 1 (usage). Legacy, and the one exit left in
- * common/: only for the subcommands not yet parsed by cb_getopt (cliopt.h),
- * which every new parser uses; remove with its last caller. */
-const char *cb_flag_value(int argc, char **argv, int *i, const char *name);
-
 /* The version string of casbench itself ("0.1.0") and the git commit it was
  * built from ("unknown" outside a checkout). */
 extern const char cb_version[];
