@@ -75,38 +75,6 @@ static void progress(run_state *st, const char *what)
     fflush(stderr);
 }
 
-/* The benchmark name of a row, from its identity (payload protocol stage
- * variant codec level hash alloc, and bytes_in for sweep rows): its name in
- * gbench.json, by which a resumed run keeps the entries of finished rows.
- * Quotes, backslashes and control characters become '_' (JSON-safe). */
-static void bench_name(const char *identity, char *out, size_t cap)
-{
-    char copy[4096], codec[160] = "-";
-    const char *f[9];
-    int n = 0;
-    char *p = copy;
-    snprintf(copy, sizeof copy, "%s", identity);
-    while (n < 9) {
-        f[n++] = p;
-        char *t = strchr(p, '\t');
-        if (!t) break;
-        *t = 0;
-        p = t + 1;
-    }
-    if (n < 8) {
-        snprintf(out, cap, "%s", identity);
-    } else {
-        if (*f[4]) snprintf(codec, sizeof codec, "%s:%s", f[4], f[5]);
-        if (n == 9)   /* sweep rows: the size instead of a protocol */
-            snprintf(out, cap, "%s/%s/%s/-/-/%s/%s", f[0], f[8], f[2], f[6], f[7]);
-        else
-            snprintf(out, cap, "%s/p%s/%s/%s/%s/%s/%s", f[0], f[1], f[2], *f[3] ? f[3] : "-", codec,
-                     *f[6] ? f[6] : "-", f[7]);
-    }
-    for (char *q = out; *q; q++)
-        if (*q == '"' || *q == '\\' || (unsigned char)*q < 0x20 || *q == 0x7f) *q = '_';
-}
-
 /* gbench.json entries kept on --resume: those of the ok rows of matrix.tsv.
  * (An entry written just before a SIGKILL, whose row was not, is dropped and
  * its cell runs again.) */
@@ -128,11 +96,9 @@ static void resume_gbench(run_state *st)
     if (!set.names) cb_fail(CB_EXIT_ENV, "out of memory");
     for (size_t i = 0; i < results_count(st->rf); i++) {
         double med;
-        const char *id = results_identity_at(st->rf, i, &med);
-        char nm[1024];
+        results_identity_at(st->rf, i, &med);
         if (isnan(med)) continue;
-        bench_name(id, nm, sizeof nm);
-        if (!(set.names[set.n++] = strdup(nm))) cb_fail(CB_EXIT_ENV, "out of memory");
+        if (!(set.names[set.n++] = strdup(results_bench_name_at(st->rf, i)))) cb_fail(CB_EXIT_ENV, "out of memory");
     }
     if (access(st->gbench_path, F_OK) == 0 && gb_json_load(st->gbench_path, keep_entry, &set, err, sizeof err) != 0)
         cb_fail(CB_EXIT_INPUT, "%s: %s", st->gbench_path, err);
@@ -163,7 +129,8 @@ static int run_cell(run_state *st, const char *payload_name, int protocol, const
         return 0;
     }
     if (spec->codec) snprintf(codec_spec, sizeof codec_spec, "%s:%d", spec->codec->name, spec->level);
-    bench_name(id, name, sizeof name);
+    schema_key key = results_row_key(&row);
+    schema_key_bench_name(&key, name, sizeof name);
     {
         char what[256];
         snprintf(what, sizeof what, "%s %s %s %s %s", payload_name, row.stage, codec_spec, row.hash, row.alloc);
@@ -259,18 +226,11 @@ static cell_input *payload_input(run_state *st, payload *p, int protocol)
     in->obj = payload_object(p);
     in->popt = PICKLE_OPTIONS_DEFAULT;
     in->popt.protocol = protocol;
-    if (!in->obj) {
-        in->blob = payload_raw_blob(p, &in->blob_len);
-        return in;
-    }
-    size_t cap = pickle_bound(in->obj, &in->popt);
-    uint8_t *blob = malloc(cap ? cap : 1);
-    if (!blob) cb_fail(CB_EXIT_ENV, "%s: out of memory", name);
-    keep_until_end(st, blob, free);
-    in->blob_len = pickle_dump(in->obj, &in->popt, blob, cap, err, sizeof err);
-    if (in->blob_len == 0)
-        cb_fail(CB_EXIT_INPUT, "--payload %s: cannot pickle with protocol %d: %s", CB_Q(name), protocol, err);
-    in->blob = blob;
+    uint8_t *owned;
+    int status;
+    if (payload_blob(p, &in->popt, &in->blob, &in->blob_len, &owned, &status, err, sizeof err) != 0)
+        cb_fail(status, "--payload %s: cannot pickle with protocol %d: %s", CB_Q(name), protocol, err);
+    if (owned) keep_until_end(st, owned, free);
     return in;
 }
 
@@ -333,7 +293,7 @@ static int run_sweep(run_state *st)
             spec.stage = CELL_HASH;
             spec.hash = r->hashes[h];
             spec.alloc = CELL_ALLOC_REUSE;
-            if (run_cell(st, "sweep", 0, &spec, in)) return 1;
+            if (run_cell(st, SCHEMA_PAYLOAD_SWEEP, 0, &spec, in)) return 1;
         }
     }
     return 0;

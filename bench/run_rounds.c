@@ -91,7 +91,7 @@ void run_rounds_group(const cell_spec *spec, const char *payload, int protocol, 
                       uint64_t bytes_in, char *out, size_t cap)
 {
     const char *stage = cell_stage_names[spec->stage];
-    if (strcmp(payload, "sweep") == 0) {
+    if (strcmp(payload, SCHEMA_PAYLOAD_SWEEP) == 0) {
         /* Every hash of one size: the sweep's ratios. */
         snprintf(out, cap, "sweep/%llu", (unsigned long long)bytes_in);
         return;

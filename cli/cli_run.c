@@ -24,6 +24,7 @@
 #include "payload.h"
 #include "plan.h"
 #include "results.h"
+#include "schema.h"
 #include "runlock.h"
 #include "sets.h"
 #include "testcodec.h"
@@ -283,8 +284,8 @@ static void add_variants(run_opts *o, const char *v)
 static void add_allocs(run_opts *o, const char *v)
 {
     FOR_EACH_PIECE(v, "--alloc", p, {
-        if (strcmp(p, "fresh") == 0) o->alloc_mask |= PLAN_ALLOC_FRESH;
-        else if (strcmp(p, "reuse") == 0) o->alloc_mask |= PLAN_ALLOC_REUSE;
+        if (strcmp(p, schema_alloc_names[SCHEMA_ALLOC_FRESH]) == 0) o->alloc_mask |= PLAN_ALLOC_FRESH;
+        else if (strcmp(p, schema_alloc_names[SCHEMA_ALLOC_REUSE]) == 0) o->alloc_mask |= PLAN_ALLOC_REUSE;
         else if (strcmp(p, "both") == 0) o->alloc_mask |= PLAN_ALLOC_FRESH | PLAN_ALLOC_REUSE;
         else cb_fail(CB_EXIT_INPUT, "--alloc %s: not fresh, reuse or both", CB_Q(p));
     });
