@@ -32,8 +32,7 @@ typedef struct {
 /* Keep p until the run ends (cells point into it); fn releases it. */
 static void keep_until_end(run_state *st, void *p, free_fn fn)
 {
-    void **grown = realloc(st->kept, (st->nkept + 2) * sizeof *grown);
-    if (!grown) cb_fail(CB_EXIT_ENV, "out of memory");
+    void **grown = cb_xrealloc(st->kept, (st->nkept + 2) * sizeof *grown);
     st->kept = grown;
     st->kept[st->nkept++] = p;
     st->kept[st->nkept++] = (void *)fn;
@@ -49,8 +48,7 @@ static void payload_release(void *p) { payload_free(p); }
 
 static cell_input *kept_input(run_state *st)
 {
-    cell_input *in = calloc(1, sizeof *in);
-    if (!in) cb_fail(CB_EXIT_ENV, "out of memory");
+    cell_input *in = cb_xcalloc(1, sizeof *in);
     keep_until_end(st, in, free);
     return in;
 }
@@ -92,13 +90,12 @@ static void resume_gbench(run_state *st)
 {
     char err[512];
     name_set set = {0};
-    set.names = calloc(results_count(st->rf) + 1, sizeof *set.names);
-    if (!set.names) cb_fail(CB_EXIT_ENV, "out of memory");
+    set.names = cb_xcalloc(results_count(st->rf) + 1, sizeof *set.names);
     for (size_t i = 0; i < results_count(st->rf); i++) {
         double med;
         results_identity_at(st->rf, i, &med);
         if (isnan(med)) continue;
-        if (!(set.names[set.n++] = strdup(results_bench_name_at(st->rf, i)))) cb_fail(CB_EXIT_ENV, "out of memory");
+        set.names[set.n++] = cb_xstrdup(results_bench_name_at(st->rf, i));
     }
     if (access(st->gbench_path, F_OK) == 0 && gb_json_load(st->gbench_path, keep_entry, &set, err, sizeof err) != 0)
         cb_fail(CB_EXIT_INPUT, "%s: %s", st->gbench_path, err);
@@ -330,7 +327,9 @@ int exec_run(const exec_opts *o, results_file *rf, size_t *errors)
     if (!stopped) {
         size_t round_errors = 0;
         if (o->tty) fprintf(stderr, "\r\033[K");
-        if (run_rounds_run(st.rr, rf, st.gbench_path, &round_errors) < o->rounds) stopped = 1;
+        int done = run_rounds_run(st.rr, rf, st.gbench_path, &round_errors, err, sizeof err);
+        if (done < 0) cb_fail(CB_EXIT_ENV, "%s", err);
+        if (done < o->rounds) stopped = 1;
         st.errors += round_errors;
     }
     run_rounds_free(st.rr);

@@ -648,7 +648,8 @@ int cli_run(int argc, char **argv)
     apply_profile(&o);
     check_and_pin(&o);
 
-    if (!o.resume) outdir_make(o.out, "; use --resume to complete it", dir, sizeof dir);
+    int out_status = o.resume ? 0 : outdir_make(o.out, "; use --resume to complete it", dir, sizeof dir, err, sizeof err);
+    if (out_status != 0) cb_fail(out_status, "%s", err);
     int lock_status = runlock_acquire(dir, err, sizeof err);   /* one writer per directory */
     if (lock_status != 0) cb_fail(lock_status, "%s", err);
     const char *store_dir = store_directory(&o, store_tmp, sizeof store_tmp);

@@ -113,7 +113,8 @@ int cli_run_suite(int argc, char **argv)
     if (keep && (stat(keep, &sb) != 0 || !S_ISDIR(sb.st_mode)))
         cb_fail(CB_EXIT_INPUT, "--keep-stores %s: not a directory", CB_Q(keep));
 
-    outdir_make(out, "", dir, sizeof dir);
+    int out_status = outdir_make(out, "", dir, sizeof dir, err, sizeof err);
+    if (out_status != 0) cb_fail(out_status, "%s", err);
     int status;
     results_file *rf = results_open(dir, 0, &status, err, sizeof err);
     if (!rf) cb_fail(status, "%s", err);

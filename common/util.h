@@ -100,6 +100,17 @@ uint64_t cb_splitmix64(uint64_t *state);
 int cb_is_help(const char *arg);
 int cb_is_version(const char *arg);
 
+/* malloc, calloc, realloc and strdup that never return NULL: out of memory
+ * prints "casbench: out of memory" and exits CB_EXIT_ENV. The one exception
+ * to "only cli/ exits" (ARCHITECTURE.md, Errors): for the small bookkeeping
+ * allocations of any layer, where no caller could do better. A buffer whose
+ * size comes from the input (a payload, a file) uses malloc and returns
+ * its error instead. cb_xstrdup(NULL) is "". */
+void *cb_xmalloc(size_t n);
+void *cb_xcalloc(size_t count, size_t size);
+void *cb_xrealloc(void *p, size_t n);
+char *cb_xstrdup(const char *s);
+
 /* The version string of casbench itself ("0.1.0") and the git commit it was
  * built from ("unknown" outside a checkout). */
 extern const char cb_version[];
