@@ -249,28 +249,25 @@ static void facts(cb_buf *b)
     }
 }
 
+/* lib_LIBRARY once per library, whichever codec or hash module reports it first. */
+static void library_row(cb_buf *b, const char **seen, size_t *nseen, const char *library, const char *(*version)(void))
+{
+    char key[128];
+    size_t j;
+    for (j = 0; j < *nseen && strcmp(seen[j], library) != 0; j++) {}
+    if (j < *nseen || *nseen == 64) return;
+    seen[(*nseen)++] = library;
+    snprintf(key, sizeof key, "lib_%s", library);
+    kv(b, key, version ? version() : "unknown");
+}
+
 static void libraries(cb_buf *b)
 {
     char key[128], v[256];
-    /* One row per library, as each codec and hash module reports it. */
     const char *seen[64];
-    size_t nseen = 0, i, j;
-    for (i = 0; i < codec_count; i++) {
-        const codec_desc *c = &codec_table[i];
-        for (j = 0; j < nseen && strcmp(seen[j], c->library) != 0; j++) {}
-        if (j < nseen || nseen == 64) continue;
-        seen[nseen++] = c->library;
-        snprintf(key, sizeof key, "lib_%s", c->library);
-        kv(b, key, c->version ? c->version() : "unknown");
-    }
-    for (i = 0; i < hash_count; i++) {
-        const hash_desc *h = &hash_table[i];
-        for (j = 0; j < nseen && strcmp(seen[j], h->library) != 0; j++) {}
-        if (j < nseen || nseen == 64) continue;
-        seen[nseen++] = h->library;
-        snprintf(key, sizeof key, "lib_%s", h->library);
-        kv(b, key, h->version ? h->version() : "unknown");
-    }
+    size_t nseen = 0, i;
+    for (i = 0; i < codec_count; i++) library_row(b, seen, &nseen, codec_table[i].library, codec_table[i].version);
+    for (i = 0; i < hash_count; i++) library_row(b, seen, &nseen, hash_table[i].library, hash_table[i].version);
     for (i = 0; i < hash_count; i++) {
         snprintf(key, sizeof key, "hash_impl_%s", hash_table[i].name);
         kv(b, key, hash_table[i].implementation ? hash_table[i].implementation() : "unknown");

@@ -144,12 +144,7 @@ int rounds_add(rounds *r, const gb_measurement *m, const char *group, double *es
     if (rc == 1) return -2;
     if (rc != 0) return -1;
     if (!long_cell && again.iterations > b.iterations) b = again;
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 256;
-        round_cell *v = cb_xrealloc(r->cells, cap * sizeof *v);
-        r->cells = v;
-        r->cap = cap;
-    }
+    r->cells = cb_xgrow(r->cells, &r->cap, r->n, sizeof *r->cells);
     round_cell *c = &r->cells[r->n];
     memset(c, 0, sizeof *c);
     c->m = *m;

@@ -124,12 +124,7 @@ int run_rounds_add(run_rounds *rr, cell *c, const results_row *row, const char *
                    double *estimate_ns, char *err, size_t errlen)
 {
     char id[4096];
-    if (rr->n == rr->cap) {
-        size_t cap = rr->cap ? rr->cap * 2 : 256;
-        held_cell *v = cb_xrealloc(rr->v, cap * sizeof *v);
-        rr->v = v;
-        rr->cap = cap;
-    }
+    rr->v = cb_xgrow(rr->v, &rr->cap, rr->n, sizeof *rr->v);
     held_cell *h = &rr->v[rr->n];
     memset(h, 0, sizeof *h);
     h->c = c;

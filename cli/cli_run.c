@@ -670,7 +670,9 @@ int cli_run(int argc, char **argv)
     exec_opts eo = {&req, o.payloads, o.npayloads, o.protocols, o.nprotocols, o.sweep, o.seed, dir,
                     o.resume != NULL, store_dir, o.store_fsync, o.repetitions, o.min_time, isatty(2), &g_signal};
     size_t errors = 0;
-    int stopped = exec_run(&eo, rf, &errors);
+    int exec_status;
+    int stopped = exec_run(&eo, rf, &errors, &exec_status, err, sizeof err);
+    if (stopped < 0) cb_fail(exec_status, "%s", err);
     size_t rows = results_count(rf);
     results_close(rf);
     gb_shutdown();

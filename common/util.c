@@ -409,3 +409,12 @@ void *cb_xmalloc(size_t n) { return oom_check(malloc(n ? n : 1)); }
 void *cb_xcalloc(size_t count, size_t size) { return oom_check(calloc(count ? count : 1, size ? size : 1)); }
 void *cb_xrealloc(void *p, size_t n) { return oom_check(realloc(p, n ? n : 1)); }
 char *cb_xstrdup(const char *s) { return oom_check(strdup(s ? s : "")); }
+
+void *cb_xgrow(void *p, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap) return p;
+    size_t grown = *cap ? *cap * 2 : 256;
+    p = cb_xrealloc(p, grown * size);
+    *cap = grown;
+    return p;
+}

@@ -110,6 +110,10 @@ void *cb_xmalloc(size_t n);
 void *cb_xcalloc(size_t count, size_t size);
 void *cb_xrealloc(void *p, size_t n);
 char *cb_xstrdup(const char *s);
+/* An array p of *cap items of `size` bytes, n of them used, made to hold
+ * one more: doubled (from 256 items) when full. Returns the array, maybe
+ * moved; exits as cb_xmalloc when out of memory. */
+void *cb_xgrow(void *p, size_t *cap, size_t n, size_t size);
 
 /* The version string of casbench itself ("0.1.0") and the git commit it was
  * built from ("unknown" outside a checkout). */
