@@ -12,45 +12,26 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomic.h"
 #include "codec.h"
 #include "gbench.h"
 #include "hash.h"
+#include "strbuf.h"
 #include "util.h"
 
 #ifndef CASBENCH_CFLAGS
 #define CASBENCH_CFLAGS "unknown"
 #endif
 
-typedef struct { char *p; size_t n, cap; int oom; } ebuf;
-
-static void eb_add(ebuf *b, const char *s)
-{
-    size_t n = strlen(s);
-    if (b->oom) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 4096;
-        while (cap < b->n + n + 1) cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) { b->oom = 1; return; }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n + 1);
-    b->n += n;
-}
-
 /* key<TAB>value, with tabs and line breaks in the value made spaces. */
-static void kv(ebuf *b, const char *key, const char *value)
+static void kv(cb_buf *b, const char *key, const char *value)
 {
-    char v[1024];
-    size_t i;
+    char v[1024];   /* a value longer than this is cut */
     snprintf(v, sizeof v, "%s", value && *value ? value : "unknown");
-    for (i = 0; v[i]; i++)
-        if (v[i] == '\t' || v[i] == '\n' || v[i] == '\r') v[i] = ' ';
-    eb_add(b, key);
-    eb_add(b, "\t");
-    eb_add(b, v);
-    eb_add(b, "\n");
+    cb_buf_puts(b, key);
+    cb_buf_puts(b, "\t");
+    cb_buf_field(b, v);
+    cb_buf_puts(b, "\n");
 }
 
 /* The first line of a small file, trimmed; "" when unreadable. */
@@ -74,7 +55,7 @@ void env_utc_now(char *out, size_t cap, int compact)
     strftime(out, cap, compact ? "%Y%m%dT%H%M%SZ" : "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void cpu_model_and_cores(ebuf *b)
+static void cpu_model_and_cores(cb_buf *b)
 {
     FILE *f = fopen("/proc/cpuinfo", "r");
     char line[4096], model[256] = "", flags[4096] = "";
@@ -114,7 +95,7 @@ static void cpu_model_and_cores(ebuf *b)
     }
 }
 
-static void caches(ebuf *b)
+static void caches(cb_buf *b)
 {
     static const char *const keys[] = {"cache_l1d", "cache_l1i", "cache_l2", "cache_l3"};
     char val[4][64] = {"", "", "", ""};
@@ -136,7 +117,7 @@ static void caches(ebuf *b)
     for (int i = 0; i < 4; i++) kv(b, keys[i], val[i]);
 }
 
-static void hypervisor(ebuf *b)
+static void hypervisor(cb_buf *b)
 {
     char v[256];
     unsigned a, bx, c, d;
@@ -160,7 +141,7 @@ static void hypervisor(ebuf *b)
 
 /* The VM size, from a local copy of the cloud's metadata (cloud-init keeps
  * one); never from the network. */
-static void vm_size(ebuf *b)
+static void vm_size(cb_buf *b)
 {
     static const char *const files[] = {
         "/run/cloud-init/instance-data.json", "/var/run/cloud-init/instance-data.json",
@@ -188,7 +169,7 @@ static void vm_size(ebuf *b)
     kv(b, "vm_size", val);
 }
 
-static void frequency(ebuf *b)
+static void frequency(cb_buf *b)
 {
     char v[128];
     read_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", v, sizeof v);
@@ -226,7 +207,7 @@ static void mapped_version(const char *soname, char *out, size_t cap)
 /* The facts of every codec and hash row (codec.h, hash.h) and the members of
  * every named set, so that the report reads the facts of the run it reports
  * (results/README.md, "env.tsv"). */
-static void facts(ebuf *b)
+static void facts(cb_buf *b)
 {
     char key[160], v[1024];
     size_t i;
@@ -268,28 +249,25 @@ static void facts(ebuf *b)
     }
 }
 
-static void libraries(ebuf *b)
+/* lib_LIBRARY once per library, whichever codec or hash module reports it first. */
+static void library_row(cb_buf *b, const char **seen, size_t *nseen, const char *library, const char *(*version)(void))
+{
+    char key[128];
+    size_t j;
+    for (j = 0; j < *nseen && strcmp(seen[j], library) != 0; j++) {}
+    if (j < *nseen || *nseen == 64) return;
+    seen[(*nseen)++] = library;
+    snprintf(key, sizeof key, "lib_%s", library);
+    kv(b, key, version ? version() : "unknown");
+}
+
+static void libraries(cb_buf *b)
 {
     char key[128], v[256];
-    /* One row per library, as each codec and hash module reports it. */
     const char *seen[64];
-    size_t nseen = 0, i, j;
-    for (i = 0; i < codec_count; i++) {
-        const codec_desc *c = &codec_table[i];
-        for (j = 0; j < nseen && strcmp(seen[j], c->library) != 0; j++) {}
-        if (j < nseen || nseen == 64) continue;
-        seen[nseen++] = c->library;
-        snprintf(key, sizeof key, "lib_%s", c->library);
-        kv(b, key, c->version ? c->version() : "unknown");
-    }
-    for (i = 0; i < hash_count; i++) {
-        const hash_desc *h = &hash_table[i];
-        for (j = 0; j < nseen && strcmp(seen[j], h->library) != 0; j++) {}
-        if (j < nseen || nseen == 64) continue;
-        seen[nseen++] = h->library;
-        snprintf(key, sizeof key, "lib_%s", h->library);
-        kv(b, key, h->version ? h->version() : "unknown");
-    }
+    size_t nseen = 0, i;
+    for (i = 0; i < codec_count; i++) library_row(b, seen, &nseen, codec_table[i].library, codec_table[i].version);
+    for (i = 0; i < hash_count; i++) library_row(b, seen, &nseen, hash_table[i].library, hash_table[i].version);
     for (i = 0; i < hash_count; i++) {
         snprintf(key, sizeof key, "hash_impl_%s", hash_table[i].name);
         kv(b, key, hash_table[i].implementation ? hash_table[i].implementation() : "unknown");
@@ -299,30 +277,9 @@ static void libraries(ebuf *b)
     facts(b);
 }
 
-static int write_atomic(const char *path, const char *data, size_t n, char *err, size_t errlen)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return cb_err(err, errlen, "%s: %s", tmp, strerror(errno));
-    if (cb_write_all(fd, data, n) != 0 || fsync(fd) != 0) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        return cb_err(err, errlen, "%s: %s", tmp, strerror(e));
-    }
-    close(fd);
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return cb_err(err, errlen, "%s: %s", path, strerror(e));
-    }
-    return 0;
-}
-
 int env_write(const char *path, const char *const *extra, char *err, size_t errlen)
 {
-    ebuf b = {0};
+    cb_buf b = {0};
     char v[512];
     struct utsname u;
     env_utc_now(v, sizeof v, 0);
@@ -358,23 +315,23 @@ int env_write(const char *path, const char *const *extra, char *err, size_t errl
                                  ? "CPU frequency scaling is enabled: real-time results may be noisy"
                                  : "none");
     for (; extra && extra[0] && extra[1]; extra += 2) kv(&b, extra[0], extra[1]);
-    if (b.oom) { free(b.p); return cb_err(err, errlen, "out of memory"); }
-    int rc = write_atomic(path, b.p, b.n, err, errlen);
-    free(b.p);
+    if (b.oom) { cb_buf_free(&b); return cb_err(err, errlen, "out of memory"); }
+    int rc = cb_write_atomic(path, b.p, b.n, CB_DURABLE, NULL, err, errlen);
+    cb_buf_free(&b);
     return rc;
 }
 
 int env_append(const char *path, const char *key, const char *value, char *err, size_t errlen)
 {
-    ebuf b = {0};
+    cb_buf b = {0};
     kv(&b, key, value);
-    if (b.oom) return cb_err(err, errlen, "out of memory");
+    if (b.oom) { cb_buf_free(&b); return cb_err(err, errlen, "out of memory"); }
     int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
     int rc = 0;
     if (fd < 0 || cb_write_all(fd, b.p, b.n) != 0 || fsync(fd) != 0)
         rc = cb_err(err, errlen, "%s: %s", path, strerror(errno));
     if (fd >= 0) close(fd);
-    free(b.p);
+    cb_buf_free(&b);
     return rc;
 }
 

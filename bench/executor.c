@@ -3,6 +3,7 @@
 
 #include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,13 +28,29 @@ typedef struct {
     run_rounds *rr;            /* every verified cell, timed in rounds at the end */
     void **kept;               /* blobs, payloads and cell inputs the cells point into */
     size_t nkept;
+    size_t per_payload;        /* plan_count of a payload with an object */
+    int status;                /* non-zero: the run failed, the message in err */
+    char *err;
+    size_t errlen;
 } run_state;
+
+/* The run fails: the util.h status and message for exec_run to return.
+ * Returns 1, as a stop does, so that every loop ends. */
+static int fail(run_state *st, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(run_state *st, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (st->errlen) vsnprintf(st->err, st->errlen, fmt, ap);
+    va_end(ap);
+    st->status = status;
+    return 1;
+}
 
 /* Keep p until the run ends (cells point into it); fn releases it. */
 static void keep_until_end(run_state *st, void *p, free_fn fn)
 {
-    void **grown = realloc(st->kept, (st->nkept + 2) * sizeof *grown);
-    if (!grown) cb_fail(CB_EXIT_ENV, "out of memory");
+    void **grown = cb_xrealloc(st->kept, (st->nkept + 2) * sizeof *grown);
     st->kept = grown;
     st->kept[st->nkept++] = p;
     st->kept[st->nkept++] = (void *)fn;
@@ -49,8 +66,7 @@ static void payload_release(void *p) { payload_free(p); }
 
 static cell_input *kept_input(run_state *st)
 {
-    cell_input *in = calloc(1, sizeof *in);
-    if (!in) cb_fail(CB_EXIT_ENV, "out of memory");
+    cell_input *in = cb_xcalloc(1, sizeof *in);
     keep_until_end(st, in, free);
     return in;
 }
@@ -75,38 +91,6 @@ static void progress(run_state *st, const char *what)
     fflush(stderr);
 }
 
-/* The benchmark name of a row, from its identity (payload protocol stage
- * variant codec level hash alloc, and bytes_in for sweep rows): its name in
- * gbench.json, by which a resumed run keeps the entries of finished rows.
- * Quotes, backslashes and control characters become '_' (JSON-safe). */
-static void bench_name(const char *identity, char *out, size_t cap)
-{
-    char copy[4096], codec[160] = "-";
-    const char *f[9];
-    int n = 0;
-    char *p = copy;
-    snprintf(copy, sizeof copy, "%s", identity);
-    while (n < 9) {
-        f[n++] = p;
-        char *t = strchr(p, '\t');
-        if (!t) break;
-        *t = 0;
-        p = t + 1;
-    }
-    if (n < 8) {
-        snprintf(out, cap, "%s", identity);
-    } else {
-        if (*f[4]) snprintf(codec, sizeof codec, "%s:%s", f[4], f[5]);
-        if (n == 9)   /* sweep rows: the size instead of a protocol */
-            snprintf(out, cap, "%s/%s/%s/-/-/%s/%s", f[0], f[8], f[2], f[6], f[7]);
-        else
-            snprintf(out, cap, "%s/p%s/%s/%s/%s/%s/%s", f[0], f[1], f[2], *f[3] ? f[3] : "-", codec,
-                     *f[6] ? f[6] : "-", f[7]);
-    }
-    for (char *q = out; *q; q++)
-        if (*q == '"' || *q == '\\' || (unsigned char)*q < 0x20 || *q == 0x7f) *q = '_';
-}
-
 /* gbench.json entries kept on --resume: those of the ok rows of matrix.tsv.
  * (An entry written just before a SIGKILL, whose row was not, is dropped and
  * its cell runs again.) */
@@ -120,28 +104,27 @@ static int keep_entry(const char *name, void *arg)
     return 0;
 }
 
-static void resume_gbench(run_state *st)
+static int resume_gbench(run_state *st)
 {
     char err[512];
     name_set set = {0};
-    set.names = calloc(results_count(st->rf) + 1, sizeof *set.names);
-    if (!set.names) cb_fail(CB_EXIT_ENV, "out of memory");
+    set.names = cb_xcalloc(results_count(st->rf) + 1, sizeof *set.names);
     for (size_t i = 0; i < results_count(st->rf); i++) {
         double med;
-        const char *id = results_identity_at(st->rf, i, &med);
-        char nm[1024];
+        results_identity_at(st->rf, i, &med);
         if (isnan(med)) continue;
-        bench_name(id, nm, sizeof nm);
-        if (!(set.names[set.n++] = strdup(nm))) cb_fail(CB_EXIT_ENV, "out of memory");
+        set.names[set.n++] = cb_xstrdup(results_bench_name_at(st->rf, i));
     }
+    int rc = 0;
     if (access(st->gbench_path, F_OK) == 0 && gb_json_load(st->gbench_path, keep_entry, &set, err, sizeof err) != 0)
-        cb_fail(CB_EXIT_INPUT, "%s: %s", st->gbench_path, err);
+        rc = fail(st, CB_EXIT_INPUT, "%s: %s", st->gbench_path, err);
     for (size_t i = 0; i < set.n; i++) free(set.names[i]);
     free(set.names);
+    return rc;
 }
 
 /* One cell: verify, hand it to the rounds, or append its error row.
- * Returns 0, or 1 when a stop was requested. */
+ * Returns 0, or 1 when a stop was requested or the run failed (st->status). */
 static int run_cell(run_state *st, const char *payload_name, int protocol, const cell_spec *spec,
                     const cell_input *in)
 {
@@ -163,7 +146,8 @@ static int run_cell(run_state *st, const char *payload_name, int protocol, const
         return 0;
     }
     if (spec->codec) snprintf(codec_spec, sizeof codec_spec, "%s:%d", spec->codec->name, spec->level);
-    bench_name(id, name, sizeof name);
+    schema_key key = results_row_key(&row);
+    schema_key_bench_name(&key, name, sizeof name);
     {
         char what[256];
         snprintf(what, sizeof what, "%s %s %s %s %s", payload_name, row.stage, codec_spec, row.hash, row.alloc);
@@ -190,7 +174,10 @@ static int run_cell(run_state *st, const char *payload_name, int protocol, const
         row.status = "error";
         row.message = err;
         st->errors++;
-        if (results_append(st->rf, &row, err, sizeof err) != 0) cb_fail(CB_EXIT_ENV, "%s/%s", st->o->dir, err);
+        if (results_append(st->rf, &row, err, sizeof err) != 0) {
+            cell_destroy(c);
+            return fail(st, CB_EXIT_ENV, "%s/%s", st->o->dir, err);
+        }
     }
     cell_destroy(c);
     st->done++;
@@ -243,14 +230,8 @@ static int fastest_gzip(run_state *st, const char *payload_name, int protocol, u
     return best;
 }
 
-static size_t planned(const plan_request *r, int have_object)
-{
-    size_t n = plan_count(r, have_object);
-    if (n == (size_t)-1) cb_fail(CB_EXIT_ENV, "out of memory");
-    return n;
-}
-
-/* The input of one payload under one protocol, kept until the run ends. */
+/* The input of one payload under one protocol, kept until the run ends;
+ * NULL when it cannot be pickled so (st->status). */
 static cell_input *payload_input(run_state *st, payload *p, int protocol)
 {
     char err[512];
@@ -259,18 +240,13 @@ static cell_input *payload_input(run_state *st, payload *p, int protocol)
     in->obj = payload_object(p);
     in->popt = PICKLE_OPTIONS_DEFAULT;
     in->popt.protocol = protocol;
-    if (!in->obj) {
-        in->blob = payload_raw_blob(p, &in->blob_len);
-        return in;
+    uint8_t *owned;
+    int status;
+    if (payload_blob(p, &in->popt, &in->blob, &in->blob_len, &owned, &status, err, sizeof err) != 0) {
+        fail(st, status, "--payload %s: cannot pickle with protocol %d: %s", CB_Q(name), protocol, err);
+        return NULL;
     }
-    size_t cap = pickle_bound(in->obj, &in->popt);
-    uint8_t *blob = malloc(cap ? cap : 1);
-    if (!blob) cb_fail(CB_EXIT_ENV, "%s: out of memory", name);
-    keep_until_end(st, blob, free);
-    in->blob_len = pickle_dump(in->obj, &in->popt, blob, cap, err, sizeof err);
-    if (in->blob_len == 0)
-        cb_fail(CB_EXIT_INPUT, "--payload %s: cannot pickle with protocol %d: %s", CB_Q(name), protocol, err);
-    in->blob = blob;
+    if (owned) keep_until_end(st, owned, free);
     return in;
 }
 
@@ -281,24 +257,28 @@ static int run_payload(run_state *st, const char *spec_text)
     char err[512];
     int status = CB_EXIT_INPUT;
     payload *p = payload_create(spec_text, o->seed, &status, err, sizeof err);
-    if (!p) cb_fail(status, "--payload %s: %s", CB_Q(spec_text), err);
+    if (!p) return fail(st, status, "--payload %s: %s", CB_Q(spec_text), err);
     keep_until_end(st, p, payload_release);   /* the cells point into its object */
     const char *name = payload_name(p);
     /* A file payload is a blob already: no protocol changes it, so it is run
      * once, under the first protocol selected. */
     size_t nprot = payload_object(p) ? o->nprotocols : 1;
-    st->total -= planned(r, 1) * (o->nprotocols - nprot);
+    st->total -= st->per_payload * (o->nprotocols - nprot);
     for (size_t k = 0; k < nprot; k++) {
         const cell_input *in = payload_input(st, p, o->protocols[k]);
+        if (!in) return 1;
         plan_cells stages = {0}, paths = {0};
-        if (plan_stages(r, in->obj != NULL, &stages) != 0) cb_fail(CB_EXIT_ENV, "out of memory");
-        int stop = run_cells(st, name, in->popt.protocol, &stages, in);
+        int stop = plan_stages(r, in->obj != NULL, &stages) != 0 ? fail(st, CB_EXIT_ENV, "out of memory")
+                                                                  : run_cells(st, name, in->popt.protocol, &stages, in);
         if (!stop) {
             int fastest = fastest_gzip(st, name, in->popt.protocol, in->blob_len);
-            if (plan_paths(r, fastest, &paths) != 0) cb_fail(CB_EXIT_ENV, "out of memory");
-            /* The total assumed a gzip-compatible codec would be measured. */
-            st->total = st->total + stages.n + paths.n - planned(r, 1);
-            stop = run_cells(st, name, in->popt.protocol, &paths, in);
+            if (plan_paths(r, fastest, &paths) != 0) {
+                stop = fail(st, CB_EXIT_ENV, "out of memory");
+            } else {
+                /* The total assumed a gzip-compatible codec would be measured. */
+                st->total = st->total + stages.n + paths.n - st->per_payload;
+                stop = run_cells(st, name, in->popt.protocol, &paths, in);
+            }
         }
         plan_cells_free(&stages);
         plan_cells_free(&paths);
@@ -321,7 +301,7 @@ static int run_sweep(run_state *st)
 {
     const plan_request *r = st->o->plan;
     uint8_t *buf = malloc(SWEEP_MAX);
-    if (!buf) cb_fail(CB_EXIT_ENV, "hash sweep: out of memory");
+    if (!buf) return fail(st, CB_EXIT_ENV, "hash sweep: out of memory");
     keep_until_end(st, buf, free);
     cb_fill_random(buf, SWEEP_MAX, st->o->seed);
     for (size_t s = SWEEP_MIN; s <= SWEEP_MAX; s *= 4) {
@@ -333,32 +313,50 @@ static int run_sweep(run_state *st)
             spec.stage = CELL_HASH;
             spec.hash = r->hashes[h];
             spec.alloc = CELL_ALLOC_REUSE;
-            if (run_cell(st, "sweep", 0, &spec, in)) return 1;
+            if (run_cell(st, SCHEMA_PAYLOAD_SWEEP, 0, &spec, in)) return 1;
         }
     }
     return 0;
 }
 
-int exec_run(const exec_opts *o, results_file *rf, size_t *errors)
+int exec_run(const exec_opts *o, results_file *rf, size_t *errors, int *status, char *err, size_t errlen)
 {
-    char err[512];
     run_state st = {0};
     st.o = o;
     st.rf = rf;
-    if (snprintf(st.gbench_path, sizeof st.gbench_path, "%s/gbench.json", o->dir) >= (int)sizeof st.gbench_path)
-        cb_fail(CB_EXIT_INPUT, "%s: path too long", o->dir);
-    if (o->resume) resume_gbench(&st);
+    st.err = err;
+    st.errlen = errlen;
+    *status = 0;
+    *errors = 0;
+    if (snprintf(st.gbench_path, sizeof st.gbench_path, "%s/gbench.json", o->dir) >= (int)sizeof st.gbench_path) {
+        *status = CB_EXIT_INPUT;
+        return cb_err(err, errlen, "%s: path too long", o->dir);
+    }
+    if ((st.per_payload = plan_count(o->plan, 1)) == (size_t)-1) {
+        *status = CB_EXIT_ENV;
+        return cb_err(err, errlen, "out of memory");
+    }
+    if (o->resume && resume_gbench(&st)) {
+        *status = st.status;
+        return -1;
+    }
     gb_add_context("casbench_version", cb_version);
     gb_add_context("casbench_commit", cb_git_commit);
     gb_add_context("casbench_profile", plan_profile_names[o->plan->profile]);
-    if (gb_json_write(st.gbench_path, 1, err, sizeof err) != 0) cb_fail(CB_EXIT_ENV, "%s", err);
+    if (gb_json_write(st.gbench_path, 1, err, errlen) != 0) {
+        *status = CB_EXIT_ENV;
+        return -1;
+    }
 
     /* The planned total, for the progress line. */
-    if (o->sweep != EXEC_SWEEP_ONLY) st.total = planned(o->plan, 1) * o->nprotocols * o->npayloads;
+    if (o->sweep != EXEC_SWEEP_ONLY) st.total = st.per_payload * o->nprotocols * o->npayloads;
     if (o->sweep != EXEC_SWEEP_NONE) st.total += sweep_cells(o->plan);
 
     run_rounds_opts ro = {o->dir, o->rounds, o->min_time, o->min_time * 5, o->seed, o->tty};
-    if (!(st.rr = run_rounds_create(&ro, err, sizeof err))) cb_fail(CB_EXIT_ENV, "%s", err);
+    if (!(st.rr = run_rounds_create(&ro, err, errlen))) {
+        *status = CB_EXIT_ENV;
+        return -1;
+    }
     st.t0 = now_s();
     int stopped = 0;
     /* Every cell is built, verified, warmed up and calibrated first; then all
@@ -370,13 +368,20 @@ int exec_run(const exec_opts *o, results_file *rf, size_t *errors)
     if (!stopped) {
         size_t round_errors = 0;
         if (o->tty) fprintf(stderr, "\r\033[K");
-        if (run_rounds_run(st.rr, rf, st.gbench_path, &round_errors) < o->rounds) stopped = 1;
+        int done = run_rounds_run(st.rr, rf, st.gbench_path, &round_errors, err, errlen);
+        if (done < 0) fail(&st, CB_EXIT_ENV, "%s", err);
+        else if (done < o->rounds) stopped = 1;
         st.errors += round_errors;
     }
     run_rounds_free(st.rr);
     release_kept(&st);
     if (o->tty) fprintf(stderr, "\r\033[K");
-    if (gb_json_write(st.gbench_path, 1, err, sizeof err) != 0) cb_warn("%s", err);
     *errors = st.errors;
+    if (st.status) {
+        *status = st.status;
+        return -1;
+    }
+    char werr[512];
+    if (gb_json_write(st.gbench_path, 1, werr, sizeof werr) != 0) cb_warn("%s", werr);
     return stopped;
 }

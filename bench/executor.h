@@ -40,7 +40,8 @@ typedef struct {
 
 /* Run the plan into rf. 0 when every round ran, 1 when stopped (*o->stop or
  * a stop requested from Google Benchmark); *errors receives the number of
- * error rows. Exits (util.h) on bad input or an I/O error. */
-int exec_run(const exec_opts *o, results_file *rf, size_t *errors);
+ * error rows. -1 on bad input (a payload that cannot be pickled so) or an
+ * I/O error: *status is the util.h exit status, err the one-line message. */
+int exec_run(const exec_opts *o, results_file *rf, size_t *errors, int *status, char *err, size_t errlen);
 
 #endif

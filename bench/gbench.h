@@ -123,10 +123,10 @@ void gb_request_stop(void);
  * context, and the entries of the measurements for which keep(name, arg)
  * returns non-zero: `name` is the gb_measurement name; later runs append to
  * them), and write everything
- * so far as one JSON document, atomically (temporary file + rename).
+ * so far as one JSON document with cb_write_atomic (common/atomic.h).
  * gb_json_load returns 0, or -1 with a message (unreadable, or not a file
- * this shim wrote). gb_json_write fsyncs the file first when durable is
- * non-zero (at the end of a run; a rewrite after every cell need not). */
+ * this shim wrote). gb_json_write is CB_DURABLE when durable is non-zero
+ * (at the end of a run), else CB_VOLATILE (a rewrite after every cell). */
 int gb_json_load(const char *path, int (*keep)(const char *name, void *arg), void *arg,
                  char *err, size_t errlen);
 int gb_json_write(const char *path, int durable, char *err, size_t errlen);

@@ -2,6 +2,8 @@
 // Google Benchmark's interface is C++.
 #include "gbench.h"
 
+#include "atomic.h"
+
 #include <benchmark/benchmark.h>
 
 #include <cerrno>
@@ -9,13 +11,11 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
-#include <fcntl.h>
 #include <fstream>
 #include <sys/resource.h>
 #include <sstream>
 #include <string>
 #include <type_traits>
-#include <unistd.h>
 #include <utility>
 #include <vector>
 
@@ -376,34 +376,7 @@ int gb_json_write(const char *path, int durable, char *err, size_t errlen)
 {
     if (g_context.empty()) g_context = fresh_context();
     std::string doc = g_context + g_entries + kTail;
-    std::string tmp = std::string(path) + ".tmp";
-    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return set_err(err, errlen, "%s: %s", tmp.c_str(), std::strerror(errno));
-    const char *p = doc.data();
-    size_t left = doc.size();
-    while (left) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp.c_str());
-            return set_err(err, errlen, "%s: %s", tmp.c_str(), std::strerror(e));
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if ((durable && fsync(fd) != 0) || close(fd) != 0) {
-        int e = errno;
-        unlink(tmp.c_str());
-        return set_err(err, errlen, "%s: %s", tmp.c_str(), std::strerror(e));
-    }
-    if (rename(tmp.c_str(), path) != 0) {
-        int e = errno;
-        unlink(tmp.c_str());
-        return set_err(err, errlen, "%s: %s", path, std::strerror(e));
-    }
-    return 0;
+    return cb_write_atomic(path, doc.data(), doc.size(), durable ? CB_DURABLE : CB_VOLATILE, NULL, err, errlen);
 }
 
 const char *gb_cpu_scaling(void)

@@ -38,22 +38,31 @@ static int dir_is_empty(const char *dir)
     return empty;
 }
 
-void outdir_make(const char *out, const char *nonempty_hint, char *dir, size_t cap)
+int outdir_make(const char *out, const char *nonempty_hint, char *dir, size_t cap, char *err, size_t errlen)
 {
     if (out) {
         struct stat sb;
         snprintf(dir, cap, "%s", out);
-        if (stat(dir, &sb) == 0) {
-            if (!S_ISDIR(sb.st_mode)) cb_fail(CB_EXIT_INPUT, "--out %s: exists and is not a directory", CB_Q(dir));
-            if (dir_is_empty(dir) != 1)
-                cb_fail(CB_EXIT_INPUT, "--out %s: exists and is not empty (a results directory is never overwritten%s)",
-                        CB_Q(dir), nonempty_hint);
-            if (access(dir, W_OK) != 0) cb_fail(CB_EXIT_ENV, "--out %s: %s", CB_Q(dir), strerror(errno));
-            return;
+        if (stat(dir, &sb) != 0) {
+            outdir_mkdir_parents(dir);
+            if (mkdir(dir, 0777) == 0) return 0;
+            cb_err(err, errlen, "--out %s: %s", CB_Q(dir), strerror(errno));
+            return CB_EXIT_ENV;
         }
-        outdir_mkdir_parents(dir);
-        if (mkdir(dir, 0777) != 0) cb_fail(CB_EXIT_ENV, "--out %s: %s", CB_Q(dir), strerror(errno));
-        return;
+        if (!S_ISDIR(sb.st_mode)) {
+            cb_err(err, errlen, "--out %s: exists and is not a directory", CB_Q(dir));
+            return CB_EXIT_INPUT;
+        }
+        if (dir_is_empty(dir) != 1) {
+            cb_err(err, errlen, "--out %s: exists and is not empty (a results directory is never overwritten%s)",
+                   CB_Q(dir), nonempty_hint);
+            return CB_EXIT_INPUT;
+        }
+        if (access(dir, W_OK) != 0) {
+            cb_err(err, errlen, "--out %s: %s", CB_Q(dir), strerror(errno));
+            return CB_EXIT_ENV;
+        }
+        return 0;
     }
     char host[256], t[32];
     if (gethostname(host, sizeof host) != 0) snprintf(host, sizeof host, "unknown");
@@ -67,7 +76,10 @@ void outdir_make(const char *out, const char *nonempty_hint, char *dir, size_t c
     for (int n = 1;; n++) {
         if (n == 1) snprintf(dir, cap, "results/%s-%s", host, t);
         else snprintf(dir, cap, "results/%s-%s-%d", host, t, n);
-        if (mkdir(dir, 0777) == 0) return;
-        if (errno != EEXIST || n == 1000) cb_fail(CB_EXIT_ENV, "%s: %s", dir, strerror(errno));
+        if (mkdir(dir, 0777) == 0) return 0;
+        if (errno != EEXIST || n == 1000) {
+            cb_err(err, errlen, "%s: %s", dir, strerror(errno));
+            return CB_EXIT_ENV;
+        }
     }
 }

@@ -14,9 +14,10 @@ void outdir_mkdir_parents(const char *path);
 /* Into dir (cap bytes): `out`, created with its parents or, when it exists,
  * an empty writable directory; or, when out is NULL, a new
  * results/<host>-<UTC time>[-N] (mkdir is the atomic claim, so two runs
- * started in the same second get their own). An existing non-empty `out`
- * ends the program (status 2) with `nonempty_hint` after the problem; any
- * other failure with the util.h status for it. */
-void outdir_make(const char *out, const char *nonempty_hint, char *dir, size_t cap);
+ * started in the same second get their own). 0, or the util.h status with
+ * a one-line message in err: CB_EXIT_INPUT when `out` is not a directory or
+ * not empty (then `nonempty_hint` follows the problem), CB_EXIT_ENV for a
+ * failed access or mkdir. */
+int outdir_make(const char *out, const char *nonempty_hint, char *dir, size_t cap, char *err, size_t errlen);
 
 #endif

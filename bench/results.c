@@ -57,13 +57,7 @@ static int add_done(results_file *f, const schema_key *k, double median)
             f->done[i].median = median;
             return 0;
         }
-    if (f->ndone == f->capdone) {
-        size_t cap = f->capdone ? f->capdone * 2 : 256;
-        done_row *d = realloc(f->done, cap * sizeof *d);
-        if (!d) return -1;
-        f->done = d;
-        f->capdone = cap;
-    }
+    f->done = cb_xgrow(f->done, &f->capdone, f->ndone, sizeof *f->done);
     schema_key_bench_name(k, bench, sizeof bench);
     done_row *d = &f->done[f->ndone];
     d->id = strdup(id);

@@ -92,8 +92,7 @@ static double read_loadavg(void)
 
 rounds *rounds_create(const rounds_opts *o, char *err, size_t errlen)
 {
-    rounds *r = calloc(1, sizeof *r);
-    if (!r) cb_fail(CB_EXIT_ENV, "out of memory");
+    rounds *r = cb_xcalloc(1, sizeof *r);
     r->o = *o;
     /* A resumed run appends: the first part's drift stays on record. */
     r->tsv = fopen(o->rounds_tsv, "a");
@@ -127,8 +126,8 @@ static size_t group_index(rounds *r, const char *group)
 {
     for (size_t g = 0; g < r->ngroups; g++)
         if (strcmp(r->groups[g], group) == 0) return g;
-    char **grown = realloc(r->groups, (r->ngroups + 1) * sizeof *grown);
-    if (!grown || !(grown[r->ngroups] = strdup(group))) cb_fail(CB_EXIT_ENV, "out of memory");
+    char **grown = cb_xrealloc(r->groups, (r->ngroups + 1) * sizeof *grown);
+    grown[r->ngroups] = cb_xstrdup(group);
     r->groups = grown;
     return r->ngroups++;
 }
@@ -147,13 +146,7 @@ int rounds_add(rounds *r, const gb_measurement *m, const char *group, double *es
     if (rc == 1) return -2;
     if (rc != 0) return -1;
     if (!long_cell && again.iterations > b.iterations) b = again;
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 256;
-        round_cell *v = realloc(r->cells, cap * sizeof *v);
-        if (!v) cb_fail(CB_EXIT_ENV, "out of memory");
-        r->cells = v;
-        r->cap = cap;
-    }
+    r->cells = cb_xgrow(r->cells, &r->cap, r->n, sizeof *r->cells);
     round_cell *c = &r->cells[r->n];
     memset(c, 0, sizeof *c);
     c->m = *m;
@@ -172,9 +165,8 @@ int rounds_add(rounds *r, const gb_measurement *m, const char *group, double *es
     } else if ((double)c->iterations * b.real_ns < SUB_BATCH_WHOLE_MAX_S * 1e9) {
         c->parts = SUB_BATCHES;
     }
-    c->samples = calloc((size_t)r->o.nrounds, sizeof *c->samples);
-    c->minflt = calloc((size_t)r->o.nrounds, sizeof *c->minflt);
-    if (!c->samples || !c->minflt) cb_fail(CB_EXIT_ENV, "out of memory");
+    c->samples = cb_xcalloc((size_t)r->o.nrounds, sizeof *c->samples);
+    c->minflt = cb_xcalloc((size_t)r->o.nrounds, sizeof *c->minflt);
     *estimate_ns = b.real_ns;
     return (int)r->n++;
 }
@@ -231,7 +223,7 @@ static int time_cell(round_cell *c, double *sample, double *minflt)
         int rc = gb_run_batch(&c->m, c->iterations, 0, 0, 1, &b, err, sizeof err);
         if (rc == 1) return 1;
         if (rc != 0) {
-            if (!(c->failure = strdup(err))) cb_fail(CB_EXIT_ENV, "out of memory");
+            c->failure = cb_xstrdup(err);
             return -1;
         }
         if (b.real_ns < *sample) {
@@ -248,10 +240,9 @@ static int time_cell(round_cell *c, double *sample, double *minflt)
 static int one_round(rounds *r, int round)
 {
     uint64_t s = r->o.seed ^ (0x5851f42d4c957f2dull * (uint64_t)(round + 1));
-    size_t *gorder = malloc((r->ngroups ? r->ngroups : 1) * sizeof *gorder);
-    size_t *corder = malloc((r->n ? r->n : 1) * sizeof *corder);
+    size_t *gorder = cb_xmalloc(r->ngroups * sizeof *gorder);
+    size_t *corder = cb_xmalloc(r->n * sizeof *corder);
     int stopped = 0;
-    if (!gorder || !corder) cb_fail(CB_EXIT_ENV, "out of memory");
     for (size_t g = 0; g < r->ngroups; g++) gorder[g] = g;
     shuffle(gorder, r->ngroups, &s);
     if (canary(r, round, "boundary")) stopped = 1;
@@ -273,7 +264,7 @@ static int one_round(rounds *r, int round)
     return stopped;
 }
 
-int rounds_run(rounds *r, void (*after_round)(void *arg, int done), void *arg)
+int rounds_run(rounds *r, int (*after_round)(void *arg, int done), void *arg)
 {
     r->t0 = now_s();
     if (r->n == 0) return r->o.nrounds;   /* a resume with nothing left to time */
@@ -282,7 +273,7 @@ int rounds_run(rounds *r, void (*after_round)(void *arg, int done), void *arg)
         gb_json_round_end(!stopped);
         if (stopped) return r->done;
         r->done++;
-        if (after_round) after_round(arg, r->done);
+        if (after_round && after_round(arg, r->done) != 0) return r->done;
     }
     canary(r, r->o.nrounds, "boundary");
     return r->done;

@@ -64,10 +64,11 @@ int rounds_add(rounds *r, const gb_measurement *m, const char *group, double *es
                size_t errlen);
 
 /* Run the rounds. after_round(arg, done) is called after each complete
- * round (done = rounds complete so far), the place to write results.
- * Returns the number of complete rounds: less than nrounds when a stop was
- * requested (the interrupted round's samples are dropped). */
-int rounds_run(rounds *r, void (*after_round)(void *arg, int done), void *arg);
+ * round (done = rounds complete so far), the place to write results; when it
+ * returns non-zero the rounds stop there. Returns the number of complete
+ * rounds: less than nrounds when a stop was requested (the interrupted
+ * round's samples are dropped) or after_round stopped them. */
+int rounds_run(rounds *r, int (*after_round)(void *arg, int done), void *arg);
 
 /* Cell i's samples, wall time per iteration, one per complete round, in
  * round order; *iterations: the iterations of one (sub-)batch. NULL (and *n = 0) when the cell

@@ -69,16 +69,18 @@ static const struct { op_kind kind; const char *codec, *hash; int gzipfile; } mi
     {OP_COMPRESS, "lz4:0", NULL, 0},    {OP_DECOMPRESS, "lz4:0", NULL, 0},
 };
 #define N_MICRO_OPS (sizeof micro_ops / sizeof micro_ops[0])
-static const char *const op_stage[] = {"hash", "compress", "decompress"};
+static const schema_stage op_stage[] = {SCHEMA_STAGE_HASH, SCHEMA_STAGE_COMPRESS, SCHEMA_STAGE_DECOMPRESS};
 
-static const struct { rt_suite suite; const char *metric, *stage; } metric_stages[] = {
-    {RT_REALISTIC, "save", SCHEMA_STAGE_RT_SAVE}, {RT_REALISTIC, "load", SCHEMA_STAGE_RT_LOAD},
-    {RT_REALISTIC, "total", SCHEMA_STAGE_RT_TOTAL},
-    {RT_E2E, "save", SCHEMA_STAGE_RT_SAVE}, {RT_E2E, "load", SCHEMA_STAGE_RT_LOAD},
-    {RT_E2E, "total", SCHEMA_STAGE_RT_TOTAL},
-    {RT_MICRO, "hash", "hash"}, {RT_MICRO, "compress", "compress"},
-    {RT_MICRO, "decompress", "decompress"}, {RT_MICRO, "compressed_bytes", "compress"},
-    {RT_MICRO, "compressed/original", "compress"},
+/* stage: a round-trip stage name, or NULL for a micro metric, whose stage
+ * is schema_stage_names[micro]. */
+static const struct { rt_suite suite; const char *metric, *stage; schema_stage micro; } metric_stages[] = {
+    {RT_REALISTIC, "save", SCHEMA_STAGE_RT_SAVE, 0}, {RT_REALISTIC, "load", SCHEMA_STAGE_RT_LOAD, 0},
+    {RT_REALISTIC, "total", SCHEMA_STAGE_RT_TOTAL, 0},
+    {RT_E2E, "save", SCHEMA_STAGE_RT_SAVE, 0}, {RT_E2E, "load", SCHEMA_STAGE_RT_LOAD, 0},
+    {RT_E2E, "total", SCHEMA_STAGE_RT_TOTAL, 0},
+    {RT_MICRO, "hash", NULL, SCHEMA_STAGE_HASH}, {RT_MICRO, "compress", NULL, SCHEMA_STAGE_COMPRESS},
+    {RT_MICRO, "decompress", NULL, SCHEMA_STAGE_DECOMPRESS}, {RT_MICRO, "compressed_bytes", NULL, SCHEMA_STAGE_COMPRESS},
+    {RT_MICRO, "compressed/original", NULL, SCHEMA_STAGE_COMPRESS},
 };
 
 const char *rt_stage_of_metric(rt_suite suite, const char *metric)
@@ -86,7 +88,7 @@ const char *rt_stage_of_metric(rt_suite suite, const char *metric)
     size_t i;
     for (i = 0; i < sizeof metric_stages / sizeof metric_stages[0]; i++)
         if (metric_stages[i].suite == suite && strcmp(metric_stages[i].metric, metric) == 0)
-            return metric_stages[i].stage;
+            return metric_stages[i].stage ? metric_stages[i].stage : schema_stage_names[metric_stages[i].micro];
     return NULL;
 }
 
@@ -177,7 +179,7 @@ static results_row base_row(const rt_payload *p, size_t blob_len, const char *st
     r.codec = codec;
     r.level = level;
     r.hash = hash;
-    r.alloc = "fresh";
+    r.alloc = schema_alloc_names[SCHEMA_ALLOC_FRESH];
     return r;
 }
 
@@ -330,7 +332,7 @@ out:
 static int rt_measure(const rt_options *o, results_file *rf, const rt_payload *p,
                       const uint8_t *blob, size_t blob_len, size_t pairing, char *err, size_t errlen)
 {
-    static const char *const stages[3] = {"roundtrip-save", "roundtrip-load", "roundtrip-total"};
+    static const char *const stages[3] = {SCHEMA_STAGE_RT_SAVE, SCHEMA_STAGE_RT_LOAD, SCHEMA_STAGE_RT_TOTAL};
     char why[512] = "", codec_name[32];
     int level, k, iters = iterations_of(o, p->iterations), rc = 0, i;
     const codec_desc *codec = codec_find(pairings[pairing].codec, &level, why, sizeof why);
@@ -514,7 +516,7 @@ static int micro_measure(const rt_options *o, results_file *rf, const rt_payload
         snprintf(codec_name, sizeof codec_name, "%.*s", (int)(colon - micro_ops[op].codec), micro_ops[op].codec);
         level = atoi(colon + 1);
     }
-    results_row row = base_row(p, blob_len, op_stage[micro_ops[op].kind], micro_ops[op].codec ? codec_name : NULL,
+    results_row row = base_row(p, blob_len, schema_stage_names[op_stage[micro_ops[op].kind]], micro_ops[op].codec ? codec_name : NULL,
                                level, micro_ops[op].hash);
     if (micro_setup(&m, op, blob, blob_len, &stream, why, sizeof why) == 0 &&
         micro_verify(&m, blob, blob_len, why, sizeof why) == 0)
@@ -560,7 +562,7 @@ int rt_run_all(const rt_options *o, results_file *rf, size_t *error_rows, char *
         if (rt_payload_blob(p->spec, o->numpy_major, p->unpickled, &blob, &len, &status, why, sizeof why) != 0) {
             if (status != CB_EXIT_INPUT) return cb_err(err, errlen, "%s", why);
             /* An unknown payload: every measurement of it is an error row. */
-            results_row r = base_row(p, 0, p->suite == RT_MICRO ? "hash" : "roundtrip-save", NULL, 0, NULL);
+            results_row r = base_row(p, 0, p->suite == RT_MICRO ? schema_stage_names[SCHEMA_STAGE_HASH] : SCHEMA_STAGE_RT_SAVE, NULL, 0, NULL);
             if (append_error(rf, r, why, err, errlen) != 0) return -1;
             continue;
         }

@@ -45,8 +45,8 @@ struct run_rounds {
 run_rounds *run_rounds_create(const run_rounds_opts *o, char *err, size_t errlen)
 {
     char path[4200];
-    run_rounds *rr = calloc(1, sizeof *rr);
-    if (!rr || !(rr->canary_bytes = malloc(CANARY_BYTES))) cb_fail(CB_EXIT_ENV, "out of memory");
+    run_rounds *rr = cb_xcalloc(1, sizeof *rr);
+    rr->canary_bytes = cb_xmalloc(CANARY_BYTES);
     rr->o = *o;
     cb_fill_random(rr->canary_bytes, CANARY_BYTES, o->seed);
     rr->canary_in.blob = rr->canary_bytes;
@@ -91,7 +91,7 @@ void run_rounds_group(const cell_spec *spec, const char *payload, int protocol, 
                       uint64_t bytes_in, char *out, size_t cap)
 {
     const char *stage = cell_stage_names[spec->stage];
-    if (strcmp(payload, "sweep") == 0) {
+    if (strcmp(payload, SCHEMA_PAYLOAD_SWEEP) == 0) {
         /* Every hash of one size: the sweep's ratios. */
         snprintf(out, cap, "sweep/%llu", (unsigned long long)bytes_in);
         return;
@@ -120,34 +120,21 @@ void run_rounds_group(const cell_spec *spec, const char *payload, int protocol, 
     }
 }
 
-static char *dup_or_die(const char *s)
-{
-    char *d = strdup(s ? s : "");
-    if (!d) cb_fail(CB_EXIT_ENV, "out of memory");
-    return d;
-}
-
 int run_rounds_add(run_rounds *rr, cell *c, const results_row *row, const char *bench_name, const char *group,
                    double *estimate_ns, char *err, size_t errlen)
 {
     char id[4096];
-    if (rr->n == rr->cap) {
-        size_t cap = rr->cap ? rr->cap * 2 : 256;
-        held_cell *v = realloc(rr->v, cap * sizeof *v);
-        if (!v) cb_fail(CB_EXIT_ENV, "out of memory");
-        rr->v = v;
-        rr->cap = cap;
-    }
+    rr->v = cb_xgrow(rr->v, &rr->cap, rr->n, sizeof *rr->v);
     held_cell *h = &rr->v[rr->n];
     memset(h, 0, sizeof *h);
     h->c = c;
     h->row = *row;
-    h->payload = dup_or_die(row->payload);
+    h->payload = cb_xstrdup(row->payload);
     h->row.payload = h->payload;
-    h->group = dup_or_die(group);
-    h->name = dup_or_die(bench_name);
+    h->group = cb_xstrdup(group);
+    h->name = cb_xstrdup(bench_name);
     results_identity(row, id, sizeof id);
-    h->identity = dup_or_die(id);
+    h->identity = cb_xstrdup(id);
     /* The measurement points at the cell and at h->name, both kept to the end. */
     gb_measurement m = cell_measurement(c, h->name);
     h->index = rounds_add(rr->sched, &m, group, &h->estimate_ns, err, errlen);
@@ -226,18 +213,19 @@ typedef struct {
     results_file *rf;
     const char *gbench_path;
     size_t errors;
-    int final;
+    int final, failed;
+    char *err;
+    size_t errlen;
 } writer;
 
-static void write_rows(void *arg, int done)
+/* 0, or -1 with the failed write's message in w->err (the rounds stop). */
+static int write_rows(void *arg, int done)
 {
     writer *w = arg;
     run_rounds *rr = w->rr;
-    char err[512];
-    results_row *rows = calloc(rr->n ? rr->n : 1, sizeof *rows);
-    gb_result *t = malloc((rr->n ? rr->n : 1) * sizeof *t);
+    results_row *rows = cb_xcalloc(rr->n, sizeof *rows);
+    gb_result *t = cb_xmalloc(rr->n * sizeof *t);
     size_t k = 0;
-    if (!rows || !t) cb_fail(CB_EXIT_ENV, "out of memory");
     w->errors = 0;
     for (size_t i = 0; i < rr->n; i++) {
         if (rr->v[i].index < 0) continue;   /* its error row is written already */
@@ -247,10 +235,11 @@ static void write_rows(void *arg, int done)
         }
     }
     /* gbench.json first: it never lacks the runs of a row matrix.tsv has. */
-    if (gb_json_write(w->gbench_path, w->final, err, sizeof err) != 0) cb_fail(CB_EXIT_ENV, "%s", err);
-    if (results_rewrite(w->rf, rows, k, w->final, err, sizeof err) != 0) cb_fail(CB_EXIT_ENV, "%s", err);
+    int rc = gb_json_write(w->gbench_path, w->final, w->err, w->errlen) != 0 ||
+             results_rewrite(w->rf, rows, k, w->final, w->err, w->errlen) != 0 ? -1 : 0;
     free(rows);
     free(t);
+    if (rc != 0) return w->failed = -1;
     if (rr->o.tty && !w->final) {
         double per = (now_monotonic_s() - rr->t0) / done;
         double left = per * (double)(rr->o.nrounds - done);
@@ -258,16 +247,18 @@ static void write_rows(void *arg, int done)
                 (int)(left / 60), (int)fmod(left, 60));
         fflush(stderr);
     }
+    return 0;
 }
 
-int run_rounds_run(run_rounds *rr, results_file *rf, const char *gbench_path, size_t *errors)
+int run_rounds_run(run_rounds *rr, results_file *rf, const char *gbench_path, size_t *errors, char *err,
+                   size_t errlen)
 {
-    writer w = {rr, rf, gbench_path, 0, 0};
+    writer w = {rr, rf, gbench_path, 0, 0, 0, err, errlen};
     rr->t0 = now_monotonic_s();
     if (rr->o.tty) fprintf(stderr, "\r\033[K[round 0/%d] %zu cells", rr->o.nrounds, rr->n);
     int done = rounds_run(rr->sched, write_rows, &w);
     w.final = 1;
-    write_rows(&w, done);
+    if (w.failed || write_rows(&w, done) != 0) return -1;
     *errors = w.errors;
     return done;
 }

@@ -50,7 +50,9 @@ double run_rounds_estimate(const run_rounds *rr, const char *identity);
 
 /* Time the rounds, rewriting matrix.tsv and gbench.json after each. Returns
  * the number of complete rounds; *errors receives the cells that failed
- * during the rounds (error rows). Exits (util.h) on an I/O error. */
-int run_rounds_run(run_rounds *rr, results_file *rf, const char *gbench_path, size_t *errors);
+ * during the rounds (error rows); -1 when a rewrite failed (the rounds stop
+ * there; the message in err). */
+int run_rounds_run(run_rounds *rr, results_file *rf, const char *gbench_path, size_t *errors, char *err,
+                   size_t errlen);
 
 #endif

@@ -26,17 +26,8 @@ int calib_inputs_add(calib_inputs *in, const char *spec, int nonempty, char *err
     in->n++;   /* from here on calib_inputs_free frees it */
     b->name = payload_name(in->pl[i]);
     b->obj = payload_object(in->pl[i]);
-    if (b->obj) {
-        pickle_options popt = PICKLE_OPTIONS_DEFAULT;
-        size_t cap = pickle_bound(b->obj, &popt);
-        in->owned[i] = malloc(cap ? cap : 1);
-        if (!in->owned[i]) return calib_err(CB_EXIT_ENV, err, errlen, "out of memory");
-        b->len = pickle_dump(b->obj, &popt, in->owned[i], cap, err, errlen);
-        if (!b->len) return CB_EXIT_INPUT;
-        b->blob = in->owned[i];
-    } else {
-        b->blob = payload_raw_blob(in->pl[i], &b->len);
-    }
+    pickle_options popt = PICKLE_OPTIONS_DEFAULT;
+    if (payload_blob(in->pl[i], &popt, &b->blob, &b->len, &in->owned[i], &status, err, errlen) != 0) return status;
     if (b->len == 0 && nonempty) return calib_err(CB_EXIT_INPUT, err, errlen, "an empty blob cannot be benchmarked");
     return 0;
 }

@@ -1,27 +1,17 @@
 /* calib_tools.c - finding and running the libraries' benchmark tools, and
  * which library each one runs (see calibrate.h, calib_impl.h). */
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "calib_impl.h"
 #include "codec_lz4block.h"
 #include "hash.h"
+#include "proc.h"
 #include "util.h"
-
-extern char **environ;
 
 const calib_tool calib_tools[] = {
     {"lz4", CALIB_LZ4, "lz4", "-V"},
@@ -50,34 +40,12 @@ const calib_tool *calib_tool_named(const char *name)
 
 /* ---- finding a tool ------------------------------------------------------- */
 
-/* Is `exe` an executable file in a directory of PATH? Its path goes to
- * found (PATH_MAX bytes). */
-static int on_path(const char *exe, char *found)
-{
-    const char *path = getenv("PATH");
-    char dir[PATH_MAX];
-    if (!path || !*path) return 0;
-    while (*path) {
-        const char *c = strchr(path, ':');
-        size_t n = c ? (size_t)(c - path) : strlen(path);
-        if (n == 0) snprintf(dir, sizeof dir, "./%s", exe);
-        else snprintf(dir, sizeof dir, "%.*s/%s", (int)n, path, exe);
-        struct stat st;
-        if (stat(dir, &st) == 0 && S_ISREG(st.st_mode) && access(dir, X_OK) == 0) {
-            memcpy(found, dir, sizeof dir);
-            return 1;
-        }
-        path += n + (c != NULL);
-        if (!c) break;
-    }
-    return 0;
-}
-
 int calib_tools_find(unsigned bits, calib_toolset *ts, char *err, size_t errlen)
 {
     memset(ts, 0, sizeof *ts);
     for (size_t i = 0; i < calib_tool_count; i++)
-        if ((bits & calib_tools[i].bit) && calib_tools[i].exe && !on_path(calib_tools[i].exe, ts->path[i]))
+        if ((bits & calib_tools[i].bit) && calib_tools[i].exe &&
+            cb_find_exe(calib_tools[i].exe, ts->path[i], sizeof ts->path[i]) != 0)
             return calib_err(CB_EXIT_ENV, err, errlen,
                              "%s: not found on PATH (calibrate runs its benchmark; --tool leaves it out)",
                              calib_tools[i].exe);
@@ -85,46 +53,6 @@ int calib_tools_find(unsigned bits, calib_toolset *ts, char *err, size_t errlen)
 }
 
 /* ---- running a tool ------------------------------------------------------- */
-
-static double mono_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-/* Read fd into a malloc'd buffer until EOF or the deadline; *timed_out
- * when the deadline came first. NULL when out of memory. */
-static char *read_until(int fd, double deadline, size_t *outlen, int *timed_out)
-{
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    *timed_out = 0;
-    for (;;) {
-        struct pollfd p = {fd, POLLIN, 0};
-        double left = deadline - mono_s();
-        if (left <= 0) { *timed_out = 1; break; }
-        int r = poll(&p, 1, (int)(left * 1000) + 1);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) break;
-        if (r == 0) continue;
-        if (len + 4096 + 1 > cap) {
-            size_t ncap = cap ? cap * 2 : 16384;
-            char *nb = realloc(buf, ncap);
-            if (!nb) break;
-            buf = nb;
-            cap = ncap;
-        }
-        ssize_t n = read(fd, buf + len, cap - len - 1);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        len += (size_t)n;
-    }
-    if (!buf) buf = malloc(1);
-    if (buf) buf[len] = 0;
-    *outlen = len;
-    return buf;
-}
 
 /* The tool's own last words, one line with control bytes blanked. */
 static void last_line(char *out, char *last, size_t cap)
@@ -141,55 +69,27 @@ static void last_line(char *out, char *last, size_t cap)
 int calib_tool_exec(const char *name, char *const argv[], double timeout_s, calib_tool_run *r,
                     char *err, size_t errlen)
 {
-    int fds[2], status = 0, timed_out;
-    posix_spawn_file_actions_t fa;
-    pid_t pid;
-    struct rusage ru;
+    cb_run_opts opts = {.timeout_s = timeout_s};
+    cb_run_result res;
+    char *out = NULL, why[256];
+    size_t len = 0;
 
     memset(r, 0, sizeof *r);
     r->cpu_s = r->cpu_share = NAN;
-    if (pipe2(fds, O_CLOEXEC) != 0) return calib_err(CB_EXIT_ENV, err, errlen, "%s: pipe: %s", name, strerror(errno));
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-    /* glibc's posix_spawnp reports a failed exec as its return value. */
-    int e = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(fds[1]);
-    if (e != 0) {
-        close(fds[0]);
-        if (e == ENOENT) return calib_err(CB_EXIT_ENV, err, errlen, "%s: not found on PATH", name);
-        return calib_err(CB_EXIT_ENV, err, errlen, "%s: cannot run: %s", name, strerror(e));
+    int rc = cb_run(argv, &opts, &out, &len, &res, why, sizeof why);
+    if (res.wall_s > 0 || res.cpu_s > 0) {
+        r->cpu_s = res.cpu_s;
+        r->cpu_share = res.wall_s > 0 ? res.cpu_s / res.wall_s : NAN;
     }
-    double start = mono_s();
-    size_t len;
-    char *buf = read_until(fds[0], start + timeout_s, &len, &timed_out);
-    close(fds[0]);
-    if (timed_out) kill(pid, SIGKILL);
-    memset(&ru, 0, sizeof ru);
-    while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {}
-    double wall = mono_s() - start;
-    r->cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
-               (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
-    r->cpu_share = wall > 0 ? r->cpu_s / wall : NAN;
-    if (!buf) return calib_err(CB_EXIT_ENV, err, errlen, "%s: out of memory", name);
-    if (timed_out) {
-        free(buf);
-        return calib_err(CB_EXIT_ENV, err, errlen, "%s: did not finish in %.0f s (killed)", name, timeout_s);
+    if (rc == 0 && !out) return calib_err(CB_EXIT_ENV, err, errlen, "%s: out of memory", name);
+    if (rc != 0) {
+        char last[160] = "";
+        /* A tool that exited non-zero says why in its last line. */
+        if (out && res.status > 0 && !res.timed_out) last_line(out, last, sizeof last);
+        free(out);
+        return calib_err(CB_EXIT_ENV, err, errlen, "%s: %s%s%s", name, why, last[0] ? ": " : "", last);
     }
-    if (WIFSIGNALED(status)) {
-        free(buf);
-        return calib_err(CB_EXIT_ENV, err, errlen, "%s: killed by signal %d", name, WTERMSIG(status));
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        char last[160];
-        last_line(buf, last, sizeof last);
-        free(buf);
-        return calib_err(CB_EXIT_ENV, err, errlen, "%s: exited with status %d%s%s", name,
-                         WIFEXITED(status) ? WEXITSTATUS(status) : -1, last[0] ? ": " : "", last);
-    }
-    r->out = buf;
+    r->out = out;
     r->len = len;
     return 0;
 }

@@ -1,7 +1,6 @@
 /* cli_calibrate.c - `casbench calibrate`: options, the run directory and
  * temporary files, and the table; the checks themselves are calibrate/. */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <malloc.h>
 #include <sched.h>
@@ -13,9 +12,12 @@
 #include <unistd.h>
 
 #include "calibrate.h"
+#include "atomic.h"
+#include "cliopt.h"
 #include "cli.h"
 #include "gbench.h"
 #include "outdir.h"
+#include "strbuf.h"
 #include "util.h"
 
 /* As `casbench run` (results/README.md): fresh allocations of this size or
@@ -170,9 +172,9 @@ static int parse_options(int argc, char **argv, cli_opts *o)
         {NULL, 0, NULL, 0},
     };
     int c;
-    optind = 1;
-    opterr = 0;   /* messages are ours: one line, the usage status */
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+    char err[256];
+    cb_getopt_reset();
+    while ((c = cb_getopt(argc, argv, "h", longopts, err, sizeof err)) != -1) {
         switch (c) {
         case 'h': usage(stdout); return CB_EXIT_OK;
         case OPT_VERSION: printf("casbench %s (commit %s)\n", cb_version, cb_git_commit); return CB_EXIT_OK;
@@ -185,15 +187,13 @@ static int parse_options(int argc, char **argv, cli_opts *o)
             /* KIND is the option's value, FILE the argument after it. */
             if (optind >= argc) cb_fail(CB_EXIT_USAGE, "--parse: needs KIND and FILE");
             return parse_only(optarg, argv[optind]);
-        case ':':
-            if (optopt == OPT_PARSE) cb_fail(CB_EXIT_USAGE, "--parse: needs KIND and FILE");
-            cb_fail(CB_EXIT_USAGE, "%s: missing value (see casbench calibrate --help)", argv[optind - 1]);
         default:
-            if (optopt && optopt < 256) cb_fail(CB_EXIT_USAGE, "-%c: unknown option (see casbench calibrate --help)", optopt);
-            cb_fail(CB_EXIT_USAGE, "%s: unknown option (see casbench calibrate --help)", CB_QP(argv[optind - 1]));
+            if (optopt == OPT_PARSE) cb_fail(CB_EXIT_USAGE, "--parse: needs KIND and FILE");
+            cb_fail(CB_EXIT_USAGE, "calibrate: %s (see casbench calibrate --help)", err);
         }
     }
-    if (optind < argc) cb_fail(CB_EXIT_USAGE, "%s: unknown option (see casbench calibrate --help)", CB_QP(argv[optind]));
+    if (optind < argc)
+        cb_fail(CB_EXIT_USAGE, "%s: unknown option (see casbench calibrate --help)", CB_QP(argv[optind]));
     return -1;
 }
 
@@ -260,80 +260,53 @@ static int parse_only(const char *kind, const char *file)
 
 /* ---- output ------------------------------------------------------------------ */
 
-/* A stream into memory, written out whole once it is complete. */
-typedef struct {
-    FILE *f;
-    char *p;
-    size_t n;
-} membuf;
-
-static void mb_open(membuf *b)
+/* b, whole, or exit 1 when a growth of it failed. */
+static void buf_done(const cb_buf *b)
 {
-    b->p = NULL;
-    b->n = 0;
-    b->f = open_memstream(&b->p, &b->n);
-    if (!b->f) cb_fail(CB_EXIT_ENV, "out of memory");
-}
-
-static void mb_close(membuf *b)
-{
-    if (fclose(b->f) != 0) cb_fail(CB_EXIT_ENV, "out of memory");
+    if (b->oom) cb_fail(CB_EXIT_ENV, "out of memory");
 }
 
 static void write_tsv(const calib_table *t, const char *dir)
 {
-    membuf b;
-    char path[PATH_MAX];
-    mb_open(&b);
-    fprintf(b.f, "what\tharness_mb_per_s\ttool_mb_per_s\tratio\twithin_bounds\tharness_measures\ttool_measures\twhy\n");
+    cb_buf b = {0};
+    char path[PATH_MAX], err[PATH_MAX + 128];
+    cb_buf_puts(&b, "what\tharness_mb_per_s\ttool_mb_per_s\tratio\twithin_bounds\tharness_measures\ttool_measures\twhy\n");
     for (size_t i = 0; i < t->n; i++) {
         const calib_row *r = &t->rows[i];
-        fprintf(b.f, "%s\t%.1f\t%.1f\t%.3f\t%s\t%s\t%s\t%s\n", r->what, r->harness_bps / 1e6, r->tool_bps / 1e6,
-                calib_row_ratio(r), calib_row_bounds(r), r->harness_measures, r->tool_measures, r->why);
+        cb_buf_printf(&b, "%s\t%.1f\t%.1f\t%.3f\t%s\t%s\t%s\t%s\n", r->what, r->harness_bps / 1e6, r->tool_bps / 1e6,
+                      calib_row_ratio(r), calib_row_bounds(r), r->harness_measures, r->tool_measures, r->why);
     }
-    mb_close(&b);
+    buf_done(&b);
     if (snprintf(path, sizeof path, "%s/calibrate.tsv", dir) >= (int)sizeof path ||
-        snprintf(g_tmp_tsv, sizeof g_tmp_tsv, "%s/.calibrate.tsv.XXXXXX", dir) >= (int)sizeof g_tmp_tsv)
+        snprintf(g_tmp_tsv, sizeof g_tmp_tsv, "%s.tmp", path) >= (int)sizeof g_tmp_tsv)
         cb_fail(CB_EXIT_INPUT, "--out %s: path too long", CB_Q(dir));
-    int fd = mkstemp(g_tmp_tsv);
-    if (fd < 0) {
-        int e = errno;
-        g_tmp_tsv[0] = 0;
-        cb_fail(CB_EXIT_ENV, "%s: %s", dir, strerror(e));
-    }
-    if (cb_write_all(fd, b.p, b.n) != 0 || fchmod(fd, 0644) != 0 || fsync(fd) != 0) {
-        int e = errno;
-        close(fd);
-        cb_fail(CB_EXIT_ENV, "%s: %s", g_tmp_tsv, strerror(e));
-    }
-    if (close(fd) != 0) cb_fail(CB_EXIT_ENV, "%s: %s", g_tmp_tsv, strerror(errno));
-    if (rename(g_tmp_tsv, path) != 0) cb_fail(CB_EXIT_ENV, "%s: %s", path, strerror(errno));
+    /* g_tmp_tsv: cb_write_atomic's temporary file, removed on a signal. */
+    if (cb_write_atomic(path, b.p, b.n, CB_DURABLE, NULL, err, sizeof err) != 0) cb_fail(CB_EXIT_ENV, "%s", err);
     g_tmp_tsv[0] = 0;
-    free(b.p);
+    cb_buf_free(&b);
 }
 
 static void print_table(const cli_opts *o, const calib_table *t, const char *versions)
 {
-    membuf b;
-    mb_open(&b);
-    fprintf(b.f, "# casbench calibrate\n\n");
-    fprintf(b.f, "harness / tool throughput on the same bytes, in the same run. MB/s = 10^6 bytes/s on both sides; "
+    cb_buf b = {0};
+    cb_buf_printf(&b, "# casbench calibrate\n\n");
+    cb_buf_printf(&b, "harness / tool throughput on the same bytes, in the same run. MB/s = 10^6 bytes/s on both sides; "
                  "the harness figure is the fastest of %d Google Benchmark repetitions (at least %g s each), as each tool "
                  "reports its fastest run. Target: %.2f..%.2f for like-with-like rows, >= %.2f for pickle vs memcpy; "
                  "n/a rows are shown for context.\n\n",
             o->repetitions, o->min_time, CALIB_LIKE_LO, CALIB_LIKE_HI, CALIB_PICKLE_LO);
-    fprintf(b.f, "| what | harness MB/s | tool MB/s | ratio | within bounds | harness measures | tool measures | why |\n");
-    fprintf(b.f, "|---|---:|---:|---:|---|---|---|---|\n");
+    cb_buf_printf(&b, "| what | harness MB/s | tool MB/s | ratio | within bounds | harness measures | tool measures | why |\n");
+    cb_buf_printf(&b, "|---|---:|---:|---:|---|---|---|---|\n");
     for (size_t i = 0; i < t->n; i++) {
         const calib_row *r = &t->rows[i];
-        fprintf(b.f, "| %s | %.1f | %.1f | %.3f | %s | %s | %s | %s |\n", r->what, r->harness_bps / 1e6,
+        cb_buf_printf(&b, "| %s | %.1f | %.1f | %.3f | %s | %s | %s | %s |\n", r->what, r->harness_bps / 1e6,
                 r->tool_bps / 1e6, calib_row_ratio(r), calib_row_bounds(r), r->harness_measures, r->tool_measures, r->why);
     }
-    if (o->rt) fprintf(b.f, "\nRun with --rt: the harness and the tools under SCHED_FIFO priority 10.\n");
-    fprintf(b.f, "\n%s", versions);
-    mb_close(&b);
+    if (o->rt) cb_buf_printf(&b, "\nRun with --rt: the harness and the tools under SCHED_FIFO priority 10.\n");
+    cb_buf_printf(&b, "\n%s", versions);
+    buf_done(&b);
     if (cb_write_all(STDOUT_FILENO, b.p, b.n) != 0) cb_fail(CB_EXIT_ENV, "stdout: %s", strerror(errno));
-    free(b.p);
+    cb_buf_free(&b);
 }
 
 /* ---- the subcommand ------------------------------------------------------------ */

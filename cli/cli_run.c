@@ -13,7 +13,7 @@
 
 #include "cells.h"
 #include "cli.h"
-#include "cli_getopt.h"
+#include "cliopt.h"
 #include "codec.h"
 #include "envinfo.h"
 #include "executor.h"
@@ -24,6 +24,7 @@
 #include "payload.h"
 #include "plan.h"
 #include "results.h"
+#include "schema.h"
 #include "runlock.h"
 #include "sets.h"
 #include "testcodec.h"
@@ -283,8 +284,8 @@ static void add_variants(run_opts *o, const char *v)
 static void add_allocs(run_opts *o, const char *v)
 {
     FOR_EACH_PIECE(v, "--alloc", p, {
-        if (strcmp(p, "fresh") == 0) o->alloc_mask |= PLAN_ALLOC_FRESH;
-        else if (strcmp(p, "reuse") == 0) o->alloc_mask |= PLAN_ALLOC_REUSE;
+        if (strcmp(p, schema_alloc_names[SCHEMA_ALLOC_FRESH]) == 0) o->alloc_mask |= PLAN_ALLOC_FRESH;
+        else if (strcmp(p, schema_alloc_names[SCHEMA_ALLOC_REUSE]) == 0) o->alloc_mask |= PLAN_ALLOC_REUSE;
         else if (strcmp(p, "both") == 0) o->alloc_mask |= PLAN_ALLOC_FRESH | PLAN_ALLOC_REUSE;
         else cb_fail(CB_EXIT_INPUT, "--alloc %s: not fresh, reuse or both", CB_Q(p));
     });
@@ -343,7 +344,7 @@ static void apply_option(run_opts *o, int c, const char *v)
     case OPT_VARIANT: add_variants(o, v); break;
     case OPT_ALLOC: add_allocs(o, v); break;
     case OPT_ROUNDS: case OPT_REPETITIONS:
-        cli_option_name(run_options, c, name, sizeof name);
+        snprintf(name, sizeof name, "--%s", c == OPT_ROUNDS ? "rounds" : "repetitions");
         if (cb_parse_u64(v, 2, GB_MAX_REPETITIONS, &n, err, sizeof err) != 0)
             cb_fail(CB_EXIT_INPUT, "%s %s: %s", name, CB_Q(v), err);
         o->repetitions = (int)n;
@@ -375,15 +376,15 @@ static void apply_option(run_opts *o, int c, const char *v)
 static void parse_args(run_opts *o, int argc, char **argv, int from_env)
 {
     int c;
-    optind = 0;   /* glibc: start afresh (a resumed run parses twice) */
-    opterr = 0;   /* the messages are ours: one line, the option named */
-    while ((c = getopt_long(argc, argv, "+:hV", run_options, NULL)) != -1) {
+    char err[256];
+    cb_getopt_reset();   /* a resumed run parses twice */
+    while ((c = cb_getopt(argc, argv, "+hV", run_options, err, sizeof err)) != -1) {
         if (c == 'h') { usage(stdout); exit(CB_EXIT_OK); }
         if (c == 'V' || c == OPT_VERSION) {
             printf("casbench %s (commit %s)\n", cb_version, cb_git_commit);
             exit(CB_EXIT_OK);
         }
-        if (c == ':' || c == '?') cli_getopt_fail(c, run_options, argv, "casbench run --help");
+        if (c == '?') cb_fail(CB_EXIT_USAGE, "run: %s (see casbench run --help)", err);
         if (!from_env && c >= OPT_PAYLOAD) o->opts_given = 1;
         if (!from_env && c == OPT_SEED) o->seed_given = 1;
         if (!from_env && (c == OPT_OUT || c == OPT_RESUME)) {
@@ -392,7 +393,8 @@ static void parse_args(run_opts *o, int argc, char **argv, int from_env)
         }
         apply_option(o, c, optarg);
     }
-    cli_getopt_no_operands(argc, argv, "casbench run --help");
+    if (optind < argc)
+        cb_fail(CB_EXIT_USAGE, "run: %s: unexpected argument (options only; see casbench run --help)", CB_Q(argv[optind]));
 }
 
 static void apply_profile(run_opts *o)
@@ -646,7 +648,8 @@ int cli_run(int argc, char **argv)
     apply_profile(&o);
     check_and_pin(&o);
 
-    if (!o.resume) outdir_make(o.out, "; use --resume to complete it", dir, sizeof dir);
+    int out_status = o.resume ? 0 : outdir_make(o.out, "; use --resume to complete it", dir, sizeof dir, err, sizeof err);
+    if (out_status != 0) cb_fail(out_status, "%s", err);
     int lock_status = runlock_acquire(dir, err, sizeof err);   /* one writer per directory */
     if (lock_status != 0) cb_fail(lock_status, "%s", err);
     const char *store_dir = store_directory(&o, store_tmp, sizeof store_tmp);
@@ -667,7 +670,9 @@ int cli_run(int argc, char **argv)
     exec_opts eo = {&req, o.payloads, o.npayloads, o.protocols, o.nprotocols, o.sweep, o.seed, dir,
                     o.resume != NULL, store_dir, o.store_fsync, o.repetitions, o.min_time, isatty(2), &g_signal};
     size_t errors = 0;
-    int stopped = exec_run(&eo, rf, &errors);
+    int exec_status;
+    int stopped = exec_run(&eo, rf, &errors, &exec_status, err, sizeof err);
+    if (stopped < 0) cb_fail(exec_status, "%s", err);
     size_t rows = results_count(rf);
     results_close(rf);
     gb_shutdown();

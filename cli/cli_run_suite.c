@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "cli_getopt.h"
+#include "cliopt.h"
 #include "envinfo.h"
 #include "outdir.h"
 #include "results.h"
@@ -84,9 +84,8 @@ int cli_run_suite(int argc, char **argv)
     int quick = 0, numpy_major = 2, c;
     int64_t m;
 
-    optind = 0;   /* glibc: start afresh */
-    opterr = 0;   /* the messages are ours: one line, the option named */
-    while ((c = getopt_long(argc, argv, "+:h", suite_options, NULL)) != -1) {
+    cb_getopt_reset();
+    while ((c = cb_getopt(argc, argv, "+h", suite_options, err, sizeof err)) != -1) {
         switch (c) {
         case 'h': usage(stdout); return CB_EXIT_OK;
         case OPT_SUITE: suite = optarg; break;
@@ -99,10 +98,12 @@ int cli_run_suite(int argc, char **argv)
             numpy_major = (int)m;
             break;
         case OPT_QUICK: quick = 1; break;
-        default: cli_getopt_fail(c, suite_options, argv, SUITE_HELP);
+        case '?': cb_fail(CB_EXIT_USAGE, "run: %s (see %s)", err, SUITE_HELP);
+        default: cb_fail(CB_EXIT_INTERNAL, "run --suite: option %d has no handler", c);
         }
     }
-    cli_getopt_no_operands(argc, argv, SUITE_HELP);
+    if (optind < argc)
+        cb_fail(CB_EXIT_USAGE, "run: %s: unexpected argument (options only; see %s)", CB_Q(argv[optind]), SUITE_HELP);
     if (!suite || strcmp(suite, "pr3090") != 0)
         cb_fail(CB_EXIT_INPUT, "--suite %s: unknown suite (there is one: pr3090)", CB_Q(suite ? suite : ""));
     if (!tmp || !*tmp) tmp = "/tmp";
@@ -112,7 +113,8 @@ int cli_run_suite(int argc, char **argv)
     if (keep && (stat(keep, &sb) != 0 || !S_ISDIR(sb.st_mode)))
         cb_fail(CB_EXIT_INPUT, "--keep-stores %s: not a directory", CB_Q(keep));
 
-    outdir_make(out, "", dir, sizeof dir);
+    int out_status = outdir_make(out, "", dir, sizeof dir, err, sizeof err);
+    if (out_status != 0) cb_fail(out_status, "%s", err);
     int status;
     results_file *rf = results_open(dir, 0, &status, err, sizeof err);
     if (!rf) cb_fail(status, "%s", err);

@@ -23,8 +23,11 @@ int cb_getopt(int argc, char **argv, const char *shortopts, const struct option 
               char *err, size_t errlen)
 {
     char spec[64];
-    /* ':' first: a missing value returns ':' instead of a message on stderr. */
-    snprintf(spec, sizeof spec, ":%s", shortopts ? shortopts : "");
+    const char *so = shortopts ? shortopts : "";
+    /* ':' first (after a '+', which glibc reads only in front): a missing
+     * value returns ':' instead of a message on stderr. */
+    if (*so == '+') snprintf(spec, sizeof spec, "+:%s", so + 1);
+    else snprintf(spec, sizeof spec, ":%s", so);
     opterr = 0;
     int c = getopt_long(argc, argv, spec, longopts, NULL);
     if (c != '?' && c != ':') return c;

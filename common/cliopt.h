@@ -5,6 +5,8 @@
  * What users get: "--flag=value" and "--flag value"; options and operands
  * in any order; "--" ends the options (an operand may then start with '-');
  * an unambiguous prefix of a long option is that option (GNU getopt_long).
+ * A shortopts that starts with '+' stops at the first operand instead
+ * (options only before operands).
  */
 #ifndef CASBENCH_CLIOPT_H
 #define CASBENCH_CLIOPT_H

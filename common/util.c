@@ -399,13 +399,22 @@ void cb_fill_random(uint8_t *b, size_t n, uint64_t seed)
 int cb_is_help(const char *arg) { return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0; }
 int cb_is_version(const char *arg) { return strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0; }
 
-const char *cb_flag_value(int argc, char **argv, int *i, const char *name)
+static void *oom_check(void *p)
 {
-    size_t n = strlen(name);
-    const char *a = argv[*i];
-    if (strncmp(a, name, n) != 0) return NULL;
-    if (a[n] == '=') return a + n + 1;
-    if (a[n] != 0) return NULL;
-    if (*i + 1 >= argc) cb_fail(CB_EXIT_USAGE, "%s: missing value", name);
-    return argv[++*i];
+    if (!p) cb_fail(CB_EXIT_ENV, "out of memory");
+    return p;
+}
+
+void *cb_xmalloc(size_t n) { return oom_check(malloc(n ? n : 1)); }
+void *cb_xcalloc(size_t count, size_t size) { return oom_check(calloc(count ? count : 1, size ? size : 1)); }
+void *cb_xrealloc(void *p, size_t n) { return oom_check(realloc(p, n ? n : 1)); }
+char *cb_xstrdup(const char *s) { return oom_check(strdup(s ? s : "")); }
+
+void *cb_xgrow(void *p, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap) return p;
+    size_t grown = *cap ? *cap * 2 : 256;
+    p = cb_xrealloc(p, grown * size);
+    *cap = grown;
+    return p;
 }

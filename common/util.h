@@ -100,12 +100,20 @@ uint64_t cb_splitmix64(uint64_t *state);
 int cb_is_help(const char *arg);
 int cb_is_version(const char *arg);
 
-/* The value of option `name` at argv[*i], given as "--name V" (then *i moves
- * past V) or "--name=V"; NULL when argv[*i] is another option. A missing V
- * ends the program with status 1 (usage). Legacy, and the one exit left in
- * common/: only for the subcommands not yet parsed by cb_getopt (cliopt.h),
- * which every new parser uses; remove with its last caller. */
-const char *cb_flag_value(int argc, char **argv, int *i, const char *name);
+/* malloc, calloc, realloc and strdup that never return NULL: out of memory
+ * prints "casbench: out of memory" and exits CB_EXIT_ENV. The one exception
+ * to "only cli/ exits" (ARCHITECTURE.md, Errors): for the small bookkeeping
+ * allocations of any layer, where no caller could do better. A buffer whose
+ * size comes from the input (a payload, a file) uses malloc and returns
+ * its error instead. cb_xstrdup(NULL) is "". */
+void *cb_xmalloc(size_t n);
+void *cb_xcalloc(size_t count, size_t size);
+void *cb_xrealloc(void *p, size_t n);
+char *cb_xstrdup(const char *s);
+/* An array p of *cap items of `size` bytes, n of them used, made to hold
+ * one more: doubled (from 256 items) when full. Returns the array, maybe
+ * moved; exits as cb_xmalloc when out of memory. */
+void *cb_xgrow(void *p, size_t *cap, size_t n, size_t size);
 
 /* The version string of casbench itself ("0.1.0") and the git commit it was
  * built from ("unknown" outside a checkout). */

@@ -47,25 +47,26 @@ md_whats=$(grep '^| ' "$TMPD/table.md" | tail -n +2 | awk -F ' \\| ' '{sub(/^\| 
 check_eq "markdown table: every expected row, in order" "$expected" "$md_whats"
 tsv=$out/calibrate.tsv
 check_eq "calibrate.tsv header" "$(printf 'what\tharness_mb_per_s\ttool_mb_per_s\tratio\twithin_bounds\tharness_measures\ttool_measures\twhy')" "$(head -n 1 "$tsv" 2>/dev/null)"
-check_eq "calibrate.tsv: the same rows as the table" "$expected" "$(tail -n +2 "$tsv" 2>/dev/null | cut -f1)"
+check_eq "calibrate.tsv: the same rows as the table" "$expected" "$(col "$tsv" what 2>/dev/null)"
 # Columns, numbers, and the bounds each row claims against its own ratio.
-bad=$(tail -n +2 "$tsv" | awk -F '\t' '
+bad=$(tsv_awk '
   function num(x) { return x ~ /^[0-9]+(\.[0-9]+)?$/ }
-  NF != 8 { print NR": "NF" columns"; next }
-  !num($2) || !num($3) || !num($4) || $2 <= 0 || $3 <= 0 { print NR": not numbers: "$2" "$3" "$4; next }
-  { r = $2 / $3; if (r / $4 > 1.01 || r / $4 < 0.99) print NR": ratio "$4" is not "$2"/"$3 }
-  $1 ~ /^lz4:0 frame/ { if ($5 != "n/a") print NR": context row is "$5; next }
-  $1 ~ /^pickle/ { want = ($4 >= 0.8) ? "yes" : "no"; if ($5 != want) print NR": "$4" -> "$5; next }
-  { want = ($4 >= 0.95 && $4 <= 1.05) ? "yes" : "no"; if ($5 != want) print NR": "$4" -> "$5 }
-  $5 != "yes" && $8 == "" { print NR": out of bounds without a why" }
-  $6 == "" || $7 == "" { print NR": empty measures" }')
+  FNR == 1 { next }
+  NF != 8 { print NR - 1": "NF" columns"; next }
+  !num($col["harness_mb_per_s"]) || !num($col["tool_mb_per_s"]) || !num($col["ratio"]) || $col["harness_mb_per_s"] <= 0 || $col["tool_mb_per_s"] <= 0 { print NR - 1": not numbers: "$col["harness_mb_per_s"]" "$col["tool_mb_per_s"]" "$col["ratio"]; next }
+  { r = $col["harness_mb_per_s"] / $col["tool_mb_per_s"]; if (r / $col["ratio"] > 1.01 || r / $col["ratio"] < 0.99) print NR - 1": ratio "$col["ratio"]" is not "$col["harness_mb_per_s"]"/"$col["tool_mb_per_s"] }
+  $col["what"] ~ /^lz4:0 frame/ { if ($col["within_bounds"] != "n/a") print NR - 1": context row is "$col["within_bounds"]; next }
+  $col["what"] ~ /^pickle/ { want = ($col["ratio"] >= 0.8) ? "yes" : "no"; if ($col["within_bounds"] != want) print NR - 1": "$col["ratio"]" -> "$col["within_bounds"]; next }
+  { want = ($col["ratio"] >= 0.95 && $col["ratio"] <= 1.05) ? "yes" : "no"; if ($col["within_bounds"] != want) print NR - 1": "$col["ratio"]" -> "$col["within_bounds"] }
+  $col["within_bounds"] != "yes" && $col["why"] == "" { print NR - 1": out of bounds without a why" }
+  $col["harness_measures"] == "" || $col["tool_measures"] == "" { print NR - 1": empty measures" }' "$tsv")
 check_eq "calibrate.tsv: 8 columns, numeric MB/s and ratios, bounds that match the ratios, a why for each row out of bounds" "" "$bad"
 check_eq "no temporary file left (TMPDIR, --out)" "calibrate.tsv" "$(find "$TMPDIR" "$out" -mindepth 1 -printf '%f\n')"
 # Which library each codec tool runs, against ldd as the oracle.
 for t in lz4:liblz4 zstd:libzstd; do
   exe=${t%%:*} lib=${t#*:}
   if ldd "$(command -v "$exe")" 2>/dev/null | grep -q "$lib\.so"; then want="links $lib.so"; else want="own statically linked copy of $lib"; fi
-  got=$(awk -F '\t' -v e="$exe -b1 compress" 'index($1, e) == 1 { print $7 }' "$tsv")
+  got=$(tsv_awk -v e="$exe -b1 compress" 'index($col["what"], e) == 1 { print $col["tool_measures"] }' "$tsv")
   case $got in *"$want"*) pass "the $exe rows say the tool $want (ldd agrees)" ;; *) fail "the $exe rows say which library the tool runs" "want '$want' in '$got'" ;; esac
 done
 
@@ -170,7 +171,7 @@ check_error "--out is a file" 2 "$CASBENCH" calibrate --tool pickle --payload co
 o=$TMPD/eq-form
 check "--quick --tool=pickle --payload=config --out=DIR (and a prefix, --qu)" "$REL" calibrate --qu --tool=pickle --payload=config --out="$o"
 check_eq "--flag=value: the pickle rows only, in DIR" "pickle config vs memcpy of the blob, reuse ($("$REL" pickle config | wc -c) B)
-pickle config vs memcpy of the blob, fresh ($("$REL" pickle config | wc -c) B)" "$(tail -n +2 "$o/calibrate.tsv" 2>/dev/null | cut -f1)"
+pickle config vs memcpy of the blob, fresh ($("$REL" pickle config | wc -c) B)" "$(col "$o/calibrate.tsv" what 2>/dev/null)"
 "$CASBENCH" calibrate --parse=lz4 "$C/lz4.txt" >"$C/lz4-eq.got" 2>&1
 check_eq "--parse=KIND FILE reads as --parse KIND FILE" "$(cat "$C/lz4.got")" "$(cat "$C/lz4-eq.got")"
 check_error "-- then an argument" 1 "$CASBENCH" calibrate --tool pickle -- extra

@@ -116,7 +116,7 @@ rc=0
 check_eq "asan run --quick exits 0" "0" "$rc"
 check_eq "the results directory is printed on stdout" "asan" "$(cat asan.out)"
 check_matrix "asan run: matrix.tsv typed, complete" asan
-check_eq "asan run: every status ok" "0" "$(awk -F'\t' 'NR > 1 && $24 != "ok"' asan/matrix.tsv | wc -l)"
+check_eq "asan run: every status ok" "0" "$(tsv_awk 'NR > 1 && $col["status"] != "ok"' asan/matrix.tsv | wc -l)"
 check_gbench "asan run: gbench.json" asan
 check "compare.py reads gbench.json" "$PY" "$COMPARE" --no-color benchmarks asan/gbench.json asan/gbench.json
 
@@ -154,7 +154,7 @@ check_eq "rounds.tsv: typed rows" "0" "$(awk -F'\t' 'NR > 1 && !($4 > 0 && ($5 =
 
 # Every stage of the quick profile is there, for every selected codec and hash.
 for s in pickle hash compress decompress save load; do
-  check_eq "asan run: $s rows" "yes" "$(awk -F'\t' -v s="$s" '$4 == s { f = 1 } END { print f ? "yes" : "no" }' asan/matrix.tsv)"
+  check_eq "asan run: $s rows" "yes" "$(tsv_awk -v s="$s" '$col["stage"] == s { f = 1 } END { print f ? "yes" : "no" }' asan/matrix.tsv)"
 done
 
 # Keys: the digest of `casbench pickle` output by the row's hash, by the
@@ -178,12 +178,12 @@ for p in config metrics; do
     want=$(ref_digest "$hash" "blob.$p")
     checked=$((checked + 1))
     [ "$want" = "$key" ] || { bad_keys=$((bad_keys + 1)); echo "key $p $hash: $key, reference $want"; }
-  done < <(awk -F'\t' -v p="$p" '$1 == p && $8 != "" && $24 == "ok" { print $8 "\t" $23 }' asan/matrix.tsv | sort -u)
+  done < <(tsv_awk -v p="$p" '$col["payload"] == p && $col["hash"] != "" && $col["status"] == "ok" { print $col["hash"] "\t" $col["key"] }' asan/matrix.tsv | sort -u)
 done
 check_eq "keys equal the reference tools' digests of casbench pickle ($checked keys)" "0 mismatches, some checked" \
   "$bad_keys mismatches, $([ "$checked" -ge 6 ] && echo some || echo none) checked"
 check_eq "pickled_bytes equals the size of casbench pickle output" "$(wc -c <blob.config)" \
-  "$(awk -F'\t' '$1 == "config" { print $3; exit }' asan/matrix.tsv)"
+  "$(tsv_awk '$col["payload"] == "config" { print $col["pickled_bytes"]; exit }' asan/matrix.tsv)"
 # lz4:0 stores PR #3090's stream: the compress row's size is that of
 # python-lz4's lz4.frame.compress of the blob (the PR's call), and the `lz4`
 # tool reads casbench's stream back to the blob.
@@ -192,7 +192,7 @@ check "compress rows: the lz4 tool decodes casbench's lz4:0 stream to the blob" 
   bash -c '"$1" compress lz4:0 <blob.metrics | lz4 -dc | cmp -s - blob.metrics' _ "$ASAN"
 check_eq "compress rows: bytes_out equals lz4.frame.compress's size" \
   "$("$PY" -c 'import lz4.frame, sys; print(len(lz4.frame.compress(open("blob.metrics", "rb").read())))')" \
-  "$(awk -F'\t' '$1 == "metrics" && $4 == "compress" && $6 == "lz4" { print $11 }' asan/matrix.tsv)"
+  "$(tsv_awk '$col["payload"] == "metrics" && $col["stage"] == "compress" && $col["codec"] == "lz4" { print $col["bytes_out"] }' asan/matrix.tsv)"
 
 # env.tsv: every documented key.
 missing=""
@@ -216,7 +216,7 @@ rc=0
 check_eq "default profile on one payload, under the sanitizers, exits 0" "0" "$rc"
 check_matrix "default profile: matrix.tsv" full
 for s in load+verify save+store; do
-  check_eq "default profile: $s rows ok" "2" "$(awk -F'\t' -v s="$s" '$4 == s && $24 == "ok"' full/matrix.tsv | wc -l)"
+  check_eq "default profile: $s rows ok" "2" "$(tsv_awk -v s="$s" '$col["stage"] == s && $col["status"] == "ok"' full/matrix.tsv | wc -l)"
 done
 check_eq "save+store leaves the store directory empty" "" "$(find store -mindepth 1 | head -n 3)"
 check_eq "env.tsv records --fsync" "yes" "$(awk -F'\t' '$1 == "store_fsync" { print $2 }' full/env.tsv)"
@@ -228,11 +228,11 @@ CASBENCH_TEST_BROKEN_CODEC=1 "$ASAN" run --payload config --codec broken,lz4:0 -
 check_eq "a run with a broken codec still exits 0" "0" "$rc"
 check_matrix "broken codec: matrix.tsv" broken
 check_eq "broken codec: every row of it is an error" "0" \
-  "$(awk -F'\t' '$6 == "broken" && $24 != "error"' broken/matrix.tsv | wc -l)"
+  "$(tsv_awk '$col["codec"] == "broken" && $col["status"] != "error"' broken/matrix.tsv | wc -l)"
 check_eq "broken codec: its compress row names the round trip" "1" \
-  "$(awk -F'\t' '$6 == "broken" && $4 == "compress" && $25 ~ /decompress\(compress\(blob\)\)/' broken/matrix.tsv | wc -l)"
+  "$(tsv_awk '$col["codec"] == "broken" && $col["stage"] == "compress" && $col["message"] ~ /decompress\(compress\(blob\)\)/' broken/matrix.tsv | wc -l)"
 check_eq "broken codec: the other codec's rows are ok" "0" \
-  "$(awk -F'\t' 'NR > 1 && $6 != "broken" && $24 != "ok"' broken/matrix.tsv | wc -l)"
+  "$(tsv_awk 'NR > 1 && $col["codec"] != "broken" && $col["status"] != "ok"' broken/matrix.tsv | wc -l)"
 check_eq "broken codec: not timed (absent from gbench.json)" "0" "$(grep -c 'broken' broken/gbench.json)"
 check_gbench "broken codec: gbench.json" broken
 check_error "the broken codec exists only with CASBENCH_TEST_BROKEN_CODEC=1" 2 "$ASAN" run --codec broken --out nb
@@ -251,7 +251,7 @@ wait_rows() {  # DIR N: wait until DIR/matrix.tsv has N rows (at most 60 s)
   return 1
 }
 "$ASAN" run "${LONG[@]}" --out whole >/dev/null 2>&1
-whole_ids=$(awk -F'\t' 'NR > 1 { print $1, $2, $4, $5, $6, $7, $8, $9 }' whole/matrix.tsv | sort)
+whole_ids=$(cols whole/matrix.tsv $ID_COLS | sort)
 
 for sig in INT TERM; do
   want=$((128 + $(kill -l "$sig")))
@@ -260,7 +260,7 @@ for sig in INT TERM; do
   wait_rows "sig$sig" 5 && kill -"$sig" "$pid"
   rc=0; wait "$pid" || rc=$?
   check_eq "SIG$sig: exit $want" "$want" "$rc"
-  n=$(awk -F'\t' 'NR > 1 && $24 == "ok" && $13 > m { m = $13 } END { print m + 0 }' "sig$sig/matrix.tsv")
+  n=$(tsv_awk 'NR > 1 && $col["status"] == "ok" && $col["repetitions"] > m { m = $col["repetitions"] } END { print m + 0 }' "sig$sig/matrix.tsv")
   check_eq "SIG$sig: stopped before the last round" "yes" "$([ "$n" -ge 1 ] && [ "$n" -lt 4 ] && echo yes || echo "no ($n rounds)")"
   check_eq "SIG$sig: one line on stderr naming --resume" "1" "$(grep -c -- '--resume' "sig$sig.err")"
   check_matrix "SIG$sig: matrix.tsv of finished rows" "sig$sig"
@@ -271,7 +271,7 @@ for sig in INT TERM; do
   check_matrix "SIG$sig: resumed matrix.tsv (no duplicates)" "sig$sig"
   check_gbench "SIG$sig: resumed gbench.json" "sig$sig"
   check_eq "SIG$sig: resume completes the same cells as an uninterrupted run" "$whole_ids" \
-    "$(awk -F'\t' 'NR > 1 { print $1, $2, $4, $5, $6, $7, $8, $9 }' "sig$sig/matrix.tsv" | sort)"
+    "$(cols "sig$sig/matrix.tsv" $ID_COLS | sort)"
   check_eq "SIG$sig: env.tsv records the resume" "1" "$(grep -c '^resume_utc_time' "sig$sig/env.tsv")"
   check_eq "SIG$sig: rounds.tsv keeps the interrupted part's rows (one header)" "1 yes" \
     "$(grep -c '^round' "sig$sig/rounds.tsv") $([ "$(grep -c 'boundary' "sig$sig/rounds.tsv")" -ge 1 ] && echo yes || echo no)"
@@ -292,7 +292,7 @@ check_eq "SIGKILL: the torn line is reported" "1" "$(grep -c 'torn last line' ki
 check_matrix "SIGKILL: resumed matrix.tsv" kill
 check_gbench "SIGKILL: resumed gbench.json has the runs of exactly the ok rows" kill
 check_eq "SIGKILL: resume completes the run" "$whole_ids" \
-  "$(awk -F'\t' 'NR > 1 { print $1, $2, $4, $5, $6, $7, $8, $9 }' kill/matrix.tsv | sort)"
+  "$(cols kill/matrix.tsv $ID_COLS | sort)"
 # Killed after gbench.json took a cell's runs but before its row was written:
 # the resumed run drops those runs and measures the cell again.
 cp -r whole lastrow
@@ -313,7 +313,7 @@ rc=0
 check_eq "--hash-sweep=only exits 0" "0" "$rc"
 check_matrix "--hash-sweep: matrix.tsv" sweep
 check_eq "--hash-sweep: 64 B to 64 MiB, every hash" "22 64 67108864" \
-  "$(awk -F'\t' 'NR > 1 && $1 == "sweep" && $4 == "hash" { n++; if (!min || $10 < min) min = $10; if ($10 > max) max = $10 } END { print n, min, max }' sweep/matrix.tsv)"
+  "$(tsv_awk 'NR > 1 && $col["payload"] == "sweep" && $col["stage"] == "hash" { n++; if (!min || $col["bytes_in"] < min) min = $col["bytes_in"]; if ($col["bytes_in"] > max) max = $col["bytes_in"] } END { print n, min, max }' sweep/matrix.tsv)"
 
 # ---- bad flags and names ----------------------------------------------------------------
 check "run --help exits 0" "$ASAN" run --help
@@ -357,11 +357,11 @@ rc=0
 check_eq "selection run exits 0" "0" "$rc"
 check_matrix "selection run: matrix.tsv" sel
 check_eq "a comma list of payload specs with parameters gives two payloads" "2" \
-  "$(awk -F'\t' 'NR > 1 { print $1 }' sel/matrix.tsv | sort -u | wc -l)"
-check_eq "--protocol 2,4: both protocols" "2 4" "$(awk -F'\t' 'NR > 1 { print $2 }' sel/matrix.tsv | sort -u | tr '\n' ' ' | sed 's/ $//')"
-check_eq "--alloc reuse: no fresh row" "reuse" "$(awk -F'\t' 'NR > 1 { print $9 }' sel/matrix.tsv | sort -u)"
+  "$(tsv_awk 'NR > 1 { print $col["payload"] }' sel/matrix.tsv | sort -u | wc -l)"
+check_eq "--protocol 2,4: both protocols" "2 4" "$(tsv_awk 'NR > 1 { print $col["protocol"] }' sel/matrix.tsv | sort -u | tr '\n' ' ' | sed 's/ $//')"
+check_eq "--alloc reuse: no fresh row" "reuse" "$(tsv_awk 'NR > 1 { print $col["alloc"] }' sel/matrix.tsv | sort -u)"
 check_eq "protocol 2 pickles differ in size from protocol 4" "2" \
-  "$(awk -F'\t' 'NR > 1 && $1 == "config" { print $2, $3 }' sel/matrix.tsv | sort -u | wc -l)"
+  "$(tsv_awk 'NR > 1 && $col["payload"] == "config" { print $col["protocol"], $col["pickled_bytes"] }' sel/matrix.tsv | sort -u | wc -l)"
 
 # ---- progress on a terminal -----------------------------------------------------------------------
 if command -v script >/dev/null; then
