@@ -80,7 +80,7 @@ typedef struct {
  * when Google Benchmark reported an error (e.g. an iteration failed). */
 int gb_run(const gb_measurement *m, gb_result *out, char *err, size_t errlen);
 
-/* One batch of a round (harness/rounds.h): the measurement run once, as one
+/* One batch of a round (bench/rounds.h): the measurement run once, as one
  * Google Benchmark repetition, with no aggregates.
  *   iterations > 0: exactly that many iterations (Google Benchmark's
  *     Iterations(n)); min_time and warmup_s are ignored.

@@ -35,7 +35,7 @@ static inline void cpu_relax(void)
 }
 
 /* A spinning worker idle this long sleeps until the next job: a cell lives
- * for a whole run (harness/rounds.h) but is timed for milliseconds per round,
+ * for a whole run (bench/rounds.h) but is timed for milliseconds per round,
  * and a worker spinning in between would take a CPU from every other cell.
  * Inside a batch jobs follow each other far sooner. */
 #define SPIN_IDLE_PARK_NS 50000000L

@@ -32,7 +32,7 @@ typedef struct {
     const gb_result *timing;   /* NULL: timing columns empty (error rows) */
     const char *key;
     const char *status, *message;
-    /* Rounds (harness/rounds.h): the group the cell ran in, and how far its
+    /* Rounds (bench/rounds.h): the group the cell ran in, and how far its
      * rounds disagree (roundstats.h: spread, drift, flag). */
     const char *group;
     double spread, drift;

@@ -4,7 +4,7 @@
  * Each subcommand is one row of the table in main.c; its function receives
  * argv with argv[0] = the subcommand name, parses its own flags, handles
  * --help and --version, and returns an exit status from util.h (or calls
- * cb_fail). Subcommands live in harness/cli_<name>.c.
+ * cb_fail). Subcommands live in cli/cli_<name>.c.
  */
 #ifndef CASBENCH_CLI_H
 #define CASBENCH_CLI_H

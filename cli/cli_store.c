@@ -1,5 +1,5 @@
 /* cli_store.c - `casbench store put|get`: one artifact in a store laid out
- * as metaflow's local datastore lays it out (harness/store.h). */
+ * as metaflow's local datastore lays it out (bench/store.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * (matrix.tsv's spread and flag), `report` and `compare`.
  *
  * A run times every cell once per round, rounds spread over the whole run
- * (harness/rounds.h). A cell's per-round samples are therefore neither
+ * (bench/rounds.h). A cell's per-round samples are therefore neither
  * independent (a slow phase of the machine spans several consecutive rounds)
  * nor identically distributed (the machine drifts). The intervals here are
  * built for that:

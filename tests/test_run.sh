@@ -251,7 +251,7 @@ wait_rows() {  # DIR N: wait until DIR/matrix.tsv has N rows (at most 60 s)
   return 1
 }
 "$ASAN" run "${LONG[@]}" --out whole >/dev/null 2>&1
-whole_ids=$(cols whole/matrix.tsv $ID_COLS | sort)
+whole_ids=$(cols whole/matrix.tsv "${ID_COLS[@]}" | sort)
 
 for sig in INT TERM; do
   want=$((128 + $(kill -l "$sig")))
@@ -271,7 +271,7 @@ for sig in INT TERM; do
   check_matrix "SIG$sig: resumed matrix.tsv (no duplicates)" "sig$sig"
   check_gbench "SIG$sig: resumed gbench.json" "sig$sig"
   check_eq "SIG$sig: resume completes the same cells as an uninterrupted run" "$whole_ids" \
-    "$(cols "sig$sig/matrix.tsv" $ID_COLS | sort)"
+    "$(cols "sig$sig/matrix.tsv" "${ID_COLS[@]}" | sort)"
   check_eq "SIG$sig: env.tsv records the resume" "1" "$(grep -c '^resume_utc_time' "sig$sig/env.tsv")"
   check_eq "SIG$sig: rounds.tsv keeps the interrupted part's rows (one header)" "1 yes" \
     "$(grep -c '^round' "sig$sig/rounds.tsv") $([ "$(grep -c 'boundary' "sig$sig/rounds.tsv")" -ge 1 ] && echo yes || echo no)"
@@ -292,7 +292,7 @@ check_eq "SIGKILL: the torn line is reported" "1" "$(grep -c 'torn last line' ki
 check_matrix "SIGKILL: resumed matrix.tsv" kill
 check_gbench "SIGKILL: resumed gbench.json has the runs of exactly the ok rows" kill
 check_eq "SIGKILL: resume completes the run" "$whole_ids" \
-  "$(cols kill/matrix.tsv $ID_COLS | sort)"
+  "$(cols kill/matrix.tsv "${ID_COLS[@]}" | sort)"
 # Killed after gbench.json took a cell's runs but before its row was written:
 # the resumed run drops those runs and measures the cell again.
 cp -r whole lastrow
