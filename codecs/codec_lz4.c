@@ -126,9 +126,31 @@ size_t codec_lz4_compress(void *ctx, const void *src, size_t n, void *dst, size_
     return pos + r;
 }
 
+static size_t lz4_decompress_frame(lz4_ctx *c, const void *src, size_t n, void *dst, size_t cap);
+
+/* LZ4F_resetDecompressionContext (liblz4 1.9.4) does not clear the frame
+ * size a failed frame declared: a later frame without a content size then
+ * fails with "frame size wrong" (found by tests/fuzz/fuzz_decompress.c: a
+ * truncated frame declaring 256 bytes, then an empty frame). After a failed
+ * stream the decompression context is made anew, so that no state crosses
+ * from one stream into the next; a stream that decodes leaves none. */
 size_t codec_lz4_decompress(void *ctx, const void *src, size_t n, void *dst, size_t cap)
 {
     lz4_ctx *c = ctx;
+    if (!c->d && LZ4F_isError(LZ4F_createDecompressionContext(&c->d, LZ4F_VERSION))) {
+        c->d = NULL;
+        return CODEC_ERROR(CODEC_ERR_ALLOC);
+    }
+    size_t r = lz4_decompress_frame(c, src, n, dst, cap);
+    if (codec_is_error(r)) {
+        LZ4F_freeDecompressionContext(c->d);
+        c->d = NULL;   /* made anew by the next call */
+    }
+    return r;
+}
+
+static size_t lz4_decompress_frame(lz4_ctx *c, const void *src, size_t n, void *dst, size_t cap)
+{
     const uint8_t *in = src;
     uint8_t *out = dst;
     uint8_t probe[64];
