@@ -404,14 +404,16 @@ static void apply_profile(run_opts *o)
         for (i = 0; payload_default_names[i]; i++) add_payload(o, payload_default_names[i]);
     /* The named sets are data in the codec and hash rows (sets.h). */
     unsigned set = plan_profile_set(o->profile);
-    if (o->ncodecs == 0)
-        for (i = 0; i < codec_count; i++)
-            for (size_t j = 0; j < CODEC_MAX_SET_LEVELS && codec_table[i].in_sets[j].sets; j++) {
-                if (!(codec_table[i].in_sets[j].sets & set)) continue;
-                char spec[64];
-                snprintf(spec, sizeof spec, "%s:%d", codec_table[i].name, codec_table[i].in_sets[j].level);
-                add_codec(o, spec, 0);
-            }
+    if (o->ncodecs == 0) {
+        size_t pos = 0;
+        const codec_desc *c;
+        int level;
+        while ((c = codec_set_next(set, &pos, &level))) {
+            char spec[64];
+            snprintf(spec, sizeof spec, "%s:%d", c->name, level);
+            add_codec(o, spec, 0);
+        }
+    }
     if (o->nhashes == 0)
         for (i = 0; i < hash_count; i++)
             if (hash_table[i].sets & set) add_hash(o, hash_table[i].name, 0);

@@ -139,17 +139,29 @@ int codec_stream_same(const codec_desc *c, int level)
     return c->stream_begin && level >= c->stream_same_min_level;
 }
 
+const codec_desc *codec_set_next(unsigned set, size_t *pos, int *level)
+{
+    /* *pos counts (row, level slot) pairs already looked at. */
+    for (; *pos < codec_count * CODEC_MAX_SET_LEVELS; ++*pos) {
+        const codec_desc *c = &codec_table[*pos / CODEC_MAX_SET_LEVELS];
+        const codec_level_sets *ls = &c->in_sets[*pos % CODEC_MAX_SET_LEVELS];
+        if (ls->sets & set) {
+            ++*pos;
+            *level = ls->level;
+            return c;
+        }
+    }
+    return NULL;
+}
+
 size_t codec_set_specs(unsigned set, char *out, size_t cap)
 {
-    size_t i, j, n = 0, len = 0;
+    size_t pos = 0, n = 0, len = 0;
+    const codec_desc *c;
+    int level;
     if (cap) out[0] = 0;
-    for (i = 0; i < codec_count; i++)
-        for (j = 0; j < CODEC_MAX_SET_LEVELS && codec_table[i].in_sets[j].sets; j++) {
-            if (!(codec_table[i].in_sets[j].sets & set)) continue;
-            cb_set_list_add(out, cap, &len, "%s:%d", codec_table[i].name,
-                            codec_table[i].in_sets[j].level);
-            n++;
-        }
+    for (; (c = codec_set_next(set, &pos, &level)); n++)
+        cb_set_list_add(out, cap, &len, "%s:%d", c->name, level);
     return n;
 }
 

@@ -128,6 +128,11 @@ const codec_desc *codec_find(const char *spec, int *level, char *err, size_t err
 /* Print every codec: name, levels, default, library and version. */
 void codec_print_list(FILE *out);
 
+/* The members of a named set (sets.h) one by one, in table order: start with
+ * *pos = 0; each call returns the next member's row with its level in
+ * *level, NULL after the last. */
+const codec_desc *codec_set_next(unsigned set, size_t *pos, int *level);
+
 /* The members of a named set (sets.h), "name:level" in table order, joined
  * by commas into out (truncated at cap); returns how many. */
 size_t codec_set_specs(unsigned set, char *out, size_t cap);

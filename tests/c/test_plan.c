@@ -45,10 +45,10 @@ typedef struct {
 static void from_set(request *q, unsigned set, plan_profile profile)
 {
     memset(q, 0, sizeof *q);
-    for (size_t i = 0; i < codec_count; i++)
-        for (size_t j = 0; j < CODEC_MAX_SET_LEVELS && codec_table[i].in_sets[j].sets; j++)
-            if (codec_table[i].in_sets[j].sets & set)
-                q->codecs[q->ncodecs++] = (plan_codec){&codec_table[i], codec_table[i].in_sets[j].level};
+    size_t pos = 0;
+    const codec_desc *c;
+    int level;
+    while ((c = codec_set_next(set, &pos, &level))) q->codecs[q->ncodecs++] = (plan_codec){c, level};
     for (size_t i = 0; i < hash_count; i++)
         if (hash_table[i].sets & set) q->hashes[q->nhashes++] = &hash_table[i];
     q->r = (plan_request){q->codecs, q->ncodecs, q->hashes, q->nhashes, profile, 0, 0};
