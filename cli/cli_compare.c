@@ -29,8 +29,9 @@ static void usage(FILE *out)
             "stage variant codec level hash alloc; sweep rows also by bytes_in) and\n"
             "prints markdown: B/A of the median times over rounds with a 95 %% interval,\n"
             "and a verdict. Replicates are rounds, not back-to-back repetitions: each\n"
-            "side's interval comes from a block bootstrap over its rounds plus the drift\n"
-            "between the halves of its run (results/README.md, \"Rounds\"), the two\n"
+            "side's interval comes from its rounds (a block bootstrap and the median's\n"
+            "order statistics) plus the drift between the thirds of its run\n"
+            "(results/README.md, \"Rounds\"), the two\n"
             "runs sharing no rounds, widened by the machine's own drift between the\n"
             "runs (the canary of rounds.tsv, B/A); the p-values of all rows are corrected by\n"
             "Benjamini-Hochberg (false discovery rate %g). Verdicts: equivalent (the\n"
@@ -131,7 +132,7 @@ static double judge_rows(compared *rows, size_t n, double machine_drift)
     for (size_t i = 0; i < n; i++) {
         compared *c = &rows[i];
         c->p = NAN;
-        c->change.log_se = NAN;
+        c->change.log_se = c->change.log_lo = c->change.log_hi = NAN;
         c->change.log_center = log(c->b->median_ns / c->a->median_ns);
         if (c->a->nsamples < CMP_MIN_SAMPLES || c->b->nsamples < CMP_MIN_SAMPLES) continue;
         char seed[560];
@@ -158,7 +159,7 @@ static double judge_rows(compared *rows, size_t n, double machine_drift)
     for (size_t i = 0; i < n; i++) {
         compared *c = &rows[i];
         if (!isnan(c->change.log_se)) {
-            c->change.log_se = sqrt(c->change.log_se * c->change.log_se + tau2 + machine_drift * machine_drift);
+            rs_widen(&c->change, tau2 + machine_drift * machine_drift);
             c->p = rs_pvalue(c->change);
         }
         p[i] = c->p;
@@ -186,8 +187,9 @@ static const char *verdict_of(const compared *c, double margin, int *flag)
 static void print_method(double margin, double fail_above)
 {
     printf("Method: each row's B/A (ratio of its medians over rounds) is judged with a 95 %% interval "
-           "from each run's own rounds (a block bootstrap over consecutive rounds plus the drift between "
-           "the halves of each run, since two runs share no rounds) widened by the rows' between-run "
+           "from each run's own rounds (a block bootstrap over consecutive rounds or the median's order "
+           "statistics, whichever is wider, plus the drift between the thirds of each run, since two runs "
+           "share no rounds) widened by the rows' between-run "
            "spread and by the machine's own drift between the runs (the canary's B/A), Benjamini-Hochberg over all judged rows at a false discovery rate of %g, and a "
            "change within %s %% called equivalent.", CMP_FDR, F3(margin));
     if (fail_above >= 0)

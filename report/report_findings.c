@@ -135,7 +135,7 @@ void report_findings(const rundir *run, int protocol, const char *alloc, FILE *m
     fprintf(md, "The ratios the sections above state as points, each with its 95 %% interval: the median of "
                 "per-round ratios where the two rows ran back-to-back in every round (\"paired\"), else the "
                 "ratio of the rows' medians over rounds; both intervals include how far the figure drifts "
-                "between the halves of the run (results/README.md, \"Rounds\"). Where an interval includes 1 "
+                "between the first, middle and last thirds of the run (results/README.md, \"Rounds\"). Where an interval includes 1 "
                 "the row says \"no difference\": neither side is faster at this precision, whatever the "
                 "point figures above say. `save` rows: variant sequential, %s buffers, key hash %s.\n\n",
             alloc, key_hash);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sampstat.h"
 #include "util.h"
 
 #define RS_RESAMPLES 1000
@@ -75,14 +76,30 @@ uint64_t rs_seed(const char *text)
     return s;
 }
 
+double rs_between_var(const double *lv, size_t n, double var_within)
+{
+    double m[RS_DRIFT_BLOCKS], mean = 0, ss = 0;
+    if (n < RS_DRIFT_BLOCKS) return NAN;
+    for (size_t j = 0; j < RS_DRIFT_BLOCKS; j++) {
+        size_t from = j * n / RS_DRIFT_BLOCKS, to = (j + 1) * n / RS_DRIFT_BLOCKS;
+        m[j] = rs_median(lv + from, to - from);
+        mean += m[j] / RS_DRIFT_BLOCKS;
+    }
+    if (isnan(mean)) return NAN;
+    for (size_t j = 0; j < RS_DRIFT_BLOCKS; j++) ss += (m[j] - mean) * (m[j] - mean);
+    double excess = ss / (RS_DRIFT_BLOCKS - 1) - RS_DRIFT_BLOCKS * var_within;
+    return excess > 0 ? excess : 0;
+}
+
 /* The estimate of the median of log values lv[0..n) (round order). */
 static rs_estimate estimate_logs(const double *lv, size_t n, uint64_t seed)
 {
-    rs_estimate e = {rs_median(lv, n), NAN, n};
+    rs_estimate e = {rs_median(lv, n), NAN, n, NAN, NAN};
     if (n < 3) return e;
     size_t block = (size_t)ceil(cbrt((double)n));
     double *res = malloc(n * sizeof *res), *meds = malloc(RS_RESAMPLES * sizeof *meds);
-    if (!res || !meds) {
+    sampstat os;
+    if (!res || !meds || sampstat_compute(lv, n, &os) != 0) {
         free(res);
         free(meds);
         e.log_center = NAN;
@@ -101,13 +118,24 @@ static rs_estimate estimate_logs(const double *lv, size_t n, uint64_t seed)
     }
     double var_boot = sum2 / RS_RESAMPLES - (sum / RS_RESAMPLES) * (sum / RS_RESAMPLES);
     if (var_boot < 0) var_boot = 0;
-    /* The between-run part: half the gap between the halves' medians, as far
-     * as it exceeds what the bootstrap already explains (with no drift, that
-     * half-gap's square is about the bootstrap variance itself). */
-    size_t h = n / 2;
-    double half_gap = (rs_median(lv + n - h, h) - rs_median(lv, h)) / 2;
-    double excess = half_gap * half_gap - var_boot;
-    e.log_se = sqrt(var_boot + (excess > 0 ? excess : 0));
+    /* The within-run part, each side the wider of the bootstrap's and the
+     * order-statistic interval's: the bootstrap of a median of 15 rounds
+     * takes few distinct values and collapses when the rounds sit in two
+     * clusters (the weights sha1/xxh3-64 ratio: rounds near 25 and near 28),
+     * the order statistics do not; the bootstrap keeps a slow phase's
+     * rounds together, the order statistics do not. */
+    double boot = RS_Z95 * sqrt(var_boot);
+    double down = fmax(boot, e.log_center - os.ci_lo), up = fmax(boot, os.ci_hi - e.log_center);
+    double var_within = (down + up) * (down + up) / (4 * RS_Z95 * RS_Z95);
+    /* The between-run part: how far the early, middle and late thirds of
+     * the run disagree beyond their own noise. A run lands in one phase of
+     * the machine; the phases its own thirds landed in are the only sample
+     * of that one run has (roundstats.h). */
+    double between = rs_between_var(lv, n, var_within);
+    if (isnan(between)) e.log_center = NAN;
+    e.log_lo = sqrt(down * down + RS_Z95 * RS_Z95 * between);
+    e.log_hi = sqrt(up * up + RS_Z95 * RS_Z95 * between);
+    e.log_se = (e.log_lo + e.log_hi) / (2 * RS_Z95);
     free(res);
     free(meds);
     return e;
@@ -116,7 +144,7 @@ static rs_estimate estimate_logs(const double *lv, size_t n, uint64_t seed)
 rs_estimate rs_estimate_median(const double *v, size_t n, uint64_t seed)
 {
     double *lv = malloc((n ? n : 1) * sizeof *lv);
-    if (!lv) return (rs_estimate){NAN, NAN, n};
+    if (!lv) return (rs_estimate){NAN, NAN, n, NAN, NAN};
     for (size_t i = 0; i < n; i++) lv[i] = log(v[i]);
     rs_estimate e = estimate_logs(lv, n, seed);
     free(lv);
@@ -126,7 +154,7 @@ rs_estimate rs_estimate_median(const double *v, size_t n, uint64_t seed)
 rs_estimate rs_estimate_paired(const double *a, const double *b, size_t n, uint64_t seed)
 {
     double *lv = malloc((n ? n : 1) * sizeof *lv);
-    if (!lv) return (rs_estimate){NAN, NAN, n};
+    if (!lv) return (rs_estimate){NAN, NAN, n, NAN, NAN};
     for (size_t i = 0; i < n; i++) lv[i] = log(a[i]) - log(b[i]);
     rs_estimate e = estimate_logs(lv, n, seed);
     free(lv);
@@ -135,16 +163,26 @@ rs_estimate rs_estimate_paired(const double *a, const double *b, size_t n, uint6
 
 double rs_value(rs_estimate e, double *lo, double *hi)
 {
-    if (lo) *lo = isnan(e.log_se) ? NAN : exp(e.log_center - RS_Z95 * e.log_se);
-    if (hi) *hi = isnan(e.log_se) ? NAN : exp(e.log_center + RS_Z95 * e.log_se);
+    if (lo) *lo = isnan(e.log_se) ? NAN : exp(e.log_center - e.log_lo);
+    if (hi) *hi = isnan(e.log_se) ? NAN : exp(e.log_center + e.log_hi);
     return exp(e.log_center);
 }
 
+/* Each side of b - a: b's side and a's opposite side in quadrature. */
 rs_estimate rs_ratio_of(rs_estimate b, rs_estimate a)
 {
     rs_estimate e = {b.log_center - a.log_center, sqrt(b.log_se * b.log_se + a.log_se * a.log_se),
-                     a.n < b.n ? a.n : b.n};
+                     a.n < b.n ? a.n : b.n, sqrt(b.log_lo * b.log_lo + a.log_hi * a.log_hi),
+                     sqrt(b.log_hi * b.log_hi + a.log_lo * a.log_lo)};
     return e;
+}
+
+void rs_widen(rs_estimate *e, double var)
+{
+    if (isnan(e->log_se) || !(var > 0)) return;
+    e->log_se = sqrt(e->log_se * e->log_se + var);
+    e->log_lo = sqrt(e->log_lo * e->log_lo + RS_Z95 * RS_Z95 * var);
+    e->log_hi = sqrt(e->log_hi * e->log_hi + RS_Z95 * RS_Z95 * var);
 }
 
 double rs_pvalue(rs_estimate e)

@@ -7,17 +7,22 @@
  * independent (a slow phase of the machine spans several consecutive rounds)
  * nor identically distributed (the machine drifts). The intervals here are
  * built for that:
- *   - a circular block bootstrap over consecutive rounds (block length
- *     ceil(sqrt(n))), which keeps a phase inside a block, gives the
- *     within-run part;
- *   - half the difference between the medians of the run's first and
- *     second halves estimates how far the figure moves with the phase a run
- *     lands in (the between-run part); its square, less the bootstrap
- *     variance (which it equals on average when nothing drifts), is added
- *     to the variance when positive.
+ *   - the within-run part, on each side the wider of two intervals: a
+ *     circular block bootstrap over consecutive rounds (block length
+ *     ceil(cbrt(n))), which keeps a phase inside a block, and the
+ *     distribution-free order-statistic interval of the median (sampstat.h),
+ *     which does not collapse when the rounds fall into two clusters (the
+ *     bootstrap of a median of 15 rounds does);
+ *   - the between-run part: a run lands in one phase of the machine, and
+ *     another run in another. The medians of the run's first, middle and
+ *     last thirds of rounds are three samples of the phases this run saw;
+ *     their variance, less what the within-run part alone gives them
+ *     (three times its variance, a third being a third of the rounds), is
+ *     added to the variance on both sides when positive (rs_between_var).
+ *     Thirds rather than halves: two degrees of freedom instead of one.
+ *     Checked against two A/A pairs (results/README.md, "Rounds").
  * Everything is computed on log(time) (ratios become differences); every
- * interval is a 95 % interval, center +- 1.96 standard errors, returned on
- * the ratio scale. Bootstrap seeds are fixed: the same input gives the same
+ * interval is a 95 % interval, returned on the ratio scale. Bootstrap seeds are fixed: the same input gives the same
  * output.
  */
 #ifndef CASBENCH_ROUNDSTATS_H
@@ -56,12 +61,18 @@ double rs_drift(const double *v, size_t n);
  * when n < RS_FLAG_MIN_ROUNDS (not judged). Static strings. */
 const char *rs_flag(const double *v, size_t n);
 
+/* The thirds of a run the between-run part compares. */
+#define RS_DRIFT_BLOCKS 3
+
 /* A location estimate with its uncertainty, on the log scale: `log_center`
- * is log(median), `log_se` its standard error including the between-run
- * part. */
+ * is log(median); `log_lo` and `log_hi` how far the 95 % interval reaches
+ * below and above it (the order-statistic interval is not symmetric);
+ * `log_se` a symmetric standard error, their mean / 1.96, for p-values. All
+ * include the between-run part; NAN when not judged. */
 typedef struct {
     double log_center, log_se;
     size_t n;
+    double log_lo, log_hi;
 } rs_estimate;
 
 /* The median of positive samples v[0..n) (in round order). n >= 1; with
@@ -72,9 +83,20 @@ rs_estimate rs_estimate_median(const double *v, size_t n, uint64_t seed);
  * back-to-back in round i), with its interval. */
 rs_estimate rs_estimate_paired(const double *a, const double *b, size_t n, uint64_t seed);
 
-/* exp(log_center) and the 95 % interval exp(log_center +- 1.96 log_se);
- * lo = hi = NAN when log_se is NAN. */
+/* The between-run variance (log scale) of log values lv[0..n) in round
+ * order whose median has within-run variance var_within: the sample
+ * variance of the medians of RS_DRIFT_BLOCKS consecutive blocks of rounds
+ * less RS_DRIFT_BLOCKS * var_within, 0 when that is negative; NAN when
+ * n < RS_DRIFT_BLOCKS or out of memory. Exported for its unit test. */
+double rs_between_var(const double *lv, size_t n, double var_within);
+
+/* exp(log_center) and the 95 % interval exp(log_center - log_lo) ..
+ * exp(log_center + log_hi); lo = hi = NAN when log_se is NAN. */
 double rs_value(rs_estimate e, double *lo, double *hi);
+
+/* Add var (log scale, a between-run term) to e's variance: log_se in
+ * quadrature, each side as 1.96 sqrt(var). No-op on a not judged e. */
+void rs_widen(rs_estimate *e, double var);
 
 /* The difference of two independent estimates (B over A): a ratio with its
  * interval, and the two-sided p-value of "no difference" (normal
