@@ -128,6 +128,7 @@ TEST_OBJ_test_payloads = $(filter $(BUILD)/payloads/% $(BUILD)/common/util.o,$(O
 TEST_OBJ_test_handoff  = $(BUILD)/bench/handoff.o $(BUILD)/common/util.o
 TEST_OBJ_test_schema   = $(BUILD)/rundata/schema.o
 TEST_OBJ_test_proc     = $(BUILD)/common/proc.o $(BUILD)/common/util.o
+TEST_OBJ_test_roundstats = $(addprefix $(BUILD)/,rundata/roundstats.o rundata/sampstat.o common/util.o)
 # The planner and the rows it reads (cells.o defines the save variants).
 TEST_OBJ_test_plan     = $(TEST_OBJ) $(addprefix $(BUILD)/,bench/plan.o bench/cells.o bench/handoff.o \
                            rundata/schema.o payloads/pickle.o payloads/pyobj.o)

@@ -8,6 +8,7 @@
 #include "baselines.h"
 #include "report_ctx.h"
 #include "report_facts.h"
+#include "report_rounds.h"
 
 /* Save variants other than sequential in the order bench/cells.c lists
  * them; a run may hold any subset. */
@@ -32,6 +33,15 @@ static const char *ceiling_spec(const report_ctx *c)
     for (k = 0; k < c->codecs.n; k++)
         if (report_codec_kind(c->run, c->codecs.v[k]) == CODEC_KIND_CEILING) return c->codecs.v[k];
     return NULL;
+}
+
+/* num / den as a table cell with its interval, "no difference" where that
+ * includes 1; "-" without den. */
+static const char *ratio_cell(const rundir_row *num, const rundir_row *den, char *buf, size_t n)
+{
+    if (!den) snprintf(buf, n, "-");
+    else report_ratio_cell(report_ratio_of(num, den), 1, 1, "", buf, n);
+    return buf;
 }
 
 /* One codec and hash with non-sequential save rows: its table rows on md,
@@ -94,15 +104,16 @@ static void fast_pair(report_ctx *c, const char *spec, const char *hash, const c
         for (v = 0; v <= N_FAST; v++) {
             const char *vn = v == 0 ? SCHEMA_VARIANT_SEQUENTIAL : fast_variants[v - 1];
             const rundir_row *r = v == 0 ? seq : rpt_find_spec(c, pl, STAGE(SAVE), vn, spec, hash, al);
-            char sl[64];
+            char xs[96], xc[96], xsl[128], xm[96];
             if (!r) continue;
             any = 1;
-            snprintf(sl, sizeof sl, "%s (%s)", slow ? NUM(r->median_ns / slow->median_ns) : "-",
-                     slow_name);
-            fprintf(md, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", pl, spec, hash,
-                    al, vn, NUM(ms(r->median_ns)), NUM(r->median_ns / seq->median_ns),
-                    cp ? NUM(r->median_ns / cp->median_ns) : "-", sl,
-                    mc ? NUM(r->median_ns / mc->median_ns) : "-");
+            if (r == seq) snprintf(xs, sizeof xs, "1 (reference)");
+            else ratio_cell(r, seq, xs, sizeof xs);
+            ratio_cell(r, slow, xsl, sizeof xsl);
+            snprintf(xsl + strlen(xsl), sizeof xsl - strlen(xsl), ", %s", slow_name);
+            fprintf(md, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", pl, spec, hash, al, vn,
+                    NUM(ms(r->median_ns)), xs, ratio_cell(r, cp, xc, sizeof xc), slow ? xsl : "-",
+                    ratio_cell(r, mc, xm, sizeof xm));
         }
         npts += any;
     }
@@ -172,8 +183,12 @@ void report_sec_fastsave(report_ctx *c, FILE *md)
             "stage* the largest of the `pickle`, `hash` and `compress` medians (no schedule of "
             "the three can beat it on one core per stage), *memcpy* the `compress` row of "
             "the ceiling codec (`%s`: a copy of the blob). Allocation: `reuse` rows where the run has "
-            "them (the stages are timed with reuse), else `fresh`. x/y columns are median "
-            "ratios; below 1 is faster than the reference.\n\n", ceil ? ceil : "none in this run");
+            "them (the stages are timed with reuse), else `fresh`. x/y columns are ratios with their "
+            "95 %% interval from the rounds: the median of per-round ratios where the two rows ran "
+            "back-to-back in every round, else the ratio of their medians (results/README.md, "
+            "\"Rounds\"); \"no difference\" where the "
+            "interval includes 1: at this precision neither is faster. Below 1 is faster than the "
+            "reference.\n\n", ceil ? ceil : "none in this run");
     for (i = 0; i < c->run->nrows; i++) {
         const rundir_row *w = &c->run->rows[i];
         char *key;
@@ -191,7 +206,7 @@ void report_sec_fastsave(report_ctx *c, FILE *md)
         return;
     }
     fprintf(md, "| payload | codec | hash | alloc | variant | median ms | x sequential | "
-            "x compress alone | x slowest stage (which) | x memcpy |\n"
+            "x compress alone | x slowest stage, which | x memcpy |\n"
             "|---|---|---|---|---|---|---|---|---|---|\n");
     for (k = 0; k < pairs.n; k++) {
         char spec[64], hash[64];

@@ -8,6 +8,7 @@
 #include "baselines.h"
 #include "report_ctx.h"
 #include "report_facts.h"
+#include "report_rounds.h"
 
 /* Birthday bound for n keys of b bits: 1 - exp(-n(n-1)/2^(b+1)). expm1
  * keeps the tiny values that 1 - exp() would round to zero. */
@@ -146,7 +147,8 @@ static void key_consequences(report_ctx *c, FILE *md)
         fprintf(md, "\n");
     }
     fprintf(md, "\nShare of the `" PR_SPEC "` save path (stage `save`, `sequential`) that the hash "
-            "costs: the hash stage median / the save median with that hash.\n\n| hash |");
+            "costs: the hash stage median / the save median with that hash, with its 95 %% interval "
+            "from the rounds (results/README.md, \"Rounds\").\n\n| hash |");
     for (i = 0; i < c->payloads.n; i++) fprintf(md, " %s |", c->payloads.v[i]);
     fprintf(md, "\n|---|");
     for (i = 0; i < c->payloads.n; i++) fprintf(md, "---|");
@@ -157,8 +159,9 @@ static void key_consequences(report_ctx *c, FILE *md)
             const rundir_row *hr = rpt_find(c, c->payloads.v[i], STAGE(HASH), "", "", -1, c->hashes.v[h], NULL);
             const rundir_row *sv = rpt_find(c, c->payloads.v[i], STAGE(SAVE), SCHEMA_VARIANT_SEQUENTIAL, PR_CODEC,
                                             PR_LEVEL, c->hashes.v[h], NULL);
-            if (hr && sv) fprintf(md, " %s %% |", NUM(100.0 * hr->median_ns / sv->median_ns));
-            else fprintf(md, " - |");
+            char cell[128];
+            if (hr && sv) report_ratio_cell(report_ratio_of(hr, sv), 0, 100, " %", cell, sizeof cell);
+            fprintf(md, " %s |", hr && sv ? cell : "-");
         }
         fprintf(md, "\n");
     }

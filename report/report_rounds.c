@@ -41,6 +41,41 @@ void report_ratio_text(report_ratio r, char *buf, size_t n)
              CB_FMT3(r.value), CB_FMT3(r.lo), CB_FMT3(r.hi), r.paired ? ", paired" : "");
 }
 
+void report_ratio_cell(report_ratio r, int judge_one, double scale, const char *unit, char *buf, size_t n)
+{
+    if (isnan(r.lo)) {
+        snprintf(buf, n, "%s%s", CB_FMT3(scale * r.value), unit);
+        return;
+    }
+    snprintf(buf, n, "%s%s%s (%s-%s%s)", judge_one && r.lo <= 1 && r.hi >= 1 ? "no difference: " : "",
+             CB_FMT3(scale * r.value), unit, CB_FMT3(scale * r.lo), CB_FMT3(scale * r.hi), unit);
+}
+
+report_ratio report_share_of(const rundir_row *const *parts, size_t n, size_t which)
+{
+    rs_estimate e[8];
+    double sum = 0, var = 0;
+    report_ratio r = {NAN, NAN, NAN, 0};
+    if (n > 8 || which >= n) return r;
+    for (size_t i = 0; i < n; i++) {
+        char id[512];
+        rundir_row_id(parts[i], id, sizeof id);
+        e[i] = rs_estimate_median(parts[i]->samples_ns, parts[i]->nsamples, rs_seed(id));
+        sum += parts[i]->median_ns;
+    }
+    r.value = parts[which]->median_ns / sum;
+    /* d log(share) = (1 - s) d log(part) - sum over the others of s_i d log(other_i). */
+    for (size_t i = 0; i < n; i++) {
+        double w = i == which ? 1 - r.value : parts[i]->median_ns / sum;
+        var += w * w * e[i].log_se * e[i].log_se;
+    }
+    if (!isnan(var)) {
+        r.lo = r.value * exp(-RS_Z95 * sqrt(var));
+        r.hi = r.value * exp(RS_Z95 * sqrt(var));
+    }
+    return r;
+}
+
 static int same(const char *field, const char *want) { return strcmp(field, want ? want : "") == 0; }
 
 const rundir_row *report_find_row(const rundir *run, int protocol, const char *payload, const char *stage,

@@ -31,6 +31,16 @@ report_ratio report_ratio_of(const rundir_row *num, const rundir_row *den);
  * when the interval includes 1; "1.23x (no interval: fewer than 3 rounds)". */
 void report_ratio_text(report_ratio r, char *buf, size_t n);
 
+/* A table cell, figures times scale, unit after each ("" or " %"):
+ * "0.993 (0.951-1.04)"; with judge_one, "no difference: 0.993 (0.951-1.04)"
+ * when the interval includes 1; "0.993" when it has no interval. */
+void report_ratio_cell(report_ratio r, int judge_one, double scale, const char *unit, char *buf, size_t n);
+
+/* parts[which] / (parts[0] + ... + parts[n-1]), n <= 8: a share of a sum of
+ * rows timed in different rounds, its interval from each row's own
+ * (roundstats.h) by the delta method on the log scale. */
+report_ratio report_share_of(const rundir_row *const *parts, size_t n, size_t which);
+
 /* The ok row with these fields (NULL or "" match empty fields; level only
  * when codec is not empty; alloc NULL: any), protocol ignored for sweep rows. */
 const rundir_row *report_find_row(const rundir *run, int protocol, const char *payload, const char *stage,

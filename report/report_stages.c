@@ -8,6 +8,7 @@
 #include "baselines.h"
 #include "report_ctx.h"
 #include "report_facts.h"
+#include "report_rounds.h"
 
 /* After PR #3090's codec with today's key hash: one payload's three stage
  * medians and the one that dominates. */
@@ -15,7 +16,9 @@ typedef struct {
     const char *payload;
     const rundir_row *stage[3];   /* pickle, hash (BASE_HASH), compress (PR_SPEC) */
     int dominant;                 /* index into stage */
-    double share;                 /* the dominant stage's share of the three, % */
+    int second;                   /* the next largest */
+    report_ratio share;           /* the dominant stage's share of the three */
+    report_ratio lead;            /* dominant / second */
     const rundir_row *save;       /* the measured save row, or NULL */
 } stage_split;
 
@@ -34,8 +37,11 @@ static int split_of(const report_ctx *c, const char *pl, stage_split *s)
     s->dominant = 0;
     for (j = 1; j < 3; j++)
         if (s->stage[j]->median_ns > s->stage[s->dominant]->median_ns) s->dominant = j;
-    s->share = 100.0 * s->stage[s->dominant]->median_ns /
-               (s->stage[0]->median_ns + s->stage[1]->median_ns + s->stage[2]->median_ns);
+    s->second = s->dominant == 0 ? 1 : 0;
+    for (j = 0; j < 3; j++)
+        if (j != s->dominant && s->stage[j]->median_ns > s->stage[s->second]->median_ns) s->second = j;
+    s->share = report_share_of(s->stage, 3, (size_t)s->dominant);
+    s->lead = report_ratio_of(s->stage[s->dominant], s->stage[s->second]);
     return 0;
 }
 
@@ -85,15 +91,21 @@ void report_sec_stages(report_ctx *c, FILE *md)
             "each hash.\n\n", c->alloc);
     for (p = 0; p < c->payloads.n; p++) stage_plot(c, c->payloads.v[p], md);
     fprintf(md, "\n\nAfter lz4 (`" PR_SPEC "` with `" BASE_HASH "`), the stage that dominates each payload "
-            "(largest median of the three):\n\n");
+            "(largest median of the three; where its interval against the next largest includes 1, "
+            "the two are named as a tie: at this precision neither dominates), and its share of the "
+            "three with its 95 %% interval from the rounds:\n\n");
     fprintf(md, "| payload | pickle ms | " BASE_HASH " ms | " PR_SPEC " compress ms | dominant | its share | "
             "measured save (" PR_SPEC ", " BASE_HASH ") ms |\n|---|---|---|---|---|---|---|\n");
     for (p = 0; p < c->payloads.n; p++) {
         stage_split s;
+        char dom[160], share[128];
         if (split_of(c, c->payloads.v[p], &s) != 0) continue;
-        fprintf(md, "| %s | %s | %s | %s | **%s** | %s %% | %s |\n", s.payload,
-                NUM(ms(s.stage[0]->median_ns)), NUM(ms(s.stage[1]->median_ns)),
-                NUM(ms(s.stage[2]->median_ns)), stage_names[s.dominant], NUM(s.share),
+        if (s.lead.lo <= 1) /* NAN (no interval) compares false: named alone */
+            snprintf(dom, sizeof dom, "no difference: %s or %s", stage_names[s.dominant], stage_names[s.second]);
+        else snprintf(dom, sizeof dom, "**%s**", stage_names[s.dominant]);
+        report_ratio_cell(s.share, 0, 100, " %", share, sizeof share);
+        fprintf(md, "| %s | %s | %s | %s | %s | %s | %s |\n", s.payload, NUM(ms(s.stage[0]->median_ns)),
+                NUM(ms(s.stage[1]->median_ns)), NUM(ms(s.stage[2]->median_ns)), dom, share,
                 s.save ? NUM(ms(s.save->median_ns)) : "-");
     }
     fprintf(md, "\n");

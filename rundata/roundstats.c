@@ -9,7 +9,6 @@
 #include "util.h"
 
 #define RS_RESAMPLES 1000
-#define RS_Z95 1.959963984540054
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -76,18 +75,27 @@ uint64_t rs_seed(const char *text)
     return s;
 }
 
-double rs_between_var(const double *lv, size_t n, double var_within)
+double rs_between_var(const double *lv, size_t n)
 {
-    double m[RS_DRIFT_BLOCKS], mean = 0, ss = 0;
-    if (n < RS_DRIFT_BLOCKS) return NAN;
+    double m[RS_DRIFT_BLOCKS], noise = 0, mean = 0, ss = 0, *dev;
+    if (n < 2 * RS_DRIFT_BLOCKS) return 0;
+    if (!(dev = malloc(n * sizeof *dev))) return NAN;
     for (size_t j = 0; j < RS_DRIFT_BLOCKS; j++) {
-        size_t from = j * n / RS_DRIFT_BLOCKS, to = (j + 1) * n / RS_DRIFT_BLOCKS;
-        m[j] = rs_median(lv + from, to - from);
+        size_t from = j * n / RS_DRIFT_BLOCKS, len = (j + 1) * n / RS_DRIFT_BLOCKS - from;
+        double sigma;
+        m[j] = rs_median(lv + from, len);
+        for (size_t i = 0; i < len; i++) dev[i] = fabs(lv[from + i] - m[j]);
+        /* A block median's own variance from the block's spread: the MAD as
+         * a standard deviation (with its small-sample factor len / (len -
+         * 0.8), Croux and Rousseeuw), pi/2 sigma^2 / len for the median. */
+        sigma = 1.4826 * (double)len / ((double)len - 0.8) * rs_median(dev, len);
+        noise += M_PI / 2 * sigma * sigma / (double)len / RS_DRIFT_BLOCKS;
         mean += m[j] / RS_DRIFT_BLOCKS;
     }
-    if (isnan(mean)) return NAN;
+    free(dev);
+    if (isnan(mean) || isnan(noise)) return NAN;
     for (size_t j = 0; j < RS_DRIFT_BLOCKS; j++) ss += (m[j] - mean) * (m[j] - mean);
-    double excess = ss / (RS_DRIFT_BLOCKS - 1) - RS_DRIFT_BLOCKS * var_within;
+    double excess = ss / (RS_DRIFT_BLOCKS - 1) - noise;
     return excess > 0 ? excess : 0;
 }
 
@@ -126,12 +134,11 @@ static rs_estimate estimate_logs(const double *lv, size_t n, uint64_t seed)
      * rounds together, the order statistics do not. */
     double boot = RS_Z95 * sqrt(var_boot);
     double down = fmax(boot, e.log_center - os.ci_lo), up = fmax(boot, os.ci_hi - e.log_center);
-    double var_within = (down + up) * (down + up) / (4 * RS_Z95 * RS_Z95);
     /* The between-run part: how far the early, middle and late thirds of
      * the run disagree beyond their own noise. A run lands in one phase of
      * the machine; the phases its own thirds landed in are the only sample
      * of that one run has (roundstats.h). */
-    double between = rs_between_var(lv, n, var_within);
+    double between = rs_between_var(lv, n);
     if (isnan(between)) e.log_center = NAN;
     e.log_lo = sqrt(down * down + RS_Z95 * RS_Z95 * between);
     e.log_hi = sqrt(up * up + RS_Z95 * RS_Z95 * between);

@@ -16,9 +16,9 @@
  *   - the between-run part: a run lands in one phase of the machine, and
  *     another run in another. The medians of the run's first, middle and
  *     last thirds of rounds are three samples of the phases this run saw;
- *     their variance, less what the within-run part alone gives them
- *     (three times its variance, a third being a third of the rounds), is
- *     added to the variance on both sides when positive (rs_between_var).
+ *     their variance, less what each third's own spread of rounds gives
+ *     its median, is added to the variance on both sides when positive
+ *     (rs_between_var).
  *     Thirds rather than halves: two degrees of freedom instead of one.
  *     Checked against two A/A pairs (results/README.md, "Rounds").
  * Everything is computed on log(time) (ratios become differences); every
@@ -61,6 +61,9 @@ double rs_drift(const double *v, size_t n);
  * when n < RS_FLAG_MIN_ROUNDS (not judged). Static strings. */
 const char *rs_flag(const double *v, size_t n);
 
+/* The normal quantile of a two-sided 95 % interval. */
+#define RS_Z95 1.959963984540054
+
 /* The thirds of a run the between-run part compares. */
 #define RS_DRIFT_BLOCKS 3
 
@@ -84,11 +87,12 @@ rs_estimate rs_estimate_median(const double *v, size_t n, uint64_t seed);
 rs_estimate rs_estimate_paired(const double *a, const double *b, size_t n, uint64_t seed);
 
 /* The between-run variance (log scale) of log values lv[0..n) in round
- * order whose median has within-run variance var_within: the sample
- * variance of the medians of RS_DRIFT_BLOCKS consecutive blocks of rounds
- * less RS_DRIFT_BLOCKS * var_within, 0 when that is negative; NAN when
- * n < RS_DRIFT_BLOCKS or out of memory. Exported for its unit test. */
-double rs_between_var(const double *lv, size_t n, double var_within);
+ * order: the sample variance of the medians of RS_DRIFT_BLOCKS consecutive
+ * blocks of rounds less what each block's own spread gives its median
+ * (pi/2 (1.4826 MAD)^2 / its rounds, averaged), 0 when that is negative or
+ * n < 2 RS_DRIFT_BLOCKS (blocks of one round have no spread); NAN when out
+ * of memory. Exported for its unit test. */
+double rs_between_var(const double *lv, size_t n);
 
 /* exp(log_center) and the 95 % interval exp(log_center - log_lo) ..
  * exp(log_center + log_hi); lo = hi = NAN when log_se is NAN. */

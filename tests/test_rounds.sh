@@ -12,6 +12,11 @@ ROOT=$PWD
 CB=$(realpath "$CASBENCH")
 REL=$(realpath "$CASBENCH_RELEASE")
 export CASBENCH_PLOTS_DIR=$ROOT/plots
+# ---- the intervals' between-run part (tests/c/test_roundstats.c) ----------------
+rc=0; "${CASBENCH%/casbench}/tests/test_roundstats" >"$TMPD/rs.out" 2>&1 || rc=$?
+cat "$TMPD/rs.out"
+case $rc in 0|1) ;; *) fail "test_roundstats" "exit $rc: $(tail -n 3 "$TMPD/rs.out" | tr '\n' ' ')" ;; esac
+
 "$PY" tests/fixtures/rounds/gen_rounds.py "$TMPD/sim" || fail "gen_rounds.py" "exit $?"
 cd "$TMPD/sim" || exit 3
 
@@ -82,6 +87,22 @@ check "drift: the canary is plotted" test -s a/plots/canary.png -a -s a/plots/ca
 check_eq "drift: the flagged rows are counted from matrix.tsv" \
   "$(tsv_awk 'NR > 1 && $col["flag"] != "steady" && $col["flag"] != "few"' a/matrix.tsv | wc -l) of 60" \
   "$(echo "$d" | sed -n 's/.*: \*\*\([0-9]* of [0-9]*\)\*\* ok rows.*/\1/p')"
+
+# ---- "no difference" where an interval includes 1 ---------------------------------
+# The report fixture's run (tests/fixtures/report/run: save variants within a
+# few per cent of sequential, stages far apart): every ratio cell the report
+# states with an interval in the fast-save table and the findings says
+# "no difference" exactly when its interval includes 1, and the fixture has
+# both kinds.
+cp -r "$ROOT/tests/fixtures/report/run" nodiff
+"$CB" report nodiff >/dev/null 2>nodiff.err || fail "report of the fixture" "$(cat nodiff.err)"
+cells=$(sed -n '/^## [0-9]*\. The fastest save path/,/^## [0-9]*\. C and Python/p; /^## [0-9]*\. Findings with intervals/,/^## /p' \
+  nodiff/REPORT.md | grep '^| ' | tr '|' '\n' |
+  sed -n 's/^ *\(no difference: \)\{0,1\}[0-9.e+]*x\{0,1\} (\(95 % CI \)\{0,1\}\([0-9.e+]*\)-\([0-9.e+]*\)[,)].*/\1|\3|\4/p')
+check "the fixture's report has interval cells with and without \"no difference\"" \
+  test "$(echo "$cells" | grep -c '^no difference: |')" -gt 0 -a "$(echo "$cells" | grep -c '^|')" -gt 0
+check_eq "\"no difference\" exactly where the interval includes 1" "" \
+  "$(echo "$cells" | awk -F'|' '{ inc = ($2 + 0 <= 1 && $3 + 0 >= 1); if (inc != ($1 != "")) print }')"
 
 # ---- A/A on two real runs --------------------------------------------------------
 # The same tiny matrix twice, back to back, with the release build, compared.
