@@ -32,23 +32,26 @@ static void payloads_of(const rundir *run, const char **out, size_t *n, size_t c
     }
 }
 
-/* The half-widths (hi / value - 1, on the upper side) of every interval the
- * section printed, paired and unpaired: the precision the run bought. */
-static double g_half[2][1024];
-static size_t g_nhalf[2];
+/* How far each interval the section printed reaches above its ratio (hi /
+ * value - 1), by kind of finding: the precision the run bought. */
+enum { K_SAVE, K_HASH, K_VARIANT, K_SHARE, K_COUNT };
+static const char *const kind_names[K_COUNT] = {"the " BASE_SPEC " / " PR_SPEC " `save` ratio",
+                                                "`hash` " BASE_HASH " / another hash",
+                                                "x sequential", "the hash's share of a save"};
+static double g_half[K_COUNT][1024];
+static size_t g_nhalf[K_COUNT];
 
-static void note_precision(report_ratio r)
+static void note_precision(report_ratio r, int kind)
 {
-    int k = r.paired ? 0 : 1;
-    if (!isnan(r.hi) && g_nhalf[k] < sizeof g_half[0] / sizeof g_half[0][0])
-        g_half[k][g_nhalf[k]++] = r.hi / r.value - 1;
+    if (!isnan(r.hi) && g_nhalf[kind] < sizeof g_half[0] / sizeof g_half[0][0])
+        g_half[kind][g_nhalf[kind]++] = r.hi / r.value - 1;
 }
 
-static void cell(report_ratio r, int have, FILE *md)
+static void cell(report_ratio r, int have, int kind, FILE *md)
 {
     char t[160];
     if (!have) { fprintf(md, " - |"); return; }
-    note_precision(r);
+    note_precision(r, kind);
     report_ratio_text(r, t, sizeof t);
     fprintf(md, " %s |", t);
 }
@@ -58,7 +61,7 @@ static void share_cell(const rundir_row *part, const rundir_row *whole, FILE *md
 {
     if (!part || !whole) { fprintf(md, " - |"); return; }
     report_ratio r = report_ratio_of(part, whole);
-    note_precision(r);
+    note_precision(r, K_SHARE);
     if (isnan(r.lo)) fprintf(md, " %s %% |", CB_FMT3(100 * r.value));
     else fprintf(md, " %s %% (95 %% CI %s-%s %%) |", CB_FMT3(100 * r.value), CB_FMT3(100 * r.lo), CB_FMT3(100 * r.hi));
 }
@@ -75,7 +78,7 @@ static void pr3090_table(const rundir *run, int protocol, const char *alloc, con
             s[k] = report_find_row(run, protocol, pl[p], STAGE(SAVE), SCHEMA_VARIANT_SEQUENTIAL, pr3090_pair[k].codec,
                                    pr3090_pair[k].level, key_hash, alloc);
         fprintf(md, "| %s |", pl[p]);
-        cell(s[0] && s[1] ? report_ratio_of(s[0], s[1]) : (report_ratio){0}, s[0] && s[1], md);
+        cell(s[0] && s[1] ? report_ratio_of(s[0], s[1]) : (report_ratio){0}, s[0] && s[1], K_SAVE, md);
         for (int k = 0; k < 2; k++) share_cell(h, s[k], md);
         fprintf(md, "\n");
     }
@@ -95,7 +98,7 @@ static void hash_table(const rundir *run, int protocol, const char **pl, size_t 
                 continue;
             if (!rows++) fprintf(md, "| payload | hash | %s time / this hash's |\n|---|---|---|\n", key_hash);
             fprintf(md, "| %s | %s |", pl[p], w->hash);
-            cell(report_ratio_of(base, w), 1, md);
+            cell(report_ratio_of(base, w), 1, K_HASH, md);
             fprintf(md, "\n");
         }
     }
@@ -120,7 +123,7 @@ static void variant_table(const rundir *run, int protocol, const char **pl, size
                         fprintf(md, "| payload | codec | alloc | variant | x sequential |\n|---|---|---|---|---|\n");
                     fprintf(md, "| %s | %s:%d | %s | %s |", pl[p], pr3090_pair[k].codec, pr3090_pair[k].level,
                             schema_alloc_names[a], save_variants[v]);
-                    cell(report_ratio_of(w, seq), 1, md);
+                    cell(report_ratio_of(w, seq), 1, K_VARIANT, md);
                     fprintf(md, "\n");
                 }
             }
@@ -139,17 +142,23 @@ void report_findings(const rundir *run, int protocol, const char *alloc, FILE *m
                 "the row says \"no difference\": neither side is faster at this precision, whatever the "
                 "point figures above say. `save` rows: variant sequential, %s buffers, key hash %s.\n\n",
             alloc, key_hash);
-    g_nhalf[0] = g_nhalf[1] = 0;
+    memset(g_nhalf, 0, sizeof g_nhalf);
     pr3090_table(run, protocol, alloc, pl, np, md);
     hash_table(run, protocol, pl, np, md);
     variant_table(run, protocol, pl, np, md);
-    size_t rounds = 0;
+    size_t rounds = 0, any = 0;
     for (size_t i = 0; i < run->nrows; i++)
         if (run->rows[i].ok && run->rows[i].nsamples > rounds) rounds = run->rows[i].nsamples;
-    fprintf(md, "Precision this run bought (%zu rounds, profile %s): the intervals above reach, at the "
-                "median, %s %% above their ratio when paired (%zu intervals) and %s %% when not (%zu); the "
-                "widest paired one %s %%.\n\n", rounds, rundir_env(run, "profile"),
-            g_nhalf[0] ? CB_FMT3(100 * rs_median(g_half[0], g_nhalf[0])) : "-", g_nhalf[0],
-            g_nhalf[1] ? CB_FMT3(100 * rs_median(g_half[1], g_nhalf[1])) : "-", g_nhalf[1],
-            g_nhalf[0] ? CB_FMT3(100 * rs_quantile(g_half[0], g_nhalf[0], 1.0)) : "-");
+    fprintf(md, "Precision this run bought (%zu rounds, profile %s), as the median of how far the intervals "
+                "above reach beyond their figure:", rounds, rundir_env(run, "profile"));
+    for (int k = 0; k < K_COUNT; k++) {
+        if (!g_nhalf[k]) continue;
+        fputs(any++ ? "; " : " ", md);
+        fprintf(md, "%s %s %% (%zu intervals, the widest %s %%)", kind_names[k],
+                CB_FMT3(100 * rs_median(g_half[k], g_nhalf[k])), g_nhalf[k],
+                CB_FMT3(100 * rs_quantile(g_half[k], g_nhalf[k], 1.0)));
+    }
+    fprintf(md, "%s. The intervals include the between-run part (how far the run's first, middle and last "
+                "thirds of rounds disagree), so a second run of the same plan lands inside most of them; "
+                "`make aa` checks the two headline ratios on two runs.\n\n", any ? "" : " none (too few rounds)");
 }
