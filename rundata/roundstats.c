@@ -136,8 +136,8 @@ static rs_estimate estimate_logs(const double *lv, size_t n, uint64_t seed)
     double down = fmax(boot, e.log_center - os.ci_lo), up = fmax(boot, os.ci_hi - e.log_center);
     /* The between-run part: how far the early, middle and late thirds of
      * the run disagree beyond their own noise. A run lands in one phase of
-     * the machine; the phases its own thirds landed in are the only sample
-     * of that one run has (roundstats.h). */
+     * the machine; the phases its thirds landed in are the only sample of
+     * phases one run holds (roundstats.h). */
     double between = rs_between_var(lv, n);
     if (isnan(between)) e.log_center = NAN;
     e.log_lo = sqrt(down * down + RS_Z95 * RS_Z95 * between);
