@@ -39,6 +39,19 @@
  * Makefile from the files themselves: a new codec file needs no line here. */
 #include "codec_modules.h"
 
+/* One of a library's error codes and the casbench code it means. Each
+ * wrapper translates its library's codes through a table of these, so that
+ * no library code leaks to callers (codec.h). */
+typedef struct {
+    int library;
+    codec_error code;
+} codec_error_map;
+
+/* CODEC_ERROR() of the code that map[0..n) gives `library`, or
+ * CODEC_ERROR(CODEC_ERR_LIBRARY) when the table does not list it. */
+size_t codec_error_from(const codec_error_map *map, size_t n, int library);
+#define CODEC_ERROR_FROM(map, library) codec_error_from((map), sizeof(map) / sizeof((map)[0]), (library))
+
 /* The context shape every library wrapper shares: a zeroed struct that
  * holds the library's compressor and decompressor state, made outside any
  * timed region and freed whole.
@@ -191,6 +204,10 @@ size_t codec_deflate_finish(struct z_stream_s *def, const codec_stream_count *k,
 /* Translates an inflate() return code other than Z_OK, Z_BUF_ERROR and
  * Z_STREAM_END into an error code; `inf` holds zlib's message. */
 typedef size_t (*codec_inflate_error_fn)(const struct z_stream_s *inf, int zrc);
+
+/* The gzip rows' translation of inflate() codes: Z_DATA_ERROR corrupt,
+ * Z_MEM_ERROR out of memory, anything else a library error. */
+size_t codec_inflate_error(const struct z_stream_s *inf, int zrc);
 
 /* codec_decode_one() with zlib's inflate on `inf` (a gzip member or a zlib
  * stream, as `inf` was set up; the caller MUST have reset it), zlib's error

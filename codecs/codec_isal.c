@@ -71,15 +71,9 @@ static void isal_fini(void *ctx)
 void *codec_isal_create(int level) { return codec_ctx_new(sizeof(isal_ctx), level, isal_init, isal_fini); }
 void codec_isal_destroy(void *ctx) { codec_ctx_free(ctx, isal_fini); }
 
-static size_t isal_comp_error(int rc)
-{
-    switch (rc) {
-    case ISAL_INVALID_LEVEL:
-        return CODEC_ERROR(CODEC_ERR_LEVEL);
-    default:
-        return CODEC_ERROR(CODEC_ERR_LIBRARY);
-    }
-}
+static const codec_error_map isal_deflate_errors[] = {
+    {ISAL_INVALID_LEVEL, CODEC_ERR_LEVEL},
+};
 
 /* Ready the reused deflate state for a new gzip stream written at dst:
  * isal_deflate_reset clears the level and buffers, so they are set again. */
@@ -110,7 +104,7 @@ static size_t isal_deflate_step(void *enc, const uint8_t *in, size_t in_n, int l
     *read = in_n - z->avail_in;
     *written = out_n - z->avail_out;
     if (rc != COMP_OK)
-        return isal_comp_error(rc);
+        return CODEC_ERROR_FROM(isal_deflate_errors, rc);
     return z->internal_state.state == ZSTATE_END ? CODEC_STEP_END : CODEC_STEP_MORE;
 }
 
@@ -131,22 +125,15 @@ size_t codec_isal_compress(void *ctx, const void *src, size_t n, void *dst, size
     return codec_is_error(r) ? r : c->scap - c->sleft;
 }
 
-static size_t isal_inflate_error(int rc)
-{
-    switch (rc) {
-    case ISAL_INCORRECT_CHECKSUM:
-        return CODEC_ERROR(CODEC_ERR_CHECKSUM);
-    case ISAL_INVALID_BLOCK:
-    case ISAL_INVALID_SYMBOL:
-    case ISAL_INVALID_LOOKBACK:
-    case ISAL_INVALID_WRAPPER:
-    case ISAL_UNSUPPORTED_METHOD:
-    case ISAL_NEED_DICT:
-        return CODEC_ERROR(CODEC_ERR_CORRUPT);
-    default:
-        return CODEC_ERROR(CODEC_ERR_LIBRARY);
-    }
-}
+static const codec_error_map isal_inflate_errors[] = {
+    {ISAL_INCORRECT_CHECKSUM, CODEC_ERR_CHECKSUM},
+    {ISAL_INVALID_BLOCK, CODEC_ERR_CORRUPT},
+    {ISAL_INVALID_SYMBOL, CODEC_ERR_CORRUPT},
+    {ISAL_INVALID_LOOKBACK, CODEC_ERR_CORRUPT},
+    {ISAL_INVALID_WRAPPER, CODEC_ERR_CORRUPT},
+    {ISAL_UNSUPPORTED_METHOD, CODEC_ERR_CORRUPT},
+    {ISAL_NEED_DICT, CODEC_ERR_CORRUPT},
+};
 
 /* isal_inflate as a codec_step_fn. */
 static size_t isal_inflate_step(void *dec, const uint8_t *in, size_t in_n, int last, uint8_t *out,
@@ -163,7 +150,7 @@ static size_t isal_inflate_step(void *dec, const uint8_t *in, size_t in_n, int l
     *read = in_n - s->avail_in;
     *written = out_n - s->avail_out;
     if (rc < 0)
-        return isal_inflate_error(rc);
+        return CODEC_ERROR_FROM(isal_inflate_errors, rc);
     return s->block_state == ISAL_BLOCK_FINISH ? CODEC_STEP_END : CODEC_STEP_MORE;
 }
 

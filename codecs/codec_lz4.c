@@ -72,33 +72,25 @@ static void lz4_fini(void *ctx)
 void *codec_lz4_create(int level) { return codec_ctx_new(sizeof(lz4_ctx), level, lz4_init, lz4_fini); }
 void codec_lz4_destroy(void *ctx) { codec_ctx_free(ctx, lz4_fini); }
 
-static size_t lz4_error(size_t r)
-{
-    switch (LZ4F_getErrorCode(r)) {
-    case LZ4F_ERROR_dstMaxSize_tooSmall:
-        return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
-    case LZ4F_ERROR_allocation_failed:
-        return CODEC_ERROR(CODEC_ERR_ALLOC);
-    case LZ4F_ERROR_contentChecksum_invalid:
-    case LZ4F_ERROR_blockChecksum_invalid:
-    case LZ4F_ERROR_headerChecksum_invalid:
-    case LZ4F_ERROR_frameSize_wrong:
-        return CODEC_ERROR(CODEC_ERR_CHECKSUM);
-    case LZ4F_ERROR_frameHeader_incomplete:
-        return CODEC_ERROR(CODEC_ERR_TRUNCATED);
-    case LZ4F_ERROR_maxBlockSize_invalid:
-    case LZ4F_ERROR_blockMode_invalid:
-    case LZ4F_ERROR_contentChecksumFlag_invalid:
-    case LZ4F_ERROR_headerVersion_wrong:
-    case LZ4F_ERROR_decompressionFailed:
-    case LZ4F_ERROR_frameType_unknown:
-    case LZ4F_ERROR_srcPtr_wrong:
-    case LZ4F_ERROR_reservedFlag_set:
-        return CODEC_ERROR(CODEC_ERR_CORRUPT);
-    default:
-        return CODEC_ERROR(CODEC_ERR_LIBRARY);
-    }
-}
+static const codec_error_map lz4_errors[] = {
+    {LZ4F_ERROR_dstMaxSize_tooSmall, CODEC_ERR_DST_TOO_SMALL},
+    {LZ4F_ERROR_allocation_failed, CODEC_ERR_ALLOC},
+    {LZ4F_ERROR_contentChecksum_invalid, CODEC_ERR_CHECKSUM},
+    {LZ4F_ERROR_blockChecksum_invalid, CODEC_ERR_CHECKSUM},
+    {LZ4F_ERROR_headerChecksum_invalid, CODEC_ERR_CHECKSUM},
+    {LZ4F_ERROR_frameSize_wrong, CODEC_ERR_CHECKSUM},
+    {LZ4F_ERROR_frameHeader_incomplete, CODEC_ERR_TRUNCATED},
+    {LZ4F_ERROR_maxBlockSize_invalid, CODEC_ERR_CORRUPT},
+    {LZ4F_ERROR_blockMode_invalid, CODEC_ERR_CORRUPT},
+    {LZ4F_ERROR_contentChecksumFlag_invalid, CODEC_ERR_CORRUPT},
+    {LZ4F_ERROR_headerVersion_wrong, CODEC_ERR_CORRUPT},
+    {LZ4F_ERROR_decompressionFailed, CODEC_ERR_CORRUPT},
+    {LZ4F_ERROR_frameType_unknown, CODEC_ERR_CORRUPT},
+    {LZ4F_ERROR_srcPtr_wrong, CODEC_ERR_CORRUPT},
+    {LZ4F_ERROR_reservedFlag_set, CODEC_ERR_CORRUPT},
+};
+
+static size_t lz4_error(size_t r) { return CODEC_ERROR_FROM(lz4_errors, LZ4F_getErrorCode(r)); }
 
 size_t codec_lz4_compress(void *ctx, const void *src, size_t n, void *dst, size_t cap)
 {

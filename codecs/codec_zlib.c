@@ -185,17 +185,15 @@ size_t codec_zlib_compress(void *ctx, const void *src, size_t n, void *dst, size
     return gzip_end(c, gzip_crc(crc32(0L, Z_NULL, 0), src, n), n);
 }
 
-static size_t gzip_inflate_error(const z_stream *inf, int rc)
+static const codec_error_map inflate_errors[] = {
+    {Z_DATA_ERROR, CODEC_ERR_CORRUPT},
+    {Z_MEM_ERROR, CODEC_ERR_ALLOC},
+};
+
+size_t codec_inflate_error(const z_stream *inf, int rc)
 {
     (void)inf;
-    switch (rc) {
-    case Z_DATA_ERROR:
-        return CODEC_ERROR(CODEC_ERR_CORRUPT);
-    case Z_MEM_ERROR:
-        return CODEC_ERROR(CODEC_ERR_ALLOC);
-    default:
-        return CODEC_ERROR(CODEC_ERR_LIBRARY);
-    }
+    return CODEC_ERROR_FROM(inflate_errors, rc);
 }
 
 size_t codec_decode_one(void *dec, codec_step_fn step, const uint8_t *in, size_t n,
@@ -277,7 +275,7 @@ static size_t zlib_member(void *ctx, const uint8_t *in, size_t n, uint8_t *out,
     zlib_ctx *c = ctx;
     if (inflateReset(&c->inf) != Z_OK)
         return CODEC_ERROR(CODEC_ERR_LIBRARY);
-    return codec_inflate_one(&c->inf, gzip_inflate_error, in, n, out, cap, used, made);
+    return codec_inflate_one(&c->inf, codec_inflate_error, in, n, out, cap, used, made);
 }
 
 size_t codec_zlib_decompress(void *ctx, const void *src, size_t n, void *dst, size_t cap)

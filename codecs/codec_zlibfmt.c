@@ -92,20 +92,16 @@ size_t codec_zlibfmt_compress(void *ctx, const void *src, size_t n, void *dst, s
     return cap - out_left;
 }
 
+/* codec_inflate_error, and what the zlib format adds to a gzip member's
+ * errors: a preset dictionary and the Adler-32 told apart. */
 static size_t inflate_error(const z_stream *inf, int rc)
 {
-    switch (rc) {
-    case Z_NEED_DICT:   /* FDICT set: a preset dictionary we do not have */
+    if (rc == Z_NEED_DICT)   /* FDICT set: a preset dictionary we do not have */
         return CODEC_ERROR(CODEC_ERR_CORRUPT);
-    case Z_DATA_ERROR:
-        /* zlib's message for a wrong Adler-32 is "incorrect data check" */
-        return inf->msg && strstr(inf->msg, "data check") ? CODEC_ERROR(CODEC_ERR_CHECKSUM)
-                                                               : CODEC_ERROR(CODEC_ERR_CORRUPT);
-    case Z_MEM_ERROR:
-        return CODEC_ERROR(CODEC_ERR_ALLOC);
-    default:
-        return CODEC_ERROR(CODEC_ERR_LIBRARY);
-    }
+    /* zlib's message for a wrong Adler-32 is "incorrect data check" */
+    if (rc == Z_DATA_ERROR && inf->msg && strstr(inf->msg, "data check"))
+        return CODEC_ERROR(CODEC_ERR_CHECKSUM);
+    return codec_inflate_error(inf, rc);
 }
 
 /* Exactly one zlib stream: bytes after its Adler-32 are corrupt (CPython's
