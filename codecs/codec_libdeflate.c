@@ -35,12 +35,7 @@ static void ldf_fini(void *ctx)
     libdeflate_free_decompressor(c->d);
 }
 
-void *codec_libdeflate_create(int level)
-{
-    return codec_ctx_new(sizeof(ldf_ctx), level, ldf_init, ldf_fini);
-}
-
-void codec_libdeflate_destroy(void *ctx) { codec_ctx_free(ctx, ldf_fini); }
+CODEC_CONTEXT(libdeflate, ldf_ctx, ldf_init, ldf_fini)
 
 size_t codec_libdeflate_compress(void *ctx, const void *src, size_t n, void *dst, size_t cap)
 {

@@ -40,8 +40,7 @@ static void zstd_fini(void *ctx)
     ZSTD_freeDCtx(c->d);
 }
 
-void *codec_zstd_create(int level) { return codec_ctx_new(sizeof(zstd_ctx), level, zstd_init, zstd_fini); }
-void codec_zstd_destroy(void *ctx) { codec_ctx_free(ctx, zstd_fini); }
+CODEC_CONTEXT(zstd, zstd_ctx, zstd_init, zstd_fini)
 
 static const codec_error_map zstd_errors[] = {
     {ZSTD_error_dstSize_tooSmall, CODEC_ERR_DST_TOO_SMALL},
