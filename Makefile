@@ -101,19 +101,26 @@ $(BUILD)/blake3/%.o: $(BLAKE3_DIR)/%.S
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-# codecs/codec_impl.h declares the functions of every codecs/codec_NAME.c
-# from this generated list (CODEC_DECLARE_BASE(NAME), plus
-# CODEC_DECLARE_CONTENT_SIZE(NAME) / CODEC_DECLARE_STREAM(NAME) when the file
-# defines content_size / stream_begin), so that adding a codec is one file and one
-# row in codec_table. Rewritten only when the list changes.
+# codecs/codec_impl.h and codecs/hash_impl.h declare the functions of every
+# codecs/codec_*.c and codecs/hash_*.c from a list generated from the files
+# themselves (MODULES_SED below), so that adding a codec or a hash is one file
+# and one table row. build/gen/STEM_modules.h lists codecs/STEM_*.c;
+# rewritten only when the list changes.
 CODEC_MODULES_H := build/gen/codec_modules.h
-$(CODEC_MODULES_H): FORCE
+HASH_MODULES_H  := build/gen/hash_modules.h
+build/gen/%_modules.h: FORCE
 	@mkdir -p $(dir $@)
-	@sed -n 's/^size_t codec_\([a-z0-9_]*\)_compress(.*/CODEC_DECLARE_BASE(\1)/p; s/^size_t codec_\([a-z0-9_]*\)_content_size(.*/CODEC_DECLARE_CONTENT_SIZE(\1)/p; s/^size_t codec_\([a-z0-9_]*\)_stream_begin(.*/CODEC_DECLARE_STREAM(\1)/p' \
-	  $(sort $(wildcard codecs/codec_*.c)) >$@.tmp
+	@sed -n $(MODULES_SED) $(sort $(wildcard codecs/$*_*.c)) >$@.tmp
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+# Codecs: CODEC_DECLARE_BASE(NAME), plus CODEC_DECLARE_CONTENT_SIZE(NAME) /
+# CODEC_DECLARE_STREAM(NAME) when the file defines content_size / stream_begin.
+$(CODEC_MODULES_H): MODULES_SED := 's/^size_t codec_\([a-z0-9_]*\)_compress(.*/CODEC_DECLARE_BASE(\1)/p; s/^size_t codec_\([a-z0-9_]*\)_content_size(.*/CODEC_DECLARE_CONTENT_SIZE(\1)/p; s/^size_t codec_\([a-z0-9_]*\)_stream_begin(.*/CODEC_DECLARE_STREAM(\1)/p'
+# Hashes: HASH_DECLARE_<member>(NAME) for each hash_NAME_<member> a line starts
+# by defining, HASH_DECLARE_ROW(NAME) for each line that starts with a
+# *_ROW(NAME, ...) macro (hash_openssl.c's OSSL_ROW).
+$(HASH_MODULES_H): MODULES_SED := 's/^\(const char \*\|void \*\|void \)hash_\([a-z0-9_]*\)_\(version\|implementation\|create\|destroy\|reset\|update\|final\)(.*/HASH_DECLARE_\3(\2)/p; s/^[A-Z0-9_]*_ROW(\([a-z0-9_]*\),.*/HASH_DECLARE_ROW(\1)/p'
 $(BUILD)/codecs/%.o: CPPFLAGS_CB += -I$(dir $(CODEC_MODULES_H))
-$(filter $(BUILD)/codecs/%,$(OBJ)): $(CODEC_MODULES_H)
+$(filter $(BUILD)/codecs/%,$(OBJ)): $(CODEC_MODULES_H) $(HASH_MODULES_H)
 
 # env.tsv records the flags the build used (bench/envinfo.c).
 $(BUILD)/bench/envinfo.o: CPPFLAGS_CB += -DCASBENCH_CFLAGS='"$(strip $(CFLAGS) $(SANFLAGS))"'

@@ -75,15 +75,13 @@ static int lz4_frame_rows(const calib_blob *b, const codec_tool_figure *tf, cali
     if ((rc = calib_codec_cells(frame, 0, b, &fc, &fd, err, errlen)) != 0) return rc;
     calib_row *r = calib_add_row(t, CALIB_KIND_CONTEXT, &fc, tf->c_bps, "lz4:0 frame (matrix) vs lz4 -b1 compress %s", b->name);
     if (!r) return oom(err, errlen);
-    snprintf(r->harness_measures, sizeof r->harness_measures,
-             "matrix compress cell lz4:0: the LZ4 frame of PR #3090 (LZ4F, 64 KiB linked blocks, content size)");
-    snprintf(r->tool_measures, sizeof r->tool_measures, "lz4 -b1: one LZ4 block over the whole file");
+    calib_row_harness(r, "matrix compress cell lz4:0: the LZ4 frame of PR #3090 (LZ4F, 64 KiB linked blocks, content size)");
+    calib_row_tool(r, "lz4 -b1: one LZ4 block over the whole file");
     calib_explain(r, "not the same work: the frame compresses 64 KiB blocks each linked to the previous one (LZ4_compress_fast_continue with a 64 KiB dictionary) and writes block headers; lz4 -b compresses one block with no dictionary and no frame. The lz4-block rows above are the like-with-like check");
     r = calib_add_row(t, CALIB_KIND_CONTEXT, &fd, tf->d_bps, "lz4:0 frame (matrix) vs lz4 -b1 decompress %s", b->name);
     if (!r) return oom(err, errlen);
-    snprintf(r->harness_measures, sizeof r->harness_measures,
-             "matrix decompress cell lz4:0: LZ4F_decompress of the PR #3090 frame");
-    snprintf(r->tool_measures, sizeof r->tool_measures, "lz4 -b1: LZ4_decompress_safe of one block");
+    calib_row_harness(r, "matrix decompress cell lz4:0: LZ4F_decompress of the PR #3090 frame");
+    calib_row_tool(r, "lz4 -b1: LZ4_decompress_safe of one block");
     calib_explain(r, "not the same work: LZ4F decodes 64 KiB linked blocks (each match may reach into the previous block) through the frame parser; lz4 -b decodes one block");
     return 0;
 }
@@ -107,11 +105,8 @@ int calib_compare_lz4(const calib_opts *o, const char *path, const calib_blob *b
     calib_row *r = calib_add_row(t, CALIB_KIND_LIKE, &hc, tf.c_bps, "lz4 -b1 compress %s (%zu B)", b->name, b->len);
     if (!r) return oom(err, errlen);
     r->tool = "lz4", r->tool_cpu_share = tf.cpu_share;
-    snprintf(r->harness_measures, sizeof r->harness_measures,
-             "lz4-block cell: LZ4_compress_fast_extState (acceleration 1) over the whole blob as one block, into a reused buffer");
-    snprintf(r->tool_measures, sizeof r->tool_measures,
-             "lz4 -b1: LZ4_compress_fast (acceleration 1) over the whole file as one block (no -B), into a reused buffer; wall time; %s",
-             lib);
+    calib_row_harness(r, "lz4-block cell: LZ4_compress_fast_extState (acceleration 1) over the whole blob as one block, into a reused buffer");
+    calib_row_tool(r, "lz4 -b1: LZ4_compress_fast (acceleration 1) over the whole file as one block (no -B), into a reused buffer; wall time; %s", lib);
     snprintf(known, sizeof known, "%s; lz4 %s%s", sizes, lib,
              hc.stored - 4 == tf.csize && strstr(lib, "own statically linked")
                  ? ": the same compression of the same bytes by another build of the library, so a gap here is that build's speed or a busy machine, not work the harness adds or leaves out"
@@ -120,10 +115,8 @@ int calib_compare_lz4(const calib_opts *o, const char *path, const calib_blob *b
     r = calib_add_row(t, CALIB_KIND_LIKE, &hd, tf.d_bps, "lz4 -b1 decompress %s (%zu B)", b->name, b->len);
     if (!r) return oom(err, errlen);
     r->tool = "lz4", r->tool_cpu_share = tf.cpu_share;
-    snprintf(r->harness_measures, sizeof r->harness_measures,
-             "lz4-block cell: LZ4_decompress_safe of the one block into a reused buffer; MB/s of decompressed bytes");
-    snprintf(r->tool_measures, sizeof r->tool_measures,
-             "lz4 -b1: LZ4_decompress_safe_usingDict (no dictionary) of the one block; MB/s of decompressed bytes; wall time");
+    calib_row_harness(r, "lz4-block cell: LZ4_decompress_safe of the one block into a reused buffer; MB/s of decompressed bytes");
+    calib_row_tool(r, "lz4 -b1: LZ4_decompress_safe_usingDict (no dictionary) of the one block; MB/s of decompressed bytes; wall time");
     calib_explain(r, known);
     return lz4_frame_rows(b, &tf, t, err, errlen);
 }
@@ -153,19 +146,14 @@ int calib_compare_zstd(const calib_opts *o, const char *path, const calib_blob *
     calib_row *r = calib_add_row(t, CALIB_KIND_LIKE, &hc, tf.c_bps, "zstd -b%d compress %s (%zu B)", level, b->name, b->len);
     if (!r) return oom(err, errlen);
     r->tool = "zstd", r->tool_cpu_share = tf.cpu_share;
-    snprintf(r->harness_measures, sizeof r->harness_measures,
-             "matrix compress cell zstd:%d: ZSTD_compress2 of the whole blob (one frame, context reused) into a reused buffer", level);
-    snprintf(r->tool_measures, sizeof r->tool_measures,
-             "zstd -b%d: ZSTD_compress2 of the whole file (no -B: one frame), single-threaded (-T1, its default, compresses in the calling thread); wall time; %s",
-             level, lib);
+    calib_row_harness(r, "matrix compress cell zstd:%d: ZSTD_compress2 of the whole blob (one frame, context reused) into a reused buffer", level);
+    calib_row_tool(r, "zstd -b%d: ZSTD_compress2 of the whole file (no -B: one frame), single-threaded (-T1, its default, compresses in the calling thread); wall time; %s", level, lib);
     calib_explain(r, known);
     r = calib_add_row(t, CALIB_KIND_LIKE, &hd, tf.d_bps, "zstd -b%d decompress %s (%zu B)", level, b->name, b->len);
     if (!r) return oom(err, errlen);
     r->tool = "zstd", r->tool_cpu_share = tf.cpu_share;
-    snprintf(r->harness_measures, sizeof r->harness_measures,
-             "matrix decompress cell zstd:%d: ZSTD_decompressDCtx into a reused buffer; MB/s of decompressed bytes", level);
-    snprintf(r->tool_measures, sizeof r->tool_measures,
-             "zstd -b%d: ZSTD_decompressStream into a buffer of the exact size; MB/s of decompressed bytes; wall time", level);
+    calib_row_harness(r, "matrix decompress cell zstd:%d: ZSTD_decompressDCtx into a reused buffer; MB/s of decompressed bytes", level);
+    calib_row_tool(r, "zstd -b%d: ZSTD_decompressStream into a buffer of the exact size; MB/s of decompressed bytes; wall time", level);
     calib_explain(r, known);
     return 0;
 }
@@ -224,12 +212,9 @@ int calib_compare_xxhsum(const calib_opts *o, const char *path, calib_table *t, 
         calib_row *r = calib_add_row(t, CALIB_KIND_LIKE, &hc, tool_bps[i], "xxhsum -b%d %s vs %s (%d B)", calib_xxh_algs[i].id,
                                      calib_xxh_algs[i].tool_name, calib_xxh_algs[i].hash, XXHSUM_SAMPLE);
         if (!r) return oom(err, errlen);
-        snprintf(r->harness_measures, sizeof r->harness_measures,
-                 "matrix hash cell %s: reset, update, digest (libxxhash, the x86 dispatch entry points for XXH3) and the hex key, on a buffer of that size held in cache; CPU time",
-                 calib_xxh_algs[i].hash);
-        snprintf(r->tool_measures, sizeof r->tool_measures,
-                 "xxhsum -b%d: one-shot %s of its %d-byte sample in cache (CPU time, fastest of its runs; xxhsum's MB is 2^20, so its it/s x size is used); %s",
-                 calib_xxh_algs[i].id, calib_xxh_algs[i].tool_name, XXHSUM_SAMPLE, lib);
+        calib_row_harness(r, "matrix hash cell %s: reset, update, digest (libxxhash, the x86 dispatch entry points for XXH3) and the hex key, on a buffer of that size held in cache; CPU time", calib_xxh_algs[i].hash);
+        calib_row_tool(r, "xxhsum -b%d: one-shot %s of its %d-byte sample in cache (CPU time, fastest of its runs; xxhsum's MB is 2^20, so its it/s x size is used); %s",
+                          calib_xxh_algs[i].id, calib_xxh_algs[i].tool_name, XXHSUM_SAMPLE, lib);
         calib_explain(r, NULL);
     }
     return 0;
@@ -266,12 +251,9 @@ static int openssl_rows(size_t a, size_t n, const calib_figure *h, const calib_f
     const char *alg = ossl_algs[a].tool_name;
     calib_row *r = calib_add_row(t, CALIB_KIND_LIKE, h, bps, "openssl speed -evp %s vs %s (%zu B)", alg, ossl_algs[a].hash, n);
     if (!r) return oom(err, errlen);
-    snprintf(r->harness_measures, sizeof r->harness_measures,
-             "matrix hash cell %s: EVP_DigestInit_ex2 on a reused context, EVP_DigestUpdate, EVP_DigestFinal_ex and the hex key, on a buffer in cache; CPU time",
-             ossl_algs[a].hash);
-    snprintf(r->tool_measures, sizeof r->tool_measures,
-             "openssl speed -evp %s -bytes %zu: EVP_Digest (a new EVP_MD_CTX per block) on a hot buffer, for %s s of CPU time; links libcrypto, the library the harness runs",
-             alg, n, OSSL_SECONDS);
+    calib_row_harness(r, "matrix hash cell %s: EVP_DigestInit_ex2 on a reused context, EVP_DigestUpdate, EVP_DigestFinal_ex and the hex key, on a buffer in cache; CPU time", ossl_algs[a].hash);
+    calib_row_tool(r, "openssl speed -evp %s -bytes %zu: EVP_Digest (a new EVP_MD_CTX per block) on a hot buffer, for %s s of CPU time; links libcrypto, the library the harness runs",
+                      alg, n, OSSL_SECONDS);
     double extra_ns = (double)n / he->bps * 1e9 - (double)n / h->bps * 1e9;
     if (extra_ns > 0 && h->bps > bps * CALIB_LIKE_HI)
         snprintf(known, sizeof known,
@@ -285,9 +267,8 @@ static int openssl_rows(size_t a, size_t n, const calib_figure *h, const calib_f
     calib_explain(r, known[0] ? known : NULL);
     r = calib_add_row(t, CALIB_KIND_LIKE, he, bps, "EVP_Digest per block (as openssl speed) vs openssl speed -evp %s (%zu B)", alg, n);
     if (!r) return oom(err, errlen);
-    snprintf(r->harness_measures, sizeof r->harness_measures,
-             "EVP_Digest per iteration (Google Benchmark, same run), the algorithm fetched once, as openssl speed's loop; CPU time");
-    snprintf(r->tool_measures, sizeof r->tool_measures, "openssl speed -evp %s -bytes %zu (as above)", alg, n);
+    calib_row_harness(r, "EVP_Digest per iteration (Google Benchmark, same run), the algorithm fetched once, as openssl speed's loop; CPU time");
+    calib_row_tool(r, "openssl speed -evp %s -bytes %zu (as above)", alg, n);
     calib_explain(r, NULL);
     return 0;
 }
@@ -373,11 +354,10 @@ int calib_compare_pickle(const calib_opts *o, const calib_blob *b, calib_table *
             rc = oom(err, errlen);
             break;
         }
-        snprintf(r->harness_measures, sizeof r->harness_measures, "%s",
-                 fresh ? "matrix pickle cell, fresh: malloc of the pickle (fresh mmap'd pages), pickle_dump, free; CPU time"
-                       : "matrix pickle cell, reuse: pickle_dump into a touched buffer; CPU time");
-        snprintf(r->tool_measures, sizeof r->tool_measures, "memcpy of the blob into %s (Google Benchmark, same run); CPU time; target >= %.2f",
-                 fresh ? "a fresh malloc'd buffer, then free" : "a touched buffer", CALIB_PICKLE_LO);
+        calib_row_harness(r, "%s", fresh ? "matrix pickle cell, fresh: malloc of the pickle (fresh mmap'd pages), pickle_dump, free; CPU time"
+                                         : "matrix pickle cell, reuse: pickle_dump into a touched buffer; CPU time");
+        calib_row_tool(r, "memcpy of the blob into %s (Google Benchmark, same run); CPU time; target >= %.2f",
+                          fresh ? "a fresh malloc'd buffer, then free" : "a touched buffer", CALIB_PICKLE_LO);
         calib_explain(r, "pickling costs more than one copy of the array's data");
     }
     free(dst);

@@ -97,6 +97,11 @@ void calib_evp_free(calib_evp *e);
 calib_row *calib_add_row(calib_table *t, calib_kind kind, const calib_figure *h, double tool_bps,
                          const char *what_fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* What each side of row r times, in its harness_measures and
+ * tool_measures (cut to fit, like every text of a row). */
+void calib_row_harness(calib_row *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void calib_row_tool(calib_row *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* The row's `why`: the known difference between the two sides (`known`,
  * may be NULL) when the ratio is out of bounds (or always, for a context
  * row), plus what the run itself says about noise. Nothing for a row

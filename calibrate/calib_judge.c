@@ -39,6 +39,22 @@ calib_row *calib_add_row(calib_table *t, calib_kind kind, const calib_figure *h,
     return r;
 }
 
+void calib_row_harness(calib_row *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->harness_measures, sizeof r->harness_measures, fmt, ap);
+    va_end(ap);
+}
+
+void calib_row_tool(calib_row *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->tool_measures, sizeof r->tool_measures, fmt, ap);
+    va_end(ap);
+}
+
 double calib_row_ratio(const calib_row *r) { return r->harness_bps / r->tool_bps; }
 
 const char *calib_row_bounds(const calib_row *r)

@@ -92,6 +92,14 @@ const char *codec_error_name(size_t r)
     return names[e];
 }
 
+size_t codec_error_from(const codec_error_map *map, size_t n, int library)
+{
+    for (size_t i = 0; i < n; i++)
+        if (map[i].library == library)
+            return CODEC_ERROR(map[i].code);
+    return CODEC_ERROR(CODEC_ERR_LIBRARY);
+}
+
 const codec_desc *codec_find(const char *spec, int *level, char *err, size_t errlen)
 {
     const char *colon = strchr(spec, ':');

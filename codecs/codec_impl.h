@@ -39,6 +39,19 @@
  * Makefile from the files themselves: a new codec file needs no line here. */
 #include "codec_modules.h"
 
+/* One of a library's error codes and the casbench code it means. Each
+ * wrapper translates its library's codes through a table of these, so that
+ * no library code leaks to callers (codec.h). */
+typedef struct {
+    int library;
+    codec_error code;
+} codec_error_map;
+
+/* CODEC_ERROR() of the code that map[0..n) gives `library`, or
+ * CODEC_ERROR(CODEC_ERR_LIBRARY) when the table does not list it. */
+size_t codec_error_from(const codec_error_map *map, size_t n, int library);
+#define CODEC_ERROR_FROM(map, library) codec_error_from((map), sizeof(map) / sizeof((map)[0]), (library))
+
 /* The context shape every library wrapper shares: a zeroed struct that
  * holds the library's compressor and decompressor state, made outside any
  * timed region and freed whole.
@@ -47,7 +60,8 @@
  * context with codec_ctx_free() and returns NULL, so fini MUST accept a
  * context that init left half made (the library free calls used accept
  * NULL). codec_ctx_free() calls fini(ctx), then frees ctx; it accepts NULL.
- * A wrapper's create() and destroy() are these two calls. */
+ * A wrapper's create() and destroy() are these two calls, defined by
+ * CODEC_CONTEXT below. */
 typedef int (*codec_ctx_init_fn)(void *ctx, int level);
 typedef void (*codec_ctx_fini_fn)(void *ctx);
 
@@ -68,6 +82,12 @@ static inline void *codec_ctx_new(size_t size, int level, codec_ctx_init_fn init
     }
     return ctx;
 }
+
+/* Defines codec_<p>_create and codec_<p>_destroy: codec_ctx_new and
+ * codec_ctx_free over the wrapper's context type and its init and fini. */
+#define CODEC_CONTEXT(p, type, init, fini)                                    \
+    void *codec_##p##_create(int level) { return codec_ctx_new(sizeof(type), level, init, fini); } \
+    void codec_##p##_destroy(void *ctx) { codec_ctx_free(ctx, fini); }
 
 /* The count rule of the streaming contract (codec.h): the updates of a
  * stream add up to exactly the `total` that stream_begin was given. */
@@ -98,6 +118,27 @@ static inline size_t codec_stream_count_end(const codec_stream_count *k)
 {
     return k->fed == k->total ? 0 : CODEC_ERROR(CODEC_ERR_CORRUPT);
 }
+
+/* The stream the streaming calls write (and compress(), where a wrapper
+ * runs it as one begin and end), for the libraries that do not keep their
+ * output buffer themselves: the caller's dst (cap bytes), the room left in
+ * it, and the count of the input. */
+typedef struct {
+    uint8_t *dst;
+    size_t cap, left;
+    codec_stream_count count;
+} codec_stream;
+
+static inline void codec_stream_begin(codec_stream *s, size_t total, void *dst, size_t cap)
+{
+    s->dst = dst;
+    s->cap = s->left = cap;
+    codec_stream_count_begin(&s->count, total);
+}
+
+/* The bytes written so far, and where the next ones go. */
+static inline size_t codec_stream_written(const codec_stream *s) { return s->cap - s->left; }
+static inline uint8_t *codec_stream_next(const codec_stream *s) { return s->dst + (s->cap - s->left); }
 
 /* The gzip container (RFC 1952), shared by the three deflate wrappers. */
 #define CODEC_GZIP_HEADER 10   /* header bytes written by codec_gzip_header() */
@@ -183,14 +224,19 @@ void codec_zlib_pair_end(struct z_stream_s *def, struct z_stream_s *inf);
  * zlib. 0, or CODEC_ERR_DST_TOO_SMALL / CODEC_ERR_LIBRARY. */
 size_t codec_deflate_run(struct z_stream_s *def, const uint8_t *in, size_t n, int flush, size_t *room);
 
-/* The end of a deflate stream that the streaming calls wrote (stream_end of
- * the gzip and zlib rows): CODEC_ERR_CORRUPT when the updates did not add
- * up to k's total, else codec_deflate_run with Z_FINISH. */
-size_t codec_deflate_finish(struct z_stream_s *def, const codec_stream_count *k, size_t *room);
+/* The end of a deflate stream that the streaming calls wrote into s
+ * (stream_end of the gzip and zlib rows): CODEC_ERR_CORRUPT when the
+ * updates did not add up to s's total, else codec_deflate_run with
+ * Z_FINISH. */
+size_t codec_deflate_finish(struct z_stream_s *def, codec_stream *s);
 
 /* Translates an inflate() return code other than Z_OK, Z_BUF_ERROR and
  * Z_STREAM_END into an error code; `inf` holds zlib's message. */
 typedef size_t (*codec_inflate_error_fn)(const struct z_stream_s *inf, int zrc);
+
+/* The gzip rows' translation of inflate() codes: Z_DATA_ERROR corrupt,
+ * Z_MEM_ERROR out of memory, anything else a library error. */
+size_t codec_inflate_error(const struct z_stream_s *inf, int zrc);
 
 /* codec_decode_one() with zlib's inflate on `inf` (a gzip member or a zlib
  * stream, as `inf` was set up; the caller MUST have reset it), zlib's error

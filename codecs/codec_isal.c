@@ -11,10 +11,7 @@ typedef struct {
     uint8_t *level_buf;
     uint32_t level_buf_size;
     int level;
-    /* The stream being written (by compress() or the streaming calls). */
-    uint8_t *sdst;
-    size_t scap, sleft;
-    codec_stream_count count;
+    codec_stream out;   /* the stream being written (by compress() or the streaming calls) */
 } isal_ctx;
 
 /* ISA-L counts in uint32_t: larger buffers go in CODEC_STEP pieces. */
@@ -68,18 +65,11 @@ static void isal_fini(void *ctx)
     free(c->level_buf);   /* ISA-L's own state lives in the context */
 }
 
-void *codec_isal_create(int level) { return codec_ctx_new(sizeof(isal_ctx), level, isal_init, isal_fini); }
-void codec_isal_destroy(void *ctx) { codec_ctx_free(ctx, isal_fini); }
+CODEC_CONTEXT(isal, isal_ctx, isal_init, isal_fini)
 
-static size_t isal_comp_error(int rc)
-{
-    switch (rc) {
-    case ISAL_INVALID_LEVEL:
-        return CODEC_ERROR(CODEC_ERR_LEVEL);
-    default:
-        return CODEC_ERROR(CODEC_ERR_LIBRARY);
-    }
-}
+static const codec_error_map isal_deflate_errors[] = {
+    {ISAL_INVALID_LEVEL, CODEC_ERR_LEVEL},
+};
 
 /* Ready the reused deflate state for a new gzip stream written at dst:
  * isal_deflate_reset clears the level and buffers, so they are set again. */
@@ -110,7 +100,7 @@ static size_t isal_deflate_step(void *enc, const uint8_t *in, size_t in_n, int l
     *read = in_n - z->avail_in;
     *written = out_n - z->avail_out;
     if (rc != COMP_OK)
-        return isal_comp_error(rc);
+        return CODEC_ERROR_FROM(isal_deflate_errors, rc);
     return z->internal_state.state == ZSTATE_END ? CODEC_STEP_END : CODEC_STEP_MORE;
 }
 
@@ -118,7 +108,7 @@ static size_t isal_deflate_step(void *enc, const uint8_t *in, size_t in_n, int l
  * `last`, until the stream has ended. */
 static size_t isal_stream_run(isal_ctx *c, const uint8_t *in, size_t n, int last)
 {
-    return codec_encode_run(&c->z, isal_deflate_step, in, n, last, c->z.next_out, &c->sleft);
+    return codec_encode_run(&c->z, isal_deflate_step, in, n, last, c->z.next_out, &c->out.left);
 }
 
 /* One whole stream: the streaming calls' begin and end in one. */
@@ -128,25 +118,18 @@ size_t codec_isal_compress(void *ctx, const void *src, size_t n, void *dst, size
     size_t r;
     codec_isal_stream_begin(c, n, dst, cap);   /* cannot fail */
     r = isal_stream_run(c, src, n, 1);
-    return codec_is_error(r) ? r : c->scap - c->sleft;
+    return codec_is_error(r) ? r : codec_stream_written(&c->out);
 }
 
-static size_t isal_inflate_error(int rc)
-{
-    switch (rc) {
-    case ISAL_INCORRECT_CHECKSUM:
-        return CODEC_ERROR(CODEC_ERR_CHECKSUM);
-    case ISAL_INVALID_BLOCK:
-    case ISAL_INVALID_SYMBOL:
-    case ISAL_INVALID_LOOKBACK:
-    case ISAL_INVALID_WRAPPER:
-    case ISAL_UNSUPPORTED_METHOD:
-    case ISAL_NEED_DICT:
-        return CODEC_ERROR(CODEC_ERR_CORRUPT);
-    default:
-        return CODEC_ERROR(CODEC_ERR_LIBRARY);
-    }
-}
+static const codec_error_map isal_inflate_errors[] = {
+    {ISAL_INCORRECT_CHECKSUM, CODEC_ERR_CHECKSUM},
+    {ISAL_INVALID_BLOCK, CODEC_ERR_CORRUPT},
+    {ISAL_INVALID_SYMBOL, CODEC_ERR_CORRUPT},
+    {ISAL_INVALID_LOOKBACK, CODEC_ERR_CORRUPT},
+    {ISAL_INVALID_WRAPPER, CODEC_ERR_CORRUPT},
+    {ISAL_UNSUPPORTED_METHOD, CODEC_ERR_CORRUPT},
+    {ISAL_NEED_DICT, CODEC_ERR_CORRUPT},
+};
 
 /* isal_inflate as a codec_step_fn. */
 static size_t isal_inflate_step(void *dec, const uint8_t *in, size_t in_n, int last, uint8_t *out,
@@ -163,7 +146,7 @@ static size_t isal_inflate_step(void *dec, const uint8_t *in, size_t in_n, int l
     *read = in_n - s->avail_in;
     *written = out_n - s->avail_out;
     if (rc < 0)
-        return isal_inflate_error(rc);
+        return CODEC_ERROR_FROM(isal_inflate_errors, rc);
     return s->block_state == ISAL_BLOCK_FINISH ? CODEC_STEP_END : CODEC_STEP_MORE;
 }
 
@@ -191,25 +174,23 @@ size_t codec_isal_stream_begin(void *ctx, size_t total, void *dst, size_t cap)
 {
     isal_ctx *c = ctx;
     isal_deflate_start(c, dst);
-    c->sdst = dst;
-    c->scap = c->sleft = cap;
-    codec_stream_count_begin(&c->count, total);
+    codec_stream_begin(&c->out, total, dst, cap);
     return 0;
 }
 
 size_t codec_isal_stream_update(void *ctx, const void *src, size_t n)
 {
     isal_ctx *c = ctx;
-    size_t r = codec_stream_count_add(&c->count, n);
+    size_t r = codec_stream_count_add(&c->out.count, n);
     return r != 0 ? r : isal_stream_run(c, src, n, 0);
 }
 
 size_t codec_isal_stream_end(void *ctx)
 {
     isal_ctx *c = ctx;
-    size_t r = codec_stream_count_end(&c->count);
+    size_t r = codec_stream_count_end(&c->out.count);
     if (r != 0)
         return r;
     r = isal_stream_run(c, NULL, 0, 1);
-    return codec_is_error(r) ? r : c->scap - c->sleft;
+    return codec_is_error(r) ? r : codec_stream_written(&c->out);
 }

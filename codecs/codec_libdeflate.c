@@ -35,12 +35,7 @@ static void ldf_fini(void *ctx)
     libdeflate_free_decompressor(c->d);
 }
 
-void *codec_libdeflate_create(int level)
-{
-    return codec_ctx_new(sizeof(ldf_ctx), level, ldf_init, ldf_fini);
-}
-
-void codec_libdeflate_destroy(void *ctx) { codec_ctx_free(ctx, ldf_fini); }
+CODEC_CONTEXT(libdeflate, ldf_ctx, ldf_init, ldf_fini)
 
 size_t codec_libdeflate_compress(void *ctx, const void *src, size_t n, void *dst, size_t cap)
 {
@@ -50,22 +45,19 @@ size_t codec_libdeflate_compress(void *ctx, const void *src, size_t n, void *dst
     return r ? r : CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
 }
 
+static const codec_error_map ldf_errors[] = {
+    {LIBDEFLATE_INSUFFICIENT_SPACE, CODEC_ERR_DST_TOO_SMALL},
+    /* libdeflate does not tell a short stream from a bad one. */
+    {LIBDEFLATE_BAD_DATA, CODEC_ERR_CORRUPT},
+};
+
 /* One member through libdeflate, its result translated to casbench's codes. */
 static size_t ldf_member(void *ctx, const uint8_t *in, size_t n, uint8_t *out,
                          size_t cap, size_t *used, size_t *made)
 {
     ldf_ctx *c = ctx;
-    switch (libdeflate_gzip_decompress_ex(c->d, in, n, out, cap, used, made)) {
-    case LIBDEFLATE_SUCCESS:
-        return 0;
-    case LIBDEFLATE_INSUFFICIENT_SPACE:
-        return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
-    case LIBDEFLATE_BAD_DATA:
-        /* libdeflate does not tell a short stream from a bad one. */
-        return CODEC_ERROR(CODEC_ERR_CORRUPT);
-    default:
-        return CODEC_ERROR(CODEC_ERR_LIBRARY);
-    }
+    enum libdeflate_result r = libdeflate_gzip_decompress_ex(c->d, in, n, out, cap, used, made);
+    return r == LIBDEFLATE_SUCCESS ? 0 : CODEC_ERROR_FROM(ldf_errors, r);
 }
 
 size_t codec_libdeflate_decompress(void *ctx, const void *src, size_t n, void *dst, size_t cap)

@@ -24,10 +24,7 @@ typedef struct {
     LZ4F_cctx *c;
     LZ4F_dctx *d;
     int level;
-    /* The stream being written by the streaming calls. */
-    uint8_t *sdst;
-    size_t scap, spos;
-    codec_stream_count count;
+    codec_stream out;   /* the stream the streaming calls write */
 } lz4_ctx;
 
 const char *codec_lz4_version(void) { return LZ4_versionString(); }
@@ -69,36 +66,27 @@ static void lz4_fini(void *ctx)
     LZ4F_freeDecompressionContext(c->d);
 }
 
-void *codec_lz4_create(int level) { return codec_ctx_new(sizeof(lz4_ctx), level, lz4_init, lz4_fini); }
-void codec_lz4_destroy(void *ctx) { codec_ctx_free(ctx, lz4_fini); }
+CODEC_CONTEXT(lz4, lz4_ctx, lz4_init, lz4_fini)
 
-static size_t lz4_error(size_t r)
-{
-    switch (LZ4F_getErrorCode(r)) {
-    case LZ4F_ERROR_dstMaxSize_tooSmall:
-        return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
-    case LZ4F_ERROR_allocation_failed:
-        return CODEC_ERROR(CODEC_ERR_ALLOC);
-    case LZ4F_ERROR_contentChecksum_invalid:
-    case LZ4F_ERROR_blockChecksum_invalid:
-    case LZ4F_ERROR_headerChecksum_invalid:
-    case LZ4F_ERROR_frameSize_wrong:
-        return CODEC_ERROR(CODEC_ERR_CHECKSUM);
-    case LZ4F_ERROR_frameHeader_incomplete:
-        return CODEC_ERROR(CODEC_ERR_TRUNCATED);
-    case LZ4F_ERROR_maxBlockSize_invalid:
-    case LZ4F_ERROR_blockMode_invalid:
-    case LZ4F_ERROR_contentChecksumFlag_invalid:
-    case LZ4F_ERROR_headerVersion_wrong:
-    case LZ4F_ERROR_decompressionFailed:
-    case LZ4F_ERROR_frameType_unknown:
-    case LZ4F_ERROR_srcPtr_wrong:
-    case LZ4F_ERROR_reservedFlag_set:
-        return CODEC_ERROR(CODEC_ERR_CORRUPT);
-    default:
-        return CODEC_ERROR(CODEC_ERR_LIBRARY);
-    }
-}
+static const codec_error_map lz4_errors[] = {
+    {LZ4F_ERROR_dstMaxSize_tooSmall, CODEC_ERR_DST_TOO_SMALL},
+    {LZ4F_ERROR_allocation_failed, CODEC_ERR_ALLOC},
+    {LZ4F_ERROR_contentChecksum_invalid, CODEC_ERR_CHECKSUM},
+    {LZ4F_ERROR_blockChecksum_invalid, CODEC_ERR_CHECKSUM},
+    {LZ4F_ERROR_headerChecksum_invalid, CODEC_ERR_CHECKSUM},
+    {LZ4F_ERROR_frameSize_wrong, CODEC_ERR_CHECKSUM},
+    {LZ4F_ERROR_frameHeader_incomplete, CODEC_ERR_TRUNCATED},
+    {LZ4F_ERROR_maxBlockSize_invalid, CODEC_ERR_CORRUPT},
+    {LZ4F_ERROR_blockMode_invalid, CODEC_ERR_CORRUPT},
+    {LZ4F_ERROR_contentChecksumFlag_invalid, CODEC_ERR_CORRUPT},
+    {LZ4F_ERROR_headerVersion_wrong, CODEC_ERR_CORRUPT},
+    {LZ4F_ERROR_decompressionFailed, CODEC_ERR_CORRUPT},
+    {LZ4F_ERROR_frameType_unknown, CODEC_ERR_CORRUPT},
+    {LZ4F_ERROR_srcPtr_wrong, CODEC_ERR_CORRUPT},
+    {LZ4F_ERROR_reservedFlag_set, CODEC_ERR_CORRUPT},
+};
+
+static size_t lz4_error(size_t r) { return CODEC_ERROR_FROM(lz4_errors, LZ4F_getErrorCode(r)); }
 
 size_t codec_lz4_compress(void *ctx, const void *src, size_t n, void *dst, size_t cap)
 {
@@ -217,36 +205,34 @@ size_t codec_lz4_stream_begin(void *ctx, size_t total, void *dst, size_t cap)
     r = LZ4F_compressBegin(c->c, dst, cap, &p);
     if (LZ4F_isError(r))
         return lz4_error(r);
-    c->sdst = dst;
-    c->scap = cap;
-    c->spos = r;
-    codec_stream_count_begin(&c->count, total);
+    codec_stream_begin(&c->out, total, dst, cap);
+    c->out.left -= r;   /* the frame header */
     return 0;
 }
 
 size_t codec_lz4_stream_update(void *ctx, const void *src, size_t n)
 {
     lz4_ctx *c = ctx;
-    size_t r = codec_stream_count_add(&c->count, n);
+    size_t r = codec_stream_count_add(&c->out.count, n);
     if (r != 0)
         return r;
     /* stableSrc 0: the caller may reuse src, so LZ4F keeps its own copy of
      * the window it still needs. */
-    r = LZ4F_compressUpdate(c->c, c->sdst + c->spos, c->scap - c->spos, src, n, NULL);
+    r = LZ4F_compressUpdate(c->c, codec_stream_next(&c->out), c->out.left, src, n, NULL);
     if (LZ4F_isError(r))
         return lz4_error(r);
-    c->spos += r;
+    c->out.left -= r;
     return 0;
 }
 
 size_t codec_lz4_stream_end(void *ctx)
 {
     lz4_ctx *c = ctx;
-    size_t r = codec_stream_count_end(&c->count);
+    size_t r = codec_stream_count_end(&c->out.count);
     if (r != 0)
         return r;
-    r = LZ4F_compressEnd(c->c, c->sdst + c->spos, c->scap - c->spos, NULL);
+    r = LZ4F_compressEnd(c->c, codec_stream_next(&c->out), c->out.left, NULL);
     if (LZ4F_isError(r))
         return lz4_error(r);
-    return c->spos + r;
+    return codec_stream_written(&c->out) + r;
 }

@@ -12,10 +12,7 @@ typedef struct {
     int level;
     z_stream def;   /* raw deflate, set up once; deflateReset per call */
     z_stream inf;   /* gzip-wrapped inflate (windowBits 15 + 16) */
-    /* The stream being written (by compress() or the streaming calls). */
-    uint8_t *sdst;
-    size_t sleft;
-    codec_stream_count count;
+    codec_stream out;   /* the stream being written */
     uLong crc;
 } zlib_ctx;
 
@@ -117,8 +114,7 @@ static void zlib_fini(void *ctx)
     codec_zlib_pair_end(&c->def, &c->inf);
 }
 
-void *codec_zlib_create(int level) { return codec_ctx_new(sizeof(zlib_ctx), level, zlib_init, zlib_fini); }
-void codec_zlib_destroy(void *ctx) { codec_ctx_free(ctx, zlib_fini); }
+CODEC_CONTEXT(zlib, zlib_ctx, zlib_init, zlib_fini)
 
 int codec_zlib_pair_init(z_stream *def, z_stream *inf, int level, int deflate_bits, int inflate_bits)
 {
@@ -150,18 +146,19 @@ static uLong gzip_crc(uLong crc, const uint8_t *p, size_t n)
     return crc;
 }
 
-/* Starts a gzip stream in dst (cap bytes): the header written, the deflate
- * stream reset to write after it, the trailer's room kept. 0 or an error. */
-static size_t gzip_begin(zlib_ctx *c, void *dst, size_t cap)
+/* Starts a gzip stream of `total` input bytes in dst (cap bytes): the
+ * header written, the deflate stream reset to write after it, the
+ * trailer's room kept. 0 or an error. */
+static size_t gzip_begin(zlib_ctx *c, size_t total, void *dst, size_t cap)
 {
     if (cap < CODEC_GZIP_HEADER + CODEC_GZIP_TRAILER)
         return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
     if (deflateReset(&c->def) != Z_OK)
         return CODEC_ERROR(CODEC_ERR_LIBRARY);
     codec_gzip_header(dst, c->level);
-    c->sdst = dst;
-    c->sleft = cap - CODEC_GZIP_HEADER - CODEC_GZIP_TRAILER;
-    c->def.next_out = c->sdst + CODEC_GZIP_HEADER;
+    codec_stream_begin(&c->out, total, dst, cap);
+    c->out.left -= CODEC_GZIP_HEADER + CODEC_GZIP_TRAILER;
+    c->def.next_out = c->out.dst + CODEC_GZIP_HEADER;
     return 0;
 }
 
@@ -171,31 +168,29 @@ static size_t gzip_end(zlib_ctx *c, uLong crc, size_t total)
 {
     put_le32(c->def.next_out, (uint32_t)crc);
     put_le32(c->def.next_out + 4, (uint32_t)total);
-    return (size_t)(c->def.next_out + CODEC_GZIP_TRAILER - c->sdst);
+    return (size_t)(c->def.next_out + CODEC_GZIP_TRAILER - c->out.dst);
 }
 
 size_t codec_zlib_compress(void *ctx, const void *src, size_t n, void *dst, size_t cap)
 {
     zlib_ctx *c = ctx;
-    size_t r = gzip_begin(c, dst, cap);
+    size_t r = gzip_begin(c, n, dst, cap);
     if (r == 0)
-        r = codec_deflate_run(&c->def, src, n, Z_FINISH, &c->sleft);
+        r = codec_deflate_run(&c->def, src, n, Z_FINISH, &c->out.left);
     if (r != 0)
         return r;
     return gzip_end(c, gzip_crc(crc32(0L, Z_NULL, 0), src, n), n);
 }
 
-static size_t gzip_inflate_error(const z_stream *inf, int rc)
+static const codec_error_map inflate_errors[] = {
+    {Z_DATA_ERROR, CODEC_ERR_CORRUPT},
+    {Z_MEM_ERROR, CODEC_ERR_ALLOC},
+};
+
+size_t codec_inflate_error(const z_stream *inf, int rc)
 {
     (void)inf;
-    switch (rc) {
-    case Z_DATA_ERROR:
-        return CODEC_ERROR(CODEC_ERR_CORRUPT);
-    case Z_MEM_ERROR:
-        return CODEC_ERROR(CODEC_ERR_ALLOC);
-    default:
-        return CODEC_ERROR(CODEC_ERR_LIBRARY);
-    }
+    return CODEC_ERROR_FROM(inflate_errors, rc);
 }
 
 size_t codec_decode_one(void *dec, codec_step_fn step, const uint8_t *in, size_t n,
@@ -277,7 +272,7 @@ static size_t zlib_member(void *ctx, const uint8_t *in, size_t n, uint8_t *out,
     zlib_ctx *c = ctx;
     if (inflateReset(&c->inf) != Z_OK)
         return CODEC_ERROR(CODEC_ERR_LIBRARY);
-    return codec_inflate_one(&c->inf, gzip_inflate_error, in, n, out, cap, used, made);
+    return codec_inflate_one(&c->inf, codec_inflate_error, in, n, out, cap, used, made);
 }
 
 size_t codec_zlib_decompress(void *ctx, const void *src, size_t n, void *dst, size_t cap)
@@ -288,10 +283,9 @@ size_t codec_zlib_decompress(void *ctx, const void *src, size_t n, void *dst, si
 size_t codec_zlib_stream_begin(void *ctx, size_t total, void *dst, size_t cap)
 {
     zlib_ctx *c = ctx;
-    size_t r = gzip_begin(c, dst, cap);
+    size_t r = gzip_begin(c, total, dst, cap);
     if (r != 0)
         return r;
-    codec_stream_count_begin(&c->count, total);
     c->crc = crc32(0L, Z_NULL, 0);
     return 0;
 }
@@ -344,25 +338,25 @@ size_t codec_deflate_run(z_stream *def, const uint8_t *in, size_t n, int flush, 
     return codec_encode_run(def, deflate_step, in, n, flush == Z_FINISH, def->next_out, room);
 }
 
-size_t codec_deflate_finish(z_stream *def, const codec_stream_count *k, size_t *room)
+size_t codec_deflate_finish(z_stream *def, codec_stream *s)
 {
-    size_t r = codec_stream_count_end(k);
-    return r != 0 ? r : codec_deflate_run(def, NULL, 0, Z_FINISH, room);
+    size_t r = codec_stream_count_end(&s->count);
+    return r != 0 ? r : codec_deflate_run(def, NULL, 0, Z_FINISH, &s->left);
 }
 
 size_t codec_zlib_stream_update(void *ctx, const void *src, size_t n)
 {
     zlib_ctx *c = ctx;
-    size_t r = codec_stream_count_add(&c->count, n);
+    size_t r = codec_stream_count_add(&c->out.count, n);
     if (r != 0)
         return r;
     c->crc = gzip_crc(c->crc, src, n);
-    return codec_deflate_run(&c->def, src, n, Z_NO_FLUSH, &c->sleft);
+    return codec_deflate_run(&c->def, src, n, Z_NO_FLUSH, &c->out.left);
 }
 
 size_t codec_zlib_stream_end(void *ctx)
 {
     zlib_ctx *c = ctx;
-    size_t r = codec_deflate_finish(&c->def, &c->count, &c->sleft);
-    return codec_is_error(r) ? r : gzip_end(c, c->crc, c->count.total);
+    size_t r = codec_deflate_finish(&c->def, &c->out);
+    return codec_is_error(r) ? r : gzip_end(c, c->crc, c->out.count.total);
 }

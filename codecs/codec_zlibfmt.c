@@ -13,10 +13,7 @@
 typedef struct {
     z_stream def;   /* zlib-wrapped deflate, set up once; deflateReset per call */
     z_stream inf;   /* zlib-wrapped inflate only (windowBits 15: no gzip detection) */
-    /* The stream being written by the streaming calls. */
-    size_t sleft;
-    codec_stream_count count;
-    uint8_t *sdst;
+    codec_stream out;   /* the stream the streaming calls write */
 } zlibfmt_ctx;
 
 /* zlib counts in uInt: larger buffers go in CODEC_STEP pieces. */
@@ -46,12 +43,7 @@ static void zlibfmt_fini(void *ctx)
     codec_zlib_pair_end(&c->def, &c->inf);
 }
 
-void *codec_zlibfmt_create(int level)
-{
-    return codec_ctx_new(sizeof(zlibfmt_ctx), level, zlibfmt_init, zlibfmt_fini);
-}
-
-void codec_zlibfmt_destroy(void *ctx) { codec_ctx_free(ctx, zlibfmt_fini); }
+CODEC_CONTEXT(zlibfmt, zlibfmt_ctx, zlibfmt_init, zlibfmt_fini)
 
 /* The output room CPython's zlib.compress gives each deflate() call: its
  * output buffer grows by these blocks (the last one repeating). At levels
@@ -92,20 +84,16 @@ size_t codec_zlibfmt_compress(void *ctx, const void *src, size_t n, void *dst, s
     return cap - out_left;
 }
 
+/* codec_inflate_error, and what the zlib format adds to a gzip member's
+ * errors: a preset dictionary and the Adler-32 told apart. */
 static size_t inflate_error(const z_stream *inf, int rc)
 {
-    switch (rc) {
-    case Z_NEED_DICT:   /* FDICT set: a preset dictionary we do not have */
+    if (rc == Z_NEED_DICT)   /* FDICT set: a preset dictionary we do not have */
         return CODEC_ERROR(CODEC_ERR_CORRUPT);
-    case Z_DATA_ERROR:
-        /* zlib's message for a wrong Adler-32 is "incorrect data check" */
-        return inf->msg && strstr(inf->msg, "data check") ? CODEC_ERROR(CODEC_ERR_CHECKSUM)
-                                                               : CODEC_ERROR(CODEC_ERR_CORRUPT);
-    case Z_MEM_ERROR:
-        return CODEC_ERROR(CODEC_ERR_ALLOC);
-    default:
-        return CODEC_ERROR(CODEC_ERR_LIBRARY);
-    }
+    /* zlib's message for a wrong Adler-32 is "incorrect data check" */
+    if (rc == Z_DATA_ERROR && inf->msg && strstr(inf->msg, "data check"))
+        return CODEC_ERROR(CODEC_ERR_CHECKSUM);
+    return codec_inflate_error(inf, rc);
 }
 
 /* Exactly one zlib stream: bytes after its Adler-32 are corrupt (CPython's
@@ -138,23 +126,21 @@ size_t codec_zlibfmt_stream_begin(void *ctx, size_t total, void *dst, size_t cap
     zlibfmt_ctx *c = ctx;
     if (deflateReset(&c->def) != Z_OK)
         return CODEC_ERROR(CODEC_ERR_LIBRARY);
-    c->sdst = dst;
+    codec_stream_begin(&c->out, total, dst, cap);
     c->def.next_out = dst;
-    c->sleft = cap;
-    codec_stream_count_begin(&c->count, total);
     return 0;
 }
 
 size_t codec_zlibfmt_stream_update(void *ctx, const void *src, size_t n)
 {
     zlibfmt_ctx *c = ctx;
-    size_t r = codec_stream_count_add(&c->count, n);
-    return r != 0 ? r : codec_deflate_run(&c->def, src, n, Z_NO_FLUSH, &c->sleft);
+    size_t r = codec_stream_count_add(&c->out.count, n);
+    return r != 0 ? r : codec_deflate_run(&c->def, src, n, Z_NO_FLUSH, &c->out.left);
 }
 
 size_t codec_zlibfmt_stream_end(void *ctx)
 {
     zlibfmt_ctx *c = ctx;
-    size_t r = codec_deflate_finish(&c->def, &c->count, &c->sleft);
-    return codec_is_error(r) ? r : (size_t)(c->def.next_out - c->sdst);
+    size_t r = codec_deflate_finish(&c->def, &c->out);
+    return codec_is_error(r) ? r : codec_stream_written(&c->out);
 }

@@ -40,34 +40,24 @@ static void zstd_fini(void *ctx)
     ZSTD_freeDCtx(c->d);
 }
 
-void *codec_zstd_create(int level) { return codec_ctx_new(sizeof(zstd_ctx), level, zstd_init, zstd_fini); }
-void codec_zstd_destroy(void *ctx) { codec_ctx_free(ctx, zstd_fini); }
+CODEC_CONTEXT(zstd, zstd_ctx, zstd_init, zstd_fini)
 
-static size_t zstd_error(size_t r)
-{
-    switch (ZSTD_getErrorCode(r)) {
-    case ZSTD_error_dstSize_tooSmall:
-        return CODEC_ERROR(CODEC_ERR_DST_TOO_SMALL);
-    case ZSTD_error_memory_allocation:
-        return CODEC_ERROR(CODEC_ERR_ALLOC);
-    case ZSTD_error_checksum_wrong:
-        return CODEC_ERROR(CODEC_ERR_CHECKSUM);
-    case ZSTD_error_srcSize_wrong:
-        return CODEC_ERROR(CODEC_ERR_TRUNCATED);
-    case ZSTD_error_prefix_unknown:
-    case ZSTD_error_version_unsupported:
-    case ZSTD_error_frameParameter_unsupported:
-    case ZSTD_error_frameParameter_windowTooLarge:
-    case ZSTD_error_corruption_detected:
-    case ZSTD_error_dictionary_wrong:
-    case ZSTD_error_literals_headerWrong:
-        return CODEC_ERROR(CODEC_ERR_CORRUPT);
-    case ZSTD_error_parameter_outOfBound:
-        return CODEC_ERROR(CODEC_ERR_LEVEL);
-    default:
-        return CODEC_ERROR(CODEC_ERR_LIBRARY);
-    }
-}
+static const codec_error_map zstd_errors[] = {
+    {ZSTD_error_dstSize_tooSmall, CODEC_ERR_DST_TOO_SMALL},
+    {ZSTD_error_memory_allocation, CODEC_ERR_ALLOC},
+    {ZSTD_error_checksum_wrong, CODEC_ERR_CHECKSUM},
+    {ZSTD_error_srcSize_wrong, CODEC_ERR_TRUNCATED},
+    {ZSTD_error_prefix_unknown, CODEC_ERR_CORRUPT},
+    {ZSTD_error_version_unsupported, CODEC_ERR_CORRUPT},
+    {ZSTD_error_frameParameter_unsupported, CODEC_ERR_CORRUPT},
+    {ZSTD_error_frameParameter_windowTooLarge, CODEC_ERR_CORRUPT},
+    {ZSTD_error_corruption_detected, CODEC_ERR_CORRUPT},
+    {ZSTD_error_dictionary_wrong, CODEC_ERR_CORRUPT},
+    {ZSTD_error_literals_headerWrong, CODEC_ERR_CORRUPT},
+    {ZSTD_error_parameter_outOfBound, CODEC_ERR_LEVEL},
+};
+
+static size_t zstd_error(size_t r) { return CODEC_ERROR_FROM(zstd_errors, ZSTD_getErrorCode(r)); }
 
 size_t codec_zstd_compress(void *ctx, const void *src, size_t n, void *dst, size_t cap)
 {

@@ -6,12 +6,15 @@
 
 /* The functions of one hash module (hash_impl.h), by its prefix. A row
  * whose digest is another's cut short (blake3-160) keeps that hash's state
- * functions and names its own final. */
-#define HASH_STATE_FUNCS(p)                                                   \
+ * functions and names its own final; a row that shares another's state type
+ * (xxh3-128, xxh3-64's) keeps its implementation, create and destroy and
+ * names its own steps. */
+#define HASH_STATE_OF(p)                                                      \
     .implementation = hash_##p##_implementation, .create = hash_##p##_create, \
-    .destroy = hash_##p##_destroy, .reset = hash_##p##_reset,                 \
-    .update = hash_##p##_update
-#define HASH_FUNCS(p) HASH_STATE_FUNCS(p), .final = hash_##p##_final
+    .destroy = hash_##p##_destroy
+#define HASH_STATE_FUNCS(p) HASH_STATE_OF(p), .reset = hash_##p##_reset, .update = hash_##p##_update
+#define HASH_STEPS(p) .reset = hash_##p##_reset, .update = hash_##p##_update, .final = hash_##p##_final
+#define HASH_FUNCS(p) HASH_STATE_OF(p), HASH_STEPS(p)
 #define OPENSSL .library = "OpenSSL", .version = hash_openssl_version
 #define BLAKE3 .library = "BLAKE3", .version = hash_blake3_version
 #define XXHASH .library = "xxHash", .version = hash_xxhash_version
@@ -35,7 +38,7 @@ const hash_desc hash_table[] = {
      .python_call = "xxhash.xxh64 (libxxhash)", .sets = D},
     {.name = "xxh3-64", XXHASH, HASH_FUNCS(xxh3_64), .digest_bytes = 8,
      .security = HASH_NOT_CRYPTOGRAPHIC, .python_note = XXH3_PY_NOTE, .sets = D | Q},
-    {.name = "xxh3-128", XXHASH, HASH_FUNCS(xxh3_128), .digest_bytes = 16,
+    {.name = "xxh3-128", XXHASH, HASH_STATE_OF(xxh3_64), HASH_STEPS(xxh3_128), .digest_bytes = 16,
      .security = HASH_NOT_CRYPTOGRAPHIC, .python_note = XXH3_PY_NOTE, .sets = D},
 };
 #undef D

@@ -59,8 +59,6 @@ const char *hash_xxh3_64_implementation(void)
 #endif
 }
 
-const char *hash_xxh3_128_implementation(void) { return hash_xxh3_64_implementation(); }
-
 void *hash_xxh64_create(void) { return XXH64_createState(); }
 void hash_xxh64_destroy(void *state) { XXH64_freeState(state); }
 void hash_xxh64_reset(void *state) { XXH64_reset(state, 0); }
@@ -77,6 +75,8 @@ static void xxh_put64(XXH64_hash_t h, uint8_t *digest)
 
 void hash_xxh64_final(void *state, uint8_t *digest) { xxh_put64(XXH64_digest(state), digest); }
 
+/* XXH3's state serves both widths: xxh3-128's row keeps xxh3-64's
+ * implementation, create and destroy (hash.c). */
 void *hash_xxh3_64_create(void) { return XXH3_createState(); }
 void hash_xxh3_64_destroy(void *state) { XXH3_freeState(state); }
 void hash_xxh3_64_reset(void *state) { XXH3_64bits_reset(state); }
@@ -88,8 +88,6 @@ void hash_xxh3_64_update(void *state, const void *data, size_t n)
 
 void hash_xxh3_64_final(void *state, uint8_t *digest) { xxh_put64(XXH3_64bits_digest(state), digest); }
 
-void *hash_xxh3_128_create(void) { return XXH3_createState(); }
-void hash_xxh3_128_destroy(void *state) { XXH3_freeState(state); }
 void hash_xxh3_128_reset(void *state) { XXH3_128bits_reset(state); }
 
 void hash_xxh3_128_update(void *state, const void *data, size_t n)

@@ -399,9 +399,11 @@ void cb_fill_random(uint8_t *b, size_t n, uint64_t seed)
 int cb_is_help(const char *arg) { return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0; }
 int cb_is_version(const char *arg) { return strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0; }
 
+void cb_oom(void) { cb_fail(CB_EXIT_ENV, "out of memory"); }
+
 static void *oom_check(void *p)
 {
-    if (!p) cb_fail(CB_EXIT_ENV, "out of memory");
+    if (!p) cb_oom();
     return p;
 }
 

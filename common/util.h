@@ -110,6 +110,9 @@ void *cb_xmalloc(size_t n);
 void *cb_xcalloc(size_t count, size_t size);
 void *cb_xrealloc(void *p, size_t n);
 char *cb_xstrdup(const char *s);
+/* Their exit, for a small allocation of the same kind that is not one of
+ * them: a cb_buf whose oom is set, open_memstream, vasprintf. */
+void cb_oom(void) __attribute__((noreturn));
 /* An array p of *cap items of `size` bytes, n of them used, made to hold
  * one more: doubled (from 256 items) when full. Returns the array, maybe
  * moved; exits as cb_xmalloc when out of memory. */

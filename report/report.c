@@ -199,7 +199,7 @@ int report_write(const report_opts *o, char *err, size_t errlen)
         if (sections[i].in_readme) cb_buf_printf(&excerpt, "### %s\n\n%s", sections[i].title, sbuf);
         free(sbuf);
     }
-    if (md.oom || excerpt.oom) rpt_oom();
+    if (md.oom || excerpt.oom) cb_oom();
     if (c.failed) goto out;
 
     if (plots_run(gnuplot, scripts, c.jobs, c.njobs, &c.written, err, errlen) != 0) goto out;

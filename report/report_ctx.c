@@ -16,12 +16,9 @@ int rpt_sl_has(const strlist *l, const char *s)
 
 void rpt_sl_add(strlist *l, const char *s)
 {
-    char **nv;
     if (rpt_sl_has(l, s)) return;
-    nv = realloc(l->v, (l->n + 1) * sizeof *nv);
-    if (!nv || !(nv[l->n] = strdup(s))) rpt_oom();
-    l->v = nv;
-    l->n++;
+    l->v = cb_xrealloc(l->v, (l->n + 1) * sizeof *l->v);
+    l->v[l->n++] = cb_xstrdup(s);
 }
 
 void rpt_sl_free(strlist *l)
@@ -44,11 +41,6 @@ const char *rpt_slug(const char *s, char *buf, size_t n)
     return buf;
 }
 
-void rpt_oom(void)
-{
-    cb_fail(CB_EXIT_ENV, "out of memory");
-}
-
 char *rpt_asprintf(const char *fmt, ...)
 {
     va_list ap;
@@ -57,7 +49,7 @@ char *rpt_asprintf(const char *fmt, ...)
     va_start(ap, fmt);
     r = vasprintf(&s, fmt, ap);
     va_end(ap);
-    if (r < 0) rpt_oom();
+    if (r < 0) cb_oom();
     return s;
 }
 
@@ -106,10 +98,9 @@ const rundir_row *rpt_find_spec(const report_ctx *c, const char *payload, const 
 
 void rpt_add_job(report_ctx *c, const char *script, const char *base, char *expr)
 {
-    plot_job *nj = realloc(c->jobs, (c->njobs + 1) * sizeof *nj);
-    if (!nj) rpt_oom();
+    plot_job *nj = cb_xrealloc(c->jobs, (c->njobs + 1) * sizeof *nj);
     c->jobs = nj;
-    if (!(nj[c->njobs].script = strdup(script))) rpt_oom();
+    nj[c->njobs].script = cb_xstrdup(script);
     nj[c->njobs].out = rpt_asprintf("%s/%s", c->plots_dir, base);
     nj[c->njobs].expr = expr;
     c->njobs++;
@@ -121,8 +112,7 @@ char *rpt_gq(const char *s)
     size_t n = 3, i, k = 0;
     char *o;
     for (i = 0; s[i]; i++) n += s[i] == '\'' ? 2 : 1;
-    o = malloc(n);
-    if (!o) rpt_oom();
+    o = cb_xmalloc(n);
     o[k++] = '\'';
     for (i = 0; s[i]; i++) {
         if (s[i] == '\'') o[k++] = '\'';
@@ -148,7 +138,7 @@ char *rpt_write_data(report_ctx *c, const char *name, char *text, size_t len)
 void rpt_mem_open(FILE **f, char **buf, size_t *len)
 {
     *f = open_memstream(buf, len);
-    if (!*f) rpt_oom();
+    if (!*f) cb_oom();
 }
 
 /* Digest size in bytes from any hash row (bytes_out is the digest size). */

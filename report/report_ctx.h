@@ -93,15 +93,17 @@ void rpt_add_job(report_ctx *c, const char *script, const char *base, char *expr
 /* A gnuplot string literal: single quotes, '' for a quote (malloc'd). */
 char *rpt_gq(const char *s);
 
-/* Out of memory while building the report: the one exit below cli/ that
- * report keeps (status CB_EXIT_ENV, "out of memory"). Every allocation
- * failure in report/ goes through it; every other error is returned. */
-void rpt_oom(void) __attribute__((noreturn));
-/* One-off formatting (a path, a gnuplot expression), malloc'd; rpt_oom()
+/* Out of memory while building the report exits as cb_xmalloc does
+ * (common/util.h): the cb_x* allocations, or cb_oom() after any other small
+ * one (a cb_buf's oom, a memory stream); every other error is returned.
+ * rpt_oom is cb_oom's old name, kept until the sections written beside it
+ * are merged; new code calls cb_oom(). */
+#define rpt_oom cb_oom
+/* One-off formatting (a path, a gnuplot expression), malloc'd; cb_oom()
  * when memory runs out. Strings built piece by piece use cb_buf. */
 char *rpt_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A memory stream the driver hands a section as its FILE *md (the sections
- * render markdown with fprintf); rpt_oom() when memory runs out. Plot data
+ * render markdown with fprintf); cb_oom() when memory runs out. Plot data
  * and other text built piece by piece go into a cb_buf. */
 void rpt_mem_open(FILE **f, char **buf, size_t *len);
 /* A payload or codec name made safe for a file name. */
