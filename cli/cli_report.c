@@ -49,7 +49,8 @@ static void usage(FILE *out)
             "                    %.2g)\n"
             "\n"
             "exit status: 0 ok, 1 usage, 2 bad input (malformed or missing results\n"
-            "files; the error names the file and line), 3 environment (gnuplot or its\n"
+            "files, --mix file or RUN_DIR/predict.tsv, a --hit-rate outside 0..1; the\n"
+            "error names the file and line), 3 environment (gnuplot or its\n"
             "scripts missing, I/O error).\n", REPORT_HIT_RATE_DEFAULT);
 }
 
