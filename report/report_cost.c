@@ -238,13 +238,15 @@ cost_versus cost_compare(const cost_cand *x, const cost_cand *ref, int k)
     cost_versus v = {ref->cost_ns[k] - x->cost_ns[k], NAN, NAN, COST_NOT_JUDGED};
     size_t n = x->nrounds < ref->nrounds ? x->nrounds : ref->nrounds;
     char seed[160];
-    double lo, hi;
+    double center, lo, hi;
     if (n < 3 || !x->rounds[k] || !ref->rounds[k]) return v;
     snprintf(seed, sizeof seed, "%s %s / %s", x->spec, x->variant, ref->spec);
-    rs_value(rs_estimate_paired(x->rounds[k], ref->rounds[k], n, rs_seed(seed)), &lo, &hi);
-    if (!isfinite(lo) || !isfinite(hi)) return v;
-    v.lo_ns = ref->cost_ns[k] * (1 - hi);
-    v.hi_ns = ref->cost_ns[k] * (1 - lo);
-    v.verdict = lo <= 1 && hi >= 1 ? COST_SAME : hi < 1 ? COST_CHEAPER : COST_DEARER;
+    center = rs_value(rs_estimate_paired(x->rounds[k], ref->rounds[k], n, rs_seed(seed)), &lo, &hi);
+    if (!isfinite(lo) || !isfinite(hi) || !(center > 0)) return v;
+    /* The paired ratio's interval, relative to its median, around x's cost
+     * from the medians: the point estimate stays inside its interval. */
+    v.lo_ns = ref->cost_ns[k] - x->cost_ns[k] * hi / center;
+    v.hi_ns = ref->cost_ns[k] - x->cost_ns[k] * lo / center;
+    v.verdict = v.lo_ns <= 0 && v.hi_ns >= 0 ? COST_SAME : v.lo_ns > 0 ? COST_CHEAPER : COST_DEARER;
     return v;
 }

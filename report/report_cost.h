@@ -75,8 +75,9 @@ typedef struct {
     cost_verdict verdict;   /* SAME when the interval includes no difference */
 } cost_versus;
 
-/* x against ref at hit index k: ref's cost times 1 - the median of the
- * per-round ratios x / ref, with its interval. */
+/* x against ref at hit index k: ref's cost - x's (from the medians), with
+ * the interval of the per-round ratios x / ref (rs_estimate_paired),
+ * relative to their median, applied to x's cost. */
 cost_versus cost_compare(const cost_cand *x, const cost_cand *ref, int k);
 
 #endif

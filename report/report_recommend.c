@@ -304,9 +304,9 @@ static void render_model(const report_ctx *c, const codec_ranking *cr, FILE *md)
             "lacks takes `" BASE_SPEC "`'s offset to C on the same payload and stage when it has one, else "
             "its C time (the column \"timings\" counts the cells of each source). Intervals: the per-round "
             "costs (each C sample plus its cell's offset) of a candidate and of `" BASE_SPEC "`, paired by "
-            "round; the median of their ratio with its 95 %% interval (rundata/roundstats.h: a block bootstrap "
-            "over rounds plus the run's drift), times `" BASE_SPEC "`'s cost; where the interval includes no "
-            "difference, no winner is named. `%s` allocation, protocol %d.\n\n", NUM(RPT_TRANSFER_MBPS), src,
+            "round; the 95 %% interval of the median of their ratio (rundata/roundstats.h: a block bootstrap "
+            "over rounds plus the run's drift), relative to that median, applied to the candidate's cost; "
+            "where the saving's interval includes 0, no winner is named. `%s` allocation, protocol %d.\n\n", NUM(RPT_TRANSFER_MBPS), src,
             c->alloc, c->protocol);
     fprintf(md, "Hit rate h = %s (%s). Mix: %s%s%s: artifacts of each payload a step saves and later loads%s:\n\n"
             "| payload | artifacts per step | modelled |\n|---|---|---|\n", NUM(c->hit_rate),
@@ -361,6 +361,10 @@ static void render_ranking(const report_ctx *c, const codec_ranking *cr, FILE *m
     fprintf(md, "\n");
     for (k = 0; k <= cr->n; k++) {
         const cost_cand *x = k < cr->n ? &cr->best[k] : base;
+        size_t j;
+        for (j = 0; k == cr->n && j < cr->n; j++)
+            if (strcmp(cr->best[j].spec, BASE_SPEC) == 0) break;
+        if (k == cr->n && j < cr->n) break;   /* today's codec is ranked above */
         fprintf(md, "| %s%s |", x->spec, k == cr->n ? " (today)" : "");
         for (p = 0; p < c->mix.n; p++)
             if (cr->m.in[p]) fprintf(md, " %s / %s |", NUM(ms(x->save_ns[p])), NUM(ms(x->load_ns[p])));
