@@ -179,6 +179,31 @@ case "$before/$after" in
 esac
 check_eq "the edited recommendation agrees with the oracle" "$(orec)" "$(rec "$TMPD/faster/REPORT.md")"
 
+# No difference, no winner: every other gzip-compatible codec given gzip:3's save and
+# load cells (their rounds reversed, so that the per-round ratios scatter around 1).
+fresh_run same
+"$PY" - "$FIX/run/matrix.tsv" "$TMPD/same/matrix.tsv" <<'PYEOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+key = lambda r: (r["payload"], r["stage"], r["variant"], r["hash"], r["alloc"])
+g3 = {key(r): r for r in rows if (r["codec"], r["level"]) == ("gzip", "3") and r["stage"] in ("save", "load")}
+for r in rows:
+    if r["codec"] in ("gzip", "libdeflate", "isal") and (r["codec"], r["level"]) != ("gzip", "3") \
+            and r["stage"] in ("save", "load") \
+            and r["status"] == "ok" and key(r) in g3:
+        b = g3[key(r)]
+        for c in ("median_ns", "bytes_out"):
+            r[c] = b[c]
+        r["samples_ns"] = ",".join(reversed(b["samples_ns"].split(",")))
+w = csv.DictWriter(open(sys.argv[2], "w"), fieldnames=list(rows[0]), delimiter="\t", lineterminator="\n")
+w.writeheader()
+w.writerows(rows)
+PYEOF
+check "report with every gzip-compatible codec equal to gzip:3" report same
+check_eq "no difference: no ship-now winner named, and the interval shown" 1 \
+  "$(grep -c '^- \*\*Ship now (no cas_version bump): nothing measurably cheaper than `gzip:3`\*\* - .* saves 0 ms (95 % interval -[0-9.]* to [0-9.]*) per flow step.*an interval that includes no difference\.$' "$TMPD/same/REPORT.md")"
+check_eq "no difference: the bump is then judged against gzip:3" "$(rec "$R" | sed -n 3p)" "$(rec "$TMPD/same/REPORT.md" | sed -n 3p)"
+
 # --mix: a step that saves only a metrics dict changes the cas_version-bump winner.
 printf 'payload\tweight\nmetrics\t3\nconfig\t0\n' >"$TMPD/metrics-mix.tsv"
 fresh_run mixed
