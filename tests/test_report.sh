@@ -60,12 +60,12 @@ R=$TMPD/run/REPORT.md
 # The recommendation (section 7): what a flow step pays, against the oracle.
 rec() {  # rec FILE -> now, its saving, bump, its saving, today's cost, the ranking (one line each)
   local f=$1
-  ex() { sed -n "$1" "$f" | head -n 1; }
-  echo "$(ex 's/^- \*\*Ship now (no cas_version bump): `\([^`]*\)`\*\*.*/\1/p')"
-  echo "$(ex 's/^- \*\*Ship now (no cas_version bump): `[^`]*`\*\* - .* it saves \([0-9.]*\) ms .*/\1/p')"
-  echo "$(ex 's/^- \*\*Ship with a cas_version bump: `\([^`]*\)`\*\*.*/\1/p')"
-  echo "$(ex 's/^- \*\*Ship with a cas_version bump: `[^`]*`\*\* - it saves \([0-9.]*\) ms .*/\1/p')"
-  echo "$(ex 's/^Today (`gzip:3`): \([0-9.]*\) ms per flow step.*/\1/p')"
+  ex() { local v; v=$(sed -n "$1" "$f" | head -n 1); printf '%s\n' "$v"; }   # always one line
+  ex 's/^- \*\*Ship now (no cas_version bump): `\([^`]*\)`\*\*.*/\1/p'
+  ex 's/^- \*\*Ship now (no cas_version bump): `[^`]*`\*\* - .* it saves \([0-9.]*\) ms .*/\1/p'
+  ex 's/^- \*\*Ship with a cas_version bump: `\([^`]*\)`\*\*.*/\1/p'
+  ex 's/^- \*\*Ship with a cas_version bump: `[^`]*`\*\* - it saves \([0-9.]*\) ms .*/\1/p'
+  ex 's/^Today (`gzip:3`): \([0-9.]*\) ms per flow step.*/\1/p'
   sed -n '/^## 7\./,/^## 8\./p' "$f" | awk -F' [|] ' '$1 ~ /^[|] [0-9]+$/ && NF == 9 { printf "%s%s", n++ ? "," : "", $2 } END { print "" }'
 }
 orec() {  # the same from the oracle's output
