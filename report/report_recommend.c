@@ -1,5 +1,8 @@
-/* report_recommend.c - section "Recommendation": codecs and hashes ranked by
- * rules the section states, against today's baselines (baselines.h). */
+/* report_recommend.c - section "Recommendation": the codec to ship now and
+ * the one to ship with a cas_version bump, by what a flow step pays
+ * (report_cost.h) under the workload mix (report_mix.h); hashes ranked by
+ * their hash stage. Every rule is stated in the section; baselines from
+ * baselines.h, codec facts from env.tsv (report_facts.h). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,24 +23,18 @@ static int cmp_ranked(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-/* Geometric mean over the payloads that have a baseline row of
- * candidate median / baseline median; NAN when the candidate misses one. */
-static double geo_score(const report_ctx *c, const char *stage, const char *variant,
-                        const char *base_spec, const char *base_hash,
-                        const char *spec, const char *hash, size_t *npay)
+/* A hash's score: the geometric mean, over the payloads with a BASE_HASH
+ * `hash` row, of its hash median / BASE_HASH's; NAN when it misses one. */
+static double hash_score(const report_ctx *c, const char *hash, size_t *npay)
 {
     size_t p;
     double sum = 0;
     *npay = 0;
     for (p = 0; p < c->payloads.n; p++) {
         const char *pl = c->payloads.v[p];
-        const rundir_row *b = base_spec ? rpt_find_spec(c, pl, stage, variant, base_spec, base_hash, NULL)
-                                        : rpt_find(c, pl, stage, variant, "", -1, base_hash, NULL);
-        const rundir_row *x;
+        const rundir_row *b = rpt_find(c, pl, STAGE(HASH), "", "", -1, BASE_HASH, NULL), *x;
         if (!b) continue;
-        x = spec ? rpt_find_spec(c, pl, stage, variant, spec, hash, NULL)
-                 : rpt_find(c, pl, stage, variant, "", -1, hash, NULL);
-        if (!x) return NAN;
+        if (!(x = rpt_find(c, pl, STAGE(HASH), "", "", -1, hash, NULL))) return NAN;
         sum += log(x->median_ns / b->median_ns);
         (*npay)++;
     }
@@ -61,7 +58,7 @@ static size_t rank_list(const report_ctx *c, const strlist *names, ranked **out)
     for (k = 0; k < names->n; k++) {
         const char *x = names->v[k];
         size_t np;
-        double s = geo_score(c, STAGE(HASH), "", NULL, BASE_HASH, NULL, x, &np);
+        double s = hash_score(c, x, &np);
         if (!isfinite(s)) continue;
         (*out)[n++] = (ranked){x, s, np};
     }
