@@ -11,6 +11,7 @@
 #include "baselines.h"
 #include "report_ctx.h"
 #include "report_cost.h"
+#include "readme.h"
 #include "report_facts.h"
 
 typedef struct { const char *name; double score; size_t n; } ranked;
@@ -327,7 +328,7 @@ static void render_model(const report_ctx *c, const codec_ranking *cr, FILE *md)
 
 static void render_ranking(const report_ctx *c, const codec_ranking *cr, FILE *md)
 {
-    size_t k, p;
+    size_t k;
     char b1[128], b2[128], dep[192], srcs[160];
     const cost_cand *base = &cr->m.base;
     fprintf(md, "Today (`" BASE_SPEC "`): %s ms per flow step at h = %s, %s ms at h = 0.\n\n"
@@ -348,8 +349,15 @@ static void render_ranking(const report_ctx *c, const codec_ranking *cr, FILE *m
     for (k = 0; k < cr->nunranked; k++)
         fprintf(md, "%s`%s` (%s)%s", k ? "; " : "\nNot ranked (a cell the model needs is missing at every level): ",
                 cr->unranked[k].spec, cr->unranked[k].why, k + 1 == cr->nunranked ? ".\n" : "");
-    /* The cells behind each line. */
-    fprintf(md, "\nPer artifact, the save and load ms used above:\n\n| codec |");
+    fprintf(md, "\n");
+}
+
+/* The cells behind each line of the ranking. */
+static void render_details(const report_ctx *c, const codec_ranking *cr, FILE *md)
+{
+    size_t k, p;
+    const cost_cand *base = &cr->m.base;
+    fprintf(md, "Per artifact, the save and load ms used above:\n\n| codec |");
     for (p = 0; p < c->mix.n; p++)
         if (cr->m.in[p]) fprintf(md, " %s save / load ms |", c->mix.payload[p]);
     fprintf(md, "\n|---|");
@@ -412,7 +420,11 @@ static void render_codecs(const report_ctx *c, const codec_ranking *cr, FILE *md
     render_verdict(c, cr, md);
     render_model(c, cr, md);
     render_ranking(c, cr, md);
+    /* The README block keeps the verdict, the model and the ranking. */
+    fprintf(md, README_OMIT_BEGIN);
+    render_details(c, cr, md);
     render_dedup(c, cr, md);
+    fprintf(md, README_OMIT_END);
 }
 static void render_hash_rules(const report_ctx *c, FILE *md)
 {

@@ -325,6 +325,8 @@ check_eq "one block after two runs" "1 1" \
 check_eq "text after the block kept" "trailing prose" "$(tail -n 1 "$TMPD/README.md")"
 check_eq "README holds sections 2, 5 and 7" 3 \
   "$(grep -cE '^### (PR #3090 reproduction|The SHA-1 proposal|Recommendation)$' "$TMPD/README.md")"
+check_eq "README: the recommendation's two sentences, not its detail tables" "2 0" \
+  "$(grep -c '^- \*\*Ship ' "$TMPD/README.md") $(grep -c 'readme-omit\|^Per artifact\|^The dedup case' "$TMPD/README.md")"
 missing=""
 while read -r l; do
   [ -f "$TMPD/$l" ] || missing="$missing $l"
