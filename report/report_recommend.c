@@ -289,23 +289,33 @@ static const char *modelled(const codec_ranking *cr, size_t p)
 /* The model, as the numbers below used it. */
 static void render_model(const report_ctx *c, const codec_ranking *cr, FILE *md)
 {
-    size_t p, k;
+    size_t p, k, s, nsrc[COST_SRC_COUNT] = {0}, ncells = 0;
+    char used[256];
     const char *src = c->predict ? "predicted Python times (`predict.tsv` of this run, column `predicted_ms`)"
                       : c->python ? "measured Python times (the `--python` run)"
                                   : "C times (this run's cells; `--python` or a `predict.tsv` gives Python's)";
+    /* What the ranked codecs' cells came from, so that a source that
+     * matched nothing (other payload names) is not taken for used. */
+    for (k = 0; k < cr->n; k++)
+        for (s = 0; s < COST_SRC_COUNT; s++) nsrc[s] += cr->best[k].nsrc[s], ncells += cr->best[k].nsrc[s];
+    used[0] = 0;
+    for (s = 0, p = 0; s < COST_SRC_COUNT; s++)
+        if (nsrc[s]) p += (size_t)snprintf(used + p, p < sizeof used ? sizeof used - p : 0, "%s%zu %s",
+                                           p ? ", " : "", nsrc[s], cost_src_names[s]);
     fprintf(md, "What a flow step pays, per payload of the mix: weight x ((1 - h) x (save + upload) + h x hit + "
             "load + download), summed over the mix. save: stage `save` (`sequential`, `" BASE_HASH "`: pickle, "
             "key, compress); hit: a save whose key is already stored, where metaflow skips the compression "
             "and the upload (`pickle` + `hash` `" BASE_HASH "`); load: stage `load`; upload and download: the "
             "compressed bytes at %s MB/s each. Each codec at its cheapest level among those measured; a "
-            "ceiling (`codec_ceiling_*` yes) is a bound, not a candidate. Timings: %s; a cell the source "
+            "ceiling (`codec_ceiling_*` yes) is a bound, not a candidate. Timings: %s (of the %zu save and load "
+            "cells of the ranked codecs: %s); a cell the source "
             "lacks takes `" BASE_SPEC "`'s offset to C on the same payload and stage when it has one, else "
             "its C time (the column \"timings\" counts the cells of each source). Intervals: the per-round "
             "costs (each C sample plus its cell's offset) of a candidate and of `" BASE_SPEC "`, paired by "
             "round; the 95 %% interval of the median of their ratio (rundata/roundstats.h: a block bootstrap "
             "over rounds plus the run's drift), relative to that median, applied to the candidate's cost; "
-            "where the saving's interval includes 0, no winner is named. `%s` allocation, protocol %d.\n\n", NUM(RPT_TRANSFER_MBPS), src,
-            c->alloc, c->protocol);
+            "where the saving's interval includes 0, no winner is named. `%s` allocation, protocol %d.\n\n",
+            NUM(RPT_TRANSFER_MBPS), src, ncells, ncells ? used : "none", c->alloc, c->protocol);
     fprintf(md, "Hit rate h = %s (%s). Mix: %s%s%s: artifacts of each payload a step saves and later loads%s:\n\n"
             "| payload | artifacts per step | modelled |\n|---|---|---|\n", NUM(c->hit_rate),
             c->opts->has_hit_rate ? "`--hit-rate`" : "the default: an assumption; `--hit-rate F` gives another",
