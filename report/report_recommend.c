@@ -422,6 +422,13 @@ static void render_dedup(const report_ctx *c, const codec_ranking *cr, FILE *md)
 
 static void render_codecs(const report_ctx *c, const codec_ranking *cr, FILE *md)
 {
+    size_t p;
+    if (!c->mix.n) {
+        fprintf(md, "No codec could be ranked: none of the default mix's payloads (");
+        for (p = 0; p < c->mix.ndropped; p++) fprintf(md, "%s`%s`", p ? ", " : "", c->mix.dropped[p]);
+        fprintf(md, ") is in this run; `--mix FILE` weighs this run's payloads.\n\n");
+        return;
+    }
     if (!cr->model_ok) {
         fprintf(md, "No codec could be ranked: %s (the model needs `save` rows with `" BASE_HASH "` and a `"
                 BASE_SPEC "` baseline on the mix's payloads).\n\n", cr->m.base.why);
