@@ -12,6 +12,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: casbench report RUN_DIR [--readme README.md] [--published FILE]\n"
             "                       [--plots-dir DIR] [--gnuplot PATH] [--python PY_RUN_DIR]\n"
+            "                       [--mix FILE] [--hit-rate F]\n"
             "\n"
             "Writes RUN_DIR/REPORT.md and RUN_DIR/plots/*.{tsv,png,svg} from RUN_DIR's\n"
             "matrix.tsv and env.tsv: environment, PR #3090 reproduction, where the time\n"
@@ -38,10 +39,19 @@ static void usage(FILE *out)
             "  --python DIR      a run directory written by infra/python_path.py\n"
             "                    (env.tsv runtime = python): C and Python medians,\n"
             "                    their ratio and the +-10 %% rule, row by row\n"
+            "  --mix FILE        the workload mix the recommendation prices a flow\n"
+            "                    step with: a TSV with a header naming the columns\n"
+            "                    payload and weight (artifacts of that payload a step\n"
+            "                    saves and loads; the run's payloads, each once,\n"
+            "                    weights >= 0; default: the mix the report states)\n"
+            "  --hit-rate F      the share of saves (0..1) whose key is already\n"
+            "                    stored, so that metaflow skips compression (default\n"
+            "                    %.2g)\n"
             "\n"
             "exit status: 0 ok, 1 usage, 2 bad input (malformed or missing results\n"
-            "files; the error names the file and line), 3 environment (gnuplot or its\n"
-            "scripts missing, I/O error).\n");
+            "files, --mix file or RUN_DIR/predict.tsv, a --hit-rate outside 0..1; the\n"
+            "error names the file and line), 3 environment (gnuplot or its\n"
+            "scripts missing, I/O error).\n", REPORT_HIT_RATE_DEFAULT);
 }
 
 int cli_report(int argc, char **argv)
@@ -49,7 +59,8 @@ int cli_report(int argc, char **argv)
     static const struct option longopts[] = {
         {"readme", required_argument, NULL, 'r'}, {"published", required_argument, NULL, 'p'},
         {"plots-dir", required_argument, NULL, 'd'}, {"gnuplot", required_argument, NULL, 'g'},
-        {"python", required_argument, NULL, 'y'}, {"help", no_argument, NULL, 'h'},
+        {"python", required_argument, NULL, 'y'}, {"mix", required_argument, NULL, 'm'},
+        {"hit-rate", required_argument, NULL, 'H'}, {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0},
     };
     report_opts o = {0};
@@ -65,6 +76,14 @@ int cli_report(int argc, char **argv)
         case 'd': o.scripts_dir = optarg; break;
         case 'g': o.gnuplot = optarg; break;
         case 'y': o.python_dir = optarg; break;
+        case 'm': o.mix = optarg; break;
+        case 'H': {
+            char sub[128];
+            if (cb_parse_double(optarg, 0, 1, &o.hit_rate, sub, sizeof sub) != 0)
+                cb_fail(CB_EXIT_INPUT, "report: --hit-rate %s: %s (a share of saves, 0 to 1)", CB_Q(optarg), sub);
+            o.has_hit_rate = 1;
+            break;
+        }
         default: cb_fail(CB_EXIT_USAGE, "report: %s (see casbench report --help)", err);
         }
     }

@@ -64,6 +64,13 @@ int readme_update(const char *readme, const char *run_dir, const char *md_excerp
             REPORT_README_BEGIN, rel);
     cb_buf_printf(&body, "Results of [`%s`](%s/REPORT.md) (full report there).\n\n", rel, rel);
     for (i = 0; md_excerpt[i]; i++) {
+        if (strncmp(md_excerpt + i, README_OMIT_BEGIN, strlen(README_OMIT_BEGIN)) == 0) {
+            const char *end = strstr(md_excerpt + i, README_OMIT_END);
+            if (end) {
+                i = (size_t)(end - md_excerpt) + strlen(README_OMIT_END) - 1;
+                continue;
+            }
+        }
         if (strncmp(md_excerpt + i, "](plots/", 8) == 0) {
             cb_buf_printf(&body, "](%s/plots/", rel);
             i += 7;

@@ -15,9 +15,15 @@
  * are both absent or both present in order; else an exit status with err. */
 int readme_check(const char *readme, char *err, size_t errlen);
 
+/* A section's text between these two lines (each alone on its line) is in
+ * REPORT.md but left out of the README block: detail behind a headline. */
+#define README_OMIT_BEGIN "<!-- casbench:readme-omit -->\n"
+#define README_OMIT_END "<!-- casbench:readme-omit-end -->\n"
+
 /* Replace the block (append it when there is none) with md_excerpt (links
- * "](plots/" relative to run_dir) and links to the jobs' plots; written
- * through a temporary file and a rename. 0, or -1 with err. */
+ * "](plots/" relative to run_dir; the spans between README_OMIT_BEGIN and
+ * README_OMIT_END left out) and links to the jobs' plots; written through a
+ * temporary file and a rename. 0, or -1 with err. */
 int readme_update(const char *readme, const char *run_dir, const char *md_excerpt,
                   const plot_job *jobs, size_t njobs, char *err, size_t errlen);
 

@@ -90,6 +90,8 @@ static void ctx_free(report_ctx *c)
     rpt_sl_free(&c->hashes);
     rpt_sl_free(&c->written);
     tsv_free(c->published);
+    tsv_free(c->predict);
+    rpt_mix_free(&c->mix);
     free(c->plots_dir);
 }
 
@@ -181,6 +183,13 @@ int report_write(const report_opts *o, char *err, size_t errlen)
     if (!c.payloads.n && !c.hashes.n) {
         rc = CB_EXIT_INPUT;
         cb_err(err, errlen, "%s: no row with status ok: nothing to report", run.matrix_path);
+        goto out;
+    }
+    /* The recommendation's inputs, checked before anything is written. */
+    c.hit_rate = o->has_hit_rate ? o->hit_rate : REPORT_HIT_RATE_DEFAULT;
+    if (rpt_mix_load(&c.mix, o->mix, c.payloads.v, c.payloads.n, err, errlen) != 0 ||
+        (!(c.predict = rpt_predict_load(run.dir, err, errlen)) && err[0])) {
+        rc = CB_EXIT_INPUT;
         goto out;
     }
 

@@ -31,6 +31,10 @@ typedef struct {
     const char *python_dir;   /* NULL, or a run directory of infra/python_path.py
                                  (env.tsv runtime = python) for the section
                                  "C and Python side by side" */
+    const char *mix;          /* NULL, or the recommendation's workload mix
+                                 (report/report_mix.h: payload, weight) */
+    double hit_rate;          /* share of saves that find their key stored */
+    int has_hit_rate;         /* 0: REPORT_HIT_RATE_DEFAULT */
 } report_opts;
 
 /* Write the report. Returns 0, or an exit status from util.h (2 bad input,
@@ -43,6 +47,10 @@ int report_write(const report_opts *o, char *err, size_t errlen);
  * /../share/casbench/plots (the first holding stages.gp). NULL if none.
  * The string is static. */
 const char *report_find_scripts(void);
+
+/* The share of saves the recommendation assumes find their key already
+ * stored, without --hit-rate (an assumption the report states). */
+#define REPORT_HIT_RATE_DEFAULT 0.25
 
 #define REPORT_README_BEGIN "<!-- casbench:report:begin -->"
 #define REPORT_README_END "<!-- casbench:report:end -->"

@@ -22,6 +22,7 @@
 #include <stdio.h>
 
 #include "report.h"
+#include "report_mix.h"
 #include "rundir.h"
 #include "schema.h"
 #include "strbuf.h"
@@ -63,6 +64,9 @@ typedef struct report_ctx {
     strlist written;        /* file names this report wrote into plots/ */
     plot_job *jobs;
     size_t njobs;
+    rpt_mix mix;            /* the recommendation's workload mix (--mix) */
+    double hit_rate;        /* share of saves whose key is stored (--hit-rate) */
+    tsv_table *predict;     /* RUN_DIR/predict.tsv, or NULL */
     int failed;             /* a data file could not be written */
     char *err;
     size_t errlen;

@@ -42,6 +42,16 @@ const char *report_codec_stream(const rundir *run, const char *spec)
     return fact(run, "codec_stream_same_", spec);
 }
 
+const char *report_codec_library(const rundir *run, const char *spec)
+{
+    return fact(run, "codec_library_", spec);
+}
+
+const char *report_codec_python(const rundir *run, const char *spec)
+{
+    return fact(run, "codec_python_", spec);
+}
+
 const char *report_hash_crypto(const rundir *run, const char *hash)
 {
     return fact(run, "hash_cryptographic_", hash);

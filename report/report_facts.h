@@ -33,6 +33,12 @@ const char *report_codec_kind_text(codec_kind k);
  * "unknown". */
 const char *report_codec_stream(const rundir *run, const char *spec);
 
+/* env.tsv's codec_library_<name> (the C library: "zlib", "liblz4", ...) and
+ * codec_python_<name> (the Python call running it, "-" for none), or
+ * "unknown". */
+const char *report_codec_library(const rundir *run, const char *spec);
+const char *report_codec_python(const rundir *run, const char *spec);
+
 /* env.tsv's hash_cryptographic_<name>: "yes", "no",
  * "broken (collisions known)", or "unknown". */
 const char *report_hash_crypto(const rundir *run, const char *hash);

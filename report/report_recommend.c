@@ -1,5 +1,8 @@
-/* report_recommend.c - section "Recommendation": codecs and hashes ranked by
- * rules the section states, against today's baselines (baselines.h). */
+/* report_recommend.c - section "Recommendation": the codec to ship now and
+ * the one to ship with a cas_version bump, by what a flow step pays
+ * (report_cost.h) under the workload mix (report_mix.h); hashes ranked by
+ * their hash stage. Every rule is stated in the section; baselines from
+ * baselines.h, codec facts from env.tsv (report_facts.h). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +10,8 @@
 
 #include "baselines.h"
 #include "report_ctx.h"
+#include "report_cost.h"
+#include "readme.h"
 #include "report_facts.h"
 
 typedef struct { const char *name; double score; size_t n; } ranked;
@@ -19,38 +24,23 @@ static int cmp_ranked(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-/* Geometric mean over the payloads that have a baseline row of
- * candidate median / baseline median; NAN when the candidate misses one. */
-static double geo_score(const report_ctx *c, const char *stage, const char *variant,
-                        const char *base_spec, const char *base_hash,
-                        const char *spec, const char *hash, size_t *npay)
+/* A hash's score: the geometric mean, over the payloads with a BASE_HASH
+ * `hash` row, of its hash median / BASE_HASH's; NAN when it misses one. */
+static double hash_score(const report_ctx *c, const char *hash, size_t *npay)
 {
     size_t p;
     double sum = 0;
     *npay = 0;
     for (p = 0; p < c->payloads.n; p++) {
         const char *pl = c->payloads.v[p];
-        const rundir_row *b = base_spec ? rpt_find_spec(c, pl, stage, variant, base_spec, base_hash, NULL)
-                                        : rpt_find(c, pl, stage, variant, "", -1, base_hash, NULL);
-        const rundir_row *x;
+        const rundir_row *b = rpt_find(c, pl, STAGE(HASH), "", "", -1, BASE_HASH, NULL), *x;
         if (!b) continue;
-        x = spec ? rpt_find_spec(c, pl, stage, variant, spec, hash, NULL)
-                 : rpt_find(c, pl, stage, variant, "", -1, hash, NULL);
-        if (!x) return NAN;
+        if (!(x = rpt_find(c, pl, STAGE(HASH), "", "", -1, hash, NULL))) return NAN;
         sum += log(x->median_ns / b->median_ns);
         (*npay)++;
     }
     return *npay ? exp(sum / (double)*npay) : NAN;
 }
-
-/* The codec ranking: every non-ceiling codec with a score, fastest first. */
-typedef struct {
-    ranked *r;
-    size_t n;
-    const ranked *best_readable;   /* the codec for today's metaflow, or NULL */
-    const ranked *best_any;
-    size_t nunknown;               /* ranked codecs whose facts env.tsv lacks */
-} codec_ranking;
 
 /* The hash ranking, fastest first, and the picks of rule 5. */
 typedef struct {
@@ -59,10 +49,9 @@ typedef struct {
     const ranked *sound, *key40, *any;
 } hash_ranking;
 
-/* Score every name of names, fastest first: codecs ("codec:level") by their
- * save against BASE_SPEC's (a ceiling is not ranked), hashes by their hash
- * stage against BASE_HASH's. Returns how many were ranked into *out. */
-static size_t rank_list(const report_ctx *c, const strlist *names, int codecs, ranked **out)
+/* Score every hash by its hash stage against BASE_HASH's, fastest first.
+ * Returns how many were ranked into *out. */
+static size_t rank_list(const report_ctx *c, const strlist *names, ranked **out)
 {
     size_t k, n = 0;
     *out = calloc(names->n + 1, sizeof **out);
@@ -70,34 +59,19 @@ static size_t rank_list(const report_ctx *c, const strlist *names, int codecs, r
     for (k = 0; k < names->n; k++) {
         const char *x = names->v[k];
         size_t np;
-        double s = codecs ? geo_score(c, STAGE(SAVE), SCHEMA_VARIANT_SEQUENTIAL, BASE_SPEC, BASE_HASH, x, BASE_HASH,
-                                      &np)
-                          : geo_score(c, STAGE(HASH), "", NULL, BASE_HASH, NULL, x, &np);
-        if (!isfinite(s) || (codecs && report_codec_kind(c->run, x) == CODEC_KIND_CEILING)) continue;
+        double s = hash_score(c, x, &np);
+        if (!isfinite(s)) continue;
         (*out)[n++] = (ranked){x, s, np};
     }
     qsort(*out, n, sizeof **out, cmp_ranked);
     return n;
 }
 
-static void rank_codecs(const report_ctx *c, codec_ranking *out)
-{
-    size_t k;
-    memset(out, 0, sizeof *out);
-    out->n = rank_list(c, &c->codecs, 1, &out->r);
-    for (k = 0; k < out->n; k++) {
-        codec_kind kind = report_codec_kind(c->run, out->r[k].name);
-        if (!out->best_readable && kind == CODEC_KIND_READABLE) out->best_readable = &out->r[k];
-        out->nunknown += kind == CODEC_KIND_UNKNOWN;
-    }
-    out->best_any = out->n ? &out->r[0] : NULL;
-}
-
 static void rank_hashes(const report_ctx *c, hash_ranking *out)
 {
     size_t k;
     memset(out, 0, sizeof *out);
-    out->n = rank_list(c, &c->hashes, 0, &out->r);
+    out->n = rank_list(c, &c->hashes, &out->r);
     for (k = 0; k < out->n; k++) {
         int bits = 8 * rpt_digest_bytes(c, out->r[k].name);
         if (!out->sound && report_hash_sound(c->run, out->r[k].name) && bits >= 160) out->sound = &out->r[k];
@@ -106,71 +80,377 @@ static void rank_hashes(const report_ctx *c, hash_ranking *out)
     out->any = out->n ? &out->r[0] : NULL;
 }
 
-static void render_rules(const report_ctx *c, FILE *md)
+/* ------------------------------------------------------------ the codecs */
+
+/* The codec ranking: each codec at its cheapest measured level. */
+typedef struct {
+    cost_model m;
+    int model_ok;
+    cost_cand *best;        /* ranked, cheapest first */
+    size_t n;
+    cost_cand *unranked;    /* codecs with no level whose every cell exists */
+    size_t nunranked;
+    const cost_cand *now;   /* the cheapest gzip-compatible codec, or NULL */
+    const cost_cand *bump;  /* the cheapest needing a cas_version bump, or NULL */
+    size_t nunknown;        /* ranked codecs whose facts env.tsv lacks */
+} codec_ranking;
+
+#define HIT 1   /* cost index of the stated hit rate */
+
+static int cmp_cost(const void *a, const void *b)
 {
-    fprintf(md, "Rules (applied to this run's rows; protocol %d, `%s` allocation; a codec's and "
-            "a hash's facts are those the run recorded in env.tsv):\n\n"
-            "1. A codec's score is the geometric mean, over every payload with a `" BASE_SPEC "` "
-            "save row, of its save-path median (stage `save`, `sequential`, `" BASE_HASH "`) divided by "
-            "`" BASE_SPEC "`'s. Lower is faster; a codec missing any of those payloads is not "
-            "ranked; a ceiling (`codec_ceiling_*` yes: it stores the blob as is) is a bound, "
-            "not a candidate.\n"
-            "2. **Codec for today's metaflow**: the lowest score among codecs whose stream today's "
-            "metaflow reads (`codec_metaflow_readable_*` yes: a gzip stream, cas_version 1, read "
-            "by every metaflow release).\n"
-            "3. **Codec overall**: the lowest score among all codecs (one whose stream today's "
-            "metaflow does not read needs a new cas_version, which old metaflow installations "
-            "cannot read).\n"
-            "4. A hash's score is the geometric mean, over every payload with a `" BASE_HASH "` `hash` "
-            "row, of its `hash`-stage median divided by `" BASE_HASH "`'s.\n"
-            "5. **Hashes**: the lowest score among (a) cryptographic hashes without known "
-            "collisions (`hash_cryptographic_*` yes) with at least 160-bit digests, (b) hashes "
-            "with a 160-bit digest (a 40-hex key, metaflow's key length today), (c) all hashes; "
-            "and the fastest at each digest length.\n\n", c->protocol, c->alloc);
+    const cost_cand *x = a, *y = b;
+    if (x->cost_ns[HIT] != y->cost_ns[HIT]) return (x->cost_ns[HIT] > y->cost_ns[HIT]) - (x->cost_ns[HIT] < y->cost_ns[HIT]);
+    return strcmp(x->spec, y->spec);
+}
+
+/* "gzip:3" -> "gzip" into buf. */
+static const char *codec_name(const char *spec, char *buf, size_t n)
+{
+    int level;
+    rpt_split_spec(spec, buf, n, &level);
+    return buf;
+}
+
+static void rank_codecs(const report_ctx *c, codec_ranking *out)
+{
+    strlist names = {0};
+    size_t i, k;
+    memset(out, 0, sizeof *out);
+    out->model_ok = cost_model_init(c, &out->m) == 0;
+    if (!out->model_ok) return;
+    for (k = 0; k < c->codecs.n; k++) {
+        char name[64];
+        if (report_codec_kind(c->run, c->codecs.v[k]) != CODEC_KIND_CEILING)
+            rpt_sl_add(&names, codec_name(c->codecs.v[k], name, sizeof name));
+    }
+    out->best = calloc(names.n + 1, sizeof *out->best);
+    out->unranked = calloc(names.n + 1, sizeof *out->unranked);
+    if (!out->best || !out->unranked) rpt_oom();
+    for (i = 0; i < names.n; i++) {
+        cost_cand best = {0}, first_bad = {0};
+        for (k = 0; k < c->codecs.n; k++) {
+            char name[64];
+            cost_cand x;
+            if (strcmp(codec_name(c->codecs.v[k], name, sizeof name), names.v[i]) != 0) continue;
+            cost_eval(c, &out->m, c->codecs.v[k], SCHEMA_VARIANT_SEQUENTIAL, &x);
+            if (x.ok && (!best.ok || x.cost_ns[HIT] < best.cost_ns[HIT])) {
+                cost_cand_free(&best);
+                best = x;
+            } else if (!x.ok && !first_bad.spec[0]) {
+                first_bad = x;
+            } else {
+                cost_cand_free(&x);
+            }
+        }
+        if (best.ok) {
+            out->best[out->n++] = best;
+            cost_cand_free(&first_bad);
+        } else {
+            out->unranked[out->nunranked++] = first_bad;
+        }
+    }
+    rpt_sl_free(&names);
+    qsort(out->best, out->n, sizeof *out->best, cmp_cost);
+    for (k = 0; k < out->n; k++) {
+        codec_kind kind = report_codec_kind(c->run, out->best[k].spec);
+        if (!out->now && kind == CODEC_KIND_READABLE) out->now = &out->best[k];
+        if (!out->bump && kind == CODEC_KIND_NEWVERSION) out->bump = &out->best[k];
+        out->nunknown += kind == CODEC_KIND_UNKNOWN;
+    }
+}
+
+static void free_ranking(codec_ranking *cr)
+{
+    size_t k;
+    for (k = 0; k < cr->n; k++) cost_cand_free(&cr->best[k]);
+    for (k = 0; k < cr->nunranked; k++) cost_cand_free(&cr->unranked[k]);
+    free(cr->best);
+    free(cr->unranked);
+    cost_model_free(&cr->m);
+}
+
+/* Whether shipping spec adds a dependency: a C library other than today's
+ * codec's (CPython's zlib), and the Python call that would run it. */
+static const char *new_dependency(const report_ctx *c, const char *spec, char *buf, size_t n)
+{
+    const char *lib = report_codec_library(c->run, spec), *py = report_codec_python(c->run, spec);
+    if (strcmp(lib, "unknown") == 0) return "unknown";
+    if (strcmp(lib, report_codec_library(c->run, BASE_SPEC)) == 0) snprintf(buf, n, "no (%s, as today)", lib);
+    else if (strcmp(py, "-") == 0) snprintf(buf, n, "yes: %s, and a Python binding (none recorded)", lib);
+    else snprintf(buf, n, "yes: %s (Python: %s)", lib, py);
+    return buf;
+}
+
+/* "0.123 ms (95 % interval 0.1 to 0.15)" or "... (not judged: fewer than 3 rounds)". */
+static const char *saving_text(const cost_versus *v, char *buf, size_t n)
+{
+    if (v->verdict == COST_NOT_JUDGED)
+        snprintf(buf, n, "%s ms (no interval: fewer than 3 rounds)", NUM(ms(v->saving_ns)));
+    else
+        snprintf(buf, n, "%s ms (95 %% interval %s to %s)", NUM(ms(v->saving_ns)), NUM(ms(v->lo_ns)),
+                 NUM(ms(v->hi_ns)));
+    return buf;
+}
+
+static const char *verdict_text(cost_verdict v)
+{
+    switch (v) {
+    case COST_CHEAPER: return "cheaper";
+    case COST_DEARER: return "dearer";
+    case COST_SAME: return "no difference";
+    default: return "not judged";
+    }
+}
+
+/* What the timings of a candidate came from. */
+static const char *sources_text(const cost_cand *x, char *buf, size_t n)
+{
+    size_t s, used = 0, len = 0;
+    for (s = 0; s < COST_SRC_COUNT; s++) used += x->nsrc[s] > 0;
+    buf[0] = 0;
+    for (s = 0; s < COST_SRC_COUNT; s++) {
+        if (!x->nsrc[s]) continue;
+        if (used == 1) snprintf(buf, n, "%s", cost_src_names[s]);
+        else len += (size_t)snprintf(buf + len, len < n ? n - len : 0, "%s%zu %s", len ? ", " : "", x->nsrc[s],
+                                     cost_src_names[s]);
+        if (len >= n) break;
+    }
+    return buf;
+}
+
+/* The two sentences a maintainer acts on. */
+static void render_verdict(const report_ctx *c, const codec_ranking *cr, FILE *md)
+{
+    const cost_cand *base = &cr->m.base, *ref = base;
+    char b1[128], b2[128], dep[192];
+    double base_ms = ms(base->cost_ns[HIT]);
+    const cost_cand *now = cr->now, *bump = cr->bump;
+    if (!now) {
+        fprintf(md, "- **Ship now (no cas_version bump): %s** - %s.\n",
+                cr->nunknown == cr->n ? "unknown" : "no gzip-compatible codec ranked",
+                cr->nunknown == cr->n ? "env.tsv does not say which codecs today's metaflow reads (a run older "
+                                        "than the codec facts)"
+                                      : "no gzip-compatible codec has every cell the model needs");
+    } else if (strcmp(now->spec, BASE_SPEC) == 0) {
+        fprintf(md, "- **Ship now (no cas_version bump): keep `" BASE_SPEC "`** - no other gzip-compatible codec "
+                "or level measured costs a flow step less (%s ms per step under the mix below).\n", NUM(base_ms));
+    } else {
+        cost_versus v = cost_compare(now, base, HIT);
+        new_dependency(c, now->spec, dep, sizeof dep);
+        if (v.verdict == COST_CHEAPER) {
+            fprintf(md, "- **Ship now (no cas_version bump): `%s`** - every metaflow release reads its gzip "
+                    "stream, and it saves %s per flow step against `" BASE_SPEC "`'s %s ms under the mix "
+                    "below (new dependency: %s).\n", now->spec, saving_text(&v, b1, sizeof b1), NUM(base_ms), dep);
+            ref = now;
+        } else {
+            fprintf(md, "- **Ship now (no cas_version bump): nothing measurably cheaper than `" BASE_SPEC "`** - "
+                    "the cheapest gzip-compatible candidate, `%s`, saves %s per flow step under the mix below, "
+                    "%s.\n", now->spec, saving_text(&v, b1, sizeof b1),
+                    v.verdict == COST_NOT_JUDGED ? "too few rounds to name a winner"
+                    : v.verdict == COST_SAME ? "an interval that includes no difference"
+                                             : "which is a loss");
+        }
+    }
+    if (!bump) {
+        fprintf(md, "- **With a cas_version bump: nothing to ship** - no codec that needs one was ranked.\n\n");
+    } else if (bump->cost_ns[HIT] >= ref->cost_ns[HIT]) {
+        fprintf(md, "- **With a cas_version bump: nothing to ship** - no codec that needs one costs a flow step "
+                "less than `%s` (the cheapest, `%s`, costs %s ms against %s ms).\n\n", ref->spec, bump->spec,
+                NUM(ms(bump->cost_ns[HIT])), NUM(ms(ref->cost_ns[HIT])));
+    } else {
+        cost_versus vb = cost_compare(bump, base, HIT), vr = cost_compare(bump, ref, HIT);
+        new_dependency(c, bump->spec, dep, sizeof dep);
+        char more[256] = "";
+        if (ref != base) snprintf(more, sizeof more, ", %s more than `%s`,", saving_text(&vr, b2, sizeof b2), ref->spec);
+        if (vr.verdict == COST_CHEAPER && (ref == base || vb.verdict == COST_CHEAPER))
+            fprintf(md, "- **Ship with a cas_version bump: `%s`** - it saves %s per flow step against `" BASE_SPEC
+                    "`%s under the mix below; old metaflow installations cannot read what it writes (new "
+                    "dependency: %s).\n\n", bump->spec, saving_text(&vb, b1, sizeof b1), more, dep);
+        else
+            fprintf(md, "- **With a cas_version bump: nothing measurably cheaper than `%s`** - the cheapest "
+                    "codec that needs one, `%s`, saves %s per flow step against it under the mix below, %s.\n\n",
+                    ref->spec, bump->spec, saving_text(&vr, b1, sizeof b1),
+                    vr.verdict == COST_NOT_JUDGED ? "too few rounds to name a winner"
+                                                  : "an interval that includes no difference");
+    }
+}
+
+/* What the model covers on payload p of the mix. */
+static const char *modelled(const codec_ranking *cr, size_t p)
+{
+    if (!cr->m.in[p]) return "left out (no `" BASE_SPEC "` save row)";
+    if (cr->m.load[p] && cr->m.hit[p]) return "save, hit, load";
+    if (cr->m.load[p]) return "save, load (no `pickle` or `hash` row: a hit costs a save)";
+    if (cr->m.hit[p]) return "save, hit (no `load` row: no load side)";
+    return "save (no `load`, `pickle` or `hash` row)";
+}
+
+/* The model, as the numbers below used it. */
+static void render_model(const report_ctx *c, const codec_ranking *cr, FILE *md)
+{
+    size_t p, k, s, nsrc[COST_SRC_COUNT] = {0}, ncells = 0;
+    char used[256];
+    const char *src = c->predict ? "predicted Python times (`predict.tsv` of this run, column `predicted_ms`)"
+                      : c->python ? "measured Python times (the `--python` run)"
+                                  : "C times (this run's cells; `--python` or a `predict.tsv` gives Python's)";
+    /* What the ranked codecs' cells came from, so that a source that
+     * matched nothing (other payload names) is not taken for used. */
+    for (k = 0; k < cr->n; k++)
+        for (s = 0; s < COST_SRC_COUNT; s++) nsrc[s] += cr->best[k].nsrc[s], ncells += cr->best[k].nsrc[s];
+    used[0] = 0;
+    for (s = 0, p = 0; s < COST_SRC_COUNT; s++)
+        if (nsrc[s]) p += (size_t)snprintf(used + p, p < sizeof used ? sizeof used - p : 0, "%s%zu %s",
+                                           p ? ", " : "", nsrc[s], cost_src_names[s]);
+    fprintf(md, "What a flow step pays, per payload of the mix: weight x ((1 - h) x (save + upload) + h x hit + "
+            "load + download), summed over the mix. save: stage `save` (`sequential`, `" BASE_HASH "`: pickle, "
+            "key, compress); hit: a save whose key is already stored, where metaflow skips the compression "
+            "and the upload (`pickle` + `hash` `" BASE_HASH "`); load: stage `load`; upload and download: the "
+            "compressed bytes at %s MB/s each. Each codec at its cheapest level among those measured; a "
+            "ceiling (`codec_ceiling_*` yes) is a bound, not a candidate. Timings: %s (of the %zu save and load "
+            "cells of the ranked codecs: %s); a cell the source "
+            "lacks takes `" BASE_SPEC "`'s offset to C on the same payload and stage when it has one, else "
+            "its C time (the column \"timings\" counts the cells of each source). Intervals: the per-round "
+            "costs (each C sample plus its cell's offset) of a candidate and of `" BASE_SPEC "`, paired by "
+            "round; the 95 %% interval of the median of their ratio (rundata/roundstats.h: a block bootstrap "
+            "over rounds plus the run's drift), relative to that median, applied to the candidate's cost; "
+            "where the saving's interval includes 0, no winner is named. `%s` allocation, protocol %d.\n\n",
+            NUM(RPT_TRANSFER_MBPS), src, ncells, ncells ? used : "none", c->alloc, c->protocol);
+    fprintf(md, "Hit rate h = %s (%s). Mix: %s%s%s: artifacts of each payload a step saves and later loads%s:\n\n"
+            "| payload | artifacts per step | modelled |\n|---|---|---|\n", NUM(c->hit_rate),
+            c->opts->has_hit_rate ? "`--hit-rate`" : "the default: an assumption; `--hit-rate F` gives another",
+            c->opts->mix ? "`" : "", c->opts->mix ? c->opts->mix : "the default", c->opts->mix ? "`" : "",
+            c->opts->mix ? "" : " (an assumption, not a measurement; `--mix FILE` gives another)");
+    for (p = 0; p < c->mix.n; p++) {
+        const char *why = "";
+        for (k = 0; !c->opts->mix && k < rpt_mix_ndefaults; k++)
+            if (strcmp(rpt_mix_defaults[k].payload, c->mix.payload[p]) == 0) why = rpt_mix_defaults[k].why;
+        fprintf(md, "| %s | %s%s%s%s | %s |\n", c->mix.payload[p], NUM(c->mix.weight[p]), *why ? " (" : "", why,
+                *why ? ")" : "", modelled(cr, p));
+    }
+    if (c->mix.ndropped) {
+        fprintf(md, "\nNot in this run, so left out of the default mix:");
+        for (p = 0; p < c->mix.ndropped; p++) fprintf(md, "%s `%s`", p ? "," : "", c->mix.dropped[p]);
+        fprintf(md, ".\n");
+    }
+    fprintf(md, "\n");
+}
+
+static void render_ranking(const report_ctx *c, const codec_ranking *cr, FILE *md)
+{
+    size_t k;
+    char b1[128], b2[128], dep[192], srcs[160];
+    const cost_cand *base = &cr->m.base;
+    fprintf(md, "Today (`" BASE_SPEC "`): %s ms per flow step at h = %s, %s ms at h = 0.\n\n"
+            "| rank | codec | readable by today's metaflow | new dependency | ms per step | saving vs "
+            BASE_SPEC " per step | verdict | saving at h = 0 | timings |\n|---|---|---|---|---|---|---|---|---|\n",
+            NUM(ms(base->cost_ns[HIT])), NUM(c->hit_rate), NUM(ms(base->cost_ns[0])));
+    for (k = 0; k < cr->n; k++) {
+        const cost_cand *x = &cr->best[k];
+        cost_versus v = cost_compare(x, base, HIT), v0 = cost_compare(x, base, 0);
+        fprintf(md, "| %zu | %s | %s | %s | %s | %s | %s | %s | %s |\n", k + 1, x->spec,
+                report_codec_kind_text(report_codec_kind(c->run, x->spec)),
+                new_dependency(c, x->spec, dep, sizeof dep), NUM(ms(x->cost_ns[HIT])),
+                strcmp(x->spec, BASE_SPEC) == 0 ? "(today)" : saving_text(&v, b1, sizeof b1),
+                strcmp(x->spec, BASE_SPEC) == 0 ? "-" : verdict_text(v.verdict),
+                strcmp(x->spec, BASE_SPEC) == 0 ? "-" : saving_text(&v0, b2, sizeof b2),
+                sources_text(x, srcs, sizeof srcs));
+    }
+    for (k = 0; k < cr->nunranked; k++)
+        fprintf(md, "%s`%s` (%s)%s", k ? "; " : "\nNot ranked (a cell the model needs is missing at every level): ",
+                cr->unranked[k].spec, cr->unranked[k].why, k + 1 == cr->nunranked ? ".\n" : "");
+    fprintf(md, "\n");
+}
+
+/* The cells behind each line of the ranking. */
+static void render_details(const report_ctx *c, const codec_ranking *cr, FILE *md)
+{
+    size_t k, p;
+    const cost_cand *base = &cr->m.base;
+    fprintf(md, "Per artifact, the save and load ms used above:\n\n| codec |");
+    for (p = 0; p < c->mix.n; p++)
+        if (cr->m.in[p]) fprintf(md, " %s save / load ms |", c->mix.payload[p]);
+    fprintf(md, "\n|---|");
+    for (p = 0; p < c->mix.n; p++)
+        if (cr->m.in[p]) fprintf(md, "---|");
+    fprintf(md, "\n");
+    for (k = 0; k <= cr->n; k++) {
+        const cost_cand *x = k < cr->n ? &cr->best[k] : base;
+        size_t j;
+        for (j = 0; k == cr->n && j < cr->n; j++)
+            if (strcmp(cr->best[j].spec, BASE_SPEC) == 0) break;
+        if (k == cr->n && j < cr->n) break;   /* today's codec is ranked above */
+        fprintf(md, "| %s%s |", x->spec, k == cr->n ? " (today)" : "");
+        for (p = 0; p < c->mix.n; p++)
+            if (cr->m.in[p]) fprintf(md, " %s / %s |", NUM(ms(x->save_ns[p])), NUM(ms(x->load_ns[p])));
+        fprintf(md, "\n");
+    }
+    fprintf(md, "\n");
+}
+
+/* The dedup case: fused and overlapped saves compress while hashing, so a
+ * hit saves them nothing; the sequential path skips the compression. */
+static void render_dedup(const report_ctx *c, const codec_ranking *cr, FILE *md)
+{
+    static const char *const variants[] = {SCHEMA_VARIANT_FUSED, SCHEMA_VARIANT_OVERLAPPED,
+                                           SCHEMA_VARIANT_OVERLAPPED_SPIN};
+    size_t k, v, shown = 0;
+    char b1[128], b2[128];
+    for (k = 0; k < c->codecs.n; k++)
+        for (v = 0; v < sizeof variants / sizeof variants[0]; v++) {
+            cost_cand x, seq;
+            cost_eval(c, &cr->m, c->codecs.v[k], variants[v], &x);
+            if (x.ok) {
+                cost_versus a = cost_compare(&x, &cr->m.base, 0), b = cost_compare(&x, &cr->m.base, HIT);
+                cost_eval(c, &cr->m, c->codecs.v[k], SCHEMA_VARIANT_SEQUENTIAL, &seq);
+                if (!shown++)
+                    fprintf(md, "The dedup case: metaflow hashes first and skips the compression when the key is "
+                            "already stored; a `fused` or `overlapped` save compresses while it hashes, so on a "
+                            "hit it pays its whole save (above, a hit costs `pickle` + `hash`). Saving per flow "
+                            "step against `" BASE_SPEC "` `sequential`:\n\n| codec | variant | saving at h = 0 | "
+                            "saving at h = %s | the same codec `sequential`, saving at h = %s |\n|---|---|---|---|---|\n", NUM(c->hit_rate),
+                            NUM(c->hit_rate));
+                fprintf(md, "| %s | %s | %s | %s | %s |\n", x.spec, x.variant, saving_text(&a, b1, sizeof b1),
+                        saving_text(&b, b2, sizeof b2),
+                        seq.ok ? NUM(ms(cr->m.base.cost_ns[HIT] - seq.cost_ns[HIT])) : "-");
+                cost_cand_free(&seq);
+            }
+            cost_cand_free(&x);
+        }
+    if (shown) fprintf(md, "\n");
 }
 
 static void render_codecs(const report_ctx *c, const codec_ranking *cr, FILE *md)
 {
-    size_t k, p;
-    if (!cr->n) {
-        fprintf(md, "No codec could be ranked (the rules need `save` rows with `" BASE_HASH "` and a "
-                "`" BASE_SPEC "` baseline).\n\n");
+    size_t p;
+    if (!c->mix.n) {
+        fprintf(md, "No codec could be ranked: none of the default mix's payloads (");
+        for (p = 0; p < c->mix.ndropped; p++) fprintf(md, "%s`%s`", p ? ", " : "", c->mix.dropped[p]);
+        fprintf(md, ") is in this run; `--mix FILE` weighs this run's payloads.\n\n");
         return;
     }
-    fprintf(md, "| rank | codec | readable by today's metaflow | score (save time / " BASE_SPEC ") |");
-    for (p = 0; p < c->payloads.n; p++) fprintf(md, " %s save ms |", c->payloads.v[p]);
-    fprintf(md, "\n|---|---|---|---|");
-    for (p = 0; p < c->payloads.n; p++) fprintf(md, "---|");
-    fprintf(md, "\n");
-    for (k = 0; k < cr->n; k++) {
-        fprintf(md, "| %zu | %s | %s | %s |", k + 1, cr->r[k].name,
-                report_codec_kind_text(report_codec_kind(c->run, cr->r[k].name)), NUM(cr->r[k].score));
-        for (p = 0; p < c->payloads.n; p++) {
-            const rundir_row *s = rpt_find_spec(c, c->payloads.v[p], STAGE(SAVE), SCHEMA_VARIANT_SEQUENTIAL,
-                                                cr->r[k].name, BASE_HASH, NULL);
-            fprintf(md, " %s |", s ? NUM(ms(s->median_ns)) : "-");
-        }
-        fprintf(md, "\n");
+    if (!cr->model_ok) {
+        fprintf(md, "No codec could be ranked: %s (the model needs `save` rows with `" BASE_HASH "` and a `"
+                BASE_SPEC "` baseline on the mix's payloads).\n\n", cr->m.base.why);
+        return;
     }
-    fprintf(md, "\n");
-    if (cr->best_readable)
-        fprintf(md, "- **Recommended codec for today's metaflow: `%s`** - save path %s x "
-                BASE_SPEC "'s time (geometric mean over %zu payloads), no cas_version change.\n",
-                cr->best_readable->name, NUM(cr->best_readable->score), cr->best_readable->n);
-    else if (cr->nunknown == cr->n)
-        fprintf(md, "- **Recommended codec for today's metaflow: unknown** (env.tsv does not say "
-                "which codecs today's metaflow reads: a run older than the codec facts).\n");
-    else
-        fprintf(md, "- **Recommended codec for today's metaflow: none ranked** (no "
-                "gzip-compatible codec has save rows on every payload).\n");
-    {
-        codec_kind kind = report_codec_kind(c->run, cr->best_any->name);
-        fprintf(md, "- **Fastest codec overall: `%s`** - %s x " BASE_SPEC "'s time%s.\n", cr->best_any->name,
-                NUM(cr->best_any->score),
-                kind == CODEC_KIND_READABLE ? ", readable by today's metaflow"
-                : kind == CODEC_KIND_UNKNOWN ? "; whether today's metaflow reads it: unknown"
-                : "; needs a new cas_version, which old metaflow installations cannot read");
-    }
+    render_verdict(c, cr, md);
+    render_model(c, cr, md);
+    render_ranking(c, cr, md);
+    /* The README block keeps the verdict, the model and the ranking. */
+    fprintf(md, README_OMIT_BEGIN);
+    render_details(c, cr, md);
+    render_dedup(c, cr, md);
+    fprintf(md, README_OMIT_END);
+}
+static void render_hash_rules(const report_ctx *c, FILE *md)
+{
+    fprintf(md, "Hashes (protocol %d; a hash's facts are those the run recorded in env.tsv): a hash's score is "
+            "the geometric mean, over every payload with a `" BASE_HASH "` `hash` row, of its `hash`-stage "
+            "median divided by `" BASE_HASH "`'s. Picked: the lowest score among (a) cryptographic hashes "
+            "without known collisions (`hash_cryptographic_*` yes) with at least 160-bit digests, (b) hashes "
+            "with a 160-bit digest (a 40-hex key, metaflow's key length today), (c) all hashes; and the "
+            "fastest at each digest length.\n", c->protocol);
 }
 
 static void hash_line(const report_ctx *c, const char *label, const ranked *r, FILE *md)
@@ -221,9 +501,9 @@ void report_sec_recommend(report_ctx *c, FILE *md)
     hash_ranking hr;
     rank_codecs(c, &cr);
     rank_hashes(c, &hr);
-    render_rules(c, md);
     render_codecs(c, &cr, md);
+    render_hash_rules(c, md);
     render_hashes(c, &hr, md);
-    free(cr.r);
+    free_ranking(&cr);
     free(hr.r);
 }

@@ -45,28 +45,90 @@ for r in ok:
         hashes.append(r["hash"])
 med = lambda r: float(r["median_ns"])
 
-# Rules 1-3: codecs by the geometric mean of save time / gzip:3's.
-scores = {}
+# The recommendation: what a flow step pays under the mix (REPORT.md states
+# the rule): per payload p, w_p * ((1 - h) * (save + up) + h * (pickle + hash)
+# + load + down), up = down = compressed bytes at 100 MB/s; each codec at its
+# cheapest level; a cell's time is predict.tsv's predicted_ms, else the
+# Python run's median, else C + gzip:3's offset on that payload and stage,
+# else C. Options: --mix FILE, --hit-rate H, --predict FILE, --python MATRIX.
+opts = dict(zip(sys.argv[2::2], sys.argv[3::2]))
+MIX = [("config", 1.0), ("metrics", 1.0), ("embeddings", 0.25), ("weights", 0.1), ("random", 0.1)]
+if "--mix" in opts:
+    MIX = [(r["payload"], float(r["weight"])) for r in csv.DictReader(open(opts["--mix"]), delimiter="\t")]
+MIX = [(p, w) for p, w in MIX if p in payloads and w > 0]
+H = float(opts.get("--hit-rate", "0.25"))
+BW = 100e6 / 1e9  # bytes per ns
+pred = {}
+if "--predict" in opts:
+    for r in csv.DictReader(open(opts["--predict"]), delimiter="\t"):
+        pred[(r["payload"], r["stage"], r["variant"], r["codec"], r["level"], r["hash"])] = float(r["predicted_ms"]) * 1e6
+pyrows = {}
+if "--python" in opts:
+    for r in csv.DictReader(open(opts["--python"]), delimiter="\t"):
+        k = (r["payload"], r["stage"], r["variant"], r["codec"], r["level"], r["hash"])
+        if r["status"] == "ok" and r["protocol"] == PROTO and k not in pyrows:
+            pyrows[k] = float(r["median_ns"])
+
+
+def cell(payload, stage, codec="", level="", hsh="", variant="", base_off=None):
+    """(time ns, offset, source) of a cell, or None."""
+    r = find(payload, stage, codec, level, hsh, variant)
+    if r is None:
+        return None
+    k = (payload, stage, variant, codec, level, hsh)
+    if k in pred:
+        return pred[k], pred[k] - med(r), "pred", r
+    if k in pyrows:
+        return pyrows[k], pyrows[k] - med(r), "py", r
+    if base_off is not None and base_off[1] in ("pred", "py"):
+        return med(r) + base_off[0], base_off[0], "base", r
+    return med(r), 0.0, "c", r
+
+
+def step_cost(codec, level, h, variant="sequential"):
+    total = 0.0
+    for p, w in MIX:
+        bs = cell(p, "save", "gzip", "3", "sha1", "sequential")
+        if bs is None:
+            continue
+        bl = cell(p, "load", "gzip", "3")
+        s = cell(p, "save", codec, level, "sha1", variant, (bs[1], bs[2]))
+        if s is None:
+            return None
+        up = int(s[3]["bytes_out"]) / BW
+        pk, hs = cell(p, "pickle"), cell(p, "hash", hsh="sha1")
+        hit = pk[0] + hs[0] if (variant == "sequential" and pk and hs) else s[0]
+        rest = 0.0
+        if bl is not None:
+            l = cell(p, "load", codec, level, base_off=(bl[1], bl[2]))
+            if l is None:
+                return None
+            rest = l[0] + up
+        total += w * ((1 - h) * (s[0] + up) + h * hit + rest)
+    return total
+
+
+READABLE = ("gzip", "libdeflate", "isal")
+best = {}
 for codec, level in specs:
     if codec == "none":
         continue
-    logs = []
-    for p in payloads:
-        base = find(p, "save", "gzip", "3", "sha1", "sequential")
-        if not base:
-            continue
-        x = find(p, "save", codec, level, "sha1", "sequential")
-        if not x:
-            logs = None
-            break
-        logs.append(math.log(med(x) / med(base)))
-    if logs:
-        scores["%s:%s" % (codec, level)] = math.exp(sum(logs) / len(logs))
-rank = sorted(scores, key=lambda s: (scores[s], s))
-gz = [s for s in rank if s.split(":")[0] in ("gzip", "libdeflate", "isal")]
-print("rec_gzip=%s" % gz[0])
-print("rec_gzip_score=%s" % num(scores[gz[0]]))
-print("rec_any=%s" % rank[0])
+    c = step_cost(codec, level, H)
+    if c is not None and (codec not in best or c < best[codec][0]):
+        best[codec] = (c, level)
+rank = sorted(("%s:%s" % (k, v[1]) for k, v in best.items()), key=lambda s: (best[s.split(":")[0]][0], s))
+cost = {s: best[s.split(":")[0]][0] for s in rank}
+base_cost = step_cost("gzip", "3", H)
+now = [s for s in rank if s.split(":")[0] in READABLE][0]
+bump = [s for s in rank if s.split(":")[0] not in READABLE][0]
+print("rank=%s" % ",".join(rank))
+print("now=%s" % now)
+print("now_saving=%s" % num((base_cost - cost[now]) / 1e6))
+# A bump is worth naming only when it costs a step less than the ship-now codec.
+print("bump=%s" % (bump if cost[bump] < cost[now] else ""))
+print("bump_saving=%s" % (num((base_cost - cost[bump]) / 1e6) if cost[bump] < cost[now] else ""))
+print("base_cost=%s" % num(base_cost / 1e6))
+print("base_cost_h0=%s" % num(step_cost("gzip", "3", 0.0) / 1e6))
 
 # Rules 4-5: hashes by the geometric mean of hash time / sha1's.
 hs = {}

@@ -198,6 +198,37 @@ bad "report: a regular file" 2 "empty" "$CB" report empty
 bad "report: unknown option" 1 "--frob" "$CB" report good --frob
 bad "report: --published missing" 2 "nope.tsv" "$CB" report good --published nope.tsv --plots-dir "$ROOT/plots"
 bad "report: --published is /dev/zero" 2 "/dev/zero" "$CB" report good --published /dev/zero --plots-dir "$ROOT/plots"
+# --mix FILE and --hit-rate F (the recommendation's workload): exit 2, the file and line named.
+printf 'payload\tweight\nconfig\t1\n' >mix.ok
+printf 'payload\tcount\nconfig\t1\n' >mix.nocol
+printf 'payload\tweight\nconfig\tlots\n' >mix.nan
+printf 'payload\tweight\nconfig\t-1\n' >mix.neg
+printf 'payload\tweight\nconfig\t1e999\n' >mix.huge
+printf 'payload\tweight\nnosuch\t1\n' >mix.unknown
+printf 'payload\tweight\nconfig\t1\nconfig\t2\n' >mix.dup
+printf 'payload\tweight\nconfig\t0\n' >mix.zero
+printf 'payload\tweight\n' >mix.header
+printf 'payload\tweight\nconfig\n' >mix.ragged
+for m in nocol:"mix.nocol:1: missing column 'weight'" nan:"mix.nan:2: weight 'lots'" neg:"mix.neg:2: weight '-1'" \
+         huge:"mix.huge:2: weight '1e999'" unknown:"mix.unknown:2: payload 'nosuch' is not in this run" \
+         dup:"mix.dup:3: payload 'config' given twice (first on line 2)" zero:"mix.zero: no payload with a weight above 0" \
+         header:"mix.header: no payload with a weight above 0" ragged:"mix.ragged:2: " empty:"empty:1: empty file" \
+         missing:"mix.missing: " dir:"adir"; do
+  f=mix.${m%%:*}
+  case ${m%%:*} in empty) f=empty ;; dir) f=adir ;; esac
+  bad "report: --mix ${m%%:*}" 2 "${m#*:}" "$CB" report good --plots-dir "$ROOT/plots" --mix "$f"
+done
+bad "report: --hit-rate above 1" 2 "--hit-rate '1.5'" "$CB" report good --mix mix.ok --hit-rate 1.5
+bad "report: --hit-rate not a number" 2 "--hit-rate 'half'" "$CB" report good --hit-rate half
+bad "report: --hit-rate negative" 2 "--hit-rate '-0.1'" "$CB" report good --hit-rate=-0.1
+mkrun badpredict && printf 'payload\tstage\tvariant\tcodec\tlevel\thash\tpredicted_ms\nconfig\tsave\tsequential\tgzip\t3\tsha1\tfast\n' >badpredict/predict.tsv
+bad "report: predict.tsv with a non-number" 2 "badpredict/predict.tsv:2: column 'predicted_ms': 'fast' is not a number" \
+  "$CB" report badpredict --plots-dir "$ROOT/plots"
+mkrun nopredcol && printf 'payload\tstage\n' >nopredcol/predict.tsv
+bad "report: predict.tsv without its columns" 2 "nopredcol/predict.tsv:1: missing column 'variant'" \
+  "$CB" report nopredcol --plots-dir "$ROOT/plots"
+check_eq "report: no REPORT.md written by a refused --mix, --hit-rate or predict.tsv" "" \
+  "$(ls good/REPORT.md badpredict/REPORT.md nopredcol/REPORT.md 2>/dev/null)"
 mkdir fullrun && cp "$FIXTURE"/*.tsv fullrun/
 bad "report: --plots-dir without the scripts" 3 "adir/" "$CB" report fullrun --plots-dir adir
 bad "report: --gnuplot missing" 3 "$TMPD/nogp" "$CB" report good --plots-dir "$ROOT/plots" --gnuplot "$TMPD/nogp"
