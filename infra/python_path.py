@@ -531,7 +531,7 @@ def bench_overhead(w, codecs, hashes, hfuncs, libs, store_root, reps, min_time):
              lambda: None if io.BytesIO(tiny).read() == tiny else "BytesIO read",
              lambda: io.BytesIO(tiny).read(), reps, min_time, bytes_out=len(tiny))
     run_cell(w, ident("thread-handoff"), 0, lambda: None if EXECUTOR.submit(len, tiny).result() == len(tiny)
-             else "worker", lambda: EXECUTOR.submit(len, tiny).result(), reps, min_time)
+             else "worker", lambda: EXECUTOR.submit(len, tiny).result(), reps, min_time, bytes_out=0)
 
     # metaflow's local datastore writing a small blob and its _meta (temp
     # file + rename, as infra/metaflow_equiv.py re-writes it from metaflow),
@@ -581,6 +581,14 @@ def calibrate(fn, batch_s):
             return n, el / n
         grow = 10 if el <= 0 else min(10.0, max(2.0, 1.4 * batch_s * 1e9 / el))
         n = int(math.ceil(n * grow))
+
+
+def spread(s):
+    """(q75 - q25) / median, as casbench's rs_spread; None below 2 samples."""
+    if len(s) < 2:
+        return None
+    q = statistics.quantiles(s, n=4, method="inclusive")
+    return (q[2] - q[0]) / q[1] if q[1] > 0 else None
 
 
 class Server:
@@ -643,14 +651,14 @@ class Server:
             med = statistics.median(s)
             mean = statistics.fmean(s)
             sd = statistics.stdev(s) if len(s) > 1 else 0.0
-            w.row(**c["ident"], bytes_in=c["bytes_in"], bytes_out=c["bytes_out"],
+            w.row(**c["ident"], bytes_in=c["bytes_in"], bytes_out=c["bytes_out"] if c["bytes_out"] is not None else "",
                   ratio=fmt(c["ratio"], ".6f"), repetitions=len(s), iterations=c["n"],
                   median_ns=fmt(med, ".1f"), mean_ns=fmt(mean, ".1f"), stddev_ns=fmt(sd, ".1f"),
                   min_ns=fmt(min(s), ".1f"), max_ns=fmt(max(s), ".1f"),
                   cv=fmt(sd / mean if mean > 0 else 0.0, ".6f"),
                   mb_per_s=fmt(c["bytes_in"] / med * 1e3 if med > 0 else None, ".3f"),
                   samples_ns=",".join(format(x, ".1f") for x in s), key=c["key"], status="ok",
-                  message="", round_group="python", minflt_per_iter=fmt(statistics.median(c["faults"]), ".2f"))
+                  message="", round_group="python", spread=fmt(spread(s), ".6f"), minflt_per_iter=fmt(statistics.median(c["faults"]), ".2f"))
         w.f.close()
         os.replace(tmp, self.path)
 

@@ -68,6 +68,7 @@ static const report_section sections[] = {
     {"Recommendation", report_sec_recommend, 1},
     {"The fastest save path", report_sec_fastsave, 0},
     {"C and Python side by side", report_sec_python, 0},
+    {"What metaflow would see: predicted against measured", report_sec_predict, 0},
     {"Findings with intervals", sec_findings, 1},
     {"Consistency checks", sec_consistency, 0},
     {"Drift over the run", sec_drift, 0},
@@ -119,6 +120,14 @@ int report_write(const report_opts *o, char *err, size_t errlen)
             goto out;
         }
         c.python = &pyrun;
+    } else {
+        /* `casbench run --python` put CPython's rows in RUN_DIR/python. */
+        char *auto_dir = rpt_asprintf("%s/python", o->run_dir), perr[512];
+        if (stat(auto_dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+            if (rundir_load(auto_dir, &pyrun, perr, sizeof perr) == 0) c.python = &pyrun;
+            else cb_warn("%s (the Python rows are left out of the report)", perr);
+        }
+        free(auto_dir);
     }
 
     if (o->published) {
