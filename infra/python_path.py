@@ -33,6 +33,13 @@ flags:
                       normal(0,0.02) (1000,1000) float64 arrays, 5,000,000 random bytes;
                       seeded, sizes close to but not identical with casbench's)
   --pickle NAME       write pickle.dumps(object, protocol 4) of one payload to stdout and exit
+  --serve             driven by `casbench run --python` over stdin/stdout (protocol:
+                      bench/pyserve.h): verify and calibrate the cells (saves with the
+                      first --hash only, no load+verify; codecs and hashes Python has
+                      no binding for are left out, said on stderr), answer "ready N",
+                      then time every cell once per "round K SEED" (the fastest of its
+                      sub-batches, as casbench's rounds) and rewrite matrix.tsv in
+                      --out DIR (required) after each; --min-time is the batch length
   --suite pr3090      PR #3090's three benchmark scripts by their own method instead
                       (flags: --metaflow DIR, --metaflow-pr DIR, --quick, --out DIR;
                       see infra/pr3090_suite.py)
@@ -56,6 +63,10 @@ What each stage times (one call per iteration, its result dropped at once):
                variant overlapped (lz4:0 and gzip:3 with sha1): pickle.dumps, then a
                ThreadPoolExecutor worker (one for the run) hashes while the caller
                compresses; both release the GIL on large buffers
+  overhead     payload and stage `overhead`, once a run: the per-call costs (each
+               binding on an empty input, BytesIO, the worker hand-off, the local
+               datastore's small-file write; results/README.md), which casbench
+               report adds to the C cells to predict these rows (predict.tsv)
 hash rows are alloc `reuse` (results/README.md: hashing allocates nothing); every
 other row is `fresh`: Python allocates every result.
 bytes_in is what the step reads (the compressed stream for decompress/load), as
@@ -64,6 +75,7 @@ equal, key equal to a second computation); a failing cell is a row with status e
 
 environment: PYTHON_PATH_FAULT=CODEC:LEVEL (for tests) makes that codec's decompress
 and load return a corrupted blob, so that its cells fail verification.
+PYTHON_PATH_DIE_AT_ROUND=K (for tests) makes --serve exit 9 when asked for round K.
 
 exit status: 0 done; 1 usage; 2 bad input (unknown payload/codec/hash, bad number,
 --out exists); 3 environment (casbench missing or failing, a module missing, I/O);
