@@ -22,6 +22,9 @@
 #define FAULTS_MIN 16.0
 /* Per-call costs above this share of the prediction dominate it. */
 #define OVERHEAD_DOMINATES 0.5
+/* A copy of the blob explains a miss only where it is this share of the
+ * prediction or more. */
+#define COPY_VISIBLE 0.05
 
 /* The C rows a prediction starts from, in order of preference: CPython's
  * allocation pattern, then every output fresh, then reused buffers (the
@@ -110,21 +113,24 @@ static void explain(const report_ctx *c, prediction *p)
         cb_buf_printf(&b, "; allocation faults: the C cell (alloc %s) %.0f minor faults per call, Python %.0f",
                       cr->alloc, cf, pf);
     if (p->over_ns > OVERHEAD_DOMINATES * p->pred_ns)
-        cb_buf_printf(&b, "; per-call cost dominates: %.4f of the predicted %.4f ms is the interpreter's",
-                      ms(p->over_ns), ms(p->pred_ns));
-    /* A copy of the blob, as C times it (compress none, reuse buffers). */
+        cb_buf_printf(&b, "; per-call cost dominates: %s of the predicted %s ms is the interpreter's",
+                      NUM(ms(p->over_ns)), NUM(ms(p->pred_ns)));
+    /* A copy of the blob, as C times it (compress none, reuse buffers), when
+     * one is a visible part of the prediction. */
     const rundir_row *copy = rpt_find(c, w->payload, "compress", "", "none", 0, NULL, "reuse");
-    if (copy && miss > 0 && copy->median_ns > 0) {
+    if (copy && miss > 0 && copy->median_ns > COPY_VISIBLE * p->pred_ns) {
         double k = miss / copy->median_ns;
         if (k >= 0.5 && k < 3.5)
-            cb_buf_printf(&b, "; Python pays %.1f ms more, about %.0f cop%s of the %llu-byte blob (a copy: %.3f ms in C)",
-                          ms(miss), round(k), round(k) == 1 ? "y" : "ies", (unsigned long long)w->pickled_bytes,
-                          ms(copy->median_ns));
+            cb_buf_printf(&b, "; Python pays %s ms more, about %.0f cop%s of the %llu-byte blob (a copy: %s ms in C)",
+                          NUM(ms(miss)), round(k), round(k) == 1 ? "y" : "ies", (unsigned long long)w->pickled_bytes,
+                          NUM(ms(copy->median_ns)));
     }
-    if (!isnan(cr->spread) && cr->spread > TOL_NEAR)
-        cb_buf_printf(&b, "; noisy rounds: the C cell's spread is %.0f %%", 100 * cr->spread);
-    if (!isnan(w->spread) && w->spread > TOL_NEAR)
-        cb_buf_printf(&b, "; noisy rounds: the Python row's spread is %.0f %%", 100 * w->spread);
+    int c_noisy = !isnan(cr->spread) && cr->spread > TOL_NEAR, py_noisy = !isnan(w->spread) && w->spread > TOL_NEAR;
+    if (c_noisy || py_noisy) {
+        cb_buf_printf(&b, "; noisy rounds (spread = interquartile range / median):");
+        if (c_noisy) cb_buf_printf(&b, " C %.0f %%%s", 100 * cr->spread, py_noisy ? "," : "");
+        if (py_noisy) cb_buf_printf(&b, " Python %.0f %%", 100 * w->spread);
+    }
     if (b.oom) rpt_oom();
     snprintf(p->why, sizeof p->why, "%s", b.n ? b.p + 2 : "not explained by faults, per-call cost, a copy or noise");
     cb_buf_free(&b);
