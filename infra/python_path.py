@@ -297,10 +297,8 @@ def objects_from_casbench(name, casbench):
 
 
 # ---- timing ----
-def measure(fn, repetitions, min_time):
-    """Calibrate an iteration count so one repetition takes >= min_time, then
-    time `repetitions` repetitions; returns (iterations, per-iteration ns
-    list, minor page faults per iteration over the repetitions)."""
+def calibrate(fn, batch_s):
+    """(iterations of a batch lasting >= batch_s, ns per iteration)."""
     clock = time.perf_counter_ns
     n = 1
     while True:
@@ -308,10 +306,18 @@ def measure(fn, repetitions, min_time):
         for _ in range(n):
             fn()
         el = clock() - t0
-        if el >= min_time * 1e9 or n >= 1 << 30:
-            break
-        grow = 10 if el <= 0 else min(10.0, max(2.0, 1.4 * min_time * 1e9 / el))
+        if el >= batch_s * 1e9 or n >= 1 << 30:
+            return n, el / n
+        grow = 10 if el <= 0 else min(10.0, max(2.0, 1.4 * batch_s * 1e9 / el))
         n = int(math.ceil(n * grow))
+
+
+def measure(fn, repetitions, min_time):
+    """Calibrate an iteration count so one repetition takes >= min_time, then
+    time `repetitions` repetitions; returns (iterations, per-iteration ns
+    list, minor page faults per iteration over the repetitions)."""
+    clock = time.perf_counter_ns
+    n, _ = calibrate(fn, min_time)
     samples = []
     faults0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     for _ in range(repetitions):
@@ -362,16 +368,21 @@ def run_cell(w, ident, bytes_in, verify, fn, reps, min_time, bytes_out=None, rat
         w.add(ident, fn, bytes_in=bytes_in, bytes_out=bytes_out, ratio=ratio, key=key)
         return
     iters, s, faults = measure(fn, reps, min_time)
+    timed_row(w, ident, s, iters, faults, bytes_in=bytes_in, bytes_out=bytes_out, ratio=ratio, key=key)
+
+
+def timed_row(w, ident, s, iters, faults, bytes_in, bytes_out, ratio, key, **extra):
+    """The row of a timed cell: samples s (ns per call), faults per call."""
     med = statistics.median(s)
     mean = statistics.fmean(s)
     sd = statistics.stdev(s) if len(s) > 1 else 0.0
-    w.row(**ident, bytes_in=bytes_in, bytes_out=bytes_out, ratio=fmt(ratio, ".6f"),
-          repetitions=reps, iterations=iters, median_ns=fmt(med, ".1f"), mean_ns=fmt(mean, ".1f"),
+    w.row(**ident, bytes_in=bytes_in, bytes_out="" if bytes_out is None else bytes_out, ratio=fmt(ratio, ".6f"),
+          repetitions=len(s), iterations=iters, median_ns=fmt(med, ".1f"), mean_ns=fmt(mean, ".1f"),
           stddev_ns=fmt(sd, ".1f"), min_ns=fmt(min(s), ".1f"), max_ns=fmt(max(s), ".1f"),
           cv=fmt(sd / mean if mean > 0 else 0.0, ".6f"),
           mb_per_s=fmt(bytes_in / med * 1e3 if med > 0 else None, ".3f"),
           samples_ns=",".join(format(x, ".1f") for x in s), key=key, status="ok", message="",
-          minflt_per_iter=fmt(faults, ".2f"))
+          minflt_per_iter=fmt(faults, ".2f"), **extra)
 
 
 def bench_payload(w, name, obj, protocol, codecs, hashes, hfuncs, libs, reps, min_time):
@@ -580,21 +591,6 @@ SUB_BATCH_WHOLE_MAX_S = 0.02
 SUB_BATCH_ONE_ITERATION_NS = 1e6
 
 
-def calibrate(fn, batch_s):
-    """(iterations of a batch lasting >= batch_s, ns per iteration)."""
-    clock = time.perf_counter_ns
-    n = 1
-    while True:
-        t0 = clock()
-        for _ in range(n):
-            fn()
-        el = clock() - t0
-        if el >= batch_s * 1e9 or n >= 1 << 30:
-            return n, el / n
-        grow = 10 if el <= 0 else min(10.0, max(2.0, 1.4 * batch_s * 1e9 / el))
-        n = int(math.ceil(n * grow))
-
-
 def spread(s):
     """(q75 - q25) / median, as casbench's rs_spread; None below 2 samples."""
     if len(s) < 2:
@@ -660,17 +656,9 @@ class Server:
             s = c["samples"]
             if not s:
                 continue
-            med = statistics.median(s)
-            mean = statistics.fmean(s)
-            sd = statistics.stdev(s) if len(s) > 1 else 0.0
-            w.row(**c["ident"], bytes_in=c["bytes_in"], bytes_out=c["bytes_out"] if c["bytes_out"] is not None else "",
-                  ratio=fmt(c["ratio"], ".6f"), repetitions=len(s), iterations=c["n"],
-                  median_ns=fmt(med, ".1f"), mean_ns=fmt(mean, ".1f"), stddev_ns=fmt(sd, ".1f"),
-                  min_ns=fmt(min(s), ".1f"), max_ns=fmt(max(s), ".1f"),
-                  cv=fmt(sd / mean if mean > 0 else 0.0, ".6f"),
-                  mb_per_s=fmt(c["bytes_in"] / med * 1e3 if med > 0 else None, ".3f"),
-                  samples_ns=",".join(format(x, ".1f") for x in s), key=c["key"], status="ok",
-                  message="", round_group="python", spread=fmt(spread(s), ".6f"), minflt_per_iter=fmt(statistics.median(c["faults"]), ".2f"))
+            timed_row(w, c["ident"], s, c["n"], statistics.median(c["faults"]), bytes_in=c["bytes_in"],
+                      bytes_out=c["bytes_out"], ratio=c["ratio"], key=c["key"], round_group="python",
+                      spread=fmt(spread(s), ".6f"))
         w.f.close()
         os.replace(tmp, self.path)
 
