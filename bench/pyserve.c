@@ -21,7 +21,7 @@ struct pyserve {
     pid_t pid;
     int to_child, from_child;   /* -1 once closed */
     int gone;                   /* a failure was said: never asked again */
-    char line[256];
+    char line[1024];
     size_t nline;
 };
 
@@ -52,7 +52,7 @@ int pyserve_script(char *out, size_t cap)
 static int give_up(pyserve *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int give_up(pyserve *p, const char *fmt, ...)
 {
-    char msg[512];
+    char msg[1200];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -107,6 +107,8 @@ static int read_line(pyserve *p, const char *waiting_for)
         }
         if (ch == '\n') {
             p->line[p->nline] = '\0';
+            /* Its own one-line reason, said as ours. */
+            if (strncmp(p->line, "error ", 6) == 0) return give_up(p, "%s", p->line + 6);
             return 0;
         }
         if (p->nline + 1 < sizeof p->line) p->line[p->nline++] = ch;

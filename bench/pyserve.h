@@ -11,6 +11,8 @@
  *                                by seed S; the child rewrites its matrix.tsv
  *   child -> run   "done K"
  *   run -> child   "quit"        the last rewrite, exit 0
+ *   child -> run   "error MSG"   instead of any answer: it failed (MSG is
+ *                                its one-line reason) and exits
  * The rounds schedule (rounds.h) sends a round's request at a shuffled
  * position among the C groups of that round, so that C and Python samples
  * of one round are minutes apart at most and drift of the machine cannot

@@ -584,6 +584,7 @@ def bench_overhead(w, codecs, hashes, hfuncs, libs, store_root, reps, min_time):
 #                                  by seed S; matrix.tsv is rewritten
 #   this -> casbench  "done K"
 #   casbench -> this  "quit" (or end of input): the last rewrite, exit 0
+#   this -> casbench  "error MESSAGE" instead of any answer: it failed, exits
 # A cell's round sample is the fastest of its sub-batches, its iterations
 # calibrated as casbench's rounds.c does (the same constants).
 SUB_BATCHES = 3
@@ -664,7 +665,20 @@ class Server:
 
 
 def serve_main(a):
-    """--serve: prepare the cells, then time them round by round as casbench asks."""
+    """--serve: a failure is one protocol line "error MESSAGE" on stdout, for
+    casbench to say in its own one line."""
+    try:
+        return serve(a)
+    except Fail as e:
+        print("error %s" % e, flush=True)
+        return e.status
+    except Exception as e:  # a library raising while the cells are prepared or timed
+        print("error %s: %s" % (type(e).__name__, e), flush=True)
+        return 3
+
+
+def serve(a):
+    """Prepare the cells, then time them round by round as casbench asks."""
     import shutil
     import tempfile
     libs = import_libs()

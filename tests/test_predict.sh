@@ -175,3 +175,10 @@ rc=0; "$CASBENCH" run --quick --payload config --codec lz4:0 --hash sha1 --round
   --python="$TMPD/no-such-python" >/dev/null 2>"$TMPD/nopy.err" || rc=$?
 check_eq "python missing: exit 0, one line on stderr, C rows ok, no RUN/python" "0|1|ok|" \
   "$rc|$(wc -l <"$TMPD/nopy.err")|$(tsv_awk 'NR > 1 {print $col["status"]}' "$TMPD/nopy/matrix.tsv" | sort -u)|$(ls -d "$TMPD/nopy/python" 2>/dev/null)"
+# A module missing on the Python side (numpy, shadowed): its reason, in casbench's one line.
+mkdir -p "$TMPD/nonumpy" && echo 'raise ImportError("No module named numpy (shadowed by the test)")' >"$TMPD/nonumpy/numpy.py"
+rc=0; PYTHONPATH="$TMPD/nonumpy" "$CASBENCH" run --quick --payload config --codec lz4:0 --hash sha1 --rounds 2 \
+  --out "$TMPD/nomod" --python="$PY" >/dev/null 2>"$TMPD/nomod.err" || rc=$?
+check_eq "python module missing: exit 0, C rows ok, one line naming the module" "0|ok|1" \
+  "$rc|$(tsv_awk 'NR > 1 {print $col["status"]}' "$TMPD/nomod/matrix.tsv" | sort -u)|$(grep -c '^casbench: python side .*: import: No module named numpy (shadowed by the test)' "$TMPD/nomod.err")"
+check_eq "python module missing: nothing else on stderr" 1 "$(wc -l <"$TMPD/nomod.err")"
