@@ -31,8 +31,15 @@
  * only mode of the hash, compress and decompress stage rows). */
 static const char *const c_allocs[] = {"cpython", "fresh", "reuse"};
 
+/* The reasons a miss can have, as explain() finds them in the data. */
+enum { WHY_CODE, WHY_FAULTS, WHY_PER_CALL, WHY_COPY, WHY_NOISE, WHY_NONE, WHY_COUNT };
+static const char *const why_names[WHY_COUNT] = {
+    "different code", "allocation faults that differ", "per-call cost dominating", "one or more copies of the blob",
+    "noisy rounds", "none of these"};
+
 typedef struct {
     const rundir_row *py, *c;
+    unsigned why_mask;         /* bits WHY_* */
     double c_ns, over_ns, pred_ns, lo_ns, hi_ns, ratio;
     char why[512];
 } prediction;
@@ -108,11 +115,15 @@ static void explain(const report_ctx *c, prediction *p)
     const char *why;
     double cf = minflt(c->run, cr), pf = minflt(c->python, w);
     double miss = w->median_ns - p->pred_ns;
-    if (!report_python_same(c->run, w, &why)) cb_buf_printf(&b, "; different code: %s", why);
-    if (!isnan(cf) && !isnan(pf) && fabs(cf - pf) > FAULTS_MIN && fabs(cf - pf) > FAULTS_DIFFER * fmax(cf, pf))
+    if (!report_python_same(c->run, w, &why)) {
+        p->why_mask |= 1u << WHY_CODE;
+        cb_buf_printf(&b, "; different code: %s", why);
+    }
+    if (!isnan(cf) && !isnan(pf) && fabs(cf - pf) > FAULTS_MIN && fabs(cf - pf) > FAULTS_DIFFER * fmax(cf, pf) &&
+        (p->why_mask |= 1u << WHY_FAULTS))
         cb_buf_printf(&b, "; allocation faults: the C cell (alloc %s) %.0f minor faults per call, Python %.0f",
                       cr->alloc, cf, pf);
-    if (p->over_ns > OVERHEAD_DOMINATES * p->pred_ns)
+    if (p->over_ns > OVERHEAD_DOMINATES * p->pred_ns && (p->why_mask |= 1u << WHY_PER_CALL))
         cb_buf_printf(&b, "; per-call cost dominates: %s of the predicted %s ms is the interpreter's",
                       NUM(ms(p->over_ns)), NUM(ms(p->pred_ns)));
     /* A copy of the blob, as C times it (compress none, reuse buffers), when
@@ -120,17 +131,19 @@ static void explain(const report_ctx *c, prediction *p)
     const rundir_row *copy = rpt_find(c, w->payload, "compress", "", "none", 0, NULL, "reuse");
     if (copy && miss > 0 && copy->median_ns > COPY_VISIBLE * p->pred_ns) {
         double k = miss / copy->median_ns;
-        if (k >= 0.5 && k < 3.5)
+        if (k >= 0.5 && k < 3.5 && (p->why_mask |= 1u << WHY_COPY))
             cb_buf_printf(&b, "; Python pays %s ms more, about %.0f cop%s of the %llu-byte blob (a copy: %s ms in C)",
                           NUM(ms(miss)), round(k), round(k) == 1 ? "y" : "ies", (unsigned long long)w->pickled_bytes,
                           NUM(ms(copy->median_ns)));
     }
     int c_noisy = !isnan(cr->spread) && cr->spread > TOL_NEAR, py_noisy = !isnan(w->spread) && w->spread > TOL_NEAR;
     if (c_noisy || py_noisy) {
+        p->why_mask |= 1u << WHY_NOISE;
         cb_buf_printf(&b, "; noisy rounds (spread = interquartile range / median):");
         if (c_noisy) cb_buf_printf(&b, " C %.0f %%%s", 100 * cr->spread, py_noisy ? "," : "");
         if (py_noisy) cb_buf_printf(&b, " Python %.0f %%", 100 * w->spread);
     }
+    if (!p->why_mask) p->why_mask = 1u << WHY_NONE;
     if (b.oom) rpt_oom();
     snprintf(p->why, sizeof p->why, "%s", b.n ? b.p + 2 : "not explained by faults, per-call cost, a copy or noise");
     cb_buf_free(&b);
@@ -241,8 +254,18 @@ void report_sec_predict(report_ctx *c, FILE *md)
     fprintf(md, "%zu rows: %zu (%.0f %%) within +-%d %%, %zu (%.0f %%) within +-%d %% (target: 90 %% and "
             "all).\n\n", n, near, 100.0 * (double)near / (double)n, (int)(TOL_NEAR * 100), far,
             100.0 * (double)far / (double)n, (int)(TOL_FAR * 100));
-    if (near == n) return;
-    fprintf(md, "Rows outside +-%d %%, with what the data says about them:\n\n", (int)(TOL_NEAR * 100));
+    if (near == n) {
+        free(v);
+        return;
+    }
+    fprintf(md, "Of the %zu rows outside +-%d %%, what the data shows (a row may show several):", n - near,
+            (int)(TOL_NEAR * 100));
+    for (int k = 0; k < WHY_COUNT; k++) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) m += (v[i].why_mask >> k) & 1u;
+        fprintf(md, "%s %s %zu", k ? ";" : "", why_names[k], m);
+    }
+    fprintf(md, ". Row by row:\n\n");
     fprintf(md, "| payload | stage | variant | codec | hash | C alloc | C ms | per-call ms | predicted ms | "
             "Python ms | Python / predicted | why |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (size_t i = 0; i < n; i++) {

@@ -124,6 +124,10 @@ check_eq "the section lists every row outside +-10 % once, each with a reason" "
 check_eq "predict.tsv's misses are the section's" \
   "$(tsv_awk 'NR > 1 && $col["explanation"] != "" {print $col["payload"], $col["stage"]}' "$T" | sort | paste -sd,)" \
   "$(grep '^| ' <<<"$sec" | tail -n +2 | awk -F' [|] ' '{print substr($1, 3), $2}' | sort | paste -sd,)"
+check_eq "the section counts the misses' reasons as predict.tsv's explanations show them" \
+  "$(for k in 'different code' 'allocation faults' 'per-call cost dominates' 'cop(y|ies) of the' 'noisy rounds' 'not explained'; do
+       tsv_awk 'NR > 1' "$T" | cut -f15 | grep -Ec "$k"; done | paste -sd' ')" \
+  "$(grep -o 'different code [0-9]*; allocation faults that differ [0-9]*; per-call cost dominating [0-9]*; one or more copies of the blob [0-9]*; noisy rounds [0-9]*; none of these [0-9]*' <<<"$sec" | grep -o '[0-9]*' | paste -sd' ')"
 # `report RUN` finds RUN/python without --python.
 mv "$TMPD/python" "$TMPD/run/python"
 cp "$T" "$TMPD/predict.first"
