@@ -119,22 +119,27 @@ static void explain(const report_ctx *c, prediction *p)
         p->why_mask |= 1u << WHY_CODE;
         cb_buf_printf(&b, "; different code: %s", why);
     }
-    if (!isnan(cf) && !isnan(pf) && fabs(cf - pf) > FAULTS_MIN && fabs(cf - pf) > FAULTS_DIFFER * fmax(cf, pf) &&
-        (p->why_mask |= 1u << WHY_FAULTS))
+    if (!isnan(cf) && !isnan(pf) && fabs(cf - pf) > FAULTS_MIN && fabs(cf - pf) > FAULTS_DIFFER * fmax(cf, pf)) {
+        p->why_mask |= 1u << WHY_FAULTS;
         cb_buf_printf(&b, "; allocation faults: the C cell (alloc %s) %.0f minor faults per call, Python %.0f",
                       cr->alloc, cf, pf);
-    if (p->over_ns > OVERHEAD_DOMINATES * p->pred_ns && (p->why_mask |= 1u << WHY_PER_CALL))
+    }
+    if (p->over_ns > OVERHEAD_DOMINATES * p->pred_ns) {
+        p->why_mask |= 1u << WHY_PER_CALL;
         cb_buf_printf(&b, "; per-call cost dominates: %s of the predicted %s ms is the interpreter's",
                       NUM(ms(p->over_ns)), NUM(ms(p->pred_ns)));
+    }
     /* A copy of the blob, as C times it (compress none, reuse buffers), when
      * one is a visible part of the prediction. */
     const rundir_row *copy = rpt_find(c, w->payload, "compress", "", "none", 0, NULL, "reuse");
     if (copy && miss > 0 && copy->median_ns > COPY_VISIBLE * p->pred_ns) {
         double k = miss / copy->median_ns;
-        if (k >= 0.5 && k < 3.5 && (p->why_mask |= 1u << WHY_COPY))
+        if (k >= 0.5 && k < 3.5) {
+            p->why_mask |= 1u << WHY_COPY;
             cb_buf_printf(&b, "; Python pays %s ms more, about %.0f cop%s of the %llu-byte blob (a copy: %s ms in C)",
                           NUM(ms(miss)), round(k), round(k) == 1 ? "y" : "ies", (unsigned long long)w->pickled_bytes,
                           NUM(ms(copy->median_ns)));
+        }
     }
     int c_noisy = !isnan(cr->spread) && cr->spread > TOL_NEAR, py_noisy = !isnan(w->spread) && w->spread > TOL_NEAR;
     if (c_noisy || py_noisy) {
