@@ -14,7 +14,9 @@
 #include "gbench.h"
 #include "payload.h"
 #include "pickle.h"
+#include "pyserve.h"
 #include "run_rounds.h"
+#include "strbuf.h"
 #include "util.h"
 
 typedef void (*free_fn)(void *);
@@ -29,6 +31,7 @@ typedef struct {
     void **kept;               /* blobs, payloads and cell inputs the cells point into */
     size_t nkept;
     size_t per_payload;        /* plan_count of a payload with an object */
+    pyserve *py;               /* --python: CPython's cells in the same rounds */
     int status;                /* non-zero: the run failed, the message in err */
     char *err;
     size_t errlen;
@@ -319,6 +322,43 @@ static int run_sweep(run_state *st)
     return 0;
 }
 
+/* rounds_opts' aside: the Python side's round, at its place in the C round. */
+static void python_round(void *arg, int round, uint64_t seed)
+{
+    run_state *st = arg;
+    if (st->py && pyserve_round(st->py, round, seed) != 0) {
+        pyserve_stop(st->py);
+        st->py = NULL;
+    }
+}
+
+/* Start the Python side with the run's payloads, codecs and hashes (the key
+ * hash first); what it cannot measure it leaves out itself. */
+static pyserve *python_start(const exec_opts *o)
+{
+    const plan_request *r = o->plan;
+    cb_buf codecs = {0}, hashes = {0};
+    size_t key = plan_key_hash(r);
+    for (size_t i = 0; i < r->ncodecs; i++)
+        cb_buf_printf(&codecs, "%s%s:%d", i ? "," : "", r->codecs[i].desc->name, r->codecs[i].level);
+    cb_buf_printf(&hashes, "%s", r->hashes[key]->name);
+    for (size_t i = 0; i < r->nhashes; i++)
+        if (i != key) cb_buf_printf(&hashes, ",%s", r->hashes[i]->name);
+    if (codecs.oom || hashes.oom) {
+        cb_warn("python side: out of memory; the C run goes on without it");
+        cb_buf_free(&codecs);
+        cb_buf_free(&hashes);
+        return NULL;
+    }
+    pyserve_opts po = {o->python, o->python_dir, o->payloads, o->npayloads, codecs.p ? codecs.p : "",
+                       hashes.p, o->nprotocols ? o->protocols[0] : 4, o->min_time};
+    if (o->tty) fprintf(stderr, "\r\033[K[python] %s: verifying and calibrating its cells", o->python);
+    pyserve *p = pyserve_start(&po);
+    cb_buf_free(&codecs);
+    cb_buf_free(&hashes);
+    return p;
+}
+
 int exec_run(const exec_opts *o, results_file *rf, size_t *errors, int *status, char *err, size_t errlen)
 {
     run_state st = {0};
@@ -352,7 +392,7 @@ int exec_run(const exec_opts *o, results_file *rf, size_t *errors, int *status, 
     if (o->sweep != EXEC_SWEEP_ONLY) st.total = st.per_payload * o->nprotocols * o->npayloads;
     if (o->sweep != EXEC_SWEEP_NONE) st.total += sweep_cells(o->plan);
 
-    run_rounds_opts ro = {o->dir, o->rounds, o->min_time, o->min_time * 5, o->seed, o->tty};
+    run_rounds_opts ro = {o->dir, o->rounds, o->min_time, o->min_time * 5, o->seed, o->tty, python_round, &st};
     if (!(st.rr = run_rounds_create(&ro, err, errlen))) {
         *status = CB_EXIT_ENV;
         return -1;
@@ -367,12 +407,14 @@ int exec_run(const exec_opts *o, results_file *rf, size_t *errors, int *status, 
     if (*o->stop) stopped = 1;
     if (!stopped) {
         size_t round_errors = 0;
+        if (o->python) st.py = python_start(o);
         if (o->tty) fprintf(stderr, "\r\033[K");
         int done = run_rounds_run(st.rr, rf, st.gbench_path, &round_errors, err, errlen);
         if (done < 0) fail(&st, CB_EXIT_ENV, "%s", err);
         else if (done < o->rounds) stopped = 1;
         st.errors += round_errors;
     }
+    pyserve_stop(st.py);
     run_rounds_free(st.rr);
     release_kept(&st);
     if (o->tty) fprintf(stderr, "\r\033[K");

@@ -36,6 +36,10 @@ typedef struct {
     double min_time;               /* seconds per batch */
     int tty;                       /* a progress line on stderr */
     volatile sig_atomic_t *stop;   /* non-zero (a signal handler's): stop at the next cell */
+    /* Non-NULL: CPython's cells timed in the same rounds by this interpreter
+     * running infra/python_path.py --serve (pyserve.h), its run directory
+     * python_dir. */
+    const char *python, *python_dir;
 } exec_opts;
 
 /* Run the plan into rf. 0 when every round ran, 1 when stopped (*o->stop or

@@ -245,8 +245,14 @@ static int one_round(rounds *r, int round)
     int stopped = 0;
     for (size_t g = 0; g < r->ngroups; g++) gorder[g] = g;
     shuffle(gorder, r->ngroups, &s);
+    /* The aside's place and seed come from a stream of their own, so that the
+     * C cells' order is the same with and without it. */
+    uint64_t as = s ^ 0x9e3779b97f4a7c15ull;
+    size_t aside_at = (size_t)(cb_splitmix64(&as) % (r->ngroups + 1));
     if (canary(r, round, "boundary")) stopped = 1;
-    for (size_t gi = 0; !stopped && gi < r->ngroups; gi++) {
+    for (size_t gi = 0; !stopped && gi <= r->ngroups; gi++) {
+        if (gi == aside_at && r->o.aside) r->o.aside(r->o.aside_arg, round, cb_splitmix64(&as));
+        if (gi == r->ngroups) break;
         size_t g = gorder[gi], k = 0;
         for (size_t i = 0; i < r->n; i++)
             if (r->cells[i].group == g && !r->cells[i].failure) corder[k++] = i;

@@ -47,6 +47,12 @@ typedef struct {
     uint64_t seed;           /* the run's seed: the shuffles */
     const char *rounds_tsv;  /* appended row by row (created with its header) */
     gb_measurement canary;   /* a verified cell's measurement; its name stays valid */
+    /* Work timed elsewhere in the same rounds (bench/pyserve.h): called once
+     * per round, between two groups at a position shuffled per round, with
+     * the round and a seed for its own order. NULL: none. A failure there
+     * is its own business: the rounds go on. */
+    void (*aside)(void *arg, int round, uint64_t seed);
+    void *aside_arg;
 } rounds_opts;
 
 typedef struct rounds rounds;

@@ -62,7 +62,7 @@ run_rounds *run_rounds_create(const run_rounds_opts *o, char *err, size_t errlen
     }
     snprintf(path, sizeof path, "%s/rounds.tsv", o->dir);
     rounds_opts ro = {o->nrounds, o->batch_s, o->warmup_s, CANARY_EVERY_S, o->seed, path,
-                      cell_measurement(rr->canary, "canary/sha1/64KiB")};
+                      cell_measurement(rr->canary, "canary/sha1/64KiB"), o->aside, o->aside_arg};
     if (!(rr->sched = rounds_create(&ro, err, errlen))) {
         run_rounds_free(rr);
         return NULL;

@@ -25,6 +25,8 @@ typedef struct {
     double batch_s, warmup_s;
     uint64_t seed;
     int tty;                    /* a progress line on stderr */
+    void (*aside)(void *arg, int round, uint64_t seed);   /* rounds_opts' aside; NULL: none */
+    void *aside_arg;
 } run_rounds_opts;
 
 /* NULL with a message when the canary cannot be built or rounds.tsv written. */

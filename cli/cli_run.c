@@ -23,6 +23,7 @@
 #include "outdir.h"
 #include "payload.h"
 #include "plan.h"
+#include "pyserve.h"
 #include "results.h"
 #include "schema.h"
 #include "runlock.h"
@@ -52,6 +53,7 @@ typedef struct {
     int sweep;                 /* EXEC_SWEEP_* */
     int cpu;                   /* -1: not pinned */
     const char *out, *resume, *store_dir;
+    const char *python;        /* --python[=PY]: CPython's cells in the same rounds */
     int store_fsync;
     uint64_t seed;
     int seed_given;            /* --seed on the command line */
@@ -129,6 +131,11 @@ static void usage(FILE *out)
 "                      batch as 3 sub-batches (results/README.md), the\n"
 "                      fastest counting\n"
 "  --cpu N             pin to logical CPU N (sched_setaffinity)\n"
+"  --python[=PY]       also time CPython's cells (infra/python_path.py --serve,\n"
+"                      run by PY, default " PYSERVE_DEFAULT_PYTHON ") in the same\n"
+"                      rounds, into DIR/python/ (report finds it there). If\n"
+"                      the Python side fails, one line says so and the C run\n"
+"                      goes on\n"
 "\n"
 "output:\n"
 "  --out DIR           results directory; default results/<host>-<UTC time>.\n"
@@ -292,7 +299,7 @@ static void add_allocs(run_opts *o, const char *v)
 }
 
 enum {
-    OPT_OUT = 256, OPT_RESUME, OPT_STORE_DIR, OPT_FSYNC, OPT_CPU, OPT_VERSION,
+    OPT_OUT = 256, OPT_RESUME, OPT_STORE_DIR, OPT_FSYNC, OPT_CPU, OPT_VERSION, OPT_PYTHON,
     /* The selection and timing options: a run's own, kept in env.tsv's run_args. */
     OPT_PAYLOAD, OPT_CODEC, OPT_HASH, OPT_PROTOCOL, OPT_VARIANT, OPT_ALLOC, OPT_ROUNDS, OPT_REPETITIONS,
     OPT_MIN_TIME, OPT_SEED, OPT_QUICK, OPT_FULL, OPT_HASH_SWEEP,
@@ -317,6 +324,7 @@ static const struct option run_options[] = {
     {"quick", no_argument, NULL, OPT_QUICK},
     {"full", no_argument, NULL, OPT_FULL},
     {"hash-sweep", optional_argument, NULL, OPT_HASH_SWEEP},
+    {"python", optional_argument, NULL, OPT_PYTHON},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -366,6 +374,9 @@ static void apply_option(run_opts *o, int c, const char *v)
     case OPT_HASH_SWEEP:
         if (v && strcmp(v, "only") != 0) cb_fail(CB_EXIT_INPUT, "--hash-sweep %s: the only value is 'only'", CB_Q(v));
         o->sweep = v ? EXEC_SWEEP_ONLY : EXEC_SWEEP_ADD;
+        break;
+    case OPT_PYTHON:
+        o->python = v ? v : PYSERVE_DEFAULT_PYTHON;
         break;
     default:
         cb_fail(CB_EXIT_INTERNAL, "run: option %d has no handler", c);
@@ -668,9 +679,12 @@ int cli_run(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
+    char python_dir[PATH_MAX + 8];
+    snprintf(python_dir, sizeof python_dir, "%s/python", dir);
     plan_request req = {o.codecs, o.ncodecs, o.hashes, o.nhashes, o.profile, o.alloc_mask, o.variant_mask};
     exec_opts eo = {&req, o.payloads, o.npayloads, o.protocols, o.nprotocols, o.sweep, o.seed, dir,
-                    o.resume != NULL, store_dir, o.store_fsync, o.repetitions, o.min_time, isatty(2), &g_signal};
+                    o.resume != NULL, store_dir, o.store_fsync, o.repetitions, o.min_time, isatty(2), &g_signal,
+                    o.python, python_dir};
     size_t errors = 0;
     int exec_status;
     int stopped = exec_run(&eo, rf, &errors, &exec_status, err, sizeof err);

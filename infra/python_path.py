@@ -33,6 +33,13 @@ flags:
                       normal(0,0.02) (1000,1000) float64 arrays, 5,000,000 random bytes;
                       seeded, sizes close to but not identical with casbench's)
   --pickle NAME       write pickle.dumps(object, protocol 4) of one payload to stdout and exit
+  --serve             driven by `casbench run --python` over stdin/stdout (protocol:
+                      bench/pyserve.h): verify and calibrate the cells (saves with the
+                      first --hash only, no load+verify; codecs and hashes Python has
+                      no binding for are left out, said on stderr), answer "ready N",
+                      then time every cell once per "round K SEED" (the fastest of its
+                      sub-batches, as casbench's rounds) and rewrite matrix.tsv in
+                      --out DIR (required) after each; --min-time is the batch length
   --suite pr3090      PR #3090's three benchmark scripts by their own method instead
                       (flags: --metaflow DIR, --metaflow-pr DIR, --quick, --out DIR;
                       see infra/pr3090_suite.py)
@@ -56,6 +63,10 @@ What each stage times (one call per iteration, its result dropped at once):
                variant overlapped (lz4:0 and gzip:3 with sha1): pickle.dumps, then a
                ThreadPoolExecutor worker (one for the run) hashes while the caller
                compresses; both release the GIL on large buffers
+  overhead     payload and stage `overhead`, once a run: the per-call costs (each
+               binding on an empty input, BytesIO, the worker hand-off, the local
+               datastore's small-file write; results/README.md), which casbench
+               report adds to the C cells to predict these rows (predict.tsv)
 hash rows are alloc `reuse` (results/README.md: hashing allocates nothing); every
 other row is `fresh`: Python allocates every result.
 bytes_in is what the step reads (the compressed stream for decompress/load), as
@@ -64,6 +75,7 @@ equal, key equal to a second computation); a failing cell is a row with status e
 
 environment: PYTHON_PATH_FAULT=CODEC:LEVEL (for tests) makes that codec's decompress
 and load return a corrupted blob, so that its cells fail verification.
+PYTHON_PATH_DIE_AT_ROUND=K (for tests) makes --serve exit 9 when asked for round K.
 
 exit status: 0 done; 1 usage; 2 bad input (unknown payload/codec/hash, bad number,
 --out exists); 3 environment (casbench missing or failing, a module missing, I/O);
@@ -210,18 +222,28 @@ def with_fault(name, level, funcs):
     return comp, corrupt(decomp), corrupt(load)
 
 
-def parse_codecs(specs):
+def skip(serve, spec, problem):
+    """--serve takes casbench's codec and hash list: what Python has no
+    binding for is left out, said once; elsewhere it is bad input."""
+    if not serve:
+        die(2, spec, problem)
+    print("%s: %s: %s (not served)" % (PROG, spec, problem), file=sys.stderr)
+
+
+def parse_codecs(specs, serve=False):
     out = []
     for spec in specs:
         name, _, lv = spec.partition(":")
         if name not in CODEC_LEVELS:
-            die(2, spec, "unknown codec (known: %s)" % ", ".join(CODEC_LEVELS))
+            skip(serve, spec, "unknown codec (known: %s)" % ", ".join(CODEC_LEVELS))
+            continue
         if lv == "":
             levels = CODEC_LEVELS[name]
         else:
             if not lv.isdigit() or int(lv) not in CODEC_LEVELS[name]:
-                die(2, spec, "level not measured here (%s: %s)" % (
+                skip(serve, spec, "level not measured here (%s: %s)" % (
                     name, ", ".join(str(x) for x in CODEC_LEVELS[name])))
+                continue
             levels = [int(lv)]
         for level in levels:
             if (name, level) not in out:
@@ -275,10 +297,8 @@ def objects_from_casbench(name, casbench):
 
 
 # ---- timing ----
-def measure(fn, repetitions, min_time):
-    """Calibrate an iteration count so one repetition takes >= min_time, then
-    time `repetitions` repetitions; returns (iterations, per-iteration ns
-    list, minor page faults per iteration over the repetitions)."""
+def calibrate(fn, batch_s):
+    """(iterations of a batch lasting >= batch_s, ns per iteration)."""
     clock = time.perf_counter_ns
     n = 1
     while True:
@@ -286,10 +306,18 @@ def measure(fn, repetitions, min_time):
         for _ in range(n):
             fn()
         el = clock() - t0
-        if el >= min_time * 1e9 or n >= 1 << 30:
-            break
-        grow = 10 if el <= 0 else min(10.0, max(2.0, 1.4 * min_time * 1e9 / el))
+        if el >= batch_s * 1e9 or n >= 1 << 30:
+            return n, el / n
+        grow = 10 if el <= 0 else min(10.0, max(2.0, 1.4 * batch_s * 1e9 / el))
         n = int(math.ceil(n * grow))
+
+
+def measure(fn, repetitions, min_time):
+    """Calibrate an iteration count so one repetition takes >= min_time, then
+    time `repetitions` repetitions; returns (iterations, per-iteration ns
+    list, minor page faults per iteration over the repetitions)."""
+    clock = time.perf_counter_ns
+    n, _ = calibrate(fn, min_time)
     samples = []
     faults0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     for _ in range(repetitions):
@@ -327,7 +355,8 @@ class Writer:
 
 
 def run_cell(w, ident, bytes_in, verify, fn, reps, min_time, bytes_out=None, ratio=None, key=""):
-    """verify() returns None or a one-line problem; then fn is timed."""
+    """verify() returns None or a one-line problem; then fn is timed (now,
+    or in the rounds of a casbench run when w is a Server)."""
     try:
         problem = verify()
     except Exception as e:  # a library raising during verification is a failed cell
@@ -335,17 +364,25 @@ def run_cell(w, ident, bytes_in, verify, fn, reps, min_time, bytes_out=None, rat
     if problem:
         w.row(**ident, bytes_in=bytes_in, status="error", message=problem)
         return
+    if isinstance(w, Server):
+        w.add(ident, fn, bytes_in=bytes_in, bytes_out=bytes_out, ratio=ratio, key=key)
+        return
     iters, s, faults = measure(fn, reps, min_time)
+    timed_row(w, ident, s, iters, faults, bytes_in=bytes_in, bytes_out=bytes_out, ratio=ratio, key=key)
+
+
+def timed_row(w, ident, s, iters, faults, bytes_in, bytes_out, ratio, key, **extra):
+    """The row of a timed cell: samples s (ns per call), faults per call."""
     med = statistics.median(s)
     mean = statistics.fmean(s)
     sd = statistics.stdev(s) if len(s) > 1 else 0.0
-    w.row(**ident, bytes_in=bytes_in, bytes_out=bytes_out, ratio=fmt(ratio, ".6f"),
-          repetitions=reps, iterations=iters, median_ns=fmt(med, ".1f"), mean_ns=fmt(mean, ".1f"),
+    w.row(**ident, bytes_in=bytes_in, bytes_out="" if bytes_out is None else bytes_out, ratio=fmt(ratio, ".6f"),
+          repetitions=len(s), iterations=iters, median_ns=fmt(med, ".1f"), mean_ns=fmt(mean, ".1f"),
           stddev_ns=fmt(sd, ".1f"), min_ns=fmt(min(s), ".1f"), max_ns=fmt(max(s), ".1f"),
           cv=fmt(sd / mean if mean > 0 else 0.0, ".6f"),
           mb_per_s=fmt(bytes_in / med * 1e3 if med > 0 else None, ".3f"),
           samples_ns=",".join(format(x, ".1f") for x in s), key=key, status="ok", message="",
-          minflt_per_iter=fmt(faults, ".2f"))
+          minflt_per_iter=fmt(faults, ".2f"), **extra)
 
 
 def bench_payload(w, name, obj, protocol, codecs, hashes, hfuncs, libs, reps, min_time):
@@ -404,7 +441,9 @@ def bench_payload(w, name, obj, protocol, codecs, hashes, hfuncs, libs, reps, mi
                  lambda decomp=decomp, c=c: decomp(c), reps, min_time, bytes_out=n, ratio=ratio)
         run_cell(w, ident(stage="load", **cid), csize or 0, lambda: v_round(load),
                  lambda load=load, c=c: load(c), reps, min_time, bytes_out=n, ratio=ratio)
-        for h in hashes:
+        # Served in a casbench run's rounds: no load+verify, and saves with the
+        # key hash (the first --hash) only, as casbench's save group.
+        for h in ([] if isinstance(w, Server) else hashes):
             one = hfuncs[h][0]
 
             def v_lv(one=one, h=h):
@@ -417,7 +456,7 @@ def bench_payload(w, name, obj, protocol, codecs, hashes, hfuncs, libs, reps, mi
                      lambda one=one, load=load, c=c: one(load(c)), reps, min_time,
                      bytes_out=n, ratio=ratio, key=keys[h])
 
-        for h in hashes:
+        for h in (hashes[:1] if isinstance(w, Server) else hashes):
             one = hfuncs[h][0]
 
             def save(one=one, comp=comp):
@@ -439,7 +478,7 @@ def bench_payload(w, name, obj, protocol, codecs, hashes, hfuncs, libs, reps, mi
         # overlapped, as casbench plans it: lz4:0 and gzip:3 with sha1. hashlib,
         # zlib and python-lz4 release the GIL on large buffers, so a worker
         # thread (made once, outside timing) hashes while this one compresses.
-        if (cname, level) in OVERLAPPED_CODECS and "sha1" in hashes:
+        if (cname, level) in OVERLAPPED_CODECS and "sha1" in (hashes[:1] if isinstance(w, Server) else hashes):
             one = hfuncs["sha1"][0]
 
             def save_ov(one=one, comp=comp):
@@ -461,6 +500,227 @@ def bench_payload(w, name, obj, protocol, codecs, hashes, hfuncs, libs, reps, mi
             run_cell(w, ident(stage="save", variant="overlapped", hash="sha1", **cid), n, v_save_ov,
                      save_ov, reps, min_time, bytes_out=csize, ratio=ratio, key=keys["sha1"])
     return blob
+
+
+# ---- fixed per-call costs: stage `overhead` ----
+# What a call costs in Python beyond the library's work on the data: each
+# binding called on an empty (or one-object) input, metaflow's BytesIO
+# around the stream, the worker hand-off of the overlapped save, and the
+# local datastore's file work for a small blob. casbench report adds these
+# to the C cells to predict the Python rows (predict.tsv; results/README.md).
+TINY_OBJECT = 0
+
+
+def bench_overhead(w, codecs, hashes, hfuncs, libs, store_root, reps, min_time):
+    lz4, _, zstandard = libs
+    tiny = pickle.dumps(TINY_OBJECT, protocol=4)
+
+    def ident(variant, **kw):
+        d = dict(payload="overhead", protocol=4, pickled_bytes=len(tiny), stage="overhead",
+                 variant=variant, codec="", level="", hash="", alloc="fresh")
+        d.update(kw)
+        return d
+
+    run_cell(w, ident("pickle"), 0,
+             lambda: None if pickle.loads(pickle.dumps(TINY_OBJECT, protocol=4)) == TINY_OBJECT else "pickle",
+             lambda: pickle.dumps(TINY_OBJECT, protocol=4), reps, min_time, bytes_out=len(tiny))
+    for h in hashes:
+        one, second, size = hfuncs[h]
+        run_cell(w, ident("hash", hash=h, alloc="reuse"), 0,
+                 lambda one=one, second=second: None if one(b"") == second(b"") else "digest of b''",
+                 lambda one=one: one(b""), reps, min_time, bytes_out=size)
+    for cname, level in codecs:
+        comp, decomp, load = make_codec(cname, level, lz4, zstandard)
+        c = comp(b"")
+        cid = dict(codec=cname, level=level)
+
+        def v(f, c=c):
+            return None if f(c) == b"" else "round trip of b'' differs"
+        run_cell(w, ident("compress", **cid), 0, lambda decomp=decomp: v(decomp),
+                 lambda comp=comp: comp(b""), reps, min_time, bytes_out=len(c))
+        run_cell(w, ident("decompress", **cid), len(c), lambda decomp=decomp: v(decomp),
+                 lambda decomp=decomp, c=c: decomp(c), reps, min_time, bytes_out=0)
+        run_cell(w, ident("load", **cid), len(c), lambda load=load: v(load),
+                 lambda load=load, c=c: load(c), reps, min_time, bytes_out=0)
+
+    def bytesio():
+        buf = io.BytesIO()
+        buf.write(tiny)
+        buf.seek(0)
+        return buf.read()
+    run_cell(w, ident("bytesio"), len(tiny), lambda: None if bytesio() == tiny else "BytesIO",
+             bytesio, reps, min_time, bytes_out=len(tiny))
+    run_cell(w, ident("bytesio-read"), len(tiny),
+             lambda: None if io.BytesIO(tiny).read() == tiny else "BytesIO read",
+             lambda: io.BytesIO(tiny).read(), reps, min_time, bytes_out=len(tiny))
+    run_cell(w, ident("thread-handoff"), 0, lambda: None if EXECUTOR.submit(len, tiny).result() == len(tiny)
+             else "worker", lambda: EXECUTOR.submit(len, tiny).result(), reps, min_time, bytes_out=0)
+
+    # metaflow's local datastore writing a small blob and its _meta (temp
+    # file + rename, as infra/metaflow_equiv.py re-writes it from metaflow),
+    # over the same path each call (the rename replaces the last call's file).
+    import metaflow_equiv
+    storage = metaflow_equiv.LocalStorage(store_root)
+    small = gzip.compress(tiny, compresslevel=3, mtime=0)
+    path = storage.path_join("data", "ab", "ab" + "0" * 38)
+    meta = {"cas_raw": False, "cas_version": 1}
+
+    def store():
+        storage.is_file([path])
+        storage.save_bytes([(path, (io.BytesIO(small), meta))], overwrite=True)
+
+    def v_store():
+        store()
+        with open(storage.full_uri(path), "rb") as f:
+            return None if f.read() == small else "stored bytes differ"
+    run_cell(w, ident("store", codec="gzip", level=3), len(small), v_store, store, reps, min_time,
+             bytes_out=len(small))
+
+
+# ---- --serve: cells timed in the rounds of a casbench run ----
+# Protocol (bench/pyserve.h is the other side), one line each way:
+#   this -> casbench  "ready N"    every cell verified and calibrated (N cells)
+#   casbench -> this  "round K S"  time every cell once, in the order shuffled
+#                                  by seed S; matrix.tsv is rewritten
+#   this -> casbench  "done K"
+#   casbench -> this  "quit" (or end of input): the last rewrite, exit 0
+#   this -> casbench  "error MESSAGE" instead of any answer: it failed, exits
+# A cell's round sample is the fastest of its sub-batches, its iterations
+# calibrated as casbench's rounds.c does (the same constants).
+SUB_BATCHES = 3
+SUB_BATCH_WHOLE_MAX_S = 0.02
+SUB_BATCH_ONE_ITERATION_NS = 1e6
+
+
+def spread(s):
+    """(q75 - q25) / median, as casbench's rs_spread; None below 2 samples."""
+    if len(s) < 2:
+        return None
+    q = statistics.quantiles(s, n=4, method="inclusive")
+    return (q[2] - q[0]) / q[1] if q[1] > 0 else None
+
+
+class Server:
+    def __init__(self, out, batch_s):
+        self.path = os.path.join(out, "matrix.tsv")
+        self.batch_s = batch_s
+        self.cells = []
+        self.errors = []
+
+    def row(self, **kw):   # a cell that failed verification
+        self.errors.append(kw)
+
+    def add(self, ident, fn, **kw):
+        fn()   # warm-up
+        n, est = calibrate(fn, self.batch_s)
+        n2, est2 = calibrate(fn, self.batch_s)
+        if n2 > n:
+            n, est = n2, est2
+        parts = 1
+        if est >= SUB_BATCH_ONE_ITERATION_NS:
+            n = 1
+        if n >= SUB_BATCHES:
+            n //= SUB_BATCHES
+            parts = SUB_BATCHES
+        elif n * est < SUB_BATCH_WHOLE_MAX_S * 1e9:
+            parts = SUB_BATCHES
+        self.cells.append(dict(ident=ident, fn=fn, n=n, parts=parts, samples=[], faults=[], **kw))
+
+    def round(self, seed):
+        import random
+        order = list(range(len(self.cells)))
+        random.Random(seed).shuffle(order)
+        clock = time.perf_counter_ns
+        for i in order:
+            c = self.cells[i]
+            fn, n = c["fn"], c["n"]
+            best = best_f = None
+            for _ in range(c["parts"]):
+                f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+                t0 = clock()
+                for _ in range(n):
+                    fn()
+                el = (clock() - t0) / n
+                f = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0) / n
+                if best is None or el < best:
+                    best, best_f = el, f
+            c["samples"].append(best)
+            c["faults"].append(best_f)
+        self.write()
+
+    def write(self):
+        tmp = self.path + ".tmp"
+        w = Writer(tmp)
+        for kw in self.errors:
+            w.row(**kw)
+        for c in self.cells:
+            s = c["samples"]
+            if not s:
+                continue
+            timed_row(w, c["ident"], s, c["n"], statistics.median(c["faults"]), bytes_in=c["bytes_in"],
+                      bytes_out=c["bytes_out"], ratio=c["ratio"], key=c["key"], round_group="python",
+                      spread=fmt(spread(s), ".6f"))
+        w.f.close()
+        os.replace(tmp, self.path)
+
+
+def serve_main(a):
+    """--serve: a failure is one protocol line "error MESSAGE" on stdout, for
+    casbench to say in its own one line."""
+    try:
+        return serve(a)
+    except Fail as e:
+        print("error %s" % e, flush=True)
+        return e.status
+    except Exception as e:  # a library raising while the cells are prepared or timed
+        print("error %s: %s" % (type(e).__name__, e), flush=True)
+        return 3
+
+
+def serve(a):
+    """Prepare the cells, then time them round by round as casbench asks."""
+    import shutil
+    import tempfile
+    libs = import_libs()
+    if not a.out:
+        die(1, "--serve", "needs --out DIR")
+    objects = []
+    for name in a.payloads:
+        try:
+            obj, _ = get_object(name, a)
+        except Fail as e:   # one payload Python cannot build is skipped, said once
+            print("%s: %s (skipped)" % (PROG, e), file=sys.stderr)
+            continue
+        objects.append((name, obj))
+    make_run_dir(a.out)
+    write_env(os.path.join(a.out, "env.tsv"), a, libs, time.gmtime(), "")
+    with open(os.path.join(a.out, "env.tsv"), "a", encoding="utf-8", newline="\n") as f:
+        f.write("timing\trounds of the casbench run (--serve): one sample per round, the fastest "
+                "of its sub-batches\nbatch_s\t%r\n" % a.min_time)
+    srv = Server(a.out, a.min_time)
+    hfuncs = make_hashes(libs[1])
+    store_root = tempfile.mkdtemp(prefix="store-overhead-", dir=a.out)
+    try:
+        bench_overhead(srv, a.codecs, a.hashes, hfuncs, libs, store_root, 1, a.min_time)
+        for name, obj in objects:
+            bench_payload(srv, name, obj, a.protocols[0], a.codecs, a.hashes, hfuncs, libs, 1, a.min_time)
+        srv.write()
+        print("ready %d" % len(srv.cells), flush=True)
+        die_at = os.environ.get("PYTHON_PATH_DIE_AT_ROUND")   # tests: the python side dies
+        for line in sys.stdin:
+            words = line.split()
+            if words[:1] == ["quit"]:
+                break
+            if len(words) != 3 or words[0] != "round" or not words[1].isdigit() or not words[2].isdigit():
+                die(1, "--serve", "unknown request %r" % line.strip())
+            if die_at is not None and words[1] == die_at:
+                os._exit(9)
+            srv.round(int(words[2]))
+            print("done %s" % words[1], flush=True)
+        srv.write()
+    finally:
+        shutil.rmtree(store_root, ignore_errors=True)
+    return 0
 
 
 # ---- env.tsv ----
@@ -519,7 +779,7 @@ def parse_args(argv):
     opts = {"payload": [], "codec": [], "hash": [], "protocol": []}
     a = type("Args", (), {})()
     a.repetitions = a.min_time = a.out = a.pickle = None
-    a.quick = False
+    a.quick = a.serve = False
     a.casbench = os.path.join(ROOT, "build", "casbench")
     a.objects_from = "casbench"
     i = 0
@@ -570,6 +830,8 @@ def parse_args(argv):
                 die(2, a.objects_from, "--objects-from wants casbench or python")
         elif flag == "--pickle":
             a.pickle = value(flag)
+        elif flag == "--serve":
+            a.serve = True
         elif arg.startswith("-"):
             die(1, arg, "unknown flag (see --help)")
         else:
@@ -582,13 +844,16 @@ def parse_args(argv):
         if p not in seen:
             seen.append(p)
     a.payloads = seen
-    a.codecs = parse_codecs(opts["codec"] or ["none", "gzip:3", "gzip:9", "lz4:0", "zstd:1", "zstd:3"])
+    a.codecs = parse_codecs(opts["codec"] or ["none", "gzip:3", "gzip:9", "lz4:0", "zstd:1", "zstd:3"],
+                            a.serve)
     a.hashes = []
     for h in opts["hash"] or HASH_NAMES:
         if h in ("blake3", "blake3-160", "blake3-256"):
-            die(2, h, "no Debian Python module for BLAKE3; not measured here")
+            skip(a.serve, h, "no Debian Python module for BLAKE3; not measured here")
+            continue
         if h not in HASH_NAMES:
-            die(2, h, "unknown hash (known: %s)" % " ".join(HASH_NAMES))
+            skip(a.serve, h, "unknown hash (known: %s)" % " ".join(HASH_NAMES))
+            continue
         if h not in a.hashes:
             a.hashes.append(h)
     a.protocols = []
@@ -685,6 +950,8 @@ def main(argv):
     if any(x == "--suite" or x.startswith("--suite=") for x in argv):
         return suite_main(argv)
     a = parse_args(argv)
+    if a.serve:
+        return serve_main(a)
     libs = import_libs()
     if a.pickle is not None:
         obj, _ = get_object(a.pickle, a)
@@ -713,6 +980,13 @@ def main(argv):
     write_env(os.path.join(out, "env.tsv"), a, libs, utc, casbench_version)
     w = Writer(os.path.join(out, "matrix.tsv"))
     hfuncs = make_hashes(libs[1])
+    import shutil
+    import tempfile
+    store_root = tempfile.mkdtemp(prefix="store-overhead-", dir=out)
+    try:
+        bench_overhead(w, a.codecs, a.hashes, hfuncs, libs, store_root, a.repetitions, a.min_time)
+    finally:
+        shutil.rmtree(store_root, ignore_errors=True)
     for name, obj, cb_blob in objects:
         for proto in a.protocols:
             blob = bench_payload(w, name, obj, proto, a.codecs, a.hashes, hfuncs, libs,

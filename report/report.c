@@ -71,6 +71,7 @@ static const report_section sections[] = {
     {"Findings with intervals", sec_findings, 1},
     {"Consistency checks", sec_consistency, 0},
     {"Drift over the run", sec_drift, 0},
+    {"What metaflow would see: predicted against measured", report_sec_predict, 0},
 };
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
@@ -121,6 +122,14 @@ int report_write(const report_opts *o, char *err, size_t errlen)
             goto out;
         }
         c.python = &pyrun;
+    } else {
+        /* `casbench run --python` put CPython's rows in RUN_DIR/python. */
+        char *auto_dir = rpt_asprintf("%s/python", o->run_dir), perr[512];
+        if (stat(auto_dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+            if (rundir_load(auto_dir, &pyrun, perr, sizeof perr) == 0) c.python = &pyrun;
+            else cb_warn("%s (the Python rows are left out of the report)", perr);
+        }
+        free(auto_dir);
     }
 
     if (o->published) {
@@ -187,6 +196,10 @@ int report_write(const report_opts *o, char *err, size_t errlen)
     }
     /* The recommendation's inputs, checked before anything is written. */
     c.hit_rate = o->has_hit_rate ? o->hit_rate : REPORT_HIT_RATE_DEFAULT;
+    if (report_predict_write(&c) != 0) {
+        rc = CB_EXIT_ENV;
+        goto out;
+    }
     if (rpt_mix_load(&c.mix, o->mix, c.payloads.v, c.payloads.n, err, errlen) != 0 ||
         (!(c.predict = rpt_predict_load(run.dir, err, errlen)) && err[0])) {
         rc = CB_EXIT_INPUT;

@@ -20,16 +20,30 @@ check_eq "matrix.tsv header is exactly the schema's" "$want_header" "$(head -n 1
 check_eq "every row has 30 fields" "30" "$(awk -F'\t' '{print NF}' "$M" | sort -u | paste -sd' ')"
 # 6 codec levels, 6 hashes: pickle 1 + hash 6 + per codec (compress, decompress, load,
 # 6 load+verify, 6 save) 15, and 2 overlapped saves -> 99 rows a payload.
-check_eq "rows: 99 per payload" 198 "$(tail -n +2 "$M" | wc -l)"
+# Plus the per-call cost rows (payload and stage `overhead`), once a run: pickle 1,
+# hash 6, compress/decompress/load of each codec level 18, BytesIO 2, the
+# worker hand-off 1, the local datastore's small-file write 1 -> 29.
+check_eq "rows: 99 per payload, 29 per-call cost rows" "198|29" \
+  "$(tsv_awk 'NR > 1 && $col["payload"] != "overhead"' "$M" | wc -l)|$(tsv_awk 'NR > 1 && $col["payload"] == "overhead" && $col["stage"] == "overhead"' "$M" | wc -l)"
 check_eq "every row status ok" "ok" "$(col "$M" status | sort -u | paste -sd' ')"
-check_eq "stages as the schema names them" "compress decompress hash load load+verify pickle save" \
+check_eq "stages as the schema names them" "compress decompress hash load load+verify overhead pickle save" \
   "$(col "$M" stage | sort -u | paste -sd' ')"
+check_eq "per-call cost rows: each binding, BytesIO, the hand-off, the store" \
+  "bytesio bytesio-read compress:gzip:3 compress:gzip:9 compress:lz4:0 compress:none:0 compress:zstd:1 compress:zstd:3 decompress:6 hash:6 load:6 pickle store:gzip:3 thread-handoff" \
+  "$(tsv_awk '$col["stage"] == "overhead" {v = $col["variant"]; if (v == "compress" || v == "store") v = v ":" $col["codec"] ":" $col["level"]; print v}' "$M" | sort | uniq -c |
+     awk '{print ($1 > 1 ? $2 ":" $1 : $2)}' | paste -sd' ')"
+# Each per-call cost is the call on an empty input: below the same call on
+# metrics' 50 KB (an overhead row that timed the data would not be).
+check_eq "per-call cost of each binding below the same call on metrics" "" \
+  "$(tsv_awk '$col["stage"] == "overhead" && $col["variant"] ~ /^(pickle|hash|compress|decompress|load)$/ {o[$col["variant"] "/" $col["codec"] $col["level"] "/" $col["hash"]] = $col["median_ns"]}
+     $col["payload"] == "metrics" && $col["stage"] ~ /^(pickle|hash|compress|decompress|load)$/ {m[$col["stage"] "/" $col["codec"] $col["level"] "/" $col["hash"]] = $col["median_ns"]}
+     END {for (k in m) if (!(k in o) || o[k] + 0 >= m[k] + 0) print k; for (k in o) if (!(k in m)) print "no stage row " k}' "$M" "$M" | sort | head -n 3)"
 check_eq "codec names and levels" "gzip:3 gzip:9 lz4:0 none:0 zstd:1 zstd:3" \
   "$(tsv_awk 'NR > 1 && $col["codec"] != "" {print $col["codec"] ":" $col["level"]}' "$M" | sort -u | paste -sd' ')"
 check_eq "hash names" "blake2b sha1 sha256 xxh3-128 xxh3-64 xxh64" \
   "$(tsv_awk 'NR > 1 && $col["hash"] != "" {print $col["hash"]}' "$M" | sort -u | paste -sd' ')"
 check_eq "alloc: hash rows reuse (results/README.md), every other row fresh; protocol 4" "hash:reuse|other:fresh|4" \
-  "$(tsv_awk 'NR > 1 {print ($col["stage"] == "hash" ? "hash:" : "other:") $col["alloc"]}' "$M" | sort -u | paste -sd'|')|$(col "$M" protocol | sort -u)"
+  "$(tsv_awk 'NR > 1 && $col["payload"] != "overhead" {print ($col["stage"] == "hash" ? "hash:" : "other:") $col["alloc"]}' "$M" | sort -u | paste -sd'|')|$(col "$M" protocol | sort -u)"
 check_eq "save variants: sequential everywhere, overlapped for lz4:0 and gzip:3 with sha1" \
   "gzip:3:sha1:overlapped lz4:0:sha1:overlapped" \
   "$(tsv_awk '$col["stage"] == "save" && $col["variant"] != "sequential" {print $col["codec"] ":" $col["level"] ":" $col["hash"] ":" $col["variant"]}' "$M" | sort -u | paste -sd' ')"
@@ -127,7 +141,7 @@ rc=0; PYTHON_PATH_FAULT=lz4:0 "$PP" --quick --objects-from python --payload conf
 check_eq "a failing cell: exit 4" 4 "$rc"
 check_eq "a failing cell: the 6 lz4 rows (compress, decompress, load, load+verify, save sequential and overlapped) are errors, the 7 others (pickle, hash, 5 zstd) ok" \
   "lz4 compress - error|lz4 decompress - error|lz4 load - error|lz4 load+verify - error|lz4 save overlapped error|lz4 save sequential error|ok 7" \
-  "$(tsv_awk 'NR > 1 && $col["codec"] == "lz4" {print $col["codec"], $col["stage"], ($col["variant"] == "" ? "-" : $col["variant"]), $col["status"]} NR > 1 && $col["codec"] != "lz4" {n[$col["status"]]++} END {for (k in n) print k, n[k]}' \
+  "$(tsv_awk 'NR > 1 && $col["payload"] == "overhead" {next} NR > 1 && $col["codec"] == "lz4" {print $col["codec"], $col["stage"], ($col["variant"] == "" ? "-" : $col["variant"]), $col["status"]} NR > 1 && $col["codec"] != "lz4" {n[$col["status"]]++} END {for (k in n) print k, n[k]}' \
      "$TMPD/fault/matrix.tsv" | sort | paste -sd'|')"
 check_eq "a failing cell: empty timing columns, a one-line message" "" \
   "$(tsv_awk 'NR > 1 && $col["status"] == "error" && ($col["repetitions"] $col["iterations"] $col["median_ns"] $col["mean_ns"] $col["stddev_ns"] $col["min_ns"] $col["max_ns"] $col["cv"] $col["mb_per_s"] $col["samples_ns"] != "" || $col["message"] !~ /round trip differs/) {print NR}' "$TMPD/fault/matrix.tsv")"

@@ -1,0 +1,314 @@
+/* report_predict.c - section "What metaflow would see: predicted against
+ * measured": every Python row predicted as its C cell plus the interpreter's
+ * measured per-call costs (the python run's stage `overhead` rows), beside
+ * the Python measurement, written to RUN_DIR/predict.tsv (results/README.md)
+ * and judged against +-10 % and +-25 %. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "atomic.h"
+#include "report_ctx.h"
+#include "report_facts.h"
+#include "roundstats.h"
+#include "strbuf.h"
+
+#define TOL_NEAR 0.10
+#define TOL_FAR 0.25
+/* A fault count that differs by more than this share (and this many faults)
+ * between the C cell and Python explains a miss. */
+#define FAULTS_DIFFER 0.20
+#define FAULTS_MIN 16.0
+/* Per-call costs above this share of the prediction dominate it. */
+#define OVERHEAD_DOMINATES 0.5
+/* A copy of the blob explains a miss only where it is this share of the
+ * prediction or more. */
+#define COPY_VISIBLE 0.05
+
+/* The C rows a prediction starts from, in order of preference: CPython's
+ * allocation pattern, then every output fresh, then reused buffers (the
+ * only mode of the hash, compress and decompress stage rows). */
+static const char *const c_allocs[] = {"cpython", "fresh", "reuse"};
+
+/* The reasons a miss can have, as explain() finds them in the data. */
+enum { WHY_CODE, WHY_FAULTS, WHY_PER_CALL, WHY_COPY, WHY_NOISE, WHY_NONE, WHY_COUNT };
+static const char *const why_names[WHY_COUNT] = {
+    "different code", "allocation faults that differ", "per-call cost dominating", "one or more copies of the blob",
+    "noisy rounds", "none of these"};
+
+typedef struct {
+    const rundir_row *py, *c;
+    unsigned why_mask;         /* bits WHY_* */
+    double c_ns, over_ns, pred_ns, lo_ns, hi_ns, ratio;
+    char why[512];
+} prediction;
+
+static double minflt(const rundir *r, const rundir_row *w)
+{
+    int col = tsv_col(r->matrix, "minflt_per_iter");
+    double v;
+    int present;
+    if (col < 0 || tsv_double_opt(r->matrix, (size_t)(w - r->rows), col, &v, &present, NULL, 0) != 0 || !present)
+        return NAN;
+    return v;
+}
+
+static const rundir_row *py_overhead(const rundir *py, const char *variant, const char *codec, int level,
+                                     const char *hash)
+{
+    for (size_t i = 0; i < py->nrows; i++) {
+        const rundir_row *w = &py->rows[i];
+        if (w->ok && strcmp(w->stage, "overhead") == 0 && strcmp(w->variant, variant) == 0 &&
+            strcmp(w->codec, codec ? codec : "") == 0 && (!codec || w->level == level) &&
+            strcmp(w->hash, hash ? hash : "") == 0)
+            return w;
+    }
+    return NULL;
+}
+
+/* The per-call costs of the Python calls a stage makes: the sum of the
+ * overhead rows it names, NAN when one is missing. `parts` receives their
+ * names ("pickle + hash sha1 + ..."). */
+static double stage_overhead(const rundir *py, const rundir_row *w, char *parts, size_t cap)
+{
+    const char *v[4] = {0}, *cod[4] = {0}, *h[4] = {0};
+    size_t n = 0;
+    const char *codec = *w->codec ? w->codec : NULL;
+    if (strcmp(w->stage, "pickle") == 0) {
+        v[n++] = "pickle";
+    } else if (strcmp(w->stage, "hash") == 0) {
+        v[n] = "hash", h[n++] = w->hash;
+    } else if (strcmp(w->stage, "compress") == 0 || strcmp(w->stage, "decompress") == 0 ||
+               strcmp(w->stage, "load") == 0) {
+        v[n] = w->stage, cod[n++] = codec;
+    } else if (strcmp(w->stage, "load+verify") == 0) {
+        v[n] = "load", cod[n++] = codec;
+        v[n] = "hash", h[n++] = w->hash;
+    } else if (strcmp(w->stage, "save") == 0 && (strcmp(w->variant, "sequential") == 0 ||
+                                                  strcmp(w->variant, "overlapped") == 0)) {
+        v[n++] = "pickle";
+        v[n] = "hash", h[n++] = w->hash;
+        v[n] = "compress", cod[n++] = codec;
+        if (strcmp(w->variant, "overlapped") == 0) v[n++] = "thread-handoff";
+    } else {
+        return NAN;
+    }
+    double sum = 0;
+    size_t off = 0;
+    parts[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        const rundir_row *o = py_overhead(py, v[i], cod[i], w->level, h[i]);
+        if (!o) return NAN;
+        sum += o->median_ns;
+        int k = snprintf(parts + off, cap - off, "%s%s%s%s", i ? " + " : "", v[i], h[i] ? " " : "", h[i] ? h[i] : "");
+        if (k > 0 && (size_t)k < cap - off) off += (size_t)k;
+    }
+    return sum;
+}
+
+/* Why a prediction misses by more than TOL_NEAR, from the data of both rows. */
+static void explain(const report_ctx *c, prediction *p)
+{
+    const rundir_row *w = p->py, *cr = p->c;
+    cb_buf b = {0};
+    const char *why;
+    double cf = minflt(c->run, cr), pf = minflt(c->python, w);
+    double miss = w->median_ns - p->pred_ns;
+    if (!report_python_same(c->run, w, &why)) {
+        p->why_mask |= 1u << WHY_CODE;
+        cb_buf_printf(&b, "; different code: %s", why);
+    }
+    if (!isnan(cf) && !isnan(pf) && fabs(cf - pf) > FAULTS_MIN && fabs(cf - pf) > FAULTS_DIFFER * fmax(cf, pf)) {
+        p->why_mask |= 1u << WHY_FAULTS;
+        cb_buf_printf(&b, "; allocation faults: the C cell (alloc %s) %.0f minor faults per call, Python %.0f",
+                      cr->alloc, cf, pf);
+    }
+    if (p->over_ns > OVERHEAD_DOMINATES * p->pred_ns) {
+        p->why_mask |= 1u << WHY_PER_CALL;
+        cb_buf_printf(&b, "; per-call cost dominates: %s of the predicted %s ms is the interpreter's",
+                      NUM(ms(p->over_ns)), NUM(ms(p->pred_ns)));
+    }
+    /* A copy of the blob, as C times it (compress none, reuse buffers), when
+     * one is a visible part of the prediction. */
+    const rundir_row *copy = rpt_find(c, w->payload, "compress", "", "none", 0, NULL, "reuse");
+    if (copy && miss > 0 && copy->median_ns > COPY_VISIBLE * p->pred_ns) {
+        double k = miss / copy->median_ns;
+        if (k >= 0.5 && k < 3.5) {
+            p->why_mask |= 1u << WHY_COPY;
+            cb_buf_printf(&b, "; Python pays %s ms more, about %.0f cop%s of the %llu-byte blob (a copy: %s ms in C)",
+                          NUM(ms(miss)), round(k), round(k) == 1 ? "y" : "ies", (unsigned long long)w->pickled_bytes,
+                          NUM(ms(copy->median_ns)));
+        }
+    }
+    int c_noisy = !isnan(cr->spread) && cr->spread > TOL_NEAR, py_noisy = !isnan(w->spread) && w->spread > TOL_NEAR;
+    if (c_noisy || py_noisy) {
+        p->why_mask |= 1u << WHY_NOISE;
+        cb_buf_printf(&b, "; noisy rounds (spread = interquartile range / median):");
+        if (c_noisy) cb_buf_printf(&b, " C %.0f %%%s", 100 * cr->spread, py_noisy ? "," : "");
+        if (py_noisy) cb_buf_printf(&b, " Python %.0f %%", 100 * w->spread);
+    }
+    if (!p->why_mask) p->why_mask = 1u << WHY_NONE;
+    if (b.oom) rpt_oom();
+    snprintf(p->why, sizeof p->why, "%s", b.n ? b.p + 2 : "not explained by faults, per-call cost, a copy or noise");
+    cb_buf_free(&b);
+}
+
+static const rundir_row *c_row(const report_ctx *c, const rundir_row *w)
+{
+    for (size_t a = 0; a < sizeof c_allocs / sizeof c_allocs[0]; a++) {
+        const rundir_row *r = rpt_find(c, w->payload, w->stage, w->variant, *w->codec ? w->codec : NULL, w->level,
+                                       w->hash, c_allocs[a]);
+        if (r) return r;
+    }
+    return NULL;
+}
+
+/* The C cell's interval over its rounds (roundstats), else its range. */
+static void c_interval(const rundir_row *cr, double *lo, double *hi)
+{
+    *lo = *hi = NAN;
+    if (cr->samples_ns && cr->nsamples >= 3) {
+        char id[512];
+        rundir_row_key_id(cr, id, sizeof id);
+        rs_value(rs_estimate_median(cr->samples_ns, cr->nsamples, rs_seed(id)), lo, hi);
+    }
+    if (isnan(*lo) || isnan(*hi)) {
+        *lo = cr->min_ns;
+        *hi = cr->max_ns;
+    }
+}
+
+static void fmt_level(const rundir_row *w, char *buf, size_t n)
+{
+    if (*w->codec && w->level != RUNDIR_NO_LEVEL) snprintf(buf, n, "%d", w->level);
+    else buf[0] = '\0';
+}
+
+/* The predictions of every Python row that has a C cell and overhead rows;
+ * NULL when none. counts: within +-10 %, within +-25 %, and per C alloc. */
+static prediction *predict_all(const report_ctx *c, size_t *n_out, size_t *near_out, size_t *far_out,
+                               size_t nalloc[3])
+{
+    const rundir *py = c->python;
+    prediction *v;
+    size_t n = 0, near = 0, far = 0;
+    if (!(v = calloc(py->nrows ? py->nrows : 1, sizeof *v))) rpt_oom();
+    for (size_t i = 0; i < py->nrows; i++) {
+        const rundir_row *w = &py->rows[i];
+        prediction *p = &v[n];
+        char parts[256];
+        if (!w->ok || w->protocol != c->protocol || strcmp(w->stage, "overhead") == 0) continue;
+        if (!(p->c = c_row(c, w))) continue;
+        p->over_ns = stage_overhead(py, w, parts, sizeof parts);
+        if (isnan(p->over_ns)) continue;
+        p->py = w;
+        p->c_ns = p->c->median_ns;
+        p->pred_ns = p->c_ns + p->over_ns;
+        c_interval(p->c, &p->lo_ns, &p->hi_ns);
+        p->lo_ns += p->over_ns;
+        p->hi_ns += p->over_ns;
+        p->ratio = w->median_ns / p->pred_ns;
+        near += fabs(p->ratio - 1) <= TOL_NEAR;
+        far += fabs(p->ratio - 1) <= TOL_FAR;
+        for (size_t a = 0; a < 3; a++) nalloc[a] += strcmp(p->c->alloc, c_allocs[a]) == 0;
+        if (fabs(p->ratio - 1) > TOL_NEAR) explain(c, p);
+        n++;
+    }
+    *n_out = n;
+    *near_out = near;
+    *far_out = far;
+    return v;
+}
+
+/* Before any section: the recommendation reads predict.tsv, so it is written
+ * from this run's rows first (a re-run of report gives the same REPORT.md). */
+int report_predict_write(report_ctx *c)
+{
+    size_t n, near, far, nalloc[3] = {0};
+    prediction *v;
+    cb_buf tsv = {0};
+    int rc = 0;
+    if (!c->python) return 0;
+    v = predict_all(c, &n, &near, &far, nalloc);
+    cb_buf_printf(&tsv, "payload\tstage\tvariant\tcodec\tlevel\thash\tpredicted_ms\tpython_ms\tratio\t"
+                  "predicted_lo_ms\tpredicted_hi_ms\tc_alloc\tc_ms\toverhead_ms\texplanation\n");
+    for (size_t i = 0; i < n; i++) {
+        const prediction *p = &v[i];
+        const rundir_row *w = p->py;
+        char lv[16];
+        fmt_level(w, lv, sizeof lv);
+        cb_buf_printf(&tsv, "%s\t%s\t%s\t%s\t%s\t%s\t%.6f\t%.6f\t%.4f\t%.6f\t%.6f\t%s\t%.6f\t%.6f\t%s\n", w->payload,
+                      w->stage, w->variant, w->codec, lv, w->hash, ms(p->pred_ns), ms(w->median_ns), p->ratio,
+                      ms(p->lo_ns), ms(p->hi_ns), p->c->alloc, ms(p->c_ns), ms(p->over_ns), p->why);
+    }
+    if (tsv.oom) rpt_oom();
+    char *path = rpt_asprintf("%s/predict.tsv", c->run->dir);
+    if (cb_write_atomic(path, tsv.p ? tsv.p : "", tsv.n, CB_VOLATILE, NULL, c->err, c->errlen) != 0) rc = -1;
+    free(path);
+    cb_buf_free(&tsv);
+    free(v);
+    return rc;
+}
+
+void report_sec_predict(report_ctx *c, FILE *md)
+{
+    const rundir *py = c->python;
+    prediction *v;
+    size_t n, near, far, nalloc[3] = {0};
+    if (!py) {
+        fprintf(md, "No Python run. `casbench run --python` times CPython's cells in the same rounds "
+                "(RUN_DIR/python, found here without options); `casbench report RUN_DIR --python "
+                "PY_RUN_DIR` takes a run of `infra/python_path.py` made apart. Then this section "
+                "predicts every Python row from its C cell and the interpreter's measured per-call "
+                "costs, and writes predict.tsv.\n\n");
+        return;
+    }
+    v = predict_all(c, &n, &near, &far, nalloc);
+    fprintf(md, "Python run: `%s` (%s %s%s). predicted = the C cell's median + the interpreter's "
+            "per-call costs of the calls the stage makes, measured by the Python run itself (its "
+            "`overhead` rows: each binding on an empty input, the worker hand-off of the overlapped "
+            "save; results/README.md). The C cell is the one with alloc `cpython` when the run has "
+            "it, else `fresh`, else `reuse`: here %zu `cpython`, %zu `fresh`, %zu `reuse`. The "
+            "interval is the C cell's 95 %% interval over its rounds plus the same costs. Every row "
+            "is in `predict.tsv`.\n\n", py->dir, rundir_env(py, "python_implementation"),
+            rundir_env(py, "python_version"),
+            strcmp(rundir_env(py, "timing"), "unknown") != 0 ? ", timed in the C run's rounds"
+                                                             : ", a separate run: drift between the two runs "
+                                                               "counts as prediction error",
+            nalloc[0], nalloc[1], nalloc[2]);
+    if (!n) {
+        fprintf(md, "No Python row has a C cell and its overhead rows under protocol %d.\n\n", c->protocol);
+        free(v);
+        return;
+    }
+    fprintf(md, "%zu rows: %zu (%.0f %%) within +-%d %%, %zu (%.0f %%) within +-%d %%.\n\n"
+            , n, near, 100.0 * (double)near / (double)n, (int)(TOL_NEAR * 100), far,
+            100.0 * (double)far / (double)n, (int)(TOL_FAR * 100));
+    if (near == n) {
+        free(v);
+        return;
+    }
+    fprintf(md, "Of the %zu rows outside +-%d %%, what the data shows (a row may show several):", n - near,
+            (int)(TOL_NEAR * 100));
+    for (int k = 0; k < WHY_COUNT; k++) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) m += (v[i].why_mask >> k) & 1u;
+        fprintf(md, "%s %s %zu", k ? ";" : "", why_names[k], m);
+    }
+    fprintf(md, ". Row by row:\n\n");
+    fprintf(md, "| payload | stage | variant | codec | hash | C alloc | C ms | per-call ms | predicted ms | "
+            "Python ms | Python / predicted | why |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for (size_t i = 0; i < n; i++) {
+        const prediction *p = &v[i];
+        const rundir_row *w = p->py;
+        char codec[80] = "-";
+        if (fabs(p->ratio - 1) <= TOL_NEAR) continue;
+        if (*w->codec) snprintf(codec, sizeof codec, "%s:%d", w->codec, w->level);
+        fprintf(md, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", w->payload, w->stage,
+                *w->variant ? w->variant : "-", codec, *w->hash ? w->hash : "-", p->c->alloc, NUM(ms(p->c_ns)),
+                NUM(ms(p->over_ns)), NUM(ms(p->pred_ns)), NUM(ms(w->median_ns)), NUM(p->ratio), p->why);
+    }
+    fprintf(md, "\n");
+    free(v);
+}

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# The prediction of CPython's rows (report/report_predict.c, predict.tsv) and
+# the Python side timed in a C run's rounds (run --python, bench/pyserve.c):
+#   - on the report fixture with per-call cost rows added: predict.tsv's
+#     columns, and its arithmetic recomputed by an independent oracle from
+#     both matrix.tsv files; the section's shares and its list of misses;
+#   - a live quick run with --python: Python rows with one sample per C
+#     round, the report finding RUN/python by itself; a Python side that
+#     dies in round 1 or cannot start leaves the C run whole, said in one line.
+# shellcheck disable=SC2016 # awk and python programs in single quotes
+. "$(dirname "$0")/lib.sh"
+FIX=tests/fixtures/report
+CB=$(realpath "$CASBENCH")
+export CASBENCH_PLOTS_DIR=$PWD/plots
+
+# ---- the fixture ------------------------------------------------------------
+cp -r "$FIX/run" "$TMPD/run"
+cp -r "$FIX/python" "$TMPD/python"
+mkdir -p "$TMPD/reference" && cp results/reference/pr3090-published.tsv "$TMPD/reference/" 2>/dev/null
+# Per-call cost rows as python_path.py writes them (stage overhead, payload
+# overhead); synthetic figures, one a variant. compress/decompress/load of
+# zstd:3 are left out: its rows must then be left out of predict.tsv.
+"$PY" - "$TMPD/python/matrix.tsv" <<'PYEOF'
+import sys
+p = sys.argv[1]
+lines = open(p).read().splitlines()
+cols = lines[0].split("\t")
+rows = [("pickle", "", "", "", 400.0), ("hash", "", "", "sha1", 700.0), ("hash", "", "", "sha256", 750.0),
+        ("hash", "", "", "blake2b", 800.0), ("hash", "", "", "xxh64", 250.0), ("hash", "", "", "xxh3-128", 260.0),
+        ("thread-handoff", "", "", "", 20000.0), ("store", "gzip", "3", "", 600000.0)]
+for st, base in (("compress", 5000.0), ("decompress", 2000.0), ("load", 8000.0)):
+    for codec, level in (("gzip", "3"), ("lz4", "0"), ("none", "0")):
+        rows.append((st, codec, level, "", base + len(codec) * 10))
+for v, codec, level, h, med in rows:
+    d = dict(payload="overhead", protocol="4", pickled_bytes="5", stage="overhead", variant=v, codec=codec,
+             level=level, hash=h, alloc="reuse" if v == "hash" else "fresh", bytes_in="0", bytes_out="0",
+             repetitions="3", iterations="100", median_ns=repr(med), mean_ns=repr(med), stddev_ns="1.0",
+             min_ns=repr(med - 1), max_ns=repr(med + 1), cv="0.001", mb_per_s="0",
+             samples_ns="%r,%r,%r" % (med - 1, med, med + 1), status="ok")
+    lines.append("\t".join(d.get(c, "") for c in cols))
+open(p, "w").write("\n".join(lines) + "\n")
+PYEOF
+report() { (cd "$TMPD" && "$CB" report "$@" >/dev/null 2>"$TMPD/report.err"); }
+check "report --python on the fixture" report run --python python
+T=$TMPD/run/predict.tsv
+check_eq "predict.tsv: the agreed columns, in order, then the documented extra ones" \
+  "payload stage variant codec level hash predicted_ms python_ms ratio predicted_lo_ms predicted_hi_ms c_alloc c_ms overhead_ms explanation" \
+  "$(head -n 1 "$T" | tr '\t' ' ')"
+
+# The oracle: predicted = the C cell (cpython, else fresh, else reuse) + the
+# sum of the overhead rows of the calls the stage makes, from the two
+# matrix.tsv files alone.
+"$PY" - "$TMPD/run/matrix.tsv" "$TMPD/python/matrix.tsv" "$T" >"$TMPD/oracle" <<'PYEOF'
+import csv, sys
+def rows(p):
+    return list(csv.DictReader(open(p), delimiter="\t", quoting=csv.QUOTE_NONE))
+c_rows, py_rows, pred = rows(sys.argv[1]), rows(sys.argv[2]), rows(sys.argv[3])
+over = {(r["variant"], r["codec"], r["level"], r["hash"]): float(r["median_ns"]) for r in py_rows
+        if r["stage"] == "overhead" and r["status"] == "ok"}
+def calls(r):
+    cl = (r["codec"], r["level"])
+    s, v, h = r["stage"], r["variant"], r["hash"]
+    if s == "pickle": return [("pickle", "", "", "")]
+    if s == "hash": return [("hash", "", "", h)]
+    if s in ("compress", "decompress", "load"): return [(s,) + cl + ("",)]
+    if s == "load+verify": return [("load",) + cl + ("",), ("hash", "", "", h)]
+    if s == "save" and v in ("sequential", "overlapped"):
+        return [("pickle", "", "", ""), ("hash", "", "", h), ("compress",) + cl + ("",)] + \
+               ([("thread-handoff", "", "", "")] if v == "overlapped" else [])
+    return None
+want = {}
+for r in py_rows:
+    if r["status"] != "ok" or r["stage"] == "overhead" or r["protocol"] != "4":
+        continue
+    c = None
+    for a in ("cpython", "fresh", "reuse"):
+        m = [x for x in c_rows if x["status"] == "ok" and x["protocol"] == "4" and all(
+            x[k] == r[k] for k in ("payload", "stage", "variant", "codec", "level", "hash")) and x["alloc"] == a]
+        if m:
+            c = m[0]
+            break
+    cs = calls(r)
+    if c is None or cs is None or any(k not in over for k in cs):
+        continue
+    o = sum(over[k] for k in cs)
+    p = (float(c["median_ns"]) + o) / 1e6
+    want[(r["payload"], r["stage"], r["variant"], r["codec"], r["level"], r["hash"])] = (
+        p, float(r["median_ns"]) / 1e6, c["alloc"])
+bad = []
+got = set()
+for r in pred:
+    k = (r["payload"], r["stage"], r["variant"], r["codec"], r["level"], r["hash"])
+    got.add(k)
+    if k not in want:
+        bad.append("extra row %s" % (k,)); continue
+    p, py, alloc = want[k]
+    pm, pym, ratio = float(r["predicted_ms"]), float(r["python_ms"]), float(r["ratio"])
+    if abs(pm - p) > 1e-6 + 1e-6 * p or abs(pym - py) > 1e-6 + 1e-6 * py or abs(ratio - py / p) > 1e-3 * ratio \
+            or r["c_alloc"] != alloc or not float(r["predicted_lo_ms"]) <= pm <= float(r["predicted_hi_ms"]):
+        bad.append("%s: got %s %s %s %s, want %.6f %.6f %.4f %s" % (k, pm, pym, ratio, r["c_alloc"], p, py, py / p, alloc))
+    if (abs(py / p - 1) > 0.10) != (r["explanation"] != ""):
+        bad.append("%s: explanation %r with ratio %.3f" % (k, r["explanation"], py / p))
+for k in want:
+    if k not in got:
+        bad.append("missing row %s" % (k,))
+n = len(want)
+near = sum(abs(py / p - 1) <= 0.10 for p, py, _ in want.values())
+far = sum(abs(py / p - 1) <= 0.25 for p, py, _ in want.values())
+print("rows %d near %d far %d zstd %d" % (n, near, far, sum(k[3] == "zstd" for k in want)))
+print("\n".join(bad[:5]) if bad else "ok")
+PYEOF
+check_eq "predict.tsv: every row equals the oracle's C cell + per-call costs, ratio, alloc, interval around it" \
+  ok "$(tail -n +2 "$TMPD/oracle")"
+read -r _ n _ near _ far _ nzstd <<<"$(head -n 1 "$TMPD/oracle")"
+check "predict.tsv: the fixture gives rows, some of them misses" test "$n" -gt 10 -a "$near" -lt "$n"
+check_eq "predict.tsv: a stage whose per-call cost was not measured (zstd:3) is left out" 0 "$nzstd"
+R=$TMPD/run/REPORT.md
+sec=$(sed -n '/^## [0-9]*\. What metaflow would see/,/^## /p' "$R")
+check_eq "the section states the shares the oracle computes" \
+  "$(awk -v n="$n" -v a="$near" -v b="$far" 'BEGIN {printf "%d rows: %d (%.0f %%) within +-10 %%, %d (%.0f %%) within +-25 %%", n, a, 100 * a / n, b, 100 * b / n}')" \
+  "$(grep -o '^[0-9]* rows: .* within +-25 %' <<<"$sec")"
+check_eq "the section lists every row outside +-10 % once, each with a reason" "$((n - near))" \
+  "$(grep -c '^| [a-z]* | [a-z+]* | .* | [^|]*[a-z][^|]* |$' <<<"$(grep '^| ' <<<"$sec" | tail -n +2)")"
+check_eq "predict.tsv's misses are the section's" \
+  "$(tsv_awk 'NR > 1 && $col["explanation"] != "" {print $col["payload"], $col["stage"]}' "$T" | sort | paste -sd,)" \
+  "$(grep '^| ' <<<"$sec" | tail -n +2 | awk -F' [|] ' '{print substr($1, 3), $2}' | sort | paste -sd,)"
+check_eq "the section counts the misses' reasons as predict.tsv's explanations show them" \
+  "$(for k in 'different code' 'allocation faults' 'per-call cost dominates' 'cop(y|ies) of the' 'noisy rounds' 'not explained'; do
+       tsv_awk 'NR > 1' "$T" | cut -f15 | grep -Ec "$k"; done | paste -sd' ')" \
+  "$(grep -o 'different code [0-9]*; allocation faults that differ [0-9]*; per-call cost dominating [0-9]*; one or more copies of the blob [0-9]*; noisy rounds [0-9]*; none of these [0-9]*' <<<"$sec" | grep -o '[0-9]*' | paste -sd' ')"
+# `report RUN` finds RUN/python without --python.
+mv "$TMPD/python" "$TMPD/run/python"
+cp "$T" "$TMPD/predict.first"
+rm "$T"
+check "report RUN with RUN/python, no --python" report run
+check_eq "report RUN finds RUN/python: the same predict.tsv" "" "$(diff "$TMPD/predict.first" "$T" 2>&1)"
+rm -r "$TMPD/run/python" "$T"
+check "report RUN without any Python run" report run
+check "without a Python run the section says how to get one, no predict.tsv" bash -c \
+  '! [ -e "$1" ] && grep -q "^No Python run. .casbench run --python." "$2"' _ "$T" "$R"
+
+# ---- live: the Python side in the rounds of a C run -------------------------
+live() {  # live OUT [ENV=V...] -- [casbench run args]
+  local out=$1; shift
+  env "$@" "$CASBENCH" run --quick --payload config --codec lz4:0,gzip:3 --hash sha1,blake3 --rounds 3 \
+    --out "$TMPD/$out" --python="$PY" >"$TMPD/$out.out" 2>"$TMPD/$out.err"
+}
+rc=0; live served PYTHON_PATH_IGNORED=1 || rc=$?
+check_eq "run --python: exit 0" 0 "$rc"
+PM=$TMPD/served/python/matrix.tsv
+check_eq "run --python: RUN/python is a python run (env.tsv runtime, timing in the run's rounds)" "python|yes" \
+  "$(awk -F'\t' '$1 == "runtime" {r = $2} $1 == "timing" {t = ($2 ~ /^rounds of the casbench run/) ? "yes" : "no"} END {print r "|" t}' "$TMPD/served/python/env.tsv")"
+check_eq "run --python: every C row and every Python row has one sample per round (3)" "C 3|P 3" \
+  "C $(tsv_awk 'NR > 1 {print $col["repetitions"] "," split($col["samples_ns"], s, ",")}' "$TMPD/served/matrix.tsv" | sort -u | paste -sd' ' | sed 's/,3$//')|P $(tsv_awk 'NR > 1 {print $col["repetitions"] "," split($col["samples_ns"], s, ",")}' "$PM" | sort -u | paste -sd' ' | sed 's/,3$//')"
+check_eq "run --python: the Python rows (blake3 has no module: left out, said on stderr)" \
+  "config compress gzip:3 -|config compress lz4:0 -|config decompress gzip:3 -|config decompress lz4:0 -|config hash : sha1|config load gzip:3 -|config load lz4:0 -|config pickle : -|config save gzip:3 sha1|config save lz4:0 sha1" \
+  "$(tsv_awk 'NR > 1 && $col["payload"] != "overhead" && $col["variant"] != "overlapped" {print $col["payload"], $col["stage"], $col["codec"] ":" $col["level"], ($col["hash"] == "" ? "-" : $col["hash"])}' "$PM" | sort | paste -sd'|')"
+check_eq "run --python: per-call cost rows (stage overhead), all ok" \
+  "bytesio bytesio-read compress decompress hash load pickle store thread-handoff|ok" \
+  "$(tsv_awk 'NR > 1 && $col["stage"] == "overhead" {print $col["variant"]}' "$PM" | sort -u | paste -sd' ')|$(tsv_awk 'NR > 1 && $col["stage"] == "overhead" {print $col["status"]}' "$PM" | sort -u)"
+check_eq "run --python: nothing on stderr but the skipped hash" "blake3" \
+  "$(grep -v '^python_path.py: blake3: ' "$TMPD/served.err"; grep -c '^python_path.py: blake3: ' "$TMPD/served.err" | sed 's/^1$/blake3/')"
+check "report on the served run" report served
+check_eq "report RUN writes predict.tsv from RUN/python: config's rows" \
+  "compress decompress hash load pickle save" \
+  "$(tsv_awk 'NR > 1 {print $col["stage"]}' "$TMPD/served/predict.tsv" | sort -u | paste -sd' ')"
+
+# The Python side dies at round 1: the C run completes its 3 rounds.
+rc=0; live died PYTHON_PATH_DIE_AT_ROUND=1 || rc=$?
+check_eq "python side dies: the C run exits 0" 0 "$rc"
+check_eq "python side dies: one line says so" 1 "$(grep -c '^casbench: python side (infra/python_path.py --serve): exited with status 9' "$TMPD/died.err")"
+check_eq "python side dies: every C row ok with 3 rounds, as many as without --python" \
+  "ok 3|$(tail -n +2 "$TMPD/served/matrix.tsv" | wc -l)" \
+  "$(tsv_awk 'NR > 1 {print $col["status"], $col["repetitions"]}' "$TMPD/died/matrix.tsv" | sort -u | paste -sd,)|$(tail -n +2 "$TMPD/died/matrix.tsv" | wc -l)"
+check_eq "python side dies: its round 0 is kept (one sample a row)" 1 \
+  "$(tsv_awk 'NR > 1 {print $col["repetitions"]}' "$TMPD/died/python/matrix.tsv" | sort -u)"
+# An interpreter that does not exist: nothing to serve, one line.
+rc=0; "$CASBENCH" run --quick --payload config --codec lz4:0 --hash sha1 --rounds 2 --out "$TMPD/nopy" \
+  --python="$TMPD/no-such-python" >/dev/null 2>"$TMPD/nopy.err" || rc=$?
+check_eq "python missing: exit 0, one line on stderr, C rows ok, no RUN/python" "0|1|ok|" \
+  "$rc|$(wc -l <"$TMPD/nopy.err")|$(tsv_awk 'NR > 1 {print $col["status"]}' "$TMPD/nopy/matrix.tsv" | sort -u)|$(ls -d "$TMPD/nopy/python" 2>/dev/null)"
+# A module missing on the Python side (numpy, shadowed): its reason, in casbench's one line.
+mkdir -p "$TMPD/nonumpy" && echo 'raise ImportError("No module named numpy (shadowed by the test)")' >"$TMPD/nonumpy/numpy.py"
+rc=0; PYTHONPATH="$TMPD/nonumpy" "$CASBENCH" run --quick --payload config --codec lz4:0 --hash sha1 --rounds 2 \
+  --out "$TMPD/nomod" --python="$PY" >/dev/null 2>"$TMPD/nomod.err" || rc=$?
+check_eq "python module missing: exit 0, C rows ok, one line naming the module" "0|ok|1" \
+  "$rc|$(tsv_awk 'NR > 1 {print $col["status"]}' "$TMPD/nomod/matrix.tsv" | sort -u)|$(grep -c '^casbench: python side .*: import: No module named numpy (shadowed by the test)' "$TMPD/nomod.err")"
+check_eq "python module missing: nothing else on stderr" 1 "$(wc -l <"$TMPD/nomod.err")"
