@@ -127,8 +127,8 @@ void report_sec_recommend(report_ctx *c, FILE *md);
 void report_sec_fastsave(report_ctx *c, FILE *md);
 void report_sec_python(report_ctx *c, FILE *md);
 void report_sec_predict(report_ctx *c, FILE *md);
-/* Writes RUN_DIR/predict.tsv from the Python run (nothing without one);
- * 0, or -1 with the message in c->err. */
+/* Writes RUN_DIR/predict.tsv from the Python run (nothing when no Python
+ * row can be predicted); 0, or -1 with the message in c->err. */
 int report_predict_write(report_ctx *c);
 
 /* Digest size in bytes from any hash row of the run (bytes_out), or 0. */

@@ -231,6 +231,12 @@ int report_predict_write(report_ctx *c)
     int rc = 0;
     if (!c->python) return 0;
     v = predict_all(c, &n, &near, &far, nalloc);
+    if (!n) {
+        /* Nothing predicted (no overhead rows): a predict.tsv already in
+         * RUN_DIR, for example one the user gave, stays the recommendation's. */
+        free(v);
+        return 0;
+    }
     cb_buf_printf(&tsv, "payload\tstage\tvariant\tcodec\tlevel\thash\tpredicted_ms\tpython_ms\tratio\t"
                   "predicted_lo_ms\tpredicted_hi_ms\tc_alloc\tc_ms\toverhead_ms\texplanation\n");
     for (size_t i = 0; i < n; i++) {
@@ -282,8 +288,8 @@ void report_sec_predict(report_ctx *c, FILE *md)
         free(v);
         return;
     }
-    fprintf(md, "%zu rows: %zu (%.0f %%) within +-%d %%, %zu (%.0f %%) within +-%d %%.\n\n"
-            , n, near, 100.0 * (double)near / (double)n, (int)(TOL_NEAR * 100), far,
+    fprintf(md, "%zu rows: %zu (%.0f %%) within +-%d %%, %zu (%.0f %%) within +-%d %%.\n\n",
+            n, near, 100.0 * (double)near / (double)n, (int)(TOL_NEAR * 100), far,
             100.0 * (double)far / (double)n, (int)(TOL_FAR * 100));
     if (near == n) {
         free(v);
