@@ -66,3 +66,20 @@ check_eq "peak_bytes is empty on every other stage" "" \
 check "the save and load rows are there to check" test "$(tsv '$col["stage"] ~ /^(save|load)$/ { n++ } END { print n + 0 }')" -ge 3
 check_eq "streaming and sequential store the same key" "1" \
   "$(tsv '$col["stage"] == "save" { print $col["key"] }' | sort -u | wc -l | tr -d ' ')"
+
+# The Python side (infra/python_memory.py): each streaming save verified
+# against sequential's key and stored bytes by the script (a row with status
+# error otherwise); its peak below sequential's on the 8 MB array, whose
+# numpy tobytes() copy it still holds.
+p=$TMPD/pymem
+rc=0
+"$PY" infra/python_memory.py --payload metrics,weights --codec lz4:0 --repetitions 1 \
+  --casbench "$CASBENCH_RELEASE" --out "$p" >/dev/null 2>"$TMPD/py.err" || rc=$?
+check_eq "python_memory.py: exit 0 (every cell verified)" "0" "$rc"
+M=$p/matrix.tsv
+check_eq "python_memory.py: 4 ok rows with an integer peak_bytes" "4" \
+  "$(tsv '$col["status"] == "ok" && $col["peak_bytes"] ~ /^[0-9]+$/ { n++ } END { print n + 0 }')"
+seq_peak=$(tsv '$col["payload"] == "weights" && $col["variant"] == "sequential" { print $col["peak_bytes"] }')
+str_peak=$(tsv '$col["payload"] == "weights" && $col["variant"] == "streaming" { print $col["peak_bytes"] }')
+check "python streaming holds less than sequential on weights ($str_peak < $seq_peak bytes)" \
+  test "${str_peak:-0}" -gt 0 -a "${str_peak:-0}" -lt "${seq_peak:-0}"
