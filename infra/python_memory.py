@@ -53,6 +53,7 @@ import io
 import os
 import pickle
 import socket
+import statistics
 import sys
 import time
 import tracemalloc
@@ -329,11 +330,13 @@ def main(argv):
                         errors += 1
                     else:
                         n, samples, faults = pp.measure(lambda: save(obj), a["repetitions"], 0.01)
-                        samples.sort()
-                        med = samples[len(samples) // 2]
+                        med = statistics.median(samples)
+                        mean = statistics.fmean(samples)
+                        sd = statistics.stdev(samples) if len(samples) > 1 else 0.0
                         row.update(bytes_out=len(got), ratio="%.6f" % (len(blob) / max(1, len(got))),
                                    repetitions=a["repetitions"], iterations=n, median_ns="%.3f" % med,
-                                   min_ns="%.3f" % samples[0], max_ns="%.3f" % samples[-1],
+                                   mean_ns="%.3f" % mean, stddev_ns="%.3f" % sd, cv="%.6f" % (sd / mean),
+                                   min_ns="%.3f" % min(samples), max_ns="%.3f" % max(samples),
                                    mb_per_s="%.3f" % (len(blob) * 1e3 / med if med else 0),
                                    samples_ns=",".join("%.3f" % s for s in samples), key=key,
                                    minflt_per_iter="%.2f" % faults,

@@ -120,6 +120,7 @@ void report_sec_upload(report_ctx *c, FILE *md);
 void report_sec_recommend(report_ctx *c, FILE *md);
 void report_sec_fastsave(report_ctx *c, FILE *md);
 void report_sec_python(report_ctx *c, FILE *md);
+void report_sec_memory(report_ctx *c, FILE *md);
 
 /* Digest size in bytes from any hash row of the run (bytes_out), or 0. */
 int rpt_digest_bytes(const report_ctx *c, const char *hash);
