@@ -21,6 +21,7 @@
 #include "hash.h"
 #include "memory.h"
 #include "payload.h"
+#include "pickle.h"
 #include "streaming.h"
 #include "util.h"
 
@@ -47,6 +48,57 @@ static void check(const char *what, int ok, const char *fmt, double a, double b)
 #pragma GCC diagnostic pop
     printf("FAIL: %s: %s\n", what, detail);
     failures++;
+}
+
+/* pickle_dump_stream's pieces, gathered. */
+typedef struct { uint8_t *p; size_t n, cap, max_piece; } gather;
+
+static int gather_piece(void *arg, const uint8_t *b, size_t n)
+{
+    gather *g = arg;
+    if (n > g->max_piece) g->max_piece = n;
+    if (g->n + n > g->cap) return -1;
+    memcpy(g->p + g->n, b, n);
+    g->n += n;
+    return 0;
+}
+
+/* The streamed pickle is pickle_dump's, byte for byte, for every payload
+ * kind and protocol, its size known beforehand by pickle_size, every piece
+ * at most a window. */
+static void streamed_pickles(void)
+{
+    static const char *const specs[] = {"config", "metrics", "metrics:columns=8000", "embeddings", "weights:rows=100", "random:size=300K",
+                                        "tokens:count=50000", "sparse:rows=100"};
+    char err[256] = "", name[256];
+    uint8_t *window = malloc(PICKLE_WINDOW_MIN);
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+        int status, bad = 0;
+        payload *p = payload_create(specs[i], 0, &status, err, sizeof err);
+        for (int proto = 2; p && window && proto <= 5; proto++) {
+            pickle_options o = {proto, 1};
+            err[0] = 0;
+            size_t cap = pickle_bound(payload_object(p), &o);
+            uint8_t *want = malloc(cap);
+            gather g = {malloc(cap), 0, cap, 0};
+            size_t n = want ? pickle_dump(payload_object(p), &o, want, cap, err, sizeof err) : 0;
+            uint64_t size = pickle_size(payload_object(p), &o, window, PICKLE_WINDOW_MIN, err, sizeof err);
+            uint64_t sent = g.p ? pickle_dump_stream(payload_object(p), &o, window, PICKLE_WINDOW_MIN, gather_piece,
+                                                     &g, err, sizeof err) : 0;
+            if (!n || size != n || sent != n || g.n != n || memcmp(g.p, want, n) != 0 || g.max_piece > PICKLE_WINDOW_MIN)
+                bad = printf("FAIL: streamed pickle of %s, protocol %d: %zu bytes one-shot, size %llu, streamed %zu "
+                             "(largest piece %zu) %s\n", specs[i], proto, n, (unsigned long long)size, g.n,
+                             g.max_piece, err);
+            free(want);
+            free(g.p);
+        }
+        snprintf(name, sizeof name, "%s: pickle_dump_stream's pieces are pickle_dump's bytes, protocols 2-5", specs[i]);
+        if (!p) printf("FAIL: %s: %s\n", name, err);
+        else if (!bad) printf("PASS: %s\n", name);
+        if (!p || bad) failures++;
+        payload_free(p);
+    }
+    free(window);
 }
 
 /* One timed iteration and the untimed cleanup after it, as the rounds run them. */
@@ -90,6 +142,7 @@ int main(int argc, char **argv)
 {
     char err[512], dir[] = "/tmp/casbench-test_memory.XXXXXX", name[256];
     const char *outdir = argc > 1 ? argv[1] : NULL;
+    streamed_pickles();
     const uint8_t *blob;
     size_t blob_len;
     uint8_t *owned = NULL;
