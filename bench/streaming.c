@@ -185,6 +185,9 @@ int streaming_save(streaming *s, const pyobj *obj, const pickle_options *popt, c
         fail_errno(err, errlen, "map", s->tmp);
         goto out;
     }
+    /* No readahead on the output's faults: it would map whole large folios
+     * (MiBs) of a file the process only writes. */
+    madvise(s->map, s->map_len, MADV_RANDOM);
     r = s->codec->stream_begin(s->cctx, (size_t)total, s->map, s->map_len);
     if (codec_is_error(r)) {
         cb_err(err, errlen, "streaming: %s %s", s->codec->name, codec_error_name(r));
