@@ -112,6 +112,20 @@ static void sweep_plot(report_ctx *c, const char *spec, FILE *md)
         if (here) cb_buf_printf(&names, "%s%s", names.n ? " " : "", variants[v]);
         if (here > points) points = here;
     }
+    for (int k = 0; c->python && k < 2; k++) {
+        char codec[64];
+        int level;
+        size_t here = 0;
+        const char *var = k ? SCHEMA_VARIANT_STREAMING : SCHEMA_VARIANT_SEQUENTIAL;
+        rpt_split_spec(spec, codec, sizeof codec, &level);
+        for (size_t p = 0; p < c->payloads.n; p++) {
+            const rundir_row *r = is_weights(c->payloads.v[p]) ? py_row(c, c->payloads.v[p], var, codec, level) : NULL;
+            if (!r) continue;
+            if (!here++) cb_buf_printf(&d, "%s# python %s\npickle_mib\tpeak_mib\n", names.n ? "\n\n" : "", var);
+            cb_buf_printf(&d, "%.6g\t%.6g\n", (double)r->pickled_bytes / MIB, (double)r->peak_bytes / MIB);
+        }
+        if (here) cb_buf_printf(&names, "%spython-%s", names.n ? " " : "", var);
+    }
     if (d.oom || names.oom) rpt_oom();
     if (points < 2) {
         fprintf(md, "No size sweep of `weights` with %s save rows in this run (run it with `--payload "
@@ -142,7 +156,9 @@ static void streaming_bar(report_ctx *c, const char *spec, FILE *md)
         if (!is_weights(pl) || !s || !t || (double)s->pickled_bytes < STREAM_FROM_BYTES) continue;
         if (!any++)
             fprintf(md, "Streaming against sequential (%s, same run, interleaved rounds): the bar is a peak "
-                    "under %s %% of sequential's and a time within %sx.\n\n| payload | peak streaming / "
+                    "under %s %% of sequential's and a time within %sx. Streaming's `save` includes creating, "
+                    "writing and renaming the stored file, which sequential's `save` does not (compare "
+                    "`save+store` rows for the whole path).\n\n| payload | peak streaming / "
                     "sequential | time streaming / sequential | same key | meets the bar |\n|---|---|---|---|---|\n",
                     spec, NUM(STREAM_PEAK_MAX * 100), NUM(STREAM_TIME_MAX));
         double pr = (double)t->peak_bytes / (double)(s->peak_bytes ? s->peak_bytes : 1);
@@ -204,6 +220,15 @@ static void parallel_tasks(report_ctx *c, const char *spec, FILE *md)
         if (r)
             fprintf(md, "| %s | %s | %ld |\n", variants[v], NUM((double)(r->pickled_bytes + (uint64_t)r->peak_bytes) / MIB),
                     tasks_fit(r));
+    }
+    for (int k = 0; c->python && k < 2; k++) {
+        char codec[64];
+        int level;
+        rpt_split_spec(spec, codec, sizeof codec, &level);
+        const rundir_row *r = py_row(c, big, k ? SCHEMA_VARIANT_STREAMING : SCHEMA_VARIANT_SEQUENTIAL, codec, level);
+        if (r)
+            fprintf(md, "| Python %s | %s | %ld |\n", r->variant,
+                    NUM((double)(r->pickled_bytes + (uint64_t)r->peak_bytes) / MIB), tasks_fit(r));
     }
     fprintf(md, "\n");
 }
