@@ -2,6 +2,7 @@
 #include "memory.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/types.h>
@@ -69,6 +70,11 @@ static int reset_hwm(void)
 
 int memory_hwm_peak(int (*fn)(void *arg), void *arg, uint64_t *peak)
 {
+    return memory_hwm_peak_after(NULL, fn, arg, peak);
+}
+
+int memory_hwm_peak_after(int (*prep)(void *arg), int (*fn)(void *arg), void *arg, uint64_t *peak)
+{
     int fds[2], status;
     uint64_t v = 0;
     pid_t pid;
@@ -86,7 +92,8 @@ int memory_hwm_peak(int (*fn)(void *arg), void *arg, uint64_t *peak)
         /* A first call maps in the code and data pages that a fork does not
          * copy (file-backed: the child faults them in on use); only the
          * second call's pages are the call's. */
-        if (fn(arg) == 0 && reset_hwm() == 0) {
+        if ((!prep || prep(arg) == 0) && fn(arg) == 0 && (!prep || prep(arg) == 0) &&
+            (malloc_trim(0), reset_hwm() == 0)) {
             before = status_kb("VmRSS");
             if (fn(arg) == 0) {
                 uint64_t hwm = status_kb("VmHWM");

@@ -42,4 +42,10 @@ uint64_t memory_count_end(void);
  * 0, or -1 when fork, /proc or a call failed (fn returns non-zero). */
 int memory_hwm_peak(int (*fn)(void *arg), void *arg, uint64_t *peak);
 
+/* The same with prep(arg) run before each call of fn, outside what is
+ * measured (the stored file a load reads); prep may be NULL. Between the
+ * calls, glibc's free heap memory goes back to the kernel (malloc_trim),
+ * so that what the measured call allocates are new pages. */
+int memory_hwm_peak_after(int (*prep)(void *arg), int (*fn)(void *arg), void *arg, uint64_t *peak);
+
 #endif
