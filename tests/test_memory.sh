@@ -84,14 +84,3 @@ str_peak=$(tsv '$col["payload"] == "weights" && $col["variant"] == "streaming" {
 check "python streaming holds less than sequential on weights ($str_peak < $seq_peak bytes)" \
   test "${str_peak:-0}" -gt 0 -a "${str_peak:-0}" -lt "${seq_peak:-0}"
 
-# The PR #3090 round trip's rows carry peak_bytes (a forked child's VmHWM per
-# call): a load holds at least the blob it returns.
-s=$TMPD/suite
-rc=0
-"$CASBENCH_RELEASE" run --suite pr3090 --quick --out "$s" >/dev/null 2>&1 || rc=$?
-check_eq "run --suite pr3090 --quick: exit 0" "0" "$rc"
-M=$s/matrix.tsv
-check_eq "every ok roundtrip row has an integer peak_bytes" "" \
-  "$(tsv '$col["stage"] ~ /^roundtrip-/ && $col["status"] == "ok" && $col["peak_bytes"] !~ /^[0-9]+$/ { print NR }')"
-check_eq "a roundtrip-load peak holds at least the blob it returns (pr3090-weights)" "" \
-  "$(tsv '$col["stage"] == "roundtrip-load" && $col["payload"] == "pr3090-weights" && $col["peak_bytes"] + 0 < $col["pickled_bytes"] + 0 { print NR }')"
