@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "handoff.h"
+#include "memory.h"
+#include "streaming.h"
 #include "util.h"
 
 /* Output slots: where each kind of output lives in reuse mode, and where a
@@ -46,6 +48,7 @@ struct cell {
     handoff *ho;
     const uint8_t *job_blob;
     size_t job_len;
+    streaming *st;                    /* the streaming variant (streaming.h) */
 };
 
 /* The metadata metaflow's local datastore writes next to each blob, as
@@ -69,6 +72,7 @@ static const char *meta_json(const cell *c)
  * outputs come from malloc, as small objects do in Python. */
 static uint8_t *fresh_alloc(size_t n)
 {
+    memory_count_add(n);
     if (n < CELL_FRESH_MMAP_MIN) return malloc(n ? n : 1);
     void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? NULL : p;
@@ -77,6 +81,7 @@ static uint8_t *fresh_alloc(size_t n)
 static void fresh_free(uint8_t *p, size_t n)
 {
     if (!p) return;
+    memory_count_sub(n);
     if (n < CELL_FRESH_MMAP_MIN) free(p);
     else munmap(p, n);
 }
@@ -274,11 +279,42 @@ static int save_overlapped(cell *c)
     return 0;
 }
 
+/* streaming.h: the key and the stored file at the end; a verifying run
+ * reads the file back for the checks every save variant passes. */
+static int save_streaming(cell *c)
+{
+    char sub[256];
+    uint8_t *data;
+    size_t n;
+    if (streaming_save(c->st, c->in.obj, &c->in.popt, c->in.blob, c->in.blob_len, c->digest, c->errbuf,
+                       sizeof c->errbuf) != 0)
+        return 1;
+    set_key(c);
+    if (!c->verifying) return 0;
+    if (cb_read_file(streaming_path(c->st), SIZE_MAX / 2, &data, &n, sub, sizeof sub) != 0) {
+        cb_err(c->errbuf, sizeof c->errbuf, "streaming: read back: %.200s", sub);
+        return 1;
+    }
+    c->cur_stored = n <= c->cap[SLOT_STORED] ? fresh_alloc(c->cap[SLOT_STORED]) : NULL;
+    if (c->cur_stored) memcpy(c->cur_stored, data, n);
+    c->cur_stored_len = n;
+    free(data);
+    if (!c->cur_stored) return 1;
+    /* release() files it as a fresh output, whatever the cell's mode */
+    if (c->out[SLOT_STORED].owned) fresh_free(c->out[SLOT_STORED].p, c->cap[SLOT_STORED]);
+    c->out[SLOT_STORED].p = c->cur_stored;
+    c->out[SLOT_STORED].n = n;
+    c->out[SLOT_STORED].owned = 1;
+    c->cur_stored = NULL;
+    return 0;
+}
+
 const cell_save_variant cell_save_variants[] = {
     {SCHEMA_VARIANT_SEQUENTIAL, save_sequential, 0, -1},
     {SCHEMA_VARIANT_FUSED, save_fused, 1, -1},
     {SCHEMA_VARIANT_OVERLAPPED, save_overlapped, 0, HANDOFF_CONDVAR},
     {SCHEMA_VARIANT_OVERLAPPED_SPIN, save_overlapped, 0, HANDOFF_SPIN},
+    {SCHEMA_VARIANT_STREAMING, save_streaming, 1, -1},
 };
 const size_t cell_save_variant_count = sizeof cell_save_variants / sizeof cell_save_variants[0];
 
@@ -359,9 +395,10 @@ static int store(cell *c, const uint8_t *data, size_t n)
     }
     /* metaflow writes nothing when the key exists (deduplication); the
      * harness removes the files between iterations so that this is a miss. */
-    if (stat(c->path, &st) == 0) return 0;
+    if (!c->st && stat(c->path, &st) == 0) return 0;
     if (mkdir(c->dir, 0777) != 0 && errno != EEXIST) return store_fail(c, "create the key directory");
-    if (store_file(c, c->path, data, n) != 0) return 1;
+    /* streaming: the blob is in place already (streaming.h) */
+    if (!c->st && store_file(c, c->path, data, n) != 0) return 1;
     const char *m = meta_json(c);
     return store_file(c, c->meta, m, strlen(m));
 }
@@ -380,6 +417,7 @@ static int k_save_store(void *p)
 static void store_remove(void *p)
 {
     cell *c = p;
+    if (c->st) streaming_remove(c->st);
     unlink(c->path);
     unlink(c->meta);
 }
@@ -441,14 +479,20 @@ cell *cell_create(const cell_spec *spec, const cell_input *in, char *err, size_t
         c->ho = handoff_create((handoff_mode)spec->variant->handoff, cpu, sub, sizeof sub);
         if (!c->ho) { cb_err(err, errlen, "variant %s: %s", spec->variant->name, sub); goto fail; }
     }
+    if ((spec->stage == CELL_SAVE || spec->stage == CELL_SAVE_STORE) && spec->variant->run == save_streaming) {
+        if (!spec->store_dir) { cb_err(err, errlen, "variant streaming: no store directory"); goto fail; }
+        c->st = streaming_create(spec->codec, c->cctx, spec->level, spec->hash, c->hstate, spec->store_dir,
+                                 spec->store_fsync, err, errlen);
+        if (!c->st) goto fail;
+    }
     if (in->obj) c->cap[SLOT_PICKLE] = pickle_bound(in->obj, &in->popt);
     c->cap[SLOT_PLAIN] = in->blob_len;
     if (spec->alloc == CELL_ALLOC_REUSE) {
         int need[SLOT_COUNT] = {0};
         need[SLOT_PICKLE] = in->obj && (spec->stage == CELL_PICKLE || spec->stage == CELL_SAVE ||
-                                        spec->stage == CELL_SAVE_STORE);
-        need[SLOT_STORED] = spec->stage == CELL_COMPRESS || spec->stage == CELL_SAVE ||
-                            spec->stage == CELL_SAVE_STORE;
+                                        spec->stage == CELL_SAVE_STORE) && !c->st;
+        need[SLOT_STORED] = (spec->stage == CELL_COMPRESS || spec->stage == CELL_SAVE ||
+                             spec->stage == CELL_SAVE_STORE) && !c->st;
         need[SLOT_PLAIN] = stage_is_load(spec->stage);
         for (s = 0; s < SLOT_COUNT; s++) {
             if (!need[s]) continue;
@@ -469,6 +513,7 @@ void cell_destroy(cell *c)
     int s;
     if (!c) return;
     handoff_destroy(c->ho);
+    streaming_destroy(c->st);
     for (s = 0; s < SLOT_COUNT; s++) {
         free(c->buf[s]);
         if (c->out[s].owned) fresh_free(c->out[s].p, c->cap[s]);
@@ -652,7 +697,7 @@ int cell_verify(cell *c, char *err, size_t errlen)
     c->verifying = 0;
     if (failed) {
         rc = run_failure(c, err, errlen);
-        if (c->spec.stage == CELL_SAVE_STORE) store_remove(c);
+        if (c->spec.stage == CELL_SAVE_STORE || c->st) store_remove(c);
         return rc;
     }
     switch (c->spec.stage) {
@@ -670,13 +715,13 @@ int cell_verify(cell *c, char *err, size_t errlen)
                          err, errlen);
         break;
     case CELL_SAVE: case CELL_SAVE_STORE:
-        if (c->in.obj)
+        if (c->in.obj && !c->st)   /* streaming has no whole pickle: the round trip checks it */
             rc = check_plain(c, c->out[SLOT_PICKLE].p, c->out[SLOT_PICKLE].n, "the pickle", err, errlen);
         if (!rc) rc = check_key(c, c->in.blob, c->in.blob_len, err, errlen);
         if (!rc) rc = check_roundtrip(c, c->out[SLOT_STORED].p, c->out[SLOT_STORED].n, err, errlen);
         if (!rc) rc = check_same_bytes(c, c->out[SLOT_STORED].p, c->out[SLOT_STORED].n, err, errlen);
         if (!rc && c->spec.stage == CELL_SAVE_STORE) rc = check_stored_file(c, err, errlen);
-        if (c->spec.stage == CELL_SAVE_STORE) store_remove(c);
+        if (c->spec.stage == CELL_SAVE_STORE || c->st) store_remove(c);
         break;
     default:
         rc = cb_err(err, errlen, "unknown stage");
@@ -709,11 +754,23 @@ gb_measurement cell_measurement(cell *c, const char *name)
     gb_measurement m;
     m.name = name;
     m.run = iteration_of(c);
-    m.between = c->spec.stage == CELL_SAVE_STORE ? store_remove : NULL;
+    m.between = c->spec.stage == CELL_SAVE_STORE || c->st ? store_remove : NULL;
     m.prepare = c->ho ? wake_worker : NULL;
     m.ctx = c;
     m.bytes_per_iter = cell_bytes_in(c);
     return m;
+}
+
+uint64_t cell_peak_bytes(cell *c)
+{
+    uint64_t held = c->st ? streaming_held(c->st) : 0, peak;
+    for (int s = 0; s < SLOT_COUNT; s++)
+        if (c->buf[s]) held += c->cap[s];
+    memory_count_begin(held);
+    int bad = iteration_of(c)(c);
+    peak = memory_count_end();
+    if (c->spec.stage == CELL_SAVE_STORE || c->st) store_remove(c);
+    return bad ? CELL_NO_PEAK : peak;
 }
 
 const char *cell_key(const cell *c) { return stage_has_hash(c->spec.stage) ? c->key : ""; }

@@ -64,6 +64,11 @@ typedef struct cell cell;
  *                    calling thread compresses it; the iteration ends when
  *                    both are done. Hand-off by condition variable.
  *   overlapped-spin  the same with a spinning hand-off (handoff.h)
+ *   streaming        never the whole pickle: pickled through a fixed window,
+ *                    each piece hashed and compressed into the store's
+ *                    temporary file, renamed to <key[:2]>/<key> at the end
+ *                    (streaming.h; needs the streaming members and
+ *                    cell_spec.store_dir, in the save stage too)
  * The worker thread of the overlapped variants is created with the cell,
  * outside timing. When the process is pinned to one CPU (run --cpu N) the
  * worker is pinned to the next online CPU (handoff_worker_cpu), never to N;
@@ -126,5 +131,12 @@ const char *cell_key(const cell *c);       /* hex digest, "" when the cell has n
 uint64_t cell_bytes_in(const cell *c);
 uint64_t cell_bytes_out(const cell *c);
 uint64_t cell_stored_bytes(const cell *c); /* compressed size; 0 when no codec */
+
+/* The peak extra memory of one iteration (matrix.tsv's peak_bytes, see
+ * memory.h): runs the iteration once more, after cell_verify, counting the
+ * live bytes of its outputs and mappings plus the buffers the cell holds
+ * across iterations; CELL_NO_PEAK when the iteration fails. */
+#define CELL_NO_PEAK UINT64_MAX
+uint64_t cell_peak_bytes(cell *c);
 
 #endif

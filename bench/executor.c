@@ -167,6 +167,11 @@ static int run_cell(run_state *st, const char *payload_name, int protocol, const
         double estimate;
         row.bytes_out = cell_bytes_out(c);
         row.stored_bytes = cell_stored_bytes(c);
+        if (spec->stage == CELL_SAVE || spec->stage == CELL_SAVE_STORE || spec->stage == CELL_LOAD ||
+            spec->stage == CELL_LOAD_VERIFY) {
+            row.peak_bytes = cell_peak_bytes(c);
+            row.have_peak = row.peak_bytes != CELL_NO_PEAK;
+        }
         run_rounds_group(spec, payload_name, protocol, r->hashes[plan_key_hash(r)], row.bytes_in, group,
                          sizeof group);
         rc = run_rounds_add(st->rr, c, &row, name, group, &estimate, err, sizeof err);

@@ -41,6 +41,10 @@ typedef struct {
      * gb_batch.minflt_per_iter); written only when have_minflt. */
     int have_minflt;
     double minflt_per_iter;
+    /* Peak extra memory of one iteration (cells.h cell_peak_bytes);
+     * written only when have_peak. */
+    int have_peak;
+    uint64_t peak_bytes;
 } results_row;
 
 typedef struct results_file results_file;

@@ -14,6 +14,7 @@
 
 #include "codec.h"
 #include "hash.h"
+#include "memory.h"
 #include "payload.h"
 #include "pickle.h"
 #include "sampstat.h"
@@ -329,6 +330,60 @@ out:
     return r;
 }
 
+/* The peak extra memory of the save, of the load and of both (peak_bytes,
+ * bench/memory.h), each in a forked child: the VmHWM of one call. */
+static int peak_prep_root(void *arg)
+{
+    rt_cell *c = arg;
+    return mkdir(c->root, 0700) == 0 ? 0 : -1;
+}
+
+static int peak_save(void *arg)
+{
+    rt_cell *c = arg;
+    char why[256];
+    int r = store_save(c->st, c->unique, c->blob_len + 4, c->key, NULL, why, sizeof why);
+    rm_tree(c->root);
+    return r;
+}
+
+static int peak_prep_stored(void *arg)
+{
+    rt_cell *c = arg;
+    char why[256];
+    return peak_prep_root(c) == 0 && store_save(c->st, c->unique, c->blob_len + 4, c->key, NULL, why, sizeof why) == 0
+               ? 0 : -1;
+}
+
+static int peak_load(void *arg)
+{
+    rt_cell *c = arg;
+    uint8_t *back = NULL;
+    size_t n = 0;
+    char why[256];
+    int r = store_load(c->st, c->key, &back, &n, why, sizeof why);
+    store_blob_free(back, n);
+    rm_tree(c->root);
+    return r;
+}
+
+static int peak_total(void *arg)
+{
+    rt_cell *c = arg;
+    double s, l;
+    char why[256];
+    return rt_iteration(c, &s, &l, why, sizeof why);
+}
+
+static void rt_peaks(rt_cell *c, results_row *row)
+{
+    uint64_t v;
+    if (memory_hwm_peak_after(peak_prep_root, peak_save, c, &v) == 0) row[0].have_peak = 1, row[0].peak_bytes = v;
+    if (memory_hwm_peak_after(peak_prep_stored, peak_load, c, &v) == 0) row[1].have_peak = 1, row[1].peak_bytes = v;
+    if (memory_hwm_peak(peak_total, c, &v) == 0) row[2].have_peak = 1, row[2].peak_bytes = v;
+    rm_tree(c->root);   /* whatever a failed child left */
+}
+
 static int rt_measure(const rt_options *o, results_file *rf, const rt_payload *p,
                       const uint8_t *blob, size_t blob_len, size_t pairing, char *err, size_t errlen)
 {
@@ -355,6 +410,7 @@ static int rt_measure(const rt_options *o, results_file *rf, const rt_payload *p
     if (codec && h) c.st = store_open(c.root, "cas", codec, level, h, why, sizeof why);
     if (c.st && rt_verify(&c, codec, level, h, why, sizeof why) == 0) *why = 0;
     else if (!*why) snprintf(why, sizeof why, "cannot open the store");
+    if (!*why) rt_peaks(&c, row);
     for (i = 0; i < iters && !*why; i++) {
         if (o->stop && *o->stop) { rc = 1; goto out; }
         set_suffix(&c, (uint32_t)i);

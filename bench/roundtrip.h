@@ -23,7 +23,9 @@
  * Every row has variant pr3090-<suite>, alloc fresh (every output malloc'd and
  * freed in its call, as CPython allocates bytes objects: store.h),
  * samples_ns = one value per iteration (micro: per batch, per call), and
- * mean_ns = the PR's statistic. Every measurement runs once and is checked
+ * mean_ns = the PR's statistic. The round-trip rows carry peak_bytes: the
+ * VmHWM of one save, one load, one of both, each in a forked child
+ * (memory.h). Every measurement runs once and is checked
  * before it is timed (the stored bytes decode with a separate context to the
  * blob, the key equals a second computation, the load returns the blob); a
  * failure is a row with status error and no time.

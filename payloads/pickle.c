@@ -58,6 +58,12 @@ typedef struct {
     int depth;
     char *err;
     size_t errlen;
+    /* Streaming (pickle_dump_stream): buf is a window that is handed to the
+     * sink whenever it fills; `sent` bytes have gone before buf[0]. */
+    int streaming;
+    pickle_sink_fn sink;           /* NULL: count only (pickle_size) */
+    void *sink_arg;
+    uint64_t sent;
 } pk;
 
 static int pk_fail_cap(pk *p)
@@ -65,11 +71,47 @@ static int pk_fail_cap(pk *p)
     return cb_err(p->err, p->errlen, "output buffer too small (%zu bytes)", p->cap);
 }
 
+/* Streaming: hands the final bytes of the window to the sink and moves
+ * the rest to its start. Bytes from an open frame's start on are not final:
+ * its header is written when it closes. */
+static int pk_flush(pk *p)
+{
+    size_t done = p->framing && p->frame_start != NO_FRAME ? p->frame_start : p->len;
+    if (!done) return 0;
+    if (p->sink && p->sink(p->sink_arg, p->buf, done) != 0)
+        return cb_err(p->err, p->errlen, "the pickle's sink failed");
+    memmove(p->buf, p->buf + done, p->len - done);
+    p->len -= done;
+    if (p->frame_start != NO_FRAME) p->frame_start -= done;
+    p->sent += done;
+    return 0;
+}
+
+/* Streaming, no frame open: n bytes that do not fit in the window go to
+ * the sink as they are, in window-sized pieces, never through the window. */
+static int pk_pass(pk *p, const uint8_t *s, size_t n)
+{
+    if (pk_flush(p)) return -1;
+    while (n) {
+        size_t k = n < p->cap ? n : p->cap;
+        if (p->sink && p->sink(p->sink_arg, s, k) != 0)
+            return cb_err(p->err, p->errlen, "the pickle's sink failed");
+        p->sent += k;
+        s += k;
+        n -= k;
+    }
+    return 0;
+}
+
 static int pk_write(pk *p, const void *s, size_t n)
 {
     size_t need = n;
     int new_frame = p->framing && p->frame_start == NO_FRAME;
     if (new_frame) need += FRAME_HEADER_SIZE;
+    if (p->cap - p->len < need && p->streaming) {
+        if (!p->framing) return pk_pass(p, s, n);   /* a large payload, between frames */
+        if (pk_flush(p)) return -1;
+    }
     if (p->cap - p->len < need) return pk_fail_cap(p);
     if (new_frame) {
         p->frame_start = p->len;
@@ -375,14 +417,20 @@ static int save_bytes_id(pk *p, const void *key, const void *str_key, const void
             if (ulen > 0xffffffffu) return cb_err(p->err, p->errlen, "bytes too large for protocol 2");
             put_le(hdr + 1, ulen, 4);
             if (pk_write(p, hdr, 5)) return -1;
-            if (p->cap - p->len < ulen) return pk_fail_cap(p);
-            uint8_t *o = p->buf + p->len;
+            /* In pieces through pk_write, so that a streaming window of
+             * any size takes it. */
+            uint8_t piece[4096];
+            size_t k = 0;
             for (size_t i = 0; i < n; i++) {
                 uint8_t c = d[i];
-                if (c < 0x80) *o++ = c;
-                else { *o++ = (uint8_t)(0xc0 | c >> 6); *o++ = (uint8_t)(0x80 | (c & 0x3f)); }
+                if (k + 2 > sizeof piece) {
+                    if (pk_write(p, piece, k)) return -1;
+                    k = 0;
+                }
+                if (c < 0x80) piece[k++] = c;
+                else { piece[k++] = (uint8_t)(0xc0 | c >> 6); piece[k++] = (uint8_t)(0x80 | (c & 0x3f)); }
             }
-            p->len += ulen;
+            if (k && pk_write(p, piece, k)) return -1;
             if (memo_put(p, str_key)) return -1;
         }
         if (save_str_static(p, ID_S_LATIN1, "latin1")) return -1;
@@ -687,33 +735,61 @@ size_t pickle_bound(const pyobj *obj, const pickle_options *opt)
     return sat_add(b, sat_mul(b / FRAME_SIZE_TARGET + 2, FRAME_HEADER_SIZE));
 }
 
+/* The pickler over p (buf, cap and the streaming members set): returns 0
+ * or -1 with the message in p->err. */
+static int dump(pk *p, const pyobj *obj, const pickle_options *opt)
+{
+    if (!opt || opt->protocol < 2 || opt->protocol > 5)
+        return cb_err(p->err, p->errlen, "unsupported pickle protocol %d (casbench writes 2 to 5)",
+                      opt ? opt->protocol : -1);
+    if (opt->numpy_major != 1 && opt->numpy_major != 2)
+        return cb_err(p->err, p->errlen, "unsupported numpy major version %d (1 or 2)", opt->numpy_major);
+    p->proto = opt->protocol;
+    p->numpy_major = opt->numpy_major;
+    p->frame_start = NO_FRAME;
+    uint8_t hdr[2] = {0x80, (uint8_t)p->proto};
+    int rc = pk_write(p, hdr, 2);
+    p->framing = p->proto >= 4;
+    if (!rc) rc = save(p, obj);
+    if (!rc) rc = pk_op(p, '.');
+    if (!rc) pk_commit_frame(p);
+    if (!rc && p->streaming) rc = pk_flush(p);
+    free(p->memo_keys);
+    free(p->memo_vals);
+    return rc;
+}
+
 size_t pickle_dump(const pyobj *obj, const pickle_options *opt,
                    uint8_t *dst, size_t cap, char *err, size_t errlen)
 {
     pk p = {0};
-    if (!opt || opt->protocol < 2 || opt->protocol > 5) {
-        cb_err(err, errlen, "unsupported pickle protocol %d (casbench writes 2 to 5)",
-               opt ? opt->protocol : -1);
-        return 0;
-    }
-    if (opt->numpy_major != 1 && opt->numpy_major != 2) {
-        cb_err(err, errlen, "unsupported numpy major version %d (1 or 2)", opt->numpy_major);
-        return 0;
-    }
     p.buf = dst;
     p.cap = cap;
-    p.proto = opt->protocol;
-    p.numpy_major = opt->numpy_major;
-    p.frame_start = NO_FRAME;
     p.err = err;
     p.errlen = errlen;
-    uint8_t hdr[2] = {0x80, (uint8_t)p.proto};
-    int rc = pk_write(&p, hdr, 2);
-    p.framing = p.proto >= 4;
-    if (!rc) rc = save(&p, obj);
-    if (!rc) rc = pk_op(&p, '.');
-    if (!rc) pk_commit_frame(&p);
-    free(p.memo_keys);
-    free(p.memo_vals);
-    return rc ? 0 : p.len;
+    return dump(&p, obj, opt) ? 0 : p.len;
+}
+
+uint64_t pickle_dump_stream(const pyobj *obj, const pickle_options *opt, uint8_t *window, size_t cap,
+                            pickle_sink_fn sink, void *arg, char *err, size_t errlen)
+{
+    pk p = {0};
+    if (cap < PICKLE_WINDOW_MIN) {
+        cb_err(err, errlen, "pickle window of %zu bytes (at least %d)", cap, PICKLE_WINDOW_MIN);
+        return 0;
+    }
+    p.buf = window;
+    p.cap = cap;
+    p.err = err;
+    p.errlen = errlen;
+    p.streaming = 1;
+    p.sink = sink;
+    p.sink_arg = arg;
+    return dump(&p, obj, opt) ? 0 : p.sent;
+}
+
+uint64_t pickle_size(const pyobj *obj, const pickle_options *opt, uint8_t *window, size_t cap,
+                     char *err, size_t errlen)
+{
+    return pickle_dump_stream(obj, opt, window, cap, NULL, NULL, err, errlen);
 }

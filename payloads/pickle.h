@@ -29,4 +29,32 @@ size_t pickle_bound(const pyobj *obj, const pickle_options *opt);
  * for ndarray payloads other than the memo; the memo is sized from the graph. */
 size_t pickle_dump(const pyobj *obj, const pickle_options *opt,
                    uint8_t *dst, size_t cap, char *err, size_t errlen);
+
+/* Streaming: the same bytes handed to a sink piece by piece, in order,
+ * never the whole pickle at once. sink(arg, p, n) returns 0, or non-zero
+ * to stop the pickler (pickle_dump_stream then fails). */
+typedef int (*pickle_sink_fn)(void *arg, const uint8_t *p, size_t n);
+
+/* The smallest window: an open protocol-4 frame (under 64 KiB plus the op
+ * that fills it) must fit, with room for the next. */
+#define PICKLE_WINDOW_MIN (256 * 1024)
+
+/* Pickle obj through `window` (cap >= PICKLE_WINDOW_MIN bytes, the caller's,
+ * reused): the pickler writes into it, and whenever it is full hands the
+ * final bytes to sink (a protocol-4 frame is final once its header is
+ * written). A str/bytes/ndarray payload larger than the room left goes to
+ * the sink directly from the object, in pieces of at most cap bytes, never
+ * copied. Every piece is at most cap bytes; the pieces concatenate to
+ * exactly pickle_dump()'s bytes. Returns the total size, or 0 on error with
+ * a message in err (as pickle_dump, plus a sink that failed, or one opcode
+ * larger than the window: an int of more than about 190 KiB inside a
+ * frame). */
+uint64_t pickle_dump_stream(const pyobj *obj, const pickle_options *opt, uint8_t *window, size_t cap,
+                            pickle_sink_fn sink, void *arg, char *err, size_t errlen);
+
+/* The exact size pickle_dump() would write: pickle_dump_stream with no
+ * sink, so that no payload byte is copied (a pass over the graph, for a
+ * stream whose header carries its size: LZ4 and zstd frames). 0 on error. */
+uint64_t pickle_size(const pyobj *obj, const pickle_options *opt, uint8_t *window, size_t cap,
+                     char *err, size_t errlen);
 #endif

@@ -68,10 +68,11 @@ static const report_section sections[] = {
     {"Recommendation", report_sec_recommend, 1},
     {"The fastest save path", report_sec_fastsave, 0},
     {"C and Python side by side", report_sec_python, 0},
+    {"What metaflow would see: predicted against measured", report_sec_predict, 0},
+    {"Memory", report_sec_memory, 0},
     {"Findings with intervals", sec_findings, 1},
     {"Consistency checks", sec_consistency, 0},
     {"Drift over the run", sec_drift, 0},
-    {"What metaflow would see: predicted against measured", report_sec_predict, 0},
 };
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 

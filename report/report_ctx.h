@@ -126,6 +126,7 @@ void report_sec_upload(report_ctx *c, FILE *md);
 void report_sec_recommend(report_ctx *c, FILE *md);
 void report_sec_fastsave(report_ctx *c, FILE *md);
 void report_sec_python(report_ctx *c, FILE *md);
+void report_sec_memory(report_ctx *c, FILE *md);
 void report_sec_predict(report_ctx *c, FILE *md);
 /* Writes RUN_DIR/predict.tsv from the Python run (nothing when no Python
  * row can be predicted); 0, or -1 with the message in c->err. */

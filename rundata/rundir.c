@@ -160,6 +160,10 @@ static int load_round_cols(const tsv_table *t, size_t i, rundir_row *w, char *er
     w->spread = w->drift = NAN;
     if (sp >= 0 && tsv_double_opt(t, i, sp, &w->spread, &present, err, errlen) != 0) return -1;
     if (dr >= 0 && tsv_double_opt(t, i, dr, &w->drift, &present, err, errlen) != 0) return -1;
+    /* peak_bytes (bench/memory.h): runs made before it lack it */
+    int pk = tsv_col(t, schema_columns[SCHEMA_PEAK_BYTES].name), have_peak = 0;
+    if (pk >= 0 && tsv_i64_opt(t, i, pk, 0, INT64_MAX, &w->peak_bytes, &have_peak, err, errlen) != 0) return -1;
+    if (!have_peak) w->peak_bytes = -1;
     return 0;
 }
 

@@ -36,6 +36,7 @@ typedef struct {
     /* Optional columns of runs made in rounds ("" / NAN when absent). */
     const char *round_group, *flag;
     double spread, drift;
+    int64_t peak_bytes;      /* optional column peak_bytes; -1 when absent or empty */
     size_t line;             /* line in matrix.tsv, for messages */
 } rundir_row;
 

@@ -35,6 +35,7 @@ const schema_column schema_columns[SCHEMA_NCOLS] = {
     {"drift", "float", 1, "median of the second half of rounds / first half - 1"},
     {"flag", "text", 1, "steady, spread, drift, spread+drift or few"},
     {"minflt_per_iter", "float", 1, "minor page faults per iteration (getrusage), median over rounds"},
+    {"peak_bytes", "int", 1, "peak extra memory of one iteration beyond its input (bench/memory.h)"},
 };
 
 const char *const schema_stage_names[SCHEMA_STAGE_COUNT] = {

@@ -25,6 +25,8 @@ typedef enum {
     SCHEMA_ROUND_GROUP, SCHEMA_SPREAD, SCHEMA_DRIFT, SCHEMA_FLAG,
     /* Written since faults are counted; a reader accepts files without it. */
     SCHEMA_MINFLT_PER_ITER,
+    /* Written since memory is counted (bench/memory.h); a reader accepts files without it. */
+    SCHEMA_PEAK_BYTES,
     SCHEMA_NCOLS
 } schema_col;
 
@@ -62,6 +64,7 @@ extern const char *const schema_alloc_names[SCHEMA_ALLOC_COUNT];
 #define SCHEMA_VARIANT_FUSED           "fused"
 #define SCHEMA_VARIANT_OVERLAPPED      "overlapped"
 #define SCHEMA_VARIANT_OVERLAPPED_SPIN "overlapped-spin"
+#define SCHEMA_VARIANT_STREAMING       "streaming"
 #define SCHEMA_VARIANT_PR3090_REALISTIC "pr3090-realistic"
 #define SCHEMA_VARIANT_PR3090_E2E       "pr3090-e2e"
 #define SCHEMA_VARIANT_PR3090_MICRO     "pr3090-micro"

@@ -42,6 +42,13 @@ EOF
 check_eq "C: the 99 expected rows, status ok" "$(cat "$TMPD/want")" "$(rows "$C")"
 check_eq "Python: the same 99 rows, status ok" "$(cat "$TMPD/want")" "$(rows "$P")"
 check_eq "C: no error row" 0 "$(tsv_awk 'NR > 1 && $col["status"] != "ok"' "$C/matrix.tsv" | wc -l)"
+# peak_bytes (bench/memory.h): a forked child's VmHWM per call; a load holds
+# at least the blob it returns.
+check_eq "C: every roundtrip row has an integer peak_bytes" "" \
+  "$(tsv_awk 'NR > 1 && $col["stage"] ~ /^roundtrip-/ && $col["peak_bytes"] !~ /^[0-9]+$/ { print NR }' "$C/matrix.tsv")"
+check_eq "C: a roundtrip-load peak holds at least the blob it returns" "" \
+  "$(tsv_awk 'NR > 1 && $col["stage"] == "roundtrip-load" && $col["peak_bytes"] + 0 < $col["pickled_bytes"] + 0 { print NR }' "$C/matrix.tsv")"
+check "C: there are roundtrip rows to check" test "$(tsv_awk 'NR > 1 && $col["stage"] ~ /^roundtrip-/' "$C/matrix.tsv" | wc -l)" -ge 3
 
 # --- the round trip's stores are metaflow's bytes ------------------------------------
 out=$("$PY" - "$C" "$TMPD/keep" "$CB" <<'EOF'

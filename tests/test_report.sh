@@ -32,8 +32,8 @@ if cmp -s "$GOLDEN" "$TMPD/run/REPORT.md"; then pass "REPORT.md equals the golde
 else fail "REPORT.md equals the golden file" "$(diff "$GOLDEN" "$TMPD/run/REPORT.md" | head -n 8 | tr '\n' '|')"; fi
 for s in "1. Environment" "2. PR #3090 reproduction" "3. Where the time goes" "4. Codecs" \
          "5. The SHA-1 proposal" "6. Save + upload" "7. Recommendation" "8. The fastest save path" \
-         "9. C and Python side by side" "10. Findings with intervals" "11. Consistency checks" \
-         "12. Drift over the run" "13. What metaflow would see: predicted against measured"; do
+         "9. C and Python side by side" "10. What metaflow would see: predicted against measured" \
+         "11. Memory" "12. Findings with intervals" "13. Consistency checks" "14. Drift over the run"; do
   check_eq "section '$s' present" 1 "$(grep -c "^## $s\$" "$TMPD/run/REPORT.md")"
 done
 

@@ -1,0 +1,252 @@
+/* streaming.c - see streaming.h. */
+#include "streaming.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "memory.h"
+#include "util.h"
+
+struct streaming {
+    const codec_desc *codec;
+    void *cctx;
+    int level;
+    const hash_desc *hash;
+    void *hstate;
+    int fsync;
+    uint8_t *window;
+    char root[PATH_MAX], tmp[PATH_MAX], dir[PATH_MAX], path[PATH_MAX];
+    uint64_t stored;
+    /* one save */
+    uint8_t *map;
+    size_t map_len, since_drop;
+    size_t codec_err;
+    long page;
+};
+
+streaming *streaming_create(const codec_desc *codec, void *cctx, int level, const hash_desc *hash,
+                            void *hstate, const char *root, int fsync, char *err, size_t errlen)
+{
+    streaming *s;
+    if (!codec->stream_begin) {
+        cb_err(err, errlen, "%s has no streaming compression", codec->name);
+        return NULL;
+    }
+    if (strlen(root) + 2 * HASH_MAX_DIGEST + 16 >= PATH_MAX) {
+        cb_err(err, errlen, "store directory name too long");
+        return NULL;
+    }
+    s = calloc(1, sizeof *s);
+    if (s) s->window = malloc(STREAMING_WINDOW);
+    if (!s || !s->window) {
+        if (s) free(s);
+        cb_err(err, errlen, "out of memory");
+        return NULL;
+    }
+    /* Touched now, as every buffer a cell holds across iterations. */
+    memset(s->window, 0, STREAMING_WINDOW);
+    s->codec = codec;
+    s->cctx = cctx;
+    s->level = level;
+    s->hash = hash;
+    s->hstate = hstate;
+    s->fsync = fsync;
+    s->page = sysconf(_SC_PAGESIZE);
+    snprintf(s->root, sizeof s->root, "%s", root);
+    return s;
+}
+
+void streaming_remove(streaming *s)
+{
+    if (!s || !s->path[0]) return;
+    unlink(s->path);
+    rmdir(s->dir);   /* only when nothing else is in it */
+    s->path[0] = 0;
+}
+
+void streaming_destroy(streaming *s)
+{
+    if (!s) return;
+    streaming_remove(s);
+    free(s->window);
+    free(s);
+}
+
+const char *streaming_path(const streaming *s) { return s->path; }
+uint64_t streaming_stored_len(const streaming *s) { return s->stored; }
+uint64_t streaming_held(const streaming *s) { (void)s; return STREAMING_WINDOW; }
+
+/* The bytes of [p, p+n) mapped in this process now: the present bit of
+ * each page's /proc/self/pagemap entry (mincore would answer for the page
+ * cache, which keeps the pages this process dropped). 0 when unreadable. */
+static uint64_t resident_bytes(const uint8_t *p, size_t n, long page)
+{
+    uint64_t e[512], res = 0;
+    size_t first = (size_t)((uintptr_t)p / (uintptr_t)page), npages = (n + (size_t)page - 1) / (size_t)page;
+    int fd = open("/proc/self/pagemap", O_RDONLY);
+    if (fd < 0) return 0;
+    for (size_t i = 0; i < npages;) {
+        size_t k = npages - i < 512 ? npages - i : 512;
+        ssize_t r = pread(fd, e, k * sizeof e[0], (off_t)((first + i) * sizeof e[0]));
+        if (r <= 0) break;
+        k = (size_t)r / sizeof e[0];
+        for (size_t j = 0; j < k; j++) res += e[j] >> 63;
+        i += k;
+    }
+    close(fd);
+    return res * (uint64_t)page;
+}
+
+/* The compressed bytes written so far are in the page cache; dropping them
+ * from this process keeps its resident output to what the codec wrote since
+ * the last drop. A page the codec writes again is faulted back in from the
+ * page cache, so no position is needed: the whole mapping is dropped. When
+ * counting, its resident pages are counted first. */
+static void drop_output(streaming *s)
+{
+    if (memory_counting()) memory_count_touch(resident_bytes(s->map, s->map_len, s->page));
+    madvise(s->map, s->map_len, MADV_DONTNEED);
+    s->since_drop = 0;
+}
+
+/* Every piece of the pickle: hashed, then compressed while in cache. */
+static int feed(void *arg, const uint8_t *p, size_t n)
+{
+    streaming *s = arg;
+    size_t r;
+    s->hash->update(s->hstate, p, n);
+    r = s->codec->stream_update(s->cctx, p, n);
+    if (codec_is_error(r)) {
+        s->codec_err = r;
+        return -1;
+    }
+    s->since_drop += n;
+    if (s->since_drop >= STREAMING_WINDOW) drop_output(s);
+    return 0;
+}
+
+static int fail_errno(char *err, size_t errlen, const char *what, const char *path)
+{
+    return cb_err(err, errlen, "streaming: cannot %s %s: %s", what, path, strerror(errno));
+}
+
+/* Pickles (or reads the blob) through feed(); 0 or -1. */
+static int produce(streaming *s, const pyobj *obj, const pickle_options *popt, const uint8_t *blob,
+                   size_t blob_len, char *err, size_t errlen)
+{
+    char sub[256] = "";
+    if (!obj) {
+        for (size_t off = 0; off < blob_len; off += STREAMING_WINDOW)
+            if (feed(s, blob + off, blob_len - off < STREAMING_WINDOW ? blob_len - off : STREAMING_WINDOW))
+                break;
+    } else if (pickle_dump_stream(obj, popt, s->window, STREAMING_WINDOW, feed, s, sub, sizeof sub) == 0 &&
+               !s->codec_err) {
+        return cb_err(err, errlen, "streaming: pickle: %s", sub);
+    }
+    if (s->codec_err)
+        return cb_err(err, errlen, "streaming: %s %s", s->codec->name, codec_error_name(s->codec_err));
+    return 0;
+}
+
+int streaming_save(streaming *s, const pyobj *obj, const pickle_options *popt, const uint8_t *blob,
+                   size_t blob_len, uint8_t *digest, char *err, size_t errlen)
+{
+    char key[2 * HASH_MAX_DIGEST + 1], sub[256];
+    uint64_t total = blob_len;
+    size_t r;
+    int fd, rc = -1;
+    struct stat st;
+
+    s->codec_err = 0;
+    s->stored = 0;
+    if (obj) {
+        total = pickle_size(obj, popt, s->window, STREAMING_WINDOW, sub, sizeof sub);
+        if (total == 0) return cb_err(err, errlen, "streaming: pickle: %s", sub);
+    }
+    s->map_len = s->codec->bound((size_t)total, s->level);
+    if (snprintf(s->tmp, sizeof s->tmp, "%s/.tmpXXXXXX", s->root) >= (int)sizeof s->tmp)
+        return cb_err(err, errlen, "streaming: store directory name too long");
+    fd = mkstemp(s->tmp);
+    if (fd < 0) return fail_errno(err, errlen, "create a temporary file in", s->root);
+    if (ftruncate(fd, (off_t)s->map_len) != 0) {
+        fail_errno(err, errlen, "size", s->tmp);
+        goto out;
+    }
+    s->map = mmap(NULL, s->map_len ? s->map_len : 1, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (s->map == MAP_FAILED) {
+        s->map = NULL;
+        fail_errno(err, errlen, "map", s->tmp);
+        goto out;
+    }
+    /* No readahead on the output's faults: it would map whole large folios
+     * (MiBs) of a file the process only writes. */
+    madvise(s->map, s->map_len, MADV_RANDOM);
+    r = s->codec->stream_begin(s->cctx, (size_t)total, s->map, s->map_len);
+    if (codec_is_error(r)) {
+        cb_err(err, errlen, "streaming: %s %s", s->codec->name, codec_error_name(r));
+        goto out;
+    }
+    s->hash->reset(s->hstate);
+    s->since_drop = 0;
+    if (produce(s, obj, popt, blob, blob_len, err, errlen) != 0) {
+        s->hash->final(s->hstate, digest);
+        goto out;
+    }
+    s->hash->final(s->hstate, digest);
+    r = s->codec->stream_end(s->cctx);
+    if (codec_is_error(r)) {
+        cb_err(err, errlen, "streaming: %s %s", s->codec->name, codec_error_name(r));
+        goto out;
+    }
+    drop_output(s);
+    s->stored = r;
+    munmap(s->map, s->map_len ? s->map_len : 1);
+    s->map = NULL;
+    if (ftruncate(fd, (off_t)r) != 0) {
+        fail_errno(err, errlen, "cut", s->tmp);
+        goto out;
+    }
+    if (s->fsync && fsync(fd) != 0) {
+        fail_errno(err, errlen, "fsync", s->tmp);
+        goto out;
+    }
+    /* Only now is the key known: the existence check comes after the work. */
+    hash_hex(digest, s->hash->digest_bytes, key);
+    if (snprintf(s->dir, sizeof s->dir, "%s/%.2s", s->root, key) >= (int)sizeof s->dir ||
+        snprintf(s->path, sizeof s->path, "%s/%s", s->dir, key) >= (int)sizeof s->path) {
+        cb_err(err, errlen, "streaming: store directory name too long");
+        s->path[0] = 0;
+        goto out;
+    }
+    if (stat(s->path, &st) == 0) {
+        unlink(s->tmp);   /* a hit: compressed and written for nothing */
+        s->path[0] = 0;
+        rc = 0;
+        goto out;
+    }
+    if (mkdir(s->dir, 0777) != 0 && errno != EEXIST) {
+        fail_errno(err, errlen, "create", s->dir);
+        s->path[0] = 0;
+        goto out;
+    }
+    if (rename(s->tmp, s->path) != 0) {
+        fail_errno(err, errlen, "rename to", s->path);
+        s->path[0] = 0;
+        goto out;
+    }
+    s->tmp[0] = 0;
+    rc = 0;
+out:
+    if (s->map) munmap(s->map, s->map_len ? s->map_len : 1);
+    s->map = NULL;
+    close(fd);
+    if (rc != 0 && s->tmp[0]) unlink(s->tmp);
+    return rc;
+}

@@ -1,0 +1,68 @@
+/*
+ * streaming.h - the `streaming` save variant: a save that never holds the
+ * whole pickle or the whole compressed stream.
+ *
+ * One save: the pickler writes into a fixed window of STREAMING_WINDOW
+ * bytes (pickle_dump_stream: protocol-4 frames through the window, large
+ * bytes/ndarray payloads handed over in window-sized pieces straight from
+ * the object); each piece is hashed and fed to the codec's streaming
+ * members (codec.h), which write into the store's temporary file
+ * (ROOT/.tmpXXXXXX, mapped shared: the compressed bytes go to the page cache
+ * as they are made, and the pages are dropped from this process after every
+ * window of input, so that only O(window) of them are resident); at the end
+ * the key is known, the file is cut to the stream's size and renamed to
+ * ROOT/<key[:2]>/<key>, metaflow's layout (store.h).
+ *
+ * The stream's header carries the pickle's size (LZ4 and zstd frames do, so
+ * that the bytes equal one-shot compress()'s): it is found first by a pass
+ * of the pickler that counts and copies nothing (pickle_size).
+ *
+ * What it costs metaflow to adopt: the existence check (deduplication) can
+ * only come after the key, that is after the whole blob was compressed and
+ * written; a hit removes the temporary file, having paid for compression
+ * and the write. A miss costs what a save costs.
+ */
+#ifndef CASBENCH_STREAMING_H
+#define CASBENCH_STREAMING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec.h"
+#include "hash.h"
+#include "pickle.h"
+
+/* The pickle window, and the input fed between two drops of the output's
+ * pages. */
+#define STREAMING_WINDOW ((size_t)PICKLE_WINDOW_MIN)
+
+typedef struct streaming streaming;
+
+/* A saver for one cell: the codec context (at `level`) and hash state are
+ * the caller's, used by one save at a time; root MUST be an existing,
+ * writable directory; fsync: each file is fsync'd before its rename. NULL
+ * with a message in err when the codec has no streaming members or memory
+ * cannot be had. */
+streaming *streaming_create(const codec_desc *codec, void *cctx, int level, const hash_desc *hash,
+                            void *hstate, const char *root, int fsync, char *err, size_t errlen);
+void streaming_destroy(streaming *s);   /* accepts NULL; removes the last saved file */
+
+/* One save of obj (or, when obj is NULL, of the given blob, as file
+ * payloads are saved): digest receives the key's digest, and the file
+ * ROOT/<key[:2]>/<key> holds the stored bytes, unless it existed already
+ * (a deduplication hit: the new file is removed). 0, or -1 with a
+ * one-line message in err. With memory counting on (memory.h), it counts
+ * its window (held) and the resident pages of its mapped output. */
+int streaming_save(streaming *s, const pyobj *obj, const pickle_options *popt, const uint8_t *blob,
+                   size_t blob_len, uint8_t *digest, char *err, size_t errlen);
+
+/* After a save: the stored file's path and size. */
+const char *streaming_path(const streaming *s);
+uint64_t streaming_stored_len(const streaming *s);
+/* Bytes the saver holds between saves (its window). */
+uint64_t streaming_held(const streaming *s);
+/* Removes the last saved file and its key directory when empty (between
+ * timed iterations, untimed: the next save must be a miss). */
+void streaming_remove(streaming *s);
+
+#endif

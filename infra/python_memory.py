@@ -1,0 +1,357 @@
+#!/usr/bin/python3
+"""python_memory.py - what metaflow's save path costs in memory in CPython itself.
+
+For each payload, codec and save variant, measures the peak extra memory of one
+save beyond its input object, as casbench's peak_bytes does for C
+(results/README.md), and times it, then writes a run directory in casbench's
+schema: matrix.tsv (stage save, alloc fresh, with peak_bytes and
+tracemalloc_bytes) and env.tsv (runtime=python).
+
+usage: infra/python_memory.py [FLAGS]
+
+flags:
+  --payload NAME      payload(s) as `casbench pickle NAME` names them, repeatable or
+                      comma-separated (default: config,metrics,embeddings,weights,random)
+  --codec SPEC        lz4:0, gzip:3, zstd:3, none:0; repeatable or comma-separated
+                      (default: lz4:0,gzip:3)
+  --repetitions N     timed repetitions per cell (default 5)
+  --casbench PATH     the casbench binary (default build/casbench of this repository)
+  --out DIR           run directory (default results/<host>-pymem-<UTC>/); never overwritten
+  -h, --help          this text
+
+The variants (the `variant` column; key sha1, protocol 4, as metaflow saves):
+  sequential  metaflow's: blob = pickle.dumps(obj, 4); key = sha1(blob); the codec's
+              one-shot call (gzip:3 through GzipFile over BytesIO, as metaflow's
+              _pack_v1); the stored bytes written to DIR/<key[:2]>/<key> (temp + rename)
+  streaming   pickle.dump(obj, writer, 4) into a file-like object that hashes each
+              piece (in 256 KiB slices) and feeds it to the codec's streaming API (lz4.frame.
+              LZ4FrameCompressor, zstandard stream_writer, GzipFile) writing into a
+              temporary file, renamed to <key[:2]>/<key> when the key is known. LZ4 and
+              zstd frames carry the blob's size, so a first pickle.dump into a writer
+              that only counts finds it. Verified: same key and same stored bytes
+              as sequential.
+
+The memory of one save (the input object is built before and not counted):
+  peak_bytes         the resident high-water mark of a forked child during the save
+                     (VmHWM after writing 5 to /proc/self/clear_refs, minus VmRSS
+                     before): every allocation, Python's or a library's, that was
+                     resident at once. The child first saves a small object of the same
+                     kinds, so that the code pages a fork leaves unmapped are faulted in
+                     beforehand, then returns glibc's free heap memory to the kernel
+                     (malloc_trim), so that the save's pages are new pages.
+  tracemalloc_bytes  tracemalloc's peak over the same save in another child: what
+                     Python's allocators see (not zlib's or libzstd's internal state).
+Note: numpy's ndarray.__reduce_ex__ at protocol 4 returns arr.tobytes(), a full copy
+of the data, so a Python streaming save of an array still holds one blob-sized copy.
+
+exit status: 0 done; 1 usage; 2 bad input; 3 environment; 4 a cell failed verification.
+"""
+
+import gzip
+import hashlib
+import io
+import os
+import pickle
+import socket
+import statistics
+import sys
+import time
+import tracemalloc
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import python_path as pp  # noqa: E402  (objects, codecs, timing, env facts)
+
+PROG = "python_memory.py"
+DEFAULT_CODECS = ["lz4:0", "gzip:3"]
+KNOWN_CODECS = {"lz4:0", "gzip:3", "zstd:3", "none:0"}
+COLUMNS = pp.COLUMNS + ["peak_bytes", "tracemalloc_bytes"]
+CHUNK = 256 * 1024   # casbench's streaming window (bench/streaming.h)
+
+
+# ---- the two save paths, each writing ROOT/<key[:2]>/<key> ----
+def place(root, tmp, key):
+    d = os.path.join(root, key[:2])
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, key)
+    os.rename(tmp, path)
+    return path
+
+
+def temp_file(root):
+    import tempfile
+    fd, tmp = tempfile.mkstemp(dir=root, prefix=".tmp")
+    return os.fdopen(fd, "wb"), tmp
+
+
+def save_sequential(obj, codec, root):
+    comp = codec[0]
+    blob = pickle.dumps(obj, protocol=4)
+    key = hashlib.sha1(blob).hexdigest()
+    stored = comp(blob)
+    f, tmp = temp_file(root)
+    with f:
+        f.write(stored)
+    return key, place(root, tmp, key)
+
+
+class Counter:
+    """A file-like object that only counts: the size of the pickle."""
+
+    def __init__(self):
+        self.n = 0
+
+    def write(self, b):
+        self.n += len(b)
+        return len(b)
+
+
+class HashCompress:
+    """pickle.dump's file: hashes each piece and compresses it into out."""
+
+    def __init__(self, name, total, out, zstandard, lz4):
+        self.h = hashlib.sha1()
+        self.name = name
+        self.zstandard = zstandard
+        self.out = out
+        if name == "lz4":
+            # lz4.frame.compress (LZ4F_compressFrame) makes a one-block frame's
+            # block independent; the streaming compressor must be told.
+            self.c = lz4.frame.LZ4FrameCompressor(block_linked=total > 64 * 1024)
+            out.write(self.c.begin(source_size=total))
+        elif name == "zstd":
+            self.c = zstandard.ZstdCompressor(level=3, write_content_size=True).stream_writer(
+                out, size=total, closefd=False)
+        elif name == "gzip":
+            self.c = gzip.GzipFile(fileobj=out, mode="wb", compresslevel=3, mtime=0)
+        else:
+            self.c = None
+
+    def write(self, b):
+        # A large bytes payload comes as one piece: it is hashed and
+        # compressed in CHUNK slices, so that no output is blob-sized.
+        mv = memoryview(b).cast("B")
+        for off in range(0, len(mv), CHUNK):
+            piece = mv[off:off + CHUNK]
+            self.h.update(piece)
+            if self.name == "lz4":
+                self.out.write(self.c.compress(piece))
+            elif self.c is not None:
+                self.c.write(piece)
+            else:
+                self.out.write(piece)
+        return len(mv)
+
+    def close(self):
+        if self.name == "lz4":
+            self.out.write(self.c.flush())
+        elif self.name == "zstd":
+            self.c.flush(self.zstandard.FLUSH_FRAME)
+        elif self.c is not None:
+            self.c.close()
+
+
+def save_streaming(obj, codec_name, root, libs):
+    lz4, _xxhash, zstandard = libs
+    n = Counter()
+    pickle.dump(obj, n, protocol=4)
+    f, tmp = temp_file(root)
+    with f:
+        w = HashCompress(codec_name, n.n, f, zstandard, lz4)
+        pickle.dump(obj, w, protocol=4)
+        w.close()
+    return w.h.hexdigest(), place(root, tmp, w.h.hexdigest())
+
+
+# ---- memory of one call, in a forked child ----
+def status_bytes(key):
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def in_child(fn):
+    """fn() in a forked child; returns what it returns (an int), or raises."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        out = -1
+        try:
+            out = fn()
+        finally:
+            os.write(w, str(out).encode())
+            os._exit(0)
+    os.close(w)
+    data = b""
+    while True:
+        chunk = os.read(r, 64)
+        if not chunk:
+            break
+        data += chunk
+    os.close(r)
+    os.waitpid(pid, 0)
+    v = int(data or b"-1")
+    if v < 0:
+        raise RuntimeError("the measuring child failed")
+    return v
+
+
+def warm_object():
+    import numpy
+    return {"a": numpy.zeros(8), "b": b"x" * 16, "s": "x", "l": [1, 2.0, None]}
+
+
+def release_free_memory():
+    """What the parent's earlier saves left free in glibc's heap goes back to
+    the kernel, so that the measured save faults in every page it uses."""
+    import ctypes
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def rss_peak(save, obj, warm):
+    def child():
+        save(warm)
+        release_free_memory()
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+            f.write("5")
+        before = status_bytes("VmRSS")
+        save(obj)
+        return max(0, status_bytes("VmHWM") - before)
+    return in_child(child)
+
+
+def tracemalloc_peak(save, obj, warm):
+    def child():
+        save(warm)
+        tracemalloc.start()
+        save(obj)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return peak
+    return in_child(child)
+
+
+# ---- the run ----
+def parse_args(argv):
+    a = {"payload": [], "codec": [], "repetitions": 5, "casbench": None, "out": None}
+    i = 0
+    while i < len(argv):
+        f = argv[i]
+        if f in ("-h", "--help"):
+            print(__doc__.strip())
+            sys.exit(0)
+        if f not in ("--payload", "--codec", "--repetitions", "--casbench", "--out") or i + 1 >= len(argv):
+            pp.die(1, f, "unknown flag or missing value (see --help)")
+        v = argv[i + 1]
+        if f in ("--payload", "--codec"):
+            a[f[2:]] += [x for x in v.split(",") if x]
+        elif f == "--repetitions":
+            if not v.isdigit() or not 1 <= int(v) <= 1000:
+                pp.die(2, f, "not a number 1..1000: %r" % v)
+            a["repetitions"] = int(v)
+        else:
+            a[f[2:]] = v
+        i += 2
+    a["payload"] = a["payload"] or list(pp.DEFAULT_PAYLOADS)
+    a["codec"] = a["codec"] or list(DEFAULT_CODECS)
+    for c in a["codec"]:
+        if c not in KNOWN_CODECS:
+            pp.die(2, c, "unknown codec (known: %s)" % ", ".join(sorted(KNOWN_CODECS)))
+    a["casbench"] = a["casbench"] or os.path.join(pp.ROOT, "build", "casbench")
+    return a
+
+
+def write_env(path, a, utc):
+    import platform
+    rows = [("runtime", "python"), ("python_version", platform.python_version()),
+            ("python_executable", sys.executable), ("cpu_model", pp.cpu_model()),
+            ("cpu_count", str(os.cpu_count())), ("kernel", platform.release()),
+            ("hostname", socket.gethostname()), ("utc_time", time.strftime("%Y-%m-%dT%H:%M:%SZ", utc)),
+            ("objects_from", "casbench"), ("repetitions", str(a["repetitions"])),
+            ("memory", "peak_bytes: VmHWM of a forked child per cell; tracemalloc_bytes: tracemalloc peak")]
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        for k, v in rows:
+            f.write("%s\t%s\n" % (k, v))
+
+
+def main(argv):
+    a = parse_args(argv)
+    libs = pp.import_libs()
+    lz4, _xxhash, zstandard = libs
+    utc = time.gmtime()
+    out = a["out"] or os.path.join(pp.ROOT, "results", "%s-pymem-%s" % (
+        socket.gethostname(), time.strftime("%Y%m%dT%H%M%SZ", utc)))
+    if os.path.exists(out):
+        pp.die(2, out, "exists; a run directory is never overwritten")
+    os.makedirs(out)
+    store = os.path.join(out, ".store")
+    os.makedirs(store)
+    write_env(os.path.join(out, "env.tsv"), a, utc)
+    errors = 0
+    with open(os.path.join(out, "matrix.tsv"), "w", encoding="utf-8", newline="\n") as mf:
+        mf.write("\t".join(COLUMNS) + "\n")
+        warm = warm_object()
+        for name in a["payload"]:
+            obj, blob = pp.objects_from_casbench(name, a["casbench"])
+            for spec in a["codec"]:
+                cname, level = spec.split(":")
+                codec = pp.make_codec(cname, int(level), lz4, zstandard)
+                variants = {
+                    "sequential": lambda o, codec=codec: save_sequential(o, codec, store),
+                    "streaming": lambda o, cname=cname: save_streaming(o, cname, store, libs),
+                }
+                want_key, want_path = save_sequential(obj, codec, store)
+                with open(want_path, "rb") as f:
+                    want_bytes = f.read()
+                os.unlink(want_path)
+                for vname, fn in variants.items():
+                    row = {"payload": name, "protocol": 4, "pickled_bytes": len(blob), "stage": "save",
+                           "variant": vname, "codec": cname, "level": level, "hash": "sha1",
+                           "alloc": "fresh", "bytes_in": len(blob), "status": "ok", "message": ""}
+
+                    def save(o, fn=fn):
+                        _key, path = fn(o)
+                        os.unlink(path)
+                        return 0
+                    key, path = fn(obj)
+                    with open(path, "rb") as f:
+                        got = f.read()
+                    os.unlink(path)
+                    problem = None
+                    if key != want_key or key != hashlib.sha1(blob).hexdigest():
+                        problem = "key %s, want %s" % (key, want_key)
+                    elif got != want_bytes:
+                        problem = "stored bytes differ from sequential's (%d against %d bytes)" % (
+                            len(got), len(want_bytes))
+                    if problem:
+                        row.update(status="error", message=problem)
+                        errors += 1
+                    else:
+                        n, samples, faults = pp.measure(lambda: save(obj), a["repetitions"], 0.01)
+                        med = statistics.median(samples)
+                        mean = statistics.fmean(samples)
+                        sd = statistics.stdev(samples) if len(samples) > 1 else 0.0
+                        row.update(bytes_out=len(got), ratio="%.6f" % (len(blob) / max(1, len(got))),
+                                   repetitions=a["repetitions"], iterations=n, median_ns="%.3f" % med,
+                                   mean_ns="%.3f" % mean, stddev_ns="%.3f" % sd, cv="%.6f" % (sd / mean),
+                                   min_ns="%.3f" % min(samples), max_ns="%.3f" % max(samples),
+                                   mb_per_s="%.3f" % (len(blob) * 1e3 / med if med else 0),
+                                   samples_ns=",".join("%.3f" % s for s in samples), key=key,
+                                   minflt_per_iter="%.2f" % faults,
+                                   peak_bytes=rss_peak(save, obj, warm),
+                                   tracemalloc_bytes=tracemalloc_peak(save, obj, warm))
+                    mf.write("\t".join(str(row.get(c, "")).replace("\t", " ") for c in COLUMNS) + "\n")
+                    mf.flush()
+    os.rmdir(store) if not os.listdir(store) else None
+    print(out)
+    return 4 if errors else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except pp.Fail as e:
+        print("%s: %s" % (PROG, e), file=sys.stderr)
+        sys.exit(e.status)
