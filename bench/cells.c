@@ -46,6 +46,16 @@ struct cell {
     handoff *ho;
     const uint8_t *job_blob;
     size_t job_len;
+    /* cpython: the pickle buffer's capacities in order, the arrays numpy
+     * copies, scratch pointers (blocks, chunks, copies), the compressed size
+     * (known before timing), pymalloc's stand-in for small results */
+    size_t *py_caps, py_ncaps;
+    const pyobj **py_arrays;
+    size_t py_narrays;
+    uint8_t **py_tmp;
+    size_t py_ntmp;
+    size_t py_clen;
+    uint8_t py_small[SLOT_COUNT][512];
 };
 
 /* The metadata metaflow's local datastore writes next to each blob, as
@@ -81,24 +91,52 @@ static void fresh_free(uint8_t *p, size_t n)
     else munmap(p, n);
 }
 
+/* What a PyBytesObject asks of the allocator beyond its data: the object
+ * header (32 bytes on 64-bit) and the trailing NUL. */
+#define PY_BYTES_HEAD ((size_t)33)
+/* pymalloc serves requests up to this many bytes from its own pools. */
+#define PY_SMALL_MAX ((size_t)512)
+
+static uint8_t *py_result(cell *c, int slot, size_t n)
+{
+    if (n + PY_BYTES_HEAD <= PY_SMALL_MAX) return c->py_small[slot];
+    return malloc(n + PY_BYTES_HEAD);
+}
+
+static void py_free(cell *c, int slot, uint8_t *p)
+{
+    if (p != c->py_small[slot]) free(p);
+}
+
+/* Outputs of fresh and reuse cells (cpython cells allocate per stage, below). */
 static uint8_t *acquire(cell *c, int slot)
 {
     if (c->spec.alloc == CELL_ALLOC_REUSE) return c->buf[slot];
+    if (c->spec.alloc == CELL_ALLOC_CPYTHON) return py_result(c, slot, c->cap[slot]);
     return fresh_alloc(c->cap[slot]);
 }
 
-/* Fresh outputs are freed here, inside the iteration, as Python frees its
- * bytes objects; a verifying run keeps them for the checks instead. */
+static void out_free(cell *c, int slot)
+{
+    if (c->out[slot].owned && c->spec.alloc == CELL_ALLOC_CPYTHON) py_free(c, slot, c->out[slot].p);
+    else if (c->out[slot].owned) fresh_free(c->out[slot].p, c->cap[slot]);
+    c->out[slot].p = NULL;
+    c->out[slot].owned = 0;
+}
+
+/* Fresh and cpython outputs are freed here, inside the iteration, as Python
+ * frees its bytes objects; a verifying run keeps them for the checks instead. */
 static void release(cell *c, int slot, uint8_t *p, size_t n)
 {
     if (c->verifying) {
-        if (c->out[slot].owned) fresh_free(c->out[slot].p, c->cap[slot]);
+        out_free(c, slot);
         c->out[slot].p = p;
         c->out[slot].n = n;
-        c->out[slot].owned = c->spec.alloc == CELL_ALLOC_FRESH;
+        c->out[slot].owned = c->spec.alloc != CELL_ALLOC_REUSE;
         return;
     }
     if (c->spec.alloc == CELL_ALLOC_FRESH) fresh_free(p, c->cap[slot]);
+    else if (c->spec.alloc == CELL_ALLOC_CPYTHON) py_free(c, slot, p);
 }
 
 static void set_key(cell *c)
@@ -106,14 +144,289 @@ static void set_key(cell *c)
     hash_hex(c->digest, c->spec.hash->digest_bytes, c->key);
 }
 
+/* ---- cpython: CPython 3.11's allocations (cells.h) ----------------------- */
+
+/* The blocks of CPython's _BlocksOutputBuffer (zlib's output), in order; the
+ * last repeats. */
+static size_t py_block(size_t i)
+{
+    static const size_t kib[] = {32, 64, 256, 1024, 4096, 8192, 16384, 16384, 32768, 32768, 32768,
+                                 32768, 65536, 65536, 131072, 131072, 262144};
+    size_t k = sizeof kib / sizeof kib[0];
+    return kib[i < k ? i : k - 1] * 1024;
+}
+
+/* How many blocks hold n bytes. */
+static size_t py_nblocks(size_t n)
+{
+    size_t i = 0, total = 0;
+    while (total < n) total += py_block(i++);
+    return i ? i : 1;
+}
+
+static uint64_t le(const uint8_t *p, int bytes)
+{
+    uint64_t v = 0;
+    for (int i = bytes - 1; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+
+static void caps_push(cell *c, size_t cap)
+{
+    c->py_caps = cb_xrealloc(c->py_caps, (c->py_ncaps + 1) * sizeof *c->py_caps);
+    c->py_caps[c->py_ncaps++] = cap;
+}
+
+/* _Pickler_Write: a write of k bytes that does not fit makes the buffer
+ * (len + k) / 2 * 3. Small writes (opcodes, frame contents) are taken as
+ * 8 bytes each; a bytes or str of 64 KiB or more is one write outside any
+ * frame. The writes are read off the reference pickle: protocol 4 and 5
+ * frames, and the large opcodes between them; anything else (protocols 2
+ * and 3) is small writes to the end. */
+static void py_pickle_schedule(cell *c)
+{
+    const uint8_t *b = c->in.blob;
+    size_t n = c->in.blob_len, cap = 4096, pos = 0, end, hdr;
+    uint64_t d;
+#define SMALL_TO(x) while ((x) > cap) { cap = (cap + 8) / 2 * 3; caps_push(c, cap); }
+    if (n >= 2 && b[0] == 0x80 && b[1] >= 4) pos = 2;
+    else pos = n;
+    while (pos < n) {
+        uint8_t op = b[pos];
+        if (op == 0x95 && pos + 9 <= n) {                      /* FRAME */
+            d = le(b + pos + 1, 8);
+            if (d > n - pos - 9) break;
+            end = pos + 9 + (size_t)d;
+            SMALL_TO(end);
+            pos = end;
+            continue;
+        }
+        if ((op == 'B' || op == 'X') && pos + 5 <= n) { d = le(b + pos + 1, 4); hdr = 5; }
+        else if ((op == 0x8e || op == 0x8d || op == 0x96) && pos + 9 <= n) { d = le(b + pos + 1, 8); hdr = 9; }
+        else break;
+        if (d > n - pos - hdr) break;
+        SMALL_TO(pos + hdr);
+        if (pos + hdr + d > cap) {
+            cap = (pos + hdr + (size_t)d) / 2 * 3;
+            caps_push(c, cap);
+        }
+        pos += hdr + (size_t)d;
+    }
+    SMALL_TO(n);
+#undef SMALL_TO
+}
+
+/* The arrays of the object, in pickling order: numpy's __reduce__ copies
+ * each (tobytes) into a bytes that the pickler's memo keeps to the end. */
+static void py_find_arrays(cell *c, const pyobj *o, int depth)
+{
+    size_t i;
+    if (!o || depth > PYOBJ_MAX_DEPTH) return;
+    switch (o->kind) {
+    case PYOBJ_NDARRAY:
+        c->py_arrays = cb_xrealloc(c->py_arrays, (c->py_narrays + 1) * sizeof *c->py_arrays);
+        c->py_arrays[c->py_narrays++] = o;
+        break;
+    case PYOBJ_LIST: case PYOBJ_TUPLE:
+        for (i = 0; i < o->u.seq.n; i++) py_find_arrays(c, o->u.seq.items[i], depth + 1);
+        break;
+    case PYOBJ_DICT:
+        for (i = 0; i < o->u.dict.n; i++) {
+            py_find_arrays(c, o->u.dict.keys[i], depth + 1);
+            py_find_arrays(c, o->u.dict.values[i], depth + 1);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+/* pickle.dumps: the buffer's growth, the array copies, the final shrink.
+ * pickle_dump needs its bound as capacity: the last growth step is at least
+ * that (a small pickle's bound exceeds CPython's buffer; both come from the
+ * heap once the mmap threshold has risen). */
+static uint8_t *py_pickle(cell *c, size_t *n)
+{
+    size_t i, cap = 4096;
+    uint8_t *p = malloc(cap + PY_BYTES_HEAD), *q;
+    *n = 0;
+    if (!p) return NULL;
+    for (i = 0; i < c->py_narrays; i++) {
+        const pyobj *a = c->py_arrays[i];
+        c->py_tmp[i] = malloc(a->u.arr.nbytes + PY_BYTES_HEAD);
+        if (c->py_tmp[i]) memcpy(c->py_tmp[i], a->u.arr.data, a->u.arr.nbytes);
+    }
+    for (i = 0; i <= c->py_ncaps && p; i++) {
+        size_t want = i < c->py_ncaps ? c->py_caps[i] : c->cap[SLOT_PICKLE];
+        if (i == c->py_ncaps && want <= cap) break;
+        q = realloc(p, want + PY_BYTES_HEAD);
+        if (!q) { free(p); p = NULL; break; }
+        p = q;
+        cap = want;
+    }
+    if (p) *n = pickle_dump(c->in.obj, &c->in.popt, p, cap, c->errbuf, sizeof c->errbuf);
+    if (p && *n && (q = realloc(p, *n + PY_BYTES_HEAD)) != NULL) p = q;
+    for (i = 0; i < c->py_narrays; i++) free(c->py_tmp[i]);
+    if (p && !*n) { free(p); p = NULL; }
+    return p;
+}
+
+/* Room beyond the compressed size found before timing. */
+#define PY_SLACK ((size_t)64)
+
+typedef enum { PYB_GZIPFILE, PYB_LZ4, PYB_BYTES } py_binding;
+
+/* How the codec's Python binding allocates, from the facts of its row. */
+static py_binding py_binding_of(const codec_desc *k)
+{
+    if (k->gzip_compatible && !k->ceiling) return PYB_GZIPFILE;
+    if (strcmp(k->family, "lz4") == 0) return PYB_LZ4;
+    return PYB_BYTES;
+}
+
+/* n bytes of src written into blocks as zlib fills them, then the blocks
+ * freed, last first. */
+static void py_blocks_fill_free(cell *c, size_t nb, const uint8_t *src, size_t n)
+{
+    size_t i, off = 0;
+    for (i = 0; i < nb && off < n; i++) {
+        size_t k = py_block(i) < n - off ? py_block(i) : n - off;
+        if (c->py_tmp[i]) memcpy(c->py_tmp[i], src + off, k);
+        off += k;
+    }
+    for (i = nb; i-- > 0;) free(c->py_tmp[i]);
+}
+
+/* The compressed bytes of blob, as the binding gives them; *r their size.
+ * keep_bytesio: metaflow's path, which hands the BytesIO on unshrunk (its
+ * byte_obj.read() copies before the write); otherwise getvalue()'s shrink. */
+static uint8_t *py_compress(cell *c, const uint8_t *blob, size_t n, size_t *r, int keep_bytesio)
+{
+    const codec_desc *k = c->spec.codec;
+    size_t cap = c->cap[SLOT_STORED], nb, i;
+    uint8_t *t, *p, *q, trailer[8];
+    *r = 0;
+    switch (py_binding_of(k)) {
+    case PYB_LZ4:
+        if (!(t = malloc(cap))) return NULL;
+        *r = k->compress(c->cctx, blob, n, t, cap);
+        if (codec_is_error(*r)) c->last_codec_err = *r;
+        if (codec_is_error(*r) || !(p = py_result(c, SLOT_STORED, *r))) { free(t); return NULL; }
+        memcpy(p, t, *r);
+        free(t);
+        return p;
+    case PYB_GZIPFILE:
+        /* zlib's output blocks, joined into one bytes; the capacity has
+         * room beyond the size found before timing (cell_create). */
+        nb = py_nblocks(c->py_clen);
+        for (i = 0; i < nb; i++) c->py_tmp[i] = malloc(py_block(i) + PY_BYTES_HEAD);
+        if (!(t = malloc(c->py_clen + PY_SLACK + PY_BYTES_HEAD))) { py_blocks_fill_free(c, nb, NULL, 0); return NULL; }
+        *r = k->compress(c->cctx, blob, n, t, c->py_clen + PY_SLACK);
+        if (codec_is_error(*r) || *r < 8) {
+            c->last_codec_err = codec_is_error(*r) ? *r : 0;
+            py_blocks_fill_free(c, nb, NULL, 0);
+            free(t);
+            return NULL;
+        }
+        py_blocks_fill_free(c, nb, t, *r);
+        /* The BytesIO: the stream but its trailer, then the trailer, which
+         * grows the buffer by 1/8 (BytesIO's resize_buffer). */
+        memcpy(trailer, t + *r - 8, 8);
+        p = malloc(*r - 8 + 1 + PY_BYTES_HEAD);
+        if (p) memcpy(p, t, *r - 8);
+        free(t);
+        if (!p) return NULL;
+        if (!(q = realloc(p, *r + (*r >> 3) + 6 + PY_BYTES_HEAD))) { free(p); return NULL; }
+        p = q;
+        memcpy(p + *r - 8, trailer, 8);
+        if (!keep_bytesio && (q = realloc(p, *r + PY_BYTES_HEAD)) != NULL) p = q;
+        return p;
+    case PYB_BYTES:
+    default:
+        if (!(p = py_result(c, SLOT_STORED, cap))) return NULL;
+        *r = k->compress(c->cctx, blob, n, p, cap);
+        if (codec_is_error(*r)) { c->last_codec_err = *r; py_free(c, SLOT_STORED, p); return NULL; }
+        return p;
+    }
+}
+
+/* The plain bytes of c->stored_in as the binding gives them (NULL on
+ * failure, with last_codec_err set when the codec failed). gzip-compatible:
+ * gzip.decompress for the decompress stage, GzipFile(fileobj=BytesIO(data))
+ * .read() for load and load+verify, as metaflow reads. */
+static uint8_t *py_decompress(cell *c)
+{
+    const codec_desc *k = c->spec.codec;
+    size_t n = c->in.blob_len, r, nb, i, off;
+    uint8_t *t = NULL, *p;
+    if (py_binding_of(k) == PYB_LZ4) {
+        /* python-lz4: a buffer of the content size, copied into a bytes */
+        if (!(t = malloc(n ? n : 1))) return NULL;
+        r = k->decompress(c->cctx, c->stored_in, c->stored_len, t, n);
+        if (codec_is_error(r) || !(p = py_result(c, SLOT_PLAIN, r))) {
+            if (codec_is_error(r)) c->last_codec_err = r;
+            free(t);
+            return NULL;
+        }
+        memcpy(p, t, r);
+        free(t);
+        return p;
+    }
+    if (py_binding_of(k) == PYB_BYTES) {
+        if (!(p = py_result(c, SLOT_PLAIN, n))) return NULL;
+        r = k->decompress(c->cctx, c->stored_in, c->stored_len, p, n);
+        if (codec_is_error(r)) { c->last_codec_err = r; py_free(c, SLOT_PLAIN, p); return NULL; }
+        return p;
+    }
+    if (c->spec.stage == CELL_DECOMPRESS) {
+        /* gzip.decompress: data[fp.tell():] (a copy after the 10-byte
+         * header), zlib's blocks, joined */
+        size_t len = c->stored_len > 10 ? c->stored_len - 10 : 0;
+        if (!(t = malloc(len + PY_BYTES_HEAD))) return NULL;
+        memcpy(t, c->stored_in + (c->stored_len - len), len);
+        nb = py_nblocks(n);
+    } else {
+        /* GzipFile.read(): 8 KiB chunks, each decompressed through a
+         * 32 KiB block, kept in a list and joined */
+        nb = (n + 8191) / 8192;
+        for (i = 0; i < nb; i++) {
+            uint8_t *blk = malloc(32768 + PY_BYTES_HEAD);
+            c->py_tmp[i] = malloc(8192 + PY_BYTES_HEAD);
+            free(blk);
+        }
+    }
+    if (c->spec.stage == CELL_DECOMPRESS)
+        for (i = 0; i < nb; i++) c->py_tmp[i] = malloc(py_block(i) + PY_BYTES_HEAD);
+    p = py_result(c, SLOT_PLAIN, n);
+    r = p ? k->decompress(c->cctx, c->stored_in, c->stored_len, p, n) : 0;
+    if (p && codec_is_error(r)) c->last_codec_err = r;
+    if (c->spec.stage == CELL_DECOMPRESS) {
+        py_blocks_fill_free(c, nb, p && !codec_is_error(r) ? p : NULL, p && !codec_is_error(r) ? r : 0);
+    } else {
+        for (i = 0, off = 0; i < nb; i++, off += 8192)
+            if (c->py_tmp[i] && p && !codec_is_error(r) && off < r) memcpy(c->py_tmp[i], p + off, r - off < 8192 ? r - off : 8192);
+        for (i = 0; i < nb; i++) free(c->py_tmp[i]);
+    }
+    free(t);
+    if (p && codec_is_error(r)) { py_free(c, SLOT_PLAIN, p); return NULL; }
+    return p;
+}
+
 /* ---- stages ------------------------------------------------------------ */
 
 static int k_pickle(void *p)
 {
     cell *c = p;
-    uint8_t *b = acquire(c, SLOT_PICKLE);
+    size_t n;
+    uint8_t *b;
+    if (c->spec.alloc == CELL_ALLOC_CPYTHON) {
+        if (!(b = py_pickle(c, &n))) return 1;
+        release(c, SLOT_PICKLE, b, n);
+        return 0;
+    }
+    b = acquire(c, SLOT_PICKLE);
     if (!b) return 1;
-    size_t n = pickle_dump(c->in.obj, &c->in.popt, b, c->cap[SLOT_PICKLE], c->errbuf, sizeof c->errbuf);
+    n = pickle_dump(c->in.obj, &c->in.popt, b, c->cap[SLOT_PICKLE], c->errbuf, sizeof c->errbuf);
     release(c, SLOT_PICKLE, b, n);
     return n == 0;
 }
@@ -129,6 +442,13 @@ static int k_hash(void *p)
 static int k_compress(void *p)
 {
     cell *c = p;
+    if (c->spec.alloc == CELL_ALLOC_CPYTHON) {
+        size_t r;
+        uint8_t *out = py_compress(c, c->in.blob, c->in.blob_len, &r, 0);
+        if (!out) return 1;
+        release(c, SLOT_STORED, out, r);
+        return 0;
+    }
     uint8_t *b = acquire(c, SLOT_STORED);
     if (!b) return 1;
     size_t r = c->spec.codec->compress(c->cctx, c->in.blob, c->in.blob_len, b, c->cap[SLOT_STORED]);
@@ -138,14 +458,9 @@ static int k_compress(void *p)
     return bad;
 }
 
-static int decompress_into(cell *c, uint8_t *b)
+/* load+verify's re-hash of the plain bytes b (r of them), then b's release. */
+static int decompressed(cell *c, uint8_t *b, size_t r)
 {
-    size_t r = c->spec.codec->decompress(c->cctx, c->stored_in, c->stored_len, b, c->in.blob_len);
-    if (codec_is_error(r)) {
-        c->last_codec_err = r;
-        release(c, SLOT_PLAIN, b, 0);
-        return 1;
-    }
     if (c->spec.stage == CELL_LOAD_VERIFY) {
         hash_oneshot(c->spec.hash, c->hstate, b, r, c->digest);
         set_key(c);
@@ -163,9 +478,19 @@ static int decompress_into(cell *c, uint8_t *b)
 static int k_decompress(void *p)
 {
     cell *c = p;
-    uint8_t *b = acquire(c, SLOT_PLAIN);
-    if (!b) return 1;
-    return decompress_into(c, b);
+    uint8_t *b;
+    if (c->spec.alloc == CELL_ALLOC_CPYTHON) {
+        if (!(b = py_decompress(c))) return 1;
+        return decompressed(c, b, c->in.blob_len);
+    }
+    if (!(b = acquire(c, SLOT_PLAIN))) return 1;
+    size_t r = c->spec.codec->decompress(c->cctx, c->stored_in, c->stored_len, b, c->in.blob_len);
+    if (codec_is_error(r)) {
+        c->last_codec_err = r;
+        release(c, SLOT_PLAIN, b, 0);
+        return 1;
+    }
+    return decompressed(c, b, r);
 }
 
 /* The blob the save path starts from: pickled into a slot buffer, or the
@@ -176,6 +501,11 @@ static const uint8_t *save_pickle(cell *c, size_t *n)
     c->cur_stored = NULL;
     *n = c->in.blob_len;
     if (!c->in.obj) return c->in.blob;
+    if (c->spec.alloc == CELL_ALLOC_CPYTHON) {
+        c->cur_pickle = py_pickle(c, n);
+        c->cur_pickle_len = *n;
+        return c->cur_pickle;
+    }
     c->cur_pickle = acquire(c, SLOT_PICKLE);
     if (!c->cur_pickle) return NULL;
     *n = pickle_dump(c->in.obj, &c->in.popt, c->cur_pickle, c->cap[SLOT_PICKLE], c->errbuf, sizeof c->errbuf);
@@ -191,6 +521,23 @@ static int codec_failed(cell *c, size_t r)
     return 1;
 }
 
+/* The stored bytes of a save (c->cur_stored); 0, or 1 on failure. */
+static int save_compress(cell *c, const uint8_t *blob, size_t n)
+{
+    size_t r;
+    if (c->spec.alloc == CELL_ALLOC_CPYTHON) {
+        c->cur_stored = py_compress(c, blob, n, &r, c->spec.stage == CELL_SAVE_STORE);
+        c->cur_stored_len = c->cur_stored ? r : 0;
+        return !c->cur_stored;
+    }
+    c->cur_stored = acquire(c, SLOT_STORED);
+    if (!c->cur_stored) return 1;
+    r = c->spec.codec->compress(c->cctx, blob, n, c->cur_stored, c->cap[SLOT_STORED]);
+    if (codec_failed(c, r)) return 1;
+    c->cur_stored_len = r;
+    return 0;
+}
+
 /* metaflow's order: pickle, then sha1 of the uncompressed blob as the key
  * (hex, the form the path uses), then compress. */
 static int save_sequential(cell *c)
@@ -200,12 +547,7 @@ static int save_sequential(cell *c)
     if (!blob) return 1;
     hash_oneshot(c->spec.hash, c->hstate, blob, n, c->digest);
     set_key(c);
-    c->cur_stored = acquire(c, SLOT_STORED);
-    if (!c->cur_stored) return 1;
-    size_t r = c->spec.codec->compress(c->cctx, blob, n, c->cur_stored, c->cap[SLOT_STORED]);
-    if (codec_failed(c, r)) return 1;
-    c->cur_stored_len = r;
-    return 0;
+    return save_compress(c, blob, n);
 }
 
 /* Chunks small enough to stay in L2 between the hash and the compressor
@@ -257,21 +599,17 @@ static void hash_job(void *p)
  * still reads the blob that the caller frees next. */
 static int save_overlapped(cell *c)
 {
-    size_t n, r = 0;
-    int bad = 0;
+    size_t n;
+    int bad;
     const uint8_t *blob = save_pickle(c, &n);
     if (!blob) return 1;
     c->job_blob = blob;
     c->job_len = n;
     handoff_start(c->ho, hash_job, c);
-    c->cur_stored = acquire(c, SLOT_STORED);
-    if (!c->cur_stored) bad = 1;
-    else r = c->spec.codec->compress(c->cctx, blob, n, c->cur_stored, c->cap[SLOT_STORED]);
+    bad = save_compress(c, blob, n);
     handoff_wait(c->ho);
     set_key(c);
-    if (bad || codec_failed(c, r)) return 1;
-    c->cur_stored_len = r;
-    return 0;
+    return bad;
 }
 
 const cell_save_variant cell_save_variants[] = {
@@ -370,7 +708,19 @@ static int k_save_store(void *p)
 {
     cell *c = p;
     int bad = c->spec.variant->run(c);
-    if (!bad) bad = store(c, c->cur_stored, c->cur_stored_len);
+    if (!bad && c->spec.alloc == CELL_ALLOC_CPYTHON && py_binding_of(c->spec.codec) == PYB_GZIPFILE) {
+        /* metaflow's byte_obj.read(): a copy of the BytesIO's bytes (its
+         * buffer is larger than its contents), written, then dropped */
+        uint8_t *copy = malloc(c->cur_stored_len + PY_BYTES_HEAD);
+        if (!copy) bad = 1;
+        else {
+            memcpy(copy, c->cur_stored, c->cur_stored_len);
+            bad = store(c, copy, c->cur_stored_len);
+            free(copy);
+        }
+    } else if (!bad) {
+        bad = store(c, c->cur_stored, c->cur_stored_len);
+    }
     save_release(c, bad);
     return bad;
 }
@@ -394,6 +744,30 @@ static int stage_has_hash(cell_stage s)
 static int stage_is_load(cell_stage s)
 {
     return s == CELL_DECOMPRESS || s == CELL_LOAD || s == CELL_LOAD_VERIFY;
+}
+
+/* What a cpython cell knows before timing: the pickle buffer's growth, the
+ * arrays, the compressed size of a GzipFile write, room for scratch pointers. */
+static int py_prepare(cell *c, char *err, size_t errlen)
+{
+    cell_stage st = c->spec.stage;
+    int saves = st == CELL_SAVE || st == CELL_SAVE_STORE;
+    if (c->in.obj && (st == CELL_PICKLE || saves)) {
+        py_pickle_schedule(c);
+        py_find_arrays(c, c->in.obj, 0);
+    }
+    c->py_ntmp = c->in.blob_len / 8192 + 64 + c->py_narrays;
+    c->py_tmp = calloc(c->py_ntmp, sizeof *c->py_tmp);
+    if (!c->py_tmp) return cb_err(err, errlen, "out of memory");
+    if ((st == CELL_COMPRESS || saves) && py_binding_of(c->spec.codec) == PYB_GZIPFILE) {
+        uint8_t *t = malloc(c->cap[SLOT_STORED] ? c->cap[SLOT_STORED] : 1);
+        if (!t) return cb_err(err, errlen, "out of memory");
+        size_t r = c->spec.codec->compress(c->cctx, c->in.blob, c->in.blob_len, t, c->cap[SLOT_STORED]);
+        free(t);
+        if (codec_is_error(r)) return cb_err(err, errlen, "compress fails: %s", codec_error_name(r));
+        c->py_clen = r;
+    }
+    return 0;
 }
 
 cell *cell_create(const cell_spec *spec, const cell_input *in, char *err, size_t errlen)
@@ -443,6 +817,7 @@ cell *cell_create(const cell_spec *spec, const cell_input *in, char *err, size_t
     }
     if (in->obj) c->cap[SLOT_PICKLE] = pickle_bound(in->obj, &in->popt);
     c->cap[SLOT_PLAIN] = in->blob_len;
+    if (spec->alloc == CELL_ALLOC_CPYTHON && py_prepare(c, err, errlen) != 0) goto fail;
     if (spec->alloc == CELL_ALLOC_REUSE) {
         int need[SLOT_COUNT] = {0};
         need[SLOT_PICKLE] = in->obj && (spec->stage == CELL_PICKLE || spec->stage == CELL_SAVE ||
@@ -471,9 +846,12 @@ void cell_destroy(cell *c)
     handoff_destroy(c->ho);
     for (s = 0; s < SLOT_COUNT; s++) {
         free(c->buf[s]);
-        if (c->out[s].owned) fresh_free(c->out[s].p, c->cap[s]);
+        out_free(c, s);
     }
     free(c->stored_in);
+    free(c->py_caps);
+    free(c->py_arrays);
+    free(c->py_tmp);
     /* The key directory this cell created, if nothing else is in it. */
     if (c->spec.stage == CELL_SAVE_STORE && c->dir[0]) rmdir(c->dir);
     if (c->cctx) c->spec.codec->destroy(c->cctx);
@@ -588,13 +966,36 @@ static int check_same_bytes(const cell *c, const uint8_t *stored, size_t n, char
     return rc;
 }
 
+/* The file at path, which should hold `want` bytes: *n is what it holds
+ * (up to want + 1 bytes are read, so that a longer file shows). */
+static int read_exact(const char *path, size_t want, uint8_t **data, size_t *n, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t r = 0;
+    *n = 0;
+    if (fd < 0) return cb_err(err, errlen, "%s", strerror(errno));
+    if (!(*data = malloc(want + 1))) { close(fd); return cb_err(err, errlen, "out of memory"); }
+    while (*n < want + 1 && (r = read(fd, *data + *n, want + 1 - *n)) > 0) *n += (size_t)r;
+    if (r < 0) {
+        int e = errno;
+        close(fd);
+        free(*data);
+        return cb_err(err, errlen, "%s", strerror(e));
+    }
+    close(fd);
+    return 0;
+}
+
 static int check_stored_file(cell *c, char *err, size_t errlen)
 {
     uint8_t *data;
     size_t n;
     char sub[256];
     int rc = 0;
-    if (cb_read_file(c->path, SIZE_MAX / 2, &data, &n, sub, sizeof sub) != 0)
+    /* Read into a buffer of the expected size, not a growing one: freeing
+     * a grown buffer would raise glibc's mmap threshold past what CPython
+     * reaches, and cpython cells depend on it (cells.h). */
+    if (read_exact(c->path, c->out[SLOT_STORED].n, &data, &n, sub, sizeof sub) != 0)
         return cb_err(err, errlen, "stored blob %s: %s", c->path, sub);
     if (n != c->out[SLOT_STORED].n || memcmp(data, c->out[SLOT_STORED].p, n) != 0)
         rc = cb_err(err, errlen, "stored blob %s differs from the compressed bytes", c->path);
@@ -684,11 +1085,7 @@ int cell_verify(cell *c, char *err, size_t errlen)
     /* Fresh outputs are not needed any more: keep their sizes, free the memory
      * before timing so that it does not count against the peak. */
     for (int s = 0; s < SLOT_COUNT; s++)
-        if (c->out[s].owned) {
-            fresh_free(c->out[s].p, c->cap[s]);
-            c->out[s].p = NULL;
-            c->out[s].owned = 0;
-        }
+        if (c->out[s].owned) out_free(c, s);
     return rc;
 }
 

@@ -150,6 +150,8 @@ static int add_modes(const plan_request *r, plan_cells *p, cell_spec s, int mode
     if ((m & PLAN_ALLOC_FRESH) && add(r, p, s) != 0) return -1;
     s.alloc = CELL_ALLOC_REUSE;
     if ((m & PLAN_ALLOC_REUSE) && add(r, p, s) != 0) return -1;
+    s.alloc = CELL_ALLOC_CPYTHON;
+    if ((m & PLAN_ALLOC_CPYTHON) && add(r, p, s) != 0) return -1;
     return 0;
 }
 

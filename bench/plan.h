@@ -41,7 +41,7 @@ typedef enum { PLAN_DEFAULT, PLAN_QUICK, PLAN_FULL, PLAN_PROFILE_COUNT } plan_pr
 /* "default", "quick", "full": env.tsv's `profile`. */
 extern const char *const plan_profile_names[PLAN_PROFILE_COUNT];
 
-enum { PLAN_ALLOC_FRESH = 1, PLAN_ALLOC_REUSE = 2 };
+enum { PLAN_ALLOC_FRESH = 1, PLAN_ALLOC_REUSE = 2, PLAN_ALLOC_CPYTHON = 4 };
 
 typedef struct {
     const codec_desc *desc;

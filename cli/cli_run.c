@@ -286,8 +286,9 @@ static void add_allocs(run_opts *o, const char *v)
     FOR_EACH_PIECE(v, "--alloc", p, {
         if (strcmp(p, schema_alloc_names[SCHEMA_ALLOC_FRESH]) == 0) o->alloc_mask |= PLAN_ALLOC_FRESH;
         else if (strcmp(p, schema_alloc_names[SCHEMA_ALLOC_REUSE]) == 0) o->alloc_mask |= PLAN_ALLOC_REUSE;
+        else if (strcmp(p, schema_alloc_names[SCHEMA_ALLOC_CPYTHON]) == 0) o->alloc_mask |= PLAN_ALLOC_CPYTHON;
         else if (strcmp(p, "both") == 0) o->alloc_mask |= PLAN_ALLOC_FRESH | PLAN_ALLOC_REUSE;
-        else cb_fail(CB_EXIT_INPUT, "--alloc %s: not fresh, reuse or both", CB_Q(p));
+        else cb_fail(CB_EXIT_INPUT, "--alloc %s: not fresh, reuse, cpython or both", CB_Q(p));
     });
 }
 
