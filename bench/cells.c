@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,8 @@ struct cell {
     size_t py_ntmp;
     size_t py_clen;
     uint8_t py_small[SLOT_COUNT][512];
+    int py_tracking;
+    uint8_t *py_peak;                 /* the highest break while settling */
 };
 
 /* The metadata metaflow's local datastore writes next to each blob, as
@@ -97,10 +100,32 @@ static void fresh_free(uint8_t *p, size_t n)
 /* pymalloc serves requests up to this many bytes from its own pools. */
 #define PY_SMALL_MAX ((size_t)512)
 
+/* malloc and realloc; while a cell settles (py_settle) they note how far
+ * the heap reached (sbrk(0) reads glibc's cached break: no system call). */
+static void py_note(cell *c)
+{
+    uint8_t *b = sbrk(0);
+    if (c->py_tracking && b > c->py_peak) c->py_peak = b;
+}
+
+static void *py_malloc(cell *c, size_t n)
+{
+    void *p = malloc(n);
+    if (c->py_tracking) py_note(c);
+    return p;
+}
+
+static void *py_realloc(cell *c, void *p, size_t n)
+{
+    void *q = realloc(p, n);
+    if (c->py_tracking) py_note(c);
+    return q;
+}
+
 static uint8_t *py_result(cell *c, int slot, size_t n)
 {
     if (n + PY_BYTES_HEAD <= PY_SMALL_MAX) return c->py_small[slot];
-    return malloc(n + PY_BYTES_HEAD);
+    return py_malloc(c, n + PY_BYTES_HEAD);
 }
 
 static void py_free(cell *c, int slot, uint8_t *p)
@@ -248,24 +273,24 @@ static void py_find_arrays(cell *c, const pyobj *o, int depth)
 static uint8_t *py_pickle(cell *c, size_t *n)
 {
     size_t i, cap = 4096;
-    uint8_t *p = malloc(cap + PY_BYTES_HEAD), *q;
+    uint8_t *p = py_malloc(c, cap + PY_BYTES_HEAD), *q;
     *n = 0;
     if (!p) return NULL;
     for (i = 0; i < c->py_narrays; i++) {
         const pyobj *a = c->py_arrays[i];
-        c->py_tmp[i] = malloc(a->u.arr.nbytes + PY_BYTES_HEAD);
+        c->py_tmp[i] = py_malloc(c, a->u.arr.nbytes + PY_BYTES_HEAD);
         if (c->py_tmp[i]) memcpy(c->py_tmp[i], a->u.arr.data, a->u.arr.nbytes);
     }
     for (i = 0; i <= c->py_ncaps && p; i++) {
         size_t want = i < c->py_ncaps ? c->py_caps[i] : c->cap[SLOT_PICKLE];
         if (i == c->py_ncaps && want <= cap) break;
-        q = realloc(p, want + PY_BYTES_HEAD);
+        q = py_realloc(c, p, want + PY_BYTES_HEAD);
         if (!q) { free(p); p = NULL; break; }
         p = q;
         cap = want;
     }
     if (p) *n = pickle_dump(c->in.obj, &c->in.popt, p, cap, c->errbuf, sizeof c->errbuf);
-    if (p && *n && (q = realloc(p, *n + PY_BYTES_HEAD)) != NULL) p = q;
+    if (p && *n && (q = py_realloc(c, p, *n + PY_BYTES_HEAD)) != NULL) p = q;
     for (i = 0; i < c->py_narrays; i++) free(c->py_tmp[i]);
     if (p && !*n) { free(p); p = NULL; }
     return p;
@@ -308,7 +333,7 @@ static uint8_t *py_compress(cell *c, const uint8_t *blob, size_t n, size_t *r, i
     *r = 0;
     switch (py_binding_of(k)) {
     case PYB_LZ4:
-        if (!(t = malloc(cap))) return NULL;
+        if (!(t = py_malloc(c, cap))) return NULL;
         *r = k->compress(c->cctx, blob, n, t, cap);
         if (codec_is_error(*r)) c->last_codec_err = *r;
         if (codec_is_error(*r) || !(p = py_result(c, SLOT_STORED, *r))) { free(t); return NULL; }
@@ -319,8 +344,8 @@ static uint8_t *py_compress(cell *c, const uint8_t *blob, size_t n, size_t *r, i
         /* zlib's output blocks, joined into one bytes; the capacity has
          * room beyond the size found before timing (cell_create). */
         nb = py_nblocks(c->py_clen);
-        for (i = 0; i < nb; i++) c->py_tmp[i] = malloc(py_block(i) + PY_BYTES_HEAD);
-        if (!(t = malloc(c->py_clen + PY_SLACK + PY_BYTES_HEAD))) { py_blocks_fill_free(c, nb, NULL, 0); return NULL; }
+        for (i = 0; i < nb; i++) c->py_tmp[i] = py_malloc(c, py_block(i) + PY_BYTES_HEAD);
+        if (!(t = py_malloc(c, c->py_clen + PY_SLACK + PY_BYTES_HEAD))) { py_blocks_fill_free(c, nb, NULL, 0); return NULL; }
         *r = k->compress(c->cctx, blob, n, t, c->py_clen + PY_SLACK);
         if (codec_is_error(*r) || *r < 8) {
             c->last_codec_err = codec_is_error(*r) ? *r : 0;
@@ -332,14 +357,14 @@ static uint8_t *py_compress(cell *c, const uint8_t *blob, size_t n, size_t *r, i
         /* The BytesIO: the stream but its trailer, then the trailer, which
          * grows the buffer by 1/8 (BytesIO's resize_buffer). */
         memcpy(trailer, t + *r - 8, 8);
-        p = malloc(*r - 8 + 1 + PY_BYTES_HEAD);
+        p = py_malloc(c, *r - 8 + 1 + PY_BYTES_HEAD);
         if (p) memcpy(p, t, *r - 8);
         free(t);
         if (!p) return NULL;
-        if (!(q = realloc(p, *r + (*r >> 3) + 6 + PY_BYTES_HEAD))) { free(p); return NULL; }
+        if (!(q = py_realloc(c, p, *r + (*r >> 3) + 6 + PY_BYTES_HEAD))) { free(p); return NULL; }
         p = q;
         memcpy(p + *r - 8, trailer, 8);
-        if (!keep_bytesio && (q = realloc(p, *r + PY_BYTES_HEAD)) != NULL) p = q;
+        if (!keep_bytesio && (q = py_realloc(c, p, *r + PY_BYTES_HEAD)) != NULL) p = q;
         return p;
     case PYB_BYTES:
     default:
@@ -361,7 +386,7 @@ static uint8_t *py_decompress(cell *c)
     uint8_t *t = NULL, *p;
     if (py_binding_of(k) == PYB_LZ4) {
         /* python-lz4: a buffer of the content size, copied into a bytes */
-        if (!(t = malloc(n ? n : 1))) return NULL;
+        if (!(t = py_malloc(c, n ? n : 1))) return NULL;
         r = k->decompress(c->cctx, c->stored_in, c->stored_len, t, n);
         if (codec_is_error(r) || !(p = py_result(c, SLOT_PLAIN, r))) {
             if (codec_is_error(r)) c->last_codec_err = r;
@@ -382,7 +407,7 @@ static uint8_t *py_decompress(cell *c)
         /* gzip.decompress: data[fp.tell():] (a copy after the 10-byte
          * header), zlib's blocks, joined */
         size_t len = c->stored_len > 10 ? c->stored_len - 10 : 0;
-        if (!(t = malloc(len + PY_BYTES_HEAD))) return NULL;
+        if (!(t = py_malloc(c, len + PY_BYTES_HEAD))) return NULL;
         memcpy(t, c->stored_in + (c->stored_len - len), len);
         nb = py_nblocks(n);
     } else {
@@ -390,13 +415,13 @@ static uint8_t *py_decompress(cell *c)
          * 32 KiB block, kept in a list and joined */
         nb = (n + 8191) / 8192;
         for (i = 0; i < nb; i++) {
-            uint8_t *blk = malloc(32768 + PY_BYTES_HEAD);
-            c->py_tmp[i] = malloc(8192 + PY_BYTES_HEAD);
+            uint8_t *blk = py_malloc(c, 32768 + PY_BYTES_HEAD);
+            c->py_tmp[i] = py_malloc(c, 8192 + PY_BYTES_HEAD);
             free(blk);
         }
     }
     if (c->spec.stage == CELL_DECOMPRESS)
-        for (i = 0; i < nb; i++) c->py_tmp[i] = malloc(py_block(i) + PY_BYTES_HEAD);
+        for (i = 0; i < nb; i++) c->py_tmp[i] = py_malloc(c, py_block(i) + PY_BYTES_HEAD);
     p = py_result(c, SLOT_PLAIN, n);
     r = p ? k->decompress(c->cctx, c->stored_in, c->stored_len, p, n) : 0;
     if (p && codec_is_error(r)) c->last_codec_err = r;
@@ -1101,13 +1126,67 @@ static void wake_worker(void *ctx)
     handoff_wait(c->ho);
 }
 
+/* The block that stands for the objects a CPython process holds above the
+ * memory its calls free (py_settle); one for the process, the last settled
+ * cell's. */
+static void *py_pin;
+
+/* Keep the heap the settling iteration reached: fill it in pieces under
+ * any mmap threshold until a piece lies at its top, keep that piece (it
+ * stands for the objects above), free the others. The call's buffers are
+ * then served from this hole and never trimmed. */
+static void py_hold(cell *c)
+{
+    enum { PIECE = 64 * 1024 };
+    size_t n = 0;
+    while (n < c->py_ntmp) {
+        uint8_t *p = malloc(PIECE);
+        if (!p) break;
+        c->py_tmp[n++] = p;
+        if (p + PIECE >= c->py_peak) {
+            py_pin = c->py_tmp[--n];
+            break;
+        }
+    }
+    while (n > 0) free(c->py_tmp[--n]);
+}
+
+/* A cpython cell's steady state, whatever ran before it. The heap is
+ * trimmed (malloc_trim: what other cells left is returned), one untimed
+ * iteration shows how far the call's heap reaches, that much is kept under
+ * a pinned block (py_hold), and a second iteration touches it. This is a
+ * CPython process that repeats the call: the objects it holds lie above the
+ * memory a call frees, so that memory is reused, not returned; what does
+ * not fit the call's own freed memory (a request larger than any it freed,
+ * above glibc's mmap threshold) gets new pages every time. glibc's mmap
+ * threshold is process-wide and only rises: it stays where frees have raised
+ * it, which for casbench's own buffers is no higher than CPython's (see
+ * read_exact). */
+static void py_settle(void *ctx)
+{
+    cell *c = ctx;
+    gb_iter_fn run = iteration_of(c);
+    if (c->ho) wake_worker(c);
+    free(py_pin);
+    py_pin = NULL;
+    malloc_trim(0);
+    c->py_peak = sbrk(0);
+    c->py_tracking = 1;
+    (void)run(c);               /* a failure shows in the timed loop */
+    c->py_tracking = 0;
+    if (c->spec.stage == CELL_SAVE_STORE) store_remove(c);
+    py_hold(c);
+    (void)run(c);
+    if (c->spec.stage == CELL_SAVE_STORE) store_remove(c);
+}
+
 gb_measurement cell_measurement(cell *c, const char *name)
 {
     gb_measurement m;
     m.name = name;
     m.run = iteration_of(c);
     m.between = c->spec.stage == CELL_SAVE_STORE ? store_remove : NULL;
-    m.prepare = c->ho ? wake_worker : NULL;
+    m.prepare = c->spec.alloc == CELL_ALLOC_CPYTHON ? py_settle : c->ho ? wake_worker : NULL;
     m.ctx = c;
     m.bytes_per_iter = cell_bytes_in(c);
     return m;
