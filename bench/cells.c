@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,7 @@ struct cell {
     uint8_t py_small[SLOT_COUNT][512];
     int py_tracking;
     uint8_t *py_peak;                 /* the highest break while settling */
+    long long py_live, py_live_peak;  /* heap bytes held while settling */
 };
 
 /* The metadata metaflow's local datastore writes next to each blob, as
@@ -100,26 +102,71 @@ static void fresh_free(uint8_t *p, size_t n)
 /* pymalloc serves requests up to this many bytes from its own pools. */
 #define PY_SMALL_MAX ((size_t)512)
 
-/* malloc and realloc; while a cell settles (py_settle) they note how far
- * the heap reached (sbrk(0) reads glibc's cached break: no system call). */
-static void py_note(cell *c)
+/* glibc's dynamic mmap threshold as the cpython cells' own frees move it:
+ * freeing a mapped chunk larger than the threshold (and at most 32 MiB, its
+ * ceiling on 64-bit) raises it to that chunk's size, and the trim threshold
+ * to twice that. */
+#define PY_MMAP_MAX ((size_t)32 * 1024 * 1024)
+static size_t py_threshold = 128 * 1024;
+
+/* A chunk's size when glibc mapped it, else 0: read from the chunk header
+ * (size | flags, IS_MMAPPED = 2), glibc's layout since 1996. Under ASan
+ * malloc is not glibc's: 0. */
+static size_t py_mapped(const void *p)
 {
-    uint8_t *b = sbrk(0);
-    if (c->py_tracking && b > c->py_peak) c->py_peak = b;
+#if defined(__SANITIZE_ADDRESS__)
+    (void)p;
+    return 0;
+#else
+    size_t h;
+    if (!p) return 0;
+    memcpy(&h, (const void *)((uintptr_t)p - sizeof h), sizeof h);
+    return (h & 2) ? h & ~(size_t)7 : 0;
+#endif
 }
 
+/* Heap bytes (mapped chunks excluded) the settling iteration holds. */
+static void py_count(cell *c, const void *p, int sign)
+{
+    if (!c->py_tracking || !p || py_mapped(p)) return;
+    c->py_live += sign * (long long)malloc_usable_size((void *)p);
+    if (c->py_live > c->py_live_peak) c->py_live_peak = c->py_live;
+}
+
+/* malloc, realloc and free of the cpython paths; while a cell settles
+ * (py_settle) they count the heap bytes a call holds and note how far the
+ * heap reached (sbrk(0) reads glibc's cached break: no system call). */
 static void *py_malloc(cell *c, size_t n)
 {
     void *p = malloc(n);
-    if (c->py_tracking) py_note(c);
+    if (c->py_tracking) {
+        uint8_t *b = sbrk(0);
+        py_count(c, p, 1);
+        if (b > c->py_peak) c->py_peak = b;
+    }
     return p;
 }
 
 static void *py_realloc(cell *c, void *p, size_t n)
 {
+    long long before = c->py_live;
+    py_count(c, p, -1);
     void *q = realloc(p, n);
-    if (c->py_tracking) py_note(c);
+    if (!q) c->py_live = before;
+    else if (c->py_tracking) {
+        uint8_t *b = sbrk(0);
+        py_count(c, q, 1);
+        if (b > c->py_peak) c->py_peak = b;
+    }
     return q;
+}
+
+static void py_dealloc(cell *c, void *p)
+{
+    size_t m = py_mapped(p);
+    if (m > py_threshold && m <= PY_MMAP_MAX) py_threshold = m;
+    py_count(c, p, -1);
+    free(p);
 }
 
 static uint8_t *py_result(cell *c, int slot, size_t n)
@@ -130,7 +177,7 @@ static uint8_t *py_result(cell *c, int slot, size_t n)
 
 static void py_free(cell *c, int slot, uint8_t *p)
 {
-    if (p != c->py_small[slot]) free(p);
+    if (p != c->py_small[slot]) py_dealloc(c, p);
 }
 
 /* Outputs of fresh and reuse cells (cpython cells allocate per stage, below). */
@@ -285,14 +332,14 @@ static uint8_t *py_pickle(cell *c, size_t *n)
         size_t want = i < c->py_ncaps ? c->py_caps[i] : c->cap[SLOT_PICKLE];
         if (i == c->py_ncaps && want <= cap) break;
         q = py_realloc(c, p, want + PY_BYTES_HEAD);
-        if (!q) { free(p); p = NULL; break; }
+        if (!q) { py_dealloc(c, p); p = NULL; break; }
         p = q;
         cap = want;
     }
     if (p) *n = pickle_dump(c->in.obj, &c->in.popt, p, cap, c->errbuf, sizeof c->errbuf);
     if (p && *n && (q = py_realloc(c, p, *n + PY_BYTES_HEAD)) != NULL) p = q;
-    for (i = 0; i < c->py_narrays; i++) free(c->py_tmp[i]);
-    if (p && !*n) { free(p); p = NULL; }
+    for (i = 0; i < c->py_narrays; i++) py_dealloc(c, c->py_tmp[i]);
+    if (p && !*n) { py_dealloc(c, p); p = NULL; }
     return p;
 }
 
@@ -319,7 +366,7 @@ static void py_blocks_fill_free(cell *c, size_t nb, const uint8_t *src, size_t n
         if (c->py_tmp[i]) memcpy(c->py_tmp[i], src + off, k);
         off += k;
     }
-    for (i = nb; i-- > 0;) free(c->py_tmp[i]);
+    for (i = nb; i-- > 0;) py_dealloc(c, c->py_tmp[i]);
 }
 
 /* The compressed bytes of blob, as the binding gives them; *r their size.
@@ -336,9 +383,9 @@ static uint8_t *py_compress(cell *c, const uint8_t *blob, size_t n, size_t *r, i
         if (!(t = py_malloc(c, cap))) return NULL;
         *r = k->compress(c->cctx, blob, n, t, cap);
         if (codec_is_error(*r)) c->last_codec_err = *r;
-        if (codec_is_error(*r) || !(p = py_result(c, SLOT_STORED, *r))) { free(t); return NULL; }
+        if (codec_is_error(*r) || !(p = py_result(c, SLOT_STORED, *r))) { py_dealloc(c, t); return NULL; }
         memcpy(p, t, *r);
-        free(t);
+        py_dealloc(c, t);
         return p;
     case PYB_GZIPFILE:
         /* zlib's output blocks, joined into one bytes; the capacity has
@@ -350,7 +397,7 @@ static uint8_t *py_compress(cell *c, const uint8_t *blob, size_t n, size_t *r, i
         if (codec_is_error(*r) || *r < 8) {
             c->last_codec_err = codec_is_error(*r) ? *r : 0;
             py_blocks_fill_free(c, nb, NULL, 0);
-            free(t);
+            py_dealloc(c, t);
             return NULL;
         }
         py_blocks_fill_free(c, nb, t, *r);
@@ -359,9 +406,9 @@ static uint8_t *py_compress(cell *c, const uint8_t *blob, size_t n, size_t *r, i
         memcpy(trailer, t + *r - 8, 8);
         p = py_malloc(c, *r - 8 + 1 + PY_BYTES_HEAD);
         if (p) memcpy(p, t, *r - 8);
-        free(t);
+        py_dealloc(c, t);
         if (!p) return NULL;
-        if (!(q = py_realloc(c, p, *r + (*r >> 3) + 6 + PY_BYTES_HEAD))) { free(p); return NULL; }
+        if (!(q = py_realloc(c, p, *r + (*r >> 3) + 6 + PY_BYTES_HEAD))) { py_dealloc(c, p); return NULL; }
         p = q;
         memcpy(p + *r - 8, trailer, 8);
         if (!keep_bytesio && (q = py_realloc(c, p, *r + PY_BYTES_HEAD)) != NULL) p = q;
@@ -390,11 +437,11 @@ static uint8_t *py_decompress(cell *c)
         r = k->decompress(c->cctx, c->stored_in, c->stored_len, t, n);
         if (codec_is_error(r) || !(p = py_result(c, SLOT_PLAIN, r))) {
             if (codec_is_error(r)) c->last_codec_err = r;
-            free(t);
+            py_dealloc(c, t);
             return NULL;
         }
         memcpy(p, t, r);
-        free(t);
+        py_dealloc(c, t);
         return p;
     }
     if (py_binding_of(k) == PYB_BYTES) {
@@ -417,7 +464,7 @@ static uint8_t *py_decompress(cell *c)
         for (i = 0; i < nb; i++) {
             uint8_t *blk = py_malloc(c, 32768 + PY_BYTES_HEAD);
             c->py_tmp[i] = py_malloc(c, 8192 + PY_BYTES_HEAD);
-            free(blk);
+            py_dealloc(c, blk);
         }
     }
     if (c->spec.stage == CELL_DECOMPRESS)
@@ -430,9 +477,9 @@ static uint8_t *py_decompress(cell *c)
     } else {
         for (i = 0, off = 0; i < nb; i++, off += 8192)
             if (c->py_tmp[i] && p && !codec_is_error(r) && off < r) memcpy(c->py_tmp[i], p + off, r - off < 8192 ? r - off : 8192);
-        for (i = 0; i < nb; i++) free(c->py_tmp[i]);
+        for (i = 0; i < nb; i++) py_dealloc(c, c->py_tmp[i]);
     }
-    free(t);
+    py_dealloc(c, t);
     if (p && codec_is_error(r)) { py_free(c, SLOT_PLAIN, p); return NULL; }
     return p;
 }
@@ -1170,12 +1217,14 @@ static void py_settle(void *ctx)
     free(py_pin);
     py_pin = NULL;
     malloc_trim(0);
-    c->py_peak = sbrk(0);
+    uint8_t *start = sbrk(0);
+    c->py_peak = start;
+    c->py_live = c->py_live_peak = 0;
     c->py_tracking = 1;
     (void)run(c);               /* a failure shows in the timed loop */
     c->py_tracking = 0;
     if (c->spec.stage == CELL_SAVE_STORE) store_remove(c);
-    py_hold(c);
+    if ((unsigned long long)c->py_live_peak < 2 * (unsigned long long)py_threshold) py_hold(c);
     (void)run(c);
     if (c->spec.stage == CELL_SAVE_STORE) store_remove(c);
 }
