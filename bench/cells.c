@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +62,8 @@ struct cell {
     int py_tracking;
     uint8_t *py_peak;                 /* the highest break while settling */
     long long py_live, py_live_peak;  /* heap bytes held while settling */
+    ptrdiff_t py_extent;              /* how far the settling call grew the heap */
+    int py_settled, py_held;          /* py_settle measured the call; it keeps its heap */
 };
 
 /* The metadata metaflow's local datastore writes next to each blob, as
@@ -1178,11 +1181,11 @@ static void wake_worker(void *ctx)
  * cell's. */
 static void *py_pin;
 
-/* Keep the heap the settling iteration reached: fill it in pieces under
- * any mmap threshold until a piece lies at its top, keep that piece (it
- * stands for the objects above), free the others. The call's buffers are
- * then served from this hole and never trimmed. */
-static void py_hold(cell *c)
+/* Keep the heap a call reached: fill it in pieces under any mmap threshold
+ * until a piece lies at its top, keep that piece (it stands for the objects
+ * above), free the others. The call's buffers are then served from this
+ * hole and never trimmed. */
+static void py_hold(cell *c, uint8_t *start)
 {
     enum { PIECE = 64 * 1024 };
     size_t n = 0;
@@ -1190,7 +1193,7 @@ static void py_hold(cell *c)
         uint8_t *p = malloc(PIECE);
         if (!p) break;
         c->py_tmp[n++] = p;
-        if (p + PIECE >= c->py_peak) {
+        if (p + PIECE >= start + c->py_extent) {
             py_pin = c->py_tmp[--n];
             break;
         }
@@ -1198,33 +1201,41 @@ static void py_hold(cell *c)
     while (n > 0) free(c->py_tmp[--n]);
 }
 
-/* A cpython cell's steady state, whatever ran before it. The heap is
- * trimmed (malloc_trim: what other cells left is returned), one untimed
- * iteration shows how far the call's heap reaches, that much is kept under
- * a pinned block (py_hold), and a second iteration touches it. This is a
- * CPython process that repeats the call: the objects it holds lie above the
- * memory a call frees, so that memory is reused, not returned; what does
- * not fit the call's own freed memory (a request larger than any it freed,
- * above glibc's mmap threshold) gets new pages every time. glibc's mmap
- * threshold is process-wide and only rises: it stays where frees have raised
- * it, which for casbench's own buffers is no higher than CPython's (see
- * read_exact). */
+/* A cpython cell's steady state, whatever ran before it, set up before each
+ * batch. The heap is trimmed (malloc_trim: what other cells left is
+ * returned). The first time, one untimed iteration measures what the call
+ * holds on the heap and how far the heap reaches. When that stays under
+ * glibc's trim threshold (twice the mmap threshold), CPython keeps the
+ * memory between calls: it is held here (py_hold), the objects a CPython
+ * process holds lying above it; otherwise glibc trims it after every call,
+ * under CPython as here. One untimed iteration then touches what the call
+ * uses. What does not fit the call's own freed memory (a request larger
+ * than any it freed, above the mmap threshold) gets new pages every time.
+ * The threshold is process-wide and only rises: it stays where frees have
+ * raised it, which for casbench's own buffers is no higher than CPython's
+ * (see read_exact). */
 static void py_settle(void *ctx)
 {
     cell *c = ctx;
     gb_iter_fn run = iteration_of(c);
+    uint8_t *start;
     if (c->ho) wake_worker(c);
     free(py_pin);
     py_pin = NULL;
     malloc_trim(0);
-    uint8_t *start = sbrk(0);
-    c->py_peak = start;
-    c->py_live = c->py_live_peak = 0;
-    c->py_tracking = 1;
-    (void)run(c);               /* a failure shows in the timed loop */
-    c->py_tracking = 0;
-    if (c->spec.stage == CELL_SAVE_STORE) store_remove(c);
-    if ((unsigned long long)c->py_live_peak < 2 * (unsigned long long)py_threshold) py_hold(c);
+    start = sbrk(0);
+    if (!c->py_settled) {
+        c->py_peak = start;
+        c->py_live = c->py_live_peak = 0;
+        c->py_tracking = 1;
+        (void)run(c);               /* a failure shows in the timed loop */
+        c->py_tracking = 0;
+        if (c->spec.stage == CELL_SAVE_STORE) store_remove(c);
+        c->py_extent = c->py_peak - start;
+        c->py_held = (unsigned long long)c->py_live_peak < 2 * (unsigned long long)py_threshold;
+        c->py_settled = 1;
+    }
+    if (c->py_held) py_hold(c, start);
     (void)run(c);
     if (c->spec.stage == CELL_SAVE_STORE) store_remove(c);
 }
