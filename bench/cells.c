@@ -1208,8 +1208,8 @@ static void py_hold(cell *c, uint8_t *start)
  * glibc's trim threshold (twice the mmap threshold), CPython keeps the
  * memory between calls: it is held here (py_hold), the objects a CPython
  * process holds lying above it; otherwise glibc trims it after every call,
- * under CPython as here. One untimed iteration then touches what the call
- * uses. What does not fit the call's own freed memory (a request larger
+ * under CPython as here, and every call starts from a trimmed heap. A held
+ * heap is touched by one untimed iteration. What does not fit the call's own freed memory (a request larger
  * than any it freed, above the mmap threshold) gets new pages every time.
  * The threshold is process-wide and only rises: it stays where frees have
  * raised it, which for casbench's own buffers is no higher than CPython's
@@ -1235,7 +1235,8 @@ static void py_settle(void *ctx)
         c->py_held = (unsigned long long)c->py_live_peak < 2 * (unsigned long long)py_threshold;
         c->py_settled = 1;
     }
-    if (c->py_held) py_hold(c, start);
+    if (!c->py_held) return;    /* each call starts from a trimmed heap */
+    py_hold(c, start);
     (void)run(c);
     if (c->spec.stage == CELL_SAVE_STORE) store_remove(c);
 }
