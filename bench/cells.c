@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "handoff.h"
@@ -49,6 +50,9 @@ struct cell {
     handoff *ho;
     const uint8_t *job_blob;
     size_t job_len;
+    /* verifying run of an overlapped save: when the caller compressed and
+     * the worker hashed (cell_overlap) */
+    int64_t ov_ns[4];
     /* cpython: the pickle buffer's capacities in order, the arrays numpy
      * copies, scratch pointers (blocks, chunks, copies), the compressed size
      * (known before timing), pymalloc's stand-in for small results */
@@ -662,11 +666,20 @@ static int save_fused(cell *c)
     return 0;
 }
 
+static int64_t mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
 /* The worker's half of an overlapped save. */
 static void hash_job(void *p)
 {
     cell *c = p;
+    if (c->verifying) c->ov_ns[2] = mono_ns();
     hash_oneshot(c->spec.hash, c->hstate, c->job_blob, c->job_len, c->digest);
+    if (c->verifying) c->ov_ns[3] = mono_ns();
 }
 
 /* The worker hashes while this thread compresses the same blob; both only
@@ -680,8 +693,12 @@ static int save_overlapped(cell *c)
     if (!blob) return 1;
     c->job_blob = blob;
     c->job_len = n;
+    /* The caller's interval starts at the hand-off: from there it goes
+     * straight to compress (it may be descheduled on the way). */
+    if (c->verifying) c->ov_ns[0] = mono_ns();
     handoff_start(c->ho, hash_job, c);
     bad = save_compress(c, blob, n);
+    if (c->verifying) c->ov_ns[1] = mono_ns();
     handoff_wait(c->ho);
     set_key(c);
     return bad;
@@ -1251,6 +1268,13 @@ gb_measurement cell_measurement(cell *c, const char *name)
     m.ctx = c;
     m.bytes_per_iter = cell_bytes_in(c);
     return m;
+}
+
+int cell_overlap(const cell *c, int64_t ns[4])
+{
+    if (!c->ho || !c->ov_ns[1] || !c->ov_ns[3]) return -1;
+    memcpy(ns, c->ov_ns, sizeof c->ov_ns);
+    return 0;
 }
 
 const char *cell_key(const cell *c) { return stage_has_hash(c->spec.stage) ? c->key : ""; }

@@ -147,6 +147,13 @@ int cell_verify(cell *c, char *err, size_t errlen);
  * benchmark name for gbench.json; it MUST stay valid until gb_run returns. */
 gb_measurement cell_measurement(cell *c, const char *name);
 
+/* The verified run of an overlapped save: when the calling thread handed
+ * the hash off and then compressed (ns[0], ns[1]) and when the worker hashed
+ * (ns[2], ns[3]),
+ * CLOCK_MONOTONIC nanoseconds, so that a test can check the two intervals
+ * intersect. 0, or -1 when the cell has no worker or was not verified. */
+int cell_overlap(const cell *c, int64_t ns[4]);
+
 /* Results of the verified run. */
 const char *cell_key(const cell *c);       /* hex digest, "" when the cell has no hash */
 uint64_t cell_bytes_in(const cell *c);

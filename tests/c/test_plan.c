@@ -2,11 +2,17 @@
  * --help` states, with the expected counts computed here from the codec and
  * hash rows (their named sets), never typed in: the default matrix per
  * stage, --quick, --full, a codec list with no gzip-compatible codec,
- * determinism, and where the save variants go.
+ * determinism, and where the save variants go. Then two methodology
+ * invariants of the cells the plan gives (bench/cells.h): a save+store
+ * iteration leaves its file (the unlink is the untimed step between
+ * iterations), and an overlapped save hashes while it compresses.
  * Prints "PASS: ..." / "FAIL: ..." lines (tests/lib.sh); exit 1 on failure. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cells.h"
 #include "codec.h"
@@ -316,6 +322,103 @@ static void test_options(void)
     check_eq("without sha1 the key hash is the first", 0, plan_key_hash(&q.r));
 }
 
+/* A blob of n bytes that compresses, but not to nothing. */
+static uint8_t *test_blob(size_t n)
+{
+    uint8_t *b = malloc(n);
+    uint32_t x = 12345;
+    if (!b) { printf("FAIL: out of memory\n"); exit(1); }
+    for (size_t i = 0; i < n; i++) {
+        x = x * 1103515245u + 12345u;
+        b[i] = (uint8_t)((x >> 16) % 16 + 'a');
+    }
+    return b;
+}
+
+static cell *verified_cell(cell_spec *s, const cell_input *in, const char *what)
+{
+    char err[512];
+    cell *c = cell_create(s, in, err, sizeof err);
+    if (c && cell_verify(c, err, sizeof err) != 0) {
+        cell_destroy(c);
+        c = NULL;
+    }
+    if (!c) printf("FAIL: %s: %s\n", what, err), failures++;
+    return c;
+}
+
+/* save+store: the timed iteration (run) writes the blob and leaves it; only
+ * the step between iterations, which the Google Benchmark shim runs with the
+ * timer paused (tests/test_faults.sh checks the shim), removes it. In every
+ * allocation mode. */
+static void test_store_unlink_untimed(void)
+{
+    char dir[] = "/tmp/casbench-test-store.XXXXXX", path[4200];
+    cell_input in = {0};
+    in.blob_len = 300000;
+    in.blob = test_blob(in.blob_len);
+    if (!mkdtemp(dir)) { printf("FAIL: mkdtemp\n"); failures++; return; }
+    for (int a = 0; a < SCHEMA_ALLOC_COUNT; a++) {
+        char what[160];
+        int lvl;
+        cell_spec s = {0};
+        s.stage = CELL_SAVE_STORE;
+        s.variant = cell_save_variant_find("sequential");
+        s.codec = codec_find("gzip:3", &lvl, what, sizeof what);
+        s.level = lvl;
+        s.hash = hash_find("sha1", what, sizeof what);
+        s.alloc = (cell_alloc)a;
+        s.store_dir = dir;
+        snprintf(what, sizeof what, "save+store %s: a cell", cell_alloc_names[a]);
+        cell *c = verified_cell(&s, &in, what);
+        if (!c) continue;
+        gb_measurement m = cell_measurement(c, "store");
+        snprintf(path, sizeof path, "%s/%.2s/%s", dir, cell_key(c), cell_key(c));
+        struct stat st;
+        check("save+store: the verified cell left no file", stat(path, &st) != 0);
+        snprintf(what, sizeof what, "save+store %s: the timed iteration writes the blob and does not remove it",
+                 cell_alloc_names[a]);
+        if (m.prepare) m.prepare(m.ctx);
+        check(what, m.run(m.ctx) == 0 && stat(path, &st) == 0 && (uint64_t)st.st_size == cell_stored_bytes(c));
+        snprintf(what, sizeof what, "save+store %s: the untimed step between iterations removes it",
+                 cell_alloc_names[a]);
+        check(what, m.between != NULL && (m.between(m.ctx), stat(path, &st) != 0));
+        cell_destroy(c);
+    }
+    rmdir(dir);
+    free((void *)in.blob);
+}
+
+/* overlapped and overlapped-spin: in the verified run the worker's hash and
+ * the caller's compress intersect in time (no threshold: only the order of
+ * the four instants). gzip:9 of 8 MB takes far longer than a hand-off. */
+static void test_overlap(void)
+{
+    const char *variants[] = {"overlapped", "overlapped-spin"};
+    cell_input in = {0};
+    in.blob_len = 8u << 20;
+    in.blob = test_blob(in.blob_len);
+    for (size_t v = 0; v < 2; v++) {
+        char what[160];
+        int lvl;
+        int64_t ns[4];
+        cell_spec s = {0};
+        s.stage = CELL_SAVE;
+        s.variant = cell_save_variant_find(variants[v]);
+        s.codec = codec_find("gzip:9", &lvl, what, sizeof what);
+        s.level = lvl;
+        s.hash = hash_find("sha1", what, sizeof what);
+        s.alloc = CELL_ALLOC_REUSE;
+        snprintf(what, sizeof what, "%s: a cell", variants[v]);
+        cell *c = verified_cell(&s, &in, what);
+        if (!c) continue;
+        snprintf(what, sizeof what, "%s: the worker's hash runs while the caller compresses", variants[v]);
+        check(what, cell_overlap(c, ns) == 0 && ns[2] < ns[1] && ns[0] < ns[3]);
+        cell_destroy(c);
+    }
+    free((void *)in.blob);
+}
+
 int main(void)
 {
     test_default();
@@ -323,5 +426,7 @@ int main(void)
     test_full();
     test_no_gzip();
     test_options();
+    test_store_unlink_untimed();
+    test_overlap();
     return failures ? 1 : 0;
 }
