@@ -154,6 +154,11 @@ gb_measurement cell_measurement(cell *c, const char *name);
  * intersect. 0, or -1 when the cell has no worker or was not verified. */
 int cell_overlap(const cell *c, int64_t ns[4]);
 
+/* A cpython save or save+store cell: the wall time of its verified run,
+ * the cell's first iteration (cold: nothing of it warmed up, its heap not
+ * settled), in nanoseconds; 0 for other cells. */
+double cell_cold_ns(const cell *c);
+
 /* Results of the verified run. */
 const char *cell_key(const cell *c);       /* hex digest, "" when the cell has no hash */
 uint64_t cell_bytes_in(const cell *c);

@@ -41,6 +41,9 @@ typedef struct {
      * gb_batch.minflt_per_iter); written only when have_minflt. */
     int have_minflt;
     double minflt_per_iter;
+    /* The first (cold) iteration of a cpython save cell (cell_cold_ns);
+     * 0: the column is empty. */
+    double cold_ns;
 } results_row;
 
 typedef struct results_file results_file;

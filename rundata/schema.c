@@ -35,6 +35,7 @@ const schema_column schema_columns[SCHEMA_NCOLS] = {
     {"drift", "float", 1, "median of the second half of rounds / first half - 1"},
     {"flag", "text", 1, "steady, spread, drift, spread+drift or few"},
     {"minflt_per_iter", "float", 1, "minor page faults per iteration (getrusage), median over rounds"},
+    {"cold_ns", "float", 1, "cpython save and save+store: the cell's first iteration, before any warm-up"},
 };
 
 const char *const schema_stage_names[SCHEMA_STAGE_COUNT] = {

@@ -25,6 +25,8 @@ typedef enum {
     SCHEMA_ROUND_GROUP, SCHEMA_SPREAD, SCHEMA_DRIFT, SCHEMA_FLAG,
     /* Written since faults are counted; a reader accepts files without it. */
     SCHEMA_MINFLT_PER_ITER,
+    /* Written since the cpython mode; a reader accepts files without it. */
+    SCHEMA_COLD_NS,
     SCHEMA_NCOLS
 } schema_col;
 
