@@ -117,20 +117,17 @@ static void fresh_free(uint8_t *p, size_t n)
 #define PY_MMAP_MAX ((size_t)32 * 1024 * 1024)
 static size_t py_threshold = 128 * 1024;
 
-/* A chunk's size when glibc mapped it, else 0: read from the chunk header
- * (size | flags, IS_MMAPPED = 2), glibc's layout since 1996. Under ASan
- * malloc is not glibc's: 0. */
+/* A chunk's size when glibc mapped it, else 0. The main thread's chunks
+ * come from the heap between the end of the program's data (`end`) and the
+ * break, or are mapped elsewhere; a mapped chunk's size is its usable size
+ * and its header (two words). No header is read: under ASan or valgrind,
+ * whose malloc is not glibc's, chunks merely count as mapped. */
+extern char end;
 static size_t py_mapped(const void *p)
 {
-#if defined(__SANITIZE_ADDRESS__)
-    (void)p;
-    return 0;
-#else
-    size_t h;
-    if (!p) return 0;
-    memcpy(&h, (const void *)((uintptr_t)p - sizeof h), sizeof h);
-    return (h & 2) ? h & ~(size_t)7 : 0;
-#endif
+    uintptr_t a = (uintptr_t)p;
+    if (!p || (a >= (uintptr_t)&end && a < (uintptr_t)sbrk(0))) return 0;
+    return malloc_usable_size((void *)p) + 2 * sizeof(size_t);
 }
 
 /* Heap bytes (mapped chunks excluded) the settling iteration holds. */
@@ -266,7 +263,7 @@ static void caps_push(cell *c, size_t cap)
 static void py_pickle_schedule(cell *c)
 {
     const uint8_t *b = c->in.blob;
-    size_t n = c->in.blob_len, cap = 4096, pos = 0, end, hdr;
+    size_t n = c->in.blob_len, cap = 4096, pos = 0, stop, hdr;
     uint64_t d;
 #define SMALL_TO(x) while ((x) > cap) { cap = (cap + 8) / 2 * 3; caps_push(c, cap); }
     if (n >= 2 && b[0] == 0x80 && b[1] >= 4) pos = 2;
@@ -276,9 +273,9 @@ static void py_pickle_schedule(cell *c)
         if (op == 0x95 && pos + 9 <= n) {                      /* FRAME */
             d = le(b + pos + 1, 8);
             if (d > n - pos - 9) break;
-            end = pos + 9 + (size_t)d;
-            SMALL_TO(end);
-            pos = end;
+            stop = pos + 9 + (size_t)d;
+            SMALL_TO(stop);
+            pos = stop;
             continue;
         }
         if ((op == 'B' || op == 'X') && pos + 5 <= n) { d = le(b + pos + 1, 4); hdr = 5; }
