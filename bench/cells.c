@@ -55,14 +55,14 @@ struct cell {
     int64_t ov_ns[4];
     double cold_ns;                   /* cpython saves: the verified (first) run */
     /* cpython: the pickle buffer's capacities in order, the arrays numpy
-     * copies, scratch pointers (blocks, chunks, copies), the compressed size
-     * (known before timing), pymalloc's stand-in for small results */
+     * copies, scratch pointers (blocks, chunks, copies), the GzipFile
+     * stream's size, pymalloc's stand-in for small results */
     size_t *py_caps, py_ncaps;
     const pyobj **py_arrays;
     size_t py_narrays;
     uint8_t **py_tmp;
     size_t py_ntmp;
-    size_t py_clen;
+    size_t py_clen;                   /* GzipFile: the stream's size, from the first run */
     uint8_t py_small[SLOT_COUNT][512];
     int py_tracking;
     uint8_t *py_peak;                 /* the highest break while settling */
@@ -392,13 +392,16 @@ static uint8_t *py_compress(cell *c, const uint8_t *blob, size_t n, size_t *r, i
         memcpy(p, t, *r);
         py_dealloc(c, t);
         return p;
-    case PYB_GZIPFILE:
-        /* zlib's output blocks, joined into one bytes; the capacity has
-         * room beyond the size found before timing (cell_create). */
-        nb = py_nblocks(c->py_clen);
+    case PYB_GZIPFILE: {
+        /* zlib's output blocks, joined into one bytes, both of the size the
+         * first (verifying) run found; that run, not knowing it, takes the
+         * bound. */
+        size_t want = c->py_clen ? c->py_clen + PY_SLACK : cap;
+        nb = py_nblocks(want);
         for (i = 0; i < nb; i++) c->py_tmp[i] = py_malloc(c, py_block(i) + PY_BYTES_HEAD);
-        if (!(t = py_malloc(c, c->py_clen + PY_SLACK + PY_BYTES_HEAD))) { py_blocks_fill_free(c, nb, NULL, 0); return NULL; }
-        *r = k->compress(c->cctx, blob, n, t, c->py_clen + PY_SLACK);
+        if (!(t = py_malloc(c, want + PY_BYTES_HEAD))) { py_blocks_fill_free(c, nb, NULL, 0); return NULL; }
+        *r = k->compress(c->cctx, blob, n, t, want);
+        if (!codec_is_error(*r)) c->py_clen = *r;
         if (codec_is_error(*r) || *r < 8) {
             c->last_codec_err = codec_is_error(*r) ? *r : 0;
             py_blocks_fill_free(c, nb, NULL, 0);
@@ -418,6 +421,7 @@ static uint8_t *py_compress(cell *c, const uint8_t *blob, size_t n, size_t *r, i
         memcpy(p + *r - 8, trailer, 8);
         if (!keep_bytesio && (q = py_realloc(c, p, *r + PY_BYTES_HEAD)) != NULL) p = q;
         return p;
+    }
     case PYB_BYTES:
     default:
         if (!(p = py_result(c, SLOT_STORED, cap))) return NULL;
@@ -837,7 +841,7 @@ static int stage_is_load(cell_stage s)
 }
 
 /* What a cpython cell knows before timing: the pickle buffer's growth, the
- * arrays, the compressed size of a GzipFile write, room for scratch pointers. */
+ * arrays, room for scratch pointers. */
 static int py_prepare(cell *c, char *err, size_t errlen)
 {
     cell_stage st = c->spec.stage;
@@ -849,14 +853,6 @@ static int py_prepare(cell *c, char *err, size_t errlen)
     c->py_ntmp = c->in.blob_len / 8192 + 64 + c->py_narrays;
     c->py_tmp = calloc(c->py_ntmp, sizeof *c->py_tmp);
     if (!c->py_tmp) return cb_err(err, errlen, "out of memory");
-    if ((st == CELL_COMPRESS || saves) && py_binding_of(c->spec.codec) == PYB_GZIPFILE) {
-        uint8_t *t = malloc(c->cap[SLOT_STORED] ? c->cap[SLOT_STORED] : 1);
-        if (!t) return cb_err(err, errlen, "out of memory");
-        size_t r = c->spec.codec->compress(c->cctx, c->in.blob, c->in.blob_len, t, c->cap[SLOT_STORED]);
-        free(t);
-        if (codec_is_error(r)) return cb_err(err, errlen, "compress fails: %s", codec_error_name(r));
-        c->py_clen = r;
-    }
     return 0;
 }
 
