@@ -21,7 +21,30 @@
  * (as Python does for every bytes object); outputs of CELL_FRESH_MMAP_MIN
  * bytes or more are mmap'd and munmap'd, so that they are new pages every
  * iteration whatever ran before. `reuse` writes into buffers that were
- * allocated and touched before timing.
+ * allocated and touched before timing. `cpython` allocates as CPython 3.11
+ * and the Python bindings do, through glibc's own malloc/realloc/free (so
+ * that glibc's dynamic mmap threshold and heap trimming decide, as they do
+ * under CPython, which outputs are new pages), in the sizes and order of:
+ *   pickle       _pickle's output buffer (4096 bytes, then (len + n) / 2 * 3
+ *                whenever a write does not fit, a large bytes payload in one
+ *                write, the final shrink) and numpy's tobytes() copy of each
+ *                array inside ndarray.__reduce__, freed after the dump
+ *   compress     gzip-compatible codecs: GzipFile into a BytesIO (zlib's
+ *                output blocks of 32 KiB, 64 KiB, 256 KiB, 1 MiB, 4 MiB, ...,
+ *                joined into one bytes, written into the BytesIO buffer, which
+ *                grows by 1/8 for the trailer, getvalue's shrink); lz4: a
+ *                buffer of the bound, copied into a bytes of the size
+ *                (lz4.frame.compress); zstd and the others: a bytes of the bound
+ *   decompress   gzip-compatible: gzip.decompress (a copy of the stream after
+ *                its header, output blocks, joined); lz4: a buffer of the
+ *                content size copied into a bytes; zstd, none: a bytes of the size
+ *   load         gzip-compatible: GzipFile(fileobj=BytesIO(data)).read()
+ *                (8 KiB chunks, each through a 32 KiB block, then joined);
+ *                the others as decompress
+ *   save+store   the save, then metaflow's byte_obj.read() of the BytesIO
+ *                (a copy) before the write
+ * A result under 512 bytes with its header comes from pymalloc: a static
+ * pool here (no page faults). Hashing allocates nothing.
  */
 #ifndef CASBENCH_CELLS_H
 #define CASBENCH_CELLS_H
@@ -46,7 +69,10 @@ typedef enum {
 /* The stage names as written in results (matrix.tsv's schema), indexed by cell_stage. */
 #define cell_stage_names schema_stage_names
 
-typedef enum { CELL_ALLOC_FRESH = SCHEMA_ALLOC_FRESH, CELL_ALLOC_REUSE = SCHEMA_ALLOC_REUSE } cell_alloc;
+typedef enum {
+    CELL_ALLOC_FRESH = SCHEMA_ALLOC_FRESH, CELL_ALLOC_REUSE = SCHEMA_ALLOC_REUSE,
+    CELL_ALLOC_CPYTHON = SCHEMA_ALLOC_CPYTHON
+} cell_alloc;
 /* glibc's own initial mmap threshold. */
 #define CELL_FRESH_MMAP_MIN ((size_t)128 * 1024)
 #define cell_alloc_names schema_alloc_names
@@ -125,6 +151,18 @@ int cell_verify(cell *c, char *err, size_t errlen);
 /* The measurement to time, valid after cell_verify succeeded. `name` is the
  * benchmark name for gbench.json; it MUST stay valid until gb_run returns. */
 gb_measurement cell_measurement(cell *c, const char *name);
+
+/* The verified run of an overlapped save: when the calling thread handed
+ * the hash off and then compressed (ns[0], ns[1]) and when the worker hashed
+ * (ns[2], ns[3]),
+ * CLOCK_MONOTONIC nanoseconds, so that a test can check the two intervals
+ * intersect. 0, or -1 when the cell has no worker or was not verified. */
+int cell_overlap(const cell *c, int64_t ns[4]);
+
+/* A cpython save or save+store cell: the wall time of its verified run,
+ * the cell's first iteration (cold: nothing of it warmed up, its heap not
+ * settled), in nanoseconds; 0 for other cells. */
+double cell_cold_ns(const cell *c);
 
 /* Results of the verified run. */
 const char *cell_key(const cell *c);       /* hex digest, "" when the cell has no hash */

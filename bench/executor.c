@@ -216,7 +216,9 @@ static int fastest_gzip(run_state *st, const char *payload_name, int protocol, u
     double best_t = INFINITY;
     for (size_t c = 0; c < r->ncodecs; c++) {
         if (!plan_gzip_candidate(r->codecs[c].desc)) continue;
-        for (int a = CELL_ALLOC_REUSE; a >= CELL_ALLOC_FRESH; a--) {
+        static const cell_alloc order[] = {CELL_ALLOC_REUSE, CELL_ALLOC_CPYTHON, CELL_ALLOC_FRESH};
+        for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
+            cell_alloc a = order[k];
             results_row row = {0};
             char id[4096];
             double t;

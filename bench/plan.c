@@ -15,7 +15,7 @@ const char *const plan_profile_names[PLAN_PROFILE_COUNT] = {"default", "quick", 
 #define PLAN_PAIRED_CODEC "lz4"
 
 /* The save cells also timed with the fast variants by default, with the key
- * hash: PR #3090's lz4:0 with every variant in both allocation modes (the
+ * hash: PR #3090's lz4:0 with every variant, cpython and reuse (the
  * spinning hand-off against the condition variable is measured there), and
  * metaflow's gzip:3 with fused and overlapped, reuse only (the mode the
  * stages are timed in; a gzip:3 save of 8 MB takes a third of a second, and
@@ -26,7 +26,7 @@ static const struct {
     const char *variants;     /* space-separated */
     int allocs;               /* PLAN_ALLOC_* */
 } fast_variant_plan[] = {
-    {"lz4", 0, "fused overlapped overlapped-spin", PLAN_ALLOC_FRESH | PLAN_ALLOC_REUSE},
+    {"lz4", 0, "fused overlapped overlapped-spin", PLAN_ALLOC_CPYTHON | PLAN_ALLOC_REUSE},
     {"gzip", 3, "fused overlapped", PLAN_ALLOC_REUSE},
 };
 
@@ -72,20 +72,25 @@ static int add_spec(plan_cells *p, const cell_spec *s)
 }
 
 /* Which allocation modes a stage runs with: the request's, or the policy of
- * the profile. Hashing allocates nothing: always `reuse`. */
+ * the profile. Hashing allocates nothing: always `reuse`. `cpython` is the
+ * mode of every row that models metaflow; `reuse` times the codecs alone and
+ * bounds the save from below, `fresh` (new pages every iteration) bounds the
+ * pickle from above. */
 static int alloc_modes(const plan_request *r, cell_stage s)
 {
     if (s == CELL_HASH) return PLAN_ALLOC_REUSE;
     if (r->alloc_mask) return r->alloc_mask;
-    if (r->profile == PLAN_FULL) return PLAN_ALLOC_FRESH | PLAN_ALLOC_REUSE;
-    /* quick: the Python path only (fresh), and the codecs alone (reuse). */
+    if (r->profile == PLAN_FULL) return PLAN_ALLOC_FRESH | PLAN_ALLOC_REUSE | PLAN_ALLOC_CPYTHON;
+    /* quick: the Python path only (cpython), and the codecs alone (reuse). */
     if (r->profile == PLAN_QUICK)
-        return s == CELL_COMPRESS || s == CELL_DECOMPRESS ? PLAN_ALLOC_REUSE : PLAN_ALLOC_FRESH;
+        return s == CELL_COMPRESS || s == CELL_DECOMPRESS ? PLAN_ALLOC_REUSE : PLAN_ALLOC_CPYTHON;
     switch (s) {
-    case CELL_PICKLE: case CELL_SAVE: return PLAN_ALLOC_FRESH | PLAN_ALLOC_REUSE;
-    /* load with reuse is the decompress row: the same work. */
+    case CELL_PICKLE: return PLAN_ALLOC_FRESH | PLAN_ALLOC_REUSE | PLAN_ALLOC_CPYTHON;
+    case CELL_SAVE: return PLAN_ALLOC_REUSE | PLAN_ALLOC_CPYTHON;
+    /* The codec alone; the cpython stages are --alloc cpython's and --full's
+     * (the budget of `make bench`). */
     case CELL_COMPRESS: case CELL_DECOMPRESS: return PLAN_ALLOC_REUSE;
-    default: return PLAN_ALLOC_FRESH;
+    default: return PLAN_ALLOC_CPYTHON;
     }
 }
 
@@ -104,7 +109,8 @@ static int variant_planned(const plan_request *r, const cell_save_variant *v, co
     if (v == &cell_save_variants[0] || r->variant_mask || r->profile == PLAN_FULL) return 1;
     if (x->stage != CELL_SAVE || x->hash != r->hashes[plan_key_hash(r)]) return 0;
     for (size_t i = 0; i < sizeof fast_variant_plan / sizeof fast_variant_plan[0]; i++) {
-        int bit = x->alloc == CELL_ALLOC_FRESH ? PLAN_ALLOC_FRESH : PLAN_ALLOC_REUSE;
+        int bit = x->alloc == CELL_ALLOC_FRESH ? PLAN_ALLOC_FRESH
+                  : x->alloc == CELL_ALLOC_REUSE ? PLAN_ALLOC_REUSE : PLAN_ALLOC_CPYTHON;
         if (strcmp(x->codec->name, fast_variant_plan[i].codec) != 0 || x->level != fast_variant_plan[i].level)
             continue;
         /* --alloc or --quick may leave only one mode: then use it. */
@@ -150,6 +156,8 @@ static int add_modes(const plan_request *r, plan_cells *p, cell_spec s, int mode
     if ((m & PLAN_ALLOC_FRESH) && add(r, p, s) != 0) return -1;
     s.alloc = CELL_ALLOC_REUSE;
     if ((m & PLAN_ALLOC_REUSE) && add(r, p, s) != 0) return -1;
+    s.alloc = CELL_ALLOC_CPYTHON;
+    if ((m & PLAN_ALLOC_CPYTHON) && add(r, p, s) != 0) return -1;
     return 0;
 }
 
@@ -206,7 +214,7 @@ int plan_paths(const plan_request *r, int fastest, plan_cells *out)
      * change. */
     for (size_t i = 0; rc == 0 && i < pairs.n; i++) {
         int m = alloc_modes(r, CELL_SAVE);
-        if (!r->alloc_mask && r->profile != PLAN_FULL && pairs.v[i].hash != key) m &= PLAN_ALLOC_FRESH;
+        if (!r->alloc_mask && r->profile != PLAN_FULL && pairs.v[i].hash != key) m &= PLAN_ALLOC_CPYTHON;
         if (m) rc = add_modes(r, out, pairs.v[i], m);
     }
     for (size_t c = 0; rc == 0 && c < r->ncodecs; c++) rc = add_modes(r, out, cell_of(r, CELL_LOAD, (int)c, -1), 0);

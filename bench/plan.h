@@ -6,21 +6,22 @@
  *
  * The rules (`casbench run --help` states them for users), per payload and
  * protocol:
- *   stage rows   pickle (fresh, reuse), hash of every hash (reuse: it
- *                allocates nothing), compress and decompress of every codec
- *                (reuse)
+ *   stage rows   pickle (fresh, reuse, cpython), hash of every hash (reuse:
+ *                it allocates nothing), compress and decompress of every
+ *                codec (reuse)
  *   save rows    variant sequential: every codec with the key hash (sha1, or
- *                the first hash when sha1 is not selected), fresh and reuse;
- *                every hash with lz4 and with the fastest gzip-compatible
- *                codec, fresh. Also, with the key hash: lz4:0 with fused,
- *                overlapped and overlapped-spin (fresh and reuse) and gzip:3
- *                with fused and overlapped (reuse)
- *   load rows    every codec, fresh
- *   load+verify  the save pairings, fresh
- *   save+store   every codec with the key hash, fresh
+ *                the first hash when sha1 is not selected), reuse and
+ *                cpython; every hash with lz4 and with the fastest
+ *                gzip-compatible codec, cpython. Also, with the key hash:
+ *                lz4:0 with fused, overlapped and overlapped-spin (cpython
+ *                and reuse) and gzip:3 with fused and overlapped (reuse)
+ *   load rows    every codec, cpython
+ *   load+verify  the save pairings, cpython
+ *   save+store   every codec with the key hash, cpython
  * PLAN_FULL: every codec x every hash for save, load+verify and save+store,
- * every row fresh and reuse, every variant. PLAN_QUICK: pickle, save and
- * load fresh only; no load+verify or save+store. A request's alloc_mask
+ * every row in all three modes, every variant. PLAN_QUICK: pickle, save and
+ * load cpython only, compress and decompress reuse; no load+verify or
+ * save+store. A request's alloc_mask
  * replaces the profile's allocation policy; its variant_mask runs the named
  * variants with every save pairing. A variant that cannot run with a codec
  * (fused needs streaming) is never planned.
@@ -41,7 +42,7 @@ typedef enum { PLAN_DEFAULT, PLAN_QUICK, PLAN_FULL, PLAN_PROFILE_COUNT } plan_pr
 /* "default", "quick", "full": env.tsv's `profile`. */
 extern const char *const plan_profile_names[PLAN_PROFILE_COUNT];
 
-enum { PLAN_ALLOC_FRESH = 1, PLAN_ALLOC_REUSE = 2 };
+enum { PLAN_ALLOC_FRESH = 1, PLAN_ALLOC_REUSE = 2, PLAN_ALLOC_CPYTHON = 4 };
 
 typedef struct {
     const codec_desc *desc;

@@ -305,6 +305,8 @@ static void format_row(cb_buf *bp, const results_row *r)
     if (t && r->have_minflt) cb_buf_printf(&b, "%.2f", r->minflt_per_iter);
     cb_buf_add(&b, "\t", 1);
     if (r->have_out && r->have_peak) cb_buf_printf(&b, "%llu", (unsigned long long)r->peak_bytes);
+    cb_buf_add(&b, "\t", 1);
+    if (t && r->cold_ns > 0) cb_buf_printf(&b, "%.3f", r->cold_ns);
     cb_buf_add(&b, "\n", 1);
     *bp = b;
 }

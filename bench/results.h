@@ -45,6 +45,9 @@ typedef struct {
      * written only when have_peak. */
     int have_peak;
     uint64_t peak_bytes;
+    /* The first (cold) iteration of a cpython save cell (cell_cold_ns);
+     * 0: the column is empty. */
+    double cold_ns;
 } results_row;
 
 typedef struct results_file results_file;

@@ -203,6 +203,7 @@ static int fill_row(const run_rounds *rr, const held_cell *h, results_row *row, 
     const double *faults = rounds_minflt(rr->sched, (size_t)h->index);
     row->have_minflt = faults != NULL;
     if (faults) row->minflt_per_iter = rs_median(faults, n);
+    row->cold_ns = cell_cold_ns(h->c);
     row->drift = rs_drift(s, n);
     row->flag = rs_flag(s, n);
     return 1;

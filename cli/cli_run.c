@@ -95,29 +95,35 @@ static void usage(FILE *out)
 "                      (pickled through a 256 KiB window into the store's file,\n"
 "                      renamed to its key at the end: never the whole blob). Default:\n"
 "                      sequential everywhere; with the key hash, also all three\n"
-"                      for lz4:0 (fresh and reuse) and fused and overlapped for\n"
+"                      for lz4:0 (cpython and reuse) and fused and overlapped for\n"
 "                      gzip:3 (reuse); naming variants runs them with every save\n"
 "                      pairing. fused and streaming need a codec with streaming:\n"
 "                      libdeflate has none and gets no fused or streaming cell.\n"
 "                      With --cpu N the overlapped worker runs on the next online\n"
 "                      CPU, never on N\n"
-"  --alloc MODE        fresh, reuse or both, for every row that allocates output\n"
-"                      (default: see below)\n"
+"  --alloc MODE        cpython, fresh, reuse or both (fresh and reuse), for every\n"
+"                      row that allocates output (default: see below). cpython:\n"
+"                      glibc malloc/realloc/free in the sizes and order of\n"
+"                      CPython 3.11 and its bindings (metaflow's path); fresh:\n"
+"                      outputs of 128 KiB or more mmap'd each iteration (new\n"
+"                      pages: an upper bound); reuse: buffers touched before\n"
+"                      timing (a lower bound)\n"
 "\n"
 "the matrix (per payload and protocol):\n"
-"  stage rows   pickle (fresh, reuse), hash of every hash (reuse: it allocates\n"
-"               nothing), compress and decompress of every codec (reuse)\n"
+"  stage rows   pickle (fresh, reuse, cpython), hash of every hash (reuse: it\n"
+"               allocates nothing), compress and decompress of every codec\n"
+"               (reuse)\n"
 "  save rows    variant sequential: every codec with sha1 (or the first hash\n"
-"               when sha1 is not selected), fresh and reuse; every hash with lz4\n"
-"               and with the fastest gzip-compatible codec (the lowest compress\n"
-"               median of this payload in this run; not `none`), fresh\n"
-"  load rows    every codec, fresh (load with reuse is the decompress row)\n"
-"  load+verify  the save pairings, fresh\n"
-"  save+store   every codec with sha1, fresh\n"
+"               when sha1 is not selected), reuse and cpython; every hash with\n"
+"               lz4 and with the fastest gzip-compatible codec (the lowest\n"
+"               compress median of this payload in this run; not `none`), cpython\n"
+"  load rows    every codec, cpython (load with reuse is the decompress row)\n"
+"  load+verify  the save pairings, cpython\n"
+"  save+store   every codec with sha1, cpython\n"
 "  --full       the whole cross product instead: every codec x every hash for\n"
-"               save, load+verify and save+store, every row fresh and reuse\n"
+"               save, load+verify and save+store, every row in all three modes\n"
 "  --quick      a reduced profile: the quick sets of codecs and hashes (below,\n"
-"               unless --codec/--hash); pickle, save and load fresh only;\n"
+"               unless --codec/--hash); pickle, save and load cpython only;\n"
 "               no load+verify or save+store; --rounds 3 --min-time 0.0015\n"
 "  --hash-sweep[=only]  also (or only) time every selected hash on random input\n"
 "               of 64 B to 64 MiB (powers of 4); payload column `sweep`\n"
@@ -295,8 +301,9 @@ static void add_allocs(run_opts *o, const char *v)
     FOR_EACH_PIECE(v, "--alloc", p, {
         if (strcmp(p, schema_alloc_names[SCHEMA_ALLOC_FRESH]) == 0) o->alloc_mask |= PLAN_ALLOC_FRESH;
         else if (strcmp(p, schema_alloc_names[SCHEMA_ALLOC_REUSE]) == 0) o->alloc_mask |= PLAN_ALLOC_REUSE;
+        else if (strcmp(p, schema_alloc_names[SCHEMA_ALLOC_CPYTHON]) == 0) o->alloc_mask |= PLAN_ALLOC_CPYTHON;
         else if (strcmp(p, "both") == 0) o->alloc_mask |= PLAN_ALLOC_FRESH | PLAN_ALLOC_REUSE;
-        else cb_fail(CB_EXIT_INPUT, "--alloc %s: not fresh, reuse or both", CB_Q(p));
+        else cb_fail(CB_EXIT_INPUT, "--alloc %s: not fresh, reuse, cpython or both", CB_Q(p));
     });
 }
 

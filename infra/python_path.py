@@ -115,7 +115,10 @@ COLUMNS = ["payload", "protocol", "pickled_bytes", "stage", "variant", "codec", 
            "round_group", "spread", "drift", "flag",
            # minor page faults per call over the timed repetitions
            # (resource.getrusage, the whole process as casbench counts it).
-           "minflt_per_iter"]
+           "minflt_per_iter",
+           # memory (infra/python_memory.py measures it) and the cold first
+           # save of casbench's cpython mode: empty here.
+           "peak_bytes", "cold_ns"]
 
 
 class Fail(Exception):

@@ -168,16 +168,18 @@ int report_write(const report_opts *o, char *err, size_t errlen)
         goto out;
     }
 
-    /* The sections describe metaflow's path: protocol 4 and fresh buffers
-     * when the run has them. */
+    /* The sections describe metaflow's path: protocol 4 and cpython (else
+     * fresh) buffers when the run has them. */
     c.protocol = -1;
     for (i = 0; i < run.nrows; i++) {
         const rundir_row *w = &run.rows[i];
         if (!w->ok || strcmp(w->payload, SCHEMA_PAYLOAD_SWEEP) == 0) continue;
         if (w->protocol == 4 || c.protocol < 0) c.protocol = w->protocol;
-        if (strcmp(w->alloc, ALLOC(FRESH)) == 0) any_fresh = 1;
+        if (strcmp(w->alloc, ALLOC(FRESH)) == 0 && any_fresh < 1) any_fresh = 1;
+        if (strcmp(w->alloc, ALLOC(CPYTHON)) == 0) any_fresh = 2;
     }
-    c.alloc = any_fresh ? ALLOC(FRESH) : ALLOC(REUSE);
+    /* cpython where the run has it: the mode that models metaflow. */
+    c.alloc = any_fresh == 2 ? ALLOC(CPYTHON) : any_fresh ? ALLOC(FRESH) : ALLOC(REUSE);
     for (i = 0; i < run.nrows; i++) {
         const rundir_row *w = &run.rows[i];
         if (!w->ok) continue;

@@ -13,7 +13,7 @@ const schema_column schema_columns[SCHEMA_NCOLS] = {
     {"codec", "text", 0, "codec name; empty where the row has no codec"},
     {"level", "int", 0, "codec level; empty where no codec"},
     {"hash", "text", 0, "hash name; empty where the row has no hash"},
-    {"alloc", "text", 0, "fresh or reuse"},
+    {"alloc", "text", 0, "fresh, reuse or cpython"},
     {"bytes_in", "int", 0, "bytes the measured step reads"},
     {"bytes_out", "int", 0, "bytes it produces; empty on error rows"},
     {"ratio", "float", 0, "pickled_bytes / compressed bytes; empty without a codec"},
@@ -36,13 +36,14 @@ const schema_column schema_columns[SCHEMA_NCOLS] = {
     {"flag", "text", 1, "steady, spread, drift, spread+drift or few"},
     {"minflt_per_iter", "float", 1, "minor page faults per iteration (getrusage), median over rounds"},
     {"peak_bytes", "int", 1, "peak extra memory of one iteration beyond its input (bench/memory.h)"},
+    {"cold_ns", "float", 1, "cpython save and save+store: the cell's first iteration, before any warm-up"},
 };
 
 const char *const schema_stage_names[SCHEMA_STAGE_COUNT] = {
     "pickle", "hash", "compress", "decompress", "save", "load", "load+verify", "save+store",
 };
 
-const char *const schema_alloc_names[SCHEMA_ALLOC_COUNT] = {"fresh", "reuse"};
+const char *const schema_alloc_names[SCHEMA_ALLOC_COUNT] = {"fresh", "reuse", "cpython"};
 
 int schema_col_find(const char *name)
 {

@@ -27,6 +27,8 @@ typedef enum {
     SCHEMA_MINFLT_PER_ITER,
     /* Written since memory is counted (bench/memory.h); a reader accepts files without it. */
     SCHEMA_PEAK_BYTES,
+    /* Written since the cpython mode; a reader accepts files without it. */
+    SCHEMA_COLD_NS,
     SCHEMA_NCOLS
 } schema_col;
 
@@ -53,9 +55,11 @@ extern const char *const schema_stage_names[SCHEMA_STAGE_COUNT];
 #define SCHEMA_STAGE_RT_LOAD  "roundtrip-load"
 #define SCHEMA_STAGE_RT_TOTAL "roundtrip-total"
 
-/* Output allocation: "fresh" (allocated and freed each iteration, as Python
- * does) or "reuse". */
-typedef enum { SCHEMA_ALLOC_FRESH, SCHEMA_ALLOC_REUSE, SCHEMA_ALLOC_COUNT } schema_alloc;
+/* Output allocation: "fresh" (every output allocated and freed each
+ * iteration, the large ones mmap'd: new pages every time), "reuse" (buffers
+ * touched before timing) or "cpython" (glibc malloc/realloc/free in the
+ * sizes and order of CPython 3.11 and its bindings, bench/cells.h). */
+typedef enum { SCHEMA_ALLOC_FRESH, SCHEMA_ALLOC_REUSE, SCHEMA_ALLOC_CPYTHON, SCHEMA_ALLOC_COUNT } schema_alloc;
 extern const char *const schema_alloc_names[SCHEMA_ALLOC_COUNT];
 
 /* Variants of the save stage (bench/cells.c cell_save_variants) and of the

@@ -73,9 +73,14 @@ check_error_prog() {
 # ncols its field count:
 #   tsv_awk 'NR > 1 && $col["status"] != "ok"' run/matrix.tsv
 tsv_awk() {
-  local vars=()
+  local vars=() f
   while [ "$1" = -v ]; do vars+=(-v "$2"); shift 2; done
   local prog=$1; shift
+  # A missing file is a line of output, not none: a check that counts the
+  # lines (| wc -l = 0) or wants none ("") must fail on it.
+  for f in "$@"; do
+    [ "$f" = - ] || [ -r "$f" ] || { echo "tsv_awk: $f: no such file"; return 1; }
+  done
   awk -F'\t' "${vars[@]}" \
     "FNR == 1 { delete col; ncols = NF; for (i = 1; i <= NF; i++) col[\$i] = i } $prog" "$@"
 }

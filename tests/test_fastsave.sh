@@ -80,13 +80,13 @@ rc=0
 "$ASAN" run --quick --payload config --codec gzip:3,lz4:0,zstd:1,libdeflate:6 --hash sha1,xxh3-64 \
   "${FAST[@]}" --out plan >/dev/null 2>plan.err || rc=$?
 check_eq "default-plan run exits 0" "0|" "$rc|$(cat plan.err)"
-check_eq "--quick: fast variants for lz4:0 (all three) and gzip:3 (fused, overlapped) with sha1 only, fresh" \
-  "gzip:3:sha1:fresh:fused gzip:3:sha1:fresh:overlapped lz4:0:sha1:fresh:fused lz4:0:sha1:fresh:overlapped lz4:0:sha1:fresh:overlapped-spin" \
+check_eq "--quick: fast variants for lz4:0 (all three) and gzip:3 (fused, overlapped) with sha1 only, cpython" \
+  "gzip:3:sha1:cpython:fused gzip:3:sha1:cpython:overlapped lz4:0:sha1:cpython:fused lz4:0:sha1:cpython:overlapped lz4:0:sha1:cpython:overlapped-spin" \
   "$(tsv_awk '$col["stage"] == "save" && $col["variant"] != "sequential" {print $col["codec"] ":" $col["level"] ":" $col["hash"] ":" $col["alloc"] ":" $col["variant"]}' plan/matrix.tsv | sort -u | paste -sd' ')"
 rc=0
 "$ASAN" run --payload config --codec gzip:3,lz4:0,zstd:1 --hash sha1,xxh3-64 "${FAST[@]}" --out plan2 >/dev/null 2>plan2.err || rc=$?
-check_eq "default profile: lz4:0 variants fresh and reuse, gzip:3 reuse only, no save+store variants" \
-  "$rc|gzip:3:sha1:reuse:fused gzip:3:sha1:reuse:overlapped lz4:0:sha1:fresh:fused lz4:0:sha1:fresh:overlapped lz4:0:sha1:fresh:overlapped-spin lz4:0:sha1:reuse:fused lz4:0:sha1:reuse:overlapped lz4:0:sha1:reuse:overlapped-spin|sequential" \
+check_eq "default profile: lz4:0 variants cpython and reuse, gzip:3 reuse only, no save+store variants" \
+  "$rc|gzip:3:sha1:reuse:fused gzip:3:sha1:reuse:overlapped lz4:0:sha1:cpython:fused lz4:0:sha1:cpython:overlapped lz4:0:sha1:cpython:overlapped-spin lz4:0:sha1:reuse:fused lz4:0:sha1:reuse:overlapped lz4:0:sha1:reuse:overlapped-spin|sequential" \
   "0|$(tsv_awk '$col["stage"] == "save" && $col["variant"] != "sequential" {print $col["codec"] ":" $col["level"] ":" $col["hash"] ":" $col["alloc"] ":" $col["variant"]}' plan2/matrix.tsv | sort -u | paste -sd' ')|$(tsv_awk '$col["stage"] == "save+store" {print $col["variant"]}' plan2/matrix.tsv | sort -u)"
 rc=0
 "$ASAN" run --payload config --codec libdeflate:6,lz4:0 --hash sha1 --variant fused "${FAST[@]}" \
@@ -142,16 +142,18 @@ check_eq "broken codec: no save cell in gbench.json" "0" \
 # ---- C beside Python: the row identities line up -------------------------------
 # A real small run of each: casbench --quick and infra/python_path.py --quick on
 # the same payload, codecs and hashes (python_path.py takes its objects from
-# casbench pickle). Rows that must pair up by identity (results/README.md):
-# pickle fresh, hash reuse (x2), load fresh (x2), save sequential fresh (2 codecs
-# x 2 hashes), save overlapped fresh (lz4:0, gzip:3 with sha1) = 11.
+# casbench pickle), the C run in fresh (python_path.py labels its rows fresh).
+# Rows that must pair up by identity (results/README.md): pickle fresh, hash
+# reuse (x2), compress and decompress fresh (x2 each), load fresh (x2), save
+# sequential fresh (2 codecs x 2 hashes), save overlapped fresh (lz4:0, gzip:3
+# with sha1) = 15.
 rc=0
-"$ASAN" run --quick --payload config --codec gzip:3,lz4:0 --hash sha1,xxh3-64 "${FAST[@]}" --out cq >/dev/null 2>&1 || rc=$?
+"$ASAN" run --quick --alloc fresh --payload config --codec gzip:3,lz4:0 --hash sha1,xxh3-64 "${FAST[@]}" --out cq >/dev/null 2>&1 || rc=$?
 "$ROOT/infra/python_path.py" --quick --casbench "$ROOT/build/casbench" --payload config --codec gzip:3,lz4:0 \
   --hash sha1,xxh3-64 --repetitions 3 --min-time 0.001 --out pq >/dev/null 2>pq.err || rc=$?
 check_eq "C and Python quick runs exit 0" "0|" "$rc|$(cat pq.err)"
 "$ASAN" compare cq pq >cmp.md 2>cmp.err
-check_eq "compare C_RUN PY_RUN: 11 rows line up" "11 rows compared" \
+check_eq "compare C_RUN PY_RUN: 15 rows line up" "15 rows compared" \
   "$(grep -o '^[0-9]* rows compared' cmp.md)"
 check_eq "compare names both runtimes" "c python" \
   "$(sed -n 's/^- [AB]: .* runtime \([a-z]*\), commit .*/\1/p' cmp.md | paste -sd' ')"

@@ -10,14 +10,14 @@ PP=infra/python_path.py
 # first column of its column table, in order.
 want_header=$(awk -F'|' '/^## matrix.tsv columns/ {t = 1; next} t && /^## / {t = 0}
   t && /^\| `/ {print $2}' results/README.md | grep -o '`[a-z_+]*`' | tr -d '`' | paste -sd'\t')
-check "the schema lists 30 columns" test "$(tr '\t' '\n' <<<"$want_header" | wc -l)" = 30
+check "the schema lists 32 columns" test "$(tr '\t' '\n' <<<"$want_header" | wc -l)" = 32
 
 run=$TMPD/run
 out=$("$PP" --quick --objects-from python --payload config,metrics --out "$run" 2>"$TMPD/pp.err")
 check_eq "quick run exits 0, prints the run directory, nothing on stderr" "0|$run|" "$?|$out|$(cat "$TMPD/pp.err")"
 M=$run/matrix.tsv
 check_eq "matrix.tsv header is exactly the schema's" "$want_header" "$(head -n 1 "$M")"
-check_eq "every row has 30 fields" "30" "$(awk -F'\t' '{print NF}' "$M" | sort -u | paste -sd' ')"
+check_eq "every row has 32 fields" "32" "$(awk -F'\t' '{print NF}' "$M" | sort -u | paste -sd' ')"
 # 6 codec levels, 6 hashes: pickle 1 + hash 6 + per codec (compress, decompress, load,
 # 6 load+verify, 6 save) 15, and 2 overlapped saves -> 99 rows a payload.
 # Plus the per-call cost rows (payload and stage `overhead`), once a run: pickle 1,

@@ -34,7 +34,7 @@ assert lines[-1] == '', 'file does not end with a newline'
 header = lines[0].split('\t')
 assert header == want, 'header %r != README %r' % (header, want)
 ints = {'protocol', 'pickled_bytes', 'level', 'bytes_in', 'bytes_out', 'repetitions', 'iterations'}
-floats = {'ratio', 'median_ns', 'mean_ns', 'stddev_ns', 'min_ns', 'max_ns', 'cv', 'mb_per_s'}
+floats = {'ratio', 'median_ns', 'mean_ns', 'stddev_ns', 'min_ns', 'max_ns', 'cv', 'mb_per_s', 'cold_ns'}
 timing = ['repetitions', 'iterations', 'median_ns', 'mean_ns', 'stddev_ns', 'min_ns', 'max_ns', 'cv', 'mb_per_s', 'samples_ns']
 seen = set()
 for n, line in enumerate(lines[1:-1], 2):
@@ -48,7 +48,11 @@ for n, line in enumerate(lines[1:-1], 2):
     for k in ('payload', 'pickled_bytes', 'stage', 'alloc', 'bytes_in', 'status'):
         assert r[k], 'line %d: empty %s' % (n, k)
     assert r['stage'] in ('pickle', 'hash', 'compress', 'decompress', 'save', 'load', 'load+verify', 'save+store'), r['stage']
-    assert r['alloc'] in ('fresh', 'reuse'), r['alloc']
+    assert r['alloc'] in ('fresh', 'reuse', 'cpython'), r['alloc']
+    # cold_ns: the first iteration of a cpython save, on no other row.
+    cold = r['alloc'] == 'cpython' and r['stage'] in ('save', 'save+store') and r['status'] == 'ok'
+    assert (r['cold_ns'] != '') == cold, 'line %d: cold_ns %r' % (n, r['cold_ns'])
+    if cold: assert float(r['cold_ns']) > 0, 'line %d: cold_ns' % n
     assert (r['codec'] == '') == (r['level'] == ''), 'line %d: codec/level' % n
     assert (r['variant'] != '') == (r['stage'] in ('save', 'save+store')), 'line %d: variant' % n
     ident = tuple(r[k] for k in ('payload', 'protocol', 'stage', 'variant', 'codec', 'level', 'hash', 'alloc'))

@@ -65,8 +65,9 @@ int main(void)
     expect("the columns of results/README.md, in order",
            "payload protocol pickled_bytes stage variant codec level hash alloc bytes_in bytes_out "
            "ratio repetitions iterations median_ns mean_ns stddev_ns min_ns max_ns cv mb_per_s "
-           "samples_ns key status message round_group spread drift flag minflt_per_iter peak_bytes", header);
+           "samples_ns key status message round_group spread drift flag minflt_per_iter peak_bytes cold_ns", header);
     expect("stage names", "load+verify", schema_stage_names[SCHEMA_STAGE_LOAD_VERIFY]);
     expect("alloc names", "fresh", schema_alloc_names[SCHEMA_ALLOC_FRESH]);
+    expect("alloc names", "cpython", schema_alloc_names[SCHEMA_ALLOC_CPYTHON]);
     return failures ? 1 : 0;
 }
