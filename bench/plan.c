@@ -86,10 +86,7 @@ static int alloc_modes(const plan_request *r, cell_stage s)
         return s == CELL_COMPRESS || s == CELL_DECOMPRESS ? PLAN_ALLOC_REUSE : PLAN_ALLOC_CPYTHON;
     switch (s) {
     case CELL_PICKLE: return PLAN_ALLOC_FRESH | PLAN_ALLOC_REUSE | PLAN_ALLOC_CPYTHON;
-    case CELL_SAVE: return PLAN_ALLOC_REUSE | PLAN_ALLOC_CPYTHON;
-    /* The codec alone; the cpython stages are --alloc cpython's and --full's
-     * (the budget of `make bench`). */
-    case CELL_COMPRESS: case CELL_DECOMPRESS: return PLAN_ALLOC_REUSE;
+    case CELL_SAVE: case CELL_COMPRESS: case CELL_DECOMPRESS: return PLAN_ALLOC_REUSE | PLAN_ALLOC_CPYTHON;
     default: return PLAN_ALLOC_CPYTHON;
     }
 }

@@ -8,7 +8,7 @@
  * protocol:
  *   stage rows   pickle (fresh, reuse, cpython), hash of every hash (reuse:
  *                it allocates nothing), compress and decompress of every
- *                codec (reuse)
+ *                codec (reuse, cpython)
  *   save rows    variant sequential: every codec with the key hash (sha1, or
  *                the first hash when sha1 is not selected), reuse and
  *                cpython; every hash with lz4 and with the fastest

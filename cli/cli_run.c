@@ -112,7 +112,7 @@ static void usage(FILE *out)
 "the matrix (per payload and protocol):\n"
 "  stage rows   pickle (fresh, reuse, cpython), hash of every hash (reuse: it\n"
 "               allocates nothing), compress and decompress of every codec\n"
-"               (reuse)\n"
+"               (reuse, cpython)\n"
 "  save rows    variant sequential: every codec with sha1 (or the first hash\n"
 "               when sha1 is not selected), reuse and cpython; every hash with\n"
 "               lz4 and with the fastest gzip-compatible codec (the lowest\n"
