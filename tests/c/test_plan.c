@@ -119,7 +119,7 @@ static size_t default_pairings(const request *q, int fastest)
 
 /* The variant cells the default rules add: lz4:0 with fused, overlapped and
  * overlapped-spin, cpython and reuse; gzip:3 with fused and overlapped, reuse
- * (cpython instead when the profile saves cpython only). */
+ * (--quick: overlapped only, cpython, its one mode for saves). */
 static size_t default_variant_cells(const request *q, const char *variant, int quick)
 {
     size_t n = 0;
@@ -127,7 +127,9 @@ static size_t default_variant_cells(const request *q, const char *variant, int q
     for (size_t c = 0; c < q->ncodecs; c++) {
         if (!cell_save_variant_applies(v, q->codecs[c].desc)) continue;
         if (is_codec(&q->codecs[c], "lz4", 0)) n += quick ? 1 : 2;
-        if (is_codec(&q->codecs[c], "gzip", 3) && strcmp(variant, "overlapped-spin") != 0) n += 1;
+        if (is_codec(&q->codecs[c], "gzip", 3) && strcmp(variant, "overlapped-spin") != 0 &&
+            (!quick || strcmp(variant, "overlapped") == 0))
+            n += 1;
     }
     return n;
 }
