@@ -15,64 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "handoff.h"
+#include "cell_impl.h"
 #include "memory.h"
-#include "streaming.h"
 #include "util.h"
 
-/* Output slots: where each kind of output lives in reuse mode, and where a
- * verifying run leaves it for the checks. */
-enum { SLOT_PICKLE, SLOT_STORED, SLOT_PLAIN, SLOT_COUNT };
-
-struct cell {
-    cell_spec spec;
-    cell_input in;
-    void *cctx;
-    void *hstate;
-    size_t cap[SLOT_COUNT];
-    uint8_t *buf[SLOT_COUNT];         /* reuse mode: allocated and touched at creation */
-    int verifying;
-    struct { uint8_t *p; size_t n; int owned; } out[SLOT_COUNT];
-    /* Input of decompress/load: the blob compressed once before timing. */
-    uint8_t *stored_in;
-    size_t stored_len;
-    /* The save path's current outputs, between the variant and its release. */
-    uint8_t *cur_pickle, *cur_stored;
-    size_t cur_pickle_len, cur_stored_len;
-    uint8_t digest[HASH_MAX_DIGEST];
-    uint8_t want[HASH_MAX_DIGEST];    /* load+verify: the key's digest */
-    char key[2 * HASH_MAX_DIGEST + 1];
-    size_t last_codec_err;
-    char errbuf[256];
-    /* save+store */
-    char dir[PATH_MAX], path[PATH_MAX], meta[PATH_MAX], tmpl[PATH_MAX];
-    int store_err;                    /* errno of the first failed store call */
-    const char *store_what;
-    /* overlapped: the worker thread and the blob it hashes */
-    handoff *ho;
-    const uint8_t *job_blob;
-    size_t job_len;
-    streaming *st;                    /* the streaming variant (streaming.h) */
-    /* verifying run of an overlapped save: when the caller compressed and
-     * the worker hashed (cell_overlap) */
-    int64_t ov_ns[4];
-    double cold_ns;                   /* cpython saves: the verified (first) run */
-    /* cpython: the pickle buffer's capacities in order, the arrays numpy
-     * copies, scratch pointers (blocks, chunks, copies), the GzipFile
-     * stream's size, pymalloc's stand-in for small results */
-    size_t *py_caps, py_ncaps;
-    const pyobj **py_arrays;
-    size_t py_narrays;
-    uint8_t **py_tmp;
-    size_t py_ntmp;
-    size_t py_clen;                   /* GzipFile: the stream's size, from the first run */
-    uint8_t py_small[SLOT_COUNT][512];
-    int py_tracking;
-    uint8_t *py_peak;                 /* the highest break while settling */
-    long long py_live, py_live_peak;  /* heap bytes held while settling */
-    ptrdiff_t py_extent;              /* how far the settling call grew the heap */
-    int py_settled, py_held;          /* py_settle measured the call; it keeps its heap */
-};
 
 /* The metadata metaflow's local datastore writes next to each blob, as
  * json.dump writes it: cas_version 1 for gzip-compatible blobs, 2 for the
@@ -80,7 +26,7 @@ struct cell {
 static const char meta_v1[] = "{\"cas_raw\": false, \"cas_version\": 1}";
 static const char meta_v2[] = "{\"cas_raw\": false, \"cas_version\": 2}";
 
-static const char *meta_json(const cell *c)
+const char *meta_json(const cell *c)
 {
     return c->spec.codec && c->spec.codec->gzip_compatible ? meta_v1 : meta_v2;
 }
@@ -109,94 +55,6 @@ static void fresh_free(uint8_t *p, size_t n)
     else munmap(p, n);
 }
 
-/* What a PyBytesObject asks of the allocator beyond its data: the object
- * header (32 bytes on 64-bit) and the trailing NUL. */
-#define PY_BYTES_HEAD ((size_t)33)
-/* pymalloc serves requests up to this many bytes from its own pools. */
-#define PY_SMALL_MAX ((size_t)512)
-
-/* glibc's dynamic mmap threshold as the cpython cells' own frees move it:
- * freeing a mapped chunk larger than the threshold (and at most 32 MiB, its
- * ceiling on 64-bit) raises it to that chunk's size, and the trim threshold
- * to twice that. */
-#define PY_MMAP_MAX ((size_t)32 * 1024 * 1024)
-static size_t py_threshold = 128 * 1024;
-
-/* A chunk's size when glibc mapped it, else 0. The main thread's chunks
- * come from the heap between the end of the program's data (`end`) and the
- * break, or are mapped elsewhere; a mapped chunk's size is its usable size
- * and its header (two words). No header is read: under ASan or valgrind,
- * whose malloc is not glibc's, chunks merely count as mapped. */
-extern char end;
-static size_t py_mapped(const void *p)
-{
-    uintptr_t a = (uintptr_t)p;
-    if (!p || (a >= (uintptr_t)&end && a < (uintptr_t)sbrk(0))) return 0;
-    return malloc_usable_size((void *)p) + 2 * sizeof(size_t);
-}
-
-/* Heap bytes (mapped chunks excluded) the settling iteration holds. */
-static void py_count(cell *c, const void *p, int sign)
-{
-    if (!c->py_tracking || !p || py_mapped(p)) return;
-    c->py_live += sign * (long long)malloc_usable_size((void *)p);
-    if (c->py_live > c->py_live_peak) c->py_live_peak = c->py_live;
-}
-
-/* malloc, realloc and free of the cpython paths; while a cell settles
- * (py_settle) they count the heap bytes a call holds and note how far the
- * heap reached (sbrk(0) reads glibc's cached break: no system call). */
-static void *py_malloc(cell *c, size_t n)
-{
-    void *p = malloc(n);
-    if (p && memory_counting()) memory_count_add(malloc_usable_size(p));
-    if (c->py_tracking) {
-        uint8_t *b = sbrk(0);
-        py_count(c, p, 1);
-        if (b > c->py_peak) c->py_peak = b;
-    }
-    return p;
-}
-
-static void *py_realloc(cell *c, void *p, size_t n)
-{
-    long long before = c->py_live;
-    size_t old_size = p && memory_counting() ? malloc_usable_size(p) : 0;
-    py_count(c, p, -1);
-    void *q = realloc(p, n);
-    if (q && memory_counting()) {
-        memory_count_sub(old_size);
-        memory_count_add(malloc_usable_size(q));
-    }
-    if (!q) c->py_live = before;
-    else if (c->py_tracking) {
-        uint8_t *b = sbrk(0);
-        py_count(c, q, 1);
-        if (b > c->py_peak) c->py_peak = b;
-    }
-    return q;
-}
-
-static void py_dealloc(cell *c, void *p)
-{
-    size_t m = py_mapped(p);
-    if (m > py_threshold && m <= PY_MMAP_MAX) py_threshold = m;
-    py_count(c, p, -1);
-    if (p && memory_counting()) memory_count_sub(malloc_usable_size(p));
-    free(p);
-}
-
-static uint8_t *py_result(cell *c, int slot, size_t n)
-{
-    if (n + PY_BYTES_HEAD <= PY_SMALL_MAX) return c->py_small[slot];
-    return py_malloc(c, n + PY_BYTES_HEAD);
-}
-
-static void py_free(cell *c, int slot, uint8_t *p)
-{
-    if (p != c->py_small[slot]) py_dealloc(c, p);
-}
-
 /* Outputs of fresh and reuse cells (cpython cells allocate per stage, below). */
 static uint8_t *acquire(cell *c, int slot)
 {
@@ -205,7 +63,7 @@ static uint8_t *acquire(cell *c, int slot)
     return fresh_alloc(c->cap[slot]);
 }
 
-static void out_free(cell *c, int slot)
+void out_free(cell *c, int slot)
 {
     if (c->out[slot].owned && c->spec.alloc == CELL_ALLOC_CPYTHON) py_free(c, slot, c->out[slot].p);
     else if (c->out[slot].owned) fresh_free(c->out[slot].p, c->cap[slot]);
@@ -231,278 +89,6 @@ static void release(cell *c, int slot, uint8_t *p, size_t n)
 static void set_key(cell *c)
 {
     hash_hex(c->digest, c->spec.hash->digest_bytes, c->key);
-}
-
-/* ---- cpython: CPython 3.11's allocations (cells.h) ----------------------- */
-
-/* The blocks of CPython's _BlocksOutputBuffer (zlib's output), in order; the
- * last repeats. */
-static size_t py_block(size_t i)
-{
-    static const size_t kib[] = {32, 64, 256, 1024, 4096, 8192, 16384, 16384, 32768, 32768, 32768,
-                                 32768, 65536, 65536, 131072, 131072, 262144};
-    size_t k = sizeof kib / sizeof kib[0];
-    return kib[i < k ? i : k - 1] * 1024;
-}
-
-/* How many blocks hold n bytes. */
-static size_t py_nblocks(size_t n)
-{
-    size_t i = 0, total = 0;
-    while (total < n) total += py_block(i++);
-    return i ? i : 1;
-}
-
-static uint64_t le(const uint8_t *p, int bytes)
-{
-    uint64_t v = 0;
-    for (int i = bytes - 1; i >= 0; i--) v = v << 8 | p[i];
-    return v;
-}
-
-static void caps_push(cell *c, size_t cap)
-{
-    c->py_caps = cb_xrealloc(c->py_caps, (c->py_ncaps + 1) * sizeof *c->py_caps);
-    c->py_caps[c->py_ncaps++] = cap;
-}
-
-/* _Pickler_Write: a write of k bytes that does not fit makes the buffer
- * (len + k) / 2 * 3. Small writes (opcodes, frame contents) are taken as
- * 8 bytes each; a bytes or str of 64 KiB or more is one write outside any
- * frame. The writes are read off the reference pickle: protocol 4 and 5
- * frames, and the large opcodes between them; anything else (protocols 2
- * and 3) is small writes to the end. */
-static void py_pickle_schedule(cell *c)
-{
-    const uint8_t *b = c->in.blob;
-    size_t n = c->in.blob_len, cap = 4096, pos = 0, stop, hdr;
-    uint64_t d;
-#define SMALL_TO(x) while ((x) > cap) { cap = (cap + 8) / 2 * 3; caps_push(c, cap); }
-    if (n >= 2 && b[0] == 0x80 && b[1] >= 4) pos = 2;
-    else pos = n;
-    while (pos < n) {
-        uint8_t op = b[pos];
-        if (op == 0x95 && pos + 9 <= n) {                      /* FRAME */
-            d = le(b + pos + 1, 8);
-            if (d > n - pos - 9) break;
-            stop = pos + 9 + (size_t)d;
-            SMALL_TO(stop);
-            pos = stop;
-            continue;
-        }
-        if ((op == 'B' || op == 'X') && pos + 5 <= n) { d = le(b + pos + 1, 4); hdr = 5; }
-        else if ((op == 0x8e || op == 0x8d || op == 0x96) && pos + 9 <= n) { d = le(b + pos + 1, 8); hdr = 9; }
-        else break;
-        if (d > n - pos - hdr) break;
-        SMALL_TO(pos + hdr);
-        if (pos + hdr + d > cap) {
-            cap = (pos + hdr + (size_t)d) / 2 * 3;
-            caps_push(c, cap);
-        }
-        pos += hdr + (size_t)d;
-    }
-    SMALL_TO(n);
-#undef SMALL_TO
-}
-
-/* The arrays of the object, in pickling order: numpy's __reduce__ copies
- * each (tobytes) into a bytes that the pickler's memo keeps to the end. */
-static void py_find_arrays(cell *c, const pyobj *o, int depth)
-{
-    size_t i;
-    if (!o || depth > PYOBJ_MAX_DEPTH) return;
-    switch (o->kind) {
-    case PYOBJ_NDARRAY:
-        c->py_arrays = cb_xrealloc(c->py_arrays, (c->py_narrays + 1) * sizeof *c->py_arrays);
-        c->py_arrays[c->py_narrays++] = o;
-        break;
-    case PYOBJ_LIST: case PYOBJ_TUPLE:
-        for (i = 0; i < o->u.seq.n; i++) py_find_arrays(c, o->u.seq.items[i], depth + 1);
-        break;
-    case PYOBJ_DICT:
-        for (i = 0; i < o->u.dict.n; i++) {
-            py_find_arrays(c, o->u.dict.keys[i], depth + 1);
-            py_find_arrays(c, o->u.dict.values[i], depth + 1);
-        }
-        break;
-    default:
-        break;
-    }
-}
-
-/* pickle.dumps: the buffer's growth, the array copies, the final shrink.
- * pickle_dump needs its bound as capacity: the last growth step is at least
- * that (a small pickle's bound exceeds CPython's buffer; both come from the
- * heap once the mmap threshold has risen). */
-static uint8_t *py_pickle(cell *c, size_t *n)
-{
-    size_t i, cap = 4096;
-    uint8_t *p = py_malloc(c, cap + PY_BYTES_HEAD), *q;
-    *n = 0;
-    if (!p) return NULL;
-    for (i = 0; i < c->py_narrays; i++) {
-        const pyobj *a = c->py_arrays[i];
-        c->py_tmp[i] = py_malloc(c, a->u.arr.nbytes + PY_BYTES_HEAD);
-        if (c->py_tmp[i]) memcpy(c->py_tmp[i], a->u.arr.data, a->u.arr.nbytes);
-    }
-    for (i = 0; i <= c->py_ncaps && p; i++) {
-        size_t want = i < c->py_ncaps ? c->py_caps[i] : c->cap[SLOT_PICKLE];
-        if (i == c->py_ncaps && want <= cap) break;
-        q = py_realloc(c, p, want + PY_BYTES_HEAD);
-        if (!q) { py_dealloc(c, p); p = NULL; break; }
-        p = q;
-        cap = want;
-    }
-    if (p) *n = pickle_dump(c->in.obj, &c->in.popt, p, cap, c->errbuf, sizeof c->errbuf);
-    if (p && *n && (q = py_realloc(c, p, *n + PY_BYTES_HEAD)) != NULL) p = q;
-    for (i = 0; i < c->py_narrays; i++) py_dealloc(c, c->py_tmp[i]);
-    if (p && !*n) { py_dealloc(c, p); p = NULL; }
-    return p;
-}
-
-/* Room beyond the compressed size found before timing. */
-#define PY_SLACK ((size_t)64)
-
-typedef enum { PYB_GZIPFILE, PYB_LZ4, PYB_BYTES } py_binding;
-
-/* How the codec's Python binding allocates, from the facts of its row. */
-static py_binding py_binding_of(const codec_desc *k)
-{
-    if (k->gzip_compatible && !k->ceiling) return PYB_GZIPFILE;
-    if (strcmp(k->family, "lz4") == 0) return PYB_LZ4;
-    return PYB_BYTES;
-}
-
-/* n bytes of src written into blocks as zlib fills them, then the blocks
- * freed, last first. */
-static void py_blocks_fill_free(cell *c, size_t nb, const uint8_t *src, size_t n)
-{
-    size_t i, off = 0;
-    for (i = 0; i < nb && off < n; i++) {
-        size_t k = py_block(i) < n - off ? py_block(i) : n - off;
-        if (c->py_tmp[i]) memcpy(c->py_tmp[i], src + off, k);
-        off += k;
-    }
-    for (i = nb; i-- > 0;) py_dealloc(c, c->py_tmp[i]);
-}
-
-/* The compressed bytes of blob, as the binding gives them; *r their size.
- * keep_bytesio: metaflow's path, which hands the BytesIO on unshrunk (its
- * byte_obj.read() copies before the write); otherwise getvalue()'s shrink. */
-static uint8_t *py_compress(cell *c, const uint8_t *blob, size_t n, size_t *r, int keep_bytesio)
-{
-    const codec_desc *k = c->spec.codec;
-    size_t cap = c->cap[SLOT_STORED], nb, i;
-    uint8_t *t, *p, *q, trailer[8];
-    *r = 0;
-    switch (py_binding_of(k)) {
-    case PYB_LZ4:
-        if (!(t = py_malloc(c, cap))) return NULL;
-        *r = k->compress(c->cctx, blob, n, t, cap);
-        if (codec_is_error(*r)) c->last_codec_err = *r;
-        if (codec_is_error(*r) || !(p = py_result(c, SLOT_STORED, *r))) { py_dealloc(c, t); return NULL; }
-        memcpy(p, t, *r);
-        py_dealloc(c, t);
-        return p;
-    case PYB_GZIPFILE: {
-        /* zlib's output blocks, joined into one bytes, both of the size the
-         * first (verifying) run found; that run, not knowing it, takes the
-         * bound. */
-        size_t want = c->py_clen ? c->py_clen + PY_SLACK : cap;
-        nb = py_nblocks(want);
-        for (i = 0; i < nb; i++) c->py_tmp[i] = py_malloc(c, py_block(i) + PY_BYTES_HEAD);
-        if (!(t = py_malloc(c, want + PY_BYTES_HEAD))) { py_blocks_fill_free(c, nb, NULL, 0); return NULL; }
-        *r = k->compress(c->cctx, blob, n, t, want);
-        if (!codec_is_error(*r)) c->py_clen = *r;
-        if (codec_is_error(*r) || *r < 8) {
-            c->last_codec_err = codec_is_error(*r) ? *r : 0;
-            py_blocks_fill_free(c, nb, NULL, 0);
-            py_dealloc(c, t);
-            return NULL;
-        }
-        py_blocks_fill_free(c, nb, t, *r);
-        /* The BytesIO: the stream but its trailer, then the trailer, which
-         * grows the buffer by 1/8 (BytesIO's resize_buffer). */
-        memcpy(trailer, t + *r - 8, 8);
-        p = py_malloc(c, *r - 8 + 1 + PY_BYTES_HEAD);
-        if (p) memcpy(p, t, *r - 8);
-        py_dealloc(c, t);
-        if (!p) return NULL;
-        if (!(q = py_realloc(c, p, *r + (*r >> 3) + 6 + PY_BYTES_HEAD))) { py_dealloc(c, p); return NULL; }
-        p = q;
-        memcpy(p + *r - 8, trailer, 8);
-        if (!keep_bytesio && (q = py_realloc(c, p, *r + PY_BYTES_HEAD)) != NULL) p = q;
-        return p;
-    }
-    case PYB_BYTES:
-    default:
-        if (!(p = py_result(c, SLOT_STORED, cap))) return NULL;
-        *r = k->compress(c->cctx, blob, n, p, cap);
-        if (codec_is_error(*r)) { c->last_codec_err = *r; py_free(c, SLOT_STORED, p); return NULL; }
-        return p;
-    }
-}
-
-/* The plain bytes of c->stored_in as the binding gives them (NULL on
- * failure, with last_codec_err set when the codec failed). gzip-compatible:
- * gzip.decompress for the decompress stage, GzipFile(fileobj=BytesIO(data))
- * .read() for load and load+verify, as metaflow reads. */
-static uint8_t *py_decompress(cell *c)
-{
-    const codec_desc *k = c->spec.codec;
-    size_t n = c->in.blob_len, r, nb, i, off;
-    uint8_t *t = NULL, *p;
-    if (py_binding_of(k) == PYB_LZ4) {
-        /* python-lz4: a buffer of the content size, copied into a bytes */
-        if (!(t = py_malloc(c, n ? n : 1))) return NULL;
-        r = k->decompress(c->cctx, c->stored_in, c->stored_len, t, n);
-        if (codec_is_error(r) || !(p = py_result(c, SLOT_PLAIN, r))) {
-            if (codec_is_error(r)) c->last_codec_err = r;
-            py_dealloc(c, t);
-            return NULL;
-        }
-        memcpy(p, t, r);
-        py_dealloc(c, t);
-        return p;
-    }
-    if (py_binding_of(k) == PYB_BYTES) {
-        if (!(p = py_result(c, SLOT_PLAIN, n))) return NULL;
-        r = k->decompress(c->cctx, c->stored_in, c->stored_len, p, n);
-        if (codec_is_error(r)) { c->last_codec_err = r; py_free(c, SLOT_PLAIN, p); return NULL; }
-        return p;
-    }
-    if (c->spec.stage == CELL_DECOMPRESS) {
-        /* gzip.decompress: data[fp.tell():] (a copy after the 10-byte
-         * header), zlib's blocks, joined */
-        size_t len = c->stored_len > 10 ? c->stored_len - 10 : 0;
-        if (!(t = py_malloc(c, len + PY_BYTES_HEAD))) return NULL;
-        memcpy(t, c->stored_in + (c->stored_len - len), len);
-        nb = py_nblocks(n);
-    } else {
-        /* GzipFile.read(): 8 KiB chunks, each decompressed through a
-         * 32 KiB block, kept in a list and joined */
-        nb = (n + 8191) / 8192;
-        for (i = 0; i < nb; i++) {
-            uint8_t *blk = py_malloc(c, 32768 + PY_BYTES_HEAD);
-            c->py_tmp[i] = py_malloc(c, 8192 + PY_BYTES_HEAD);
-            py_dealloc(c, blk);
-        }
-    }
-    if (c->spec.stage == CELL_DECOMPRESS)
-        for (i = 0; i < nb; i++) c->py_tmp[i] = py_malloc(c, py_block(i) + PY_BYTES_HEAD);
-    p = py_result(c, SLOT_PLAIN, n);
-    r = p ? k->decompress(c->cctx, c->stored_in, c->stored_len, p, n) : 0;
-    if (p && codec_is_error(r)) c->last_codec_err = r;
-    if (c->spec.stage == CELL_DECOMPRESS) {
-        py_blocks_fill_free(c, nb, p && !codec_is_error(r) ? p : NULL, p && !codec_is_error(r) ? r : 0);
-    } else {
-        for (i = 0, off = 0; i < nb; i++, off += 8192)
-            if (c->py_tmp[i] && p && !codec_is_error(r) && off < r) memcpy(c->py_tmp[i], p + off, r - off < 8192 ? r - off : 8192);
-        for (i = 0; i < nb; i++) py_dealloc(c, c->py_tmp[i]);
-    }
-    py_dealloc(c, t);
-    if (p && codec_is_error(r)) { py_free(c, SLOT_PLAIN, p); return NULL; }
-    return p;
 }
 
 /* ---- stages ------------------------------------------------------------ */
@@ -680,7 +266,7 @@ static int save_fused(cell *c)
     return 0;
 }
 
-static int64_t mono_ns(void)
+int64_t mono_ns(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -865,7 +451,7 @@ static int k_save_store(void *p)
 
 /* With the timer paused: the next iteration must find no file, as the first
  * save of a new key does. */
-static void store_remove(void *p)
+void store_remove(void *p)
 {
     cell *c = p;
     if (c->st) streaming_remove(c->st);
@@ -880,25 +466,9 @@ static int stage_has_hash(cell_stage s)
 {
     return s == CELL_HASH || s == CELL_SAVE || s == CELL_SAVE_STORE || s == CELL_LOAD_VERIFY;
 }
-static int stage_is_load(cell_stage s)
+int stage_is_load(cell_stage s)
 {
     return s == CELL_DECOMPRESS || s == CELL_LOAD || s == CELL_LOAD_VERIFY;
-}
-
-/* What a cpython cell knows before timing: the pickle buffer's growth, the
- * arrays, room for scratch pointers. */
-static int py_prepare(cell *c, char *err, size_t errlen)
-{
-    cell_stage st = c->spec.stage;
-    int saves = st == CELL_SAVE || st == CELL_SAVE_STORE;
-    if (c->in.obj && (st == CELL_PICKLE || saves)) {
-        py_pickle_schedule(c);
-        py_find_arrays(c, c->in.obj, 0);
-    }
-    c->py_ntmp = c->in.blob_len / 8192 + 64 + c->py_narrays;
-    c->py_tmp = calloc(c->py_ntmp, sizeof *c->py_tmp);
-    if (!c->py_tmp) return cb_err(err, errlen, "out of memory");
-    return 0;
 }
 
 cell *cell_create(const cell_spec *spec, const cell_input *in, char *err, size_t errlen)
@@ -997,9 +567,7 @@ void cell_destroy(cell *c)
     free(c);
 }
 
-/* ---- verification ------------------------------------------------------ */
-
-static gb_iter_fn iteration_of(const cell *c)
+gb_iter_fn iteration_of(const cell *c)
 {
     switch (c->spec.stage) {
     case CELL_PICKLE: return k_pickle;
@@ -1012,299 +580,16 @@ static gb_iter_fn iteration_of(const cell *c)
     }
 }
 
-/* The key again, by another route: a new state, fed in uneven pieces. */
-static int check_key(cell *c, const uint8_t *blob, size_t n, char *err, size_t errlen)
-{
-    static const size_t pieces[] = {1, 63, 64, 1000, 4096, 65537};
-    uint8_t d[HASH_MAX_DIGEST];
-    char hex[2 * HASH_MAX_DIGEST + 1];
-    size_t off = 0, i = 0;
-    void *st = c->spec.hash->create();
-    if (!st) return cb_err(err, errlen, "%s: cannot create a second hash state", c->spec.hash->name);
-    c->spec.hash->reset(st);
-    while (off < n) {
-        size_t k = i < sizeof pieces / sizeof pieces[0] ? pieces[i++] : n - off;
-        if (k > n - off) k = n - off;
-        c->spec.hash->update(st, blob + off, k);
-        off += k;
-    }
-    c->spec.hash->final(st, d);
-    c->spec.hash->destroy(st);
-    hash_hex(d, c->spec.hash->digest_bytes, hex);
-    if (strcmp(hex, c->key) != 0)
-        return cb_err(err, errlen, "key %s differs from an independent %s computation (%s)",
-                      c->key, c->spec.hash->name, hex);
-    return 0;
-}
-
-static size_t first_difference(const uint8_t *a, const uint8_t *b, size_t n)
-{
-    size_t i;
-    for (i = 0; i < n && a[i] == b[i]; i++) {}
-    return i;
-}
-
-static int check_plain(const cell *c, const uint8_t *p, size_t n, const char *what,
-                       char *err, size_t errlen)
-{
-    if (n != c->in.blob_len)
-        return cb_err(err, errlen, "%s gives %zu bytes, the blob has %zu", what, n, c->in.blob_len);
-    if (n && memcmp(p, c->in.blob, n) != 0)
-        return cb_err(err, errlen, "%s differs from the blob at byte %zu", what,
-                      first_difference(p, c->in.blob, n));
-    return 0;
-}
-
-/* decompress(stored) == blob, with a context of its own. */
-static int check_roundtrip(const cell *c, const uint8_t *stored, size_t n, char *err, size_t errlen)
-{
-    const codec_desc *k = c->spec.codec;
-    void *ctx = k->create(c->spec.level);
-    uint8_t *dst = malloc(c->in.blob_len ? c->in.blob_len : 1);
-    int rc;
-    if (!ctx || !dst) {
-        if (ctx) k->destroy(ctx);
-        free(dst);
-        return cb_err(err, errlen, "out of memory");
-    }
-    size_t r = k->decompress(ctx, stored, n, dst, c->in.blob_len);
-    if (codec_is_error(r))
-        rc = cb_err(err, errlen, "decompress(compress(blob)) fails: %s", codec_error_name(r));
-    else
-        rc = check_plain(c, dst, r, "decompress(compress(blob))", err, errlen);
-    k->destroy(ctx);
-    free(dst);
-    return rc;
-}
-
-/* A save variant other than sequential must store what sequential stores:
- * the same bytes as one compress() of the blob, with a context of its own. */
-static int check_same_bytes(const cell *c, const uint8_t *stored, size_t n, char *err, size_t errlen)
-{
-    const codec_desc *k = c->spec.codec;
-    size_t cap = k->bound(c->in.blob_len, c->spec.level), r;
-    int rc = 0;
-    /* Only where the row says streamed output equals one-shot (codec.h). */
-    if (!codec_stream_same(k, c->spec.level) || c->spec.variant == &cell_save_variants[0]) return 0;
-    void *ctx = k->create(c->spec.level);
-    uint8_t *dst = malloc(cap ? cap : 1);
-    if (!ctx || !dst) {
-        if (ctx) k->destroy(ctx);
-        free(dst);
-        return cb_err(err, errlen, "out of memory");
-    }
-    r = k->compress(ctx, c->in.blob, c->in.blob_len, dst, cap);
-    if (codec_is_error(r))
-        rc = cb_err(err, errlen, "one-shot compress fails: %s", codec_error_name(r));
-    else if (r != n || memcmp(dst, stored, n) != 0)
-        rc = cb_err(err, errlen, "variant %s stores %zu bytes that differ from one-shot compress (%zu bytes) at byte %zu",
-                    c->spec.variant->name, n, r, first_difference(dst, stored, r < n ? r : n));
-    k->destroy(ctx);
-    free(dst);
-    return rc;
-}
-
-/* The file at path, which should hold `want` bytes: *n is what it holds
- * (up to want + 1 bytes are read, so that a longer file shows). */
-static int read_exact(const char *path, size_t want, uint8_t **data, size_t *n, char *err, size_t errlen)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t r = 0;
-    *n = 0;
-    if (fd < 0) return cb_err(err, errlen, "%s", strerror(errno));
-    if (!(*data = malloc(want + 1))) { close(fd); return cb_err(err, errlen, "out of memory"); }
-    while (*n < want + 1 && (r = read(fd, *data + *n, want + 1 - *n)) > 0) *n += (size_t)r;
-    if (r < 0) {
-        int e = errno;
-        close(fd);
-        free(*data);
-        return cb_err(err, errlen, "%s", strerror(e));
-    }
-    close(fd);
-    return 0;
-}
-
-static int check_stored_file(cell *c, char *err, size_t errlen)
-{
-    uint8_t *data;
-    size_t n;
-    char sub[256];
-    int rc = 0;
-    /* Read into a buffer of the expected size, not a growing one: freeing
-     * a grown buffer would raise glibc's mmap threshold past what CPython
-     * reaches, and cpython cells depend on it (cells.h). */
-    if (read_exact(c->path, c->out[SLOT_STORED].n, &data, &n, sub, sizeof sub) != 0)
-        return cb_err(err, errlen, "stored blob %s: %s", c->path, sub);
-    if (n != c->out[SLOT_STORED].n || memcmp(data, c->out[SLOT_STORED].p, n) != 0)
-        rc = cb_err(err, errlen, "stored blob %s differs from the compressed bytes", c->path);
-    free(data);
-    if (rc) return rc;
-    if (cb_read_file(c->meta, 1 << 16, &data, &n, sub, sizeof sub) != 0)
-        return cb_err(err, errlen, "metadata %s: %s", c->meta, sub);
-    if (strcmp((char *)data, meta_json(c)) != 0)
-        rc = cb_err(err, errlen, "metadata %s is not %s", c->meta, meta_json(c));
-    free(data);
-    return rc;
-}
-
-/* Prepare the input of decompress/load: the blob compressed once. */
-static int prepare_stored(cell *c, char *err, size_t errlen)
-{
-    size_t cap = c->spec.codec->bound(c->in.blob_len, c->spec.level);
-    c->stored_in = malloc(cap ? cap : 1);
-    if (!c->stored_in) return cb_err(err, errlen, "out of memory");
-    size_t r = c->spec.codec->compress(c->cctx, c->in.blob, c->in.blob_len, c->stored_in, cap);
-    if (codec_is_error(r)) return cb_err(err, errlen, "compress fails: %s", codec_error_name(r));
-    c->stored_len = r;
-    if (check_roundtrip(c, c->stored_in, r, err, errlen) != 0) return -1;
-    if (c->spec.stage == CELL_LOAD_VERIFY) {
-        hash_oneshot(c->spec.hash, c->hstate, c->in.blob, c->in.blob_len, c->want);
-        hash_hex(c->want, c->spec.hash->digest_bytes, c->key);
-        if (check_key(c, c->in.blob, c->in.blob_len, err, errlen) != 0) return -1;
-    }
-    return 0;
-}
-
-static int run_failure(cell *c, char *err, size_t errlen)
-{
-    const char *stage = cell_stage_names[c->spec.stage];
-    if (c->store_err)
-        return cb_err(err, errlen, "%s: cannot %s under %s: %s", stage, c->store_what,
-                      c->spec.store_dir, strerror(c->store_err));
-    if (c->last_codec_err)
-        return cb_err(err, errlen, "%s: %s %s", stage, c->spec.codec->name, codec_error_name(c->last_codec_err));
-    if (c->spec.stage == CELL_LOAD_VERIFY)
-        return cb_err(err, errlen, "load+verify: the re-hash does not match the key");
-    if (c->errbuf[0]) return cb_err(err, errlen, "%s: pickle: %s", stage, c->errbuf);
-    return cb_err(err, errlen, "%s: the iteration failed (out of memory?)", stage);
-}
-
-int cell_verify(cell *c, char *err, size_t errlen)
-{
-    int rc = 0;
-    if (stage_is_load(c->spec.stage) && prepare_stored(c, err, errlen) != 0) return -1;
-    c->verifying = 1;
-    c->errbuf[0] = 0;
-    c->last_codec_err = 0;
-    c->store_err = 0;
-    int64_t t0 = mono_ns();
-    int failed = iteration_of(c)(c);
-    if (c->spec.alloc == CELL_ALLOC_CPYTHON && (c->spec.stage == CELL_SAVE || c->spec.stage == CELL_SAVE_STORE))
-        c->cold_ns = (double)(mono_ns() - t0);
-    c->verifying = 0;
-    if (failed) {
-        rc = run_failure(c, err, errlen);
-        if (c->spec.stage == CELL_SAVE_STORE || c->st) store_remove(c);
-        return rc;
-    }
-    switch (c->spec.stage) {
-    case CELL_PICKLE:
-        rc = check_plain(c, c->out[SLOT_PICKLE].p, c->out[SLOT_PICKLE].n, "the pickle", err, errlen);
-        break;
-    case CELL_HASH:
-        rc = check_key(c, c->in.blob, c->in.blob_len, err, errlen);
-        break;
-    case CELL_COMPRESS:
-        rc = check_roundtrip(c, c->out[SLOT_STORED].p, c->out[SLOT_STORED].n, err, errlen);
-        break;
-    case CELL_DECOMPRESS: case CELL_LOAD: case CELL_LOAD_VERIFY:
-        rc = check_plain(c, c->out[SLOT_PLAIN].p, c->out[SLOT_PLAIN].n, cell_stage_names[c->spec.stage],
-                         err, errlen);
-        break;
-    case CELL_SAVE: case CELL_SAVE_STORE:
-        if (c->in.obj && !c->st)   /* streaming has no whole pickle: the round trip checks it */
-            rc = check_plain(c, c->out[SLOT_PICKLE].p, c->out[SLOT_PICKLE].n, "the pickle", err, errlen);
-        if (!rc) rc = check_key(c, c->in.blob, c->in.blob_len, err, errlen);
-        if (!rc) rc = check_roundtrip(c, c->out[SLOT_STORED].p, c->out[SLOT_STORED].n, err, errlen);
-        if (!rc) rc = check_same_bytes(c, c->out[SLOT_STORED].p, c->out[SLOT_STORED].n, err, errlen);
-        if (!rc && c->spec.stage == CELL_SAVE_STORE) rc = check_stored_file(c, err, errlen);
-        if (c->spec.stage == CELL_SAVE_STORE || c->st) store_remove(c);
-        break;
-    default:
-        rc = cb_err(err, errlen, "unknown stage");
-    }
-    /* Fresh outputs are not needed any more: keep their sizes, free the memory
-     * before timing so that it does not count against the peak. */
-    for (int s = 0; s < SLOT_COUNT; s++)
-        if (c->out[s].owned) out_free(c, s);
-    return rc;
-}
-
 static void handoff_noop(void *arg) { (void)arg; }
 
 /* A spinning hand-off's worker sleeps after a long idle spell (handoff.h);
  * one empty job before the timed loop wakes it, so that a batch times the
  * spin hand-off and not the wake-up. */
-static void wake_worker(void *ctx)
+void wake_worker(void *ctx)
 {
     cell *c = ctx;
     handoff_start(c->ho, handoff_noop, NULL);
     handoff_wait(c->ho);
-}
-
-/* The block that stands for the objects a CPython process holds above the
- * memory its calls free (py_settle); one for the process, the last settled
- * cell's. */
-static void *py_pin;
-
-/* Keep the heap a call reached: fill it in pieces under any mmap threshold
- * until a piece lies at its top, keep that piece (it stands for the objects
- * above), free the others. The call's buffers are then served from this
- * hole and never trimmed. */
-static void py_hold(cell *c, uint8_t *start)
-{
-    enum { PIECE = 64 * 1024 };
-    size_t n = 0;
-    while (n < c->py_ntmp) {
-        uint8_t *p = malloc(PIECE);
-        if (!p) break;
-        c->py_tmp[n++] = p;
-        if (p + PIECE >= start + c->py_extent) {
-            py_pin = c->py_tmp[--n];
-            break;
-        }
-    }
-    while (n > 0) free(c->py_tmp[--n]);
-}
-
-/* A cpython cell's steady state, whatever ran before it, set up before each
- * batch. The heap is trimmed (malloc_trim: what other cells left is
- * returned). The first time, one untimed iteration measures what the call
- * holds on the heap and how far the heap reaches. When that stays under
- * glibc's trim threshold (twice the mmap threshold), CPython keeps the
- * memory between calls: it is held here (py_hold), the objects a CPython
- * process holds lying above it; otherwise glibc trims it after every call,
- * under CPython as here, and every call starts from a trimmed heap. A held
- * heap is touched by one untimed iteration. What does not fit the call's own freed memory (a request larger
- * than any it freed, above the mmap threshold) gets new pages every time.
- * The threshold is process-wide and only rises: it stays where frees have
- * raised it, which for casbench's own buffers is no higher than CPython's
- * (see read_exact). */
-static void py_settle(void *ctx)
-{
-    cell *c = ctx;
-    gb_iter_fn run = iteration_of(c);
-    uint8_t *start;
-    if (c->ho) wake_worker(c);
-    free(py_pin);
-    py_pin = NULL;
-    malloc_trim(0);
-    start = sbrk(0);
-    if (!c->py_settled) {
-        c->py_peak = start;
-        c->py_live = c->py_live_peak = 0;
-        c->py_tracking = 1;
-        (void)run(c);               /* a failure shows in the timed loop */
-        c->py_tracking = 0;
-        if (c->spec.stage == CELL_SAVE_STORE) store_remove(c);
-        c->py_extent = c->py_peak - start;
-        c->py_held = (unsigned long long)c->py_live_peak < 2 * (unsigned long long)py_threshold;
-        c->py_settled = 1;
-    }
-    if (!c->py_held) return;    /* each call starts from a trimmed heap */
-    py_hold(c, start);
-    (void)run(c);
-    if (c->spec.stage == CELL_SAVE_STORE) store_remove(c);
 }
 
 gb_measurement cell_measurement(cell *c, const char *name)

@@ -97,6 +97,29 @@ static void ctx_free(report_ctx *c)
     free(c->plots_dir);
 }
 
+/* The Python run: --python DIR (its runtime must be python), else
+ * RUN_DIR/python when `casbench run --python` made one (a broken one is
+ * left out with a warning). *python stays NULL without either. */
+static int load_python(const report_opts *o, rundir *pyrun, const rundir **python, char *err, size_t errlen)
+{
+    struct stat st;
+    if (o->python_dir) {
+        if (rundir_load(o->python_dir, pyrun, err, errlen) != 0) return -1;
+        if (strcmp(rundir_env(pyrun, "runtime"), "python") != 0)
+            return cb_err(err, errlen, "%s: env.tsv runtime is %s, not 'python' (--python wants a run of "
+                          "infra/python_path.py)", pyrun->env_path, CB_Q(rundir_env(pyrun, "runtime")));
+        *python = pyrun;
+        return 0;
+    }
+    char *auto_dir = rpt_asprintf("%s/python", o->run_dir), perr[512];
+    if (stat(auto_dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (rundir_load(auto_dir, pyrun, perr, sizeof perr) == 0) *python = pyrun;
+        else cb_warn("%s (the Python rows are left out of the report)", perr);
+    }
+    free(auto_dir);
+    return 0;
+}
+
 int report_write(const report_opts *o, char *err, size_t errlen)
 {
     rundir run, pyrun;
@@ -115,23 +138,7 @@ int report_write(const report_opts *o, char *err, size_t errlen)
     if (rundir_load(o->run_dir, &run, err, errlen) != 0) return CB_EXIT_INPUT;
     c.run = &run;
     memset(&pyrun, 0, sizeof pyrun);
-    if (o->python_dir) {
-        if (rundir_load(o->python_dir, &pyrun, err, errlen) != 0) goto out;
-        if (strcmp(rundir_env(&pyrun, "runtime"), "python") != 0) {
-            cb_err(err, errlen, "%s: env.tsv runtime is %s, not 'python' (--python wants a run of "
-                   "infra/python_path.py)", pyrun.env_path, CB_Q(rundir_env(&pyrun, "runtime")));
-            goto out;
-        }
-        c.python = &pyrun;
-    } else {
-        /* `casbench run --python` put CPython's rows in RUN_DIR/python. */
-        char *auto_dir = rpt_asprintf("%s/python", o->run_dir), perr[512];
-        if (stat(auto_dir, &st) == 0 && S_ISDIR(st.st_mode)) {
-            if (rundir_load(auto_dir, &pyrun, perr, sizeof perr) == 0) c.python = &pyrun;
-            else cb_warn("%s (the Python rows are left out of the report)", perr);
-        }
-        free(auto_dir);
-    }
+    if (load_python(o, &pyrun, &c.python, err, errlen) != 0) goto out;
 
     if (o->published) {
         c.published_path = o->published;

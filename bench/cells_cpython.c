@@ -1,0 +1,453 @@
+/* cells_cpython.c - the cpython allocation mode of the cells module (cell_impl.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cell_impl.h"
+#include "memory.h"
+#include "util.h"
+
+/* pymalloc serves requests up to this many bytes from its own pools. */
+#define PY_SMALL_MAX ((size_t)512)
+
+/* glibc's dynamic mmap threshold as the cpython cells' own frees move it:
+ * freeing a mapped chunk larger than the threshold (and at most 32 MiB, its
+ * ceiling on 64-bit) raises it to that chunk's size, and the trim threshold
+ * to twice that. */
+#define PY_MMAP_MAX ((size_t)32 * 1024 * 1024)
+static size_t py_threshold = 128 * 1024;
+
+/* A chunk's size when glibc mapped it, else 0. The main thread's chunks
+ * come from the heap between the end of the program's data (`end`) and the
+ * break, or are mapped elsewhere; a mapped chunk's size is its usable size
+ * and its header (two words). No header is read: under ASan or valgrind,
+ * whose malloc is not glibc's, chunks merely count as mapped. */
+extern char end;
+static size_t py_mapped(const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    if (!p || (a >= (uintptr_t)&end && a < (uintptr_t)sbrk(0))) return 0;
+    return malloc_usable_size((void *)p) + 2 * sizeof(size_t);
+}
+
+/* Heap bytes (mapped chunks excluded) the settling iteration holds. */
+static void py_count(cell *c, const void *p, int sign)
+{
+    if (!c->py_tracking || !p || py_mapped(p)) return;
+    c->py_live += sign * (long long)malloc_usable_size((void *)p);
+    if (c->py_live > c->py_live_peak) c->py_live_peak = c->py_live;
+}
+
+/* malloc, realloc and free of the cpython paths; while a cell settles
+ * (py_settle) they count the heap bytes a call holds and note how far the
+ * heap reached (sbrk(0) reads glibc's cached break: no system call). */
+static void *py_malloc(cell *c, size_t n)
+{
+    void *p = malloc(n);
+    if (p && memory_counting()) memory_count_add(malloc_usable_size(p));
+    if (c->py_tracking) {
+        uint8_t *b = sbrk(0);
+        py_count(c, p, 1);
+        if (b > c->py_peak) c->py_peak = b;
+    }
+    return p;
+}
+
+static void *py_realloc(cell *c, void *p, size_t n)
+{
+    long long before = c->py_live;
+    size_t old_size = p && memory_counting() ? malloc_usable_size(p) : 0;
+    py_count(c, p, -1);
+    void *q = realloc(p, n);
+    if (q && memory_counting()) {
+        memory_count_sub(old_size);
+        memory_count_add(malloc_usable_size(q));
+    }
+    if (!q) c->py_live = before;
+    else if (c->py_tracking) {
+        uint8_t *b = sbrk(0);
+        py_count(c, q, 1);
+        if (b > c->py_peak) c->py_peak = b;
+    }
+    return q;
+}
+
+static void py_dealloc(cell *c, void *p)
+{
+    size_t m = py_mapped(p);
+    if (m > py_threshold && m <= PY_MMAP_MAX) py_threshold = m;
+    py_count(c, p, -1);
+    if (p && memory_counting()) memory_count_sub(malloc_usable_size(p));
+    free(p);
+}
+
+uint8_t *py_result(cell *c, int slot, size_t n)
+{
+    if (n + PY_BYTES_HEAD <= PY_SMALL_MAX) return c->py_small[slot];
+    return py_malloc(c, n + PY_BYTES_HEAD);
+}
+
+void py_free(cell *c, int slot, uint8_t *p)
+{
+    if (p != c->py_small[slot]) py_dealloc(c, p);
+}
+
+/* ---- cpython: CPython 3.11's allocations (cells.h) ----------------------- */
+
+/* The blocks of CPython's _BlocksOutputBuffer (zlib's output), in order; the
+ * last repeats. */
+static size_t py_block(size_t i)
+{
+    static const size_t kib[] = {32, 64, 256, 1024, 4096, 8192, 16384, 16384, 32768, 32768, 32768,
+                                 32768, 65536, 65536, 131072, 131072, 262144};
+    size_t k = sizeof kib / sizeof kib[0];
+    return kib[i < k ? i : k - 1] * 1024;
+}
+
+/* How many blocks hold n bytes. */
+static size_t py_nblocks(size_t n)
+{
+    size_t i = 0, total = 0;
+    while (total < n) total += py_block(i++);
+    return i ? i : 1;
+}
+
+static uint64_t le(const uint8_t *p, int bytes)
+{
+    uint64_t v = 0;
+    for (int i = bytes - 1; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+
+static void caps_push(cell *c, size_t cap)
+{
+    c->py_caps = cb_xrealloc(c->py_caps, (c->py_ncaps + 1) * sizeof *c->py_caps);
+    c->py_caps[c->py_ncaps++] = cap;
+}
+
+/* _Pickler_Write: a write of k bytes that does not fit makes the buffer
+ * (len + k) / 2 * 3. Small writes (opcodes, frame contents) are taken as
+ * 8 bytes each; a bytes or str of 64 KiB or more is one write outside any
+ * frame. The writes are read off the reference pickle: protocol 4 and 5
+ * frames, and the large opcodes between them; anything else (protocols 2
+ * and 3) is small writes to the end. */
+static void py_pickle_schedule(cell *c)
+{
+    const uint8_t *b = c->in.blob;
+    size_t n = c->in.blob_len, cap = 4096, pos = 0, stop, hdr;
+    uint64_t d;
+#define SMALL_TO(x) while ((x) > cap) { cap = (cap + 8) / 2 * 3; caps_push(c, cap); }
+    if (n >= 2 && b[0] == 0x80 && b[1] >= 4) pos = 2;
+    else pos = n;
+    while (pos < n) {
+        uint8_t op = b[pos];
+        if (op == 0x95 && pos + 9 <= n) {                      /* FRAME */
+            d = le(b + pos + 1, 8);
+            if (d > n - pos - 9) break;
+            stop = pos + 9 + (size_t)d;
+            SMALL_TO(stop);
+            pos = stop;
+            continue;
+        }
+        if ((op == 'B' || op == 'X') && pos + 5 <= n) { d = le(b + pos + 1, 4); hdr = 5; }
+        else if ((op == 0x8e || op == 0x8d || op == 0x96) && pos + 9 <= n) { d = le(b + pos + 1, 8); hdr = 9; }
+        else break;
+        if (d > n - pos - hdr) break;
+        SMALL_TO(pos + hdr);
+        if (pos + hdr + d > cap) {
+            cap = (pos + hdr + (size_t)d) / 2 * 3;
+            caps_push(c, cap);
+        }
+        pos += hdr + (size_t)d;
+    }
+    SMALL_TO(n);
+#undef SMALL_TO
+}
+
+/* The arrays of the object, in pickling order: numpy's __reduce__ copies
+ * each (tobytes) into a bytes that the pickler's memo keeps to the end. */
+static void py_find_arrays(cell *c, const pyobj *o, int depth)
+{
+    size_t i;
+    if (!o || depth > PYOBJ_MAX_DEPTH) return;
+    switch (o->kind) {
+    case PYOBJ_NDARRAY:
+        c->py_arrays = cb_xrealloc(c->py_arrays, (c->py_narrays + 1) * sizeof *c->py_arrays);
+        c->py_arrays[c->py_narrays++] = o;
+        break;
+    case PYOBJ_LIST: case PYOBJ_TUPLE:
+        for (i = 0; i < o->u.seq.n; i++) py_find_arrays(c, o->u.seq.items[i], depth + 1);
+        break;
+    case PYOBJ_DICT:
+        for (i = 0; i < o->u.dict.n; i++) {
+            py_find_arrays(c, o->u.dict.keys[i], depth + 1);
+            py_find_arrays(c, o->u.dict.values[i], depth + 1);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+/* pickle.dumps: the buffer's growth, the array copies, the final shrink.
+ * pickle_dump needs its bound as capacity: the last growth step is at least
+ * that (a small pickle's bound exceeds CPython's buffer; both come from the
+ * heap once the mmap threshold has risen). */
+uint8_t *py_pickle(cell *c, size_t *n)
+{
+    size_t i, cap = 4096;
+    uint8_t *p = py_malloc(c, cap + PY_BYTES_HEAD), *q;
+    *n = 0;
+    if (!p) return NULL;
+    for (i = 0; i < c->py_narrays; i++) {
+        const pyobj *a = c->py_arrays[i];
+        c->py_tmp[i] = py_malloc(c, a->u.arr.nbytes + PY_BYTES_HEAD);
+        if (c->py_tmp[i]) memcpy(c->py_tmp[i], a->u.arr.data, a->u.arr.nbytes);
+    }
+    for (i = 0; i <= c->py_ncaps && p; i++) {
+        size_t want = i < c->py_ncaps ? c->py_caps[i] : c->cap[SLOT_PICKLE];
+        if (i == c->py_ncaps && want <= cap) break;
+        q = py_realloc(c, p, want + PY_BYTES_HEAD);
+        if (!q) { py_dealloc(c, p); p = NULL; break; }
+        p = q;
+        cap = want;
+    }
+    if (p) *n = pickle_dump(c->in.obj, &c->in.popt, p, cap, c->errbuf, sizeof c->errbuf);
+    if (p && *n && (q = py_realloc(c, p, *n + PY_BYTES_HEAD)) != NULL) p = q;
+    for (i = 0; i < c->py_narrays; i++) py_dealloc(c, c->py_tmp[i]);
+    if (p && !*n) { py_dealloc(c, p); p = NULL; }
+    return p;
+}
+
+/* Room beyond the compressed size found before timing. */
+#define PY_SLACK ((size_t)64)
+
+
+/* How the codec's Python binding allocates, from the facts of its row. */
+py_binding py_binding_of(const codec_desc *k)
+{
+    if (k->gzip_compatible && !k->ceiling) return PYB_GZIPFILE;
+    if (strcmp(k->family, "lz4") == 0) return PYB_LZ4;
+    return PYB_BYTES;
+}
+
+/* n bytes of src written into blocks as zlib fills them, then the blocks
+ * freed, last first. */
+static void py_blocks_fill_free(cell *c, size_t nb, const uint8_t *src, size_t n)
+{
+    size_t i, off = 0;
+    for (i = 0; i < nb && off < n; i++) {
+        size_t k = py_block(i) < n - off ? py_block(i) : n - off;
+        if (c->py_tmp[i]) memcpy(c->py_tmp[i], src + off, k);
+        off += k;
+    }
+    for (i = nb; i-- > 0;) py_dealloc(c, c->py_tmp[i]);
+}
+
+/* The compressed bytes of blob, as the binding gives them; *r their size.
+ * keep_bytesio: metaflow's path, which hands the BytesIO on unshrunk (its
+ * byte_obj.read() copies before the write); otherwise getvalue()'s shrink. */
+uint8_t *py_compress(cell *c, const uint8_t *blob, size_t n, size_t *r, int keep_bytesio)
+{
+    const codec_desc *k = c->spec.codec;
+    size_t cap = c->cap[SLOT_STORED], nb, i;
+    uint8_t *t, *p, *q, trailer[8];
+    *r = 0;
+    switch (py_binding_of(k)) {
+    case PYB_LZ4:
+        if (!(t = py_malloc(c, cap))) return NULL;
+        *r = k->compress(c->cctx, blob, n, t, cap);
+        if (codec_is_error(*r)) c->last_codec_err = *r;
+        if (codec_is_error(*r) || !(p = py_result(c, SLOT_STORED, *r))) { py_dealloc(c, t); return NULL; }
+        memcpy(p, t, *r);
+        py_dealloc(c, t);
+        return p;
+    case PYB_GZIPFILE: {
+        /* zlib's output blocks, joined into one bytes, both of the size the
+         * first (verifying) run found; that run, not knowing it, takes the
+         * bound. */
+        size_t want = c->py_clen ? c->py_clen + PY_SLACK : cap;
+        nb = py_nblocks(want);
+        for (i = 0; i < nb; i++) c->py_tmp[i] = py_malloc(c, py_block(i) + PY_BYTES_HEAD);
+        if (!(t = py_malloc(c, want + PY_BYTES_HEAD))) { py_blocks_fill_free(c, nb, NULL, 0); return NULL; }
+        *r = k->compress(c->cctx, blob, n, t, want);
+        if (!codec_is_error(*r)) c->py_clen = *r;
+        if (codec_is_error(*r) || *r < 8) {
+            c->last_codec_err = codec_is_error(*r) ? *r : 0;
+            py_blocks_fill_free(c, nb, NULL, 0);
+            py_dealloc(c, t);
+            return NULL;
+        }
+        py_blocks_fill_free(c, nb, t, *r);
+        /* The BytesIO: the stream but its trailer, then the trailer, which
+         * grows the buffer by 1/8 (BytesIO's resize_buffer). */
+        memcpy(trailer, t + *r - 8, 8);
+        p = py_malloc(c, *r - 8 + 1 + PY_BYTES_HEAD);
+        if (p) memcpy(p, t, *r - 8);
+        py_dealloc(c, t);
+        if (!p) return NULL;
+        if (!(q = py_realloc(c, p, *r + (*r >> 3) + 6 + PY_BYTES_HEAD))) { py_dealloc(c, p); return NULL; }
+        p = q;
+        memcpy(p + *r - 8, trailer, 8);
+        if (!keep_bytesio && (q = py_realloc(c, p, *r + PY_BYTES_HEAD)) != NULL) p = q;
+        return p;
+    }
+    case PYB_BYTES:
+    default:
+        if (!(p = py_result(c, SLOT_STORED, cap))) return NULL;
+        *r = k->compress(c->cctx, blob, n, p, cap);
+        if (codec_is_error(*r)) { c->last_codec_err = *r; py_free(c, SLOT_STORED, p); return NULL; }
+        return p;
+    }
+}
+
+/* The plain bytes of c->stored_in as the binding gives them (NULL on
+ * failure, with last_codec_err set when the codec failed). gzip-compatible:
+ * gzip.decompress for the decompress stage, GzipFile(fileobj=BytesIO(data))
+ * .read() for load and load+verify, as metaflow reads. */
+uint8_t *py_decompress(cell *c)
+{
+    const codec_desc *k = c->spec.codec;
+    size_t n = c->in.blob_len, r, nb, i, off;
+    uint8_t *t = NULL, *p;
+    if (py_binding_of(k) == PYB_LZ4) {
+        /* python-lz4: a buffer of the content size, copied into a bytes */
+        if (!(t = py_malloc(c, n ? n : 1))) return NULL;
+        r = k->decompress(c->cctx, c->stored_in, c->stored_len, t, n);
+        if (codec_is_error(r) || !(p = py_result(c, SLOT_PLAIN, r))) {
+            if (codec_is_error(r)) c->last_codec_err = r;
+            py_dealloc(c, t);
+            return NULL;
+        }
+        memcpy(p, t, r);
+        py_dealloc(c, t);
+        return p;
+    }
+    if (py_binding_of(k) == PYB_BYTES) {
+        if (!(p = py_result(c, SLOT_PLAIN, n))) return NULL;
+        r = k->decompress(c->cctx, c->stored_in, c->stored_len, p, n);
+        if (codec_is_error(r)) { c->last_codec_err = r; py_free(c, SLOT_PLAIN, p); return NULL; }
+        return p;
+    }
+    if (c->spec.stage == CELL_DECOMPRESS) {
+        /* gzip.decompress: data[fp.tell():] (a copy after the 10-byte
+         * header), zlib's blocks, joined */
+        size_t len = c->stored_len > 10 ? c->stored_len - 10 : 0;
+        if (!(t = py_malloc(c, len + PY_BYTES_HEAD))) return NULL;
+        memcpy(t, c->stored_in + (c->stored_len - len), len);
+        nb = py_nblocks(n);
+    } else {
+        /* GzipFile.read(): 8 KiB chunks, each decompressed through a
+         * 32 KiB block, kept in a list and joined */
+        nb = (n + 8191) / 8192;
+        for (i = 0; i < nb; i++) {
+            uint8_t *blk = py_malloc(c, 32768 + PY_BYTES_HEAD);
+            c->py_tmp[i] = py_malloc(c, 8192 + PY_BYTES_HEAD);
+            py_dealloc(c, blk);
+        }
+    }
+    if (c->spec.stage == CELL_DECOMPRESS)
+        for (i = 0; i < nb; i++) c->py_tmp[i] = py_malloc(c, py_block(i) + PY_BYTES_HEAD);
+    p = py_result(c, SLOT_PLAIN, n);
+    r = p ? k->decompress(c->cctx, c->stored_in, c->stored_len, p, n) : 0;
+    if (p && codec_is_error(r)) c->last_codec_err = r;
+    if (c->spec.stage == CELL_DECOMPRESS) {
+        py_blocks_fill_free(c, nb, p && !codec_is_error(r) ? p : NULL, p && !codec_is_error(r) ? r : 0);
+    } else {
+        for (i = 0, off = 0; i < nb; i++, off += 8192)
+            if (c->py_tmp[i] && p && !codec_is_error(r) && off < r) memcpy(c->py_tmp[i], p + off, r - off < 8192 ? r - off : 8192);
+        for (i = 0; i < nb; i++) py_dealloc(c, c->py_tmp[i]);
+    }
+    py_dealloc(c, t);
+    if (p && codec_is_error(r)) { py_free(c, SLOT_PLAIN, p); return NULL; }
+    return p;
+}
+
+/* What a cpython cell knows before timing: the pickle buffer's growth, the
+ * arrays, room for scratch pointers. */
+int py_prepare(cell *c, char *err, size_t errlen)
+{
+    cell_stage st = c->spec.stage;
+    int saves = st == CELL_SAVE || st == CELL_SAVE_STORE;
+    if (c->in.obj && (st == CELL_PICKLE || saves)) {
+        py_pickle_schedule(c);
+        py_find_arrays(c, c->in.obj, 0);
+    }
+    c->py_ntmp = c->in.blob_len / 8192 + 64 + c->py_narrays;
+    c->py_tmp = calloc(c->py_ntmp, sizeof *c->py_tmp);
+    if (!c->py_tmp) return cb_err(err, errlen, "out of memory");
+    return 0;
+}
+
+/* The block that stands for the objects a CPython process holds above the
+ * memory its calls free (py_settle); one for the process, the last settled
+ * cell's. */
+static void *py_pin;
+
+/* Keep the heap a call reached: fill it in pieces under any mmap threshold
+ * until a piece lies at its top, keep that piece (it stands for the objects
+ * above), free the others. The call's buffers are then served from this
+ * hole and never trimmed. */
+static void py_hold(cell *c, uint8_t *start)
+{
+    enum { PIECE = 64 * 1024 };
+    size_t n = 0;
+    while (n < c->py_ntmp) {
+        uint8_t *p = malloc(PIECE);
+        if (!p) break;
+        c->py_tmp[n++] = p;
+        if (p + PIECE >= start + c->py_extent) {
+            py_pin = c->py_tmp[--n];
+            break;
+        }
+    }
+    while (n > 0) free(c->py_tmp[--n]);
+}
+
+/* A cpython cell's steady state, whatever ran before it, set up before each
+ * batch. The heap is trimmed (malloc_trim: what other cells left is
+ * returned). The first time, one untimed iteration measures what the call
+ * holds on the heap and how far the heap reaches. When that stays under
+ * glibc's trim threshold (twice the mmap threshold), CPython keeps the
+ * memory between calls: it is held here (py_hold), the objects a CPython
+ * process holds lying above it; otherwise glibc trims it after every call,
+ * under CPython as here, and every call starts from a trimmed heap. A held
+ * heap is touched by one untimed iteration. What does not fit the call's own freed memory (a request larger
+ * than any it freed, above the mmap threshold) gets new pages every time.
+ * The threshold is process-wide and only rises: it stays where frees have
+ * raised it, which for casbench's own buffers is no higher than CPython's
+ * (see read_exact). */
+void py_settle(void *ctx)
+{
+    cell *c = ctx;
+    gb_iter_fn run = iteration_of(c);
+    uint8_t *start;
+    if (c->ho) wake_worker(c);
+    free(py_pin);
+    py_pin = NULL;
+    malloc_trim(0);
+    start = sbrk(0);
+    if (!c->py_settled) {
+        c->py_peak = start;
+        c->py_live = c->py_live_peak = 0;
+        c->py_tracking = 1;
+        (void)run(c);               /* a failure shows in the timed loop */
+        c->py_tracking = 0;
+        if (c->spec.stage == CELL_SAVE_STORE) store_remove(c);
+        c->py_extent = c->py_peak - start;
+        c->py_held = (unsigned long long)c->py_live_peak < 2 * (unsigned long long)py_threshold;
+        c->py_settled = 1;
+    }
+    if (!c->py_held) return;    /* each call starts from a trimmed heap */
+    py_hold(c, start);
+    (void)run(c);
+    if (c->spec.stage == CELL_SAVE_STORE) store_remove(c);
+}
+
