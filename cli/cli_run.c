@@ -34,7 +34,7 @@
 
 #define MAX_ITEMS 64
 #define DEFAULT_SEED 0   /* as `casbench pickle` */
-#define DEFAULT_ROUNDS 15
+#define DEFAULT_ROUNDS 10
 
 typedef struct {
     char *payloads[MAX_ITEMS];
