@@ -98,6 +98,7 @@ check_eq "cpython vs CPython: payloads of 800 KB and more fault alike per stage 
 check_eq "cpython vs CPython: smaller payloads fault in neither" "" \
   "$(awk '$4 < 800000 && ($5 >= 2 || $6 >= 2) { print $1, $2, $3, "C", $5, "Python", $6 }' "$TMPD/cpy.cmp")"
 # Not only zeros agreeing: the 8 MB pickle faults in its pages on every call.
+# shellcheck disable=SC2016 # an awk program in single quotes, an argument of check
 check "cpython vs CPython: the 8 MB pickle faults in its pages every call on both sides" \
   awk '$2 == "weights" && $3 == "pickle" { n++; if ($5 < 0.9 * $4 / 4096 || $6 < 0.9 * $4 / 4096) bad++ }
        END { exit !(n == 3 && !bad) }' "$TMPD/cpy.cmp"

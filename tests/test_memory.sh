@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2016 # awk programs in single quotes (tsv_awk and check take them as arguments)
 # The streaming save variant and peak_bytes (bench/streaming.h,
 # bench/memory.h). tests/c/test_memory.c (the release build: ASan's shadow
 # memory would count in VmHWM) verifies a streaming save per codec, bounds
