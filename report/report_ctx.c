@@ -161,3 +161,15 @@ char *rpt_plot_data(report_ctx *c, const char *base, char *text, size_t len)
     free(path);
     return q;
 }
+
+void rpt_plot_named(report_ctx *c, const char *script, const char *base, cb_buf *data, const cb_buf *names,
+                    const char *title)
+{
+    if (data->oom || names->oom) rpt_oom();
+    char *qd = rpt_plot_data(c, base, data->p, data->n), *qn = rpt_gq(names->p ? names->p : ""), *qt = rpt_gq(title);
+    *data = (cb_buf){0};    /* rpt_plot_data took the text */
+    rpt_add_job(c, script, base, rpt_asprintf("data=%s; names=%s; title=%s", qd, qn, qt));
+    free(qd);
+    free(qn);
+    free(qt);
+}

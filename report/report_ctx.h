@@ -94,6 +94,11 @@ char *rpt_write_data(report_ctx *c, const char *name, char *text, size_t len);
 char *rpt_plot_data(report_ctx *c, const char *base, char *text, size_t len);
 /* Queue plots/<base>.png/.svg drawn by scripts_dir/<script> (takes expr). */
 void rpt_add_job(report_ctx *c, const char *script, const char *base, char *expr);
+/* Write plots/<base>.tsv (takes data's text) and queue plots/<base> drawn by
+ * scripts_dir/<script> with `data=`, `names=` and `title=`: the plots whose
+ * series are named in a separate list (upload, memory). */
+void rpt_plot_named(report_ctx *c, const char *script, const char *base, cb_buf *data, const cb_buf *names,
+                    const char *title);
 /* A gnuplot string literal: single quotes, '' for a quote (malloc'd). */
 char *rpt_gq(const char *s);
 

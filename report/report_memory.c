@@ -135,12 +135,8 @@ static void sweep_plot(report_ctx *c, const char *spec, FILE *md)
         return;
     }
     char *base = rpt_asprintf("memory-weights-%s", SLUG(spec));
-    char *qd = rpt_plot_data(c, base, d.p, d.n), *qn = rpt_gq(names.p), *qt = rpt_gq(spec);
-    rpt_add_job(c, "memory.gp", base, rpt_asprintf("data=%s; names=%s; title=%s", qd, qn, qt));
+    rpt_plot_named(c, "memory.gp", base, &d, &names, spec);
     fprintf(md, "![peak memory against payload size, weights, %s](plots/%s.png)\n\n", spec, base);
-    free(qd);
-    free(qn);
-    free(qt);
     free(base);
     cb_buf_free(&names);
 }

@@ -57,7 +57,7 @@ static size_t upload_points(const report_ctx *c, const char *pl, upload_point *p
 /* plots/upload-<payload>.tsv (one curve per codec) and its plot. */
 static void upload_plot(report_ctx *c, const char *pl, const upload_point *pts, size_t n, FILE *md)
 {
-    char *qd, *qn, *qt, *base;
+    char *base;
     cb_buf d = {0}, names = {0};
     size_t k, j;
     for (k = 0; k < n; k++) {
@@ -69,17 +69,9 @@ static void upload_plot(report_ctx *c, const char *pl, const upload_point *pts, 
             cb_buf_printf(&d, "%.6g\t%.6g\n", bw, ms(s->median_ns) + (double)s->bytes_out / (bw * 1e3));
         }
     }
-    if (d.oom) rpt_oom();
     base = rpt_asprintf("upload-%s", SLUG(pl));
-    qd = rpt_plot_data(c, base, d.p, d.n);
-    if (names.oom) rpt_oom();
-    qn = rpt_gq(names.p ? names.p : "");
-    qt = rpt_gq(pl);
-    rpt_add_job(c, "upload.gp", base, rpt_asprintf("data=%s; names=%s; title=%s", qd, qn, qt));
+    rpt_plot_named(c, "upload.gp", base, &d, &names, pl);
     fprintf(md, "\n![save + upload, %s](plots/%s.png)\n\n", pl, base);
-    free(qt);
-    free(qd);
-    free(qn);
     free(base);
     cb_buf_free(&names);
 }
