@@ -128,7 +128,7 @@ int report_write(const report_opts *o, char *err, size_t errlen)
     cb_buf md = {0}, excerpt = {0};
     size_t i;
     const char *scripts = o->scripts_dir ? o->scripts_dir : report_find_scripts();
-    int rc = CB_EXIT_INPUT, any_fresh = 0;
+    int rc = CB_EXIT_INPUT, have_fresh = 0, have_cpython = 0;
     struct stat st;
 
     memset(&c, 0, sizeof c);
@@ -182,11 +182,11 @@ int report_write(const report_opts *o, char *err, size_t errlen)
         const rundir_row *w = &run.rows[i];
         if (!w->ok || strcmp(w->payload, SCHEMA_PAYLOAD_SWEEP) == 0) continue;
         if (w->protocol == 4 || c.protocol < 0) c.protocol = w->protocol;
-        if (strcmp(w->alloc, ALLOC(FRESH)) == 0 && any_fresh < 1) any_fresh = 1;
-        if (strcmp(w->alloc, ALLOC(CPYTHON)) == 0) any_fresh = 2;
+        if (strcmp(w->alloc, ALLOC(FRESH)) == 0) have_fresh = 1;
+        if (strcmp(w->alloc, ALLOC(CPYTHON)) == 0) have_cpython = 1;
     }
     /* cpython where the run has it: the mode that models metaflow. */
-    c.alloc = any_fresh == 2 ? ALLOC(CPYTHON) : any_fresh ? ALLOC(FRESH) : ALLOC(REUSE);
+    c.alloc = have_cpython ? ALLOC(CPYTHON) : have_fresh ? ALLOC(FRESH) : ALLOC(REUSE);
     for (i = 0; i < run.nrows; i++) {
         const rundir_row *w = &run.rows[i];
         if (!w->ok) continue;
@@ -206,12 +206,17 @@ int report_write(const report_opts *o, char *err, size_t errlen)
     }
     /* The recommendation's inputs, checked before anything is written. */
     c.hit_rate = o->has_hit_rate ? o->hit_rate : REPORT_HIT_RATE_DEFAULT;
+    if (rpt_mix_load(&c.mix, o->mix, c.payloads.v, c.payloads.n, err, errlen) != 0) {
+        rc = CB_EXIT_INPUT;
+        goto out;
+    }
+    /* predict.tsv from this run's Python rows, then read back by the
+     * recommendation (it may also be one the user put there). */
     if (report_predict_write(&c) != 0) {
         rc = CB_EXIT_ENV;
         goto out;
     }
-    if (rpt_mix_load(&c.mix, o->mix, c.payloads.v, c.payloads.n, err, errlen) != 0 ||
-        (!(c.predict = rpt_predict_load(run.dir, err, errlen)) && err[0])) {
+    if (!(c.predict = rpt_predict_load(run.dir, err, errlen)) && err[0]) {
         rc = CB_EXIT_INPUT;
         goto out;
     }
