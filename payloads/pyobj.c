@@ -4,19 +4,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A numeric dtype follows from its kind and size: numpy's name is the kind's
+ * word and the size in bits ("uint16"), its descr the kind's letter and the
+ * size in bytes ("u2"), its byte order '|' for one byte, else '<'. */
+#define PYOBJ_DT(e, word, letter, bytes, bits) \
+    [PYOBJ_DT_##e] = {#word #bits, #letter #bytes, (bytes) == 1 ? '|' : '<', (bytes)}
+
 const pyobj_dtype_info pyobj_dtypes[PYOBJ_DT_COUNT] = {
-    [PYOBJ_DT_BOOL]    = {"bool",    "b1", '|', 1},
-    [PYOBJ_DT_INT8]    = {"int8",    "i1", '|', 1},
-    [PYOBJ_DT_UINT8]   = {"uint8",   "u1", '|', 1},
-    [PYOBJ_DT_INT16]   = {"int16",   "i2", '<', 2},
-    [PYOBJ_DT_UINT16]  = {"uint16",  "u2", '<', 2},
-    [PYOBJ_DT_INT32]   = {"int32",   "i4", '<', 4},
-    [PYOBJ_DT_UINT32]  = {"uint32",  "u4", '<', 4},
-    [PYOBJ_DT_INT64]   = {"int64",   "i8", '<', 8},
-    [PYOBJ_DT_UINT64]  = {"uint64",  "u8", '<', 8},
-    [PYOBJ_DT_FLOAT16] = {"float16", "f2", '<', 2},
-    [PYOBJ_DT_FLOAT32] = {"float32", "f4", '<', 4},
-    [PYOBJ_DT_FLOAT64] = {"float64", "f8", '<', 8},
+    [PYOBJ_DT_BOOL] = {"bool", "b1", '|', 1},   /* numpy's name has no size */
+    PYOBJ_DT(INT8, int, i, 1, 8),
+    PYOBJ_DT(UINT8, uint, u, 1, 8),
+    PYOBJ_DT(INT16, int, i, 2, 16),
+    PYOBJ_DT(UINT16, uint, u, 2, 16),
+    PYOBJ_DT(INT32, int, i, 4, 32),
+    PYOBJ_DT(UINT32, uint, u, 4, 32),
+    PYOBJ_DT(INT64, int, i, 8, 64),
+    PYOBJ_DT(UINT64, uint, u, 8, 64),
+    PYOBJ_DT(FLOAT16, float, f, 2, 16),
+    PYOBJ_DT(FLOAT32, float, f, 4, 32),
+    PYOBJ_DT(FLOAT64, float, f, 8, 64),
 };
 
 int pyobj_dtype_by_name(const char *name)
