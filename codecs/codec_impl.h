@@ -89,6 +89,18 @@ static inline void *codec_ctx_new(size_t size, int level, codec_ctx_init_fn init
     void *codec_##p##_create(int level) { return codec_ctx_new(sizeof(type), level, init, fini); } \
     void codec_##p##_destroy(void *ctx) { codec_ctx_free(ctx, fini); }
 
+/* CODEC_CONTEXT for the common case: a context whose library state is a
+ * compressor in field `c` and a decompressor in field `d`, freed by
+ * free_c(c) and free_d(d) (both MUST accept NULL); defines that fini. */
+#define CODEC_CONTEXT_PAIR(p, type, init, free_c, free_d)                     \
+    static void codec_##p##_ctx_fini(void *ctx)                               \
+    {                                                                         \
+        type *x = ctx;                                                        \
+        free_c(x->c);                                                         \
+        free_d(x->d);                                                         \
+    }                                                                         \
+    CODEC_CONTEXT(p, type, init, codec_##p##_ctx_fini)
+
 /* The count rule of the streaming contract (codec.h): the updates of a
  * stream add up to exactly the `total` that stream_begin was given. */
 typedef struct {

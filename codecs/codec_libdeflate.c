@@ -28,14 +28,7 @@ static int ldf_init(void *ctx, int level)
     return c->c && c->d ? 0 : -1;
 }
 
-static void ldf_fini(void *ctx)
-{
-    ldf_ctx *c = ctx;
-    libdeflate_free_compressor(c->c);     /* both accept NULL */
-    libdeflate_free_decompressor(c->d);
-}
-
-CODEC_CONTEXT(libdeflate, ldf_ctx, ldf_init, ldf_fini)
+CODEC_CONTEXT_PAIR(libdeflate, ldf_ctx, ldf_init, libdeflate_free_compressor, libdeflate_free_decompressor)
 
 size_t codec_libdeflate_compress(void *ctx, const void *src, size_t n, void *dst, size_t cap)
 {

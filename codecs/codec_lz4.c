@@ -53,20 +53,11 @@ static int lz4_init(void *ctx, int level)
 {
     lz4_ctx *c = ctx;
     c->level = level;
-    if (LZ4F_isError(LZ4F_createCompressionContext(&c->c, LZ4F_VERSION)) ||
-        LZ4F_isError(LZ4F_createDecompressionContext(&c->d, LZ4F_VERSION)))
-        return -1;
-    return 0;
+    return LZ4F_isError(LZ4F_createCompressionContext(&c->c, LZ4F_VERSION)) ||
+           LZ4F_isError(LZ4F_createDecompressionContext(&c->d, LZ4F_VERSION)) ? -1 : 0;
 }
 
-static void lz4_fini(void *ctx)
-{
-    lz4_ctx *c = ctx;
-    LZ4F_freeCompressionContext(c->c);     /* both accept NULL */
-    LZ4F_freeDecompressionContext(c->d);
-}
-
-CODEC_CONTEXT(lz4, lz4_ctx, lz4_init, lz4_fini)
+CODEC_CONTEXT_PAIR(lz4, lz4_ctx, lz4_init, LZ4F_freeCompressionContext, LZ4F_freeDecompressionContext)
 
 static const codec_error_map lz4_errors[] = {
     {LZ4F_ERROR_dstMaxSize_tooSmall, CODEC_ERR_DST_TOO_SMALL},

@@ -33,20 +33,13 @@ static int zstd_init(void *ctx, int level)
     return 0;
 }
 
-static void zstd_fini(void *ctx)
-{
-    zstd_ctx *c = ctx;
-    ZSTD_freeCCtx(c->c);   /* both accept NULL */
-    ZSTD_freeDCtx(c->d);
-}
-
-CODEC_CONTEXT(zstd, zstd_ctx, zstd_init, zstd_fini)
+CODEC_CONTEXT_PAIR(zstd, zstd_ctx, zstd_init, ZSTD_freeCCtx, ZSTD_freeDCtx)
 
 static const codec_error_map zstd_errors[] = {
     {ZSTD_error_dstSize_tooSmall, CODEC_ERR_DST_TOO_SMALL},
     {ZSTD_error_memory_allocation, CODEC_ERR_ALLOC},
     {ZSTD_error_checksum_wrong, CODEC_ERR_CHECKSUM},
-    {ZSTD_error_srcSize_wrong, CODEC_ERR_TRUNCATED},
+    {ZSTD_error_srcSize_wrong, CODEC_ERR_TRUNCATED},   /* the input ends inside a frame */
     {ZSTD_error_prefix_unknown, CODEC_ERR_CORRUPT},
     {ZSTD_error_version_unsupported, CODEC_ERR_CORRUPT},
     {ZSTD_error_frameParameter_unsupported, CODEC_ERR_CORRUPT},
@@ -54,7 +47,7 @@ static const codec_error_map zstd_errors[] = {
     {ZSTD_error_corruption_detected, CODEC_ERR_CORRUPT},
     {ZSTD_error_dictionary_wrong, CODEC_ERR_CORRUPT},
     {ZSTD_error_literals_headerWrong, CODEC_ERR_CORRUPT},
-    {ZSTD_error_parameter_outOfBound, CODEC_ERR_LEVEL},
+    {ZSTD_error_parameter_outOfBound, CODEC_ERR_LEVEL},   /* the one parameter we set */
 };
 
 static size_t zstd_error(size_t r) { return CODEC_ERROR_FROM(zstd_errors, ZSTD_getErrorCode(r)); }
