@@ -20,6 +20,12 @@
 /* A row of the file: its identity, its Google Benchmark name, its median. */
 typedef struct { char *id, *bench; double median; } done_row;
 
+static void done_row_free(done_row *d)
+{
+    free(d->id);
+    free(d->bench);
+}
+
 struct results_file {
     int fd;
     char *path;
@@ -64,8 +70,7 @@ static int add_done(results_file *f, const schema_key *k, double median)
     d->bench = strdup(bench);
     d->median = median;
     if (!d->id || !d->bench) {
-        free(d->id);
-        free(d->bench);
+        done_row_free(d);
         return -1;
     }
     f->ndone++;
@@ -366,14 +371,9 @@ void results_close(results_file *f)
 {
     size_t i;
     if (!f) return;
-    if (f->fd >= 0) {
-        fsync(f->fd);
-        close(f->fd);
-    }
-    for (i = 0; i < f->ndone; i++) {
-        free(f->done[i].id);
-        free(f->done[i].bench);
-    }
+    results_sync(f);   /* the contract: closing leaves the rows on disk */
+    if (f->fd >= 0) close(f->fd);
+    for (i = 0; i < f->ndone; i++) done_row_free(&f->done[i]);
     free(f->done);
     free(f->fixed);
     free(f->path);

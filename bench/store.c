@@ -91,7 +91,6 @@ store *store_open(const char *root, const char *prefix, const codec_desc *codec,
 {
     store *s = calloc(1, sizeof *s);
     size_t n = strlen(root);
-    int v;
     if (!s) { cb_err(err, errlen, "out of memory"); return NULL; }
     while (n > 1 && root[n - 1] == '/') n--;
     s->packing = store_packing_for(codec->name);
@@ -117,7 +116,7 @@ store *store_open(const char *root, const char *prefix, const codec_desc *codec,
         cb_err(err, errlen, "%s / %s: cannot create a context", codec->name, hash->name);
         goto fail;
     }
-    for (v = 1; v < N_VERSIONS; v++)
+    for (int v = 1; v < N_VERSIONS; v++)
         if (open_decoder(s, v, err, errlen) != 0) goto fail;
     return s;
 fail:
@@ -127,11 +126,10 @@ fail:
 
 void store_close(store *s)
 {
-    int v;
     if (!s) return;
     if (s->cctx) s->codec->destroy(s->cctx);
     if (s->hstate) s->hash->destroy(s->hstate);
-    for (v = 0; v < N_VERSIONS; v++)
+    for (int v = 0; v < N_VERSIONS; v++)
         if (s->dctx[v]) s->decoder[v]->destroy(s->dctx[v]);
     free(s->root);
     free(s->prefix);
