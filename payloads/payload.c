@@ -105,7 +105,7 @@ static double rng_normal(rng *r)
 /* --- payloads --- */
 
 struct payload {
-    char *name;
+    char *name;            /* in the arena */
     pyobj_arena *arena;
     pyobj *obj;
     uint8_t *raw;          /* file:PATH blob, or the file a graph borrows from */
@@ -318,17 +318,25 @@ int payload_parse_spec(const char *spec, payload_spec *out, char *err, size_t er
     return 0;
 }
 
-static char *canonical_name(const gen_desc *g, const payload_spec *ps)
+static char *arena_strdup(pyobj_arena *a, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = pyobj_arena_alloc(a, n);
+    return d ? memcpy(d, s, n) : NULL;
+}
+
+/* The payload's name, in its arena (it lives as long as the payload's objects). */
+static char *canonical_name(pyobj_arena *a, const gen_desc *g, const payload_spec *ps)
 {
     char buf[512];
     size_t n = (size_t)snprintf(buf, sizeof buf, "%s", g->name);
     if (g->arg == ARG_SIZE) {
         snprintf(buf + n, sizeof buf - n, ":%" PRIu64, ps->value[0]);
-        return strdup(buf);
+        return arena_strdup(a, buf);
     }
     if (g->arg == ARG_PATH) {
         size_t len = strlen(g->name) + 1 + strlen(ps->path) + 1;
-        char *s = malloc(len);
+        char *s = pyobj_arena_alloc(a, len);
         if (s) snprintf(s, len, "%s:%s", g->name, ps->path);
         return s;
     }
@@ -340,21 +348,30 @@ static char *canonical_name(const gen_desc *g, const payload_spec *ps)
         n += (size_t)snprintf(buf + n, sizeof buf - n, "%c%s=%s", sep, g->params[i].key, v);
         sep = ',';
     }
-    return strdup(buf);
+    return arena_strdup(a, buf);
+}
+
+void payload_free(payload *p)
+{
+    if (!p) return;
+    pyobj_arena_free(p->arena);   /* and the name */
+    free(p->raw);
+    free(p->data);
+    free(p);
 }
 
 payload *payload_create(const char *spec, uint64_t seed, int *status_out,
                         char *err, size_t errlen)
 {
     payload_spec ps;
+    payload *pl = NULL;
     int st = CB_EXIT_INPUT;
     if (status_out) *status_out = CB_EXIT_OK;
     if (!spec) spec = "";
     if (payload_parse_spec(spec, &ps, err, errlen)) goto fail;
     const gen_desc *g = &gens[ps.gen];
-    payload *pl = calloc(1, sizeof *pl);
-    if (!pl || !(pl->arena = pyobj_arena_new()) || !(pl->name = canonical_name(g, &ps))) {
-        payload_free(pl);
+    pl = calloc(1, sizeof *pl);
+    if (!pl || !(pl->arena = pyobj_arena_new()) || !(pl->name = canonical_name(pl->arena, g, &ps))) {
         cb_err(err, errlen, "payload %s: out of memory", CB_Q(spec));
         st = CB_EXIT_ENV;
         goto fail;
@@ -363,23 +380,13 @@ payload *payload_create(const char *spec, uint64_t seed, int *status_out,
     st = g->build(pl, g, &ps, seed, sub, sizeof sub);
     if (st) {
         cb_err(err, errlen, "payload %s: %s", CB_Q(spec), sub);
-        payload_free(pl);
         goto fail;
     }
     return pl;
 fail:
+    payload_free(pl);
     if (status_out) *status_out = st;
     return NULL;
-}
-
-void payload_free(payload *p)
-{
-    if (!p) return;
-    pyobj_arena_free(p->arena);
-    free(p->name);
-    free(p->raw);
-    free(p->data);
-    free(p);
 }
 
 const char *payload_name(const payload *p) { return p->name; }
