@@ -293,11 +293,11 @@ static void md_why(FILE *md, const pubtab *p, const rundir *run, const rundir *p
                 rundir_env(py, "python_version"), rundir_env(py, "numpy_version"),
                 rundir_env(py, "loadavg_1m"), rundir_env(py, "pr3090_roundtrip_gzip"),
                 rundir_env(py, "pr3090_roundtrip_lz4"));
-    fprintf(md, " \"Storage share\" is the median C round trip with codec `none` (SHA-1 key, "
-            "existence checks, makedirs, two temp-file writes and renames, two reads: "
-            "everything but the codec) over the codec's median: what a faster codec cannot "
-            "remove (over 100 %%: the two medians disagree by more than the codec costs, "
-            "which a loaded machine does).\n\n");
+    fputs(" \"Storage share\" is the median C round trip with codec `none` (SHA-1 key, "
+          "existence checks, makedirs, two temp-file writes and renames, two reads: "
+          "everything but the codec) over the codec's median: what a faster codec cannot "
+          "remove (over 100 %: the two medians disagree by more than the codec costs, "
+          "which a loaded machine does).\n\n", md);
     for (i = 0; i < rt_payload_count; i++) {
         const rt_payload *pl = &rt_payloads[i];
         const char *sn = rt_suite_names[pl->suite];
