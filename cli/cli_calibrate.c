@@ -161,15 +161,15 @@ enum { OPT_RT = 256, OPT_PAYLOAD, OPT_TOOL, OPT_OUT, OPT_PARSE, OPT_VERSION, OPT
 static int parse_options(int argc, char **argv, cli_opts *o)
 {
     static const struct option longopts[] = {
-        {"quick", no_argument, NULL, OPT_QUICK},
-        {"rt", no_argument, NULL, OPT_RT},
-        {"payload", required_argument, NULL, OPT_PAYLOAD},
-        {"tool", required_argument, NULL, OPT_TOOL},
-        {"out", required_argument, NULL, OPT_OUT},
-        {"parse", required_argument, NULL, OPT_PARSE},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, OPT_VERSION},
-        {NULL, 0, NULL, 0},
+        CB_OPT_FLAG("quick", OPT_QUICK),
+        CB_OPT_FLAG("rt", OPT_RT),
+        CB_OPT_VALUE("payload", OPT_PAYLOAD),
+        CB_OPT_VALUE("tool", OPT_TOOL),
+        CB_OPT_VALUE("out", OPT_OUT),
+        CB_OPT_VALUE("parse", OPT_PARSE),
+        CB_OPT_HELP,
+        CB_OPT_FLAG("version", OPT_VERSION),
+        CB_OPT_END,
     };
     int c;
     char err[256];

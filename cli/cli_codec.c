@@ -122,7 +122,7 @@ static void compress_usage(FILE *out, const char *cmd)
 static int operands(int argc, char **argv, const char *cmd)
 {
     static const struct option longopts[] = {
-        {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0},
+        CB_OPT_HELP, CB_OPT_FLAG("version", 'V'), CB_OPT_END,
     };
     char err[512];
     int c;

@@ -30,8 +30,8 @@ int cli_list(int argc, char **argv)
     uint64_t seed = 0;
     char err[128];
     static const struct option longopts[] = {
-        {"seed", required_argument, NULL, 's'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0},
+        CB_OPT_VALUE("seed", 's'), CB_OPT_HELP,
+        CB_OPT_FLAG("version", 'V'), CB_OPT_END,
     };
     int c;
     cb_getopt_reset();

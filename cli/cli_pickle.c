@@ -34,9 +34,9 @@ int cli_pickle(int argc, char **argv)
     int i;
 
     static const struct option longopts[] = {
-        {"protocol", required_argument, NULL, 'p'}, {"seed", required_argument, NULL, 's'},
-        {"numpy", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0},
+        CB_OPT_VALUE("protocol", 'p'), CB_OPT_VALUE("seed", 's'),
+        CB_OPT_VALUE("numpy", 'n'), CB_OPT_HELP,
+        CB_OPT_FLAG("version", 'V'), CB_OPT_END,
     };
     int c;
     cb_getopt_reset();

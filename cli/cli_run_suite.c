@@ -67,14 +67,14 @@ static void progress(const char *what)
 enum { OPT_SUITE = 256, OPT_OUT, OPT_TMP, OPT_KEEP, OPT_NUMPY, OPT_QUICK };
 
 static const struct option suite_options[] = {
-    {"suite", required_argument, NULL, OPT_SUITE},
-    {"out", required_argument, NULL, OPT_OUT},
-    {"tmp", required_argument, NULL, OPT_TMP},
-    {"keep-stores", required_argument, NULL, OPT_KEEP},
-    {"numpy", required_argument, NULL, OPT_NUMPY},
-    {"quick", no_argument, NULL, OPT_QUICK},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+    CB_OPT_VALUE("suite", OPT_SUITE),
+    CB_OPT_VALUE("out", OPT_OUT),
+    CB_OPT_VALUE("tmp", OPT_TMP),
+    CB_OPT_VALUE("keep-stores", OPT_KEEP),
+    CB_OPT_VALUE("numpy", OPT_NUMPY),
+    CB_OPT_FLAG("quick", OPT_QUICK),
+    CB_OPT_HELP,
+    CB_OPT_END,
 };
 
 int cli_run_suite(int argc, char **argv)

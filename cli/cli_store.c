@@ -52,10 +52,10 @@ typedef struct {
 static void parse(int argc, char **argv, store_args *a, int *done)
 {
     static const struct option longopts[] = {
-        {"codec", required_argument, NULL, 'c'}, {"hash", required_argument, NULL, 'H'},
-        {"store", required_argument, NULL, 's'}, {"prefix", required_argument, NULL, 'p'},
-        {"numpy", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0},
+        CB_OPT_VALUE("codec", 'c'), CB_OPT_VALUE("hash", 'H'),
+        CB_OPT_VALUE("store", 's'), CB_OPT_VALUE("prefix", 'p'),
+        CB_OPT_VALUE("numpy", 'n'), CB_OPT_HELP,
+        CB_OPT_FLAG("version", 'V'), CB_OPT_END,
     };
     char err[256];
     int c, i;

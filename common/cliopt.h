@@ -14,6 +14,16 @@
 #include <getopt.h>
 #include <stddef.h>
 
+/* The rows of a longopts table (flag is always NULL: cb_getopt returns the
+ * id): an option that takes a value ("--out DIR" or "--out=DIR"), one that
+ * takes none, one whose value is optional (then only "--flag=value" gives
+ * it), --help (returned as 'h'), and the row that ends the table. */
+#define CB_OPT_VALUE(name, id)    {(name), required_argument, NULL, (id)}
+#define CB_OPT_FLAG(name, id)     {(name), no_argument, NULL, (id)}
+#define CB_OPT_OPTIONAL(name, id) {(name), optional_argument, NULL, (id)}
+#define CB_OPT_HELP               CB_OPT_FLAG("help", 'h')
+#define CB_OPT_END                {NULL, 0, NULL, 0}
+
 /* Start parsing a new argv (getopt_long keeps state between calls). */
 void cb_getopt_reset(void);
 
