@@ -33,26 +33,29 @@ int main(void)
                         SCHEMA_NO_LEVEL, 65536};
     schema_key tabbed = {"a\tb", "compress", "", "lz4", "", "fresh", 4, -8, 1};
 
-    schema_key_id(&save, buf, sizeof buf);
-    expect("identity of a save row", "weights\t4\tsave\tsequential\tgzip\t3\tsha1\tfresh", buf);
-    schema_key_id(&sweep, buf, sizeof buf);
-    expect("identity of a sweep row carries bytes_in", "sweep\t\thash\t\t\t\tsha1\treuse\t65536", buf);
-    schema_key_id(&tabbed, buf, sizeof buf);
-    expect("identity: a tab in a field as the writer writes it", "a b\t4\tcompress\t\tlz4\t-8\t\tfresh", buf);
-    schema_key_text(&hash, buf, sizeof buf);
-    expect("text of a hash row", "metrics 5 hash - - - blake3 reuse", buf);
-    schema_key_text(&sweep, buf, sizeof buf);
-    expect("text of a sweep row", "sweep - hash - - - sha1 reuse bytes_in=65536", buf);
-    schema_key_bench_name(&save, buf, sizeof buf);
-    expect("gbench name of a save row", "weights/p4/save/sequential/gzip:3/sha1/fresh", buf);
-    schema_key_bench_name(&hash, buf, sizeof buf);
-    expect("gbench name of a hash row", "metrics/p5/hash/-/-/blake3/reuse", buf);
-    schema_key_bench_name(&sweep, buf, sizeof buf);
-    expect("gbench name of a sweep row", "sweep/65536/hash/-/-/sha1/reuse", buf);
     schema_key q = save;
     q.payload = "json:\"x\\y\".json";
-    schema_key_bench_name(&q, buf, sizeof buf);
-    expect("gbench name is JSON-safe", "json:_x_y_.json/p4/save/sequential/gzip:3/sha1/fresh", buf);
+    /* Each key through one of the three formats, and the string it must give. */
+    const struct {
+        void (*format)(const schema_key *k, char *out, size_t cap);
+        const schema_key *key;
+        const char *what, *want;
+    } cases[] = {
+        {schema_key_id, &save, "identity of a save row", "weights\t4\tsave\tsequential\tgzip\t3\tsha1\tfresh"},
+        {schema_key_id, &sweep, "identity of a sweep row carries bytes_in", "sweep\t\thash\t\t\t\tsha1\treuse\t65536"},
+        {schema_key_id, &tabbed, "identity: a tab in a field as the writer writes it",
+         "a b\t4\tcompress\t\tlz4\t-8\t\tfresh"},
+        {schema_key_text, &hash, "text of a hash row", "metrics 5 hash - - - blake3 reuse"},
+        {schema_key_text, &sweep, "text of a sweep row", "sweep - hash - - - sha1 reuse bytes_in=65536"},
+        {schema_key_bench_name, &save, "gbench name of a save row", "weights/p4/save/sequential/gzip:3/sha1/fresh"},
+        {schema_key_bench_name, &hash, "gbench name of a hash row", "metrics/p5/hash/-/-/blake3/reuse"},
+        {schema_key_bench_name, &sweep, "gbench name of a sweep row", "sweep/65536/hash/-/-/sha1/reuse"},
+        {schema_key_bench_name, &q, "gbench name is JSON-safe", "json:_x_y_.json/p4/save/sequential/gzip:3/sha1/fresh"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cases[i].format(cases[i].key, buf, sizeof buf);
+        expect(cases[i].what, cases[i].want, buf);
+    }
 
     for (int i = 0; i < SCHEMA_NCOLS; i++) {
         strcat(header, i ? " " : "");
