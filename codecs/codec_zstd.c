@@ -47,7 +47,7 @@ static const codec_error_map zstd_errors[] = {
     {ZSTD_error_corruption_detected, CODEC_ERR_CORRUPT},
     {ZSTD_error_dictionary_wrong, CODEC_ERR_CORRUPT},
     {ZSTD_error_literals_headerWrong, CODEC_ERR_CORRUPT},
-    {ZSTD_error_parameter_outOfBound, CODEC_ERR_LEVEL},   /* the one parameter we set */
+    {ZSTD_error_parameter_outOfBound, CODEC_ERR_LEVEL},   /* the level is the parameter a caller picks */
 };
 
 static size_t zstd_error(size_t r) { return CODEC_ERROR_FROM(zstd_errors, ZSTD_getErrorCode(r)); }
