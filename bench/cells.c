@@ -41,7 +41,8 @@ const char *meta_json(const cell *c)
  *   fresh  4 KiB pages (MADV_NOHUGEPAGE): the iteration faults in every page
  *          of a new mapping, as a large bytes object does under CPython with
  *          the `madvise` setting (Ubuntu's default): an upper bound.
- *   reuse  2 MiB pages (MADV_HUGEPAGE), the mapping aligned to 2 MiB: the
+ *   reuse  2 MiB pages (MADV_HUGEPAGE), the mapping aligned to 2 MiB (a
+ *          buffer under 2 MiB: its own 4 KiB pages, MADV_NOHUGEPAGE): the
  *          lower bound, and the same layout in every process. Before this a
  *          reuse buffer came from malloc, on 4 KiB heap pages at an offset
  *          that depended on what was allocated before; an 8 MB memcpy (the
@@ -96,18 +97,21 @@ static void fresh_free(uint8_t *p, size_t n)
     else munmap(p, n);
 }
 
-/* A reuse cell's buffer, allocated once (the policy above). */
+/* A reuse cell's buffer, allocated once (the policy above). One under a huge
+ * page would waste most of one: it is mapped on its own 4 KiB pages. */
+static size_t reuse_align(size_t n) { return n >= HUGE_PAGE ? HUGE_PAGE : 0; }
+
 static uint8_t *reuse_alloc(size_t n)
 {
     if (n < CELL_FRESH_MMAP_MIN) return malloc(n ? n : 1);
-    return map_pages(n, HUGE_PAGE, MADV_HUGEPAGE);
+    return map_pages(n, reuse_align(n), n >= HUGE_PAGE ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 }
 
 static void reuse_free(uint8_t *p, size_t n)
 {
     if (!p) return;
     if (n < CELL_FRESH_MMAP_MIN) free(p);
-    else munmap(p, mapped_len(n, HUGE_PAGE));
+    else munmap(p, mapped_len(n, reuse_align(n)));
 }
 
 /* Outputs of fresh and reuse cells (cpython cells allocate per stage, below). */
