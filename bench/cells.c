@@ -49,9 +49,11 @@ const char *meta_json(const cell *c)
  *          weights pickle) measured 0.30 ms in one process and 0.73 ms in the
  *          next, each steady over its rounds (results/aa-vm-20261202T000751Z):
  *          the copy with source and buffer held in the cache and the copy
- *          from memory (0.25-0.30 and 0.72-0.90 ms there, timed apart), 16 MB
- *          that one process's pages kept cached and the next's did not. The
- *          source, the payload's array, is still on heap pages (payloads/).
+ *          from memory (0.25-0.30 and 0.72-0.90 ms there, timed apart): 16 MB
+ *          stayed cached in one process and not in the next, whose layout
+ *          differed only in its physical pages and a 32-byte shift of the
+ *          heap. The source, the payload's array, is still on heap pages
+ *          (payloads/).
  *          The advice is advice: with THP `never` (or no
  *          2 MiB page free) the kernel maps 4 KiB pages; env.tsv records the
  *          setting (`thp_enabled`). */
