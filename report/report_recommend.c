@@ -573,15 +573,26 @@ static void render_hashes(const report_ctx *c, const hash_ranking *hr, FILE *md)
     hash_line(c, "Hash, cryptographic, >= 160 bits", hr, class_sound, md);
     hash_line(c, "Hash with a 40-hex key (160 bits)", hr, class_key40, md);
     hash_line(c, "Fastest hash overall", hr, class_any, md);
-    fprintf(md, "- Fastest at each digest length:");
-    /* The ranking is fastest first: the first hash of each length is its fastest. */
-    for (b = 1; b < DIGEST_BYTES_MAX; b++)
+    fprintf(md, "- Fastest at each digest length (score, 95 %% interval):");
+    /* The ranking is fastest first: the first hash of each length is its
+     * fastest, the second its runner-up. */
+    for (b = 1; b < DIGEST_BYTES_MAX; b++) {
+        const ranked *pick = NULL;
         for (k = 0; k < hr->n; k++) {
-            if (rpt_digest_bytes(c, hr->r[k].name) != b || seen[b]) continue;
-            seen[b] = 1;
-            fprintf(md, "%s %d bits: `%s` (%s)", first ? "" : ";", 8 * b, hr->r[k].name, NUM(hr->r[k].score));
+            if (rpt_digest_bytes(c, hr->r[k].name) != b || seen[b] > 1) continue;
+            if (seen[b]++) {
+                ranked d;
+                if (!hash_differs(c, pick->name, hr->r[k].name, &d) && !isnan(d.lo))
+                    fprintf(md, ", no difference from `%s`", hr->r[k].name);
+                continue;
+            }
+            pick = &hr->r[k];
+            char sc[96];
+            fprintf(md, "%s %d bits: `%s` %s", first ? "" : ";", 8 * b, pick->name,
+                    score_text(pick->score, pick->lo, pick->hi, sc, sizeof sc));
             first = 0;
         }
+    }
     fprintf(md, ".\n\n");
 }
 
