@@ -33,6 +33,55 @@ const char *meta_json(const cell *c)
 
 /* ---- buffers ---------------------------------------------------------- */
 
+/* Large outputs get one page policy in every process, whatever the system's
+ * transparent huge page setting (always, madvise or never) and whatever the
+ * heap looked like: the page size of a buffer decides how many TLB misses a
+ * pass over it takes, and 4 KiB pages place it on whatever physical pages
+ * (cache sets) the process happened to get.
+ *   fresh  4 KiB pages (MADV_NOHUGEPAGE): the iteration faults in every page
+ *          of a new mapping, as a large bytes object does under CPython with
+ *          the `madvise` setting (Ubuntu's default): an upper bound.
+ *   reuse  2 MiB pages (MADV_HUGEPAGE), the mapping aligned to 2 MiB (a
+ *          buffer under 2 MiB: its own 4 KiB pages, MADV_NOHUGEPAGE): the
+ *          lower bound, and the same layout in every process. Before this a
+ *          reuse buffer came from malloc, on 4 KiB heap pages at an offset
+ *          that depended on what was allocated before; an 8 MB memcpy (the
+ *          weights pickle) measured 0.30 ms in one process and 0.73 ms in the
+ *          next, each steady over its rounds (results/aa-vm-20261202T000751Z):
+ *          the copy with source and buffer held in the cache and the copy
+ *          from memory (0.25-0.30 and 0.72-0.90 ms there, timed apart): 16 MB
+ *          stayed cached in one process and not in the next, whose layout
+ *          differed only in its physical pages and a 32-byte shift of the
+ *          heap. The source, the payload's array, is still on heap pages
+ *          (payloads/).
+ *          The advice is advice: with THP `never` (or no
+ *          2 MiB page free) the kernel maps 4 KiB pages; env.tsv records the
+ *          setting (`thp_enabled`). */
+#define HUGE_PAGE ((size_t)2 << 20)
+
+/* The length of the mapping map_pages leaves for n bytes at this alignment
+ * (munmap's): whole 2 MiB pages for an aligned one, so that its last bytes
+ * are on a huge page too. */
+static size_t mapped_len(size_t n, size_t align)
+{
+    size_t unit = align ? align : (size_t)getpagesize();
+    return (n + unit - 1) & ~(unit - 1);
+}
+
+/* n bytes of new anonymous pages under advice, starting at a multiple of
+ * align (a power of two; 0: the page): a larger mapping, trimmed. */
+static uint8_t *map_pages(size_t n, size_t align, int advice)
+{
+    size_t keep = mapped_len(n, align), len = keep + align;
+    uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    uint8_t *a = align ? (uint8_t *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1)) : p;
+    if (a > p) munmap(p, (size_t)(a - p));
+    if (p + len > a + keep) munmap(a + keep, (size_t)(p + len - (a + keep)));
+    (void)madvise(a, keep, advice);    /* refused only where THP is not built in */
+    return a;
+}
+
 /* Fresh outputs of CELL_FRESH_MMAP_MIN bytes or more are mapped and unmapped
  * directly: new pages, faulted in by the iteration, every time. Through malloc
  * they would be that only sometimes: glibc serves a large request from free
@@ -43,8 +92,7 @@ static uint8_t *fresh_alloc(size_t n)
 {
     memory_count_add(n);
     if (n < CELL_FRESH_MMAP_MIN) return malloc(n ? n : 1);
-    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
+    return map_pages(n, 0, MADV_NOHUGEPAGE);
 }
 
 static void fresh_free(uint8_t *p, size_t n)
@@ -53,6 +101,23 @@ static void fresh_free(uint8_t *p, size_t n)
     memory_count_sub(n);
     if (n < CELL_FRESH_MMAP_MIN) free(p);
     else munmap(p, n);
+}
+
+/* A reuse cell's buffer, allocated once (the policy above). One under a huge
+ * page would waste most of one: it is mapped on its own 4 KiB pages. */
+static size_t reuse_align(size_t n) { return n >= HUGE_PAGE ? HUGE_PAGE : 0; }
+
+static uint8_t *reuse_alloc(size_t n)
+{
+    if (n < CELL_FRESH_MMAP_MIN) return malloc(n ? n : 1);
+    return map_pages(n, reuse_align(n), n >= HUGE_PAGE ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+}
+
+static void reuse_free(uint8_t *p, size_t n)
+{
+    if (!p) return;
+    if (n < CELL_FRESH_MMAP_MIN) free(p);
+    else munmap(p, mapped_len(n, reuse_align(n)));
 }
 
 /* Outputs of fresh and reuse cells (cpython cells allocate per stage, below). */
@@ -534,7 +599,7 @@ cell *cell_create(const cell_spec *spec, const cell_input *in, char *err, size_t
         need[SLOT_PLAIN] = stage_is_load(spec->stage);
         for (s = 0; s < SLOT_COUNT; s++) {
             if (!need[s]) continue;
-            c->buf[s] = malloc(c->cap[s] ? c->cap[s] : 1);
+            c->buf[s] = reuse_alloc(c->cap[s]);
             if (!c->buf[s]) { cb_err(err, errlen, "out of memory (%zu bytes)", c->cap[s]); goto fail; }
             /* Touch every page now, so that reuse means no page faults. */
             memset(c->buf[s], 0, c->cap[s]);
@@ -553,7 +618,7 @@ void cell_destroy(cell *c)
     handoff_destroy(c->ho);
     streaming_destroy(c->st);
     for (s = 0; s < SLOT_COUNT; s++) {
-        free(c->buf[s]);
+        reuse_free(c->buf[s], c->cap[s]);
         out_free(c, s);
     }
     free(c->stored_in);

@@ -13,8 +13,10 @@
 #include "report_cost.h"
 #include "readme.h"
 #include "report_facts.h"
+#include "report_rounds.h"
 
-typedef struct { const char *name; double score; size_t n; } ranked;
+/* A hash's score with its 95 % interval (lo = hi = NAN: not judged). */
+typedef struct { const char *name; double score, lo, hi; size_t n; } ranked;
 #define DIGEST_BYTES_MAX 65   /* hash.h's HASH_MAX_DIGEST + 1 */
 
 static int cmp_ranked(const void *a, const void *b)
@@ -24,29 +26,61 @@ static int cmp_ranked(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-/* A hash's score: the geometric mean, over the payloads with a BASE_HASH
- * `hash` row, of its hash median / BASE_HASH's; NAN when it misses one. */
-static double hash_score(const report_ctx *c, const char *hash, size_t *npay)
+/* The geometric mean, over the payloads with a `hash` row of den, of num's
+ * hash median / den's; NAN when num misses one. Its interval: each payload's
+ * ratio with its own (report_ratio_of: the per-round ratios where the two
+ * rows ran back-to-back, as the hashes of one payload do), each side's
+ * half-width on the log scale combined in quadrature and divided by the
+ * number of payloads (the payloads' estimates taken as independent); not
+ * judged when any payload's is not. */
+static ranked hash_ratio(const report_ctx *c, const char *num, const char *den)
 {
     size_t p;
-    double sum = 0;
-    *npay = 0;
+    double sum = 0, lo2 = 0, hi2 = 0;
+    int judged = 1;
+    ranked r = {num, NAN, NAN, NAN, 0};
     for (p = 0; p < c->payloads.n; p++) {
         const char *pl = c->payloads.v[p];
-        const rundir_row *b = rpt_find(c, pl, STAGE(HASH), "", "", -1, BASE_HASH, NULL), *x;
+        const rundir_row *b = rpt_find(c, pl, STAGE(HASH), "", "", -1, den, NULL), *x;
         if (!b) continue;
-        if (!(x = rpt_find(c, pl, STAGE(HASH), "", "", -1, hash, NULL))) return NAN;
-        sum += log(x->median_ns / b->median_ns);
-        (*npay)++;
+        if (!(x = rpt_find(c, pl, STAGE(HASH), "", "", -1, num, NULL))) return r;
+        report_ratio q = report_ratio_of(x, b);
+        double l = log(q.value);
+        sum += l;
+        judged &= !isnan(q.lo);
+        if (judged) lo2 += pow(l - log(q.lo), 2), hi2 += pow(log(q.hi) - l, 2);
+        r.n++;
     }
-    return *npay ? exp(sum / (double)*npay) : NAN;
+    if (!r.n) return r;
+    r.score = exp(sum / (double)r.n);
+    if (judged) {
+        r.lo = r.score * exp(-sqrt(lo2) / (double)r.n);
+        r.hi = r.score * exp(sqrt(hi2) / (double)r.n);
+    }
+    return r;
 }
 
-/* The hash ranking, fastest first, and the picks of rule 5. */
+/* "0.123 (0.1-0.15)", or "0.123" without an interval. */
+static const char *score_text(double v, double lo, double hi, char *buf, size_t n)
+{
+    if (isnan(lo)) snprintf(buf, n, "%s", NUM(v));
+    else snprintf(buf, n, "%s (%s-%s)", NUM(v), NUM(lo), NUM(hi));
+    return buf;
+}
+
+/* Whether hashing with a differs measurably from b: their own ratio a / b
+ * (hash_ratio), whose interval excludes 1. Not judged counts as a
+ * difference not shown: 0, and *r says why. */
+static int hash_differs(const report_ctx *c, const char *a, const char *b, ranked *r)
+{
+    *r = hash_ratio(c, a, b);
+    return !isnan(r->lo) && (r->hi < 1 || r->lo > 1);
+}
+
+/* The hash ranking, fastest first. */
 typedef struct {
     ranked *r;
     size_t n;
-    const ranked *sound, *key40, *any;
 } hash_ranking;
 
 /* Score every hash by its hash stage against BASE_HASH's, fastest first.
@@ -57,27 +91,43 @@ static size_t rank_list(const report_ctx *c, const strlist *names, ranked **out)
     *out = calloc(names->n + 1, sizeof **out);
     if (!*out) rpt_oom();
     for (k = 0; k < names->n; k++) {
-        const char *x = names->v[k];
-        size_t np;
-        double s = hash_score(c, x, &np);
-        if (!isfinite(s)) continue;
-        (*out)[n++] = (ranked){x, s, np};
+        ranked r = hash_ratio(c, names->v[k], BASE_HASH);
+        if (isfinite(r.score)) (*out)[n++] = r;
     }
     qsort(*out, n, sizeof **out, cmp_ranked);
     return n;
 }
 
-static void rank_hashes(const report_ctx *c, hash_ranking *out)
+/* The classes of rule 5, each picking its fastest hash. */
+typedef int (*hash_class)(const report_ctx *c, const char *hash);
+
+static int class_sound(const report_ctx *c, const char *h)
+{
+    return report_hash_sound(c->run, h) && 8 * rpt_digest_bytes(c, h) >= 160;
+}
+
+static int class_key40(const report_ctx *c, const char *h) { return 8 * rpt_digest_bytes(c, h) == 160; }
+
+static int class_any(const report_ctx *c, const char *h)
+{
+    (void)c;
+    (void)h;
+    return 1;
+}
+
+/* The i-th fastest hash of a class (0: its pick, 1: the runner-up), or NULL. */
+static const ranked *class_nth(const report_ctx *c, const hash_ranking *hr, hash_class in, size_t i)
 {
     size_t k;
+    for (k = 0; k < hr->n; k++)
+        if (in(c, hr->r[k].name) && i-- == 0) return &hr->r[k];
+    return NULL;
+}
+
+static void rank_hashes(const report_ctx *c, hash_ranking *out)
+{
     memset(out, 0, sizeof *out);
     out->n = rank_list(c, &c->hashes, &out->r);
-    for (k = 0; k < out->n; k++) {
-        int bits = 8 * rpt_digest_bytes(c, out->r[k].name);
-        if (!out->sound && report_hash_sound(c->run, out->r[k].name) && bits >= 160) out->sound = &out->r[k];
-        if (!out->key40 && bits == 160) out->key40 = &out->r[k];
-    }
-    out->any = out->n ? &out->r[0] : NULL;
 }
 
 /* ------------------------------------------------------------ the codecs */
@@ -314,7 +364,8 @@ static void render_model(const report_ctx *c, const codec_ranking *cr, FILE *md)
             "costs (each C sample plus its cell's offset) of a candidate and of `" BASE_SPEC "`, paired by "
             "round; the 95 %% interval of the median of their ratio (rundata/roundstats.h: a block bootstrap "
             "over rounds plus the run's drift), relative to that median, applied to the candidate's cost; "
-            "where the saving's interval includes 0, no winner is named. `%s` allocation, protocol %d.\n\n",
+            "where the saving's interval includes 0, no winner is named, and the column \"against the next rank\" "
+            "judges each rank against the one below it in the same way. `%s` allocation, protocol %d.\n\n",
             NUM(RPT_TRANSFER_MBPS), src, ncells, ncells ? used : "none", c->alloc, c->protocol);
     fprintf(md, "Hit rate h = %s (%s). Mix: %s%s%s: artifacts of each payload a step saves and later loads%s:\n\n"
             "| payload | artifacts per step | modelled |\n|---|---|---|\n", NUM(c->hit_rate),
@@ -339,21 +390,29 @@ static void render_model(const report_ctx *c, const codec_ranking *cr, FILE *md)
 static void render_ranking(const report_ctx *c, const codec_ranking *cr, FILE *md)
 {
     size_t k;
-    char b1[128], b2[128], dep[192], srcs[160];
+    char b1[128], b2[128], b3[128], dep[192], srcs[160];
     const cost_cand *base = &cr->m.base;
     fprintf(md, "Today (`" BASE_SPEC "`): %s ms per flow step at h = %s, %s ms at h = 0.\n\n"
             "| rank | codec | readable by today's metaflow | new dependency | ms per step | saving vs "
-            BASE_SPEC " per step | verdict | saving at h = 0 | timings |\n|---|---|---|---|---|---|---|---|---|\n",
+            BASE_SPEC " per step | verdict | saving at h = 0 | against the next rank | timings |\n"
+            "|---|---|---|---|---|---|---|---|---|---|\n",
             NUM(ms(base->cost_ns[HIT])), NUM(c->hit_rate), NUM(ms(base->cost_ns[0])));
     for (k = 0; k < cr->n; k++) {
         const cost_cand *x = &cr->best[k];
         cost_versus v = cost_compare(x, base, HIT), v0 = cost_compare(x, base, 0);
-        fprintf(md, "| %zu | %s | %s | %s | %s | %s | %s | %s | %s |\n", k + 1, x->spec,
+        char next[192] = "-";
+        if (k + 1 < cr->n) {
+            /* A rank is a finding too: where the saving over the next one
+             * includes 0, the two are tied, not ordered. */
+            cost_versus vn = cost_compare(x, &cr->best[k + 1], HIT);
+            snprintf(next, sizeof next, "%s, saves %s", verdict_text(vn.verdict), saving_text(&vn, b3, sizeof b3));
+        }
+        fprintf(md, "| %zu | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", k + 1, x->spec,
                 report_codec_kind_text(report_codec_kind(c->run, x->spec)),
                 new_dependency(c, x->spec, dep, sizeof dep), NUM(ms(x->cost_ns[HIT])),
                 strcmp(x->spec, BASE_SPEC) == 0 ? "(today)" : saving_text(&v, b1, sizeof b1),
                 strcmp(x->spec, BASE_SPEC) == 0 ? "-" : verdict_text(v.verdict),
-                strcmp(x->spec, BASE_SPEC) == 0 ? "-" : saving_text(&v0, b2, sizeof b2),
+                strcmp(x->spec, BASE_SPEC) == 0 ? "-" : saving_text(&v0, b2, sizeof b2), next,
                 sources_text(x, srcs, sizeof srcs));
     }
     for (k = 0; k < cr->nunranked; k++)
@@ -450,18 +509,42 @@ static void render_hash_rules(const report_ctx *c, FILE *md)
             "median divided by `" BASE_HASH "`'s. Picked: the lowest score among (a) cryptographic hashes "
             "without known collisions (`hash_cryptographic_*` yes) with at least 160-bit digests, (b) hashes "
             "with a 160-bit digest (a 40-hex key, metaflow's key length today), (c) all hashes; and the "
-            "fastest at each digest length.\n", c->protocol);
+            "fastest at each digest length. Intervals: each payload's ratio is the median of its per-round "
+            "ratios (the hashes of a payload run back-to-back in every round) with its 95 %% interval; the "
+            "geometric mean's interval combines them (the half-widths on the log scale in quadrature, over the "
+            "number of payloads). The same for two hashes against each other: where a pick's ratio to its "
+            "class's next hash has an interval that includes 1, the two are tied and the line says so.\n",
+            c->protocol);
 }
 
-static void hash_line(const report_ctx *c, const char *label, const ranked *r, FILE *md)
+/* A pick of rule 5 with its interval, and whether it beats its class's
+ * runner-up: where the two do not differ measurably no winner is named. */
+static void hash_line(const report_ctx *c, const char *label, const hash_ranking *hr, hash_class in, FILE *md)
 {
+    const ranked *r = class_nth(c, hr, in, 0), *next = class_nth(c, hr, in, 1);
+    char sc[96], vs[96], tail[320] = "";
     if (!r) {
         fprintf(md, "- **%s: none measured.**\n", label);
         return;
     }
+    if (next) {
+        ranked d;
+        int differs = hash_differs(c, r->name, next->name, &d);
+        report_ratio q = {d.score, d.lo, d.hi, 0};
+        report_ratio_cell(q, 0, 1, "", vs, sizeof vs);
+        if (isnan(d.lo))
+            snprintf(tail, sizeof tail, "; against the next, `%s`: %s x its time (no interval: fewer than 3 "
+                     "rounds)", next->name, vs);
+        else if (differs)
+            snprintf(tail, sizeof tail, "; %s x the time of the next, `%s`", vs, next->name);
+        else
+            snprintf(tail, sizeof tail, "; **no difference** from the next, `%s` (%s x its time, an interval "
+                     "that includes 1): either serves", next->name, vs);
+    }
     fprintf(md, "- **%s: `%s`** - %s x " BASE_HASH "'s hashing time (geometric mean over %zu "
-            "payloads), %d-bit digest, %d-hex key.\n", label, r->name, NUM(r->score), r->n,
-            8 * rpt_digest_bytes(c, r->name), 2 * rpt_digest_bytes(c, r->name));
+            "payloads, 95 %% interval in parentheses), %d-bit digest, %d-hex key%s.\n", label, r->name,
+            score_text(r->score, r->lo, r->hi, sc, sizeof sc), r->n, 8 * rpt_digest_bytes(c, r->name),
+            2 * rpt_digest_bytes(c, r->name), tail);
 }
 
 static void render_hashes(const report_ctx *c, const hash_ranking *hr, FILE *md)
@@ -473,25 +556,43 @@ static void render_hashes(const report_ctx *c, const hash_ranking *hr, FILE *md)
                 "baseline).\n\n");
         return;
     }
-    fprintf(md, "\n| rank | hash | digest bits | cryptographic | score (hash time / " BASE_HASH ") |\n"
-            "|---|---|---|---|---|\n");
-    for (k = 0; k < hr->n; k++)
-        fprintf(md, "| %zu | %s | %d | %s | %s |\n", k + 1, hr->r[k].name,
+    fprintf(md, "\n| rank | hash | digest bits | cryptographic | score (hash time / " BASE_HASH ", 95 %% "
+            "interval) | time / the next rank's |\n|---|---|---|---|---|---|\n");
+    for (k = 0; k < hr->n; k++) {
+        char sc[96], vs[96] = "-";
+        ranked d;
+        if (k + 1 < hr->n) {
+            hash_differs(c, hr->r[k].name, hr->r[k + 1].name, &d);
+            report_ratio_cell((report_ratio){d.score, d.lo, d.hi, 0}, 1, 1, "", vs, sizeof vs);
+        }
+        fprintf(md, "| %zu | %s | %d | %s | %s | %s |\n", k + 1, hr->r[k].name,
                 8 * rpt_digest_bytes(c, hr->r[k].name), report_hash_crypto(c->run, hr->r[k].name),
-                NUM(hr->r[k].score));
+                score_text(hr->r[k].score, hr->r[k].lo, hr->r[k].hi, sc, sizeof sc), vs);
+    }
     fprintf(md, "\n");
-    hash_line(c, "Hash, cryptographic, >= 160 bits", hr->sound, md);
-    hash_line(c, "Hash with a 40-hex key (160 bits)", hr->key40, md);
-    hash_line(c, "Fastest hash overall", hr->any, md);
-    fprintf(md, "- Fastest at each digest length:");
-    /* The ranking is fastest first: the first hash of each length is its fastest. */
-    for (b = 1; b < DIGEST_BYTES_MAX; b++)
+    hash_line(c, "Hash, cryptographic, >= 160 bits", hr, class_sound, md);
+    hash_line(c, "Hash with a 40-hex key (160 bits)", hr, class_key40, md);
+    hash_line(c, "Fastest hash overall", hr, class_any, md);
+    fprintf(md, "- Fastest at each digest length (score, 95 %% interval):");
+    /* The ranking is fastest first: the first hash of each length is its
+     * fastest, the second its runner-up. */
+    for (b = 1; b < DIGEST_BYTES_MAX; b++) {
+        const ranked *pick = NULL;
         for (k = 0; k < hr->n; k++) {
-            if (rpt_digest_bytes(c, hr->r[k].name) != b || seen[b]) continue;
-            seen[b] = 1;
-            fprintf(md, "%s %d bits: `%s` (%s)", first ? "" : ";", 8 * b, hr->r[k].name, NUM(hr->r[k].score));
+            if (rpt_digest_bytes(c, hr->r[k].name) != b || seen[b] > 1) continue;
+            if (seen[b]++) {
+                ranked d;
+                if (!hash_differs(c, pick->name, hr->r[k].name, &d) && !isnan(d.lo))
+                    fprintf(md, ", no difference from `%s`", hr->r[k].name);
+                continue;
+            }
+            pick = &hr->r[k];
+            char sc[96];
+            fprintf(md, "%s %d bits: `%s` %s", first ? "" : ";", 8 * b, pick->name,
+                    score_text(pick->score, pick->lo, pick->hi, sc, sizeof sc));
             first = 0;
         }
+    }
     fprintf(md, ".\n\n");
 }
 

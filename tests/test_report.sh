@@ -66,7 +66,7 @@ rec() {  # rec FILE -> now, its saving, bump, its saving, today's cost, the rank
   ex 's/^- \*\*Ship with a cas_version bump: `\([^`]*\)`\*\*.*/\1/p'
   ex 's/^- \*\*Ship with a cas_version bump: `[^`]*`\*\* - it saves \([0-9.]*\) ms .*/\1/p'
   ex 's/^Today (`gzip:3`): \([0-9.]*\) ms per flow step.*/\1/p'
-  sed -n '/^## 7\./,/^## 8\./p' "$f" | awk -F' [|] ' '$1 ~ /^[|] [0-9]+$/ && NF == 9 { printf "%s%s", n++ ? "," : "", $2 } END { print "" }'
+  sed -n '/^## 7\./,/^## 8\./p' "$f" | awk -F' [|] ' '$1 ~ /^[|] [0-9]+$/ && NF == 10 { printf "%s%s", n++ ? "," : "", $2 } END { print "" }'
 }
 orec() {  # the same from the oracle's output
   for k in now now_saving bump bump_saving base_cost rank; do o "$k"; done
@@ -77,6 +77,8 @@ check_eq "recommendation: intervals judged, cheaper than gzip:3" 1 \
   "$(grep -c '^- \*\*Ship now (no cas_version bump): `[^`]*`\*\* - .* ms (95 % interval [0-9.]* to [0-9.]*) per flow step' "$R")"
 check_eq "cryptographic hash >= 160 bits (oracle)" "$(o hash_crypto)" "$(sed -n 's/^- \*\*Hash, cryptographic, >= 160 bits: `\([^`]*\)`.*/\1/p' "$R")"
 check_eq "hash with a 40-hex key (oracle)" "$(o hash_40)" "$(sed -n 's/^- \*\*Hash with a 40-hex key (160 bits): `\([^`]*\)`.*/\1/p' "$R")"
+check "a hash pick tied with its runner-up says so (blake3-160 and blake3 on the fixture)" grep -q \
+  '^- \*\*Hash, cryptographic, >= 160 bits: `blake3-160`\*\* - 0[.][0-9]* ([0-9.]*-[0-9.]*) x .*\*\*no difference\*\* from the next, `blake3`' "$R"
 check_eq "fastest hash (oracle)" "$(o hash_any)" "$(sed -n 's/^- \*\*Fastest hash overall: `\([^`]*\)`.*/\1/p' "$R")"
 # Section 2 (PR #3090, report_pr3090.c; tests/test_pr3090.sh checks its numbers):
 # a run without --suite pr3090 rows says so, and pr3090.tsv lists every
@@ -202,6 +204,12 @@ for r in rows:
         for c in ("median_ns", "bytes_out"):
             r[c] = b[c]
         r["samples_ns"] = ",".join(reversed(b["samples_ns"].split(",")))
+# and sha256 hashes as blake3 does (both 256 bits), its rounds reversed
+b3 = {r["payload"]: r for r in rows if r["stage"] == "hash" and r["hash"] == "blake3"}
+for r in rows:
+    if r["stage"] == "hash" and r["hash"] == "sha256" and r["payload"] in b3:
+        r["median_ns"] = b3[r["payload"]]["median_ns"]
+        r["samples_ns"] = ",".join(reversed(b3[r["payload"]]["samples_ns"].split(",")))
 w = csv.DictWriter(open(sys.argv[2], "w"), fieldnames=list(rows[0]), delimiter="\t", lineterminator="\n")
 w.writeheader()
 w.writerows(rows)
@@ -210,6 +218,10 @@ check "report with every gzip-compatible codec equal to gzip:3" report same
 check_eq "no difference: no ship-now winner named, and the interval shown" 1 \
   "$(grep -c '^- \*\*Ship now (no cas_version bump): nothing measurably cheaper than `gzip:3`\*\* - .* saves 0 ms (95 % interval -[0-9.]* to [0-9.]*) per flow step.*an interval that includes no difference\.$' "$TMPD/same/REPORT.md")"
 check_eq "no difference: the bump is then judged against gzip:3" "$(rec "$R" | sed -n 3p)" "$(rec "$TMPD/same/REPORT.md" | sed -n 3p)"
+check "no difference: two hashes of one digest length tied, neither named the fastest alone" grep -qE \
+  '^- Fastest at each digest length .* 256 bits: `(blake3|sha256)` [0-9.]+ [(][0-9.]+-[0-9.]+[)], no difference from `(blake3|sha256)`;' "$TMPD/same/REPORT.md"
+check "no difference: tied ranks are said to be tied, not ordered" \
+  grep -qE '^[|] [0-9]+ [|] .* [|] no difference, saves -?[0-9.]+ ms [(]95 % interval -?[0-9.]+ to [0-9.]+[)] [|] C [|]$' "$TMPD/same/REPORT.md"
 
 # --mix: a step that saves only a metrics dict changes the cas_version-bump winner.
 printf 'payload\tweight\nmetrics\t3\nconfig\t0\n' >"$TMPD/metrics-mix.tsv"

@@ -118,6 +118,10 @@ AA=(--payload config,metrics --codec gzip:3,lz4:0 --hash sha1,xxh3-64 --rounds 9
 if ! "$REL" run "${AA[@]}" --out r1 >/dev/null 2>r1.err || ! "$REL" run "${AA[@]}" --out r2 >/dev/null 2>r2.err; then
   fail "two real runs" "$(cat r1.err r2.err)"
 fi
+# The page policy of the reuse buffers (bench/cells.c) depends on the THP setting: env.tsv names it.
+thp=$(sed -n 's/.*\[\([a-z]*\)\].*/\1/p' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)
+check_eq "env.tsv: thp_enabled is the system's transparent huge page setting" "${thp:-unknown}" \
+  "$(awk -F'\t' '$1 == "thp_enabled" { print $2 }' r1/env.tsv)"
 rc=0; "$CB" compare r1 r2 --fail-above 10 >real.md 2>real.err || rc=$?
 check "real A/A: compare --fail-above 10 exits 0 or 1 ($rc)" test "$rc" -le 1
 nrows=$(awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "status") s = i; next } $s == "ok"' r1/matrix.tsv | grep -c .)
