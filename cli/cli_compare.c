@@ -205,8 +205,8 @@ static int parse_args(int argc, char **argv, const char *dirs[2], size_t *ndirs,
     char err[512];
     int i;
     static const struct option longopts[] = {
-        {"fail-above", required_argument, NULL, 'f'}, {"margin", required_argument, NULL, 'm'},
-        {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0},
+        CB_OPT_VALUE("fail-above", 'f'), CB_OPT_VALUE("margin", 'm'),
+        CB_OPT_HELP, CB_OPT_FLAG("version", 'V'), CB_OPT_END,
     };
     int c;
     cb_getopt_reset();

@@ -60,11 +60,11 @@ static void usage(FILE *out)
 int cli_report(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"readme", required_argument, NULL, 'r'}, {"published", required_argument, NULL, 'p'},
-        {"plots-dir", required_argument, NULL, 'd'}, {"gnuplot", required_argument, NULL, 'g'},
-        {"python", required_argument, NULL, 'y'}, {"mix", required_argument, NULL, 'm'},
-        {"hit-rate", required_argument, NULL, 'H'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0},
+        CB_OPT_VALUE("readme", 'r'), CB_OPT_VALUE("published", 'p'),
+        CB_OPT_VALUE("plots-dir", 'd'), CB_OPT_VALUE("gnuplot", 'g'),
+        CB_OPT_VALUE("python", 'y'), CB_OPT_VALUE("mix", 'm'),
+        CB_OPT_VALUE("hit-rate", 'H'), CB_OPT_HELP,
+        CB_OPT_FLAG("version", 'V'), CB_OPT_END,
     };
     report_opts o = {0};
     char err[1024];
