@@ -202,8 +202,9 @@ aa: deps
 	$(MAKE) --no-print-directory BUILD=build SANITIZE= build/casbench
 	@out=$$(infra/aa.sh $(AA_ARGS) | tail -n 1) && cat "$$out/AA.md" && echo "casbench: A/A in $$out/AA.md"
 
+# The builds use every CPU unless make was given its own -j.
 test: deps
-	$(MAKE) --no-print-directory check-build
+	$(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc 2>/dev/null || echo 1)) check-build
 	tests/run.sh $(T)
 
 # `make report`: REPORT.md + plots of RUN (default: the newest run under
