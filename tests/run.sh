@@ -4,8 +4,8 @@
 # "N passed, N failed". A script that exits non-zero counts as one failure.
 #
 # Scripts run CASBENCH_TEST_JOBS at a time (default: 2, or 1 on a one-CPU
-# machine), the longest first (test_fuzz.sh: fixed-time fuzzers), each to
-# its own log; the "== script" lines come in name order as before. No test
+# machine), the longest first, each to its own log; the "== script" lines
+# come in name order as before. No test
 # asserts on timing, so running beside another one changes only its time.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 3
@@ -21,11 +21,15 @@ for t in tests/test_*.sh; do
   [ -n "$filter" ] && [[ "$t" != *"$filter"* ]] && continue
   scripts+=("$t")
 done
-# Start order: the fuzzers first (they run for a fixed time, one target at a
-# time when beside other scripts: CASBENCH_FUZZ_SLOTS), then by name.
+# Start order: the longest scripts of the last CI first, so that no long one
+# starts last and runs alone (the fuzzers run for a fixed time, one target at
+# a time when beside other scripts: CASBENCH_FUZZ_SLOTS); then the rest by name.
+slow=" test_fuzz test_run test_codecs test_fastsave test_infra test_calibrate test_report "
 order=()
-for t in "${scripts[@]}"; do [[ "$t" == */test_fuzz.sh ]] && order+=("$t"); done
-for t in "${scripts[@]}"; do [[ "$t" == */test_fuzz.sh ]] || order+=("$t"); done
+for s in $slow; do
+  for t in "${scripts[@]}"; do [ "$(basename "$t" .sh)" = "$s" ] && order+=("$t"); done
+done
+for t in "${scripts[@]}"; do [[ "$slow" == *" $(basename "$t" .sh) "* ]] || order+=("$t"); done
 slots=$((jobs > 1 ? ncpu - jobs + 1 : ncpu))
 [ "$slots" -ge 1 ] || slots=1
 
