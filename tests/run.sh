@@ -11,7 +11,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 3
 filter=${1:-}
 ncpu=$(nproc 2>/dev/null || echo 1)
-jobs=${CASBENCH_TEST_JOBS:-$((ncpu >= 2 ? 2 : 1))}
+njobs=${CASBENCH_TEST_JOBS:-$((ncpu >= 2 ? 2 : 1))}
 passed=0 failed=0
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
@@ -30,7 +30,7 @@ for s in $slow; do
   for t in "${scripts[@]}"; do [ "$(basename "$t" .sh)" = "$s" ] && order+=("$t"); done
 done
 for t in "${scripts[@]}"; do [[ "$slow" == *" $(basename "$t" .sh) "* ]] || order+=("$t"); done
-slots=$((jobs > 1 ? ncpu - jobs + 1 : ncpu))
+slots=$((njobs > 1 ? ncpu - njobs + 1 : ncpu))
 [ "$slots" -ge 1 ] || slots=1
 
 one() {  # one SCRIPT: its output to $logs/NAME.log, exit status and seconds beside it
@@ -67,7 +67,7 @@ report_done() {
   done
 }
 for t in "${order[@]}"; do
-  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; report_done; done
+  while [ "$(jobs -rp | wc -l)" -ge "$njobs" ]; do wait -n; report_done; done
   one "$t" &
 done
 wait
