@@ -105,13 +105,14 @@ $(BUILD)/blake3/%.o: $(BLAKE3_DIR)/%.S
 # codecs/codec_*.c and codecs/hash_*.c from a list generated from the files
 # themselves (MODULES_SED below), so that adding a codec or a hash is one file
 # and one table row. build/gen/STEM_modules.h lists codecs/STEM_*.c;
-# rewritten only when the list changes.
+# rewritten only when the list changes (a temporary file per make process:
+# tests/run.sh runs two scripts at a time, and two of them call make).
 CODEC_MODULES_H := build/gen/codec_modules.h
 HASH_MODULES_H  := build/gen/hash_modules.h
 build/gen/%_modules.h: FORCE
 	@mkdir -p $(dir $@)
-	@sed -n $(MODULES_SED) $(sort $(wildcard codecs/$*_*.c)) >$@.tmp
-	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+	@sed -n $(MODULES_SED) $(sort $(wildcard codecs/$*_*.c)) >$@.tmp$$$$ && \
+	{ cmp -s $@.tmp$$$$ $@ && rm -f $@.tmp$$$$ || mv $@.tmp$$$$ $@; }
 # Codecs: CODEC_DECLARE_BASE(NAME), plus CODEC_DECLARE_CONTENT_SIZE(NAME) /
 # CODEC_DECLARE_STREAM(NAME) when the file defines content_size / stream_begin.
 $(CODEC_MODULES_H): MODULES_SED := 's/^size_t codec_\([a-z0-9_]*\)_compress(.*/CODEC_DECLARE_BASE(\1)/p; s/^size_t codec_\([a-z0-9_]*\)_content_size(.*/CODEC_DECLARE_CONTENT_SIZE(\1)/p; s/^size_t codec_\([a-z0-9_]*\)_stream_begin(.*/CODEC_DECLARE_STREAM(\1)/p'
@@ -202,8 +203,9 @@ aa: deps
 	$(MAKE) --no-print-directory BUILD=build SANITIZE= build/casbench
 	@out=$$(infra/aa.sh $(AA_ARGS) | tail -n 1) && cat "$$out/AA.md" && echo "casbench: A/A in $$out/AA.md"
 
+# The builds use every CPU unless make was given its own -j.
 test: deps
-	$(MAKE) --no-print-directory check-build
+	$(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc 2>/dev/null || echo 1)) check-build
 	tests/run.sh $(T)
 
 # `make report`: REPORT.md + plots of RUN (default: the newest run under

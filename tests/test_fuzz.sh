@@ -3,8 +3,8 @@
 # .npy readers, the payload spec parser, the TSV / run-directory reader
 # of report and compare, and run --resume's reader of matrix.tsv against
 # report's (both must accept or both refuse). Each runs CASBENCH_FUZZ_SECONDS (default 30) on a
-# temporary corpus seeded from tests/fuzz/corpus/ (never written here), two
-# at a time on this 2-CPU machine; the committed seeds include every input
+# temporary corpus seeded from tests/fuzz/corpus/ (never written here), one
+# per CPU (one at a time beside the other scripts of tests/run.sh); the committed seeds include every input
 # that once crashed a target (regress-*), so each run is also a regression
 # test. `make fuzz FUZZ_SECONDS=N` runs the same for longer.
 . "$(dirname "$0")/lib.sh"

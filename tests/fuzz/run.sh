@@ -2,7 +2,8 @@
 # tests/fuzz/run.sh SECONDS TARGET... - run each libFuzzer target
 # build/fuzz/fuzz_TARGET for SECONDS on a temporary corpus seeded from
 # tests/fuzz/corpus/TARGET (read only: new inputs go to the temporary
-# directory, which is removed). Targets run side by side, one per online CPU.
+# directory, which is removed). Targets run side by side, one per online CPU
+# (CASBENCH_FUZZ_SLOTS at a time if set: tests/run.sh runs other scripts beside).
 # Prints "PASS: fuzz TARGET: N executions in S s" or a FAIL line naming the
 # crashing input, which is kept in build/fuzz/crashes/ (add it to the corpus
 # as a regression once fixed). Exit 0 when every target ran clean.
@@ -13,7 +14,7 @@ crashes=build/fuzz/crashes
 mkdir -p "$crashes"
 work=$(mktemp -d "${TMPDIR:-/tmp}/casbench-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-slots=$(nproc 2>/dev/null || echo 1)
+slots=${CASBENCH_FUZZ_SLOTS:-$(nproc 2>/dev/null || echo 1)}
 
 one() {  # one TARGET: run it, print its verdict line
   local t=$1 bin=build/fuzz/fuzz_$1 log=$work/$1.log rc=0
