@@ -34,23 +34,11 @@ check_eq() {
 # sanitizer. Standard input is /dev/null unless the caller redirects it.
 check_error() {
   local name=$1 want=$2; shift 2
-  local rc=0
-  "$@" >"$TMPD/err.out" 2>"$TMPD/err.err" </dev/null || rc=$?
-  local lines
-  lines=$(wc -l <"$TMPD/err.err")
-  if [ "$rc" != "$want" ]; then
-    fail "$name" "exit $rc, want $want; stderr: $(head -c 300 "$TMPD/err.err" | tr '\n' ' ')"
-  elif [ "$lines" != 1 ] || ! head -n 1 "$TMPD/err.err" | grep -q '^casbench: '; then
-    fail "$name" "stderr is not one 'casbench: ' line: $(head -c 300 "$TMPD/err.err" | tr '\n' '|')"
-  elif [ -s "$TMPD/err.out" ]; then
-    fail "$name" "wrote $(wc -c <"$TMPD/err.out") bytes to stdout"
-  else
-    pass "$name"
-  fi
+  check_error_prog "$name" "$want" casbench "$@"
 }
 
-# check_error_prog NAME STATUS PROG CMD...: as check_error, for a program
-# other than casbench whose one stderr line starts "PROG: ".
+# check_error_prog NAME STATUS PROG CMD...: as check_error, for any program
+# whose one stderr line starts "PROG: ".
 check_error_prog() {
   local name=$1 want=$2 prog=$3; shift 3
   local rc=0
