@@ -110,10 +110,18 @@ static int k_pickle(void *p)
     return n == 0;
 }
 
+/* The cell's hash of n bytes at d into c->digest: a cpython cell runs the
+ * code the Python binding runs (hash.h, py_update). */
+static void cell_hash(cell *c, const void *d, size_t n)
+{
+    if (c->spec.alloc == CELL_ALLOC_CPYTHON) hash_oneshot_py(c->spec.hash, c->hstate, d, n, c->digest);
+    else hash_oneshot(c->spec.hash, c->hstate, d, n, c->digest);
+}
+
 static int k_hash(void *p)
 {
     cell *c = p;
-    hash_oneshot(c->spec.hash, c->hstate, c->in.blob, c->in.blob_len, c->digest);
+    cell_hash(c, c->in.blob, c->in.blob_len);
     set_key(c);
     return 0;
 }
@@ -141,7 +149,7 @@ static int k_compress(void *p)
 static int decompressed(cell *c, uint8_t *b, size_t r)
 {
     if (c->spec.stage == CELL_LOAD_VERIFY) {
-        hash_oneshot(c->spec.hash, c->hstate, b, r, c->digest);
+        cell_hash(c, b, r);
         set_key(c);
         if (memcmp(c->digest, c->want, (size_t)c->spec.hash->digest_bytes) != 0) {
             release(c, SLOT_PLAIN, b, r);
@@ -224,7 +232,7 @@ static int save_sequential(cell *c)
     size_t n;
     const uint8_t *blob = save_pickle(c, &n);
     if (!blob) return 1;
-    hash_oneshot(c->spec.hash, c->hstate, blob, n, c->digest);
+    cell_hash(c, blob, n);
     set_key(c);
     return save_compress(c, blob, n);
 }
@@ -278,7 +286,7 @@ static void hash_job(void *p)
 {
     cell *c = p;
     if (c->verifying) c->ov_ns[2] = mono_ns();
-    hash_oneshot(c->spec.hash, c->hstate, c->job_blob, c->job_len, c->digest);
+    cell_hash(c, c->job_blob, c->job_len);
     if (c->verifying) c->ov_ns[3] = mono_ns();
 }
 
