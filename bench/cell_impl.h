@@ -65,6 +65,7 @@ struct cell {
     const pyobj **py_arrays;
     size_t py_narrays;
     uint8_t **py_tmp;
+    size_t *py_tmp_len;               /* GzipFile.read: each chunk's size */
     size_t py_ntmp;
     size_t py_clen;                   /* GzipFile: the stream's size, from the first run */
     uint8_t py_small[SLOT_COUNT][512];

@@ -568,6 +568,7 @@ void cell_destroy(cell *c)
     free(c->py_caps);
     free(c->py_arrays);
     free(c->py_tmp);
+    free(c->py_tmp_len);
     /* The key directory this cell created, if nothing else is in it. */
     if (c->spec.stage == CELL_SAVE_STORE && c->dir[0]) rmdir(c->dir);
     if (c->cctx) c->spec.codec->destroy(c->cctx);

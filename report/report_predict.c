@@ -103,6 +103,17 @@ static double stage_overhead(const rundir *py, const rundir_row *w, char *parts,
         sum += o->median_ns;
         int k = snprintf(parts + off, cap - off, "%s%s%s%s", i ? " + " : "", v[i], h[i] ? " " : "", h[i] ? h[i] : "");
         if (k > 0 && (size_t)k < cap - off) off += (size_t)k;
+        /* GzipFile.read() passes its loop once per 8 KiB read of the stream
+         * (gzip.py, io.DEFAULT_BUFFER_SIZE), the stream being the row's
+         * input after its 10-byte header: the interpreter's cost of a pass
+         * is the `load-chunk` row (infra/python_path.py). */
+        const rundir_row *pass = strcmp(v[i], "load") == 0 ? py_overhead(py, "load-chunk", cod[i], w->level, NULL) : NULL;
+        if (pass && w->bytes_in > 10) {
+            double passes = ceil((double)(w->bytes_in - 10) / 8192.0);
+            sum += passes * pass->median_ns;
+            k = snprintf(parts + off, cap - off, " + %.0f x load-chunk", passes);
+            if (k > 0 && (size_t)k < cap - off) off += (size_t)k;
+        }
     }
     return sum;
 }
