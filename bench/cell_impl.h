@@ -74,6 +74,7 @@ struct cell {
     long long py_live, py_live_peak;  /* heap bytes held while settling */
     ptrdiff_t py_extent;              /* how far the settling call grew the heap */
     int py_settled, py_held;          /* py_settle measured the call; it keeps its heap */
+    size_t py_settled_at;             /* the mmap threshold it was measured under */
 };
 
 /* ---- shared by the module's files --------------------------------------- */
