@@ -93,6 +93,7 @@ uint8_t *py_compress(cell *c, const uint8_t *blob, size_t n, size_t *r, int keep
 uint8_t *py_decompress(cell *c);
 py_binding py_binding_of(const codec_desc *k);
 int py_prepare(cell *c, char *err, size_t errlen);
+void py_alloc_base(void);
 void py_settle(void *ctx);
 
 /* cells.c: the cell's iteration, the spinning worker's wake-up, the store

@@ -481,9 +481,10 @@ int stage_is_load(cell_stage s)
 
 cell *cell_create(const cell_spec *spec, const cell_input *in, char *err, size_t errlen)
 {
-    cell *c = calloc(1, sizeof *c);
+    cell *c;
     int s;
-    if (!c) { cb_err(err, errlen, "out of memory"); return NULL; }
+    py_alloc_base();
+    if (!(c = calloc(1, sizeof *c))) { cb_err(err, errlen, "out of memory"); return NULL; }
     c->spec = *spec;
     c->in = *in;
     if (stage_has_codec(spec->stage) && !spec->codec) { cb_err(err, errlen, "stage needs a codec"); goto fail; }

@@ -30,6 +30,22 @@ static size_t py_threshold = 128 * 1024;
 
 static int py_base_fixed;
 
+/* casbench's own buffers (inputs, verification's copies, other cells'
+ * outputs), allocated and freed while cells are created and verified, would
+ * raise glibc's dynamic threshold, or sit under the modelled one a cpython
+ * batch left, and leave holes in the heap the cpython cells share, large
+ * enough to serve an 8 MB pickle's growth that CPython maps (test_faults.sh
+ * saw the weights save and pickle fault 0 times instead of 1955 in some
+ * runs). Once a run has a cpython cell, every cell is created under glibc's
+ * initial thresholds, fixed (cell_create calls this), so such buffers are
+ * mapped and leave none; py_settle sets the modelled ones for each batch. */
+void py_alloc_base(void)
+{
+    if (!py_base_fixed) return;
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 2 * 128 * 1024);
+}
+
 static void py_threshold_apply(void)
 {
     mallopt(M_MMAP_THRESHOLD, (int)py_threshold);
@@ -429,20 +445,11 @@ uint8_t *py_decompress(cell *c)
     const codec_desc *k = c->spec.codec;
     size_t n = c->in.blob_len, r, nb, i;
     uint8_t *t = NULL, *p;
-    if (py_binding_of(k) == PYB_LZ4) {
-        /* python-lz4: a buffer of the content size, copied into a bytes */
-        if (!(t = py_malloc(c, n ? n : 1))) return NULL;
-        r = k->decompress(c->cctx, c->stored_in, c->stored_len, t, n);
-        if (codec_is_error(r) || !(p = py_result(c, SLOT_PLAIN, r))) {
-            if (codec_is_error(r)) c->last_codec_err = r;
-            py_dealloc(c, t);
-            return NULL;
-        }
-        memcpy(p, t, r);
-        py_dealloc(c, t);
-        return p;
-    }
-    if (py_binding_of(k) == PYB_BYTES) {
+    if (py_binding_of(k) == PYB_LZ4 || py_binding_of(k) == PYB_BYTES) {
+        /* python-lz4's lz4.frame.decompress makes the bytes of the frame's
+         * content size and decompresses into it (its _frame.c, __decompress:
+         * no copy after; the lz4 compress side does copy), as zstandard's
+         * decompress does */
         if (!(p = py_result(c, SLOT_PLAIN, n))) return NULL;
         r = k->decompress(c->cctx, c->stored_in, c->stored_len, p, n);
         if (codec_is_error(r)) { c->last_codec_err = r; py_free(c, SLOT_PLAIN, p); return NULL; }
@@ -484,18 +491,8 @@ int py_prepare(cell *c, char *err, size_t errlen)
      * load), or that of its first save. CPython's threshold is then at least
      * that chunk's size: what every later call of this run's cells meets. */
     py_threshold_raise(py_mmap_chunk(c->in.blob_len + PY_BYTES_HEAD), 0);
-    /* casbench's own buffers (inputs, verification's copies, other cells'
-     * outputs), allocated and freed while cells are created, would raise
-     * glibc's dynamic threshold and leave holes in the heap the cpython cells
-     * share, large enough to serve an 8 MB pickle's growth that CPython maps
-     * (test_faults.sh saw the weights save fault 0 times instead of 1955 in
-     * some runs): glibc's threshold is fixed at its initial value until the
-     * first cpython batch (py_settle), so they are mapped and leave none. */
-    if (!py_base_fixed) {
-        mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-        mallopt(M_TRIM_THRESHOLD, 2 * 128 * 1024);
-        py_base_fixed = 1;
-    }
+    py_base_fixed = 1;
+    py_alloc_base();
     /* scratch pointers: zlib's blocks, GzipFile.read's 8 KiB reads (a
      * stored stream is at most a few bytes per 16 KiB larger), the arrays */
     c->py_ntmp = c->in.blob_len / 8192 + 64 + c->py_narrays;
@@ -566,7 +563,10 @@ void py_settle(void *ctx)
         (void)run(c);               /* a failure shows in the timed loop */
         c->py_tracking = 0;
         if (c->spec.stage == CELL_SAVE_STORE) store_remove(c);
+        /* the heap the call needs: how far it grew the break, or what it
+         * held at once when part of that came from free space below */
         c->py_extent = c->py_peak - start;
+        if (c->py_live_peak > c->py_extent) c->py_extent = (ptrdiff_t)c->py_live_peak;
         c->py_held = (unsigned long long)c->py_live_peak < 2 * (unsigned long long)py_threshold;
         c->py_settled = 1;
     }

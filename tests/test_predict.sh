@@ -159,7 +159,7 @@ check "without a Python run the section says how to get one, no predict.tsv" bas
 # ---- live: the Python side in the rounds of a C run -------------------------
 live() {  # live OUT [ENV=V...] -- [casbench run args]
   local out=$1; shift
-  env "$@" "$CASBENCH" run --quick --payload config --codec lz4:0,gzip:3 --hash sha1,blake3 --rounds 3 \
+  env "$@" "$CASBENCH" run --quick --payload config --codec lz4:0,gzip:3 --hash sha1,blake3,xxh3-64 --rounds 3 \
     --out "$TMPD/$out" --python="$PY" >"$TMPD/$out.out" 2>"$TMPD/$out.err"
 }
 rc=0; live served PYTHON_PATH_IGNORED=1 || rc=$?
@@ -170,7 +170,7 @@ check_eq "run --python: RUN/python is a python run (env.tsv runtime, timing in t
 check_eq "run --python: every C row and every Python row has one sample per round (3)" "C 3|P 3" \
   "C $(tsv_awk 'NR > 1 {print $col["repetitions"] "," split($col["samples_ns"], s, ",")}' "$TMPD/served/matrix.tsv" | sort -u | paste -sd' ' | sed 's/,3$//')|P $(tsv_awk 'NR > 1 {print $col["repetitions"] "," split($col["samples_ns"], s, ",")}' "$PM" | sort -u | paste -sd' ' | sed 's/,3$//')"
 check_eq "run --python: the Python rows (blake3 has no module: left out, said on stderr)" \
-  "config compress gzip:3 -|config compress lz4:0 -|config decompress gzip:3 -|config decompress lz4:0 -|config hash : sha1|config load gzip:3 -|config load lz4:0 -|config pickle : -|config save gzip:3 sha1|config save lz4:0 sha1" \
+  "config compress gzip:3 -|config compress lz4:0 -|config decompress gzip:3 -|config decompress lz4:0 -|config hash : sha1|config hash : xxh3-64|config load gzip:3 -|config load lz4:0 -|config pickle : -|config save gzip:3 sha1|config save lz4:0 sha1" \
   "$(tsv_awk 'NR > 1 && $col["payload"] != "overhead" && $col["variant"] != "overlapped" {print $col["payload"], $col["stage"], $col["codec"] ":" $col["level"], ($col["hash"] == "" ? "-" : $col["hash"])}' "$PM" | sort | paste -sd'|')"
 check_eq "run --python: per-call cost rows (stage overhead), all ok" \
   "bytesio bytesio-read compress decompress hash load load-chunk pickle store thread-handoff|ok" \
@@ -181,6 +181,13 @@ check "report on the served run" report served
 check_eq "report RUN writes predict.tsv from RUN/python: config's rows" \
   "compress decompress hash load pickle save" \
   "$(tsv_awk 'NR > 1 {print $col["stage"]}' "$TMPD/served/predict.tsv" | sort -u | paste -sd' ')"
+
+# xxh3-64: python3-xxhash runs libxxhash's plain entry points, so its C row
+# for the prediction is the cpython one (hash.h py_update), verified to the
+# same digest as the dispatched reuse row; sha1 has no other code: reuse.
+check_eq "xxh3-64's hash rows: reuse and cpython, one key; the prediction starts from cpython, sha1's from reuse" \
+  "cpython reuse|1|cpython|reuse" \
+  "$(tsv_awk 'NR > 1 && $col["stage"] == "hash" && $col["hash"] == "xxh3-64" {print $col["alloc"]}' "$TMPD/served/matrix.tsv" | sort | paste -sd' ')|$(tsv_awk 'NR > 1 && $col["stage"] == "hash" && $col["hash"] == "xxh3-64" {print $col["key"]}' "$TMPD/served/matrix.tsv" | sort -u | wc -l)|$(tsv_awk '$col["stage"] == "hash" && $col["hash"] == "xxh3-64" {print $col["c_alloc"]}' "$TMPD/served/predict.tsv")|$(tsv_awk '$col["stage"] == "hash" && $col["hash"] == "sha1" {print $col["c_alloc"]}' "$TMPD/served/predict.tsv")"
 
 # The Python side dies at round 1: the C run completes its 3 rounds.
 rc=0; live died PYTHON_PATH_DIE_AT_ROUND=1 || rc=$?
