@@ -65,6 +65,7 @@ struct cell {
     const pyobj **py_arrays;
     size_t py_narrays;
     uint8_t **py_tmp;
+    size_t *py_tmp_len;               /* GzipFile.read: each chunk's size */
     size_t py_ntmp;
     size_t py_clen;                   /* GzipFile: the stream's size, from the first run */
     uint8_t py_small[SLOT_COUNT][512];
@@ -73,6 +74,7 @@ struct cell {
     long long py_live, py_live_peak;  /* heap bytes held while settling */
     ptrdiff_t py_extent;              /* how far the settling call grew the heap */
     int py_settled, py_held;          /* py_settle measured the call; it keeps its heap */
+    size_t py_settled_at;             /* the mmap threshold it was measured under */
 };
 
 /* ---- shared by the module's files --------------------------------------- */
@@ -91,6 +93,7 @@ uint8_t *py_compress(cell *c, const uint8_t *blob, size_t n, size_t *r, int keep
 uint8_t *py_decompress(cell *c);
 py_binding py_binding_of(const codec_desc *k);
 int py_prepare(cell *c, char *err, size_t errlen);
+void py_alloc_base(void);
 void py_settle(void *ctx);
 
 /* cells.c: the cell's iteration, the spinning worker's wake-up, the store

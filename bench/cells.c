@@ -175,10 +175,18 @@ static int k_pickle(void *p)
     return n == 0;
 }
 
+/* The cell's hash of n bytes at d into c->digest: a cpython cell runs the
+ * code the Python binding runs (hash.h, py_update). */
+static void cell_hash(cell *c, const void *d, size_t n)
+{
+    if (c->spec.alloc == CELL_ALLOC_CPYTHON) hash_oneshot_py(c->spec.hash, c->hstate, d, n, c->digest);
+    else hash_oneshot(c->spec.hash, c->hstate, d, n, c->digest);
+}
+
 static int k_hash(void *p)
 {
     cell *c = p;
-    hash_oneshot(c->spec.hash, c->hstate, c->in.blob, c->in.blob_len, c->digest);
+    cell_hash(c, c->in.blob, c->in.blob_len);
     set_key(c);
     return 0;
 }
@@ -206,7 +214,7 @@ static int k_compress(void *p)
 static int decompressed(cell *c, uint8_t *b, size_t r)
 {
     if (c->spec.stage == CELL_LOAD_VERIFY) {
-        hash_oneshot(c->spec.hash, c->hstate, b, r, c->digest);
+        cell_hash(c, b, r);
         set_key(c);
         if (memcmp(c->digest, c->want, (size_t)c->spec.hash->digest_bytes) != 0) {
             release(c, SLOT_PLAIN, b, r);
@@ -289,7 +297,7 @@ static int save_sequential(cell *c)
     size_t n;
     const uint8_t *blob = save_pickle(c, &n);
     if (!blob) return 1;
-    hash_oneshot(c->spec.hash, c->hstate, blob, n, c->digest);
+    cell_hash(c, blob, n);
     set_key(c);
     return save_compress(c, blob, n);
 }
@@ -343,7 +351,7 @@ static void hash_job(void *p)
 {
     cell *c = p;
     if (c->verifying) c->ov_ns[2] = mono_ns();
-    hash_oneshot(c->spec.hash, c->hstate, c->job_blob, c->job_len, c->digest);
+    cell_hash(c, c->job_blob, c->job_len);
     if (c->verifying) c->ov_ns[3] = mono_ns();
 }
 
@@ -538,9 +546,10 @@ int stage_is_load(cell_stage s)
 
 cell *cell_create(const cell_spec *spec, const cell_input *in, char *err, size_t errlen)
 {
-    cell *c = calloc(1, sizeof *c);
+    cell *c;
     int s;
-    if (!c) { cb_err(err, errlen, "out of memory"); return NULL; }
+    py_alloc_base();
+    if (!(c = calloc(1, sizeof *c))) { cb_err(err, errlen, "out of memory"); return NULL; }
     c->spec = *spec;
     c->in = *in;
     if (stage_has_codec(spec->stage) && !spec->codec) { cb_err(err, errlen, "stage needs a codec"); goto fail; }
@@ -625,6 +634,7 @@ void cell_destroy(cell *c)
     free(c->py_caps);
     free(c->py_arrays);
     free(c->py_tmp);
+    free(c->py_tmp_len);
     /* The key directory this cell created, if nothing else is in it. */
     if (c->spec.stage == CELL_SAVE_STORE && c->dir[0]) rmdir(c->dir);
     if (c->cctx) c->spec.codec->destroy(c->cctx);

@@ -154,6 +154,11 @@ static int add(const plan_request *r, plan_cells *p, cell_spec s)
 static int add_modes(const plan_request *r, plan_cells *p, cell_spec s, int modes)
 {
     int m = modes ? modes : alloc_modes(r, s.stage);
+    /* A hash whose Python binding runs other code than casbench's (hash.h,
+     * py_update) also gets a cpython row: that code, what a prediction needs. */
+    if (!modes && s.stage == CELL_HASH && s.hash && s.hash->py_update &&
+        (!r->alloc_mask || (r->alloc_mask & PLAN_ALLOC_CPYTHON)))
+        m |= PLAN_ALLOC_CPYTHON;
     s.alloc = CELL_ALLOC_FRESH;
     if ((m & PLAN_ALLOC_FRESH) && add(r, p, s) != 0) return -1;
     s.alloc = CELL_ALLOC_REUSE;

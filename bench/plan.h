@@ -7,8 +7,9 @@
  * The rules (`casbench run --help` states them for users), per payload and
  * protocol:
  *   stage rows   pickle (fresh, reuse, cpython), hash of every hash (reuse:
- *                it allocates nothing), compress and decompress of every
- *                codec (reuse, cpython)
+ *                it allocates nothing; also cpython for a hash whose Python
+ *                binding runs other code, hash.h py_update), compress and
+ *                decompress of every codec (reuse, cpython)
  *   save rows    variant sequential: every codec with the key hash (sha1, or
  *                the first hash when sha1 is not selected), reuse and
  *                cpython; every hash with lz4 and with the fastest

@@ -48,6 +48,11 @@ typedef struct {
     void (*reset)(void *state);
     void (*update)(void *state, const void *data, size_t n);
     void (*final)(void *state, uint8_t *digest);  /* digest_bytes bytes */
+    /* update as the Python binding runs it, where its code differs from
+     * update's (python3-xxhash calls libxxhash's plain XXH3 entry points,
+     * SSE2, where update dispatches to AVX2 / AVX-512); NULL: update. The
+     * cpython cells hash with it (hash_oneshot_py). */
+    void (*py_update)(void *state, const void *data, size_t n);
 } hash_desc;
 
 extern const hash_desc hash_table[];
@@ -62,6 +67,10 @@ size_t hash_set_names(unsigned set, char *out, size_t cap);
 /* reset + update + final in one call. */
 void hash_oneshot(const hash_desc *h, void *state, const void *data, size_t n,
                   uint8_t *digest);
+
+/* hash_oneshot through py_update when the row has one. */
+void hash_oneshot_py(const hash_desc *h, void *state, const void *data, size_t n,
+                     uint8_t *digest);
 
 /* Lowercase hex of a digest into hex (2 * digest_bytes + 1 bytes). */
 void hash_hex(const uint8_t *digest, int digest_bytes, char *hex);

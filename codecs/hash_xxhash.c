@@ -1,13 +1,19 @@
 /* hash_xxhash.c - xxh64, xxh3-64 and xxh3-128 from libxxhash. XXH3 goes
  * through the library's x86 dispatcher (the *_dispatch entry points that
  * xxhsum uses), which picks AVX-512, AVX2 or SSE2 at run time; the plain
- * XXH3 entry points of Debian's build are SSE2 only. */
+ * XXH3 entry points of Debian's build are SSE2 only, and they are what
+ * python3-xxhash calls (its module imports XXH3_64bits_update, not the
+ * _dispatch names; perf shows Python in libxxhash's SSE2 loop): the py_update
+ * steps below run them, for the cpython cells. The header's renaming of the
+ * plain names to the dispatched ones is off, so each name here is what it
+ * says. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
 #if defined(__x86_64__)
 #include <cpuid.h>
+#define XXH_DISPATCH_DISABLE_REPLACE
 #include <xxh_x86dispatch.h>
 #define HASH_XXH3_64_UPDATE(s, d, n) XXH3_64bits_update_dispatch(s, d, n)
 #define HASH_XXH3_128_UPDATE(s, d, n) XXH3_128bits_update_dispatch(s, d, n)
@@ -86,6 +92,12 @@ void hash_xxh3_64_update(void *state, const void *data, size_t n)
     HASH_XXH3_64_UPDATE(state, data, n);
 }
 
+/* The plain (not dispatched) entry point: python3-xxhash's code path. */
+void hash_xxh3_64_py_update(void *state, const void *data, size_t n)
+{
+    XXH3_64bits_update(state, data, n);
+}
+
 void hash_xxh3_64_final(void *state, uint8_t *digest) { xxh_put64(XXH3_64bits_digest(state), digest); }
 
 void hash_xxh3_128_reset(void *state) { XXH3_128bits_reset(state); }
@@ -93,6 +105,11 @@ void hash_xxh3_128_reset(void *state) { XXH3_128bits_reset(state); }
 void hash_xxh3_128_update(void *state, const void *data, size_t n)
 {
     HASH_XXH3_128_UPDATE(state, data, n);
+}
+
+void hash_xxh3_128_py_update(void *state, const void *data, size_t n)
+{
+    XXH3_128bits_update(state, data, n);
 }
 
 void hash_xxh3_128_final(void *state, uint8_t *digest)
