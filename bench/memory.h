@@ -6,7 +6,9 @@
  * The count: between memory_count_begin() and memory_count_end(), every
  * allocation and mapping a cell makes for its outputs (cells.c's fresh
  * outputs, the streaming variant's window and the resident pages of its
- * mapped output) reports itself with memory_count_add/sub; the peak of the
+ * mapped output) reports itself with memory_count_add/sub, with the bytes
+ * written into it (what becomes resident; the cpython mode's buffers that are
+ * allocated ahead of their contents count what is written); the peak of the
  * running total is the cell's `peak_bytes` (matrix.tsv). Buffers the cell
  * holds across iterations (reuse mode, the streaming window) are `held`:
  * counted from the start. Library contexts (codec and hash states, made once
