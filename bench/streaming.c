@@ -25,9 +25,12 @@ struct streaming {
     char root[PATH_MAX], tmp[PATH_MAX], dir[PATH_MAX], path[PATH_MAX];
     uint64_t stored;
     /* one save */
-    uint8_t *map;
+    uint8_t *map;             /* the codec's output: anonymous, of the bound's size */
     size_t map_len, since_drop;
+    size_t flushed;           /* bytes of it written to the file (whole pages until the end) */
+    int fd, pagemap;          /* the temporary file; /proc/self/pagemap or -1 */
     size_t codec_err;
+    int write_errno;          /* a flush failed */
     long page;
 };
 
@@ -104,16 +107,59 @@ static uint64_t resident_bytes(const uint8_t *p, size_t n, long page)
     return res * (uint64_t)page;
 }
 
-/* The compressed bytes written so far are in the page cache; dropping them
- * from this process keeps its resident output to what the codec wrote since
- * the last drop. A page the codec writes again is faulted back in from the
- * page cache, so no position is needed: the whole mapping is dropped. When
- * counting, its resident pages are counted first. */
-static void drop_output(streaming *s)
+/* The first page of the output, from page `from` on, that the codec has not
+ * written: the first one not present in /proc/self/pagemap (the codec writes
+ * its output in order and never reads ahead of it, and the mapping has no
+ * huge pages, so present pages are written ones). */
+static size_t output_end_page(const streaming *s, size_t from)
 {
+    uint64_t e[512];
+    size_t first = (size_t)((uintptr_t)s->map / (uintptr_t)s->page);
+    size_t npages = (s->map_len + (size_t)s->page - 1) / (size_t)s->page, i = from;
+    while (i < npages) {
+        size_t k = npages - i < 512 ? npages - i : 512;
+        ssize_t r = pread(s->pagemap, e, k * sizeof e[0], (off_t)((first + i) * sizeof e[0]));
+        if (r <= 0) return from;   /* unreadable: nothing counts as written */
+        k = (size_t)r / sizeof e[0];
+        for (size_t j = 0; j < k; j++, i++)
+            if (!(e[j] >> 63)) return i;
+    }
+    return i;
+}
+
+/* The output up to byte `upto` into the file; 0 or -1 (errno). */
+static int flush_to(streaming *s, size_t upto)
+{
+    while (s->flushed < upto) {
+        ssize_t w = pwrite(s->fd, s->map + s->flushed, upto - s->flushed, (off_t)s->flushed);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        s->flushed += (size_t)w;
+    }
+    return 0;
+}
+
+/* The output's whole pages up to the one the codec is writing go to the
+ * file (write(): the page cache) and are dropped from this process, so that
+ * its resident output is what the codec wrote since the last drop. The page
+ * being written stays. When counting, the resident pages are counted first.
+ * The output is anonymous memory rather than a shared mapping of the file:
+ * each first write of a page of a shared file mapping faults into the file
+ * system (ext4: a block reservation per page, a zeroed page-cache page),
+ * which made the save slower (bench/streaming.h). */
+static int drop_output(streaming *s)
+{
+    size_t pg = (size_t)s->page, end;
     if (memory_counting()) memory_count_touch(resident_bytes(s->map, s->map_len, s->page));
-    madvise(s->map, s->map_len, MADV_DONTNEED);
     s->since_drop = 0;
+    if (s->pagemap < 0) return 0;   /* kept resident: the count shows it */
+    end = output_end_page(s, s->flushed / pg);
+    if (end > 0 && (end - 1) * pg > s->flushed) {
+        size_t from = s->flushed, upto = (end - 1) * pg;
+        if (flush_to(s, upto) != 0) return -1;
+        madvise(s->map + from, upto - from, MADV_DONTNEED);
+    }
+    return 0;
 }
 
 /* Every piece of the pickle: hashed, then compressed while in cache. */
@@ -128,7 +174,10 @@ static int feed(void *arg, const uint8_t *p, size_t n)
         return -1;
     }
     s->since_drop += n;
-    if (s->since_drop >= STREAMING_WINDOW) drop_output(s);
+    if (s->since_drop >= STREAMING_WINDOW && drop_output(s) != 0) {
+        s->write_errno = errno ? errno : EIO;
+        return -1;
+    }
     return 0;
 }
 
@@ -147,11 +196,13 @@ static int produce(streaming *s, const pyobj *obj, const pickle_options *popt, c
             if (feed(s, blob + off, blob_len - off < STREAMING_WINDOW ? blob_len - off : STREAMING_WINDOW))
                 break;
     } else if (pickle_dump_stream(obj, popt, s->window, STREAMING_WINDOW, feed, s, sub, sizeof sub) == 0 &&
-               !s->codec_err) {
+               !s->codec_err && !s->write_errno) {
         return cb_err(err, errlen, "streaming: pickle: %s", sub);
     }
     if (s->codec_err)
         return cb_err(err, errlen, "streaming: %s %s", s->codec->name, codec_error_name(s->codec_err));
+    if (s->write_errno)
+        return cb_err(err, errlen, "streaming: cannot write %s: %s", s->tmp, strerror(s->write_errno));
     return 0;
 }
 
@@ -165,7 +216,9 @@ int streaming_save(streaming *s, const pyobj *obj, const pickle_options *popt, c
     struct stat st;
 
     s->codec_err = 0;
+    s->write_errno = 0;
     s->stored = 0;
+    s->flushed = 0;
     if (obj) {
         total = pickle_size(obj, popt, s->window, STREAMING_WINDOW, sub, sizeof sub);
         if (total == 0) return cb_err(err, errlen, "streaming: pickle: %s", sub);
@@ -175,19 +228,17 @@ int streaming_save(streaming *s, const pyobj *obj, const pickle_options *popt, c
         return cb_err(err, errlen, "streaming: store directory name too long");
     fd = mkstemp(s->tmp);
     if (fd < 0) return fail_errno(err, errlen, "create a temporary file in", s->root);
-    if (ftruncate(fd, (off_t)s->map_len) != 0) {
-        fail_errno(err, errlen, "size", s->tmp);
-        goto out;
-    }
-    s->map = mmap(NULL, s->map_len ? s->map_len : 1, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    s->fd = fd;
+    s->pagemap = open("/proc/self/pagemap", O_RDONLY);
+    s->map = mmap(NULL, s->map_len ? s->map_len : 1, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (s->map == MAP_FAILED) {
         s->map = NULL;
-        fail_errno(err, errlen, "map", s->tmp);
+        fail_errno(err, errlen, "map an output of", s->tmp);
         goto out;
     }
-    /* No readahead on the output's faults: it would map whole large folios
-     * (MiBs) of a file the process only writes. */
-    madvise(s->map, s->map_len, MADV_RANDOM);
+    /* 4 KiB pages: a huge page would be present before it is written. */
+    madvise(s->map, s->map_len, MADV_NOHUGEPAGE);
     r = s->codec->stream_begin(s->cctx, (size_t)total, s->map, s->map_len);
     if (codec_is_error(r)) {
         cb_err(err, errlen, "streaming: %s %s", s->codec->name, codec_error_name(r));
@@ -205,14 +256,13 @@ int streaming_save(streaming *s, const pyobj *obj, const pickle_options *popt, c
         cb_err(err, errlen, "streaming: %s %s", s->codec->name, codec_error_name(r));
         goto out;
     }
-    drop_output(s);
+    if (drop_output(s) != 0 || flush_to(s, r) != 0) {
+        fail_errno(err, errlen, "write", s->tmp);
+        goto out;
+    }
     s->stored = r;
     munmap(s->map, s->map_len ? s->map_len : 1);
     s->map = NULL;
-    if (ftruncate(fd, (off_t)r) != 0) {
-        fail_errno(err, errlen, "cut", s->tmp);
-        goto out;
-    }
     if (s->fsync && fsync(fd) != 0) {
         fail_errno(err, errlen, "fsync", s->tmp);
         goto out;
@@ -246,6 +296,8 @@ int streaming_save(streaming *s, const pyobj *obj, const pickle_options *popt, c
 out:
     if (s->map) munmap(s->map, s->map_len ? s->map_len : 1);
     s->map = NULL;
+    if (s->pagemap >= 0) close(s->pagemap);
+    s->pagemap = -1;
     close(fd);
     if (rc != 0 && s->tmp[0]) unlink(s->tmp);
     return rc;
