@@ -516,7 +516,7 @@ void py_settle(void *ctx)
         c->py_tracking = 1;
         (void)run(c);               /* a failure shows in the timed loop */
         c->py_tracking = 0;
-        if (c->spec.stage == CELL_SAVE_STORE) store_remove(c);
+        if (c->spec.stage == CELL_SAVE_STORE || c->st) store_remove(c);
         c->py_extent = c->py_peak - start;
         c->py_held = (unsigned long long)c->py_live_peak < 2 * (unsigned long long)py_threshold;
         c->py_settled = 1;
@@ -524,6 +524,6 @@ void py_settle(void *ctx)
     if (!c->py_held) return;    /* each call starts from a trimmed heap */
     py_hold(c, start);
     (void)run(c);
-    if (c->spec.stage == CELL_SAVE_STORE) store_remove(c);
+    if (c->spec.stage == CELL_SAVE_STORE || c->st) store_remove(c);
 }
 
