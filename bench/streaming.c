@@ -24,9 +24,10 @@ struct streaming {
     uint8_t *window;
     char root[PATH_MAX], tmp[PATH_MAX], dir[PATH_MAX], path[PATH_MAX];
     uint64_t stored;
+    int ring_fd;              /* the output's pages (a memfd of STREAMING_RING bytes) */
     /* one save */
-    uint8_t *map;             /* the codec's output: anonymous, of the bound's size */
-    size_t map_len, since_drop;
+    uint8_t *map;             /* the codec's output: the ring mapped over and over, the bound's size */
+    size_t map_len, map_span, since_drop;
     size_t flushed;           /* bytes of it written to the file (whole pages until the end) */
     int fd, pagemap;          /* the temporary file; /proc/self/pagemap or -1 */
     size_t codec_err;
@@ -55,6 +56,19 @@ streaming *streaming_create(const codec_desc *codec, void *cctx, int level, cons
     }
     /* Touched now, as every buffer a cell holds across iterations. */
     memset(s->window, 0, STREAMING_WINDOW);
+    s->ring_fd = memfd_create("casbench-streaming", MFD_CLOEXEC);
+    void *r = MAP_FAILED;
+    if (s->ring_fd >= 0 && ftruncate(s->ring_fd, (off_t)STREAMING_RING) == 0)
+        r = mmap(NULL, STREAMING_RING, PROT_READ | PROT_WRITE, MAP_SHARED, s->ring_fd, 0);
+    if (r == MAP_FAILED) {
+        cb_err(err, errlen, "streaming: cannot make an output ring: %s", strerror(errno));
+        if (s->ring_fd >= 0) close(s->ring_fd);
+        free(s->window);
+        free(s);
+        return NULL;
+    }
+    memset(r, 0, STREAMING_RING);
+    munmap(r, STREAMING_RING);
     s->codec = codec;
     s->cctx = cctx;
     s->level = level;
@@ -78,39 +92,20 @@ void streaming_destroy(streaming *s)
 {
     if (!s) return;
     streaming_remove(s);
+    close(s->ring_fd);
     free(s->window);
     free(s);
 }
 
 const char *streaming_path(const streaming *s) { return s->path; }
 uint64_t streaming_stored_len(const streaming *s) { return s->stored; }
-uint64_t streaming_held(const streaming *s) { (void)s; return STREAMING_WINDOW; }
-
-/* The bytes of [p, p+n) mapped in this process now: the present bit of
- * each page's /proc/self/pagemap entry (mincore would answer for the page
- * cache, which keeps the pages this process dropped). 0 when unreadable. */
-static uint64_t resident_bytes(const uint8_t *p, size_t n, long page)
-{
-    uint64_t e[512], res = 0;
-    size_t first = (size_t)((uintptr_t)p / (uintptr_t)page), npages = (n + (size_t)page - 1) / (size_t)page;
-    int fd = open("/proc/self/pagemap", O_RDONLY);
-    if (fd < 0) return 0;
-    for (size_t i = 0; i < npages;) {
-        size_t k = npages - i < 512 ? npages - i : 512;
-        ssize_t r = pread(fd, e, k * sizeof e[0], (off_t)((first + i) * sizeof e[0]));
-        if (r <= 0) break;
-        k = (size_t)r / sizeof e[0];
-        for (size_t j = 0; j < k; j++) res += e[j] >> 63;
-        i += k;
-    }
-    close(fd);
-    return res * (uint64_t)page;
-}
+uint64_t streaming_held(const streaming *s) { (void)s; return STREAMING_WINDOW + STREAMING_RING; }
 
 /* The first page of the output, from page `from` on, that the codec has not
  * written: the first one not present in /proc/self/pagemap (the codec writes
- * its output in order and never reads ahead of it, and the mapping has no
- * huge pages, so present pages are written ones). */
+ * its output in order and never reads ahead of it; a page is present in
+ * this mapping once written there, whatever the ring's page holds; a 512 KiB
+ * memfd has no huge pages). */
 static size_t output_end_page(const streaming *s, size_t from)
 {
     uint64_t e[512];
@@ -119,7 +114,7 @@ static size_t output_end_page(const streaming *s, size_t from)
     while (i < npages) {
         size_t k = npages - i < 512 ? npages - i : 512;
         ssize_t r = pread(s->pagemap, e, k * sizeof e[0], (off_t)((first + i) * sizeof e[0]));
-        if (r <= 0) return from;   /* unreadable: nothing counts as written */
+        if (r <= 0) return SIZE_MAX;
         k = (size_t)r / sizeof e[0];
         for (size_t j = 0; j < k; j++, i++)
             if (!(e[j] >> 63)) return i;
@@ -140,20 +135,21 @@ static int flush_to(streaming *s, size_t upto)
 }
 
 /* The output's whole pages up to the one the codec is writing go to the
- * file (write(): the page cache) and are dropped from this process, so that
- * its resident output is what the codec wrote since the last drop. The page
- * being written stays. When counting, the resident pages are counted first.
- * The output is anonymous memory rather than a shared mapping of the file:
- * each first write of a page of a shared file mapping faults into the file
- * system (ext4: a block reservation per page, a zeroed page-cache page),
- * which made the save slower (bench/streaming.h). */
+ * file (write(): the page cache) and are unmapped here (the ring keeps its
+ * pages), so that the next lap of the ring finds them absent. The page being
+ * written stays. More than a ring's worth of output since the last drop
+ * would have overwritten itself: an error (EOVERFLOW), never met by the
+ * codecs' output for one window of input (streaming.h). */
 static int drop_output(streaming *s)
 {
     size_t pg = (size_t)s->page, end;
-    if (memory_counting()) memory_count_touch(resident_bytes(s->map, s->map_len, s->page));
     s->since_drop = 0;
-    if (s->pagemap < 0) return 0;   /* kept resident: the count shows it */
     end = output_end_page(s, s->flushed / pg);
+    if (end == SIZE_MAX) return -1;
+    if (end * pg - s->flushed > STREAMING_RING) {
+        errno = EOVERFLOW;
+        return -1;
+    }
     if (end > 0 && (end - 1) * pg > s->flushed) {
         size_t from = s->flushed, upto = (end - 1) * pg;
         if (flush_to(s, upto) != 0) return -1;
@@ -167,6 +163,11 @@ static int feed(void *arg, const uint8_t *p, size_t n)
 {
     streaming *s = arg;
     size_t r;
+    /* at most a window of input between two drops */
+    if (s->since_drop > 0 && s->since_drop + n > STREAMING_WINDOW && drop_output(s) != 0) {
+        s->write_errno = errno ? errno : EIO;
+        return -1;
+    }
     s->hash->update(s->hstate, p, n);
     r = s->codec->stream_update(s->cctx, p, n);
     if (codec_is_error(r)) {
@@ -216,6 +217,7 @@ int streaming_save(streaming *s, const pyobj *obj, const pickle_options *popt, c
     struct stat st;
 
     s->codec_err = 0;
+    s->pagemap = -1;
     s->write_errno = 0;
     s->stored = 0;
     s->flushed = 0;
@@ -230,15 +232,25 @@ int streaming_save(streaming *s, const pyobj *obj, const pickle_options *popt, c
     if (fd < 0) return fail_errno(err, errlen, "create a temporary file in", s->root);
     s->fd = fd;
     s->pagemap = open("/proc/self/pagemap", O_RDONLY);
-    s->map = mmap(NULL, s->map_len ? s->map_len : 1, PROT_READ | PROT_WRITE,
-                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (s->pagemap < 0) {
+        fail_errno(err, errlen, "read", "/proc/self/pagemap");
+        goto out;
+    }
+    /* The output: address space of the bound's size, the ring mapped over
+     * it lap after lap. */
+    s->map_span = (s->map_len / STREAMING_RING + 1) * STREAMING_RING;
+    s->map = mmap(NULL, s->map_span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (s->map == MAP_FAILED) {
         s->map = NULL;
         fail_errno(err, errlen, "map an output of", s->tmp);
         goto out;
     }
-    /* 4 KiB pages: a huge page would be present before it is written. */
-    madvise(s->map, s->map_len, MADV_NOHUGEPAGE);
+    for (size_t off = 0; off < s->map_span; off += STREAMING_RING)
+        if (mmap(s->map + off, STREAMING_RING, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, s->ring_fd, 0) ==
+            MAP_FAILED) {
+            fail_errno(err, errlen, "map an output of", s->tmp);
+            goto out;
+        }
     r = s->codec->stream_begin(s->cctx, (size_t)total, s->map, s->map_len);
     if (codec_is_error(r)) {
         cb_err(err, errlen, "streaming: %s %s", s->codec->name, codec_error_name(r));
@@ -261,7 +273,7 @@ int streaming_save(streaming *s, const pyobj *obj, const pickle_options *popt, c
         goto out;
     }
     s->stored = r;
-    munmap(s->map, s->map_len ? s->map_len : 1);
+    munmap(s->map, s->map_span);
     s->map = NULL;
     if (s->fsync && fsync(fd) != 0) {
         fail_errno(err, errlen, "fsync", s->tmp);
@@ -294,7 +306,7 @@ int streaming_save(streaming *s, const pyobj *obj, const pickle_options *popt, c
     s->tmp[0] = 0;
     rc = 0;
 out:
-    if (s->map) munmap(s->map, s->map_len ? s->map_len : 1);
+    if (s->map) munmap(s->map, s->map_span);
     s->map = NULL;
     if (s->pagemap >= 0) close(s->pagemap);
     s->pagemap = -1;
