@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "memory.h"
@@ -25,11 +26,14 @@ struct streaming {
     char root[PATH_MAX], tmp[PATH_MAX], dir[PATH_MAX], path[PATH_MAX];
     uint64_t stored;
     int ring_fd;              /* the output's pages (a memfd of STREAMING_RING bytes) */
+    uint64_t seed;            /* of the marks */
     /* one save */
     uint8_t *map;             /* the codec's output: the ring mapped over and over, the bound's size */
     size_t map_len, map_span, since_drop;
+    size_t mapped_from, mapped_to;   /* the span whose pages are mapped in (map_ahead) */
     size_t flushed;           /* bytes of it written to the file (whole pages until the end) */
-    int fd, pagemap;          /* the temporary file; /proc/self/pagemap or -1 */
+    int fd;                   /* the temporary file */
+    uint64_t mark[2];         /* unwritten pages begin with it (mark_pages) */
     size_t codec_err;
     int write_errno;          /* a flush failed */
     long page;
@@ -69,6 +73,7 @@ streaming *streaming_create(const codec_desc *codec, void *cctx, int level, cons
     }
     memset(r, 0, STREAMING_RING);
     munmap(r, STREAMING_RING);
+    s->seed = (uint64_t)(uintptr_t)s ^ (uint64_t)time(NULL) << 20 ^ (uint64_t)getpid();
     s->codec = codec;
     s->cctx = cctx;
     s->level = level;
@@ -101,25 +106,55 @@ const char *streaming_path(const streaming *s) { return s->path; }
 uint64_t streaming_stored_len(const streaming *s) { return s->stored; }
 uint64_t streaming_held(const streaming *s) { (void)s; return STREAMING_WINDOW + STREAMING_RING; }
 
-/* The first page of the output, from page `from` on, that the codec has not
- * written: the first one not present in /proc/self/pagemap (the codec writes
- * its output in order and never reads ahead of it; a page is present in
- * this mapping once written there, whatever the ring's page holds; a 512 KiB
- * memfd has no huge pages). */
+/* The output's pages the codec has not reached carry a mark in their first
+ * 16 bytes, a pair of words drawn per save, unlike anything a codec writes;
+ * the codec writes its output in order, a page from its start on. Marked:
+ * the pages from `from` to `to` (only pages whose bytes of the ring's last
+ * lap are in the file already). */
+static void mark_pages(streaming *s, size_t from, size_t to)
+{
+    size_t pg = (size_t)s->page, npages = s->map_span / pg;
+    for (size_t i = from; i < to && i < npages; i++) memcpy(s->map + i * pg, s->mark, sizeof s->mark);
+}
+
+/* The output's pages in [from, to) mapped in ahead of the codec (no fault
+ * on its first write; without MADV_POPULATE_WRITE, before Linux 5.14, they
+ * fault in as they are marked), those before `from` out: a ring's worth of
+ * pages is mapped at once, which the process's RSS counts once (a page of
+ * the ring mapped at two places would count twice there, though it is one
+ * page). */
+static void map_ahead(streaming *s, size_t from, size_t to)
+{
+    to = to < s->map_span ? to : s->map_span;
+    if (from > s->mapped_from) {
+        madvise(s->map + s->mapped_from, from - s->mapped_from, MADV_DONTNEED);
+        s->mapped_from = from;
+    }
+    if (to > s->mapped_to) {
+        size_t at = s->mapped_to > from ? s->mapped_to : from;
+        madvise(s->map + at, to - at, MADV_POPULATE_WRITE);
+        s->mapped_to = to;
+    }
+}
+
+/* The first page from `from` on, within a ring, that still has its mark:
+ * the first the codec has not written (a page it wrote that happened to
+ * begin with the mark would only be flushed a drop later); SIZE_MAX when
+ * every page of the ring was written (the output overran it). */
 static size_t output_end_page(const streaming *s, size_t from)
 {
-    uint64_t e[512];
-    size_t first = (size_t)((uintptr_t)s->map / (uintptr_t)s->page);
-    size_t npages = (s->map_len + (size_t)s->page - 1) / (size_t)s->page, i = from;
-    while (i < npages) {
-        size_t k = npages - i < 512 ? npages - i : 512;
-        ssize_t r = pread(s->pagemap, e, k * sizeof e[0], (off_t)((first + i) * sizeof e[0]));
-        if (r <= 0) return SIZE_MAX;
-        k = (size_t)r / sizeof e[0];
-        for (size_t j = 0; j < k; j++, i++)
-            if (!(e[j] >> 63)) return i;
-    }
-    return i;
+    size_t pg = (size_t)s->page, npages = s->map_span / pg, last = from + STREAMING_RING / pg;
+    for (size_t i = from; i < last && i < npages; i++)
+        if (memcmp(s->map + i * pg, s->mark, sizeof s->mark) == 0) return i;
+    return SIZE_MAX;
+}
+
+static uint64_t splitmix(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
 }
 
 /* The output up to byte `upto` into the file; 0 or -1 (errno). */
@@ -135,25 +170,24 @@ static int flush_to(streaming *s, size_t upto)
 }
 
 /* The output's whole pages up to the one the codec is writing go to the
- * file (write(): the page cache) and are unmapped here (the ring keeps its
- * pages), so that the next lap of the ring finds them absent. The page being
- * written stays. More than a ring's worth of output since the last drop
- * would have overwritten itself: an error (EOVERFLOW), never met by the
- * codecs' output for one window of input (streaming.h). */
+ * file (write(): the page cache); the ring's pages behind them are then free
+ * for the next lap, and marked there. The page being written stays. A ring's
+ * worth of output since the last drop would have overwritten itself: an
+ * error (EOVERFLOW), never met by the codecs' output for one window of
+ * input (streaming.h). */
 static int drop_output(streaming *s)
 {
     size_t pg = (size_t)s->page, end;
     s->since_drop = 0;
     end = output_end_page(s, s->flushed / pg);
-    if (end == SIZE_MAX) return -1;
-    if (end * pg - s->flushed > STREAMING_RING) {
+    if (end == SIZE_MAX) {
         errno = EOVERFLOW;
         return -1;
     }
     if (end > 0 && (end - 1) * pg > s->flushed) {
-        size_t from = s->flushed, upto = (end - 1) * pg;
-        if (flush_to(s, upto) != 0) return -1;
-        madvise(s->map + from, upto - from, MADV_DONTNEED);
+        if (flush_to(s, (end - 1) * pg) != 0) return -1;
+        map_ahead(s, s->flushed, s->flushed + STREAMING_RING);
+        mark_pages(s, end, s->flushed / pg + STREAMING_RING / pg);
     }
     return 0;
 }
@@ -217,7 +251,6 @@ int streaming_save(streaming *s, const pyobj *obj, const pickle_options *popt, c
     struct stat st;
 
     s->codec_err = 0;
-    s->pagemap = -1;
     s->write_errno = 0;
     s->stored = 0;
     s->flushed = 0;
@@ -231,14 +264,9 @@ int streaming_save(streaming *s, const pyobj *obj, const pickle_options *popt, c
     fd = mkstemp(s->tmp);
     if (fd < 0) return fail_errno(err, errlen, "create a temporary file in", s->root);
     s->fd = fd;
-    s->pagemap = open("/proc/self/pagemap", O_RDONLY);
-    if (s->pagemap < 0) {
-        fail_errno(err, errlen, "read", "/proc/self/pagemap");
-        goto out;
-    }
     /* The output: address space of the bound's size, the ring mapped over
      * it lap after lap. */
-    s->map_span = (s->map_len / STREAMING_RING + 1) * STREAMING_RING;
+    s->map_span = ((s->map_len + (size_t)s->page) / STREAMING_RING + 1) * STREAMING_RING;   /* a page past the bound */
     s->map = mmap(NULL, s->map_span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (s->map == MAP_FAILED) {
         s->map = NULL;
@@ -251,6 +279,11 @@ int streaming_save(streaming *s, const pyobj *obj, const pickle_options *popt, c
             fail_errno(err, errlen, "map an output of", s->tmp);
             goto out;
         }
+    s->mark[0] = splitmix(&s->seed);
+    s->mark[1] = splitmix(&s->seed);
+    s->mapped_from = s->mapped_to = 0;
+    map_ahead(s, 0, STREAMING_RING);
+    mark_pages(s, 0, STREAMING_RING / (size_t)s->page);
     r = s->codec->stream_begin(s->cctx, (size_t)total, s->map, s->map_len);
     if (codec_is_error(r)) {
         cb_err(err, errlen, "streaming: %s %s", s->codec->name, codec_error_name(r));
@@ -308,8 +341,6 @@ int streaming_save(streaming *s, const pyobj *obj, const pickle_options *popt, c
 out:
     if (s->map) munmap(s->map, s->map_span);
     s->map = NULL;
-    if (s->pagemap >= 0) close(s->pagemap);
-    s->pagemap = -1;
     close(fd);
     if (rc != 0 && s->tmp[0]) unlink(s->tmp);
     return rc;
