@@ -393,13 +393,15 @@ static int save_streaming(cell *c)
         cb_err(c->errbuf, sizeof c->errbuf, "streaming: read back: %.200s", sub);
         return 1;
     }
-    c->cur_stored = n <= c->cap[SLOT_STORED] ? fresh_alloc(c->cap[SLOT_STORED]) : NULL;
+    /* kept as the cell's mode keeps an output (out_free frees it so; a
+     * cpython cell's is not a fresh mapping) */
+    out_free(c, SLOT_STORED);
+    if (c->spec.alloc == CELL_ALLOC_CPYTHON) c->cur_stored = py_result(c, SLOT_STORED, n);
+    else c->cur_stored = n <= c->cap[SLOT_STORED] ? fresh_alloc(c->cap[SLOT_STORED]) : NULL;
     if (c->cur_stored) memcpy(c->cur_stored, data, n);
     c->cur_stored_len = n;
     free(data);
     if (!c->cur_stored) return 1;
-    /* release() files it as a fresh output, whatever the cell's mode */
-    if (c->out[SLOT_STORED].owned) fresh_free(c->out[SLOT_STORED].p, c->cap[SLOT_STORED]);
     c->out[SLOT_STORED].p = c->cur_stored;
     c->out[SLOT_STORED].n = n;
     c->out[SLOT_STORED].owned = 1;
@@ -505,7 +507,7 @@ static int k_save_store(void *p)
 {
     cell *c = p;
     int bad = c->spec.variant->run(c);
-    if (!bad && c->spec.alloc == CELL_ALLOC_CPYTHON && py_binding_of(c->spec.codec) == PYB_GZIPFILE) {
+    if (!bad && !c->st && c->spec.alloc == CELL_ALLOC_CPYTHON && py_binding_of(c->spec.codec) == PYB_GZIPFILE) {
         /* metaflow's byte_obj.read(): a copy of the BytesIO's bytes (its
          * buffer is larger than its contents), written, then dropped */
         uint8_t *copy = malloc(c->cur_stored_len + PY_BYTES_HEAD);

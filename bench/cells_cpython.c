@@ -91,13 +91,68 @@ static void py_count(cell *c, const void *p, int sign)
     if (c->py_live > c->py_live_peak) c->py_live_peak = c->py_live;
 }
 
+/* What the memory count (bench/memory.h) holds for a chunk: the bytes the
+ * path has written into it, the pages a process makes resident (VmHWM, what
+ * infra/python_memory.py measures). Most chunks are written whole as soon as
+ * they are made and count their usable size. A few are allocated ahead of
+ * what is written into them: zlib's output blocks (the last one partly
+ * filled), the pickler's buffer (grown by half), lz4's and zstd's output at
+ * the compress bound, BytesIO's over-allocation by 1/8. Those are "parts":
+ * they count what py_wrote says was written, at most their usable size. The
+ * table follows them whether or not the count is on (a part made while
+ * counting may be freed after); one count per process (memory.h), one table. */
+#define PY_PARTS 128
+static struct { const void *p; size_t counted; } py_parts[PY_PARTS];
+static size_t py_nparts;
+
+/* The counted bytes of p, and p forgotten. */
+static size_t py_counted_take(const void *p)
+{
+    for (size_t i = py_nparts; i-- > 0;)
+        if (py_parts[i].p == p) {
+            size_t k = py_parts[i].counted;
+            py_parts[i] = py_parts[--py_nparts];
+            return k;
+        }
+    return malloc_usable_size((void *)p);
+}
+
+/* Chunk p made with `written` bytes of it (its usable size at most); counted
+ * when the count is on. */
+static void py_count_chunk(void *p, size_t written)
+{
+    size_t u = malloc_usable_size((void *)p), k = written < u ? written : u;
+    if (k < u && py_nparts < PY_PARTS) {
+        py_parts[py_nparts].p = p;
+        py_parts[py_nparts++].counted = k;
+    } else {
+        k = u;   /* whole, or no room to remember it: its usable size (an upper bound) */
+    }
+    if (memory_counting()) memory_count_add(k);
+}
+
+/* `written` bytes of p are now written (from its start). */
+static void py_wrote(const void *p, size_t written)
+{
+    if (!p) return;
+    for (size_t i = 0; i < py_nparts; i++)
+        if (py_parts[i].p == p) {
+            size_t u = malloc_usable_size((void *)p), k = written < u ? written : u;
+            if (k > py_parts[i].counted && memory_counting()) memory_count_add(k - py_parts[i].counted);
+            py_parts[i].counted = k;
+            return;
+        }
+}
+
 /* malloc, realloc and free of the cpython paths; while a cell settles
  * (py_settle) they count the heap bytes a call holds and note how far the
- * heap reached (sbrk(0) reads glibc's cached break: no system call). */
-static void *py_malloc(cell *c, size_t n)
+ * heap reached (sbrk(0) reads glibc's cached break: no system call). A chunk
+ * from py_malloc is written whole; one from py_malloc_part counts nothing
+ * until py_wrote. */
+static void *py_alloc(cell *c, size_t n, size_t written)
 {
     void *p = malloc(n);
-    if (p && memory_counting()) memory_count_add(malloc_usable_size(p));
+    if (p) py_count_chunk(p, written);
     if (c->py_tracking) {
         uint8_t *b = sbrk(0);
         py_count(c, p, 1);
@@ -106,15 +161,24 @@ static void *py_malloc(cell *c, size_t n)
     return p;
 }
 
-static void *py_realloc(cell *c, void *p, size_t n)
+static void *py_malloc(cell *c, size_t n) { return py_alloc(c, n, SIZE_MAX); }
+static void *py_malloc_part(cell *c, size_t n) { return py_alloc(c, n, 0); }
+
+/* realloc; the chunk then holds `written` bytes (content kept or written
+ * since; SIZE_MAX: all of it). */
+static void *py_realloc(cell *c, void *p, size_t n, size_t written)
 {
     long long before = c->py_live;
-    size_t old_size = p && memory_counting() ? malloc_usable_size(p) : 0;
+    size_t old_count = p ? py_counted_take(p) : 0;
     py_count(c, p, -1);
     void *q = realloc(p, n);
-    if (q && memory_counting()) {
-        memory_count_sub(old_size);
-        memory_count_add(malloc_usable_size(q));
+    if (q) {
+        if (memory_counting()) memory_count_sub(old_count);
+        py_count_chunk(q, written);
+    } else if (p) {
+        /* p stays as it was */
+        if (memory_counting()) memory_count_sub(old_count);
+        py_count_chunk(p, old_count);
     }
     if (!q) c->py_live = before;
     else if (c->py_tracking) {
@@ -129,7 +193,10 @@ static void py_dealloc(cell *c, void *p)
 {
     py_threshold_raise(py_mapped(p), 1);
     py_count(c, p, -1);
-    if (p && memory_counting()) memory_count_sub(malloc_usable_size(p));
+    if (p) {
+        size_t k = py_counted_take(p);
+        if (memory_counting()) memory_count_sub(k);
+    }
     free(p);
 }
 
@@ -259,13 +326,14 @@ uint8_t *py_pickle(cell *c, size_t *n)
     for (i = 0; i <= c->py_ncaps && p; i++) {
         size_t want = i < c->py_ncaps ? c->py_caps[i] : c->cap[SLOT_PICKLE];
         if (i == c->py_ncaps && want <= cap) break;
-        q = py_realloc(c, p, want + PY_BYTES_HEAD);
+        q = py_realloc(c, p, want + PY_BYTES_HEAD, 0);
         if (!q) { py_dealloc(c, p); p = NULL; break; }
         p = q;
         cap = want;
     }
     if (p) *n = pickle_dump(c->in.obj, &c->in.popt, p, cap, c->errbuf, sizeof c->errbuf);
-    if (p && *n && (q = py_realloc(c, p, *n + PY_BYTES_HEAD)) != NULL) p = q;
+    if (p) py_wrote(p, *n + PY_BYTES_HEAD);
+    if (p && *n && (q = py_realloc(c, p, *n + PY_BYTES_HEAD, SIZE_MAX)) != NULL) p = q;
     for (i = 0; i < c->py_narrays; i++) py_dealloc(c, c->py_tmp[i]);
     if (p && !*n) { py_dealloc(c, p); p = NULL; }
     return p;
@@ -291,6 +359,7 @@ static void py_blocks_fill_free(cell *c, size_t nb, const uint8_t *src, size_t n
     for (i = 0; i < nb && off < n; i++) {
         size_t k = py_block(i) < n - off ? py_block(i) : n - off;
         if (c->py_tmp[i]) memcpy(c->py_tmp[i], src + off, k);
+        py_wrote(c->py_tmp[i], k + PY_BYTES_HEAD);
         off += k;
     }
     for (i = nb; i-- > 0;) py_dealloc(c, c->py_tmp[i]);
@@ -307,9 +376,10 @@ uint8_t *py_compress(cell *c, const uint8_t *blob, size_t n, size_t *r, int keep
     *r = 0;
     switch (py_binding_of(k)) {
     case PYB_LZ4:
-        if (!(t = py_malloc(c, cap))) return NULL;
+        if (!(t = py_malloc_part(c, cap))) return NULL;
         *r = k->compress(c->cctx, blob, n, t, cap);
         if (codec_is_error(*r)) c->last_codec_err = *r;
+        else py_wrote(t, *r);
         if (codec_is_error(*r) || !(p = py_result(c, SLOT_STORED, *r))) { py_dealloc(c, t); return NULL; }
         memcpy(p, t, *r);
         py_dealloc(c, t);
@@ -320,10 +390,10 @@ uint8_t *py_compress(cell *c, const uint8_t *blob, size_t n, size_t *r, int keep
          * bound. */
         size_t want = c->py_clen ? c->py_clen + PY_SLACK : cap;
         nb = py_nblocks(want);
-        for (i = 0; i < nb; i++) c->py_tmp[i] = py_malloc(c, py_block(i) + PY_BYTES_HEAD);
-        if (!(t = py_malloc(c, want + PY_BYTES_HEAD))) { py_blocks_fill_free(c, nb, NULL, 0); return NULL; }
+        for (i = 0; i < nb; i++) c->py_tmp[i] = py_malloc_part(c, py_block(i) + PY_BYTES_HEAD);
+        if (!(t = py_malloc_part(c, want + PY_BYTES_HEAD))) { py_blocks_fill_free(c, nb, NULL, 0); return NULL; }
         *r = k->compress(c->cctx, blob, n, t, want);
-        if (!codec_is_error(*r)) c->py_clen = *r;
+        if (!codec_is_error(*r)) c->py_clen = *r, py_wrote(t, *r + PY_BYTES_HEAD);
         if (codec_is_error(*r) || *r < 8) {
             c->last_codec_err = codec_is_error(*r) ? *r : 0;
             py_blocks_fill_free(c, nb, NULL, 0);
@@ -338,17 +408,23 @@ uint8_t *py_compress(cell *c, const uint8_t *blob, size_t n, size_t *r, int keep
         if (p) memcpy(p, t, *r - 8);
         py_dealloc(c, t);
         if (!p) return NULL;
-        if (!(q = py_realloc(c, p, *r + (*r >> 3) + 6 + PY_BYTES_HEAD))) { py_dealloc(c, p); return NULL; }
+        if (!(q = py_realloc(c, p, *r + (*r >> 3) + 6 + PY_BYTES_HEAD, *r + PY_BYTES_HEAD))) {
+            py_dealloc(c, p);
+            return NULL;
+        }
         p = q;
         memcpy(p + *r - 8, trailer, 8);
-        if (!keep_bytesio && (q = py_realloc(c, p, *r + PY_BYTES_HEAD)) != NULL) p = q;
+        if (!keep_bytesio && (q = py_realloc(c, p, *r + PY_BYTES_HEAD, SIZE_MAX)) != NULL) p = q;
         return p;
     }
     case PYB_BYTES:
     default:
-        if (!(p = py_result(c, SLOT_STORED, cap))) return NULL;
+        /* python-zstandard: a bytes of the bound, shrunk to the stream */
+        p = cap + PY_BYTES_HEAD <= PY_SMALL_MAX ? c->py_small[SLOT_STORED] : py_malloc_part(c, cap + PY_BYTES_HEAD);
+        if (!p) return NULL;
         *r = k->compress(c->cctx, blob, n, p, cap);
         if (codec_is_error(*r)) { c->last_codec_err = *r; py_free(c, SLOT_STORED, p); return NULL; }
+        py_wrote(p, *r + PY_BYTES_HEAD);
         return p;
     }
 }
@@ -364,7 +440,7 @@ static uint8_t *py_inflate_call(cell *c, z_stream *z, size_t *r)
     int ret;
     *r = 0;
     do {
-        if (nb == sizeof blk / sizeof blk[0] || !(blk[nb] = py_malloc(c, py_block(nb) + PY_BYTES_HEAD))) {
+        if (nb == sizeof blk / sizeof blk[0] || !(blk[nb] = py_malloc_part(c, py_block(nb) + PY_BYTES_HEAD))) {
             ret = Z_MEM_ERROR;
             break;
         }
@@ -372,6 +448,7 @@ static uint8_t *py_inflate_call(cell *c, z_stream *z, size_t *r)
         z->avail_out = (uInt)py_block(nb);
         ret = inflate(z, Z_SYNC_FLUSH);
         total += py_block(nb) - z->avail_out;
+        py_wrote(blk[nb], py_block(nb) - z->avail_out + PY_BYTES_HEAD);
         nb++;
     } while (ret == Z_OK && z->avail_out == 0);
     if (ret != Z_OK && ret != Z_STREAM_END && ret != Z_BUF_ERROR) {
@@ -379,7 +456,7 @@ static uint8_t *py_inflate_call(cell *c, z_stream *z, size_t *r)
         return NULL;
     }
     if (nb == 1) {
-        if (!(p = py_realloc(c, blk[0], total + PY_BYTES_HEAD))) py_dealloc(c, blk[0]);
+        if (!(p = py_realloc(c, blk[0], total + PY_BYTES_HEAD, SIZE_MAX))) py_dealloc(c, blk[0]);
     } else {
         p = py_malloc(c, total + PY_BYTES_HEAD);
         for (i = 0, off = 0; p && i < nb; off += py_block(i), i++)
@@ -477,7 +554,7 @@ uint8_t *py_decompress(cell *c)
     } else {
         return py_gzipfile_read(c);
     }
-    for (i = 0; i < nb; i++) c->py_tmp[i] = py_malloc(c, py_block(i) + PY_BYTES_HEAD);
+    for (i = 0; i < nb; i++) c->py_tmp[i] = py_malloc_part(c, py_block(i) + PY_BYTES_HEAD);
     p = py_result(c, SLOT_PLAIN, n);
     r = p ? k->decompress(c->cctx, c->stored_in, c->stored_len, p, n) : 0;
     if (p && codec_is_error(r)) c->last_codec_err = r;
@@ -574,7 +651,7 @@ void py_settle(void *ctx)
         c->py_tracking = 1;
         (void)run(c);               /* a failure shows in the timed loop */
         c->py_tracking = 0;
-        if (c->spec.stage == CELL_SAVE_STORE) store_remove(c);
+        if (c->spec.stage == CELL_SAVE_STORE || c->st) store_remove(c);
         /* the heap the call needs: how far it grew the break, or what it
          * held at once when part of that came from free space below */
         c->py_extent = c->py_peak - start;
@@ -585,6 +662,6 @@ void py_settle(void *ctx)
     if (!c->py_held) return;    /* each call starts from a trimmed heap */
     py_hold(c, start);
     (void)run(c);
-    if (c->spec.stage == CELL_SAVE_STORE) store_remove(c);
+    if (c->spec.stage == CELL_SAVE_STORE || c->st) store_remove(c);
 }
 

@@ -32,11 +32,6 @@ void memory_count_sub(uint64_t n)
     count.live = n > count.live ? 0 : count.live - n;
 }
 
-void memory_count_touch(uint64_t n)
-{
-    if (count.on && count.live + n > count.peak) count.peak = count.live + n;
-}
-
 uint64_t memory_count_end(void)
 {
     count.on = 0;

@@ -5,10 +5,13 @@
  *
  * The count: between memory_count_begin() and memory_count_end(), every
  * allocation and mapping a cell makes for its outputs (cells.c's fresh
- * outputs, the streaming variant's window and the resident pages of its
- * mapped output) reports itself with memory_count_add/sub; the peak of the
+ * outputs, the cpython mode's allocations) reports itself with
+ * memory_count_add/sub, with the bytes
+ * written into it (what becomes resident; the cpython mode's buffers that are
+ * allocated ahead of their contents count what is written); the peak of the
  * running total is the cell's `peak_bytes` (matrix.tsv). Buffers the cell
- * holds across iterations (reuse mode, the streaming window) are `held`:
+ * holds across iterations (reuse mode, the streaming window and output
+ * ring) are `held`:
  * counted from the start. Library contexts (codec and hash states, made once
  * per cell) and the input object are not counted. One counter per process,
  * not thread-safe: only the calling thread of a cell allocates outputs.
@@ -29,9 +32,6 @@ void memory_count_begin(uint64_t held);
 int memory_counting(void);
 void memory_count_add(uint64_t n);
 void memory_count_sub(uint64_t n);
-/* A transient level: `n` more bytes live at this moment only (pages of a
- * mapping found resident, then dropped). */
-void memory_count_touch(uint64_t n);
 /* Stop counting; the peak of live bytes since begin. */
 uint64_t memory_count_end(void);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "memory.h"
@@ -24,10 +25,17 @@ struct streaming {
     uint8_t *window;
     char root[PATH_MAX], tmp[PATH_MAX], dir[PATH_MAX], path[PATH_MAX];
     uint64_t stored;
+    int ring_fd;              /* the output's pages (a memfd of STREAMING_RING bytes) */
+    uint64_t seed;            /* of the marks */
     /* one save */
-    uint8_t *map;
-    size_t map_len, since_drop;
+    uint8_t *map;             /* the codec's output: the ring mapped over and over, the bound's size */
+    size_t map_len, map_span, since_drop;
+    size_t mapped_from, mapped_to;   /* the span whose pages are mapped in (map_ahead) */
+    size_t flushed;           /* bytes of it written to the file (whole pages until the end) */
+    int fd;                   /* the temporary file */
+    uint64_t mark[2];         /* unwritten pages begin with it (mark_pages) */
     size_t codec_err;
+    int write_errno;          /* a flush failed */
     long page;
 };
 
@@ -52,6 +60,20 @@ streaming *streaming_create(const codec_desc *codec, void *cctx, int level, cons
     }
     /* Touched now, as every buffer a cell holds across iterations. */
     memset(s->window, 0, STREAMING_WINDOW);
+    s->ring_fd = memfd_create("casbench-streaming", MFD_CLOEXEC);
+    void *r = MAP_FAILED;
+    if (s->ring_fd >= 0 && ftruncate(s->ring_fd, (off_t)STREAMING_RING) == 0)
+        r = mmap(NULL, STREAMING_RING, PROT_READ | PROT_WRITE, MAP_SHARED, s->ring_fd, 0);
+    if (r == MAP_FAILED) {
+        cb_err(err, errlen, "streaming: cannot make an output ring: %s", strerror(errno));
+        if (s->ring_fd >= 0) close(s->ring_fd);
+        free(s->window);
+        free(s);
+        return NULL;
+    }
+    memset(r, 0, STREAMING_RING);
+    munmap(r, STREAMING_RING);
+    s->seed = (uint64_t)(uintptr_t)s ^ (uint64_t)time(NULL) << 20 ^ (uint64_t)getpid();
     s->codec = codec;
     s->cctx = cctx;
     s->level = level;
@@ -75,45 +97,99 @@ void streaming_destroy(streaming *s)
 {
     if (!s) return;
     streaming_remove(s);
+    close(s->ring_fd);
     free(s->window);
     free(s);
 }
 
 const char *streaming_path(const streaming *s) { return s->path; }
 uint64_t streaming_stored_len(const streaming *s) { return s->stored; }
-uint64_t streaming_held(const streaming *s) { (void)s; return STREAMING_WINDOW; }
+uint64_t streaming_held(const streaming *s) { (void)s; return STREAMING_WINDOW + STREAMING_RING; }
 
-/* The bytes of [p, p+n) mapped in this process now: the present bit of
- * each page's /proc/self/pagemap entry (mincore would answer for the page
- * cache, which keeps the pages this process dropped). 0 when unreadable. */
-static uint64_t resident_bytes(const uint8_t *p, size_t n, long page)
+/* The output's pages the codec has not reached carry a mark in their first
+ * 16 bytes, a pair of words drawn per save, unlike anything a codec writes;
+ * the codec writes its output in order, a page from its start on. Marked:
+ * the pages from `from` to `to` (only pages whose bytes of the ring's last
+ * lap are in the file already). */
+static void mark_pages(streaming *s, size_t from, size_t to)
 {
-    uint64_t e[512], res = 0;
-    size_t first = (size_t)((uintptr_t)p / (uintptr_t)page), npages = (n + (size_t)page - 1) / (size_t)page;
-    int fd = open("/proc/self/pagemap", O_RDONLY);
-    if (fd < 0) return 0;
-    for (size_t i = 0; i < npages;) {
-        size_t k = npages - i < 512 ? npages - i : 512;
-        ssize_t r = pread(fd, e, k * sizeof e[0], (off_t)((first + i) * sizeof e[0]));
-        if (r <= 0) break;
-        k = (size_t)r / sizeof e[0];
-        for (size_t j = 0; j < k; j++) res += e[j] >> 63;
-        i += k;
-    }
-    close(fd);
-    return res * (uint64_t)page;
+    size_t pg = (size_t)s->page, npages = s->map_span / pg;
+    for (size_t i = from; i < to && i < npages; i++) memcpy(s->map + i * pg, s->mark, sizeof s->mark);
 }
 
-/* The compressed bytes written so far are in the page cache; dropping them
- * from this process keeps its resident output to what the codec wrote since
- * the last drop. A page the codec writes again is faulted back in from the
- * page cache, so no position is needed: the whole mapping is dropped. When
- * counting, its resident pages are counted first. */
-static void drop_output(streaming *s)
+/* The output's pages in [from, to) mapped in ahead of the codec (no fault
+ * on its first write; without MADV_POPULATE_WRITE, before Linux 5.14, they
+ * fault in as they are marked), those before `from` out: a ring's worth of
+ * pages is mapped at once, which the process's RSS counts once (a page of
+ * the ring mapped at two places would count twice there, though it is one
+ * page). */
+static void map_ahead(streaming *s, size_t from, size_t to)
 {
-    if (memory_counting()) memory_count_touch(resident_bytes(s->map, s->map_len, s->page));
-    madvise(s->map, s->map_len, MADV_DONTNEED);
+    to = to < s->map_span ? to : s->map_span;
+    if (from > s->mapped_from) {
+        madvise(s->map + s->mapped_from, from - s->mapped_from, MADV_DONTNEED);
+        s->mapped_from = from;
+    }
+    if (to > s->mapped_to) {
+        size_t at = s->mapped_to > from ? s->mapped_to : from;
+        madvise(s->map + at, to - at, MADV_POPULATE_WRITE);
+        s->mapped_to = to;
+    }
+}
+
+/* The first page from `from` on, within a ring, that still has its mark:
+ * the first the codec has not written (a page it wrote that happened to
+ * begin with the mark would only be flushed a drop later); SIZE_MAX when
+ * every page of the ring was written (the output overran it). */
+static size_t output_end_page(const streaming *s, size_t from)
+{
+    size_t pg = (size_t)s->page, npages = s->map_span / pg, last = from + STREAMING_RING / pg;
+    for (size_t i = from; i < last && i < npages; i++)
+        if (memcmp(s->map + i * pg, s->mark, sizeof s->mark) == 0) return i;
+    return SIZE_MAX;
+}
+
+static uint64_t splitmix(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* The output up to byte `upto` into the file; 0 or -1 (errno). */
+static int flush_to(streaming *s, size_t upto)
+{
+    while (s->flushed < upto) {
+        ssize_t w = pwrite(s->fd, s->map + s->flushed, upto - s->flushed, (off_t)s->flushed);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        s->flushed += (size_t)w;
+    }
+    return 0;
+}
+
+/* The output's whole pages up to the one the codec is writing go to the
+ * file (write(): the page cache); the ring's pages behind them are then free
+ * for the next lap, and marked there. The page being written stays. A ring's
+ * worth of output since the last drop would have overwritten itself: an
+ * error (EOVERFLOW), never met by the codecs' output for one window of
+ * input (streaming.h). */
+static int drop_output(streaming *s)
+{
+    size_t pg = (size_t)s->page, end;
     s->since_drop = 0;
+    end = output_end_page(s, s->flushed / pg);
+    if (end == SIZE_MAX) {
+        errno = EOVERFLOW;
+        return -1;
+    }
+    if (end > 0 && (end - 1) * pg > s->flushed) {
+        if (flush_to(s, (end - 1) * pg) != 0) return -1;
+        map_ahead(s, s->flushed, s->flushed + STREAMING_RING);
+        mark_pages(s, end, s->flushed / pg + STREAMING_RING / pg);
+    }
+    return 0;
 }
 
 /* Every piece of the pickle: hashed, then compressed while in cache. */
@@ -121,6 +197,11 @@ static int feed(void *arg, const uint8_t *p, size_t n)
 {
     streaming *s = arg;
     size_t r;
+    /* at most a window of input between two drops */
+    if (s->since_drop > 0 && s->since_drop + n > STREAMING_WINDOW && drop_output(s) != 0) {
+        s->write_errno = errno ? errno : EIO;
+        return -1;
+    }
     s->hash->update(s->hstate, p, n);
     r = s->codec->stream_update(s->cctx, p, n);
     if (codec_is_error(r)) {
@@ -128,7 +209,10 @@ static int feed(void *arg, const uint8_t *p, size_t n)
         return -1;
     }
     s->since_drop += n;
-    if (s->since_drop >= STREAMING_WINDOW) drop_output(s);
+    if (s->since_drop >= STREAMING_WINDOW && drop_output(s) != 0) {
+        s->write_errno = errno ? errno : EIO;
+        return -1;
+    }
     return 0;
 }
 
@@ -147,11 +231,13 @@ static int produce(streaming *s, const pyobj *obj, const pickle_options *popt, c
             if (feed(s, blob + off, blob_len - off < STREAMING_WINDOW ? blob_len - off : STREAMING_WINDOW))
                 break;
     } else if (pickle_dump_stream(obj, popt, s->window, STREAMING_WINDOW, feed, s, sub, sizeof sub) == 0 &&
-               !s->codec_err) {
+               !s->codec_err && !s->write_errno) {
         return cb_err(err, errlen, "streaming: pickle: %s", sub);
     }
     if (s->codec_err)
         return cb_err(err, errlen, "streaming: %s %s", s->codec->name, codec_error_name(s->codec_err));
+    if (s->write_errno)
+        return cb_err(err, errlen, "streaming: cannot write %s: %s", s->tmp, strerror(s->write_errno));
     return 0;
 }
 
@@ -165,7 +251,9 @@ int streaming_save(streaming *s, const pyobj *obj, const pickle_options *popt, c
     struct stat st;
 
     s->codec_err = 0;
+    s->write_errno = 0;
     s->stored = 0;
+    s->flushed = 0;
     if (obj) {
         total = pickle_size(obj, popt, s->window, STREAMING_WINDOW, sub, sizeof sub);
         if (total == 0) return cb_err(err, errlen, "streaming: pickle: %s", sub);
@@ -175,19 +263,27 @@ int streaming_save(streaming *s, const pyobj *obj, const pickle_options *popt, c
         return cb_err(err, errlen, "streaming: store directory name too long");
     fd = mkstemp(s->tmp);
     if (fd < 0) return fail_errno(err, errlen, "create a temporary file in", s->root);
-    if (ftruncate(fd, (off_t)s->map_len) != 0) {
-        fail_errno(err, errlen, "size", s->tmp);
-        goto out;
-    }
-    s->map = mmap(NULL, s->map_len ? s->map_len : 1, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    s->fd = fd;
+    /* The output: address space of the bound's size, the ring mapped over
+     * it lap after lap. */
+    s->map_span = ((s->map_len + (size_t)s->page) / STREAMING_RING + 1) * STREAMING_RING;   /* a page past the bound */
+    s->map = mmap(NULL, s->map_span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (s->map == MAP_FAILED) {
         s->map = NULL;
-        fail_errno(err, errlen, "map", s->tmp);
+        fail_errno(err, errlen, "map an output of", s->tmp);
         goto out;
     }
-    /* No readahead on the output's faults: it would map whole large folios
-     * (MiBs) of a file the process only writes. */
-    madvise(s->map, s->map_len, MADV_RANDOM);
+    for (size_t off = 0; off < s->map_span; off += STREAMING_RING)
+        if (mmap(s->map + off, STREAMING_RING, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, s->ring_fd, 0) ==
+            MAP_FAILED) {
+            fail_errno(err, errlen, "map an output of", s->tmp);
+            goto out;
+        }
+    s->mark[0] = splitmix(&s->seed);
+    s->mark[1] = splitmix(&s->seed);
+    s->mapped_from = s->mapped_to = 0;
+    map_ahead(s, 0, STREAMING_RING);
+    mark_pages(s, 0, STREAMING_RING / (size_t)s->page);
     r = s->codec->stream_begin(s->cctx, (size_t)total, s->map, s->map_len);
     if (codec_is_error(r)) {
         cb_err(err, errlen, "streaming: %s %s", s->codec->name, codec_error_name(r));
@@ -205,14 +301,13 @@ int streaming_save(streaming *s, const pyobj *obj, const pickle_options *popt, c
         cb_err(err, errlen, "streaming: %s %s", s->codec->name, codec_error_name(r));
         goto out;
     }
-    drop_output(s);
-    s->stored = r;
-    munmap(s->map, s->map_len ? s->map_len : 1);
-    s->map = NULL;
-    if (ftruncate(fd, (off_t)r) != 0) {
-        fail_errno(err, errlen, "cut", s->tmp);
+    if (drop_output(s) != 0 || flush_to(s, r) != 0) {
+        fail_errno(err, errlen, "write", s->tmp);
         goto out;
     }
+    s->stored = r;
+    munmap(s->map, s->map_span);
+    s->map = NULL;
     if (s->fsync && fsync(fd) != 0) {
         fail_errno(err, errlen, "fsync", s->tmp);
         goto out;
@@ -244,7 +339,7 @@ int streaming_save(streaming *s, const pyobj *obj, const pickle_options *popt, c
     s->tmp[0] = 0;
     rc = 0;
 out:
-    if (s->map) munmap(s->map, s->map_len ? s->map_len : 1);
+    if (s->map) munmap(s->map, s->map_span);
     s->map = NULL;
     close(fd);
     if (rc != 0 && s->tmp[0]) unlink(s->tmp);

@@ -34,13 +34,21 @@ The variants (the `variant` column; key sha1, protocol 4, as metaflow saves):
 The memory of one save (the input object is built before and not counted):
   peak_bytes         the resident high-water mark of a forked child during the save
                      (VmHWM after writing 5 to /proc/self/clear_refs, minus VmRSS
-                     before): every allocation, Python's or a library's, that was
-                     resident at once. The child first saves a small object of the same
-                     kinds, so that the code pages a fork leaves unmapped are faulted in
-                     beforehand, then returns glibc's free heap memory to the kernel
-                     (malloc_trim), so that the save's pages are new pages.
-  tracemalloc_bytes  tracemalloc's peak over the same save in another child: what
-                     Python's allocators see (not zlib's or libzstd's internal state).
+                     before): the bytes written into allocations, Python's or a
+                     library's, that were live at once (results/README.md). The child
+                     fixes glibc's mmap threshold at its 128 KiB default (mallopt), so
+                     that every large allocation is mapped on its own and unmapped when
+                     freed: glibc's dynamic threshold would otherwise serve them from the
+                     heap, whose freed memory stays resident, by an amount that depends
+                     on what the process freed before (at 8 MB, gzip:3: 24 MB after
+                     some saves, 30 MB after none). It first saves a small object of the
+                     same kinds, so that the code pages a fork leaves unmapped are
+                     faulted in beforehand, then returns glibc's free heap memory to the
+                     kernel (malloc_trim), so that the save's pages are new pages.
+  tracemalloc_bytes  tracemalloc's peak over the same save in another child: the
+                     bytes Python's allocators handed out at once, written or not (a
+                     buffer allocated ahead of its contents counts whole), zlib's state
+                     included, libzstd's not.
 Note: numpy's ndarray.__reduce_ex__ at protocol 4 returns arr.tobytes(), a full copy
 of the data, so a Python streaming save of an array still holds one blob-sized copy.
 
@@ -63,7 +71,7 @@ import python_path as pp  # noqa: E402  (objects, codecs, timing, env facts)
 
 PROG = "python_memory.py"
 DEFAULT_CODECS = ["lz4:0", "gzip:3"]
-KNOWN_CODECS = {"lz4:0", "gzip:3", "zstd:3", "none:0"}
+KNOWN_CODECS = {"lz4:0", "gzip:3", "zstd:1", "zstd:3", "none:0"}
 COLUMNS = pp.COLUMNS + ["tracemalloc_bytes"]   # peak_bytes is one of casbench's own columns
 CHUNK = 256 * 1024   # casbench's streaming window (bench/streaming.h)
 
@@ -108,7 +116,7 @@ class Counter:
 class HashCompress:
     """pickle.dump's file: hashes each piece and compresses it into out."""
 
-    def __init__(self, name, total, out, zstandard, lz4):
+    def __init__(self, name, level, total, out, zstandard, lz4):
         self.h = hashlib.sha1()
         self.name = name
         self.zstandard = zstandard
@@ -119,10 +127,10 @@ class HashCompress:
             self.c = lz4.frame.LZ4FrameCompressor(block_linked=total > 64 * 1024)
             out.write(self.c.begin(source_size=total))
         elif name == "zstd":
-            self.c = zstandard.ZstdCompressor(level=3, write_content_size=True).stream_writer(
+            self.c = zstandard.ZstdCompressor(level=level, write_content_size=True).stream_writer(
                 out, size=total, closefd=False)
         elif name == "gzip":
-            self.c = gzip.GzipFile(fileobj=out, mode="wb", compresslevel=3, mtime=0)
+            self.c = gzip.GzipFile(fileobj=out, mode="wb", compresslevel=level, mtime=0)
         else:
             self.c = None
 
@@ -150,13 +158,13 @@ class HashCompress:
             self.c.close()
 
 
-def save_streaming(obj, codec_name, root, libs):
+def save_streaming(obj, codec_name, level, root, libs):
     lz4, _xxhash, zstandard = libs
     n = Counter()
     pickle.dump(obj, n, protocol=4)
     f, tmp = temp_file(root)
     with f:
-        w = HashCompress(codec_name, n.n, f, zstandard, lz4)
+        w = HashCompress(codec_name, level, n.n, f, zstandard, lz4)
         pickle.dump(obj, w, protocol=4)
         w.close()
     return w.h.hexdigest(), place(root, tmp, w.h.hexdigest())
@@ -203,15 +211,25 @@ def warm_object():
     return {"a": numpy.zeros(8), "b": b"x" * 16, "s": "x", "l": [1, 2.0, None]}
 
 
+M_MMAP_THRESHOLD = -3   # glibc's mallopt parameter
+
+
+def libc():
+    import ctypes
+    return ctypes.CDLL("libc.so.6")
+
+
 def release_free_memory():
     """What the parent's earlier saves left free in glibc's heap goes back to
     the kernel, so that the measured save faults in every page it uses."""
-    import ctypes
-    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    libc().malloc_trim(0)
 
 
 def rss_peak(save, obj, warm):
     def child():
+        # a fixed threshold: large allocations mapped and unmapped, whatever the
+        # parent freed before (the docstring's peak_bytes)
+        libc().mallopt(M_MMAP_THRESHOLD, 128 * 1024)
         save(warm)
         release_free_memory()
         with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
@@ -300,7 +318,7 @@ def main(argv):
                 codec = pp.make_codec(cname, int(level), lz4, zstandard)
                 variants = {
                     "sequential": lambda o, codec=codec: save_sequential(o, codec, store),
-                    "streaming": lambda o, cname=cname: save_streaming(o, cname, store, libs),
+                    "streaming": lambda o, cname=cname, level=int(level): save_streaming(o, cname, level, store, libs),
                 }
                 want_key, want_path = save_sequential(obj, codec, store)
                 with open(want_path, "rb") as f:

@@ -70,18 +70,33 @@ check_eq "streaming and sequential store the same key" "1" \
 
 # The Python side (infra/python_memory.py): each streaming save verified
 # against sequential's key and stored bytes by the script (a row with status
-# error otherwise); its peak below sequential's on the 8 MB array, whose
+# error otherwise); its peak below sequential's on a 2 MB array, whose
 # numpy tobytes() copy it still holds.
 p=$TMPD/pymem
 rc=0
-"$PY" infra/python_memory.py --payload metrics,weights --codec lz4:0 --repetitions 1 \
+"$PY" infra/python_memory.py --payload metrics,weights:rows=250 --codec lz4:0,gzip:3 --repetitions 1 \
   --casbench "$CASBENCH_RELEASE" --out "$p" >/dev/null 2>"$TMPD/py.err" || rc=$?
 check_eq "python_memory.py: exit 0 (every cell verified)" "0" "$rc"
 M=$p/matrix.tsv
-check_eq "python_memory.py: 4 ok rows with an integer peak_bytes" "4" \
+check_eq "python_memory.py: 8 ok rows with an integer peak_bytes" "8" \
   "$(tsv '$col["status"] == "ok" && $col["peak_bytes"] ~ /^[0-9]+$/ { n++ } END { print n + 0 }')"
-seq_peak=$(tsv '$col["payload"] == "weights" && $col["variant"] == "sequential" { print $col["peak_bytes"] }')
-str_peak=$(tsv '$col["payload"] == "weights" && $col["variant"] == "streaming" { print $col["peak_bytes"] }')
+seq_peak=$(tsv '$col["payload"] ~ /^weights/ && $col["codec"] == "lz4" && $col["variant"] == "sequential" { print $col["peak_bytes"] }')
+str_peak=$(tsv '$col["payload"] ~ /^weights/ && $col["codec"] == "lz4" && $col["variant"] == "streaming" { print $col["peak_bytes"] }')
 check "python streaming holds less than sequential on weights ($str_peak < $seq_peak bytes)" \
   test "${str_peak:-0}" -gt 0 -a "${str_peak:-0}" -lt "${seq_peak:-0}"
 
+# The cpython mode's count against CPython's own VmHWM (issue 16: within
+# 20 %): sequential saves of the 2 MB array. gzip:3 is the case where counting
+# a chunk's capacity instead of what is written into it is wrong by 1.6x
+# (zlib's output blocks, 5.4 MiB of them for a 1.9 MB stream).
+c=$TMPD/cpy
+rc=0
+"$CASBENCH_RELEASE" run --payload weights:rows=250 --codec lz4:0,gzip:3 --hash sha1 --variant sequential \
+  --alloc cpython --rounds 2 --min-time 0.0005 --out "$c" >/dev/null 2>"$TMPD/cpy.err" || rc=$?
+check_eq "cpython sequential saves of the 2 MB array: exit 0" "0" "$rc"
+for codec in lz4 gzip; do
+  py_peak=$(tsv '$col["payload"] ~ /^weights/ && $col["codec"] == "'$codec'" && $col["variant"] == "sequential" { print $col["peak_bytes"] }')
+  c_peak=$(M=$c/matrix.tsv; tsv '$col["stage"] == "save" && $col["codec"] == "'$codec'" { print $col["peak_bytes"] }')
+  check "$codec: python's peak within 20 % of the cpython count ($py_peak against $c_peak bytes)" \
+    awk -v p="${py_peak:-0}" -v c="${c_peak:-0}" 'BEGIN { exit !(c > 0 && p >= 0.8 * c && p <= 1.2 * c) }'
+done
