@@ -149,14 +149,6 @@ static size_t output_end_page(const streaming *s, size_t from)
     return SIZE_MAX;
 }
 
-static uint64_t splitmix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 /* The output up to byte `upto` into the file; 0 or -1 (errno). */
 static int flush_to(streaming *s, size_t upto)
 {
@@ -279,8 +271,8 @@ int streaming_save(streaming *s, const pyobj *obj, const pickle_options *popt, c
             fail_errno(err, errlen, "map an output of", s->tmp);
             goto out;
         }
-    s->mark[0] = splitmix(&s->seed);
-    s->mark[1] = splitmix(&s->seed);
+    s->mark[0] = cb_splitmix64(&s->seed);
+    s->mark[1] = cb_splitmix64(&s->seed);
     s->mapped_from = s->mapped_to = 0;
     map_ahead(s, 0, STREAMING_RING);
     mark_pages(s, 0, STREAMING_RING / (size_t)s->page);
@@ -291,11 +283,9 @@ int streaming_save(streaming *s, const pyobj *obj, const pickle_options *popt, c
     }
     s->hash->reset(s->hstate);
     s->since_drop = 0;
-    if (produce(s, obj, popt, blob, blob_len, err, errlen) != 0) {
-        s->hash->final(s->hstate, digest);
-        goto out;
-    }
+    int produced = produce(s, obj, popt, blob, blob_len, err, errlen);
     s->hash->final(s->hstate, digest);
+    if (produced != 0) goto out;
     r = s->codec->stream_end(s->cctx);
     if (codec_is_error(r)) {
         cb_err(err, errlen, "streaming: %s %s", s->codec->name, codec_error_name(r));
