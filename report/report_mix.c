@@ -80,7 +80,6 @@ static int load_file(rpt_mix *m, const char *path, char *const *names, size_t n,
         cb_err(err, errlen, "%s: no payload with a weight above 0", CB_QP(path));
         goto bad;
     }
-    m->source = path;
     tsv_free(t);
     return 0;
 bad:
@@ -93,7 +92,6 @@ int rpt_mix_load(rpt_mix *m, const char *path, char *const *names, size_t n, cha
 {
     memset(m, 0, sizeof *m);
     if (path) return load_file(m, path, names, n, err, errlen);
-    m->source = "the default mix";
     for (size_t i = 0; i < rpt_mix_ndefaults; i++) {
         if (has(names, n, rpt_mix_defaults[i].payload)) {
             add(m, rpt_mix_defaults[i].payload, rpt_mix_defaults[i].weight);

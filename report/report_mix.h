@@ -23,7 +23,6 @@ typedef struct {
     char **payload;     /* the run's payloads with weight > 0, in mix order */
     double *weight;
     size_t n;
-    const char *source; /* "the default mix" or the file's name */
     char **dropped;     /* default mix payloads this run lacks */
     size_t ndropped;
 } rpt_mix;
