@@ -93,6 +93,7 @@ static void ctx_free(report_ctx *c)
     rpt_sl_free(&c->written);
     tsv_free(c->published);
     tsv_free(c->predict);
+    report_predict_free(c);
     rpt_mix_free(&c->mix);
     free(c->plots_dir);
 }

@@ -67,6 +67,7 @@ typedef struct report_ctx {
     rpt_mix mix;            /* the recommendation's workload mix (--mix) */
     double hit_rate;        /* share of saves whose key is stored (--hit-rate) */
     tsv_table *predict;     /* RUN_DIR/predict.tsv, or NULL */
+    struct report_predictions *predictions; /* computed once (report_predict.c) */
     int failed;             /* a data file could not be written */
     char *err;
     size_t errlen;
@@ -136,6 +137,8 @@ void report_sec_predict(report_ctx *c, FILE *md);
 /* Writes RUN_DIR/predict.tsv from the Python run (nothing when no Python
  * row can be predicted); 0, or -1 with the message in c->err. */
 int report_predict_write(report_ctx *c);
+/* Frees the predictions the report computed (ctx teardown). */
+void report_predict_free(report_ctx *c);
 
 /* Digest size in bytes from any hash row of the run (bytes_out), or 0. */
 int rpt_digest_bytes(const report_ctx *c, const char *hash);

@@ -260,20 +260,44 @@ static prediction *predict_all(const report_ctx *c, size_t *n_out, size_t *near_
     return v;
 }
 
+/* The run's predictions, computed once (predict_all runs a bootstrap per
+ * row) and kept for the report: predict.tsv and the section show the same. */
+struct report_predictions {
+    prediction *v;
+    size_t n, near, far, nalloc[3];
+};
+
+static const struct report_predictions *predictions(report_ctx *c)
+{
+    if (!c->predictions) {
+        struct report_predictions *s = cb_xcalloc(1, sizeof *s);
+        s->v = predict_all(c, &s->n, &s->near, &s->far, s->nalloc);
+        c->predictions = s;
+    }
+    return c->predictions;
+}
+
+void report_predict_free(report_ctx *c)
+{
+    if (c->predictions) free(c->predictions->v);
+    free(c->predictions);
+    c->predictions = NULL;
+}
+
 /* Before any section: the recommendation reads predict.tsv, so it is written
  * from this run's rows first (a re-run of report gives the same REPORT.md). */
 int report_predict_write(report_ctx *c)
 {
-    size_t n, near, far, nalloc[3] = {0};
-    prediction *v;
+    const struct report_predictions *s;
     cb_buf tsv = {0};
     int rc = 0;
     if (!c->python) return 0;
-    v = predict_all(c, &n, &near, &far, nalloc);
+    s = predictions(c);
+    const prediction *v = s->v;
+    size_t n = s->n;
     if (!n) {
         /* Nothing predicted (no overhead rows): a predict.tsv already in
          * RUN_DIR, for example one the user gave, stays the recommendation's. */
-        free(v);
         return 0;
     }
     cb_buf_printf(&tsv, "payload\tstage\tvariant\tcodec\tlevel\thash\tpredicted_ms\tpython_ms\tratio\t"
@@ -292,15 +316,12 @@ int report_predict_write(report_ctx *c)
     if (cb_write_atomic(path, tsv.p ? tsv.p : "", tsv.n, CB_VOLATILE, NULL, c->err, c->errlen) != 0) rc = -1;
     free(path);
     cb_buf_free(&tsv);
-    free(v);
     return rc;
 }
 
 void report_sec_predict(report_ctx *c, FILE *md)
 {
     const rundir *py = c->python;
-    prediction *v;
-    size_t n, near, far, nalloc[3] = {0};
     if (!py) {
         fprintf(md, "No Python run. `casbench run --python` times CPython's cells in the same rounds "
                 "(RUN_DIR/python, found here without options); `casbench report RUN_DIR --python "
@@ -309,7 +330,10 @@ void report_sec_predict(report_ctx *c, FILE *md)
                 "costs, and writes predict.tsv.\n\n");
         return;
     }
-    v = predict_all(c, &n, &near, &far, nalloc);
+    const struct report_predictions *s = predictions(c);
+    const prediction *v = s->v;
+    size_t n = s->n, near = s->near, far = s->far;
+    const size_t *nalloc = s->nalloc;
     fprintf(md, "Python run: `%s` (%s %s%s). predicted = the C cell's median + the interpreter's "
             "per-call costs of the calls the stage makes, measured by the Python run itself (its "
             "`overhead` rows: each binding on an empty input, the worker hand-off of the overlapped "
@@ -324,16 +348,12 @@ void report_sec_predict(report_ctx *c, FILE *md)
             nalloc[0], nalloc[1], nalloc[2]);
     if (!n) {
         fprintf(md, "No Python row has a C cell and its overhead rows under protocol %d.\n\n", c->protocol);
-        free(v);
         return;
     }
     fprintf(md, "%zu rows: %zu (%.0f %%) within +-%d %%, %zu (%.0f %%) within +-%d %%.\n\n",
             n, near, 100.0 * (double)near / (double)n, (int)(TOL_NEAR * 100), far,
             100.0 * (double)far / (double)n, (int)(TOL_FAR * 100));
-    if (near == n) {
-        free(v);
-        return;
-    }
+    if (near == n) return;
     fprintf(md, "Of the %zu rows outside +-%d %%, what the data shows (a row may show several):", n - near,
             (int)(TOL_NEAR * 100));
     for (int k = 0; k < WHY_COUNT; k++) {
@@ -355,5 +375,4 @@ void report_sec_predict(report_ctx *c, FILE *md)
                 NUM(ms(p->over_ns)), NUM(ms(p->pred_ns)), NUM(ms(w->median_ns)), NUM(p->ratio), p->why);
     }
     fprintf(md, "\n");
-    free(v);
 }
