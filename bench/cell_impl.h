@@ -101,6 +101,7 @@ void py_settle(void *ctx);
  * the overlap record, an output slot's release. */
 gb_iter_fn iteration_of(const cell *c);
 void wake_worker(void *ctx);
+int cell_stores(const cell *c);
 void store_remove(void *p);
 const char *meta_json(const cell *c);
 int stage_is_load(cell_stage s);

@@ -524,6 +524,10 @@ static int k_save_store(void *p)
     return bad;
 }
 
+/* The iteration leaves a stored file: save+store, or a streaming save, which
+ * writes the store's file as it goes. */
+int cell_stores(const cell *c) { return c->spec.stage == CELL_SAVE_STORE || c->st; }
+
 /* With the timer paused: the next iteration must find no file, as the first
  * save of a new key does. */
 void store_remove(void *p)
@@ -674,7 +678,7 @@ gb_measurement cell_measurement(cell *c, const char *name)
     gb_measurement m;
     m.name = name;
     m.run = iteration_of(c);
-    m.between = c->spec.stage == CELL_SAVE_STORE || c->st ? store_remove : NULL;
+    m.between = cell_stores(c) ? store_remove : NULL;
     m.prepare = c->spec.alloc == CELL_ALLOC_CPYTHON ? py_settle : c->ho ? wake_worker : NULL;
     m.ctx = c;
     m.bytes_per_iter = cell_bytes_in(c);
@@ -689,7 +693,7 @@ uint64_t cell_peak_bytes(cell *c)
     memory_count_begin(held);
     int bad = iteration_of(c)(c);
     peak = memory_count_end();
-    if (c->spec.stage == CELL_SAVE_STORE || c->st) store_remove(c);
+    if (cell_stores(c)) store_remove(c);
     return bad ? CELL_NO_PEAK : peak;
 }
 

@@ -128,7 +128,7 @@ static void py_count_chunk(void *p, size_t written)
     } else {
         k = u;   /* whole, or no room to remember it: its usable size (an upper bound) */
     }
-    if (memory_counting()) memory_count_add(k);
+    memory_count_add(k);
 }
 
 /* `written` bytes of p are now written (from its start). */
@@ -138,7 +138,7 @@ static void py_wrote(const void *p, size_t written)
     for (size_t i = 0; i < py_nparts; i++)
         if (py_parts[i].p == p) {
             size_t u = malloc_usable_size((void *)p), k = written < u ? written : u;
-            if (k > py_parts[i].counted && memory_counting()) memory_count_add(k - py_parts[i].counted);
+            if (k > py_parts[i].counted) memory_count_add(k - py_parts[i].counted);
             py_parts[i].counted = k;
             return;
         }
@@ -172,14 +172,9 @@ static void *py_realloc(cell *c, void *p, size_t n, size_t written)
     size_t old_count = p ? py_counted_take(p) : 0;
     py_count(c, p, -1);
     void *q = realloc(p, n);
-    if (q) {
-        if (memory_counting()) memory_count_sub(old_count);
-        py_count_chunk(q, written);
-    } else if (p) {
-        /* p stays as it was */
-        if (memory_counting()) memory_count_sub(old_count);
-        py_count_chunk(p, old_count);
-    }
+    memory_count_sub(old_count);
+    if (q) py_count_chunk(q, written);
+    else if (p) py_count_chunk(p, old_count);   /* p stays as it was */
     if (!q) c->py_live = before;
     else if (c->py_tracking) {
         uint8_t *b = sbrk(0);
@@ -195,7 +190,7 @@ static void py_dealloc(cell *c, void *p)
     py_count(c, p, -1);
     if (p) {
         size_t k = py_counted_take(p);
-        if (memory_counting()) memory_count_sub(k);
+        memory_count_sub(k);
     }
     free(p);
 }
@@ -651,7 +646,7 @@ void py_settle(void *ctx)
         c->py_tracking = 1;
         (void)run(c);               /* a failure shows in the timed loop */
         c->py_tracking = 0;
-        if (c->spec.stage == CELL_SAVE_STORE || c->st) store_remove(c);
+        if (cell_stores(c)) store_remove(c);
         /* the heap the call needs: how far it grew the break, or what it
          * held at once when part of that came from free space below */
         c->py_extent = c->py_peak - start;
@@ -662,6 +657,6 @@ void py_settle(void *ctx)
     if (!c->py_held) return;    /* each call starts from a trimmed heap */
     py_hold(c, start);
     (void)run(c);
-    if (c->spec.stage == CELL_SAVE_STORE || c->st) store_remove(c);
+    if (cell_stores(c)) store_remove(c);
 }
 

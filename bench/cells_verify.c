@@ -198,7 +198,7 @@ int cell_verify(cell *c, char *err, size_t errlen)
     c->verifying = 0;
     if (failed) {
         rc = run_failure(c, err, errlen);
-        if (c->spec.stage == CELL_SAVE_STORE || c->st) store_remove(c);
+        if (cell_stores(c)) store_remove(c);
         return rc;
     }
     switch (c->spec.stage) {
@@ -222,7 +222,7 @@ int cell_verify(cell *c, char *err, size_t errlen)
         if (!rc) rc = check_roundtrip(c, c->out[SLOT_STORED].p, c->out[SLOT_STORED].n, err, errlen);
         if (!rc) rc = check_same_bytes(c, c->out[SLOT_STORED].p, c->out[SLOT_STORED].n, err, errlen);
         if (!rc && c->spec.stage == CELL_SAVE_STORE) rc = check_stored_file(c, err, errlen);
-        if (c->spec.stage == CELL_SAVE_STORE || c->st) store_remove(c);
+        if (cell_stores(c)) store_remove(c);
         break;
     default:
         rc = cb_err(err, errlen, "unknown stage");

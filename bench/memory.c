@@ -17,8 +17,6 @@ void memory_count_begin(uint64_t held)
     count.live = count.peak = held;
 }
 
-int memory_counting(void) { return count.on; }
-
 void memory_count_add(uint64_t n)
 {
     if (!count.on) return;

@@ -28,8 +28,7 @@
 
 /* Start counting, with `held` bytes live already. */
 void memory_count_begin(uint64_t held);
-/* 1 between begin and end. */
-int memory_counting(void);
+/* Bytes allocated / freed by the path; nothing outside begin..end. */
 void memory_count_add(uint64_t n);
 void memory_count_sub(uint64_t n);
 /* Stop counting; the peak of live bytes since begin. */
