@@ -137,13 +137,13 @@ TEST_OBJ_test_handoff  = $(BUILD)/bench/handoff.o $(BUILD)/common/util.o
 TEST_OBJ_test_schema   = $(BUILD)/rundata/schema.o
 TEST_OBJ_test_proc     = $(BUILD)/common/proc.o $(BUILD)/common/util.o
 TEST_OBJ_test_roundstats = $(addprefix $(BUILD)/,rundata/roundstats.o rundata/sampstat.o common/util.o)
-# The planner and the rows it reads (cells.o defines the save variants).
-TEST_OBJ_test_plan     = $(TEST_OBJ) $(addprefix $(BUILD)/,bench/plan.o bench/cells.o bench/cells_cpython.o bench/cells_verify.o bench/handoff.o \
-                           bench/streaming.o bench/memory.o \
-                           rundata/schema.o payloads/pickle.o payloads/pyobj.o)
-# The streaming variant and the memory count (every bench/ object a cell needs).
-TEST_OBJ_test_memory   = $(TEST_OBJ) $(addprefix $(BUILD)/,bench/cells.o bench/cells_cpython.o bench/cells_verify.o bench/handoff.o bench/streaming.o \
-                           bench/memory.o rundata/schema.o) $(filter $(BUILD)/payloads/%,$(OBJ))
+# Every bench/ object a cell needs (cells.o defines the save variants).
+CELL_OBJ = $(addprefix $(BUILD)/,bench/cells.o bench/cells_cpython.o bench/cells_verify.o bench/handoff.o \
+             bench/streaming.o bench/memory.o rundata/schema.o)
+# The planner and the rows it reads.
+TEST_OBJ_test_plan     = $(TEST_OBJ) $(BUILD)/bench/plan.o $(CELL_OBJ) $(addprefix $(BUILD)/,payloads/pickle.o payloads/pyobj.o)
+# The streaming variant and the memory count.
+TEST_OBJ_test_memory   = $(TEST_OBJ) $(CELL_OBJ) $(filter $(BUILD)/payloads/%,$(OBJ))
 define TEST_LINK
 $(BUILD)/tests/$(1): $(BUILD)/tests/c/$(1).o $$(or $$(TEST_OBJ_$(1)),$$(TEST_OBJ))
 	$$(CXX) $$(CXXFLAGS) $$(SANFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$(QUADMATH) -lpthread -lm
