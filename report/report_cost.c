@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "baselines.h"
+#include "report_rounds.h"
 #include "roundstats.h"
 
 const char *const cost_src_names[COST_SRC_COUNT] = {"predicted", "Python", "C + " BASE_SPEC "'s overhead", "C"};
@@ -51,17 +52,8 @@ static double predicted_ns(const report_ctx *c, const char *payload, const char 
 static const rundir_row *python_row(const report_ctx *c, const char *payload, const char *stage,
                                     const char *variant, const char *codec, int level, const char *hash)
 {
-    const rundir *py = c->python;
-    size_t i;
-    if (!py) return NULL;
-    for (i = 0; i < py->nrows; i++) {
-        const rundir_row *w = &py->rows[i];
-        if (w->ok && w->protocol == c->protocol && strcmp(w->payload, payload) == 0 &&
-            strcmp(w->stage, stage) == 0 && strcmp(w->variant, variant) == 0 && strcmp(w->codec, codec) == 0 &&
-            (!*codec || w->level == level) && strcmp(w->hash, hash) == 0)
-            return w;
-    }
-    return NULL;
+    return c->python ? report_find_row(c->python, c->protocol, payload, stage, variant, codec, level, hash, NULL)
+                     : NULL;
 }
 
 /* The cell, its source the first that has it; base: today's codec's cell of

@@ -60,11 +60,11 @@ static ranked hash_ratio(const report_ctx *c, const char *num, const char *den)
     return r;
 }
 
-/* "0.123 (0.1-0.15)", or "0.123" without an interval. */
+/* "0.123 (0.1-0.15)", or "0.123" without an interval: report_ratio_cell's
+ * text, returned for use inside a printf's arguments. */
 static const char *score_text(double v, double lo, double hi, char *buf, size_t n)
 {
-    if (isnan(lo)) snprintf(buf, n, "%s", NUM(v));
-    else snprintf(buf, n, "%s (%s-%s)", NUM(v), NUM(lo), NUM(hi));
+    report_ratio_cell((report_ratio){v, lo, hi, 0}, 0, 1, "", buf, n);
     return buf;
 }
 
@@ -455,13 +455,14 @@ static void render_dedup(const report_ctx *c, const codec_ranking *cr, FILE *md)
                                            SCHEMA_VARIANT_OVERLAPPED_SPIN};
     size_t k, v, shown = 0;
     char b1[128], b2[128];
-    for (k = 0; k < c->codecs.n; k++)
+    for (k = 0; k < c->codecs.n; k++) {
+        cost_cand seq;
+        cost_eval(c, &cr->m, c->codecs.v[k], SCHEMA_VARIANT_SEQUENTIAL, &seq);
         for (v = 0; v < sizeof variants / sizeof variants[0]; v++) {
-            cost_cand x, seq;
+            cost_cand x;
             cost_eval(c, &cr->m, c->codecs.v[k], variants[v], &x);
             if (x.ok) {
                 cost_versus a = cost_compare(&x, &cr->m.base, 0), b = cost_compare(&x, &cr->m.base, HIT);
-                cost_eval(c, &cr->m, c->codecs.v[k], SCHEMA_VARIANT_SEQUENTIAL, &seq);
                 if (!shown++)
                     fprintf(md, "The dedup case: metaflow hashes first and skips the compression when the key is "
                             "already stored; a `fused` or `overlapped` save compresses while it hashes, so on a "
@@ -472,10 +473,11 @@ static void render_dedup(const report_ctx *c, const codec_ranking *cr, FILE *md)
                 fprintf(md, "| %s | %s | %s | %s | %s |\n", x.spec, x.variant, saving_text(&a, b1, sizeof b1),
                         saving_text(&b, b2, sizeof b2),
                         seq.ok ? NUM(ms(cr->m.base.cost_ns[HIT] - seq.cost_ns[HIT])) : "-");
-                cost_cand_free(&seq);
             }
             cost_cand_free(&x);
         }
+        cost_cand_free(&seq);
+    }
     if (shown) fprintf(md, "\n");
 }
 
