@@ -183,6 +183,23 @@ static void frequency(cb_buf *b)
     kv(b, "cpu_boost", v[0] ? (strcmp(v, "0") == 0 ? "enabled" : "disabled") : "unknown");
 }
 
+/* Transparent huge pages: the bracketed word of "always [madvise] never":
+ * whether reuse buffers got the 2 MiB pages they ask for (bench/cells.c),
+ * and numpy's large arrays the ones it asks for. */
+static void huge_pages(cb_buf *b)
+{
+    char v[128];
+    const char *open, *close;
+    read_line("/sys/kernel/mm/transparent_hugepage/enabled", v, sizeof v);
+    if ((open = strchr(v, '[')) && (close = strchr(open, ']'))) {
+        memmove(v, open + 1, (size_t)(close - open - 1));
+        v[close - open - 1] = 0;
+    } else {
+        v[0] = 0;
+    }
+    kv(b, "thp_enabled", v);
+}
+
 /* A shared library's version from the file name the process mapped
  * (libbenchmark.so.1.7.1): for libraries with no version function. */
 static void mapped_version(const char *soname, char *out, size_t cap)
@@ -308,6 +325,7 @@ int env_write(const char *path, const char *const *extra, char *err, size_t errl
         kv(&b, "kernel", "unknown");
     }
     frequency(&b);
+    huge_pages(&b);
     hypervisor(&b);
     vm_size(&b);
     kv(&b, "gbench_cpu_scaling", gb_cpu_scaling());

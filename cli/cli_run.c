@@ -556,21 +556,6 @@ static const char *store_directory(const run_opts *o, char *tmp, size_t cap)
     return o->store_dir;
 }
 
-/* The system's transparent huge page setting, the bracketed word of
- * /sys/kernel/mm/transparent_hugepage/enabled: whether reuse buffers got the
- * 2 MiB pages they ask for (bench/cells.c), `unknown` without THP. */
-static void thp_setting(char *out, size_t n)
-{
-    char line[128] = "";
-    const char *b, *e;
-    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
-    snprintf(out, n, "unknown");
-    if (!f) return;
-    if (fgets(line, sizeof line, f) && (b = strchr(line, '[')) && (e = strchr(b, ']')))
-        snprintf(out, n, "%.*s", (int)(e - b - 1), b + 1);
-    fclose(f);
-}
-
 /* env.tsv: the machine and libraries (envinfo.h) and the run's options; a
  * resumed run only appends its time. */
 static void write_env(const run_opts *o, const char *dir, const char *store_dir, const char *args_text)
@@ -584,9 +569,8 @@ static void write_env(const run_opts *o, const char *dir, const char *store_dir,
         return;
     }
     char seed[32], reps[16], mt[32], cpu[16], protos[32] = "", mmap_t[32], fs[32] = "unknown";
-    char wcpu[16], load[32] = "unknown", thp[32];
+    char wcpu[16], load[32] = "unknown";
     int w = handoff_worker_cpu();
-    thp_setting(thp, sizeof thp);
     FILE *lf = fopen("/proc/loadavg", "r");
     /* Other work on the machine at the start: what the overlapped variants
      * (which need a second CPU) and every median should be read against. */
@@ -618,7 +602,6 @@ static void write_env(const run_opts *o, const char *dir, const char *store_dir,
         "store_fs_magic", fs,
         "store_fsync", o->store_fsync ? "yes" : "no",
         "fresh_mmap_min_bytes", mmap_t,
-        "thp_enabled", thp,
         "pickle_numpy_major", "1",
         "run_args", args_text,
         NULL, NULL,
