@@ -68,6 +68,10 @@ check "the save and load rows are there to check" test "$(tsv '$col["stage"] ~ /
 check_eq "streaming and sequential store the same key" "1" \
   "$(tsv '$col["stage"] == "save" { print $col["key"] }' | sort -u | wc -l | tr -d ' ')"
 
+# Payload names as results write them: python_memory.py names its rows so
+# (casbench pickle --name), or the report would not pair them with C's.
+check_eq "casbench pickle --name: weights:rows=1000 is weights" "weights" "$("$CASBENCH" pickle --name weights:rows=1000)"
+
 # The Python side (infra/python_memory.py): each streaming save verified
 # against sequential's key and stored bytes by the script (a row with status
 # error otherwise); its peak below sequential's on a 2 MB array, whose
