@@ -129,8 +129,8 @@ static void sweep_plot(report_ctx *c, const char *spec, FILE *md)
     }
     if (d.oom || names.oom) rpt_oom();
     if (points < 2) {
-        fprintf(md, "No size sweep of `weights` with %s save rows in this run (run it with `--payload "
-                "weights:rows=125 ... --payload weights:rows=64000`: 1 MB to 512 MB).\n\n", spec);
+        fprintf(md, "No size sweep of `weights` with %s save rows in this run (`make memory-sweep` runs "
+                "one: `--payload weights:rows=125` to `weights:rows=64000`, 1 MB to 512 MB).\n\n", spec);
         cb_buf_free(&d);
         cb_buf_free(&names);
         return;
