@@ -130,7 +130,7 @@ uint64_t streaming_held(const streaming *s) { (void)s; return STREAMING_WINDOW +
  * 16 bytes, a pair of words drawn per save, unlike anything a codec writes;
  * the codec writes its output in order, a page from its start on. Marked:
  * the pages from `from` to `to` (only pages whose bytes of the ring's last
- * lap are in the file already). */
+ * lap were handed to the sink already). */
 static void mark_pages(streaming *s, size_t from, size_t to)
 {
     size_t pg = (size_t)s->page, npages = s->map_span / pg;
@@ -229,8 +229,8 @@ static int flush_to(streaming *s, size_t upto)
 }
 
 /* The output's whole pages up to the one the codec is writing go to the
- * file (write(): the page cache); the ring's pages behind them are then free
- * for the next lap, and marked there. The page being written stays. A ring's
+ * sink (flush_to); the ring's pages behind them are then free for the next
+ * lap, moved there and marked. The page being written stays. A ring's
  * worth of output since the last drop would have overwritten itself: an
  * error (EOVERFLOW), never met by the codecs' output for one window of
  * input (streaming.h). */

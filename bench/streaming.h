@@ -10,10 +10,10 @@
  * one small ring of pages (a memfd of STREAMING_RING bytes) mapped over and
  * over; after every window of input, its whole pages up to the one the codec
  * is writing (the first that still begins with a mark written into the
- * pages ahead of it) are handed to the sink and unmapped, and the ring's
- * pages for the next stretch are mapped in ahead (MADV_POPULATE_WRITE) and
- * marked, so that only the window and the ring are resident and mapped, and
- * no page is allocated, zeroed or faulted one by one.
+ * pages ahead of it) are handed to the sink and moved a ring ahead (mremap:
+ * their page table entries go with them) for the next stretch, and marked,
+ * so that only the window and the ring are resident and mapped, and no page
+ * is allocated, zeroed or faulted one by one.
  *
  * The sink is what tells the two rows apart, so that each means what
  * sequential's row of the same stage means:
@@ -24,12 +24,15 @@
  *    temporary file (ROOT/.tmpXXXXXX: the page cache) as it goes; at the end
  *    the key is known and the file is renamed to ROOT/<key[:2]>/<key>,
  *    metaflow's layout (store.h).
- * What the ring replaced, at 64 MB, lz4:0, save+store's time over
- * sequential's (reuse, interleaved rounds, busy 2-vCPU machine): a shared
- * mapping of the file as the output, 2.5x (every first write of a page
- * faults into the file system); fresh anonymous pages written out with
- * pwrite, 1.4-1.6x; the ring found by /proc/self/pagemap, its pages faulted
- * in one by one, 1.5x; this, 1.06x.
+ * What the ring replaced, at 64 MB, lz4:0, streaming's time over
+ * sequential's (reuse, interleaved rounds, busy 2-vCPU machine), when the
+ * save wrote the file: a shared mapping of the file as the output, 2.5x
+ * (every first write of a page faults into the file system); fresh
+ * anonymous pages written out with pwrite, 1.4-1.6x; the ring found by
+ * /proc/self/pagemap, its pages faulted in one by one, 1.5x; the ring's
+ * pages unmapped behind the codec and mapped in again ahead of it
+ * (MADV_DONTNEED, MADV_POPULATE_WRITE), 1.3x (a sixth of it in
+ * faultin_page_range). Moved with mremap: `save` 0.88x, `save+store` 0.95x.
  *
  * The stream's header carries the pickle's size (LZ4 and zstd frames do, so
  * that the bytes equal one-shot compress()'s): it is found first by a pass
