@@ -44,17 +44,19 @@ The memory of one save (the input object is built before and not counted):
                      freed: glibc's dynamic threshold would otherwise serve them from the
                      heap, whose freed memory stays resident, by an amount that depends
                      on what the process freed before (at 8 MB, gzip:3: 24 MB after
-                     some saves, 30 MB after none). The script's own process fixes the
-                     same thresholds (mmap 128 KiB, trim 256 KiB) before it builds any
-                     object, so that no earlier save leaves large free chunks in the heap
-                     that glibc would serve a child's large requests from (it maps a
-                     chunk only when no free one fits: at 2 MB, gzip:3, a child forked
-                     after three saves measured 7.4 MB, one forked before any 6.0 MB).
-                     The child then saves the object once, untimed (the warm-up of
-                     casbench's forked check, bench/memory.h: code pages a fork leaves
-                     unmapped, lazily made state), returns glibc's free heap memory to
-                     the kernel (malloc_trim), and measures the second save, whose pages
-                     are then new pages: the same state whatever ran before.
+                     some saves, 30 MB after none). Every save of the script runs in a
+                     forked child (verification, timing, memory), the script's own
+                     process only builds the objects: no save leaves large free chunks
+                     in the heap a later child starts from, which glibc would serve that
+                     child's large requests from whatever the threshold (it maps a chunk
+                     only when no free one fits: at 2 MB, gzip:3, a child forked after
+                     three saves in the parent measured 7.4 MB, one forked before any
+                     6.0 MB). The child then sets the threshold (and the trim threshold,
+                     256 KiB), saves the object once, untimed (the warm-up of casbench's
+                     forked check, bench/memory.h: code pages a fork leaves unmapped,
+                     lazily made state), returns glibc's free heap memory to the kernel
+                     (malloc_trim), and measures the second save, whose pages are then
+                     new pages: the same state whatever ran before.
   tracemalloc_bytes  tracemalloc's peak over the same save in another child: the
                      bytes Python's allocators handed out at once, written or not (a
                      buffer allocated ahead of its contents counts whole), zlib's state
@@ -67,7 +69,7 @@ exit status: 0 done; 1 usage; 2 bad input; 3 environment; 4 a cell failed verifi
 
 import gzip
 import hashlib
-import io
+import json
 import os
 import pickle
 import socket
@@ -190,28 +192,32 @@ def status_bytes(key):
 
 
 def in_child(fn):
-    """fn() in a forked child; returns what it returns (an int), or raises."""
+    """fn() in a forked child; returns what it returns (anything JSON
+    carries), or raises. Every save of the script runs so (the docstring's
+    peak_bytes): the parent only builds the objects."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(r)
-        out = -1
+        out = None
         try:
             out = fn()
         finally:
-            os.write(w, str(out).encode())
+            data = json.dumps(out).encode()
+            while data:
+                data = data[os.write(w, data):]
             os._exit(0)
     os.close(w)
     data = b""
     while True:
-        chunk = os.read(r, 64)
+        chunk = os.read(r, 65536)
         if not chunk:
             break
         data += chunk
     os.close(r)
     os.waitpid(pid, 0)
-    v = int(data or b"-1")
-    if v < 0:
+    v = json.loads(data or b"null")
+    if v is None:
         raise RuntimeError("the measuring child failed")
     return v
 
@@ -320,9 +326,6 @@ def canonical_name(name, casbench):
 
 def main(argv):
     a = parse_args(argv)
-    # Before any object or save (the docstring's peak_bytes): every child
-    # forked later finds the same heap, whatever the saves before it did.
-    fix_thresholds()
     libs = pp.import_libs()
     lz4, _xxhash, zstandard = libs
     utc = time.gmtime()
@@ -346,7 +349,6 @@ def main(argv):
                     "streaming": lambda o, keep=False, cname=cname, level=int(level):
                         save_streaming(o, cname, level, libs, keep),
                 }
-                want_key, want_bytes = save_sequential(obj, codec, keep=True)
                 for vname, fn in variants.items():
                     row = {"payload": name, "protocol": 4, "pickled_bytes": len(blob), "stage": "save",
                            "variant": vname, "codec": cname, "level": level, "hash": "sha1",
@@ -355,22 +357,27 @@ def main(argv):
                     def save(o, fn=fn):
                         fn(o)
                         return 0
-                    key, got = fn(obj, keep=True)
-                    problem = None
-                    if key != want_key or key != hashlib.sha1(blob).hexdigest():
-                        problem = "key %s, want %s" % (key, want_key)
-                    elif got != want_bytes:
-                        problem = "stored bytes differ from sequential's (%d against %d bytes)" % (
-                            len(got), len(want_bytes))
+
+                    def verify(fn=fn, codec=codec):
+                        want_key, want_bytes = save_sequential(obj, codec, keep=True)
+                        key, got = fn(obj, keep=True)
+                        if key != want_key or key != hashlib.sha1(blob).hexdigest():
+                            return [key, len(got), "key %s, want %s" % (key, want_key)]
+                        if got != want_bytes:
+                            return [key, len(got), "stored bytes differ from sequential's (%d against %d bytes)" % (
+                                len(got), len(want_bytes))]
+                        return [key, len(got), ""]
+                    key, stored_len, problem = in_child(verify)
                     if problem:
                         row.update(status="error", message=problem)
                         errors += 1
                     else:
-                        n, samples, faults = pp.measure(lambda: save(obj), a["repetitions"], 0.01)
+                        n, samples, faults = in_child(
+                            lambda save=save: pp.measure(lambda: save(obj), a["repetitions"], 0.01))
                         med = statistics.median(samples)
                         mean = statistics.fmean(samples)
                         sd = statistics.stdev(samples) if len(samples) > 1 else 0.0
-                        row.update(bytes_out=len(got), ratio="%.6f" % (len(blob) / max(1, len(got))),
+                        row.update(bytes_out=stored_len, ratio="%.6f" % (len(blob) / max(1, stored_len)),
                                    repetitions=a["repetitions"], iterations=n, median_ns="%.3f" % med,
                                    mean_ns="%.3f" % mean, stddev_ns="%.3f" % sd, cv="%.6f" % (sd / mean),
                                    min_ns="%.3f" % min(samples), max_ns="%.3f" % max(samples),
@@ -379,10 +386,8 @@ def main(argv):
                                    minflt_per_iter="%.2f" % faults,
                                    peak_bytes=rss_peak(save, obj),
                                    tracemalloc_bytes=tracemalloc_peak(save, obj))
-                    got = None
                     mf.write("\t".join(str(row.get(c, "")).replace("\t", " ") for c in COLUMNS) + "\n")
                     mf.flush()
-                want_bytes = None
     print(out)
     return 4 if errors else 0
 
