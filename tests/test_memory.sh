@@ -2,9 +2,10 @@
 # shellcheck disable=SC2016 # awk programs in single quotes (tsv_awk and check take them as arguments)
 # The streaming save variant and peak_bytes (bench/streaming.h,
 # bench/memory.h). tests/c/test_memory.c (the release build: ASan's shadow
-# memory would count in VmHWM) verifies a streaming save per codec, bounds
-# its peak_bytes and checks the count against VmHWM; it leaves each codec's
-# streamed file and key, which Debian's python3 checks here as an
+# memory would count in VmHWM) verifies a streaming save and save+store per
+# codec (save leaves no file, save+store the stored file), bounds their
+# peak_bytes and checks the count against VmHWM; it leaves each codec's
+# streamed file (save+store's) and key, which Debian's python3 checks here as an
 # independent oracle: key = sha1(blob), the file equals what python-lz4,
 # zstandard, gzip.GzipFile(mtime=0) and zlib write for the blob in one call
 # (and decodes to it). Then a quick run writes peak_bytes on every save and
