@@ -74,7 +74,7 @@ BLAKE3_DEFS+= -DBLAKE3_TESTING
 OBJ        := $(SRC_C:%.c=$(BUILD)/%.o) $(SRC_CXX:%.cc=$(BUILD)/%.o) \
               $(BLAKE3_C:%.c=$(BUILD)/blake3/%.o) $(BLAKE3_S:%.S=$(BUILD)/blake3/%.o)
 
-.PHONY: all deps bench test check-build install uninstall clean fuzz report readme calibrate reproduce aa
+.PHONY: all deps bench test check-build install uninstall clean fuzz report readme calibrate reproduce aa memory-sweep
 all: $(BUILD)/casbench
 
 # Install missing packages only when the check finds something missing.
@@ -195,6 +195,20 @@ reproduce: deps
 	  | tail -n 1) && [ -n "$$py" ] && \
 	build/casbench report "$$run" --python "$$py" && \
 	echo "casbench: C run $$run, Python run $$py; report in $$run/REPORT.md and $$run/pr3090.tsv"
+
+# `make memory-sweep [SWEEP_ARGS=...]`: issue 16's size sweep of the weights
+# payload, 1 MB to 512 MB (rows=125 to 64000, doubling), lz4:0, sequential and
+# streaming, reuse, and its report: the Memory section's plot of peak memory
+# against size and the streaming bar (a few minutes; some 3 GiB of memory at
+# 512 MB). Three rounds are enough for the plot; the bar's times on a busy
+# machine want more (SWEEP_ARGS='--rounds 10 --min-time 0.001').
+SWEEP_ROWS ?= 125 250 500 1000 2000 4000 8000 16000 32000 64000
+SWEEP_ARGS ?= --rounds 3 --min-time 0.001
+memory-sweep: deps
+	$(MAKE) --no-print-directory BUILD=build SANITIZE= build/casbench
+	@run=$$(build/casbench run $(SWEEP_ROWS:%=--payload weights:rows=%) --codec lz4:0 --hash sha1 \
+	  --variant sequential,streaming --alloc reuse $(SWEEP_ARGS) | tail -n 1) && [ -n "$$run" ] && \
+	build/casbench report "$$run" && echo "casbench: report in $$run/REPORT.md (section Memory)"
 
 # `make aa [AA_ARGS=...]`: the A/A benchmark (infra/aa.sh): the same matrix
 # twice, compared and reported; AA.md states which targets were met.

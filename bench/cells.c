@@ -377,30 +377,29 @@ static int save_overlapped(cell *c)
     return bad;
 }
 
-/* streaming.h: the key and the stored file at the end; a verifying run
- * reads the file back for the checks every save variant passes. */
+/* streaming.h: the key, the stored bytes piece by piece (and, in
+ * save+store, the stored file) at the end; a verifying run keeps the pieces
+ * for the checks every save variant passes (save+store's file is then
+ * checked against them). */
 static int save_streaming(cell *c)
 {
-    char sub[256];
-    uint8_t *data;
+    const uint8_t *data;
     size_t n;
+    streaming_keep(c->st, c->verifying);
     if (streaming_save(c->st, c->in.obj, &c->in.popt, c->in.blob, c->in.blob_len, c->digest, c->errbuf,
                        sizeof c->errbuf) != 0)
         return 1;
     set_key(c);
     if (!c->verifying) return 0;
-    if (cb_read_file(streaming_path(c->st), SIZE_MAX / 2, &data, &n, sub, sizeof sub) != 0) {
-        cb_err(c->errbuf, sizeof c->errbuf, "streaming: read back: %.200s", sub);
-        return 1;
-    }
+    data = streaming_kept(c->st, &n);
     /* kept as the cell's mode keeps an output (out_free frees it so; a
      * cpython cell's is not a fresh mapping) */
     out_free(c, SLOT_STORED);
     if (c->spec.alloc == CELL_ALLOC_CPYTHON) c->cur_stored = py_result(c, SLOT_STORED, n);
     else c->cur_stored = n <= c->cap[SLOT_STORED] ? fresh_alloc(c->cap[SLOT_STORED]) : NULL;
-    if (c->cur_stored) memcpy(c->cur_stored, data, n);
+    if (c->cur_stored && n) memcpy(c->cur_stored, data, n);
     c->cur_stored_len = n;
-    free(data);
+    streaming_keep(c->st, 0);
     if (!c->cur_stored) return 1;
     c->out[SLOT_STORED].p = c->cur_stored;
     c->out[SLOT_STORED].n = n;
@@ -524,9 +523,9 @@ static int k_save_store(void *p)
     return bad;
 }
 
-/* The iteration leaves a stored file: save+store, or a streaming save, which
- * writes the store's file as it goes. */
-int cell_stores(const cell *c) { return c->spec.stage == CELL_SAVE_STORE || c->st; }
+/* The iteration leaves a stored file: save+store (a streaming one writes
+ * it as it goes; a streaming save writes none, as a sequential save). */
+int cell_stores(const cell *c) { return c->spec.stage == CELL_SAVE_STORE; }
 
 /* With the timer paused: the next iteration must find no file, as the first
  * save of a new key does. */
@@ -597,9 +596,11 @@ cell *cell_create(const cell_spec *spec, const cell_input *in, char *err, size_t
         if (!c->ho) { cb_err(err, errlen, "variant %s: %s", spec->variant->name, sub); goto fail; }
     }
     if ((spec->stage == CELL_SAVE || spec->stage == CELL_SAVE_STORE) && spec->variant->run == save_streaming) {
-        if (!spec->store_dir) { cb_err(err, errlen, "variant streaming: no store directory"); goto fail; }
-        c->st = streaming_create(spec->codec, c->cctx, spec->level, spec->hash, c->hstate, spec->store_dir,
-                                 spec->store_fsync, err, errlen);
+        /* save: no file (the key and the stored bytes, as sequential's
+         * save); save+store: the store's file, written as it goes */
+        c->st = streaming_create(spec->codec, c->cctx, spec->level, spec->hash, c->hstate,
+                                 spec->stage == CELL_SAVE_STORE ? spec->store_dir : NULL, spec->store_fsync, err,
+                                 errlen);
         if (!c->st) goto fail;
     }
     if (in->obj) c->cap[SLOT_PICKLE] = pickle_bound(in->obj, &in->popt);

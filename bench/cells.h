@@ -91,10 +91,10 @@ typedef struct cell cell;
  *                    both are done. Hand-off by condition variable.
  *   overlapped-spin  the same with a spinning hand-off (handoff.h)
  *   streaming        never the whole pickle: pickled through a fixed window,
- *                    each piece hashed and compressed into the store's
- *                    temporary file, renamed to <key[:2]>/<key> at the end
- *                    (streaming.h; needs the streaming members and
- *                    cell_spec.store_dir, in the save stage too)
+ *                    each piece hashed and compressed as it is made; in
+ *                    save+store written to the store's temporary file as it
+ *                    goes, renamed to <key[:2]>/<key> at the end; in save
+ *                    no file (streaming.h; needs the streaming members)
  * The worker thread of the overlapped variants is created with the cell,
  * outside timing. When the process is pinned to one CPU (run --cpu N) the
  * worker is pinned to the next online CPU (handoff_worker_cpu), never to N;

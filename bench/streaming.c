@@ -22,9 +22,12 @@ struct streaming {
     const hash_desc *hash;
     void *hstate;
     int fsync;
+    int to_file;              /* save+store: the output goes to a file under root */
     uint8_t *window;
+    uint8_t *kept;            /* streaming_keep: the stored bytes of the last save */
+    size_t kept_len, kept_cap;
+    int keep;
     char root[PATH_MAX], tmp[PATH_MAX], dir[PATH_MAX], path[PATH_MAX];
-    uint64_t stored;
     int ring_fd;              /* the output's pages (a memfd of STREAMING_RING bytes) */
     uint64_t seed;            /* of the marks */
     /* one save */
@@ -47,7 +50,7 @@ streaming *streaming_create(const codec_desc *codec, void *cctx, int level, cons
         cb_err(err, errlen, "%s has no streaming compression", codec->name);
         return NULL;
     }
-    if (strlen(root) + 2 * HASH_MAX_DIGEST + 16 >= PATH_MAX) {
+    if (root && strlen(root) + 2 * HASH_MAX_DIGEST + 16 >= PATH_MAX) {
         cb_err(err, errlen, "store directory name too long");
         return NULL;
     }
@@ -81,7 +84,9 @@ streaming *streaming_create(const codec_desc *codec, void *cctx, int level, cons
     s->hstate = hstate;
     s->fsync = fsync;
     s->page = sysconf(_SC_PAGESIZE);
-    snprintf(s->root, sizeof s->root, "%s", root);
+    s->to_file = root != NULL;
+    s->fd = -1;
+    if (root) snprintf(s->root, sizeof s->root, "%s", root);
     return s;
 }
 
@@ -99,18 +104,33 @@ void streaming_destroy(streaming *s)
     streaming_remove(s);
     close(s->ring_fd);
     free(s->window);
+    free(s->kept);
     free(s);
 }
 
-const char *streaming_path(const streaming *s) { return s->path; }
-uint64_t streaming_stored_len(const streaming *s) { return s->stored; }
+void streaming_keep(streaming *s, int on)
+{
+    s->keep = on;
+    if (!on) {
+        free(s->kept);
+        s->kept = NULL;
+        s->kept_len = s->kept_cap = 0;
+    }
+}
+
+const uint8_t *streaming_kept(const streaming *s, size_t *n)
+{
+    *n = s->kept_len;
+    return s->kept;
+}
+
 uint64_t streaming_held(const streaming *s) { (void)s; return STREAMING_WINDOW + STREAMING_RING; }
 
 /* The output's pages the codec has not reached carry a mark in their first
  * 16 bytes, a pair of words drawn per save, unlike anything a codec writes;
  * the codec writes its output in order, a page from its start on. Marked:
  * the pages from `from` to `to` (only pages whose bytes of the ring's last
- * lap are in the file already). */
+ * lap were handed to the sink already). */
 static void mark_pages(streaming *s, size_t from, size_t to)
 {
     size_t pg = (size_t)s->page, npages = s->map_span / pg;
@@ -118,21 +138,39 @@ static void mark_pages(streaming *s, size_t from, size_t to)
 }
 
 /* The output's pages in [from, to) mapped in ahead of the codec (no fault
- * on its first write; without MADV_POPULATE_WRITE, before Linux 5.14, they
- * fault in as they are marked), those before `from` out: a ring's worth of
- * pages is mapped at once, which the process's RSS counts once (a page of
- * the ring mapped at two places would count twice there, though it is one
- * page). */
+ * on its first write), those before `from` out: a ring's worth of pages is
+ * mapped at once, which the process's RSS counts once (a page of the ring
+ * mapped at two places would count twice there, though it is one page).
+ * The first call maps the ring in (MADV_POPULATE_WRITE; before Linux 5.14
+ * its pages fault in as they are marked); the next ones move the pages
+ * behind `from` a ring ahead with mremap, which carries their page table
+ * entries over instead of unmapping them and faulting them in again (that
+ * was a sixth of a 64 MB save's time). A move never crosses a lap of the
+ * ring (one mapping each); where one fails, the pages are unmapped and
+ * mapped in anew. */
 static void map_ahead(streaming *s, size_t from, size_t to)
 {
+    int populate = s->mapped_to == 0;   /* the first lap */
     to = to < s->map_span ? to : s->map_span;
-    if (from > s->mapped_from) {
-        madvise(s->map + s->mapped_from, from - s->mapped_from, MADV_DONTNEED);
-        s->mapped_from = from;
+    while (s->mapped_from < from) {
+        size_t a = s->mapped_from, lap_end = (a / STREAMING_RING + 1) * STREAMING_RING;
+        size_t b = from < lap_end ? from : lap_end;
+        if (b + STREAMING_RING > s->map_span) {
+            madvise(s->map + a, b - a, MADV_DONTNEED);   /* the last lap: nothing ahead */
+        } else if (mremap(s->map + a, b - a, b - a, MREMAP_MAYMOVE | MREMAP_FIXED, s->map + a + STREAMING_RING) ==
+                   MAP_FAILED) {
+            madvise(s->map + a, b - a, MADV_DONTNEED);
+            populate = 1;
+        } else {
+            /* the hole stays reserved: nothing else may be mapped inside
+             * the output, which is unmapped whole at the end */
+            mmap(s->map + a, b - a, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+        }
+        s->mapped_from = b;
     }
+    /* the moves brought [mapped_to, to) in, unless one failed */
     if (to > s->mapped_to) {
-        size_t at = s->mapped_to > from ? s->mapped_to : from;
-        madvise(s->map + at, to - at, MADV_POPULATE_WRITE);
+        if (populate) madvise(s->map + s->mapped_to, to - s->mapped_to, MADV_POPULATE_WRITE);
         s->mapped_to = to;
     }
 }
@@ -149,9 +187,38 @@ static size_t output_end_page(const streaming *s, size_t from)
     return SIZE_MAX;
 }
 
-/* The output up to byte `upto` into the file; 0 or -1 (errno). */
+/* Keeps a copy of the output's bytes [from, upto) (streaming_keep); 0 or
+ * -1 (errno ENOMEM). */
+static int keep_to(streaming *s, size_t from, size_t upto)
+{
+    size_t n = upto - from;
+    if (s->kept_len + n > s->kept_cap) {
+        size_t cap = s->kept_cap ? s->kept_cap : STREAMING_RING;
+        while (cap < s->kept_len + n) cap *= 2;
+        uint8_t *p = realloc(s->kept, cap);
+        if (!p) {
+            errno = ENOMEM;
+            return -1;
+        }
+        s->kept = p;
+        s->kept_cap = cap;
+    }
+    memcpy(s->kept + s->kept_len, s->map + from, n);
+    s->kept_len += n;
+    return 0;
+}
+
+/* The output up to byte `upto` handed to the sink: the file (save+store),
+ * or nothing (save: the stored bytes were made, in the ring, as
+ * sequential's save makes them in its buffer; they are dropped with the
+ * ring's next lap); kept too while streaming_keep is on. 0 or -1 (errno). */
 static int flush_to(streaming *s, size_t upto)
 {
+    if (s->keep && upto > s->flushed && keep_to(s, s->flushed, upto) != 0) return -1;
+    if (!s->to_file) {
+        if (upto > s->flushed) s->flushed = upto;
+        return 0;
+    }
     while (s->flushed < upto) {
         ssize_t w = pwrite(s->fd, s->map + s->flushed, upto - s->flushed, (off_t)s->flushed);
         if (w < 0 && errno == EINTR) continue;
@@ -162,8 +229,8 @@ static int flush_to(streaming *s, size_t upto)
 }
 
 /* The output's whole pages up to the one the codec is writing go to the
- * file (write(): the page cache); the ring's pages behind them are then free
- * for the next lap, and marked there. The page being written stays. A ring's
+ * sink (flush_to); the ring's pages behind them are then free for the next
+ * lap, moved there and marked. The page being written stays. A ring's
  * worth of output since the last drop would have overwritten itself: an
  * error (EOVERFLOW), never met by the codecs' output for one window of
  * input (streaming.h). */
@@ -229,46 +296,81 @@ static int produce(streaming *s, const pyobj *obj, const pickle_options *popt, c
     if (s->codec_err)
         return cb_err(err, errlen, "streaming: %s %s", s->codec->name, codec_error_name(s->codec_err));
     if (s->write_errno)
-        return cb_err(err, errlen, "streaming: cannot write %s: %s", s->tmp, strerror(s->write_errno));
+        return cb_err(err, errlen, "streaming: cannot write %s: %s", s->to_file ? s->tmp : "the stored bytes",
+                      strerror(s->write_errno));
+    return 0;
+}
+
+/* The stream's file in place, once the key is known: the existence check
+ * (a hit removes the file), then the rename to ROOT/<key[:2]>/<key>. */
+static int store_file(streaming *s, const uint8_t *digest, char *err, size_t errlen)
+{
+    char key[2 * HASH_MAX_DIGEST + 1];
+    struct stat st;
+    if (s->fsync && fsync(s->fd) != 0) return fail_errno(err, errlen, "fsync", s->tmp);
+    hash_hex(digest, s->hash->digest_bytes, key);
+    if (snprintf(s->dir, sizeof s->dir, "%s/%.2s", s->root, key) >= (int)sizeof s->dir ||
+        snprintf(s->path, sizeof s->path, "%s/%s", s->dir, key) >= (int)sizeof s->path) {
+        s->path[0] = 0;
+        return cb_err(err, errlen, "streaming: store directory name too long");
+    }
+    if (stat(s->path, &st) == 0) {
+        unlink(s->tmp);   /* a hit: compressed and written for nothing */
+        s->tmp[0] = s->path[0] = 0;
+        return 0;
+    }
+    if (mkdir(s->dir, 0777) != 0 && errno != EEXIST) {
+        s->path[0] = 0;
+        return fail_errno(err, errlen, "create", s->dir);
+    }
+    if (rename(s->tmp, s->path) != 0) {
+        s->path[0] = 0;
+        return fail_errno(err, errlen, "rename to", s->path);
+    }
+    s->tmp[0] = 0;
     return 0;
 }
 
 int streaming_save(streaming *s, const pyobj *obj, const pickle_options *popt, const uint8_t *blob,
                    size_t blob_len, uint8_t *digest, char *err, size_t errlen)
 {
-    char key[2 * HASH_MAX_DIGEST + 1], sub[256];
+    char sub[256];
     uint64_t total = blob_len;
     size_t r;
-    int fd, rc = -1;
-    struct stat st;
+    int rc = -1;
 
     s->codec_err = 0;
     s->write_errno = 0;
-    s->stored = 0;
     s->flushed = 0;
+    s->kept_len = 0;
+    s->tmp[0] = 0;
     if (obj) {
         total = pickle_size(obj, popt, s->window, STREAMING_WINDOW, sub, sizeof sub);
         if (total == 0) return cb_err(err, errlen, "streaming: pickle: %s", sub);
     }
     s->map_len = s->codec->bound((size_t)total, s->level);
-    if (snprintf(s->tmp, sizeof s->tmp, "%s/.tmpXXXXXX", s->root) >= (int)sizeof s->tmp)
-        return cb_err(err, errlen, "streaming: store directory name too long");
-    fd = mkstemp(s->tmp);
-    if (fd < 0) return fail_errno(err, errlen, "create a temporary file in", s->root);
-    s->fd = fd;
+    if (s->to_file) {
+        if (snprintf(s->tmp, sizeof s->tmp, "%s/.tmpXXXXXX", s->root) >= (int)sizeof s->tmp)
+            return cb_err(err, errlen, "streaming: store directory name too long");
+        s->fd = mkstemp(s->tmp);
+        if (s->fd < 0) {
+            s->tmp[0] = 0;
+            return fail_errno(err, errlen, "create a temporary file in", s->root);
+        }
+    }
     /* The output: address space of the bound's size, the ring mapped over
      * it lap after lap. */
     s->map_span = ((s->map_len + (size_t)s->page) / STREAMING_RING + 1) * STREAMING_RING;   /* a page past the bound */
     s->map = mmap(NULL, s->map_span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (s->map == MAP_FAILED) {
         s->map = NULL;
-        fail_errno(err, errlen, "map an output of", s->tmp);
+        cb_err(err, errlen, "streaming: cannot map an output of %zu bytes: %s", s->map_len, strerror(errno));
         goto out;
     }
     for (size_t off = 0; off < s->map_span; off += STREAMING_RING)
         if (mmap(s->map + off, STREAMING_RING, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, s->ring_fd, 0) ==
             MAP_FAILED) {
-            fail_errno(err, errlen, "map an output of", s->tmp);
+            cb_err(err, errlen, "streaming: cannot map an output of %zu bytes: %s", s->map_len, strerror(errno));
             goto out;
         }
     s->mark[0] = cb_splitmix64(&s->seed);
@@ -292,46 +394,20 @@ int streaming_save(streaming *s, const pyobj *obj, const pickle_options *popt, c
         goto out;
     }
     if (drop_output(s) != 0 || flush_to(s, r) != 0) {
-        fail_errno(err, errlen, "write", s->tmp);
+        if (s->to_file) fail_errno(err, errlen, "write", s->tmp);
+        else cb_err(err, errlen, "streaming: cannot keep the stored bytes: %s", strerror(errno));
         goto out;
     }
-    s->stored = r;
     munmap(s->map, s->map_span);
     s->map = NULL;
-    if (s->fsync && fsync(fd) != 0) {
-        fail_errno(err, errlen, "fsync", s->tmp);
-        goto out;
-    }
     /* Only now is the key known: the existence check comes after the work. */
-    hash_hex(digest, s->hash->digest_bytes, key);
-    if (snprintf(s->dir, sizeof s->dir, "%s/%.2s", s->root, key) >= (int)sizeof s->dir ||
-        snprintf(s->path, sizeof s->path, "%s/%s", s->dir, key) >= (int)sizeof s->path) {
-        cb_err(err, errlen, "streaming: store directory name too long");
-        s->path[0] = 0;
-        goto out;
-    }
-    if (stat(s->path, &st) == 0) {
-        unlink(s->tmp);   /* a hit: compressed and written for nothing */
-        s->path[0] = 0;
-        rc = 0;
-        goto out;
-    }
-    if (mkdir(s->dir, 0777) != 0 && errno != EEXIST) {
-        fail_errno(err, errlen, "create", s->dir);
-        s->path[0] = 0;
-        goto out;
-    }
-    if (rename(s->tmp, s->path) != 0) {
-        fail_errno(err, errlen, "rename to", s->path);
-        s->path[0] = 0;
-        goto out;
-    }
-    s->tmp[0] = 0;
-    rc = 0;
+    rc = s->to_file ? store_file(s, digest, err, errlen) : 0;
 out:
     if (s->map) munmap(s->map, s->map_span);
     s->map = NULL;
-    close(fd);
-    if (rc != 0 && s->tmp[0]) unlink(s->tmp);
+    if (s->fd >= 0) close(s->fd);
+    s->fd = -1;
+    if (s->tmp[0]) unlink(s->tmp);
+    s->tmp[0] = 0;
     return rc;
 }

@@ -10,19 +10,29 @@
  * one small ring of pages (a memfd of STREAMING_RING bytes) mapped over and
  * over; after every window of input, its whole pages up to the one the codec
  * is writing (the first that still begins with a mark written into the
- * pages ahead of it) are written to the store's temporary file
- * (ROOT/.tmpXXXXXX: the page cache) and unmapped, and the ring's pages for
- * the next stretch are mapped in ahead (MADV_POPULATE_WRITE) and marked, so
- * that only the window and the ring are resident and mapped, and no page is
- * allocated, zeroed or faulted one by one. What it replaced, at 64 MB, lz4:0,
- * streaming's time over sequential's (reuse, interleaved rounds, busy 2-vCPU
- * machine): a shared mapping of the file as the output, 2.5x (every first
- * write of a page faults into the file system); fresh anonymous pages
- * written out with pwrite, 1.4-1.6x; the ring found by /proc/self/pagemap,
- * its pages faulted in one by one, 1.5x; this, 1.3x (the rest is mostly
- * writing the file, which sequential's save does not); at the end
- * the key is known, the file is cut to the stream's size and renamed to
- * ROOT/<key[:2]>/<key>, metaflow's layout (store.h).
+ * pages ahead of it) are handed to the sink and moved a ring ahead (mremap:
+ * their page table entries go with them) for the next stretch, and marked,
+ * so that only the window and the ring are resident and mapped, and no page
+ * is allocated, zeroed or faulted one by one.
+ *
+ * The sink is what tells the two rows apart, so that each means what
+ * sequential's row of the same stage means:
+ *  - `save` (no root): the key and the stored bytes, nothing written: each
+ *    piece of the stream was made in the ring, as sequential's save makes
+ *    the whole stream in its buffer, and is dropped by the ring's next lap;
+ *  - `save+store` (a root): each piece is also written to the store's
+ *    temporary file (ROOT/.tmpXXXXXX: the page cache) as it goes; at the end
+ *    the key is known and the file is renamed to ROOT/<key[:2]>/<key>,
+ *    metaflow's layout (store.h).
+ * What the ring replaced, at 64 MB, lz4:0, streaming's time over
+ * sequential's (reuse, interleaved rounds, busy 2-vCPU machine), when the
+ * save wrote the file: a shared mapping of the file as the output, 2.5x
+ * (every first write of a page faults into the file system); fresh
+ * anonymous pages written out with pwrite, 1.4-1.6x; the ring found by
+ * /proc/self/pagemap, its pages faulted in one by one, 1.5x; the ring's
+ * pages unmapped behind the codec and mapped in again ahead of it
+ * (MADV_DONTNEED, MADV_POPULATE_WRITE), 1.3x (a sixth of it in
+ * faultin_page_range). Moved with mremap: `save` 0.88x, `save+store` 0.95x.
  *
  * The stream's header carries the pickle's size (LZ4 and zstd frames do, so
  * that the bytes equal one-shot compress()'s): it is found first by a pass
@@ -54,27 +64,32 @@
 typedef struct streaming streaming;
 
 /* A saver for one cell: the codec context (at `level`) and hash state are
- * the caller's, used by one save at a time; root MUST be an existing,
- * writable directory; fsync: each file is fsync'd before its rename. NULL
- * with a message in err when the codec has no streaming members or memory
- * cannot be had. */
+ * the caller's, used by one save at a time; root: NULL for the `save` stage
+ * (no file), else an existing, writable directory, the store of
+ * `save+store`; fsync: each file is fsync'd before its rename. NULL with a
+ * message in err when the codec has no streaming members or memory cannot
+ * be had. */
 streaming *streaming_create(const codec_desc *codec, void *cctx, int level, const hash_desc *hash,
                             void *hstate, const char *root, int fsync, char *err, size_t errlen);
 void streaming_destroy(streaming *s);   /* accepts NULL; removes the last saved file */
 
 /* One save of obj (or, when obj is NULL, of the given blob, as file
- * payloads are saved): digest receives the key's digest, and the file
- * ROOT/<key[:2]>/<key> holds the stored bytes, unless it existed already
- * (a deduplication hit: the new file is removed). 0, or -1 with a
- * one-line message in err. With memory counting on (memory.h), it counts
- * its window (held) and the resident pages of its mapped output. */
+ * payloads are saved): digest receives the key's digest; with a root, the
+ * file ROOT/<key[:2]>/<key> holds the stored bytes, unless it existed
+ * already (a deduplication hit: the new file is removed). 0, or -1 with a
+ * one-line message in err. Its window and ring are held from
+ * streaming_create on (streaming_held); it allocates nothing else, unless
+ * streaming_keep is on. */
 int streaming_save(streaming *s, const pyobj *obj, const pickle_options *popt, const uint8_t *blob,
                    size_t blob_len, uint8_t *digest, char *err, size_t errlen);
 
-/* After a save: the stored file's path and size. */
-const char *streaming_path(const streaming *s);
-uint64_t streaming_stored_len(const streaming *s);
-/* Bytes the saver holds between saves (its window). */
+/* With on, the saves that follow also keep a copy of the stored bytes,
+ * read with streaming_kept (valid until the next save): O(blob) memory,
+ * for verification only, never while timed or counted. Off frees it. */
+void streaming_keep(streaming *s, int on);
+const uint8_t *streaming_kept(const streaming *s, size_t *n);
+
+/* Bytes the saver holds between saves (its window and ring). */
 uint64_t streaming_held(const streaming *s);
 /* Removes the last saved file and its key directory when empty (between
  * timed iterations, untimed: the next save must be a miss). */

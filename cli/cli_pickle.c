@@ -14,13 +14,15 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: casbench pickle PAYLOAD [--protocol P] [--seed N] [--numpy 1|2]\n"
+            "usage: casbench pickle PAYLOAD [--protocol P] [--seed N] [--numpy 1|2] [--name]\n"
             "\n"
             "Writes the bytes CPython 3.11's pickle.dumps(obj, protocol=P) writes for the\n"
             "payload's object to standard output (which must not be a terminal).\n"
             "  --protocol P   2, 3, 4 or 5 (default 4, as metaflow since 2.13.10)\n"
             "  --seed N       generator seed, 0..2^64-1 (default 0)\n"
             "  --numpy M      ndarray reduce of numpy 1.x (numpy.core, default) or 2.x (numpy._core)\n"
+            "  --name         print the payload's name as results name it (matrix.tsv's payload\n"
+            "                 column: `weights` for weights:rows=1000) instead of the pickle\n"
             "\n");
     payload_print_help(out);
 }
@@ -31,11 +33,11 @@ int cli_pickle(int argc, char **argv)
     uint64_t seed = 0;
     const char *spec = NULL, *v;
     char err[512];
-    int i;
+    int i, name_only = 0;
 
     static const struct option longopts[] = {
         CB_OPT_VALUE("protocol", 'p'), CB_OPT_VALUE("seed", 's'),
-        CB_OPT_VALUE("numpy", 'n'), CB_OPT_HELP,
+        CB_OPT_VALUE("numpy", 'n'), CB_OPT_FLAG("name", 'N'), CB_OPT_HELP,
         CB_OPT_FLAG("version", 'V'), CB_OPT_END,
     };
     int c;
@@ -60,6 +62,7 @@ int cli_pickle(int argc, char **argv)
                 cb_fail(CB_EXIT_INPUT, "--numpy %s: %s", CB_Q(v), err);
             opt.numpy_major = (int)iv;
             break;
+        case 'N': name_only = 1; break;
         default: cb_fail(CB_EXIT_USAGE, "pickle: %s (see casbench pickle --help)", err);
         }
     }
@@ -68,12 +71,18 @@ int cli_pickle(int argc, char **argv)
         spec = argv[i];
     }
     if (!spec) cb_fail(CB_EXIT_USAGE, "pickle: no payload given (see casbench pickle --help)");
-    if (isatty(STDOUT_FILENO))
+    if (!name_only && isatty(STDOUT_FILENO))
         cb_fail(CB_EXIT_USAGE, "pickle: refusing to write a binary pickle to a terminal (redirect stdout)");
 
     int status;
     payload *pl = payload_create(spec, seed, &status, err, sizeof err);
     if (!pl) cb_fail(status, "%s", err);
+    if (name_only) {
+        if (printf("%s\n", payload_name(pl)) < 0 || fflush(stdout) != 0)
+            cb_fail(CB_EXIT_ENV, "stdout: write failed: %s", strerror(errno));
+        payload_free(pl);
+        return CB_EXIT_OK;
+    }
     size_t len;
     const uint8_t *blob;
     uint8_t *buf;

@@ -5,7 +5,8 @@ For each payload, codec and save variant, measures the peak extra memory of one
 save beyond its input object, as casbench's peak_bytes does for C
 (results/README.md), and times it, then writes a run directory in casbench's
 schema: matrix.tsv (stage save, alloc fresh, with peak_bytes and
-tracemalloc_bytes) and env.tsv (runtime=python).
+tracemalloc_bytes; the payload column names each payload as casbench's
+results do, `casbench pickle --name`) and env.tsv (runtime=python).
 
 usage: infra/python_memory.py [FLAGS]
 
@@ -19,17 +20,19 @@ flags:
   --out DIR           run directory (default results/<host>-pymem-<UTC>/); never overwritten
   -h, --help          this text
 
-The variants (the `variant` column; key sha1, protocol 4, as metaflow saves):
+The variants (the `variant` column; key sha1, protocol 4, as metaflow saves). A
+row is casbench's `save` stage: the key and the stored bytes, no file written.
   sequential  metaflow's: blob = pickle.dumps(obj, 4); key = sha1(blob); the codec's
               one-shot call (gzip:3 through GzipFile over BytesIO, as metaflow's
-              _pack_v1); the stored bytes written to DIR/<key[:2]>/<key> (temp + rename)
+              _pack_v1): the stored bytes, whole, in memory
   streaming   pickle.dump(obj, writer, 4) into a file-like object that hashes each
               piece (in 256 KiB slices) and feeds it to the codec's streaming API (lz4.frame.
-              LZ4FrameCompressor, zstandard stream_writer, GzipFile) writing into a
-              temporary file, renamed to <key[:2]>/<key> when the key is known. LZ4 and
+              LZ4FrameCompressor, zstandard stream_writer, GzipFile), whose output goes
+              to a sink that drops each compressed piece (a store would write it to its
+              temporary file, renamed to <key[:2]>/<key> when the key is known). LZ4 and
               zstd frames carry the blob's size, so a first pickle.dump into a writer
               that only counts finds it. Verified: same key and same stored bytes
-              as sequential.
+              as sequential (a verifying save collects the pieces).
 
 The memory of one save (the input object is built before and not counted):
   peak_bytes         the resident high-water mark of a forked child during the save
@@ -41,10 +44,19 @@ The memory of one save (the input object is built before and not counted):
                      freed: glibc's dynamic threshold would otherwise serve them from the
                      heap, whose freed memory stays resident, by an amount that depends
                      on what the process freed before (at 8 MB, gzip:3: 24 MB after
-                     some saves, 30 MB after none). It first saves a small object of the
-                     same kinds, so that the code pages a fork leaves unmapped are
-                     faulted in beforehand, then returns glibc's free heap memory to the
-                     kernel (malloc_trim), so that the save's pages are new pages.
+                     some saves, 30 MB after none). Every save of the script runs in a
+                     forked child (verification, timing, memory), the script's own
+                     process only builds the objects: no save leaves large free chunks
+                     in the heap a later child starts from, which glibc would serve that
+                     child's large requests from whatever the threshold (it maps a chunk
+                     only when no free one fits: at 2 MB, gzip:3, a child forked after
+                     three saves in the parent measured 7.4 MB, one forked before any
+                     6.0 MB). The child then sets the threshold (and the trim threshold,
+                     256 KiB), saves the object once, untimed (the warm-up of casbench's
+                     forked check, bench/memory.h: code pages a fork leaves unmapped,
+                     lazily made state), returns glibc's free heap memory to the kernel
+                     (malloc_trim), and measures the second save, whose pages are then
+                     new pages: the same state whatever ran before.
   tracemalloc_bytes  tracemalloc's peak over the same save in another child: the
                      bytes Python's allocators handed out at once, written or not (a
                      buffer allocated ahead of its contents counts whole), zlib's state
@@ -57,7 +69,7 @@ exit status: 0 done; 1 usage; 2 bad input; 3 environment; 4 a cell failed verifi
 
 import gzip
 import hashlib
-import io
+import json
 import os
 import pickle
 import socket
@@ -76,30 +88,31 @@ COLUMNS = pp.COLUMNS + ["tracemalloc_bytes"]   # peak_bytes is one of casbench's
 CHUNK = 256 * 1024   # casbench's streaming window (bench/streaming.h)
 
 
-# ---- the two save paths, each writing ROOT/<key[:2]>/<key> ----
-def place(root, tmp, key):
-    d = os.path.join(root, key[:2])
-    os.makedirs(d, exist_ok=True)
-    path = os.path.join(d, key)
-    os.rename(tmp, path)
-    return path
-
-
-def temp_file(root):
-    import tempfile
-    fd, tmp = tempfile.mkstemp(dir=root, prefix=".tmp")
-    return os.fdopen(fd, "wb"), tmp
-
-
-def save_sequential(obj, codec, root):
+# ---- the two save paths: (key, stored bytes or None) ----
+def save_sequential(obj, codec, keep=False):
+    """keep: return the stored bytes (the verifying save); either way they
+    were made whole, as metaflow makes them."""
     comp = codec[0]
     blob = pickle.dumps(obj, protocol=4)
     key = hashlib.sha1(blob).hexdigest()
     stored = comp(blob)
-    f, tmp = temp_file(root)
-    with f:
-        f.write(stored)
-    return key, place(root, tmp, key)
+    return key, stored if keep else None
+
+
+class Sink:
+    """Where a streaming save's compressed pieces go instead of a file:
+    dropped, or collected for verification."""
+
+    def __init__(self, keep):
+        self.pieces = [] if keep else None
+
+    def write(self, b):
+        if self.pieces is not None:
+            self.pieces.append(bytes(b))
+        return len(b)
+
+    def flush(self):
+        pass
 
 
 class Counter:
@@ -158,16 +171,15 @@ class HashCompress:
             self.c.close()
 
 
-def save_streaming(obj, codec_name, level, root, libs):
+def save_streaming(obj, codec_name, level, libs, keep=False):
     lz4, _xxhash, zstandard = libs
     n = Counter()
     pickle.dump(obj, n, protocol=4)
-    f, tmp = temp_file(root)
-    with f:
-        w = HashCompress(codec_name, level, n.n, f, zstandard, lz4)
-        pickle.dump(obj, w, protocol=4)
-        w.close()
-    return w.h.hexdigest(), place(root, tmp, w.h.hexdigest())
+    sink = Sink(keep)
+    w = HashCompress(codec_name, level, n.n, sink, zstandard, lz4)
+    pickle.dump(obj, w, protocol=4)
+    w.close()
+    return w.h.hexdigest(), b"".join(sink.pieces) if keep else None
 
 
 # ---- memory of one call, in a forked child ----
@@ -180,43 +192,51 @@ def status_bytes(key):
 
 
 def in_child(fn):
-    """fn() in a forked child; returns what it returns (an int), or raises."""
+    """fn() in a forked child; returns what it returns (anything JSON
+    carries), or raises. Every save of the script runs so (the docstring's
+    peak_bytes): the parent only builds the objects."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(r)
-        out = -1
+        out = None
         try:
             out = fn()
         finally:
-            os.write(w, str(out).encode())
+            data = json.dumps(out).encode()
+            while data:
+                data = data[os.write(w, data):]
             os._exit(0)
     os.close(w)
     data = b""
     while True:
-        chunk = os.read(r, 64)
+        chunk = os.read(r, 65536)
         if not chunk:
             break
         data += chunk
     os.close(r)
     os.waitpid(pid, 0)
-    v = int(data or b"-1")
-    if v < 0:
+    v = json.loads(data or b"null")
+    if v is None:
         raise RuntimeError("the measuring child failed")
     return v
 
 
-def warm_object():
-    import numpy
-    return {"a": numpy.zeros(8), "b": b"x" * 16, "s": "x", "l": [1, 2.0, None]}
-
-
-M_MMAP_THRESHOLD = -3   # glibc's mallopt parameter
+M_TRIM_THRESHOLD = -1   # glibc's mallopt parameters
+M_MMAP_THRESHOLD = -3
 
 
 def libc():
     import ctypes
     return ctypes.CDLL("libc.so.6")
+
+
+def fix_thresholds():
+    """glibc's initial thresholds, fixed (mallopt turns the dynamic raise
+    off): large allocations mapped and unmapped on their own, whatever the
+    process freed before (the docstring's peak_bytes)."""
+    libc().mallopt(M_MMAP_THRESHOLD, 128 * 1024)
+    libc().mallopt(M_TRIM_THRESHOLD, 256 * 1024)
 
 
 def release_free_memory():
@@ -225,12 +245,10 @@ def release_free_memory():
     libc().malloc_trim(0)
 
 
-def rss_peak(save, obj, warm):
+def rss_peak(save, obj):
     def child():
-        # a fixed threshold: large allocations mapped and unmapped, whatever the
-        # parent freed before (the docstring's peak_bytes)
-        libc().mallopt(M_MMAP_THRESHOLD, 128 * 1024)
-        save(warm)
+        fix_thresholds()
+        save(obj)
         release_free_memory()
         with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
             f.write("5")
@@ -240,9 +258,9 @@ def rss_peak(save, obj, warm):
     return in_child(child)
 
 
-def tracemalloc_peak(save, obj, warm):
+def tracemalloc_peak(save, obj):
     def child():
-        save(warm)
+        save(obj)
         tracemalloc.start()
         save(obj)
         peak = tracemalloc.get_traced_memory()[1]
@@ -294,6 +312,18 @@ def write_env(path, a, utc):
             f.write("%s\t%s\n" % (k, v))
 
 
+def canonical_name(name, casbench):
+    """The payload's name as casbench's results name it (`weights` for
+    weights:rows=1000), so that the report pairs the two runs' rows."""
+    import subprocess
+    p = subprocess.run([casbench, "pickle", "--name", name], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, check=False)
+    if p.returncode != 0 or not p.stdout.strip():
+        pp.die(2 if p.returncode == 2 else 3, name, "casbench pickle --name exited %d: %s" % (
+            p.returncode, p.stderr.decode("utf-8", "replace").strip() or "no name"))
+    return p.stdout.decode("utf-8").strip()
+
+
 def main(argv):
     a = parse_args(argv)
     libs = pp.import_libs()
@@ -303,66 +333,61 @@ def main(argv):
         socket.gethostname(), time.strftime("%Y%m%dT%H%M%SZ", utc)))
     if os.path.exists(out):
         pp.die(2, out, "exists; a run directory is never overwritten")
+    objects = [(canonical_name(name, a["casbench"]),) + tuple(pp.objects_from_casbench(name, a["casbench"]))
+               for name in a["payload"]]
     os.makedirs(out)
-    store = os.path.join(out, ".store")
-    os.makedirs(store)
     write_env(os.path.join(out, "env.tsv"), a, utc)
     errors = 0
     with open(os.path.join(out, "matrix.tsv"), "w", encoding="utf-8", newline="\n") as mf:
         mf.write("\t".join(COLUMNS) + "\n")
-        warm = warm_object()
-        for name in a["payload"]:
-            obj, blob = pp.objects_from_casbench(name, a["casbench"])
+        for name, obj, blob in objects:
             for spec in a["codec"]:
                 cname, level = spec.split(":")
                 codec = pp.make_codec(cname, int(level), lz4, zstandard)
                 variants = {
-                    "sequential": lambda o, codec=codec: save_sequential(o, codec, store),
-                    "streaming": lambda o, cname=cname, level=int(level): save_streaming(o, cname, level, store, libs),
+                    "sequential": lambda o, keep=False, codec=codec: save_sequential(o, codec, keep),
+                    "streaming": lambda o, keep=False, cname=cname, level=int(level):
+                        save_streaming(o, cname, level, libs, keep),
                 }
-                want_key, want_path = save_sequential(obj, codec, store)
-                with open(want_path, "rb") as f:
-                    want_bytes = f.read()
-                os.unlink(want_path)
                 for vname, fn in variants.items():
                     row = {"payload": name, "protocol": 4, "pickled_bytes": len(blob), "stage": "save",
                            "variant": vname, "codec": cname, "level": level, "hash": "sha1",
                            "alloc": "fresh", "bytes_in": len(blob), "status": "ok", "message": ""}
 
                     def save(o, fn=fn):
-                        _key, path = fn(o)
-                        os.unlink(path)
+                        fn(o)
                         return 0
-                    key, path = fn(obj)
-                    with open(path, "rb") as f:
-                        got = f.read()
-                    os.unlink(path)
-                    problem = None
-                    if key != want_key or key != hashlib.sha1(blob).hexdigest():
-                        problem = "key %s, want %s" % (key, want_key)
-                    elif got != want_bytes:
-                        problem = "stored bytes differ from sequential's (%d against %d bytes)" % (
-                            len(got), len(want_bytes))
+
+                    def verify(fn=fn, codec=codec):
+                        want_key, want_bytes = save_sequential(obj, codec, keep=True)
+                        key, got = fn(obj, keep=True)
+                        if key != want_key or key != hashlib.sha1(blob).hexdigest():
+                            return [key, len(got), "key %s, want %s" % (key, want_key)]
+                        if got != want_bytes:
+                            return [key, len(got), "stored bytes differ from sequential's (%d against %d bytes)" % (
+                                len(got), len(want_bytes))]
+                        return [key, len(got), ""]
+                    key, stored_len, problem = in_child(verify)
                     if problem:
                         row.update(status="error", message=problem)
                         errors += 1
                     else:
-                        n, samples, faults = pp.measure(lambda: save(obj), a["repetitions"], 0.01)
+                        n, samples, faults = in_child(
+                            lambda save=save: pp.measure(lambda: save(obj), a["repetitions"], 0.01))
                         med = statistics.median(samples)
                         mean = statistics.fmean(samples)
                         sd = statistics.stdev(samples) if len(samples) > 1 else 0.0
-                        row.update(bytes_out=len(got), ratio="%.6f" % (len(blob) / max(1, len(got))),
+                        row.update(bytes_out=stored_len, ratio="%.6f" % (len(blob) / max(1, stored_len)),
                                    repetitions=a["repetitions"], iterations=n, median_ns="%.3f" % med,
                                    mean_ns="%.3f" % mean, stddev_ns="%.3f" % sd, cv="%.6f" % (sd / mean),
                                    min_ns="%.3f" % min(samples), max_ns="%.3f" % max(samples),
                                    mb_per_s="%.3f" % (len(blob) * 1e3 / med if med else 0),
                                    samples_ns=",".join("%.3f" % s for s in samples), key=key,
                                    minflt_per_iter="%.2f" % faults,
-                                   peak_bytes=rss_peak(save, obj, warm),
-                                   tracemalloc_bytes=tracemalloc_peak(save, obj, warm))
+                                   peak_bytes=rss_peak(save, obj),
+                                   tracemalloc_bytes=tracemalloc_peak(save, obj))
                     mf.write("\t".join(str(row.get(c, "")).replace("\t", " ") for c in COLUMNS) + "\n")
                     mf.flush()
-    os.rmdir(store) if not os.listdir(store) else None
     print(out)
     return 4 if errors else 0
 

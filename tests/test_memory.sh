@@ -2,9 +2,10 @@
 # shellcheck disable=SC2016 # awk programs in single quotes (tsv_awk and check take them as arguments)
 # The streaming save variant and peak_bytes (bench/streaming.h,
 # bench/memory.h). tests/c/test_memory.c (the release build: ASan's shadow
-# memory would count in VmHWM) verifies a streaming save per codec, bounds
-# its peak_bytes and checks the count against VmHWM; it leaves each codec's
-# streamed file and key, which Debian's python3 checks here as an
+# memory would count in VmHWM) verifies a streaming save and save+store per
+# codec (save leaves no file, save+store the stored file), bounds their
+# peak_bytes and checks the count against VmHWM; it leaves each codec's
+# streamed file (save+store's) and key, which Debian's python3 checks here as an
 # independent oracle: key = sha1(blob), the file equals what python-lz4,
 # zstandard, gzip.GzipFile(mtime=0) and zlib write for the blob in one call
 # (and decodes to it). Then a quick run writes peak_bytes on every save and
@@ -67,6 +68,10 @@ check_eq "peak_bytes is empty on every other stage" "" \
 check "the save and load rows are there to check" test "$(tsv '$col["stage"] ~ /^(save|load)$/ { n++ } END { print n + 0 }')" -ge 3
 check_eq "streaming and sequential store the same key" "1" \
   "$(tsv '$col["stage"] == "save" { print $col["key"] }' | sort -u | wc -l | tr -d ' ')"
+
+# Payload names as results write them: python_memory.py names its rows so
+# (casbench pickle --name), or the report would not pair them with C's.
+check_eq "casbench pickle --name: weights:rows=1000 is weights" "weights" "$("$CASBENCH" pickle --name weights:rows=1000)"
 
 # The Python side (infra/python_memory.py): each streaming save verified
 # against sequential's key and stored bytes by the script (a row with status

@@ -1,9 +1,10 @@
 /* test_memory.c - the streaming save variant and the memory count
  * (bench/streaming.h, bench/memory.h), on a multi-MB weights payload:
  *  - for every codec with streaming members whose stream equals one-shot:
- *    a streaming save cell verifies (same key as an independent hash, the
- *    same stored bytes as one-shot compress) and its peak_bytes stays
- *    within a few windows, while sequential's holds the whole blob;
+ *    a streaming save and save+store cell verify (same key as an
+ *    independent hash, the same stored bytes as one-shot compress), save
+ *    leaves no file and save+store the stored file, and their peak_bytes
+ *    stays within a few windows, while sequential's holds the whole blob;
  *  - the count against the process: peak_bytes of a sequential and of a
  *    streaming cell against the VmHWM of one iteration in a forked child;
  *  - with OUTDIR given: the blob and each codec's streamed file and key
@@ -171,37 +172,53 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < codec_count; i++) {
         const codec_desc *k = &codec_table[i];
         int level = k->level_default;
+        uint64_t peak = 0;
         if (!k->stream_begin || !codec_stream_same(k, level)) continue;
-        cell_spec spec = {CELL_SAVE, str, k, level, sha1, CELL_ALLOC_FRESH, dir, 0};
-        cell *c = cell_create(&spec, &in, err, sizeof err);
-        int ok = c && cell_verify(c, err, sizeof err) == 0;
-        snprintf(name, sizeof name, "%s:%d streaming: verified (key, same bytes as one-shot compress)", k->name, level);
-        if (!ok) printf("FAIL: %s: %s\n", name, err), failures++;
-        else printf("PASS: %s\n", name);
-        if (!ok) { cell_destroy(c); continue; }
-        uint64_t peak = cell_peak_bytes(c);
-        snprintf(name, sizeof name, "%s:%d streaming: peak_bytes within 4 windows on a %.0f MB blob", k->name,
-                 level, blob_len / 1e6);
-        check(name, peak <= 4 * STREAMING_WINDOW, "%.0f bytes, bound %.0f", (double)peak, 4.0 * STREAMING_WINDOW);
-        if (strcmp(k->name, "lz4") == 0) cross_check(name, c, peak, STREAMING_WINDOW);
-        if (outdir) {
-            /* one more save, its file copied for the oracle */
+        /* save: the key and the stored bytes, no file; save+store: the file too */
+        static const cell_stage stages[] = {CELL_SAVE, CELL_SAVE_STORE};
+        for (size_t si = 0; si < 2; si++) {
+            cell_stage stage = stages[si];
+            const char *sn = stage == CELL_SAVE ? "save" : "save+store";
+            cell_spec spec = {stage, str, k, level, sha1, CELL_ALLOC_FRESH, dir, 0};
+            cell *c = cell_create(&spec, &in, err, sizeof err);
+            int ok = c && cell_verify(c, err, sizeof err) == 0;
+            snprintf(name, sizeof name, "%s:%d streaming %s: verified (key, same bytes as one-shot compress%s)",
+                     k->name, level, sn, stage == CELL_SAVE ? "" : ", the file holds them");
+            if (!ok) printf("FAIL: %s: %s\n", name, err), failures++;
+            else printf("PASS: %s\n", name);
+            if (!ok) { cell_destroy(c); continue; }
+            uint64_t p1 = cell_peak_bytes(c);
+            if (stage == CELL_SAVE) peak = p1;
+            snprintf(name, sizeof name, "%s:%d streaming %s: peak_bytes within 4 windows on a %.0f MB blob",
+                     k->name, level, sn, blob_len / 1e6);
+            check(name, p1 <= 4 * STREAMING_WINDOW, "%.0f bytes, bound %.0f", (double)p1, 4.0 * STREAMING_WINDOW);
+            if (strcmp(k->name, "lz4") == 0) cross_check(name, c, p1, STREAMING_WINDOW);
+            /* one more save: save leaves no file, save+store its file
+             * (copied for the oracle) */
             gb_measurement m = cell_measurement(c, "memory");
             char fname[64], path[4096];
             uint8_t *data = NULL;
             size_t n = 0;
             const char *key = cell_key(c);
             snprintf(path, sizeof path, "%s/%.2s/%s", dir, key, key);
-            snprintf(fname, sizeof fname, "%s.stored", k->name);
-            if (m.run(m.ctx) != 0 || cb_read_file(path, SIZE_MAX / 2, &data, &n, err, sizeof err) != 0 ||
-                write_file(outdir, fname, data, n) != 0) {
-                printf("FAIL: %s: cannot leave the stored file for the oracle\n", k->name);
-                failures++;
+            int ran = m.run(m.ctx) == 0;
+            int exists = access(path, F_OK) == 0;
+            snprintf(name, sizeof name, "%s:%d streaming %s: %s", k->name, level, sn,
+                     stage == CELL_SAVE ? "leaves no stored file" : "leaves the stored file at <key[:2]>/<key>");
+            check(name, ran && exists == (stage == CELL_SAVE_STORE), "ran %g, file exists %g", ran, exists);
+            if (stage == CELL_SAVE_STORE && outdir) {
+                snprintf(fname, sizeof fname, "%s.stored", k->name);
+                if (!exists || cb_read_file(path, SIZE_MAX / 2, &data, &n, err, sizeof err) != 0 ||
+                    write_file(outdir, fname, data, n) != 0) {
+                    printf("FAIL: %s: cannot leave the stored file for the oracle\n", k->name);
+                    failures++;
+                }
+                free(data);
+                snprintf(fname, sizeof fname, "%s.key", k->name);
+                write_file(outdir, fname, key, strlen(key));
             }
-            free(data);
             if (m.between) m.between(m.ctx);
-            snprintf(fname, sizeof fname, "%s.key", k->name);
-            write_file(outdir, fname, key, strlen(key));
+            cell_destroy(c);
         }
         if (strcmp(k->name, "lz4") == 0) {
             /* sequential beside it: the whole pickle and the whole stream */
@@ -221,7 +238,6 @@ int main(int argc, char **argv)
             }
             cell_destroy(sc);
         }
-        cell_destroy(c);
     }
     rmdir(dir);
     free(owned);
