@@ -613,17 +613,18 @@ static void py_unplug(void)
     while (py_nplugs > 0) free(py_plugs[--py_nplugs]);
 }
 
-/* Pieces of decreasing sizes until glibc serves one from the top chunk
- * (the break moves or the top shrinks): no hole of that size is left. */
+/* Pieces of decreasing sizes until glibc serves one from the top chunk,
+ * which starts keepcost bytes below the break: no hole of that size is
+ * left below it. */
 static void py_plug(void)
 {
     static const size_t sizes[] = {64 * 1024, 4096, 512, 64};
-    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++)
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        uint8_t *top = (uint8_t *)sbrk(0) - mallinfo2().keepcost;
         for (;;) {
-            size_t top = mallinfo2().keepcost;
-            uint8_t *brk = sbrk(0), *p = malloc(sizes[k]);
+            uint8_t *p = malloc(sizes[k]);
             if (!p) return;
-            if ((uint8_t *)sbrk(0) != brk || mallinfo2().keepcost != top) {
+            if (p >= top) {
                 free(p);
                 break;
             }
@@ -636,6 +637,7 @@ static void py_plug(void)
             }
             py_plugs[py_nplugs++] = p;
         }
+    }
 }
 
 /* Keep the heap a call reached: fill it in pieces under any mmap threshold
