@@ -591,6 +591,50 @@ int py_prepare(cell *c, char *err, size_t errlen)
  * cell's. */
 static void *py_pin;
 
+/* The free memory below the trimmed break: the holes casbench's own buffers
+ * (payload blobs, load inputs, verified outputs) leave between them, and
+ * what earlier cells freed there. glibc serves a request above the mmap
+ * threshold from such a hole when one is large enough and maps it only
+ * otherwise, so the holes made a cell's faults, and what py_settle measured
+ * of it, depend on what ran before (weights save lz4: 0, 1954 or 5861
+ * faults an iteration by the cells around it). py_settle takes them all
+ * (py_plug) before it measures or holds: every batch meets the break, the
+ * hole py_hold keeps above it, and nothing else, whatever ran before. */
+static void **py_plugs;
+static size_t py_nplugs, py_plugs_cap;
+
+static void py_unplug(void)
+{
+    while (py_nplugs > 0) free(py_plugs[--py_nplugs]);
+}
+
+/* Pieces of decreasing sizes until glibc serves one from the top chunk,
+ * which starts keepcost bytes below the break: no hole of that size is
+ * left below it. */
+static void py_plug(void)
+{
+    static const size_t sizes[] = {64 * 1024, 4096, 512, 64};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        uint8_t *top = (uint8_t *)sbrk(0) - mallinfo2().keepcost;
+        for (;;) {
+            uint8_t *p = malloc(sizes[k]);
+            if (!p) return;
+            if (p >= top) {
+                free(p);
+                break;
+            }
+            if (py_nplugs == py_plugs_cap) {
+                size_t cap = py_plugs_cap ? 2 * py_plugs_cap : 1024;
+                void **q = realloc(py_plugs, cap * sizeof *q);
+                if (!q) { free(p); return; }
+                py_plugs = q;
+                py_plugs_cap = cap;
+            }
+            py_plugs[py_nplugs++] = p;
+        }
+    }
+}
+
 /* Keep the heap a call reached: fill it in pieces under any mmap threshold
  * until a piece lies at its top, keep that piece (it stands for the objects
  * above), free the others. The call's buffers are then served from this
@@ -632,7 +676,10 @@ void py_settle(void *ctx)
     if (c->ho) wake_worker(c);
     free(py_pin);
     py_pin = NULL;
+    py_unplug();
     py_threshold_apply();
+    malloc_trim(0);
+    py_plug();
     malloc_trim(0);
     start = sbrk(0);
     /* Measured again when the threshold has risen since: a run's cells are
