@@ -610,11 +610,21 @@ static void py_unplug(void)
 
 /* Pieces of decreasing sizes until glibc serves one from the top chunk,
  * which starts keepcost bytes below the break: no hole of that size is
- * left below it. */
+ * left below it. The holes of a run are tens of MB at every settle (the
+ * heap held cells reached, below a chunk of casbench's that outlived them);
+ * in pieces of 64 KiB down to 64 bytes that was some 3,800 mallocs, frees
+ * and page faults (each piece's header, in a hole malloc_trim had
+ * returned) per settle, 20 s of an A/A matrix run. The sizes fall by 4 from
+ * 16 MiB: a hole takes at most three pieces of each. A piece at or above
+ * the mmap threshold would be mapped, not taken from a hole: those sizes
+ * are skipped. Holes under 4 KiB stay: they hold no page malloc_trim could
+ * return, so a request they serve faults at most a page less than one the
+ * top serves. */
 static void py_plug(void)
 {
-    static const size_t sizes[] = {64 * 1024, 4096, 512, 64};
+    static const size_t sizes[] = {16 << 20, 4 << 20, 1 << 20, 256 << 10, 64 << 10, 16 << 10, 4 << 10};
     for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        if (sizes[k] >= py_threshold) continue;
         uint8_t *top = (uint8_t *)sbrk(0) - mallinfo2().keepcost;
         for (;;) {
             uint8_t *p = malloc(sizes[k]);
