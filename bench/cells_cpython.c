@@ -601,9 +601,10 @@ static void *py_pin;
  * (py_plug) before it measures or holds: every batch meets the break, the
  * hole py_hold keeps above it, and nothing else, whatever ran before. The
  * pieces are never freed, so a settle takes only the holes made since the
- * last: freeing them all at every settle and taking them again cost 4 s of
- * an A/A matrix run (malloc_trim handing them back, a page fault for each
- * piece's header when taken again), keeping them 0.2 s. They hold no more
+ * last: freeing them all at every settle and taking them again made the
+ * trims and plugging 4.3 s of an A/A matrix run (malloc_trim handing them
+ * back, a page fault for each piece's header when taken again), 1.8 s with
+ * the pieces kept (the trim alone, without plugging: 2.1 s). They hold no more
  * than the holes the run has made below its break (some 290 pieces in that
  * run, one page of each resident); the break then stays above the highest
  * piece, where a chunk of casbench's had put it. */
