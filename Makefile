@@ -144,6 +144,8 @@ CELL_OBJ = $(addprefix $(BUILD)/,bench/cells.o bench/cells_cpython.o bench/cells
 TEST_OBJ_test_plan     = $(TEST_OBJ) $(BUILD)/bench/plan.o $(CELL_OBJ) $(addprefix $(BUILD)/,payloads/pickle.o payloads/pyobj.o)
 # The streaming variant and the memory count.
 TEST_OBJ_test_memory   = $(TEST_OBJ) $(CELL_OBJ) $(filter $(BUILD)/payloads/%,$(OBJ))
+# The cpython cells' settle.
+TEST_OBJ_test_settle   = $(TEST_OBJ_test_memory)
 define TEST_LINK
 $(BUILD)/tests/$(1): $(BUILD)/tests/c/$(1).o $$(or $$(TEST_OBJ_$(1)),$$(TEST_OBJ))
 	$$(CXX) $$(CXXFLAGS) $$(SANFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$(QUADMATH) -lpthread -lm

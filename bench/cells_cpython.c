@@ -591,6 +591,63 @@ int py_prepare(cell *c, char *err, size_t errlen)
  * cell's. */
 static void *py_pin;
 
+/* The free memory below the trimmed break: the holes casbench's own buffers
+ * (payload blobs, load inputs, verified outputs) leave between them, and
+ * what earlier cells freed there. glibc serves a request above the mmap
+ * threshold from such a hole when one is large enough and maps it only
+ * otherwise, so the holes made a cell's faults, and what py_settle measured
+ * of it, depend on what ran before (weights save lz4: 0, 1954 or 5861
+ * faults an iteration by the cells around it). py_settle takes them all
+ * (py_plug) before it measures or holds: every batch meets the break, the
+ * hole py_hold keeps above it, and nothing else, whatever ran before. The
+ * pieces are never freed, so a settle takes only the holes made since the
+ * last: freeing them all at every settle and taking them again made the
+ * trims and plugging 4.3 s of an A/A matrix run (malloc_trim handing them
+ * back, a page fault for each piece's header when taken again), 1.8 s with
+ * the pieces kept (the trim alone, without plugging: 2.1 s). They hold no more
+ * than the holes the run has made below its break (some 290 pieces in that
+ * run, one page of each resident); the break then stays above the highest
+ * piece, where a chunk of casbench's had put it. */
+static void **py_plugs;
+static size_t py_nplugs, py_plugs_cap;
+
+/* Pieces of decreasing sizes until glibc serves one from the top chunk,
+ * which starts keepcost bytes below the break: no hole of that size is
+ * left below it. A run of weights and metrics had some 50 MB of holes at
+ * every settle (its trimmed break some 290 MB above the heap's start); in
+ * pieces of 64 KiB down to 64 bytes, plugging them took some 1,500 mallocs,
+ * frees and page faults (each piece's header, in a hole malloc_trim had
+ * returned) per settle, 3,800 in an A/A matrix run: 20 s of its 100. The
+ * sizes fall by 4 from 16 MiB: a hole takes at most three pieces of each.
+ * A piece at or above the mmap threshold would be mapped, not taken from a
+ * hole: those sizes are skipped. Holes under 4 KiB stay: they hold no page
+ * malloc_trim could return, so a request they serve faults at most a page
+ * less than one the top serves. */
+static void py_plug(void)
+{
+    static const size_t sizes[] = {16 << 20, 4 << 20, 1 << 20, 256 << 10, 64 << 10, 16 << 10, 4 << 10};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        if (sizes[k] >= py_threshold) continue;
+        uint8_t *top = (uint8_t *)sbrk(0) - mallinfo2().keepcost;
+        for (;;) {
+            uint8_t *p = malloc(sizes[k]);
+            if (!p) return;
+            if (p >= top) {
+                free(p);
+                break;
+            }
+            if (py_nplugs == py_plugs_cap) {
+                size_t cap = py_plugs_cap ? 2 * py_plugs_cap : 1024;
+                void **q = realloc(py_plugs, cap * sizeof *q);
+                if (!q) { free(p); return; }
+                py_plugs = q;
+                py_plugs_cap = cap;
+            }
+            py_plugs[py_nplugs++] = p;
+        }
+    }
+}
+
 /* Keep the heap a call reached: fill it in pieces under any mmap threshold
  * until a piece lies at its top, keep that piece (it stands for the objects
  * above), free the others. The call's buffers are then served from this
@@ -633,6 +690,8 @@ void py_settle(void *ctx)
     free(py_pin);
     py_pin = NULL;
     py_threshold_apply();
+    malloc_trim(0);
+    py_plug();
     malloc_trim(0);
     start = sbrk(0);
     /* Measured again when the threshold has risen since: a run's cells are
