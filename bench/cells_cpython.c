@@ -590,6 +590,22 @@ int py_prepare(cell *c, char *err, size_t errlen)
  * memory its calls free (py_settle); one for the process, the last settled
  * cell's. */
 static void *py_pin;
+static const cell *py_last;   /* the cell py_pin holds for */
+static void *py_last_brk;
+static size_t py_last_free;
+
+/* Whether the heap is as py_last's settle left it: the same break and, of
+ * its free bytes, at most the few hundred the harness's bookkeeping takes
+ * between two batches (more, and a piece of the hole may be gone);
+ * `record` records it. */
+static int py_heap_same(int record)
+{
+    void *b = sbrk(0);
+    size_t f = mallinfo2().fordblks;
+    int same = b == py_last_brk && f <= py_last_free && py_last_free - f <= 4096;
+    if (record) py_last_brk = b, py_last_free = f;
+    return same;
+}
 
 /* Keep the heap a call reached: fill it in pieces under any mmap threshold
  * until a piece lies at its top, keep that piece (it stands for the objects
@@ -630,6 +646,16 @@ void py_settle(void *ctx)
     gb_iter_fn run = iteration_of(c);
     uint8_t *start;
     if (c->ho) wake_worker(c);
+    /* The next batch of the cell just settled and held (a round's sub-batches)
+     * finds the heap as that one left it, as a CPython process keeps its heap
+     * pages between calls: trimmed and faulted in again before each batch,
+     * an 8 MB copy was 1.4-1.7x slower for its next few passes
+     * (infra/refault_copy.sh), which the copy-bound rows measured. Not for
+     * the pickler: whether its growth is mapped depends on the heap's exact
+     * layout, which only a new settle makes the same (test_faults.sh). */
+    int pickles = c->spec.stage == CELL_PICKLE || c->spec.stage == CELL_SAVE || c->spec.stage == CELL_SAVE_STORE;
+    if (!pickles && c == py_last && py_pin && c->py_settled_at == py_threshold && py_heap_same(0)) return;
+    py_last = NULL;
     free(py_pin);
     py_pin = NULL;
     py_threshold_apply();
@@ -658,5 +684,7 @@ void py_settle(void *ctx)
     py_hold(c, start);
     (void)run(c);
     if (cell_stores(c)) store_remove(c);
+    py_last = c;
+    (void)py_heap_same(1);
 }
 
