@@ -13,6 +13,7 @@
 #include "report_facts.h"
 #include "roundstats.h"
 #include "strbuf.h"
+#include "util.h"
 
 #define TOL_NEAR 0.10
 #define TOL_FAR 0.25
@@ -218,6 +219,25 @@ static void c_interval(const rundir_row *cr, double *lo, double *hi)
     }
 }
 
+/* Python over predicted. When the Python rows were timed in the C run's
+ * rounds (python env.tsv `timing`), sample k of both rows comes from round k:
+ * the median over the rounds of Python's sample over the C sample plus the
+ * per-call costs, so that a round slowed for both (another process on the
+ * machine) is not a prediction error; else the ratio of the medians. */
+static double paired_ratio(const report_ctx *c, const prediction *p)
+{
+    const rundir_row *w = p->py, *cr = p->c;
+    size_t n = w->nsamples;
+    if (strcmp(rundir_env(c->python, "timing"), "unknown") == 0 || !w->samples_ns || !cr->samples_ns || n < 3 ||
+        n != cr->nsamples)
+        return w->median_ns / p->pred_ns;
+    double *r = cb_xmalloc(n * sizeof *r), m;
+    for (size_t k = 0; k < n; k++) r[k] = w->samples_ns[k] / (cr->samples_ns[k] + p->over_ns);
+    m = rs_median(r, n);
+    free(r);
+    return m;
+}
+
 static void fmt_level(const rundir_row *w, char *buf, size_t n)
 {
     if (*w->codec && w->level != RUNDIR_NO_LEVEL) snprintf(buf, n, "%d", w->level);
@@ -247,7 +267,7 @@ static prediction *predict_all(const report_ctx *c, size_t *n_out, size_t *near_
         c_interval(p->c, &p->lo_ns, &p->hi_ns);
         p->lo_ns += p->over_ns;
         p->hi_ns += p->over_ns;
-        p->ratio = w->median_ns / p->pred_ns;
+        p->ratio = paired_ratio(c, p);
         near += fabs(p->ratio - 1) <= TOL_NEAR;
         far += fabs(p->ratio - 1) <= TOL_FAR;
         for (size_t a = 0; a < 3; a++) nalloc[a] += strcmp(p->c->alloc, c_allocs[a]) == 0;
@@ -342,7 +362,9 @@ void report_sec_predict(report_ctx *c, FILE *md)
             "interval is the C cell's 95 %% interval over its rounds plus the same costs. Every row "
             "is in `predict.tsv`.\n\n", py->dir, rundir_env(py, "python_implementation"),
             rundir_env(py, "python_version"),
-            strcmp(rundir_env(py, "timing"), "unknown") != 0 ? ", timed in the C run's rounds"
+            strcmp(rundir_env(py, "timing"), "unknown") != 0 ? ", timed in the C run's rounds: Python / predicted "
+                                                               "is the median over the rounds of the ratio of "
+                                                               "the two samples of each round"
                                                              : ", a separate run: drift between the two runs "
                                                                "counts as prediction error",
             nalloc[0], nalloc[1], nalloc[2]);
