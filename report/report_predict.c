@@ -91,10 +91,34 @@ static double c_hash_fixed(const report_ctx *c, const char *hash)
     return fixed < 0 ? 0 : fixed > s->median_ns ? s->median_ns : fixed;
 }
 
+/* The fixed cost of C's own hand-off to the worker, which the C cell of an
+ * overlapped save `cr` pays for the same wake-up of a thread as Python's
+ * `thread-handoff` row: the overlapped save less the sequential one (same
+ * codec, hash and alloc) on the smallest payload that has both, whose hash
+ * takes next to nothing to overlap, within [0, the overlapped row]; 0
+ * without such a pair. */
+static double c_handoff_fixed(const report_ctx *c, const rundir_row *cr)
+{
+    const rundir_row *small = NULL, *seq = NULL;
+    for (size_t i = 0; i < c->run->nrows; i++) {
+        const rundir_row *r = &c->run->rows[i], *q;
+        if (!r->ok || strcmp(r->stage, "save") != 0 || strcmp(r->variant, "overlapped") != 0 ||
+            strcmp(r->codec, cr->codec) != 0 || r->level != cr->level || strcmp(r->hash, cr->hash) != 0 ||
+            strcmp(r->alloc, cr->alloc) != 0 || r->protocol != cr->protocol || (small && r->bytes_in >= small->bytes_in))
+            continue;
+        if (!(q = rpt_find(c, r->payload, "save", "sequential", r->codec, r->level, r->hash, r->alloc))) continue;
+        small = r;
+        seq = q;
+    }
+    if (!small) return 0;
+    double d = small->median_ns - seq->median_ns;
+    return d < 0 ? 0 : d > small->median_ns ? small->median_ns : d;
+}
+
 /* The per-call costs of the Python calls a stage makes: the sum of the
  * overhead rows it names, NAN when one is missing. `parts` receives their
  * names ("pickle + hash sha1 + ..."). */
-static double stage_overhead(const report_ctx *c, const rundir_row *w, char *parts, size_t cap)
+static double stage_overhead(const report_ctx *c, const rundir_row *w, const rundir_row *cr, char *parts, size_t cap)
 {
     const rundir *py = c->python;
     const char *v[4] = {0}, *cod[4] = {0}, *h[4] = {0};
@@ -125,8 +149,9 @@ static double stage_overhead(const report_ctx *c, const rundir_row *w, char *par
     for (size_t i = 0; i < n; i++) {
         const rundir_row *o = py_overhead(py, v[i], cod[i], w->level, h[i]);
         if (!o) return NAN;
-        /* The hash's own fixed work is in the C cell already. */
-        double fixed = h[i] ? c_hash_fixed(c, h[i]) : 0;
+        /* The hash's own fixed work, and C's own hand-off, are in the C
+         * cell already. */
+        double fixed = h[i] ? c_hash_fixed(c, h[i]) : strcmp(v[i], "thread-handoff") == 0 ? c_handoff_fixed(c, cr) : 0;
         sum += o->median_ns > fixed ? o->median_ns - fixed : 0;
         int k = snprintf(parts + off, cap - off, "%s%s%s%s", i ? " + " : "", v[i], h[i] ? " " : "", h[i] ? h[i] : "");
         if (k > 0 && (size_t)k < cap - off) off += (size_t)k;
@@ -259,7 +284,7 @@ static prediction *predict_all(const report_ctx *c, size_t *n_out, size_t *near_
         char parts[256];
         if (!w->ok || w->protocol != c->protocol || strcmp(w->stage, "overhead") == 0) continue;
         if (!(p->c = c_row(c, w))) continue;
-        p->over_ns = stage_overhead(c, w, parts, sizeof parts);
+        p->over_ns = stage_overhead(c, w, p->c, parts, sizeof parts);
         if (isnan(p->over_ns)) continue;
         p->py = w;
         p->c_ns = p->c->median_ns;
