@@ -115,10 +115,20 @@ static double c_handoff_fixed(const report_ctx *c, const rundir_row *cr)
     return d < 0 ? 0 : d > small->median_ns ? small->median_ns : d;
 }
 
+/* A row's figure: its median (round < 0) or its sample of that round (NAN
+ * when it has none). */
+static double row_ns(const rundir_row *r, long round)
+{
+    if (round < 0) return r->median_ns;
+    return r->samples_ns && (size_t)round < r->nsamples ? r->samples_ns[round] : NAN;
+}
+
 /* The per-call costs of the Python calls a stage makes: the sum of the
- * overhead rows it names, NAN when one is missing. `parts` receives their
+ * overhead rows it names (their medians, or their samples of one round),
+ * NAN when one is missing. `parts` receives their
  * names ("pickle + hash sha1 + ..."). */
-static double stage_overhead(const report_ctx *c, const rundir_row *w, const rundir_row *cr, char *parts, size_t cap)
+static double stage_overhead(const report_ctx *c, const rundir_row *w, const rundir_row *cr, long round, char *parts,
+                             size_t cap)
 {
     const rundir *py = c->python;
     const char *v[4] = {0}, *cod[4] = {0}, *h[4] = {0};
@@ -152,7 +162,8 @@ static double stage_overhead(const report_ctx *c, const rundir_row *w, const run
         /* The hash's own fixed work, and C's own hand-off, are in the C
          * cell already. */
         double fixed = h[i] ? c_hash_fixed(c, h[i]) : strcmp(v[i], "thread-handoff") == 0 ? c_handoff_fixed(c, cr) : 0;
-        sum += o->median_ns > fixed ? o->median_ns - fixed : 0;
+        double on = row_ns(o, round);
+        sum += on > fixed ? on - fixed : isnan(on) ? NAN : 0;
         int k = snprintf(parts + off, cap - off, "%s%s%s%s", i ? " + " : "", v[i], h[i] ? " " : "", h[i] ? h[i] : "");
         if (k > 0 && (size_t)k < cap - off) off += (size_t)k;
         /* GzipFile.read() passes its loop once per 8 KiB read of the stream
@@ -162,7 +173,7 @@ static double stage_overhead(const report_ctx *c, const rundir_row *w, const run
         const rundir_row *pass = strcmp(v[i], "load") == 0 ? py_overhead(py, "load-chunk", cod[i], w->level, NULL) : NULL;
         if (pass && w->bytes_in > 10) {
             double passes = ceil((double)(w->bytes_in - 10) / 8192.0);
-            sum += passes * pass->median_ns;
+            sum += passes * row_ns(pass, round);
             k = snprintf(parts + off, cap - off, " + %.0f x load-chunk", passes);
             if (k > 0 && (size_t)k < cap - off) off += (size_t)k;
         }
@@ -247,8 +258,10 @@ static void c_interval(const rundir_row *cr, double *lo, double *hi)
 /* Python over predicted. When the Python rows were timed in the C run's
  * rounds (python env.tsv `timing`), sample k of both rows comes from round k:
  * the median over the rounds of Python's sample over the C sample plus the
- * per-call costs, so that a round slowed for both (another process on the
- * machine) is not a prediction error; else the ratio of the medians. */
+ * per-call costs of that round (the overhead rows' samples, timed in the same
+ * turn of the Python side; their medians when one lacks it), so that a round
+ * slowed for both (another process on the machine) is not a prediction
+ * error; else the ratio of the medians. */
 static double paired_ratio(const report_ctx *c, const prediction *p)
 {
     const rundir_row *w = p->py, *cr = p->c;
@@ -257,7 +270,13 @@ static double paired_ratio(const report_ctx *c, const prediction *p)
         n != cr->nsamples)
         return w->median_ns / p->pred_ns;
     double *r = cb_xmalloc(n * sizeof *r), m;
-    for (size_t k = 0; k < n; k++) r[k] = w->samples_ns[k] / (cr->samples_ns[k] + p->over_ns);
+    char parts[256];
+    for (size_t k = 0; k < n; k++) {
+        /* the per-call costs of the same round when every row has it: timed
+         * in the same turn of the Python side as its sample */
+        double o = stage_overhead(c, w, cr, (long)k, parts, sizeof parts);
+        r[k] = w->samples_ns[k] / (cr->samples_ns[k] + (isnan(o) ? p->over_ns : o));
+    }
     m = rs_median(r, n);
     free(r);
     return m;
@@ -284,7 +303,7 @@ static prediction *predict_all(const report_ctx *c, size_t *n_out, size_t *near_
         char parts[256];
         if (!w->ok || w->protocol != c->protocol || strcmp(w->stage, "overhead") == 0) continue;
         if (!(p->c = c_row(c, w))) continue;
-        p->over_ns = stage_overhead(c, w, p->c, parts, sizeof parts);
+        p->over_ns = stage_overhead(c, w, p->c, -1, parts, sizeof parts);
         if (isnan(p->over_ns)) continue;
         p->py = w;
         p->c_ns = p->c->median_ns;
