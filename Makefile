@@ -185,10 +185,14 @@ bench: deps
 # (infra/python_path.py --suite pr3090: metaflow's own store code from
 # METAFLOW for gzip and METAFLOW_PR for lz4, else metaflow_equiv.py), then the
 # report of the C run with the Python run beside it (REPORT.md, pr3090.tsv).
-# REPRODUCE_ARGS goes to both runs (e.g. --quick).
+# Then the PR's five payloads through the matrix with CPython timed in the same
+# rounds (run --python), whose report writes predict.tsv: the suites time whole
+# round trips, which have no per-stage cells to predict from.
+# REPRODUCE_ARGS goes to both suite runs (e.g. --quick); its --quick to the matrix.
 METAFLOW       ?=
 METAFLOW_PR    ?=
 REPRODUCE_ARGS ?=
+PR3090_PAYLOADS = pr3090-config,pr3090-metrics,pr3090-embeddings,pr3090-weights,pr3090-random
 reproduce: deps
 	$(MAKE) --no-print-directory BUILD=build SANITIZE= build/casbench
 	@run=$$(build/casbench run --suite pr3090 $(REPRODUCE_ARGS) | tail -n 1) && [ -n "$$run" ] && \
@@ -196,7 +200,10 @@ reproduce: deps
 	  $(if $(METAFLOW),--metaflow '$(METAFLOW)') $(if $(METAFLOW_PR),--metaflow-pr '$(METAFLOW_PR)') \
 	  | tail -n 1) && [ -n "$$py" ] && \
 	build/casbench report "$$run" --python "$$py" && \
-	echo "casbench: C run $$run, Python run $$py; report in $$run/REPORT.md and $$run/pr3090.tsv"
+	echo "casbench: C run $$run, Python run $$py; report in $$run/REPORT.md and $$run/pr3090.tsv" && \
+	m=$$(build/casbench run --python --payload $(PR3090_PAYLOADS) $(filter --quick,$(REPRODUCE_ARGS)) | tail -n 1) && \
+	[ -n "$$m" ] && build/casbench report "$$m" && \
+	echo "casbench: the PR's payloads with CPython in the same rounds: $$m/REPORT.md and $$m/predict.tsv"
 
 # `make memory-sweep [SWEEP_ARGS=...]`: issue 16's size sweep of the weights
 # payload, 1 MB to 512 MB (rows=125 to 64000, doubling), lz4:0, sequential and

@@ -13,6 +13,7 @@
 #include "report_facts.h"
 #include "roundstats.h"
 #include "strbuf.h"
+#include "util.h"
 
 #define TOL_NEAR 0.10
 #define TOL_FAR 0.25
@@ -90,10 +91,44 @@ static double c_hash_fixed(const report_ctx *c, const char *hash)
     return fixed < 0 ? 0 : fixed > s->median_ns ? s->median_ns : fixed;
 }
 
+/* The fixed cost of C's own hand-off to the worker, which the C cell of an
+ * overlapped save `cr` pays for the same wake-up of a thread as Python's
+ * `thread-handoff` row: the overlapped save less the sequential one (same
+ * codec, hash and alloc) on the smallest payload that has both, whose hash
+ * takes next to nothing to overlap, within [0, the overlapped row]; 0
+ * without such a pair. */
+static double c_handoff_fixed(const report_ctx *c, const rundir_row *cr)
+{
+    const rundir_row *small = NULL, *seq = NULL;
+    for (size_t i = 0; i < c->run->nrows; i++) {
+        const rundir_row *r = &c->run->rows[i], *q;
+        if (!r->ok || strcmp(r->stage, "save") != 0 || strcmp(r->variant, "overlapped") != 0 ||
+            strcmp(r->codec, cr->codec) != 0 || r->level != cr->level || strcmp(r->hash, cr->hash) != 0 ||
+            strcmp(r->alloc, cr->alloc) != 0 || r->protocol != cr->protocol || (small && r->bytes_in >= small->bytes_in))
+            continue;
+        if (!(q = rpt_find(c, r->payload, "save", "sequential", r->codec, r->level, r->hash, r->alloc))) continue;
+        small = r;
+        seq = q;
+    }
+    if (!small) return 0;
+    double d = small->median_ns - seq->median_ns;
+    return d < 0 ? 0 : d > small->median_ns ? small->median_ns : d;
+}
+
+/* A row's figure: its median (round < 0) or its sample of that round (NAN
+ * when it has none). */
+static double row_ns(const rundir_row *r, long round)
+{
+    if (round < 0) return r->median_ns;
+    return r->samples_ns && (size_t)round < r->nsamples ? r->samples_ns[round] : NAN;
+}
+
 /* The per-call costs of the Python calls a stage makes: the sum of the
- * overhead rows it names, NAN when one is missing. `parts` receives their
+ * overhead rows it names (their medians, or their samples of one round),
+ * NAN when one is missing. `parts` receives their
  * names ("pickle + hash sha1 + ..."). */
-static double stage_overhead(const report_ctx *c, const rundir_row *w, char *parts, size_t cap)
+static double stage_overhead(const report_ctx *c, const rundir_row *w, const rundir_row *cr, long round, char *parts,
+                             size_t cap)
 {
     const rundir *py = c->python;
     const char *v[4] = {0}, *cod[4] = {0}, *h[4] = {0};
@@ -124,9 +159,11 @@ static double stage_overhead(const report_ctx *c, const rundir_row *w, char *par
     for (size_t i = 0; i < n; i++) {
         const rundir_row *o = py_overhead(py, v[i], cod[i], w->level, h[i]);
         if (!o) return NAN;
-        /* The hash's own fixed work is in the C cell already. */
-        double fixed = h[i] ? c_hash_fixed(c, h[i]) : 0;
-        sum += o->median_ns > fixed ? o->median_ns - fixed : 0;
+        /* The hash's own fixed work, and C's own hand-off, are in the C
+         * cell already. */
+        double fixed = h[i] ? c_hash_fixed(c, h[i]) : strcmp(v[i], "thread-handoff") == 0 ? c_handoff_fixed(c, cr) : 0;
+        double on = row_ns(o, round);
+        sum += on > fixed ? on - fixed : isnan(on) ? NAN : 0;
         int k = snprintf(parts + off, cap - off, "%s%s%s%s", i ? " + " : "", v[i], h[i] ? " " : "", h[i] ? h[i] : "");
         if (k > 0 && (size_t)k < cap - off) off += (size_t)k;
         /* GzipFile.read() passes its loop once per 8 KiB read of the stream
@@ -136,7 +173,7 @@ static double stage_overhead(const report_ctx *c, const rundir_row *w, char *par
         const rundir_row *pass = strcmp(v[i], "load") == 0 ? py_overhead(py, "load-chunk", cod[i], w->level, NULL) : NULL;
         if (pass && w->bytes_in > 10) {
             double passes = ceil((double)(w->bytes_in - 10) / 8192.0);
-            sum += passes * pass->median_ns;
+            sum += passes * row_ns(pass, round);
             k = snprintf(parts + off, cap - off, " + %.0f x load-chunk", passes);
             if (k > 0 && (size_t)k < cap - off) off += (size_t)k;
         }
@@ -218,6 +255,33 @@ static void c_interval(const rundir_row *cr, double *lo, double *hi)
     }
 }
 
+/* Python over predicted. When the Python rows were timed in the C run's
+ * rounds (python env.tsv `timing`), sample k of both rows comes from round k:
+ * the median over the rounds of Python's sample over the C sample plus the
+ * per-call costs of that round (the overhead rows' samples, timed in the same
+ * turn of the Python side; their medians when one lacks it), so that a round
+ * slowed for both (another process on the machine) is not a prediction
+ * error; else the ratio of the medians. */
+static double paired_ratio(const report_ctx *c, const prediction *p)
+{
+    const rundir_row *w = p->py, *cr = p->c;
+    size_t n = w->nsamples;
+    if (strcmp(rundir_env(c->python, "timing"), "unknown") == 0 || !w->samples_ns || !cr->samples_ns || n < 3 ||
+        n != cr->nsamples)
+        return w->median_ns / p->pred_ns;
+    double *r = cb_xmalloc(n * sizeof *r), m;
+    char parts[256];
+    for (size_t k = 0; k < n; k++) {
+        /* the per-call costs of the same round when every row has it: timed
+         * in the same turn of the Python side as its sample */
+        double o = stage_overhead(c, w, cr, (long)k, parts, sizeof parts);
+        r[k] = w->samples_ns[k] / (cr->samples_ns[k] + (isnan(o) ? p->over_ns : o));
+    }
+    m = rs_median(r, n);
+    free(r);
+    return m;
+}
+
 static void fmt_level(const rundir_row *w, char *buf, size_t n)
 {
     if (*w->codec && w->level != RUNDIR_NO_LEVEL) snprintf(buf, n, "%d", w->level);
@@ -239,7 +303,7 @@ static prediction *predict_all(const report_ctx *c, size_t *n_out, size_t *near_
         char parts[256];
         if (!w->ok || w->protocol != c->protocol || strcmp(w->stage, "overhead") == 0) continue;
         if (!(p->c = c_row(c, w))) continue;
-        p->over_ns = stage_overhead(c, w, parts, sizeof parts);
+        p->over_ns = stage_overhead(c, w, p->c, -1, parts, sizeof parts);
         if (isnan(p->over_ns)) continue;
         p->py = w;
         p->c_ns = p->c->median_ns;
@@ -247,7 +311,7 @@ static prediction *predict_all(const report_ctx *c, size_t *n_out, size_t *near_
         c_interval(p->c, &p->lo_ns, &p->hi_ns);
         p->lo_ns += p->over_ns;
         p->hi_ns += p->over_ns;
-        p->ratio = w->median_ns / p->pred_ns;
+        p->ratio = paired_ratio(c, p);
         near += fabs(p->ratio - 1) <= TOL_NEAR;
         far += fabs(p->ratio - 1) <= TOL_FAR;
         for (size_t a = 0; a < 3; a++) nalloc[a] += strcmp(p->c->alloc, c_allocs[a]) == 0;
@@ -342,7 +406,9 @@ void report_sec_predict(report_ctx *c, FILE *md)
             "interval is the C cell's 95 %% interval over its rounds plus the same costs. Every row "
             "is in `predict.tsv`.\n\n", py->dir, rundir_env(py, "python_implementation"),
             rundir_env(py, "python_version"),
-            strcmp(rundir_env(py, "timing"), "unknown") != 0 ? ", timed in the C run's rounds"
+            strcmp(rundir_env(py, "timing"), "unknown") != 0 ? ", timed in the C run's rounds: Python / predicted "
+                                                               "is the median over the rounds of the ratio of "
+                                                               "the two samples of each round"
                                                              : ", a separate run: drift between the two runs "
                                                                "counts as prediction error",
             nalloc[0], nalloc[1], nalloc[2]);
