@@ -303,13 +303,22 @@ static void py_find_arrays(cell *c, const pyobj *o, int depth)
     }
 }
 
+/* Room pickle_dump needs beyond the pickle's own length: the header it
+ * reserves on opening a frame, dropped again when the frame ends below 4
+ * bytes (pickle.c's FRAME_HEADER_SIZE). */
+#define PY_PICKLE_FRAME_ROOM ((size_t)9)
+
 /* pickle.dumps: the buffer's growth, the array copies, the final shrink.
- * pickle_dump needs its bound as capacity: the last growth step is at least
- * that (a small pickle's bound exceeds CPython's buffer; both come from the
- * heap once the mmap threshold has risen). */
+ * The last growth step is the reference pickle's length plus the frame room
+ * when the schedule ends below it, never pickle_bound: the bound of the
+ * 52 KB metrics pickle is 189 KB, above glibc's first mmap threshold, and
+ * growing to it mapped and faulted 18 pages a call that CPython's buffer
+ * (the schedule's last step, some 60 KB, from the heap) never does. The
+ * pickle is the reference's byte for byte (cells_verify.c), so that is
+ * room enough. */
 uint8_t *py_pickle(cell *c, size_t *n)
 {
-    size_t i, cap = 4096;
+    size_t i, cap = 4096, last = c->in.blob_len + PY_PICKLE_FRAME_ROOM;
     uint8_t *p = py_malloc(c, cap + PY_BYTES_HEAD), *q;
     *n = 0;
     if (!p) return NULL;
@@ -319,7 +328,7 @@ uint8_t *py_pickle(cell *c, size_t *n)
         if (c->py_tmp[i]) memcpy(c->py_tmp[i], a->u.arr.data, a->u.arr.nbytes);
     }
     for (i = 0; i <= c->py_ncaps && p; i++) {
-        size_t want = i < c->py_ncaps ? c->py_caps[i] : c->cap[SLOT_PICKLE];
+        size_t want = i < c->py_ncaps ? c->py_caps[i] : last;
         if (i == c->py_ncaps && want <= cap) break;
         q = py_realloc(c, p, want + PY_BYTES_HEAD, 0);
         if (!q) { py_dealloc(c, p); p = NULL; break; }

@@ -176,9 +176,18 @@ static size_t hash_ptr(const void *k)
     return (size_t)x;
 }
 
-static int memo_grow(pk *p)
+/* The memo's size and growth are CPython's (_pickle.c, PyMemoTable): 8
+ * entries at first (MT_MINSIZE), and once an insert leaves it 2/3 full, the
+ * smallest power of two from 8 up holding 4 times (2 times above 50,000)
+ * its entries. A pickler is made per pickle.dumps, so this is a per-call
+ * cost the C pickler must pay alike: starting at 1,024 entries it zeroed
+ * 8 KiB a call, more than CPython's whole memo work on a 233-byte dict. */
+#define MEMO_MIN 8
+
+static int memo_grow(pk *p, size_t min)
 {
-    size_t ncap = p->memo_mask ? (p->memo_mask + 1) * 2 : 1024;
+    size_t ncap = MEMO_MIN;
+    while (ncap < min) ncap <<= 1;
     const void **keys = calloc(ncap, sizeof *keys);
     uint32_t *vals = malloc(ncap * sizeof *vals);
     if (!keys || !vals) {
@@ -232,13 +241,16 @@ static int memo_op(pk *p, uint8_t op1, uint8_t op4, uint32_t idx)
 
 static int memo_put(pk *p, const void *key)
 {
-    if ((p->memo_count + 1) * 2 > p->memo_mask + 1 && memo_grow(p)) return -1;
+    if (!p->memo_mask && memo_grow(p, MEMO_MIN)) return -1;
     if (p->memo_count >= UINT32_MAX) return cb_err(p->err, p->errlen, "more than 2**32 memoized objects");
     size_t h = hash_ptr(key) & p->memo_mask;
     while (p->memo_keys[h]) h = (h + 1) & p->memo_mask;
     p->memo_keys[h] = key;
     uint32_t idx = (uint32_t)p->memo_count++;
     p->memo_vals[h] = idx;
+    if (p->memo_count * 3 >= (p->memo_mask + 1) * 2 &&
+        memo_grow(p, p->memo_count * (p->memo_count > 50000 ? 2 : 4)))
+        return -1;
     if (p->proto >= 4) return pk_op(p, 0x94);            /* MEMOIZE */
     return memo_op(p, 'q', 'r', idx);                      /* BINPUT, LONG_BINPUT */
 }
