@@ -23,10 +23,12 @@ typedef struct {
 /* An upper bound on the pickle's size, cheap to compute (no pickling). */
 size_t pickle_bound(const pyobj *obj, const pickle_options *opt);
 
-/* Pickle obj into dst (capacity cap >= pickle_bound()). Returns the number of
+/* Pickle obj into dst. A capacity of pickle_bound() always suffices; a
+ * smaller one does when the pickle's length plus 9 bytes (a frame header it
+ * reserves, dropped again from a frame under 4 bytes) fits. Returns the number of
  * bytes written, or 0 on error with a message in err (unsupported protocol,
  * cap too small, nesting deeper than PYOBJ_MAX_DEPTH). No allocation happens
- * for ndarray payloads other than the memo; the memo is sized from the graph. */
+ * other than the memo's, which starts at 8 entries and grows as CPython's. */
 size_t pickle_dump(const pyobj *obj, const pickle_options *opt,
                    uint8_t *dst, size_t cap, char *err, size_t errlen);
 
