@@ -34,7 +34,7 @@ struct streaming {
     uint8_t *map;             /* the codec's output: the ring mapped over and over, the bound's size */
     size_t map_len, map_span, since_drop;
     size_t mapped_from, mapped_to;   /* the span whose pages are mapped in (map_ahead) */
-    size_t flushed;           /* bytes of it written to the file (whole pages until the end) */
+    size_t flushed;           /* bytes of it handed on: to the file in save+store (whole pages until the end) */
     int fd;                   /* the temporary file */
     uint64_t mark[2];         /* unwritten pages begin with it (mark_pages) */
     size_t codec_err;
@@ -147,8 +147,10 @@ static void mark_pages(streaming *s, size_t from, size_t to)
  * entries over instead of unmapping them and faulting them in again (that
  * was a sixth of a 64 MB save's time). A move never crosses a lap of the
  * ring (one mapping each); where one fails, the pages are unmapped and
- * mapped in anew. */
-static void map_ahead(streaming *s, size_t from, size_t to)
+ * mapped in anew. 0, or -1 (errno) when the hole a move leaves could not
+ * be reserved again: something else could then be mapped inside the
+ * output, which is unmapped whole at the end, so the save stops. */
+static int map_ahead(streaming *s, size_t from, size_t to)
 {
     int populate = s->mapped_to == 0;   /* the first lap */
     to = to < s->map_span ? to : s->map_span;
@@ -164,7 +166,9 @@ static void map_ahead(streaming *s, size_t from, size_t to)
         } else {
             /* the hole stays reserved: nothing else may be mapped inside
              * the output, which is unmapped whole at the end */
-            mmap(s->map + a, b - a, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+            if (mmap(s->map + a, b - a, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
+                     0) == MAP_FAILED)
+                return -1;
         }
         s->mapped_from = b;
     }
@@ -173,6 +177,7 @@ static void map_ahead(streaming *s, size_t from, size_t to)
         if (populate) madvise(s->map + s->mapped_to, to - s->mapped_to, MADV_POPULATE_WRITE);
         s->mapped_to = to;
     }
+    return 0;
 }
 
 /* The first page from `from` on, within a ring, that still has its mark:
@@ -244,8 +249,8 @@ static int drop_output(streaming *s)
         return -1;
     }
     if (end > 0 && (end - 1) * pg > s->flushed) {
-        if (flush_to(s, (end - 1) * pg) != 0) return -1;
-        map_ahead(s, s->flushed, s->flushed + STREAMING_RING);
+        if (flush_to(s, (end - 1) * pg) != 0 || map_ahead(s, s->flushed, s->flushed + STREAMING_RING) != 0)
+            return -1;
         mark_pages(s, end, s->flushed / pg + STREAMING_RING / pg);
     }
     return 0;
@@ -376,7 +381,7 @@ int streaming_save(streaming *s, const pyobj *obj, const pickle_options *popt, c
     s->mark[0] = cb_splitmix64(&s->seed);
     s->mark[1] = cb_splitmix64(&s->seed);
     s->mapped_from = s->mapped_to = 0;
-    map_ahead(s, 0, STREAMING_RING);
+    (void)map_ahead(s, 0, STREAMING_RING);   /* moves nothing: cannot fail */
     mark_pages(s, 0, STREAMING_RING / (size_t)s->page);
     r = s->codec->stream_begin(s->cctx, (size_t)total, s->map, s->map_len);
     if (codec_is_error(r)) {
