@@ -30,6 +30,11 @@ static size_t py_threshold = 128 * 1024;
 
 static int py_base_fixed;
 
+/* The cell py_pin holds for, whose next batch may skip the settle
+ * (py_settle); forgotten when a cell is prepared, since that resets glibc's
+ * thresholds and moves the heap. */
+static const cell *py_last;
+
 /* casbench's own buffers (inputs, verification's copies, other cells'
  * outputs), allocated and freed while cells are created and verified, would
  * raise glibc's dynamic threshold, or sit under the modelled one a cpython
@@ -41,6 +46,7 @@ static int py_base_fixed;
  * mapped and leave none; py_settle sets the modelled ones for each batch. */
 void py_alloc_base(void)
 {
+    py_last = NULL;
     if (!py_base_fixed) return;
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     mallopt(M_TRIM_THRESHOLD, 2 * 128 * 1024);
@@ -601,7 +607,6 @@ int py_prepare(cell *c, char *err, size_t errlen)
 static void *py_pin;
 #define PY_WARM_PASSES 10
 #define PY_WARM_NS 3000000LL
-static const cell *py_last;   /* the cell py_pin holds for */
 static void *py_last_brk;
 static size_t py_last_free;
 
@@ -696,18 +701,21 @@ static void py_hold(cell *c, uint8_t *start)
 }
 
 /* A cpython cell's steady state, whatever ran before it, set up before each
- * batch. The heap is trimmed (malloc_trim: what other cells left is
- * returned). The first time, one untimed iteration measures what the call
- * holds on the heap and how far the heap reaches. When that stays under
- * glibc's trim threshold (twice the mmap threshold), CPython keeps the
- * memory between calls: it is held here (py_hold), the objects a CPython
- * process holds lying above it; otherwise glibc trims it after every call,
- * under CPython as here, and every call starts from a trimmed heap. A held
- * heap is touched by untimed warm-up iterations (below). What does not fit the call's own freed memory (a request larger
- * than any it freed, above the mmap threshold) gets new pages every time.
- * The threshold is process-wide and only rises in CPython: glibc's is set
- * to the modelled one (py_threshold) here, whatever casbench's own buffers
- * did to it. */
+ * batch, except the next batch of the cell settled last while the heap is
+ * as that settle left it (a round's sub-batches): a CPython process does not
+ * trim its heap between calls either. The settle trims the heap
+ * (malloc_trim: what other cells left is returned) and takes the holes left
+ * below its break (py_plug). The first time, one untimed iteration measures
+ * what the call holds on the heap and how far the heap reaches. When that
+ * stays under glibc's trim threshold (twice the mmap threshold), CPython
+ * keeps the memory between calls: it is held here (py_hold), the objects a
+ * CPython process holds lying above it, and touched by untimed warm-up
+ * iterations; otherwise glibc trims it after every call, under CPython as
+ * here, and every call starts from a trimmed heap. What does not fit the
+ * call's own freed memory (a request larger than any it freed, above the
+ * mmap threshold) gets new pages every time. The threshold is process-wide
+ * and only rises in CPython: glibc's is set to the modelled one
+ * (py_threshold) here, whatever casbench's own buffers did to it. */
 void py_settle(void *ctx)
 {
     cell *c = ctx;
