@@ -191,22 +191,28 @@ def status_bytes(key):
     return 0
 
 
+class ChildFailed(Exception):
+    """A measuring child raised (the message names the exception) or died."""
+
+
 def in_child(fn):
     """fn() in a forked child; returns what it returns (anything JSON
-    carries), or raises. Every save of the script runs so (the docstring's
-    peak_bytes): the parent only builds the objects."""
+    carries), or raises ChildFailed. Every save of the script runs so (the
+    docstring's peak_bytes): the parent only builds the objects."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
-        os.close(r)
-        out = None
         try:
-            out = fn()
-        finally:
-            data = json.dumps(out).encode()
+            os.close(r)
+            try:
+                reply = {"value": fn()}
+            except BaseException as e:  # reported to the parent, which writes an error row
+                reply = {"error": "%s: %s" % (type(e).__name__, e)}
+            data = json.dumps(reply).encode()
             while data:
                 data = data[os.write(w, data):]
-            os._exit(0)
+        finally:
+            os._exit(0)  # never back into the parent's loop
     os.close(w)
     data = b""
     while True:
@@ -215,11 +221,14 @@ def in_child(fn):
             break
         data += chunk
     os.close(r)
-    os.waitpid(pid, 0)
-    v = json.loads(data or b"null")
-    if v is None:
-        raise RuntimeError("the measuring child failed")
-    return v
+    _, status = os.waitpid(pid, 0)
+    try:
+        reply = json.loads(data)
+    except ValueError:
+        raise ChildFailed("the measuring child died (wait status %d)" % status) from None
+    if "error" in reply:
+        raise ChildFailed(reply["error"])
+    return reply["value"]
 
 
 M_TRIM_THRESHOLD = -1   # glibc's mallopt parameters
@@ -333,14 +342,19 @@ def main(argv):
         socket.gethostname(), time.strftime("%Y%m%dT%H%M%SZ", utc)))
     if os.path.exists(out):
         pp.die(2, out, "exists; a run directory is never overwritten")
-    objects = [(canonical_name(name, a["casbench"]),) + tuple(pp.objects_from_casbench(name, a["casbench"]))
-               for name in a["payload"]]
+    # Built before any save, held for the whole run (every child starts from
+    # this heap); of each blob only its size and key are kept.
+    objects = []
+    for name in a["payload"]:
+        obj, blob = pp.objects_from_casbench(name, a["casbench"])
+        objects.append((canonical_name(name, a["casbench"]), obj, len(blob), hashlib.sha1(blob).hexdigest()))
+        del blob
     os.makedirs(out)
     write_env(os.path.join(out, "env.tsv"), a, utc)
     errors = 0
     with open(os.path.join(out, "matrix.tsv"), "w", encoding="utf-8", newline="\n") as mf:
         mf.write("\t".join(COLUMNS) + "\n")
-        for name, obj, blob in objects:
+        for name, obj, blob_len, blob_key in objects:
             for spec in a["codec"]:
                 cname, level = spec.split(":")
                 codec = pp.make_codec(cname, int(level), lz4, zstandard)
@@ -350,9 +364,9 @@ def main(argv):
                         save_streaming(o, cname, level, libs, keep),
                 }
                 for vname, fn in variants.items():
-                    row = {"payload": name, "protocol": 4, "pickled_bytes": len(blob), "stage": "save",
+                    row = {"payload": name, "protocol": 4, "pickled_bytes": blob_len, "stage": "save",
                            "variant": vname, "codec": cname, "level": level, "hash": "sha1",
-                           "alloc": "fresh", "bytes_in": len(blob), "status": "ok", "message": ""}
+                           "alloc": "fresh", "bytes_in": blob_len, "status": "ok", "message": ""}
 
                     def save(o, fn=fn):
                         fn(o)
@@ -361,31 +375,35 @@ def main(argv):
                     def verify(fn=fn, codec=codec):
                         want_key, want_bytes = save_sequential(obj, codec, keep=True)
                         key, got = fn(obj, keep=True)
-                        if key != want_key or key != hashlib.sha1(blob).hexdigest():
+                        if key != want_key or key != blob_key:
                             return [key, len(got), "key %s, want %s" % (key, want_key)]
                         if got != want_bytes:
                             return [key, len(got), "stored bytes differ from sequential's (%d against %d bytes)" % (
                                 len(got), len(want_bytes))]
                         return [key, len(got), ""]
-                    key, stored_len, problem = in_child(verify)
+                    try:
+                        key, stored_len, problem = in_child(verify)
+                        if not problem:
+                            n, samples, faults = in_child(
+                                lambda save=save: pp.measure(lambda: save(obj), a["repetitions"], 0.01))
+                            peak, traced = rss_peak(save, obj), tracemalloc_peak(save, obj)
+                    except ChildFailed as e:
+                        problem = str(e)
                     if problem:
                         row.update(status="error", message=problem)
                         errors += 1
                     else:
-                        n, samples, faults = in_child(
-                            lambda save=save: pp.measure(lambda: save(obj), a["repetitions"], 0.01))
                         med = statistics.median(samples)
                         mean = statistics.fmean(samples)
                         sd = statistics.stdev(samples) if len(samples) > 1 else 0.0
-                        row.update(bytes_out=stored_len, ratio="%.6f" % (len(blob) / max(1, stored_len)),
+                        row.update(bytes_out=stored_len, ratio="%.6f" % (blob_len / max(1, stored_len)),
                                    repetitions=a["repetitions"], iterations=n, median_ns="%.3f" % med,
                                    mean_ns="%.3f" % mean, stddev_ns="%.3f" % sd, cv="%.6f" % (sd / mean),
                                    min_ns="%.3f" % min(samples), max_ns="%.3f" % max(samples),
-                                   mb_per_s="%.3f" % (len(blob) * 1e3 / med if med else 0),
+                                   mb_per_s="%.3f" % (blob_len * 1e3 / med if med else 0),
                                    samples_ns=",".join("%.3f" % s for s in samples), key=key,
                                    minflt_per_iter="%.2f" % faults,
-                                   peak_bytes=rss_peak(save, obj),
-                                   tracemalloc_bytes=tracemalloc_peak(save, obj))
+                                   peak_bytes=peak, tracemalloc_bytes=traced)
                     mf.write("\t".join(str(row.get(c, "")).replace("\t", " ") for c in COLUMNS) + "\n")
                     mf.flush()
     print(out)
