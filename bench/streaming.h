@@ -78,8 +78,9 @@ void streaming_destroy(streaming *s);   /* accepts NULL; removes the last saved 
  * file ROOT/<key[:2]>/<key> holds the stored bytes, unless it existed
  * already (a deduplication hit: the new file is removed). 0, or -1 with a
  * one-line message in err. Its window and ring are held from
- * streaming_create on (streaming_held); it allocates nothing else, unless
- * streaming_keep is on. */
+ * streaming_create on (streaming_held); it allocates no other memory,
+ * unless streaming_keep is on, and reserves address space of the output's
+ * bound, in which only the ring's pages are mapped at a time. */
 int streaming_save(streaming *s, const pyobj *obj, const pickle_options *popt, const uint8_t *blob,
                    size_t blob_len, uint8_t *digest, char *err, size_t errlen);
 

@@ -28,7 +28,8 @@ size_t pickle_bound(const pyobj *obj, const pickle_options *opt);
  * reserves, dropped again from a frame under 4 bytes) fits. Returns the number of
  * bytes written, or 0 on error with a message in err (unsupported protocol,
  * cap too small, nesting deeper than PYOBJ_MAX_DEPTH). No allocation happens
- * other than the memo's, which starts at 8 entries and grows as CPython's. */
+ * other than the memo's, which starts at 8 entries and grows as CPython's,
+ * and a scratch encoding of each integer wider than 16 bytes. */
 size_t pickle_dump(const pyobj *obj, const pickle_options *opt,
                    uint8_t *dst, size_t cap, char *err, size_t errlen);
 

@@ -88,6 +88,12 @@ int main(void)
     uint8_t *piece[HOLE_PIECES], *fence;
     for (int i = 0; i < HOLE_PIECES; i++) piece[i] = cb_xmalloc(PIECE);
     fence = cb_xmalloc(4096);
+    /* Not vacuous: the pieces came from the heap below the fence (at a
+     * modelled threshold under their size they would be mapped, no hole). */
+    snprintf(detail, sizeof detail, "first piece at %p, last at %p, fence at %p", (void *)piece[0],
+             (void *)piece[HOLE_PIECES - 1], (void *)fence);
+    check("the hole's pieces lie in the heap below the fence", piece[0] < fence && piece[HOLE_PIECES - 1] < fence,
+          detail);
     for (int i = 0; i < HOLE_PIECES; i++) free(piece[i]);
 
     double holed = batch_faults(&m);
