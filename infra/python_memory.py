@@ -342,19 +342,19 @@ def main(argv):
         socket.gethostname(), time.strftime("%Y%m%dT%H%M%SZ", utc)))
     if os.path.exists(out):
         pp.die(2, out, "exists; a run directory is never overwritten")
-    # Built before any save, held for the whole run (every child starts from
-    # this heap); of each blob only its size and key are kept.
+    # Built before any save and held, blobs included, for the whole run:
+    # every child starts from this heap (freeing a blob here would leave a
+    # hole, or raise glibc's threshold, that the children inherit).
     objects = []
     for name in a["payload"]:
         obj, blob = pp.objects_from_casbench(name, a["casbench"])
-        objects.append((canonical_name(name, a["casbench"]), obj, len(blob), hashlib.sha1(blob).hexdigest()))
-        del blob
+        objects.append((canonical_name(name, a["casbench"]), obj, blob, len(blob), hashlib.sha1(blob).hexdigest()))
     os.makedirs(out)
     write_env(os.path.join(out, "env.tsv"), a, utc)
     errors = 0
     with open(os.path.join(out, "matrix.tsv"), "w", encoding="utf-8", newline="\n") as mf:
         mf.write("\t".join(COLUMNS) + "\n")
-        for name, obj, blob_len, blob_key in objects:
+        for name, obj, _blob, blob_len, blob_key in objects:
             for spec in a["codec"]:
                 cname, level = spec.split(":")
                 codec = pp.make_codec(cname, int(level), lz4, zstandard)
