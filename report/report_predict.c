@@ -38,8 +38,19 @@ static const char *const why_names[WHY_COUNT] = {
     "different code", "allocation faults that differ", "per-call cost dominating", "one or more copies of the blob",
     "noisy rounds", "none of these"};
 
+/* The per-call costs a stage's Python calls add to its C cell: the
+ * overhead rows it names, each less the fixed work the C cell pays already,
+ * and GzipFile.read's passes (stage_costs); found once per row, summed per
+ * round (costs_at). */
+typedef struct {
+    const rundir_row *row[4], *pass[4];
+    double fixed[4], passes[4];
+    size_t n;
+} call_costs;
+
 typedef struct {
     const rundir_row *py, *c;
+    call_costs costs;
     unsigned why_mask;         /* bits WHY_* */
     double c_ns, over_ns, pred_ns, lo_ns, hi_ns, ratio;
     char why[512];
@@ -123,12 +134,11 @@ static double row_ns(const rundir_row *r, long round)
     return r->samples_ns && (size_t)round < r->nsamples ? r->samples_ns[round] : NAN;
 }
 
-/* The per-call costs of the Python calls a stage makes: the sum of the
- * overhead rows it names (their medians, or their samples of one round),
- * NAN when one is missing. `parts` receives their
- * names ("pickle + hash sha1 + ..."). */
-static double stage_overhead(const report_ctx *c, const rundir_row *w, const rundir_row *cr, long round, char *parts,
-                             size_t cap)
+/* The per-call costs of the Python calls a stage makes (call_costs): the
+ * overhead rows it names into *cc; -1 when one is missing. `parts` receives
+ * their names ("pickle + hash sha1 + ..."). */
+static int stage_costs(const report_ctx *c, const rundir_row *w, const rundir_row *cr, call_costs *cc, char *parts,
+                       size_t cap)
 {
     const rundir *py = c->python;
     const char *v[4] = {0}, *cod[4] = {0}, *h[4] = {0};
@@ -151,19 +161,18 @@ static double stage_overhead(const report_ctx *c, const rundir_row *w, const run
         v[n] = "compress", cod[n++] = codec;
         if (strcmp(w->variant, "overlapped") == 0) v[n++] = "thread-handoff";
     } else {
-        return NAN;
+        return -1;
     }
-    double sum = 0;
     size_t off = 0;
     parts[0] = '\0';
+    memset(cc, 0, sizeof *cc);
     for (size_t i = 0; i < n; i++) {
         const rundir_row *o = py_overhead(py, v[i], cod[i], w->level, h[i]);
-        if (!o) return NAN;
+        if (!o) return -1;
+        cc->row[i] = o;
         /* The hash's own fixed work, and C's own hand-off, are in the C
          * cell already. */
-        double fixed = h[i] ? c_hash_fixed(c, h[i]) : strcmp(v[i], "thread-handoff") == 0 ? c_handoff_fixed(c, cr) : 0;
-        double on = row_ns(o, round);
-        sum += on > fixed ? on - fixed : isnan(on) ? NAN : 0;
+        cc->fixed[i] = h[i] ? c_hash_fixed(c, h[i]) : strcmp(v[i], "thread-handoff") == 0 ? c_handoff_fixed(c, cr) : 0;
         int k = snprintf(parts + off, cap - off, "%s%s%s%s", i ? " + " : "", v[i], h[i] ? " " : "", h[i] ? h[i] : "");
         if (k > 0 && (size_t)k < cap - off) off += (size_t)k;
         /* GzipFile.read() passes its loop once per 8 KiB read of the stream
@@ -172,11 +181,25 @@ static double stage_overhead(const report_ctx *c, const rundir_row *w, const run
          * is the `load-chunk` row (infra/python_path.py). */
         const rundir_row *pass = strcmp(v[i], "load") == 0 ? py_overhead(py, "load-chunk", cod[i], w->level, NULL) : NULL;
         if (pass && w->bytes_in > 10) {
-            double passes = ceil((double)(w->bytes_in - 10) / 8192.0);
-            sum += passes * row_ns(pass, round);
-            k = snprintf(parts + off, cap - off, " + %.0f x load-chunk", passes);
+            cc->pass[i] = pass;
+            cc->passes[i] = ceil((double)(w->bytes_in - 10) / 8192.0);
+            k = snprintf(parts + off, cap - off, " + %.0f x load-chunk", cc->passes[i]);
             if (k > 0 && (size_t)k < cap - off) off += (size_t)k;
         }
+    }
+    cc->n = n;
+    return 0;
+}
+
+/* The costs' sum: of the rows' medians (round < 0) or of their samples of
+ * one round (NAN when one has none). */
+static double costs_at(const call_costs *cc, long round)
+{
+    double sum = 0;
+    for (size_t i = 0; i < cc->n; i++) {
+        double on = row_ns(cc->row[i], round);
+        sum += on > cc->fixed[i] ? on - cc->fixed[i] : isnan(on) ? NAN : 0;
+        if (cc->pass[i]) sum += cc->passes[i] * row_ns(cc->pass[i], round);
     }
     return sum;
 }
@@ -270,11 +293,10 @@ static double paired_ratio(const report_ctx *c, const prediction *p)
         n != cr->nsamples)
         return w->median_ns / p->pred_ns;
     double *r = cb_xmalloc(n * sizeof *r), m;
-    char parts[256];
     for (size_t k = 0; k < n; k++) {
         /* the per-call costs of the same round when every row has it: timed
          * in the same turn of the Python side as its sample */
-        double o = stage_overhead(c, w, cr, (long)k, parts, sizeof parts);
+        double o = costs_at(&p->costs, (long)k);
         r[k] = w->samples_ns[k] / (cr->samples_ns[k] + (isnan(o) ? p->over_ns : o));
     }
     m = rs_median(r, n);
@@ -303,7 +325,8 @@ static prediction *predict_all(const report_ctx *c, size_t *n_out, size_t *near_
         char parts[256];
         if (!w->ok || w->protocol != c->protocol || strcmp(w->stage, "overhead") == 0) continue;
         if (!(p->c = c_row(c, w))) continue;
-        p->over_ns = stage_overhead(c, w, p->c, -1, parts, sizeof parts);
+        if (stage_costs(c, w, p->c, &p->costs, parts, sizeof parts) != 0) continue;
+        p->over_ns = costs_at(&p->costs, -1);
         if (isnan(p->over_ns)) continue;
         p->py = w;
         p->c_ns = p->c->median_ns;
