@@ -762,13 +762,11 @@ void py_settle(void *ctx)
      * none after twenty): warm-up passes until PY_WARM_PASSES or
      * PY_WARM_NS, at least one, so that a short cell's batch meets the heap
      * of a process that has made the call many times. */
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t t0 = mono_ns();
     for (int k = 0; k < PY_WARM_PASSES; k++) {
         (void)run(c);
         if (cell_stores(c)) store_remove(c);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        if ((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec) >= PY_WARM_NS) break;
+        if (mono_ns() - t0 >= PY_WARM_NS) break;
     }
     py_last = c;
     (void)py_heap_same(1);
