@@ -482,7 +482,8 @@ void report_sec_predict(report_ctx *c, FILE *md)
                 "init and final, a codec's reset and framing, the pickler's set-up), which the C cell pays "
                 "too: C's same call on the same tiny input, timed in the same rounds (the run's %zu rows of "
                 "payload `%s`; round by round, at least 0). The worker hand-off is taken less C's own hand-off, "
-                "GzipFile.read's passes (`load-chunk`) as they are: neither is library work.\n\n", ntwins, SCHEMA_PAYLOAD_OVERHEAD);
+                "GzipFile.read's passes (`load-chunk`) as they are: neither is library work.\n\n",
+                ntwins, SCHEMA_PAYLOAD_OVERHEAD);
     if (!n) {
         fprintf(md, "No Python row has a C cell and its overhead rows under protocol %d.\n\n", c->protocol);
         return;

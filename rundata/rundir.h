@@ -70,10 +70,11 @@ void rundir_free(rundir *r);
 /* The run as every reader but the prediction sees it (report's sections,
  * compare): r without the C twins of the Python overhead rows (payload
  * SCHEMA_PAYLOAD_OVERHEAD, schema.h; a run of infra/python_path.py, env.tsv
- * runtime python, keeps its own overhead rows), rows in r's order. *view shares r's
- * tables, strings and samples and owns only its rows array (rundir_free
- * frees that); r MUST outlive it. A row's index in view->rows is not its
- * row of view->matrix (its `line` is). 0, or -1 when out of memory. */
+ * runtime python, keeps its own overhead rows), rows in r's order. *view
+ * shares r's tables, strings and samples and owns only its rows array
+ * (rundir_free frees that); r MUST outlive it. A row's index in view->rows
+ * is not its row of view->matrix (its `line` is). 0, or -1 when out of
+ * memory. */
 int rundir_view(const rundir *r, rundir *view);
 
 /* The env.tsv value for key, or "unknown" when the key is absent or empty. */
