@@ -14,6 +14,7 @@
 #include "gbench.h"
 #include "payload.h"
 #include "pickle.h"
+#include "pyobj.h"
 #include "pyserve.h"
 #include "run_rounds.h"
 #include "strbuf.h"
@@ -66,6 +67,7 @@ static void release_kept(run_state *st)
 }
 
 static void payload_release(void *p) { payload_free(p); }
+static void arena_release(void *p) { pyobj_arena_free(p); }
 
 static cell_input *kept_input(run_state *st)
 {
@@ -329,6 +331,45 @@ static int run_sweep(run_state *st)
     return 0;
 }
 
+/* --python: the C twins of the Python side's `overhead` rows (plan.h
+ * plan_overhead), timed in the same rounds: the pickle of the int 0, and
+ * every other call on b'' (its stream for decompress and load). */
+static int run_overhead(run_state *st)
+{
+    char err[512];
+    plan_cells p = {0};
+    pyobj_arena *a = pyobj_arena_new();
+    cell_input *obj = kept_input(st), *empty = kept_input(st);
+    static const uint8_t nothing[1];
+    if (!a || !(obj->obj = pyobj_int(a, 0)) || plan_overhead(st->o->plan, &p) != 0) {
+        pyobj_arena_free(a);
+        plan_cells_free(&p);
+        return fail(st, CB_EXIT_ENV, "out of memory");
+    }
+    keep_until_end(st, a, arena_release);
+    st->total += p.n;
+    obj->popt = PICKLE_OPTIONS_DEFAULT;
+    obj->popt.protocol = PLAN_OVERHEAD_PROTOCOL;
+    uint8_t *blob = cb_xmalloc(pickle_bound(obj->obj, &obj->popt));
+    keep_until_end(st, blob, free);
+    obj->blob = blob;
+    if (!(obj->blob_len = pickle_dump(obj->obj, &obj->popt, blob, pickle_bound(obj->obj, &obj->popt), err,
+                                      sizeof err))) {
+        plan_cells_free(&p);
+        return fail(st, CB_EXIT_INTERNAL, "pickle of 0: %s", err);
+    }
+    empty->popt = obj->popt;
+    empty->blob = nothing;
+    int stop = 0;
+    for (size_t i = 0; !stop && i < p.n; i++) {
+        cell_spec spec = p.v[i];
+        stop = run_cell(st, SCHEMA_PAYLOAD_OVERHEAD, PLAN_OVERHEAD_PROTOCOL, &spec,
+                        spec.stage == CELL_PICKLE ? obj : empty);
+    }
+    plan_cells_free(&p);
+    return stop;
+}
+
 /* rounds_opts' aside: the Python side's round, at its place in the C round. */
 static void python_round(void *arg, int round, uint64_t seed)
 {
@@ -411,6 +452,7 @@ int exec_run(const exec_opts *o, results_file *rf, size_t *errors, int *status, 
     for (size_t i = 0; !stopped && o->sweep != EXEC_SWEEP_ONLY && i < o->npayloads; i++)
         stopped = run_payload(&st, o->payloads[i]);
     if (!stopped && o->sweep != EXEC_SWEEP_NONE) stopped = run_sweep(&st);
+    if (!stopped && o->python && o->sweep != EXEC_SWEEP_ONLY) stopped = run_overhead(&st);
     if (*o->stop) stopped = 1;
     if (!stopped) {
         size_t round_errors = 0;

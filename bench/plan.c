@@ -240,6 +240,29 @@ int plan_paths(const plan_request *r, int fastest, plan_cells *out)
     return rc;
 }
 
+int plan_overhead(const plan_request *r, plan_cells *out)
+{
+    int m = alloc_modes(r, CELL_PICKLE), rc;
+    cell_alloc a = (m & PLAN_ALLOC_CPYTHON) ? CELL_ALLOC_CPYTHON : (m & PLAN_ALLOC_FRESH) ? CELL_ALLOC_FRESH
+                                                                                        : CELL_ALLOC_REUSE;
+    cell_spec s = cell_of(r, CELL_PICKLE, -1, -1);
+    s.alloc = a;
+    rc = add_spec(out, &s);
+    for (size_t i = 0; rc == 0 && i < r->nhashes; i++) {
+        s = cell_of(r, CELL_HASH, -1, (int)i);
+        s.alloc = a;
+        rc = add_spec(out, &s);
+    }
+    static const cell_stage stages[] = {CELL_COMPRESS, CELL_DECOMPRESS, CELL_LOAD};
+    for (size_t k = 0; rc == 0 && k < sizeof stages / sizeof stages[0]; k++)
+        for (size_t i = 0; rc == 0 && i < r->ncodecs; i++) {
+            s = cell_of(r, stages[k], (int)i, -1);
+            s.alloc = a;
+            rc = add_spec(out, &s);
+        }
+    return rc;
+}
+
 size_t plan_count(const plan_request *r, int have_object)
 {
     int fastest = -1;

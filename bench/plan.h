@@ -93,6 +93,19 @@ int plan_stages(const plan_request *r, int have_object, plan_cells *out);
  * there is none. 0, or -1 when memory ran out. */
 int plan_paths(const plan_request *r, int fastest, plan_cells *out);
 
+/* The C twins of infra/python_path.py's `overhead` rows (a run with
+ * --python): the calls those rows time on their own tiny inputs, made by
+ * the C code a prediction starts from, so that the report can take out of
+ * each Python per-call cost the library's fixed work that the C cell pays
+ * already (report_predict.c). Under payload SCHEMA_PAYLOAD_OVERHEAD, in
+ * this order: pickle (of the int 0, at PLAN_OVERHEAD_PROTOCOL: the row's
+ * own, whatever the run's), the hash of every hash, then compress,
+ * decompress and load of every codec (of b'' and of its stream). One
+ * allocation mode, the one predictions prefer among the request's: cpython,
+ * else fresh, else reuse. 0, or -1 when memory ran out. */
+#define PLAN_OVERHEAD_PROTOCOL 4
+int plan_overhead(const plan_request *r, plan_cells *out);
+
 /* The number of cells plan_stages + plan_paths give with some candidate
  * codec as the fastest (any gives the same count): for a progress total
  * planned before anything is measured. (size_t)-1 when memory ran out. */

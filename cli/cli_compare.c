@@ -239,7 +239,7 @@ int cli_compare(int argc, char **argv)
 {
     const char *dirs[2] = {NULL, NULL};
     double fail_above = -1, margin = CMP_DEFAULT_MARGIN;
-    rundir ra, rb;
+    rundir ra, rb, la, lb;
     char err[1024];
     keyed *ka, *kb;
     size_t i, ndirs = 0, ncmp = 0, nfaster = 0, nslower = 0, nequiv = 0, ntripped = 0, nonly = 0, nerr = 0;
@@ -247,11 +247,13 @@ int cli_compare(int argc, char **argv)
     int done = parse_args(argc, argv, dirs, &ndirs, &fail_above, &margin);
     if (done) return CB_EXIT_OK;
     if (ndirs != 2) cb_fail(CB_EXIT_USAGE, "compare: needs two run directories A and B (see casbench compare --help)");
-    if (rundir_load(dirs[0], &ra, err, sizeof err) != 0) cb_fail(CB_EXIT_INPUT, "%s", err);
-    if (rundir_load(dirs[1], &rb, err, sizeof err) != 0) {
-        rundir_free(&ra);
+    if (rundir_load(dirs[0], &la, err, sizeof err) != 0) cb_fail(CB_EXIT_INPUT, "%s", err);
+    if (rundir_load(dirs[1], &lb, err, sizeof err) != 0) {
+        rundir_free(&la);
         cb_fail(CB_EXIT_INPUT, "%s", err);
     }
+    /* The prediction's own rows (rundir_view) are no figure to compare. */
+    if (rundir_view(&la, &ra) != 0 || rundir_view(&lb, &rb) != 0) cb_fail(CB_EXIT_ENV, "out of memory");
     ka = index_rows(&ra);
     kb = index_rows(&rb);
 
@@ -347,6 +349,8 @@ int cli_compare(int argc, char **argv)
     free(kb);
     rundir_free(&ra);
     rundir_free(&rb);
+    rundir_free(&la);
+    rundir_free(&lb);
     if (ntripped) {
         cb_warn("compare: %zu row%s significantly slower in B, beyond the margin, by more than %s %%", ntripped,
                 ntripped == 1 ? "" : "s", F3(fail_above));

@@ -123,7 +123,7 @@ static int load_python(const report_opts *o, rundir *pyrun, const rundir **pytho
 
 int report_write(const report_opts *o, char *err, size_t errlen)
 {
-    rundir run, pyrun;
+    rundir all, run, pyrun;
     report_ctx c;
     char gnuplot[PATH_MAX], *published_default = NULL;
     cb_buf md = {0}, excerpt = {0};
@@ -136,8 +136,11 @@ int report_write(const report_opts *o, char *err, size_t errlen)
     c.opts = o;
     c.err = err;
     c.errlen = errlen;
-    if (rundir_load(o->run_dir, &run, err, errlen) != 0) return CB_EXIT_INPUT;
+    if (rundir_load(o->run_dir, &all, err, errlen) != 0) return CB_EXIT_INPUT;
+    /* The sections see the run without the prediction's own rows. */
+    if (rundir_view(&all, &run) != 0) cb_oom();
     c.run = &run;
+    c.all = &all;
     memset(&pyrun, 0, sizeof pyrun);
     if (load_python(o, &pyrun, &c.python, err, errlen) != 0) goto out;
 
@@ -259,6 +262,7 @@ out:
     free(published_default);
     ctx_free(&c);
     rundir_free(&run);
+    rundir_free(&all);
     rundir_free(&pyrun);
     return rc;
 }

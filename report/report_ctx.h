@@ -50,7 +50,8 @@ typedef struct {
 } plot_job;
 
 typedef struct report_ctx {
-    const rundir *run;
+    const rundir *run;      /* the run without the rows only the prediction reads (rundir_view) */
+    const rundir *all;      /* the run with them: the C twins of the Python overhead rows */
     const rundir *python;   /* --python: a run of infra/python_path.py, or NULL */
     const report_opts *opts;
     tsv_table *published;

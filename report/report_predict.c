@@ -39,11 +39,11 @@ static const char *const why_names[WHY_COUNT] = {
     "noisy rounds", "none of these"};
 
 /* The per-call costs a stage's Python calls add to its C cell: the
- * overhead rows it names, each less the fixed work the C cell pays already,
- * and GzipFile.read's passes (stage_costs); found once per row, summed per
- * round (costs_at). */
+ * overhead rows it names, each less the fixed work the C cell pays already
+ * (its C twin, else an estimate), and GzipFile.read's passes (stage_costs);
+ * found once per row, summed per round (costs_at). */
 typedef struct {
-    const rundir_row *row[4], *pass[4];
+    const rundir_row *row[4], *twin[4], *pass[4];
     double fixed[4], passes[4];
     size_t n;
 } call_costs;
@@ -61,7 +61,16 @@ static double minflt(const rundir *r, const rundir_row *w)
     int col = tsv_col(r->matrix, "minflt_per_iter");
     double v;
     int present;
-    if (col < 0 || tsv_double_opt(r->matrix, (size_t)(w - r->rows), col, &v, &present, NULL, 0) != 0 || !present)
+    /* The row of the matrix by its line: r may be a view (rundir_view),
+     * whose rows are not the matrix's one for one. Lines rise with rows. */
+    size_t lo = 0, hi = tsv_nrows(r->matrix);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (tsv_line(r->matrix, mid) < w->line) lo = mid + 1;
+        else hi = mid;
+    }
+    if (col < 0 || lo == tsv_nrows(r->matrix) || tsv_line(r->matrix, lo) != w->line ||
+        tsv_double_opt(r->matrix, lo, col, &v, &present, NULL, 0) != 0 || !present)
         return NAN;
     return v;
 }
@@ -100,6 +109,27 @@ static double c_hash_fixed(const report_ctx *c, const char *hash)
     double per_byte = (l->median_ns - s->median_ns) / (double)(l->bytes_in - s->bytes_in);
     double fixed = s->median_ns - per_byte * (double)s->bytes_in;
     return fixed < 0 ? 0 : fixed > s->median_ns ? s->median_ns : fixed;
+}
+
+/* The C twin of a Python overhead row (payload SCHEMA_PAYLOAD_OVERHEAD,
+ * plan.h plan_overhead): C's same call on the row's own input (stage the
+ * row's variant, its protocol, codec, level and hash), in the C cell's
+ * allocation mode when there is one, else in any; NULL in runs without
+ * them (made without --python, or before them). */
+static const rundir_row *c_twin(const report_ctx *c, const rundir_row *o, const rundir_row *cr)
+{
+    const rundir *r = c->all;
+    for (size_t a = 0; a <= sizeof c_allocs / sizeof c_allocs[0]; a++) {
+        const char *alloc = a == 0 ? cr->alloc : c_allocs[a - 1];
+        for (size_t i = 0; i < r->nrows; i++) {
+            const rundir_row *t = &r->rows[i];
+            if (t->ok && strcmp(t->payload, SCHEMA_PAYLOAD_OVERHEAD) == 0 && strcmp(t->stage, o->variant) == 0 &&
+                t->protocol == o->protocol && strcmp(t->codec, o->codec) == 0 &&
+                (!*o->codec || t->level == o->level) && strcmp(t->hash, o->hash) == 0 && strcmp(t->alloc, alloc) == 0)
+                return t;
+        }
+    }
+    return NULL;
 }
 
 /* The fixed cost of C's own hand-off to the worker, which the C cell of an
@@ -170,9 +200,15 @@ static int stage_costs(const report_ctx *c, const rundir_row *w, const rundir_ro
         const rundir_row *o = py_overhead(py, v[i], cod[i], w->level, h[i]);
         if (!o) return -1;
         cc->row[i] = o;
-        /* The hash's own fixed work, and C's own hand-off, are in the C
-         * cell already. */
-        cc->fixed[i] = h[i] ? c_hash_fixed(c, h[i]) : strcmp(v[i], "thread-handoff") == 0 ? c_handoff_fixed(c, cr) : 0;
+        /* The library's fixed work of the call (a hash's init and final,
+         * the codec's reset and framing, the pickler's set-up), and C's own
+         * hand-off, are in the C cell already: the C twin of the row, timed
+         * in the same rounds, else an estimate for a hash. */
+        cc->twin[i] = c_twin(c, o, cr);
+        cc->fixed[i] = cc->twin[i]                           ? cc->twin[i]->median_ns
+                       : h[i]                                ? c_hash_fixed(c, h[i])
+                       : strcmp(v[i], "thread-handoff") == 0 ? c_handoff_fixed(c, cr)
+                                                             : 0;
         int k = snprintf(parts + off, cap - off, "%s%s%s%s", i ? " + " : "", v[i], h[i] ? " " : "", h[i] ? h[i] : "");
         if (k > 0 && (size_t)k < cap - off) off += (size_t)k;
         /* GzipFile.read() passes its loop once per 8 KiB read of the stream
@@ -192,13 +228,16 @@ static int stage_costs(const report_ctx *c, const rundir_row *w, const rundir_ro
 }
 
 /* The costs' sum: of the rows' medians (round < 0) or of their samples of
- * one round (NAN when one has none). */
+ * one round (NAN when one has none); each row less its C twin's figure of
+ * the same round (its median when it lacks that round), or less the
+ * estimate, at least 0. */
 static double costs_at(const call_costs *cc, long round)
 {
     double sum = 0;
     for (size_t i = 0; i < cc->n; i++) {
-        double on = row_ns(cc->row[i], round);
-        sum += on > cc->fixed[i] ? on - cc->fixed[i] : isnan(on) ? NAN : 0;
+        double on = row_ns(cc->row[i], round), fixed = cc->fixed[i];
+        if (cc->twin[i] && !isnan(row_ns(cc->twin[i], round))) fixed = row_ns(cc->twin[i], round);
+        sum += on > fixed ? on - fixed : isnan(on) ? NAN : 0;
         if (cc->pass[i]) sum += cc->passes[i] * row_ns(cc->pass[i], round);
     }
     return sum;
@@ -435,6 +474,16 @@ void report_sec_predict(report_ctx *c, FILE *md)
                                                              : ", a separate run: drift between the two runs "
                                                                "counts as prediction error",
             nalloc[0], nalloc[1], nalloc[2]);
+    size_t ntwins = 0;
+    for (size_t i = 0; i < c->all->nrows; i++)
+        ntwins += c->all->rows[i].ok && strcmp(c->all->rows[i].payload, SCHEMA_PAYLOAD_OVERHEAD) == 0;
+    if (ntwins)
+        fprintf(md, "Each per-call cost is the Python row less the library's fixed work of the call (a hash's "
+                "init and final, a codec's reset and framing, the pickler's set-up), which the C cell pays "
+                "too: C's same call on the same tiny input, timed in the same rounds (the run's %zu rows of "
+                "payload `%s`; round by round, at least 0). The worker hand-off is taken less C's own hand-off, "
+                "GzipFile.read's passes (`load-chunk`) as they are: neither is library work.\n\n",
+                ntwins, SCHEMA_PAYLOAD_OVERHEAD);
     if (!n) {
         fprintf(md, "No Python row has a C cell and its overhead rows under protocol %d.\n\n", c->protocol);
         return;

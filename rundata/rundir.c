@@ -21,6 +21,11 @@ static char *join(const char *dir, const char *file)
 void rundir_free(rundir *r)
 {
     size_t i;
+    if (r->view) {
+        free(r->rows);
+        memset(r, 0, sizeof *r);
+        return;
+    }
     for (i = 0; i < r->nrows; i++) free(r->rows[i].samples_ns);
     free(r->rows);
     tsv_free(r->matrix);
@@ -29,6 +34,22 @@ void rundir_free(rundir *r)
     free(r->matrix_path);
     free(r->env_path);
     memset(r, 0, sizeof *r);
+}
+
+int rundir_view(const rundir *r, rundir *view)
+{
+    *view = *r;
+    view->view = 1;
+    view->nrows = 0;
+    if (!(view->rows = malloc((r->nrows ? r->nrows : 1) * sizeof *view->rows))) {
+        memset(view, 0, sizeof *view);
+        return -1;
+    }
+    /* A Python run's own `overhead` rows are its measurements: kept. */
+    int python = strcmp(rundir_env(r, "runtime"), "python") == 0;
+    for (size_t i = 0; i < r->nrows; i++)
+        if (python || strcmp(r->rows[i].payload, SCHEMA_PAYLOAD_OVERHEAD) != 0) view->rows[view->nrows++] = r->rows[i];
+    return 0;
 }
 
 const char *rundir_env(const rundir *r, const char *key)

@@ -46,6 +46,7 @@ typedef struct {
     tsv_table *matrix, *env;
     rundir_row *rows;
     size_t nrows;
+    int view;                /* rundir_view: owns its rows array only */
 } rundir;
 
 /* Load DIR/matrix.tsv and DIR/env.tsv. 0, or -1 with a one-line message
@@ -63,8 +64,18 @@ int rundir_load(const char *dir, rundir *r, char *err, size_t errlen);
  * function, so that they accept and refuse the same files. */
 int rundir_take_matrix(rundir *r, tsv_table *t, int allow_empty, char *err, size_t errlen);
 
-/* Accepts a zeroed or loaded rundir. */
+/* Accepts a zeroed or loaded rundir, or a view. */
 void rundir_free(rundir *r);
+
+/* The run as every reader but the prediction sees it (report's sections,
+ * compare): r without the C twins of the Python overhead rows (payload
+ * SCHEMA_PAYLOAD_OVERHEAD, schema.h; a run of infra/python_path.py, env.tsv
+ * runtime python, keeps its own overhead rows), rows in r's order. *view
+ * shares r's tables, strings and samples and owns only its rows array
+ * (rundir_free frees that); r MUST outlive it. A row's index in view->rows
+ * is not its row of view->matrix (its `line` is). 0, or -1 when out of
+ * memory. */
+int rundir_view(const rundir *r, rundir *view);
 
 /* The env.tsv value for key, or "unknown" when the key is absent or empty. */
 const char *rundir_env(const rundir *r, const char *key);

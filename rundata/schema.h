@@ -77,6 +77,12 @@ extern const char *const schema_alloc_names[SCHEMA_ALLOC_COUNT];
  * bytes_in only. */
 #define SCHEMA_PAYLOAD_SWEEP "sweep"
 
+/* The payload of the C twins of infra/python_path.py's `overhead` rows
+ * (plan.h plan_overhead; a run with --python): the calls those rows make,
+ * on their own tiny inputs. Only the prediction reads them; every other
+ * reader sees the run without them (rundir.h rundir_view). */
+#define SCHEMA_PAYLOAD_OVERHEAD "overhead"
+
 #define SCHEMA_NO_PROTOCOL (-1)
 #define SCHEMA_NO_LEVEL INT_MIN
 

@@ -4,6 +4,9 @@
 #   - on the report fixture with per-call cost rows added: predict.tsv's
 #     columns, and its arithmetic recomputed by an independent oracle from
 #     both matrix.tsv files; the section's shares and its list of misses;
+#   - the same with C twins of the per-call cost rows (payload overhead):
+#     each cost loses exactly its twin's figure, a hash's twin replaces the
+#     estimate, and no other section, plot or compare figure moves;
 #   - a live quick run with --python: Python rows with one sample per C
 #     round, the report finding RUN/python by itself; a Python side that
 #     dies in round 1 or cannot start leaves the C run whole, said in one line.
@@ -43,6 +46,7 @@ open(p, "w").write("\n".join(lines) + "\n")
 PYEOF
 report() { (cd "$TMPD" && "$CB" report "$@" >/dev/null 2>"$TMPD/report.err"); }
 check "report --python on the fixture" report run --python python
+cp -r "$TMPD/run" "$TMPD/tw0"   # without twins (below)
 T=$TMPD/run/predict.tsv
 check_eq "predict.tsv: the agreed columns, in order, then the documented extra ones" \
   "payload stage variant codec level hash predicted_ms python_ms ratio predicted_lo_ms predicted_hi_ms c_alloc c_ms overhead_ms explanation" \
@@ -154,6 +158,7 @@ check_eq "the section counts the misses' reasons as predict.tsv's explanations s
   "$(for k in 'different code' 'allocation faults' 'per-call cost dominates' 'cop(y|ies) of the' 'noisy rounds' 'not explained'; do
        tsv_awk 'NR > 1' "$T" | cut -f15 | grep -Ec "$k"; done | paste -sd' ')" \
   "$(grep -o 'different code [0-9]*; allocation faults that differ [0-9]*; per-call cost dominating [0-9]*; one or more copies of the blob [0-9]*; noisy rounds [0-9]*; none of these [0-9]*' <<<"$sec" | grep -o '[0-9]*' | paste -sd' ')"
+cp -r "$TMPD/python" "$TMPD/python.over"
 # `report RUN` finds RUN/python without --python.
 mv "$TMPD/python" "$TMPD/run/python"
 cp "$T" "$TMPD/predict.first"
@@ -164,6 +169,85 @@ rm -r "$TMPD/run/python" "$T"
 check "report RUN without any Python run" report run
 check "without a Python run the section says how to get one, no predict.tsv" bash -c \
   '! [ -e "$1" ] && grep -q "^No Python run. .casbench run --python." "$2"' _ "$T" "$R"
+
+# ---- the C twins of the per-call cost rows (plan.h plan_overhead) ------------
+# The fixture run reported above (tw0, whose predict.tsv the oracle checked:
+# without twins, the estimates) again with C's own calls on the overhead rows'
+# inputs (payload overhead, as `run --python` writes them; one twin, compress
+# none:0, costs more than its Python row: the cost is then 0, never negative).
+cp -r "$FIX/run" "$TMPD/tw1"
+"$PY" - "$TMPD/tw1/matrix.tsv" <<'PYEOF'
+import sys
+p = sys.argv[1]
+lines = open(p).read().splitlines()
+cols = lines[0].split("\t")
+twins = [("pickle", "", "", "", 150.0), ("hash", "", "", "sha1", 300.0), ("compress", "lz4", "0", "", 1000.0),
+         ("compress", "none", "0", "", 9000.0), ("decompress", "gzip", "3", "", 500.0), ("load", "lz4", "0", "", 700.0)]
+for st, codec, level, h, med in twins:
+    d = dict(payload="overhead", protocol="4", pickled_bytes="5" if st == "pickle" else "0", stage=st, codec=codec,
+             level=level, hash=h, alloc="cpython", bytes_in="0", bytes_out="5", repetitions="3",
+             iterations="1000", median_ns=repr(med), mean_ns=repr(med), stddev_ns="1.0", min_ns=repr(med - 1),
+             max_ns=repr(med + 1), cv="0.001", mb_per_s="0", samples_ns="%r,%r,%r" % (med - 1, med, med + 1),
+             status="ok", round_group="overhead/p4/" + st, spread="0.001", drift="0", flag="few")
+    lines.append("\t".join(d.get(c, "") for c in cols))
+open(p, "w").write("\n".join(lines) + "\n")
+PYEOF
+cp -r "$TMPD/python.over" "$TMPD/python"
+check "report of the fixture with twins" report tw1 --python python
+rm -r "$TMPD/python"
+check_eq "with twins: each per-call cost loses exactly its twin's figure (at most the cost), sha1's twin replaces its estimate, rows without a twin stay" ok \
+  "$("$PY" - "$TMPD/tw0/predict.tsv" "$TMPD/tw1/predict.tsv" "$TMPD/python.over/matrix.tsv" <<'PYEOF'
+import csv, sys
+def rows(p):
+    return list(csv.DictReader(open(p), delimiter="\t", quoting=csv.QUOTE_NONE))
+ident = ("payload", "stage", "variant", "codec", "level", "hash")
+old = {tuple(r[k] for k in ident): r for r in rows(sys.argv[1])}
+new = {tuple(r[k] for k in ident): r for r in rows(sys.argv[2])}
+over = {(r["variant"], r["codec"], r["level"], r["hash"]): float(r["median_ns"]) for r in rows(sys.argv[3])
+        if r["stage"] == "overhead"}
+twin = {("pickle", "", "", ""): 150.0, ("hash", "", "", "sha1"): 300.0, ("compress", "lz4", "0", ""): 1000.0,
+        ("compress", "none", "0", ""): 9000.0, ("decompress", "gzip", "3", ""): 500.0, ("load", "lz4", "0", ""): 700.0}
+def calls(r):
+    s, cl = r["stage"], (r["codec"], r["level"], "")
+    return {"pickle": [("pickle", "", "", "")], "hash": [("hash", "", "", r["hash"])],
+            "compress": [("compress",) + cl], "decompress": [("decompress",) + cl], "load": [("load",) + cl]}.get(s)
+bad, moved, hashes = [], 0, 0
+if set(old) != set(new):
+    bad.append("rows differ: %s" % (set(old) ^ set(new)))
+for k, o in old.items():
+    n, cs = new.get(k), calls(o)
+    if n is None or cs is None:
+        continue
+    if cs[0][0] == "hash" and cs[0] in twin:
+        # the estimate gives way: the cost is the row less its twin
+        want = (over[cs[0]] - twin[cs[0]]) / 1e6
+        hashes += 1
+        if abs(float(n["overhead_ms"]) - want) > 2e-6:
+            bad.append("%s: overhead_ms %s, want %.6f" % (k, n["overhead_ms"], want))
+        continue
+    d = sum(min(twin[c], over[c]) for c in cs if c in twin) / 1e6
+    moved += d > 0
+    if abs(float(o["predicted_ms"]) - float(n["predicted_ms"]) - d) > 2e-6 or \
+            abs(float(o["overhead_ms"]) - float(n["overhead_ms"]) - d) > 2e-6 or o["c_ms"] != n["c_ms"]:
+        bad.append("%s: predicted %s -> %s, overhead %s -> %s, want less by %.6f" % (
+            k, o["predicted_ms"], n["predicted_ms"], o["overhead_ms"], n["overhead_ms"], d))
+    if ("compress", "none", "0", "") in cs and float(n["overhead_ms"]) != 0:
+        bad.append("%s: a twin above its row leaves %s ms, not 0" % (k, n["overhead_ms"]))
+print("\n".join(bad[:5]) if bad else "ok" if moved >= 5 and hashes >= 1 else "only %d rows moved, %d hash rows" % (moved, hashes))
+PYEOF
+)"
+# Every section but the prediction's and the recommendation (which prices
+# predict.tsv) is the same, every plot's data too, and compare sees no twin.
+sections() { awk '/^## [0-9]*\. /{s = $0} s !~ /What metaflow would see|Recommendation/' "$1" | sed -E "s#(tw[01]|run)#RUN#g"; }
+check_eq "with twins: every other section of REPORT.md is unchanged" "" \
+  "$(diff <(sections "$TMPD/tw0/REPORT.md") <(sections "$TMPD/tw1/REPORT.md"))"
+check_eq "with twins: the section says what it subtracts, without it does not" "1|0" \
+  "$(grep -c "the run's 6 rows of payload .overhead." "$TMPD/tw1/REPORT.md")|$(grep -c "rows of payload .overhead." "$TMPD/tw0/REPORT.md")"
+check_eq "with twins: every plot's data file is unchanged" "" \
+  "$(diff -r "$TMPD/tw0/plots" "$TMPD/tw1/plots" -x '*.png' -x '*.svg' | sed "s#$TMPD/tw[01]#RUN#g")"
+check_eq "with twins: compare judges the same rows as without (no twin among them)" "" \
+  "$(diff <("$CB" compare "$TMPD/tw0" "$TMPD/tw0" | sed "s#$TMPD/tw[01]#RUN#g") \
+          <("$CB" compare "$TMPD/tw0" "$TMPD/tw1" | sed "s#$TMPD/tw[01]#RUN#g") 2>&1)"
 
 # ---- live: the Python side in the rounds of a C run -------------------------
 live() {  # live OUT [ENV=V...] -- [casbench run args]
@@ -187,14 +271,18 @@ check_eq "run --python: per-call cost rows (stage overhead), all ok" \
 check_eq "run --python: nothing on stderr but the skipped hash" "blake3" \
   "$(grep -v '^python_path.py: blake3: ' "$TMPD/served.err"; grep -c '^python_path.py: blake3: ' "$TMPD/served.err" | sed 's/^1$/blake3/')"
 check "report on the served run" report served
+check_eq "run --python: the C twins of the overhead rows (payload overhead, pickle at protocol 4), ok, cpython" \
+  "compress gzip:3 -|compress lz4:0 -|decompress gzip:3 -|decompress lz4:0 -|hash : blake3|hash : sha1|hash : xxh3-64|load gzip:3 -|load lz4:0 -|pickle : -|ok cpython 4|5" \
+  "$(tsv_awk 'NR > 1 && $col["payload"] == "overhead" {print $col["stage"], $col["codec"] ":" $col["level"], ($col["hash"] == "" ? "-" : $col["hash"])}' "$TMPD/served/matrix.tsv" | sort | paste -sd'|')|$(tsv_awk 'NR > 1 && $col["payload"] == "overhead" {print $col["status"], $col["alloc"], $col["protocol"]}' "$TMPD/served/matrix.tsv" | sort -u)|$(tsv_awk 'NR > 1 && $col["payload"] == "overhead" && $col["stage"] == "pickle" {print $col["bytes_out"]}' "$TMPD/served/matrix.tsv")"
 check_eq "report RUN writes predict.tsv from RUN/python: config's rows" \
   "compress decompress hash load pickle save" \
   "$(tsv_awk 'NR > 1 {print $col["stage"]}' "$TMPD/served/predict.tsv" | sort -u | paste -sd' ')"
 
 # Timed in the same rounds, the ratio pairs the rounds: the median over them of
 # the Python sample / (the C sample of that round + the per-call cost row's
-# sample of that round); recomputed where one overhead row is the whole cost
-# (pickle, compress, decompress).
+# sample of that round less its C twin's of that round, at least 0);
+# recomputed where one overhead row is the whole cost (pickle, compress,
+# decompress).
 check_eq "report on the served run: ratio = median of the per-round ratios, recomputed from both matrix.tsv" ok \
   "$("$PY" - "$TMPD/served/matrix.tsv" "$PM" "$TMPD/served/predict.tsv" <<'PYEOF'
 import csv, statistics, sys
@@ -205,6 +293,9 @@ def samples(r):
     return [float(x) for x in r["samples_ns"].split(",")]
 c = {tuple(r[k] for k in ident) + (r["alloc"],): r for r in rows(sys.argv[1]) if r["status"] == "ok"}
 py = {tuple(r[k] for k in ident): r for r in rows(sys.argv[2]) if r["status"] == "ok"}
+# the C twin of the overhead row: the same call on its input (payload overhead)
+twin = {(r["stage"], r["codec"], r["level"], r["hash"]): r for r in rows(sys.argv[1])
+        if r["status"] == "ok" and r["payload"] == "overhead"}
 bad, n = [], 0
 for t in rows(sys.argv[3]):
     if t["stage"] not in ("pickle", "compress", "decompress"):
@@ -212,9 +303,10 @@ for t in rows(sys.argv[3]):
     k = tuple(t[x] for x in ident)
     cs, ps = samples(c[k + (t["c_alloc"],)]), samples(py[k])
     os_ = samples(py[("overhead", "overhead", t["stage"], t["codec"], t["level"], "")])
-    want = statistics.median(p / (q + o) for p, q, o in zip(ps, cs, os_))
+    ts = samples(twin[(t["stage"], t["codec"], t["level"], "")])
+    want = statistics.median(p / (q + max(o - w, 0)) for p, q, o, w in zip(ps, cs, os_, ts))
     n += 1
-    if not len(cs) == len(ps) == len(os_) or abs(float(t["ratio"]) - want) > 1e-4 + 1e-3 * want:
+    if not len(cs) == len(ps) == len(os_) == len(ts) or abs(float(t["ratio"]) - want) > 1e-4 + 1e-3 * want:
         bad.append("%s: ratio %s, want %.4f" % (k, t["ratio"], want))
 print("\n".join(bad[:5]) if bad else "ok" if n > 3 else "only %d rows" % n)
 PYEOF
@@ -225,7 +317,7 @@ PYEOF
 # same digest as the dispatched reuse row; sha1 has no other code: reuse.
 check_eq "xxh3-64's hash rows: reuse and cpython, one key; the prediction starts from cpython, sha1's from reuse" \
   "cpython reuse|1|cpython|reuse" \
-  "$(tsv_awk 'NR > 1 && $col["stage"] == "hash" && $col["hash"] == "xxh3-64" {print $col["alloc"]}' "$TMPD/served/matrix.tsv" | sort | paste -sd' ')|$(tsv_awk 'NR > 1 && $col["stage"] == "hash" && $col["hash"] == "xxh3-64" {print $col["key"]}' "$TMPD/served/matrix.tsv" | sort -u | wc -l)|$(tsv_awk '$col["stage"] == "hash" && $col["hash"] == "xxh3-64" {print $col["c_alloc"]}' "$TMPD/served/predict.tsv")|$(tsv_awk '$col["stage"] == "hash" && $col["hash"] == "sha1" {print $col["c_alloc"]}' "$TMPD/served/predict.tsv")"
+  "$(tsv_awk 'NR > 1 && $col["payload"] == "config" && $col["stage"] == "hash" && $col["hash"] == "xxh3-64" {print $col["alloc"]}' "$TMPD/served/matrix.tsv" | sort | paste -sd' ')|$(tsv_awk 'NR > 1 && $col["payload"] == "config" && $col["stage"] == "hash" && $col["hash"] == "xxh3-64" {print $col["key"]}' "$TMPD/served/matrix.tsv" | sort -u | wc -l)|$(tsv_awk '$col["stage"] == "hash" && $col["hash"] == "xxh3-64" {print $col["c_alloc"]}' "$TMPD/served/predict.tsv")|$(tsv_awk '$col["stage"] == "hash" && $col["hash"] == "sha1" {print $col["c_alloc"]}' "$TMPD/served/predict.tsv")"
 
 # The Python side dies at round 1: the C run completes its 3 rounds.
 rc=0; live died PYTHON_PATH_DIE_AT_ROUND=1 || rc=$?

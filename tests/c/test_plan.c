@@ -18,6 +18,7 @@
 #include "codec.h"
 #include "hash.h"
 #include "plan.h"
+#include "pyobj.h"
 #include "sets.h"
 
 static int failures;
@@ -431,6 +432,78 @@ static void test_overlap(void)
     free((void *)in.blob);
 }
 
+/* plan_overhead: the C twins of python_path.py's overhead rows, one per
+ * call (pickle, every hash, compress, decompress and load of every codec),
+ * in the mode predictions prefer; and each one builds and verifies on its
+ * tiny input (the int 0 pickled at protocol 4, b'' for the rest), for every
+ * codec of the table, which all meet b'' here and nowhere else. */
+static size_t count_alloc(const plan_cells *p, cell_alloc a)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->n; i++) n += p->v[i].alloc == a;
+    return n;
+}
+
+static void test_overhead(void)
+{
+    request q;
+    from_set(&q, CB_SET_DEFAULT, PLAN_DEFAULT);
+    plan_cells p = {0};
+    check("overhead: planned", plan_overhead(&q.r, &p) == 0);
+    check_eq("overhead: pickle + every hash + compress, decompress and load of every codec",
+             1 + q.nhashes + 3 * q.ncodecs, p.n);
+    check_eq("overhead: one pickle, first", 1, count(&p, CELL_PICKLE, -1, "*"));
+    check("overhead: the pickle first", p.n && p.v[0].stage == CELL_PICKLE);
+    check_eq("overhead: every cell cpython by default", p.n, count_alloc(&p, CELL_ALLOC_CPYTHON));
+    check_eq("overhead: no save variant", 0, count(&p, CELL_SAVE, -1, "*") + count(&p, CELL_SAVE_STORE, -1, "*"));
+    plan_cells_free(&p);
+    q.r.alloc_mask = PLAN_ALLOC_FRESH | PLAN_ALLOC_REUSE;
+    check("overhead: --alloc both", plan_overhead(&q.r, &p) == 0);
+    check_eq("overhead: --alloc both: fresh, the mode predictions prefer next", p.n,
+             count_alloc(&p, CELL_ALLOC_FRESH));
+    plan_cells_free(&p);
+    q.r.alloc_mask = PLAN_ALLOC_REUSE;
+    check("overhead: --alloc reuse", plan_overhead(&q.r, &p) == 0);
+    check_eq("overhead: --alloc reuse: reuse", p.n, count_alloc(&p, CELL_ALLOC_REUSE));
+    plan_cells_free(&p);
+
+    /* every codec of the table at its default level, every hash */
+    memset(&q, 0, sizeof q);
+    for (size_t i = 0; i < codec_count; i++)
+        q.codecs[q.ncodecs++] = (plan_codec){&codec_table[i], codec_table[i].level_default};
+    for (size_t i = 0; i < hash_count; i++) q.hashes[q.nhashes++] = &hash_table[i];
+    q.r = (plan_request){q.codecs, q.ncodecs, q.hashes, q.nhashes, PLAN_DEFAULT, 0, 0};
+    if (plan_overhead(&q.r, &p) != 0) { printf("FAIL: overhead: planning\n"); failures++; return; }
+    pyobj_arena *a = pyobj_arena_new();
+    uint8_t blob[64];
+    char err[256];
+    cell_input obj = {0}, empty = {0};
+    obj.obj = a ? pyobj_int(a, 0) : NULL;
+    obj.popt = PICKLE_OPTIONS_DEFAULT;
+    obj.popt.protocol = PLAN_OVERHEAD_PROTOCOL;
+    obj.blob = blob;
+    obj.blob_len = obj.obj ? pickle_dump(obj.obj, &obj.popt, blob, sizeof blob, err, sizeof err) : 0;
+    check_eq("overhead: pickle.dumps(0, protocol=4) is 5 bytes", 5, obj.blob_len);
+    check("overhead: ... b'\\x80\\x04K\\x00.'", obj.blob_len == 5 && memcmp(blob, "\x80\x04K\x00.", 5) == 0);
+    empty.popt = obj.popt;
+    empty.blob = blob;
+    size_t ok = 0;
+    for (size_t i = 0; i < p.n; i++) {
+        char what[200];
+        snprintf(what, sizeof what, "overhead %s %s:%d %s", cell_stage_names[p.v[i].stage],
+                 p.v[i].codec ? p.v[i].codec->name : "", p.v[i].level, p.v[i].hash ? p.v[i].hash->name : "");
+        cell *c = verified_cell(&p.v[i], p.v[i].stage == CELL_PICKLE ? &obj : &empty, what);
+        if (!c) continue;
+        gb_measurement m = cell_measurement(c, "overhead");
+        if (m.prepare) m.prepare(m.ctx);
+        ok += m.run(m.ctx) == 0;
+        cell_destroy(c);
+    }
+    check_eq("overhead: every twin of every codec and hash verifies and runs on its input", p.n, ok);
+    pyobj_arena_free(a);
+    plan_cells_free(&p);
+}
+
 int main(void)
 {
     test_default();
@@ -438,6 +511,7 @@ int main(void)
     test_full();
     test_no_gzip();
     test_options();
+    test_overhead();
     test_store_unlink_untimed();
     test_overlap();
     return failures ? 1 : 0;
