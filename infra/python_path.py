@@ -36,10 +36,12 @@ flags:
   --serve             driven by `casbench run --python` over stdin/stdout (protocol:
                       bench/pyserve.h): verify and calibrate the cells (saves with the
                       first --hash only, no load+verify; codecs and hashes Python has
-                      no binding for are left out, said on stderr), answer "ready N",
-                      then time every cell once per "round K SEED" (the fastest of its
-                      sub-batches, as casbench's rounds) and rewrite matrix.tsv in
-                      --out DIR (required) after each; --min-time is the batch length
+                      no binding for are left out, said on stderr), answer "ready N"
+                      and list them; then time a cell once per "pair K I" (right after
+                      its C cell's sample of round K), the cells not paired once per
+                      "round K SEED" (the fastest of its sub-batches, as casbench's
+                      rounds), and rewrite matrix.tsv in --out DIR (required) as each
+                      round begins; --min-time is the batch length
   --suite pr3090      PR #3090's three benchmark scripts by their own method instead
                       (flags: --metaflow DIR, --metaflow-pr DIR, --quick, --out DIR;
                       see infra/pr3090_suite.py)
@@ -75,7 +77,8 @@ equal, key equal to a second computation); a failing cell is a row with status e
 
 environment: PYTHON_PATH_FAULT=CODEC:LEVEL (for tests) makes that codec's decompress
 and load return a corrupted blob, so that its cells fail verification.
-PYTHON_PATH_DIE_AT_ROUND=K (for tests) makes --serve exit 9 when asked for round K.
+PYTHON_PATH_DIE_AT_ROUND=K (for tests) makes --serve exit 9 at the first request of
+round K; PYTHON_PATH_SERVE_LOG=FILE (for tests) writes every request it reads to FILE.
 
 exit status: 0 done; 1 usage; 2 bad input (unknown payload/codec/hash, bad number,
 --out exists); 3 environment (casbench missing or failing, a module missing, I/O);
@@ -615,12 +618,21 @@ def bench_overhead(w, codecs, hashes, hfuncs, libs, store_root, reps, min_time):
 
 # ---- --serve: cells timed in the rounds of a casbench run ----
 # Protocol (bench/pyserve.h is the other side), one line each way:
-#   this -> casbench  "ready N"    every cell verified and calibrated (N cells)
-#   casbench -> this  "round K S"  time every cell once, in the order shuffled
-#                                  by seed S; matrix.tsv is rewritten
+#   this -> casbench  "ready N"    every cell verified and calibrated (N cells),
+#                     then N lines "cell I PAYLOAD PROTOCOL STAGE VARIANT CODEC
+#                     LEVEL HASH ALLOC" (tab-separated), cell I's identity
+#   casbench -> this  "pairs I J.." the cells it will ask for one by one
+#   this -> casbench  "paired M"   (M cells named)
+#   casbench -> this  "pair K I"   time cell I once: its round-K sample, taken
+#                                  right after its C partner's
+#   this -> casbench  "done K I"
+#   casbench -> this  "round K S"  time every cell not named in "pairs" once,
+#                                  in the order shuffled by seed S
 #   this -> casbench  "done K"
 #   casbench -> this  "quit" (or end of input): the last rewrite, exit 0
 #   this -> casbench  "error MESSAGE" instead of any answer: it failed, exits
+# matrix.tsv is rewritten when a round's first request arrives (the rounds
+# before it are complete then) and at quit.
 # A cell's round sample is the fastest of its sub-batches, its iterations
 # calibrated as casbench's rounds.c does (the same constants).
 SUB_BATCHES = 3
@@ -662,27 +674,36 @@ class Server:
             parts = SUB_BATCHES
         self.cells.append(dict(ident=ident, fn=fn, n=n, parts=parts, samples=[], faults=[], **kw))
 
-    def round(self, seed):
-        import random
-        order = list(range(len(self.cells)))
-        random.Random(seed).shuffle(order)
+    def listing(self):
+        """The lines that follow "ready": each cell's identity."""
+        keys = ("payload", "protocol", "stage", "variant", "codec", "level", "hash", "alloc")
+        return ["\t".join(["cell", str(i)] + [str(c["ident"].get(k, "")) for k in keys])
+                for i, c in enumerate(self.cells)]
+
+    def sample(self, c):
+        """One round's sample of cell c: the fastest of its sub-batches."""
         clock = time.perf_counter_ns
+        fn, n = c["fn"], c["n"]
+        best = best_f = None
+        for _ in range(c["parts"]):
+            f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            t0 = clock()
+            for _ in range(n):
+                fn()
+            el = (clock() - t0) / n / c.get("passes", 1)
+            f = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0) / n / c.get("passes", 1)
+            if best is None or el < best:
+                best, best_f = el, f
+        c["samples"].append(best)
+        c["faults"].append(best_f)
+
+    def round(self, seed, paired):
+        """The block: every cell not in `paired`, in an order shuffled by seed."""
+        import random
+        order = [i for i in range(len(self.cells)) if i not in paired]
+        random.Random(seed).shuffle(order)
         for i in order:
-            c = self.cells[i]
-            fn, n = c["fn"], c["n"]
-            best = best_f = None
-            for _ in range(c["parts"]):
-                f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-                t0 = clock()
-                for _ in range(n):
-                    fn()
-                el = (clock() - t0) / n / c.get("passes", 1)
-                f = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0) / n / c.get("passes", 1)
-                if best is None or el < best:
-                    best, best_f = el, f
-            c["samples"].append(best)
-            c["faults"].append(best_f)
-        self.write()
+            self.sample(self.cells[i])
 
     def write(self):
         tmp = self.path + ".tmp"
@@ -732,7 +753,8 @@ def serve(a):
     write_env(os.path.join(a.out, "env.tsv"), a, libs, time.gmtime(), "")
     with open(os.path.join(a.out, "env.tsv"), "a", encoding="utf-8", newline="\n") as f:
         f.write("timing\trounds of the casbench run (--serve): one sample per round, the fastest "
-                "of its sub-batches\nbatch_s\t%r\n" % a.min_time)
+                "of its sub-batches, taken right after its C cell's sample of the round (the cells "
+                "without a C cell: once per round, in one block)\nbatch_s\t%r\n" % a.min_time)
     srv = Server(a.out, a.min_time)
     hfuncs = make_hashes(libs[1])
     store_root = tempfile.mkdtemp(prefix="store-overhead-", dir=a.out)
@@ -741,18 +763,35 @@ def serve(a):
         for name, obj in objects:
             bench_payload(srv, name, obj, a.protocols[0], a.codecs, a.hashes, hfuncs, libs, 1, a.min_time)
         srv.write()
-        print("ready %d" % len(srv.cells), flush=True)
+        print("\n".join(["ready %d" % len(srv.cells)] + srv.listing()), flush=True)
         die_at = os.environ.get("PYTHON_PATH_DIE_AT_ROUND")   # tests: the python side dies
+        log = open(os.environ["PYTHON_PATH_SERVE_LOG"], "w") if os.environ.get("PYTHON_PATH_SERVE_LOG") else None
+        paired, current = set(), None
         for line in sys.stdin:
             words = line.split()
+            if log:   # tests: the requests, in order
+                log.write(line)
+                log.flush()
             if words[:1] == ["quit"]:
                 break
-            if len(words) != 3 or words[0] != "round" or not words[1].isdigit() or not words[2].isdigit():
+            if words[:1] == ["pairs"] and all(w.isdigit() and int(w) < len(srv.cells) for w in words[1:]):
+                paired = set(int(w) for w in words[1:])
+                print("paired %d" % len(paired), flush=True)
+                continue
+            if not (len(words) == 3 and words[0] in ("round", "pair") and words[1].isdigit() and words[2].isdigit()
+                    and (words[0] == "round" or int(words[2]) in paired)):
                 die(1, "--serve", "unknown request %r" % line.strip())
-            if die_at is not None and words[1] == die_at:
-                os._exit(9)
-            srv.round(int(words[2]))
-            print("done %s" % words[1], flush=True)
+            if words[1] != current:   # a new round: the ones before it are complete
+                srv.write()
+                current = words[1]
+                if die_at is not None and words[1] == die_at:
+                    os._exit(9)
+            if words[0] == "pair":
+                srv.sample(srv.cells[int(words[2])])
+                print("done %s %s" % (words[1], words[2]), flush=True)
+            else:
+                srv.round(int(words[2]), paired)
+                print("done %s" % words[1], flush=True)
         srv.write()
     finally:
         shutil.rmtree(store_root, ignore_errors=True)

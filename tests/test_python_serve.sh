@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The Python side's samples beside their C cells (run --python,
+# bench/pyserve.h's protocol):
+#   - a live quick run: each Python row with a C partner (report_predict.c's
+#     c_row: alloc cpython, else fresh, else reuse) is asked for by "pair"
+#     once per round, in the order its partner ran in that round (gbench.json
+#     keeps each round's batches in order), the per-call cost rows in one
+#     block per round; every Python row has one sample per round;
+#   - the Python side dying at the first request of round 1 (a pair): the C
+#     run whole, one line, round 0 of every Python row kept;
+#   - a Python side answering a pair wrongly: one line, the C run whole.
+# shellcheck disable=SC2016 # awk and python programs in single quotes
+. "$(dirname "$0")/lib.sh"
+
+live() {  # live OUT [ENV=V...]
+  local out=$1; shift
+  env "$@" "$CASBENCH" run --quick --payload config --codec lz4:0,gzip:3 --hash sha1,xxh3-64 --rounds 3 \
+    --out "$TMPD/$out" --python="$PY" >"$TMPD/$out.out" 2>"$TMPD/$out.err"
+}
+
+rc=0; live paired PYTHON_PATH_SERVE_LOG="$TMPD/paired.log" || rc=$?
+check_eq "run --python: exit 0, nothing on stderr" "0|" "$rc|$(cat "$TMPD/paired.err")"
+check_eq "run --python: pairs, then per round a pair per Python row with a C cell and one block" \
+  "pair 0 13|pair 1 13|pair 2 13|pairs 1|quit 1|round 0 1|round 1 1|round 2 1" \
+  "$(awk '{print $1, ($1 == "pairs" || $1 == "quit") ? "" : $2}' "$TMPD/paired.log" | sort | uniq -c |
+     awk '{print $2 ($3 == "" ? "" : " " $3), $1}' | paste -sd'|')"
+check_eq "run --python: every Python row has one sample per round" "3" \
+  "$(tsv_awk 'NR > 1 {print $col["repetitions"]}' "$TMPD/paired/python/matrix.tsv" | sort -u | paste -sd' ')"
+check_eq "run --python: the paired cells are the Python rows with a C cell, each after its C cell's sample" ok \
+  "$("$PY" - "$TMPD/paired/matrix.tsv" "$TMPD/paired/python/matrix.tsv" "$TMPD/paired/gbench.json" \
+       "$TMPD/paired.log" <<'PYEOF'
+import csv, json, sys
+def rows(p):
+    return list(csv.DictReader(open(p), delimiter="\t", quoting=csv.QUOTE_NONE))
+def name(r, alloc):
+    codec = "%s:%s" % (r["codec"], r["level"]) if r["codec"] else "-"
+    return "/".join([r["payload"], "p" + r["protocol"], r["stage"], r["variant"] or "-", codec, r["hash"] or "-",
+                     alloc])
+c = set(name(r, r["alloc"]) for r in rows(sys.argv[1]))
+py = rows(sys.argv[2])   # no error rows: row i is cell i
+partner = {}
+for i, r in enumerate(py):
+    for a in ("cpython", "fresh", "reuse"):
+        if name(r, a) in c:
+            partner[name(r, a)] = i
+            break
+log = [line.split() for line in open(sys.argv[4])]
+bad = []
+if any(r["status"] != "ok" for r in py):
+    bad.append("error rows in the Python matrix.tsv")
+if sorted(int(x) for x in log[0][1:]) != sorted(partner.values()):
+    bad.append("pairs %s, want %s" % (log[0][1:], sorted(partner.values())))
+if any(r["payload"] == "overhead" for i, r in enumerate(py) if i in partner.values()):
+    bad.append("an overhead row paired")
+batches = [b["name"].split("/iterations:")[0] for b in json.load(open(sys.argv[3]))["benchmarks"]]
+per = len(batches) // 3
+for k in range(3):
+    want = [partner[n] for n in batches[k * per:(k + 1) * per] if n in partner]
+    got = [int(w[2]) for w in log if w[0] == "pair" and w[1] == str(k)]
+    if got != want:
+        bad.append("round %d: pairs %s, C order %s" % (k, got, want))
+print("\n".join(bad) if bad else "ok" if partner else "nothing paired")
+PYEOF
+)"
+check_eq "python env.tsv: the samples are said to be taken beside their C cell" 1 \
+  "$(grep -c '^timing	rounds of the casbench run (--serve): .*right after its C cell' "$TMPD/paired/python/env.tsv")"
+
+# Dies at round 1's first request, a pair.
+rc=0; live died PYTHON_PATH_DIE_AT_ROUND=1 PYTHON_PATH_SERVE_LOG="$TMPD/died.log" || rc=$?
+check_eq "python side dies at a pair: exit 0, one line, the request was a pair of round 1" "0|1|pair 1" \
+  "$rc|$(grep -c '^casbench: python side (infra/python_path.py --serve): exited with status 9' "$TMPD/died.err")|$(tail -n 1 "$TMPD/died.log" | cut -d' ' -f1-2)"
+check_eq "python side dies at a pair: every C row ok with 3 rounds; every Python row keeps round 0" \
+  "ok 3|$(tail -n +2 "$TMPD/paired/matrix.tsv" | wc -l)|1|$(tail -n +2 "$TMPD/paired/python/matrix.tsv" | wc -l)" \
+  "$(tsv_awk 'NR > 1 {print $col["status"], $col["repetitions"]}' "$TMPD/died/matrix.tsv" | sort -u | paste -sd,)|$(tail -n +2 "$TMPD/died/matrix.tsv" | wc -l)|$(tsv_awk 'NR > 1 {print $col["repetitions"]}' "$TMPD/died/python/matrix.tsv" | sort -u)|$(tail -n +2 "$TMPD/died/python/matrix.tsv" | wc -l)"
+
+# A Python side that answers a pair with the wrong line.
+cat >"$TMPD/fake.py" <<'PYEOF'
+import sys
+print("ready 1\ncell\t0\tconfig\t4\tpickle\t\t\t\t\tfresh", flush=True)
+for line in sys.stdin:
+    w = line.split()
+    if w[0] == "pairs":
+        print("paired %d" % (len(w) - 1), flush=True)
+    elif w[0] == "pair":
+        print("done 7 7", flush=True)
+    elif w[0] == "round":
+        print("done " + w[1], flush=True)
+    else:
+        break
+PYEOF
+rc=0; CASBENCH_PYTHON_PATH_SCRIPT="$TMPD/fake.py" live wrong || rc=$?
+check_eq "python side answers a pair wrongly: exit 0, one line naming the answer, C rows ok with 3 rounds" \
+  "0|1|1|ok 3" \
+  "$rc|$(wc -l <"$TMPD/wrong.err")|$(grep -c '^casbench: python side (infra/python_path.py --serve): said '"'"'done 7 7'"'"', not done 0 0; the C run goes on' "$TMPD/wrong.err")|$(tsv_awk 'NR > 1 {print $col["status"], $col["repetitions"]}' "$TMPD/wrong/matrix.tsv" | sort -u | paste -sd,)"
