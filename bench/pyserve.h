@@ -4,8 +4,11 @@
  *
  * infra/python_path.py --serve runs once beside the run, as a child process
  * driven over a pipe. It loads the run's payload objects (`casbench pickle
- * NAME`, this very binary), verifies and calibrates its cells, then answers
- * one line per request:
+ * NAME`, this very binary), forks one worker process per codec:level and one
+ * for the cells without a codec (a CPython process's page faults depend on
+ * the other codecs' objects it holds; a metaflow task repeats one codec),
+ * each of which verifies and calibrates its cells and times them when the
+ * child routes a request to it; then it answers one line per request:
  *   child -> run   "ready N"     N cells verified and calibrated, then N lines
  *                  "cell I PAYLOAD PROTOCOL STAGE VARIANT CODEC LEVEL HASH ALLOC"
  *                                (tab-separated, I = 0..N-1; empty fields
@@ -34,8 +37,8 @@
  * in the directory it is given, RUN/python by default, when a round's first
  * request arrives (the rounds before it are then complete) and at quit.
  *
- * Whatever the child does (missing module, dies, hangs beyond
- * PYSERVE_TIMEOUT_S), the C run goes on: the first failure is said in one
+ * Whatever the child or one of its workers does (missing module, dies,
+ * hangs beyond PYSERVE_TIMEOUT_S), the C run goes on: the first failure is said in one
  * line on stderr and the child is not asked again; what it wrote stays.
  */
 #ifndef CASBENCH_PYSERVE_H

@@ -6,8 +6,10 @@
 #     once per round, in the order its partner ran in that round (gbench.json
 #     keeps each round's batches in order), the per-call cost rows in one
 #     block per round; every Python row has one sample per round;
-#   - the Python side dying at the first request of round 1 (a pair): the C
-#     run whole, one line, round 0 of every Python row kept;
+#   - one worker process per codec:level (its cells only), one for the rest;
+#   - the Python side dying at the first request of round 1 (a pair), or one
+#     of its workers dying: the C run whole, one line, round 0 of every
+#     Python row kept, no process left;
 #   - a Python side answering a pair wrongly: one line, the C run whole.
 # shellcheck disable=SC2016 # awk and python programs in single quotes
 . "$(dirname "$0")/lib.sh"
@@ -22,7 +24,7 @@ rc=0; live paired PYTHON_PATH_SERVE_LOG="$TMPD/paired.log" || rc=$?
 check_eq "run --python: exit 0, nothing on stderr" "0|" "$rc|$(cat "$TMPD/paired.err")"
 check_eq "run --python: pairs, then per round a pair per Python row with a C cell and one block" \
   "pair 0 13|pair 1 13|pair 2 13|pairs 1|quit 1|round 0 1|round 1 1|round 2 1" \
-  "$(awk '{print $1, ($1 == "pairs" || $1 == "quit") ? "" : $2}' "$TMPD/paired.log" | sort | uniq -c |
+  "$(awk '$1 != "worker" {print $1, ($1 == "pairs" || $1 == "quit") ? "" : $2}' "$TMPD/paired.log" | sort | uniq -c |
      awk '{print $2 ($3 == "" ? "" : " " $3), $1}' | paste -sd'|')"
 check_eq "run --python: every Python row has one sample per round" "3" \
   "$(tsv_awk 'NR > 1 {print $col["repetitions"]}' "$TMPD/paired/python/matrix.tsv" | sort -u | paste -sd' ')"
@@ -44,7 +46,7 @@ for i, r in enumerate(py):
         if name(r, a) in c:
             partner[name(r, a)] = i
             break
-log = [line.split() for line in open(sys.argv[4])]
+log = [line.split() for line in open(sys.argv[4]) if not line.startswith("worker ")]
 bad = []
 if any(r["status"] != "ok" for r in py):
     bad.append("error rows in the Python matrix.tsv")
@@ -62,6 +64,25 @@ for k in range(3):
 print("\n".join(bad) if bad else "ok" if partner else "nothing paired")
 PYEOF
 )"
+# One worker process per codec:level, one for the cells without a codec.
+check_eq "python side: one worker per codec, each owning that codec's cells, the rest in (no codec)" \
+  "(no codec) config:-,overhead|gzip:3 config:gzip:3|lz4:0 config:lz4:0|3 pids" \
+  "$("$PY" - "$TMPD/paired/python/matrix.tsv" "$TMPD/paired.log" <<'PYEOF'
+import csv, re, sys
+py = list(csv.DictReader(open(sys.argv[1]), delimiter="\t", quoting=csv.QUOTE_NONE))
+def what(r):   # overhead, PAYLOAD:- (no codec) or PAYLOAD:CODEC:LEVEL
+    if r["payload"] == "overhead":
+        return "overhead"
+    return "%s:%s" % (r["payload"], "%s:%s" % (r["codec"], r["level"]) if r["codec"] else "-")
+out, pids = [], set()
+for line in open(sys.argv[2]):
+    m = re.match(r"worker (.+?) (\d+)((?: \d+)*)$", line)
+    if m:
+        pids.add(m.group(2))
+        out.append("%s %s" % (m.group(1), ",".join(sorted(set(what(py[int(i)]) for i in m.group(3).split())))))
+print("|".join(sorted(out)) + "|%d pids" % len(pids))
+PYEOF
+)"
 check_eq "python env.tsv: the samples are said to be taken beside their C cell" 1 \
   "$(grep -c '^timing	rounds of the casbench run (--serve): .*right after its C cell' "$TMPD/paired/python/env.tsv")"
 
@@ -72,6 +93,12 @@ check_eq "python side dies at a pair: exit 0, one line, the request was a pair o
 check_eq "python side dies at a pair: every C row ok with 3 rounds; every Python row keeps round 0" \
   "ok 3|$(tail -n +2 "$TMPD/paired/matrix.tsv" | wc -l)|1|$(tail -n +2 "$TMPD/paired/python/matrix.tsv" | wc -l)" \
   "$(tsv_awk 'NR > 1 {print $col["status"], $col["repetitions"]}' "$TMPD/died/matrix.tsv" | sort -u | paste -sd,)|$(tail -n +2 "$TMPD/died/matrix.tsv" | wc -l)|$(tsv_awk 'NR > 1 {print $col["repetitions"]}' "$TMPD/died/python/matrix.tsv" | sort -u)|$(tail -n +2 "$TMPD/died/python/matrix.tsv" | wc -l)"
+
+# A worker (gzip:3's) dies at its first sample: the Python side says so, the
+# C run goes on, no worker is left behind.
+rc=0; live wdied PYTHON_PATH_WORKER_DIE=gzip:3 || rc=$?
+check_eq "a worker dies: exit 0, one line naming it, C rows ok with 3 rounds, no process left" "0|1|ok 3|0" \
+  "$rc|$(grep -c '^casbench: python side (infra/python_path.py --serve): --serve: worker gzip:3 exited with status 9; the C run goes on' "$TMPD/wdied.err")|$(tsv_awk 'NR > 1 {print $col["status"], $col["repetitions"]}' "$TMPD/wdied/matrix.tsv" | sort -u | paste -sd,)|$(sleep 0.2; pgrep -f "python_path.py --serve --out $TMPD/wdied/" | wc -l)"
 
 # A Python side that answers a pair with the wrong line.
 cat >"$TMPD/fake.py" <<'PYEOF'
