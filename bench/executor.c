@@ -352,8 +352,9 @@ static void python_pair(void *arg, int round, int partner)
 
 /* Each Python cell's C partner, the cell its prediction starts from
  * (report_predict.c's c_row: alloc cpython, else fresh, else reuse), gets it
- * as partner, and the Python side is told which cells will be asked for one
- * by one. The per-call cost rows (payload `overhead`) have none. */
+ * as partner when it is most of the Python cell's time (pyserve.h), and the
+ * Python side is told which cells will be asked for one by one. The per-call
+ * cost rows (payload `overhead`) have none. */
 static void python_partners(run_state *st)
 {
     static const char *const allocs[] = {"cpython", "fresh", "reuse"};
@@ -366,6 +367,7 @@ static void python_partners(run_state *st)
             c = run_rounds_find(st->rr, w->payload, w->protocol, w->stage, w->variant, w->codec, w->level, w->hash,
                                 allocs[a]);
         if (c < 0 || run_rounds_partner(st->rr, c) >= 0) continue;   /* one Python cell per C cell */
+        if (!(run_rounds_estimate_of(st->rr, c) >= PYSERVE_PAIR_MIN_SHARE * w->est_ns)) continue;
         run_rounds_set_partner(st->rr, c, (int)i);
         paired[k++] = (int)i;
     }

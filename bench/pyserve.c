@@ -36,20 +36,20 @@ static void free_cells(pyserve *p)
     p->ncells = 0;
 }
 
-/* "cell I payload protocol stage variant codec level hash alloc" (tabs)
+/* "cell I payload protocol stage variant codec level hash alloc est" (tabs)
  * into p->cells[i]; 0, or -1 when the line is not that. */
 static int parse_cell(pyserve *p, size_t i)
 {
     pyserve_cell *c = &p->cells[i];
-    char *f[10];
+    char *f[11];
     size_t nf = 0;
     c->text = cb_xstrdup(p->line);
-    for (char *t = c->text, *tab; nf < 10; t = tab + 1) {
+    for (char *t = c->text, *tab; nf < 11; t = tab + 1) {
         f[nf++] = t;
         if (!(tab = strchr(t, '\t'))) break;
         *tab = '\0';
     }
-    if (nf != 10 || strcmp(f[0], "cell") != 0 || strtoul(f[1], NULL, 10) != i) return -1;
+    if (nf != 11 || strcmp(f[0], "cell") != 0 || strtoul(f[1], NULL, 10) != i) return -1;
     c->payload = f[2];
     c->protocol = atoi(f[3]);
     c->stage = f[4];
@@ -58,6 +58,7 @@ static int parse_cell(pyserve *p, size_t i)
     c->level = atoi(f[7]);
     c->hash = f[8];
     c->alloc = f[9];
+    c->est_ns = strtod(f[10], NULL);
     return 0;
 }
 

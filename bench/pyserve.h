@@ -10,9 +10,10 @@
  * each of which verifies and calibrates its cells and times them when the
  * child routes a request to it; then it answers one line per request:
  *   child -> run   "ready N"     N cells verified and calibrated, then N lines
- *                  "cell I PAYLOAD PROTOCOL STAGE VARIANT CODEC LEVEL HASH ALLOC"
+ *                  "cell I PAYLOAD PROTOCOL STAGE VARIANT CODEC LEVEL HASH ALLOC EST"
  *                                (tab-separated, I = 0..N-1; empty fields
- *                                stay empty), cell I's identity
+ *                                stay empty), cell I's identity and its
+ *                                calibration's time per call in ns
  *   run -> child   "pairs I J.." the cells the run will ask for one by one
  *   child -> run   "paired M"    M = how many were named
  *   run -> child   "pair K I"    time cell I once, as its round-K sample
@@ -28,11 +29,14 @@
  * level and hash, alloc cpython, else fresh, else reuse); the run asks for
  * it ("pair") right after that C cell's sample of the round (rounds.h's
  * after_cell), so that the two samples are milliseconds apart and a state
- * of the machine that lasts seconds lands on both. The cells without a
- * partner (the per-call cost rows of payload `overhead`) are timed once per
- * round in one block ("round"), sent at a shuffled position among the C
- * groups of the round (rounds.h's aside), so that they are minutes apart
- * from their C rows at most. The child rewrites its rows (env.tsv
+ * of the machine that lasts seconds lands on both. A prediction is the C
+ * cell plus the per-call cost rows (payload `overhead`), which have no
+ * partner and are timed once per round in one block ("round"), sent at a
+ * shuffled position among the C groups of the round (rounds.h's aside). So
+ * a Python cell goes beside the larger part of its prediction: beside its C
+ * cell when that cell's calibration estimate is at least
+ * PYSERVE_PAIR_MIN_SHARE of the Python cell's, else in the block with the
+ * per-call costs (config's rows: most of a 233-byte save is interpreter). The child rewrites its rows (env.tsv
  * runtime=python, matrix.tsv in casbench's schema, one sample per round)
  * in the directory it is given, RUN/python by default, when a round's first
  * request arrives (the rounds before it are then complete) and at quit.
@@ -50,6 +54,9 @@
 #define PYSERVE_DEFAULT_PYTHON "/usr/bin/python3"
 /* How long the child may take to get ready, or to time one round. */
 #define PYSERVE_TIMEOUT_S 900
+/* A Python cell is timed beside its C cell when C / Python (calibration
+ * estimates) is at least this (see above). */
+#define PYSERVE_PAIR_MIN_SHARE 0.5
 
 typedef struct pyserve pyserve;
 
@@ -77,6 +84,7 @@ int pyserve_round(pyserve *p, int round, uint64_t seed);
 typedef struct {
     const char *payload, *stage, *variant, *codec, *hash, *alloc;
     int protocol, level;           /* level: meaningful with a codec only */
+    double est_ns;                 /* its calibration's time per call */
     char *text;                    /* owns the strings */
 } pyserve_cell;
 size_t pyserve_ncells(const pyserve *p);

@@ -188,6 +188,8 @@ void run_rounds_set_partner(run_rounds *rr, long held, int partner) { rr->v[held
 
 int run_rounds_partner(const run_rounds *rr, long held) { return rr->v[held].partner; }
 
+double run_rounds_estimate_of(const run_rounds *rr, long held) { return rr->v[held].estimate_ns; }
+
 /* The row of held cell h after `done` rounds: ok with its round statistics,
  * error when an iteration failed during the rounds. 0: no row yet. */
 static int fill_row(const run_rounds *rr, const held_cell *h, results_row *row, gb_result *t)

@@ -61,6 +61,8 @@ long run_rounds_find(const run_rounds *rr, const char *payload, int protocol, co
  * each of its samples; -1: none (the default). */
 void run_rounds_set_partner(run_rounds *rr, long held, int partner);
 int run_rounds_partner(const run_rounds *rr, long held);
+/* Its calibration batch's time per iteration (as run_rounds_add gave). */
+double run_rounds_estimate_of(const run_rounds *rr, long held);
 
 /* Time the rounds, rewriting matrix.tsv and gbench.json after each. Returns
  * the number of complete rounds; *errors receives the cells that failed

@@ -39,7 +39,8 @@ flags:
                       first --hash only, no load+verify; codecs and hashes Python has
                       no binding for are left out, said on stderr), answer "ready N"
                       and list them; then time a cell once per "pair K I" (right after
-                      its C cell's sample of round K), the cells not paired once per
+                      its C cell's sample of round K, when casbench pairs them), the
+                      cells not paired once per
                       "round K SEED" (the fastest of its sub-batches, as casbench's
                       rounds), and rewrite matrix.tsv in --out DIR (required) as each
                       round begins; --min-time is the batch length
@@ -79,7 +80,7 @@ equal, key equal to a second computation); a failing cell is a row with status e
 environment: PYTHON_PATH_FAULT=CODEC:LEVEL (for tests) makes that codec's decompress
 and load return a corrupted blob, so that its cells fail verification.
 PYTHON_PATH_DIE_AT_ROUND=K (for tests) makes --serve exit 9 at the first request of
-round K; PYTHON_PATH_WORKER_DIE=NAME makes --serve's worker NAME (gzip:3, "(no codec)")
+round K, PYTHON_PATH_DIE_AT_PAIR=K at its first "pair"; PYTHON_PATH_WORKER_DIE=NAME makes --serve's worker NAME (gzip:3, "(no codec)")
 exit 9 at its first sample; PYTHON_PATH_SERVE_LOG=FILE (for tests) writes each worker's
 name, pid and cells, then every request it reads, to FILE.
 
@@ -626,7 +627,8 @@ def bench_overhead(w, codecs, hashes, hfuncs, libs, store_root, reps, min_time):
 # Protocol (bench/pyserve.h is the other side), one line each way:
 #   this -> casbench  "ready N"    every cell verified and calibrated (N cells),
 #                     then N lines "cell I PAYLOAD PROTOCOL STAGE VARIANT CODEC
-#                     LEVEL HASH ALLOC" (tab-separated), cell I's identity
+#                     LEVEL HASH ALLOC EST_NS" (tab-separated), cell I's identity
+#                     and its calibration's time per call
 #   casbench -> this  "pairs I J.." the cells it will ask for one by one
 #   this -> casbench  "paired M"   (M cells named)
 #   casbench -> this  "pair K I"   time cell I once: its round-K sample, taken
@@ -685,7 +687,8 @@ class Server:
             parts = SUB_BATCHES
         elif n * est < SUB_BATCH_WHOLE_MAX_S * 1e9:
             parts = SUB_BATCHES
-        self.cells.append(dict(ident=ident, fn=fn, n=n, parts=parts, **kw))
+        # est_ns: the calibration's time per call of what the row times
+        self.cells.append(dict(ident=ident, fn=fn, n=n, parts=parts, est_ns=est / kw.get("passes", 1), **kw))
 
     def sample(self, i):
         """One round's sample of cell i: the fastest of its sub-batches, and
@@ -818,7 +821,7 @@ class Served:
     def listing(self):
         """The lines that follow "ready": each cell's identity."""
         keys = ("payload", "protocol", "stage", "variant", "codec", "level", "hash", "alloc")
-        return ["\t".join(["cell", str(i)] + [str(c["ident"].get(k, "")) for k in keys])
+        return ["\t".join(["cell", str(i)] + [str(c["ident"].get(k, "")) for k in keys] + ["%.1f" % c["est_ns"]])
                 for i, c in enumerate(self.cells)]
 
     def pair(self, i):
@@ -897,8 +900,9 @@ def serve(a):
     write_env(os.path.join(a.out, "env.tsv"), a, libs, time.gmtime(), "")
     with open(os.path.join(a.out, "env.tsv"), "a", encoding="utf-8", newline="\n") as f:
         f.write("timing\trounds of the casbench run (--serve): one sample per round, the fastest "
-                "of its sub-batches, taken right after its C cell's sample of the round (the cells "
-                "without a C cell: once per round, in one block)\nbatch_s\t%r\n" % a.min_time)
+                "of its sub-batches, taken right after its C cell's sample of the round when that "
+                "cell is most of its time (the others and the per-call cost rows: once per round, "
+                "in one block)\nbatch_s\t%r\n" % a.min_time)
     hfuncs = make_hashes(libs[1])
     store_root = tempfile.mkdtemp(prefix="store-overhead-", dir=a.out)
     protocol = a.protocols[0]
@@ -927,6 +931,7 @@ def serve(a):
         srv.write()
         print("\n".join(["ready %d" % len(srv.cells)] + srv.listing()), flush=True)
         die_at = os.environ.get("PYTHON_PATH_DIE_AT_ROUND")   # tests: the python side dies
+        die_at_pair = os.environ.get("PYTHON_PATH_DIE_AT_PAIR")
         log = open(os.environ["PYTHON_PATH_SERVE_LOG"], "w") if os.environ.get("PYTHON_PATH_SERVE_LOG") else None
         for w in srv.workers if log else []:   # tests: which process owns which cells
             log.write("worker %s %d %s\n" % (w.name, w.pid, " ".join(
@@ -952,6 +957,8 @@ def serve(a):
                 if die_at is not None and words[1] == die_at:
                     os._exit(9)
             if words[0] == "pair":
+                if words[1] == die_at_pair:
+                    os._exit(9)
                 srv.pair(int(words[2]))
                 print("done %s %s" % (words[1], words[2]), flush=True)
             else:
