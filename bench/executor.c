@@ -380,6 +380,45 @@ static void python_round(void *arg, int round, uint64_t seed)
     }
 }
 
+/* run_rounds_opts' beside: a Python cell's sample right after its C
+ * partner's (pyserve.h). */
+static void python_pair(void *arg, int round, int partner)
+{
+    run_state *st = arg;
+    if (st->py && pyserve_pair(st->py, round, partner) != 0) {
+        pyserve_stop(st->py);
+        st->py = NULL;
+    }
+}
+
+/* Each Python cell's C partner, the cell its prediction starts from
+ * (report_predict.c's c_row: alloc cpython, else fresh, else reuse), gets it
+ * as partner when it is most of the Python cell's time (pyserve.h), and the
+ * Python side is told which cells will be asked for one by one. The per-call
+ * cost rows (payload `overhead`) have none. */
+static void python_partners(run_state *st)
+{
+    static const char *const allocs[] = {"cpython", "fresh", "reuse"};
+    size_t n = pyserve_ncells(st->py), k = 0;
+    int *paired = cb_xmalloc((n ? n : 1) * sizeof *paired);
+    for (size_t i = 0; i < n; i++) {
+        const pyserve_cell *w = pyserve_cell_at(st->py, i);
+        long c = -1;
+        for (size_t a = 0; c < 0 && a < sizeof allocs / sizeof allocs[0]; a++)
+            c = run_rounds_find(st->rr, w->payload, w->protocol, w->stage, w->variant, w->codec, w->level, w->hash,
+                                allocs[a]);
+        if (c < 0 || run_rounds_partner(st->rr, c) >= 0) continue;   /* one Python cell per C cell */
+        if (!(run_rounds_estimate_of(st->rr, c) >= PYSERVE_PAIR_MIN_SHARE * w->est_ns)) continue;
+        run_rounds_set_partner(st->rr, c, (int)i);
+        paired[k++] = (int)i;
+    }
+    if (pyserve_pairs(st->py, paired, k) != 0) {
+        pyserve_stop(st->py);
+        st->py = NULL;
+    }
+    free(paired);
+}
+
 /* Start the Python side with the run's payloads, codecs and hashes (the key
  * hash first); what it cannot measure it leaves out itself. */
 static pyserve *python_start(const exec_opts *o)
@@ -440,7 +479,8 @@ int exec_run(const exec_opts *o, results_file *rf, size_t *errors, int *status, 
     if (o->sweep != EXEC_SWEEP_ONLY) st.total = st.per_payload * o->nprotocols * o->npayloads;
     if (o->sweep != EXEC_SWEEP_NONE) st.total += sweep_cells(o->plan);
 
-    run_rounds_opts ro = {o->dir, o->rounds, o->min_time, o->min_time * 5, o->seed, o->tty, python_round, &st};
+    run_rounds_opts ro = {o->dir, o->rounds, o->min_time, o->min_time * 5, o->seed, o->tty, python_round, &st,
+                          python_pair};
     if (!(st.rr = run_rounds_create(&ro, err, errlen))) {
         *status = CB_EXIT_ENV;
         return -1;
@@ -456,7 +496,7 @@ int exec_run(const exec_opts *o, results_file *rf, size_t *errors, int *status, 
     if (*o->stop) stopped = 1;
     if (!stopped) {
         size_t round_errors = 0;
-        if (o->python) st.py = python_start(o);
+        if (o->python && (st.py = python_start(o))) python_partners(&st);
         if (o->tty) fprintf(stderr, "\r\033[K");
         int done = run_rounds_run(st.rr, rf, st.gbench_path, &round_errors, err, errlen);
         if (done < 0) fail(&st, CB_EXIT_ENV, "%s", err);

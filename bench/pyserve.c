@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "strbuf.h"
 #include "util.h"
 
 struct pyserve {
@@ -23,7 +24,43 @@ struct pyserve {
     int gone;                   /* a failure was said: never asked again */
     char line[1024];
     size_t nline;
+    pyserve_cell *cells;        /* as listed after "ready" */
+    size_t ncells;
 };
+
+static void free_cells(pyserve *p)
+{
+    for (size_t i = 0; i < p->ncells; i++) free(p->cells[i].text);
+    free(p->cells);
+    p->cells = NULL;
+    p->ncells = 0;
+}
+
+/* "cell I payload protocol stage variant codec level hash alloc est" (tabs)
+ * into p->cells[i]; 0, or -1 when the line is not that. */
+static int parse_cell(pyserve *p, size_t i)
+{
+    pyserve_cell *c = &p->cells[i];
+    char *f[11];
+    size_t nf = 0;
+    c->text = cb_xstrdup(p->line);
+    for (char *t = c->text, *tab; nf < 11; t = tab + 1) {
+        f[nf++] = t;
+        if (!(tab = strchr(t, '\t'))) break;
+        *tab = '\0';
+    }
+    if (nf != 11 || strcmp(f[0], "cell") != 0 || strtoul(f[1], NULL, 10) != i) return -1;
+    c->payload = f[2];
+    c->protocol = atoi(f[3]);
+    c->stage = f[4];
+    c->variant = f[5];
+    c->codec = f[6];
+    c->level = atoi(f[7]);
+    c->hash = f[8];
+    c->alloc = f[9];
+    c->est_ns = strtod(f[10], NULL);
+    return 0;
+}
 
 static double now_s(void)
 {
@@ -216,6 +253,17 @@ pyserve *pyserve_start(const pyserve_opts *o)
         free(p);
         return NULL;
     }
+    /* Its cells, one line each. */
+    size_t ncells = strtoul(p->line + 6, NULL, 10);
+    p->cells = cb_xcalloc(ncells ? ncells : 1, sizeof *p->cells);
+    for (; p->ncells < ncells; p->ncells++) {
+        if (read_line(p, "its list of cells") != 0 ||
+            (parse_cell(p, p->ncells) != 0 && give_up(p, "said %s, not cell %zu", CB_Q(p->line), p->ncells))) {
+            free_cells(p);
+            free(p);
+            return NULL;
+        }
+    }
     return p;
 }
 
@@ -226,6 +274,41 @@ int pyserve_round(pyserve *p, int round, uint64_t seed)
     snprintf(req, sizeof req, "round %d %llu\n", round, (unsigned long long)(seed >> 1));
     snprintf(want, sizeof want, "done %d", round);
     if (send_line(p, req) != 0 || read_line(p, "the end of its round") != 0) return -1;
+    if (strcmp(p->line, want) != 0) return give_up(p, "said %s, not %s", CB_Q(p->line), want);
+    return 0;
+}
+
+size_t pyserve_ncells(const pyserve *p) { return p ? p->ncells : 0; }
+
+const pyserve_cell *pyserve_cell_at(const pyserve *p, size_t i) { return &p->cells[i]; }
+
+int pyserve_pairs(pyserve *p, const int *cells, size_t n)
+{
+    cb_buf req = {0};
+    char want[32];
+    if (!p || p->gone) return -1;
+    cb_buf_printf(&req, "pairs");
+    for (size_t i = 0; i < n; i++) cb_buf_printf(&req, " %d", cells[i]);
+    cb_buf_printf(&req, "\n");
+    if (req.oom) {
+        cb_buf_free(&req);
+        return give_up(p, "out of memory");
+    }
+    snprintf(want, sizeof want, "paired %zu", n);
+    int rc = send_line(p, req.p);
+    cb_buf_free(&req);
+    if (rc != 0 || read_line(p, "its answer to pairs") != 0) return -1;
+    if (strcmp(p->line, want) != 0) return give_up(p, "said %s, not %s", CB_Q(p->line), want);
+    return 0;
+}
+
+int pyserve_pair(pyserve *p, int round, int cell)
+{
+    char req[64], want[64];
+    if (!p || p->gone) return -1;
+    snprintf(req, sizeof req, "pair %d %d\n", round, cell);
+    snprintf(want, sizeof want, "done %d %d", round, cell);
+    if (send_line(p, req) != 0 || read_line(p, "the end of a paired cell") != 0) return -1;
     if (strcmp(p->line, want) != 0) return give_up(p, "said %s, not %s", CB_Q(p->line), want);
     return 0;
 }
@@ -259,5 +342,6 @@ void pyserve_stop(pyserve *p)
             cb_warn("python side (infra/python_path.py --serve): exited with %s %d at the end of the run",
                     WIFEXITED(st) ? "status" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
     }
+    free_cells(p);
     free(p);
 }

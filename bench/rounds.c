@@ -261,6 +261,7 @@ static int one_round(rounds *r, int round)
             round_cell *c = &r->cells[corder[j]];
             int rc = time_cell(c, &c->samples[round], &c->minflt[round]);
             if (rc == 1) stopped = 1;
+            else if (rc == 0 && r->o.after_cell) r->o.after_cell(r->o.after_cell_arg, round, corder[j]);
         }
         if (!stopped && gi + 1 < r->ngroups && now_s() - r->last_canary >= r->o.canary_every_s)
             stopped = canary(r, round, "inside");

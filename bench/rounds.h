@@ -53,6 +53,13 @@ typedef struct {
      * is its own business: the rounds go on. */
     void (*aside)(void *arg, int round, uint64_t seed);
     void *aside_arg;
+    /* Called right after cell `cell` (rounds_add's index) has taken its
+     * sample of round `round`, before the next cell runs: the place for work
+     * whose sample must sit beside this one (bench/pyserve.h's pairs). Not
+     * called when the cell failed. NULL: none. Its failure is its own
+     * business too. */
+    void (*after_cell)(void *arg, int round, size_t cell);
+    void *after_cell_arg;
 } rounds_opts;
 
 typedef struct rounds rounds;

@@ -21,6 +21,7 @@ typedef struct {
     char *payload, *group, *name, *identity;
     double estimate_ns;
     int index;                 /* in the rounds schedule */
+    int partner;               /* run_rounds_set_partner's, -1: none */
 } held_cell;
 
 static double now_monotonic_s(void)
@@ -40,7 +41,16 @@ struct run_rounds {
     cell_input canary_in;
     cell *canary;
     double t0;
+    int *partner_at;           /* by rounds index, during run_rounds_run */
 };
+
+/* rounds_opts' after_cell: a partner's sample beside the cell's. */
+static void after_cell(void *arg, int round, size_t index)
+{
+    run_rounds *rr = arg;
+    if (rr->partner_at && rr->partner_at[index] >= 0 && rr->o.beside)
+        rr->o.beside(rr->o.aside_arg, round, rr->partner_at[index]);
+}
 
 run_rounds *run_rounds_create(const run_rounds_opts *o, char *err, size_t errlen)
 {
@@ -62,7 +72,7 @@ run_rounds *run_rounds_create(const run_rounds_opts *o, char *err, size_t errlen
     }
     snprintf(path, sizeof path, "%s/rounds.tsv", o->dir);
     rounds_opts ro = {o->nrounds, o->batch_s, o->warmup_s, CANARY_EVERY_S, o->seed, path,
-                      cell_measurement(rr->canary, "canary/sha1/64KiB"), o->aside, o->aside_arg};
+                      cell_measurement(rr->canary, "canary/sha1/64KiB"), o->aside, o->aside_arg, after_cell, rr};
     if (!(rr->sched = rounds_create(&ro, err, errlen))) {
         run_rounds_free(rr);
         return NULL;
@@ -135,6 +145,7 @@ int run_rounds_add(run_rounds *rr, cell *c, const results_row *row, const char *
     h->name = cb_xstrdup(bench_name);
     results_identity(row, id, sizeof id);
     h->identity = cb_xstrdup(id);
+    h->partner = -1;
     /* The measurement points at the cell and at h->name, both kept to the end. */
     gb_measurement m = cell_measurement(c, h->name);
     h->index = rounds_add(rr->sched, &m, group, &h->estimate_ns, err, errlen);
@@ -155,6 +166,29 @@ double run_rounds_estimate(const run_rounds *rr, const char *identity)
         if (rr->v[i].index >= 0 && strcmp(rr->v[i].identity, identity) == 0) return rr->v[i].estimate_ns;
     return NAN;
 }
+
+/* Row fields a caller left NULL are empty. */
+static int same(const char *a, const char *b) { return strcmp(a ? a : "", b ? b : "") == 0; }
+
+long run_rounds_find(const run_rounds *rr, const char *payload, int protocol, const char *stage, const char *variant,
+                     const char *codec, int level, const char *hash, const char *alloc)
+{
+    for (size_t i = 0; i < rr->n; i++) {
+        const results_row *r = &rr->v[i].row;
+        if (rr->v[i].index < 0 || r->protocol != protocol || !same(r->payload, payload) || !same(r->stage, stage) ||
+            !same(r->variant, variant) || !same(r->codec, codec) || (codec && *codec && r->level != level) ||
+            !same(r->hash, hash) || !same(r->alloc, alloc))
+            continue;
+        return (long)i;
+    }
+    return -1;
+}
+
+void run_rounds_set_partner(run_rounds *rr, long held, int partner) { rr->v[held].partner = partner; }
+
+int run_rounds_partner(const run_rounds *rr, long held) { return rr->v[held].partner; }
+
+double run_rounds_estimate_of(const run_rounds *rr, long held) { return rr->v[held].estimate_ns; }
 
 /* The row of held cell h after `done` rounds: ok with its round statistics,
  * error when an iteration failed during the rounds. 0: no row yet. */
@@ -256,8 +290,15 @@ int run_rounds_run(run_rounds *rr, results_file *rf, const char *gbench_path, si
 {
     writer w = {rr, rf, gbench_path, 0, 0, 0, err, errlen};
     rr->t0 = now_monotonic_s();
+    /* rounds_add's indices are dense: one per held cell that got in. */
+    rr->partner_at = cb_xmalloc((rr->n ? rr->n : 1) * sizeof *rr->partner_at);
+    for (size_t i = 0; i < rr->n; i++) rr->partner_at[i] = -1;
+    for (size_t i = 0; i < rr->n; i++)
+        if (rr->v[i].index >= 0) rr->partner_at[rr->v[i].index] = rr->v[i].partner;
     if (rr->o.tty) fprintf(stderr, "\r\033[K[round 0/%d] %zu cells", rr->o.nrounds, rr->n);
     int done = rounds_run(rr->sched, write_rows, &w);
+    free(rr->partner_at);
+    rr->partner_at = NULL;
     w.final = 1;
     if (w.failed || write_rows(&w, done) != 0) return -1;
     *errors = w.errors;

@@ -27,6 +27,9 @@ typedef struct {
     int tty;                    /* a progress line on stderr */
     void (*aside)(void *arg, int round, uint64_t seed);   /* rounds_opts' aside; NULL: none */
     void *aside_arg;
+    /* Called with aside_arg right after a held cell that has a partner
+     * (run_rounds_set_partner) took its sample of a round; NULL: none. */
+    void (*beside)(void *arg, int round, int partner);
 } run_rounds_opts;
 
 /* NULL with a message when the canary cannot be built or rounds.tsv written. */
@@ -49,6 +52,17 @@ int run_rounds_add(run_rounds *rr, cell *c, const results_row *row, const char *
 /* The calibration estimate of the cell with this identity (results_identity),
  * NAN when no such cell was added. */
 double run_rounds_estimate(const run_rounds *rr, const char *identity);
+
+/* The held cell (verified and in the rounds) with these identity fields
+ * (codec "" for none; level compared only with a codec), or -1. */
+long run_rounds_find(const run_rounds *rr, const char *payload, int protocol, const char *stage, const char *variant,
+                     const char *codec, int level, const char *hash, const char *alloc);
+/* Held cell `held` (run_rounds_find) gets `partner`, passed to beside after
+ * each of its samples; -1: none (the default). */
+void run_rounds_set_partner(run_rounds *rr, long held, int partner);
+int run_rounds_partner(const run_rounds *rr, long held);
+/* Its calibration batch's time per iteration (as run_rounds_add gave). */
+double run_rounds_estimate_of(const run_rounds *rr, long held);
 
 /* Time the rounds, rewriting matrix.tsv and gbench.json after each. Returns
  * the number of complete rounds; *errors receives the cells that failed

@@ -34,12 +34,16 @@ flags:
                       seeded, sizes close to but not identical with casbench's)
   --pickle NAME       write pickle.dumps(object, protocol 4) of one payload to stdout and exit
   --serve             driven by `casbench run --python` over stdin/stdout (protocol:
-                      bench/pyserve.h): verify and calibrate the cells (saves with the
+                      bench/pyserve.h): verify and calibrate the cells, each codec:level's
+                      in a worker process of its own (saves with the
                       first --hash only, no load+verify; codecs and hashes Python has
-                      no binding for are left out, said on stderr), answer "ready N",
-                      then time every cell once per "round K SEED" (the fastest of its
-                      sub-batches, as casbench's rounds) and rewrite matrix.tsv in
-                      --out DIR (required) after each; --min-time is the batch length
+                      no binding for are left out, said on stderr), answer "ready N"
+                      and list them; then time a cell once per "pair K I" (right after
+                      its C cell's sample of round K, when casbench pairs them), the
+                      cells not paired once per
+                      "round K SEED" (the fastest of its sub-batches, as casbench's
+                      rounds), and rewrite matrix.tsv in --out DIR (required) as each
+                      round begins; --min-time is the batch length
   --suite pr3090      PR #3090's three benchmark scripts by their own method instead
                       (flags: --metaflow DIR, --metaflow-pr DIR, --quick, --out DIR;
                       see infra/pr3090_suite.py)
@@ -75,7 +79,10 @@ equal, key equal to a second computation); a failing cell is a row with status e
 
 environment: PYTHON_PATH_FAULT=CODEC:LEVEL (for tests) makes that codec's decompress
 and load return a corrupted blob, so that its cells fail verification.
-PYTHON_PATH_DIE_AT_ROUND=K (for tests) makes --serve exit 9 when asked for round K.
+PYTHON_PATH_DIE_AT_ROUND=K (for tests) makes --serve exit 9 at the first request of
+round K, PYTHON_PATH_DIE_AT_PAIR=K at its first "pair"; PYTHON_PATH_WORKER_DIE=NAME makes --serve's worker NAME (gzip:3, "(no codec)")
+exit 9 at its first sample; PYTHON_PATH_SERVE_LOG=FILE (for tests) writes each worker's
+name, pid and cells, then every request it reads, to FILE.
 
 exit status: 0 done; 1 usage; 2 bad input (unknown payload/codec/hash, bad number,
 --out exists); 3 environment (casbench missing or failing, a module missing, I/O);
@@ -360,7 +367,10 @@ class Writer:
 def run_cell(w, ident, bytes_in, verify, fn, reps, min_time, bytes_out=None, ratio=None, key="", passes=1):
     """verify() returns None or a one-line problem; then fn is timed (now,
     or in the rounds of a casbench run when w is a Server); a call of fn
-    that makes `passes` passes of what the row times counts per pass."""
+    that makes `passes` passes of what the row times counts per pass.
+    A Server that does not own the cell (another worker's codec) skips it."""
+    if isinstance(w, Server) and not w.owns(ident):
+        return
     try:
         problem = verify()
     except Exception as e:  # a library raising during verification is a failed cell
@@ -615,12 +625,22 @@ def bench_overhead(w, codecs, hashes, hfuncs, libs, store_root, reps, min_time):
 
 # ---- --serve: cells timed in the rounds of a casbench run ----
 # Protocol (bench/pyserve.h is the other side), one line each way:
-#   this -> casbench  "ready N"    every cell verified and calibrated (N cells)
-#   casbench -> this  "round K S"  time every cell once, in the order shuffled
-#                                  by seed S; matrix.tsv is rewritten
+#   this -> casbench  "ready N"    every cell verified and calibrated (N cells),
+#                     then N lines "cell I PAYLOAD PROTOCOL STAGE VARIANT CODEC
+#                     LEVEL HASH ALLOC EST_NS" (tab-separated), cell I's identity
+#                     and its calibration's time per call
+#   casbench -> this  "pairs I J.." the cells it will ask for one by one
+#   this -> casbench  "paired M"   (M cells named)
+#   casbench -> this  "pair K I"   time cell I once: its round-K sample, taken
+#                                  right after its C partner's
+#   this -> casbench  "done K I"
+#   casbench -> this  "round K S"  time every cell not named in "pairs" once,
+#                                  in the order shuffled by seed S
 #   this -> casbench  "done K"
 #   casbench -> this  "quit" (or end of input): the last rewrite, exit 0
 #   this -> casbench  "error MESSAGE" instead of any answer: it failed, exits
+# matrix.tsv is rewritten when a round's first request arrives (the rounds
+# before it are complete then) and at quit.
 # A cell's round sample is the fastest of its sub-batches, its iterations
 # calibrated as casbench's rounds.c does (the same constants).
 SUB_BATCHES = 3
@@ -637,11 +657,18 @@ def spread(s):
 
 
 class Server:
-    def __init__(self, out, batch_s):
-        self.path = os.path.join(out, "matrix.tsv")
+    """A --serve worker's cells: built, verified and calibrated by run_cell,
+    then timed one sample at a time. codec (NAME, LEVEL): only that codec's
+    cells; None: every cell it is given."""
+    def __init__(self, batch_s, codec=None, name=""):
         self.batch_s = batch_s
+        self.codec = codec
+        self.name = name
         self.cells = []
         self.errors = []
+
+    def owns(self, ident):
+        return self.codec is None or (ident.get("codec"), ident.get("level")) == self.codec
 
     def row(self, **kw):   # a cell that failed verification
         self.errors.append(kw)
@@ -660,29 +687,170 @@ class Server:
             parts = SUB_BATCHES
         elif n * est < SUB_BATCH_WHOLE_MAX_S * 1e9:
             parts = SUB_BATCHES
-        self.cells.append(dict(ident=ident, fn=fn, n=n, parts=parts, samples=[], faults=[], **kw))
+        # est_ns: the calibration's time per call of what the row times
+        self.cells.append(dict(ident=ident, fn=fn, n=n, parts=parts, est_ns=est / kw.get("passes", 1), **kw))
 
-    def round(self, seed):
-        import random
-        order = list(range(len(self.cells)))
-        random.Random(seed).shuffle(order)
+    def sample(self, i):
+        """One round's sample of cell i: the fastest of its sub-batches, and
+        its minor faults per call."""
+        if os.environ.get("PYTHON_PATH_WORKER_DIE") == self.name:   # tests: a worker dies
+            os._exit(9)
+        c = self.cells[i]
         clock = time.perf_counter_ns
-        for i in order:
-            c = self.cells[i]
-            fn, n = c["fn"], c["n"]
-            best = best_f = None
-            for _ in range(c["parts"]):
-                f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-                t0 = clock()
-                for _ in range(n):
-                    fn()
-                el = (clock() - t0) / n / c.get("passes", 1)
-                f = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0) / n / c.get("passes", 1)
-                if best is None or el < best:
-                    best, best_f = el, f
-            c["samples"].append(best)
-            c["faults"].append(best_f)
-        self.write()
+        fn, n, passes = c["fn"], c["n"], c.get("passes", 1)
+        best = best_f = None
+        for _ in range(c["parts"]):
+            f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            t0 = clock()
+            for _ in range(n):
+                fn()
+            el = (clock() - t0) / n / passes
+            f = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0) / n / passes
+            if best is None or el < best:
+                best, best_f = el, f
+        return best, best_f
+
+
+class Worker:
+    """A process forked by --serve that builds and times one codec's cells
+    (or the cells without a codec: pickle, hash and the per-call cost rows).
+    A CPython process's page faults depend on what else it holds: one that
+    keeps every codec's streams alive serves a gzip call from the holes
+    between them (weights gzip:3: 1,482 faults per compress instead of 3,787),
+    which a metaflow task, repeating one codec, does not. Requests and answers
+    are Python objects over a socket pair (multiprocessing.connection):
+      ("pair", I) -> (ns, faults)        ("round", SEED, [I...]) -> [(I, ns, faults)...]
+      ("quit",) -> the worker exits 0;  ("error", MESSAGE) instead of any answer."""
+
+    def __init__(self, name, build, others):
+        from multiprocessing import Pipe
+        self.name = name
+        self.conn, child = Pipe()
+        parent = os.getpid()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.pid = os.fork()
+        if self.pid == 0:
+            self.conn.close()
+            for w in others:   # the serving process's ends to earlier workers
+                w.conn.close()
+            os._exit(Worker.main(name, build, child, parent))
+        child.close()
+        self.cells, self.errors = self.answer()   # built, verified, calibrated
+
+    @staticmethod
+    def main(name, build, conn, parent):
+        import ctypes
+        import signal
+        # Killed with the serving process, whatever ends it (casbench kills it
+        # when it hangs); stdin and stdout stay the serving process's.
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+        if os.getppid() != parent:
+            return 3
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(2, 1)
+        try:
+            srv = build()
+            conn.send(([{k: v for k, v in c.items() if k != "fn"} for c in srv.cells], srv.errors))
+            import random
+            while True:
+                req = conn.recv()
+                if req[0] == "pair":
+                    conn.send(srv.sample(req[1]))
+                elif req[0] == "round":
+                    order = list(req[2])
+                    random.Random(req[1]).shuffle(order)
+                    conn.send([(i,) + srv.sample(i) for i in order])
+                else:
+                    return 0
+        except EOFError:   # the serving process is gone
+            return 0
+        except Exception as e:  # Fail or a library raising: its one line, via the serving process
+            try:
+                conn.send(("error", "%s: %s" % (type(e).__name__, e) if not isinstance(e, Fail) else str(e)))
+            except OSError:
+                pass
+            return 3
+
+    def ask(self, *req):
+        try:
+            self.conn.send(req)
+        except OSError:
+            pass   # said by answer()
+        return self.answer()
+
+    def answer(self):
+        try:
+            ans = self.conn.recv()
+        except (EOFError, OSError):
+            _, st = os.waitpid(self.pid, 0)
+            self.pid = 0
+            how = ("exited with status %d" % os.WEXITSTATUS(st) if os.WIFEXITED(st)
+                   else "killed by signal %d" % os.WTERMSIG(st))
+            die(3, "--serve", "worker %s %s" % (self.name, how))
+        if isinstance(ans, tuple) and ans[:1] == ("error",):
+            die(3, "--serve", "worker %s: %s" % (self.name, ans[1]))
+        return ans
+
+    def stop(self):
+        if self.pid:
+            try:
+                self.conn.send(("quit",))
+            except OSError:
+                pass
+            os.waitpid(self.pid, 0)
+            self.pid = 0
+
+
+class Served:
+    """The serving process's record: every worker's cells in one index (the
+    one casbench sees), their samples, and matrix.tsv."""
+    def __init__(self, out):
+        self.path = os.path.join(out, "matrix.tsv")
+        self.workers = []
+        self.cells = []     # dicts: a worker's cell, plus worker, local, samples, faults
+        self.errors = []
+
+    def add_worker(self, w):
+        self.workers.append(w)
+        self.errors += w.errors
+        for i, c in enumerate(w.cells):
+            self.cells.append(dict(c, worker=w, local=i, samples=[], faults=[]))
+
+    def listing(self):
+        """The lines that follow "ready": each cell's identity."""
+        keys = ("payload", "protocol", "stage", "variant", "codec", "level", "hash", "alloc")
+        return ["\t".join(["cell", str(i)] + [str(c["ident"].get(k, "")) for k in keys] + ["%.1f" % c["est_ns"]])
+                for i, c in enumerate(self.cells)]
+
+    def pair(self, i):
+        c = self.cells[i]
+        s, f = c["worker"].ask("pair", c["local"])
+        c["samples"].append(s)
+        c["faults"].append(f)
+
+    def round(self, seed, paired):
+        """The block: every cell not in `paired`, worker by worker in an
+        order shuffled by seed, each worker's cells shuffled too. Each worker
+        that has such cells is asked in turn: in practice only the one without
+        a codec, which owns the per-call cost rows, unless a cell of another
+        has no C partner."""
+        import random
+        rng = random.Random(seed)
+        order = list(self.workers)
+        rng.shuffle(order)
+        for w in order:
+            mine = {c["local"]: c for i, c in enumerate(self.cells) if c["worker"] is w and i not in paired}
+            if not mine:
+                continue
+            for local, s, f in w.ask("round", rng.getrandbits(63), sorted(mine)):
+                mine[local]["samples"].append(s)
+                mine[local]["faults"].append(f)
+
+    def stop(self):
+        for w in self.workers:
+            w.stop()
 
     def write(self):
         tmp = self.path + ".tmp"
@@ -732,27 +900,71 @@ def serve(a):
     write_env(os.path.join(a.out, "env.tsv"), a, libs, time.gmtime(), "")
     with open(os.path.join(a.out, "env.tsv"), "a", encoding="utf-8", newline="\n") as f:
         f.write("timing\trounds of the casbench run (--serve): one sample per round, the fastest "
-                "of its sub-batches\nbatch_s\t%r\n" % a.min_time)
-    srv = Server(a.out, a.min_time)
+                "of its sub-batches, taken right after its C cell's sample of the round when that "
+                "cell is most of its time (the others and the per-call cost rows: once per round, "
+                "in one block)\nbatch_s\t%r\n" % a.min_time)
     hfuncs = make_hashes(libs[1])
     store_root = tempfile.mkdtemp(prefix="store-overhead-", dir=a.out)
-    try:
+    protocol = a.protocols[0]
+
+    # One worker per codec:level, one for the cells without a codec (pickle,
+    # hash, the per-call cost rows); each forked from this process, which
+    # holds only the objects, and built one after the other.
+    def codecless():
+        srv = Server(a.min_time, None, "(no codec)")
         bench_overhead(srv, a.codecs, a.hashes, hfuncs, libs, store_root, 1, a.min_time)
         for name, obj in objects:
-            bench_payload(srv, name, obj, a.protocols[0], a.codecs, a.hashes, hfuncs, libs, 1, a.min_time)
+            bench_payload(srv, name, obj, protocol, [], a.hashes, hfuncs, libs, 1, a.min_time)
+        return srv
+
+    def one_codec(cname, level):
+        srv = Server(a.min_time, (cname, level), "%s:%d" % (cname, level))
+        for name, obj in objects:
+            bench_payload(srv, name, obj, protocol, [(cname, level)], a.hashes, hfuncs, libs, 1, a.min_time)
+        return srv
+
+    srv = Served(a.out)
+    try:
+        srv.add_worker(Worker("(no codec)", codecless, srv.workers))
+        for cname, level in a.codecs:
+            srv.add_worker(Worker("%s:%d" % (cname, level), lambda c=cname, l=level: one_codec(c, l), srv.workers))
         srv.write()
-        print("ready %d" % len(srv.cells), flush=True)
+        print("\n".join(["ready %d" % len(srv.cells)] + srv.listing()), flush=True)
         die_at = os.environ.get("PYTHON_PATH_DIE_AT_ROUND")   # tests: the python side dies
+        die_at_pair = os.environ.get("PYTHON_PATH_DIE_AT_PAIR")
+        log = open(os.environ["PYTHON_PATH_SERVE_LOG"], "w") if os.environ.get("PYTHON_PATH_SERVE_LOG") else None
+        for w in srv.workers if log else []:   # tests: which process owns which cells
+            log.write("worker %s %d %s\n" % (w.name, w.pid, " ".join(
+                str(i) for i, c in enumerate(srv.cells) if c["worker"] is w)))
+        paired, current = set(), None
         for line in sys.stdin:
             words = line.split()
+            if log:   # tests: the requests, in order
+                log.write(line)
+                log.flush()
             if words[:1] == ["quit"]:
                 break
-            if len(words) != 3 or words[0] != "round" or not words[1].isdigit() or not words[2].isdigit():
+            if words[:1] == ["pairs"] and all(w.isdigit() and int(w) < len(srv.cells) for w in words[1:]):
+                paired = set(int(w) for w in words[1:])
+                print("paired %d" % len(paired), flush=True)
+                continue
+            if not (len(words) == 3 and words[0] in ("round", "pair") and words[1].isdigit() and words[2].isdigit()
+                    and (words[0] == "round" or int(words[2]) in paired)):
                 die(1, "--serve", "unknown request %r" % line.strip())
-            if die_at is not None and words[1] == die_at:
-                os._exit(9)
-            srv.round(int(words[2]))
-            print("done %s" % words[1], flush=True)
+            if words[1] != current:   # a new round: the ones before it are complete
+                srv.write()
+                current = words[1]
+                if die_at is not None and words[1] == die_at:
+                    os._exit(9)
+            if words[0] == "pair":
+                if words[1] == die_at_pair:
+                    os._exit(9)
+                srv.pair(int(words[2]))
+                print("done %s %s" % (words[1], words[2]), flush=True)
+            else:
+                srv.round(int(words[2]), paired)
+                print("done %s" % words[1], flush=True)
+        srv.stop()
         srv.write()
     finally:
         shutil.rmtree(store_root, ignore_errors=True)

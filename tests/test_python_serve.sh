@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# The Python side's samples beside their C cells (run --python,
+# bench/pyserve.h's protocol):
+#   - a live quick run: each Python row with a C partner (report_predict.c's
+#     c_row: alloc cpython, else fresh, else reuse) that is most of its time
+#     is asked for by "pair"
+#     once per round, in the order its partner ran in that round (gbench.json
+#     keeps each round's batches in order), the per-call cost rows in one
+#     block per round; every Python row has one sample per round;
+#   - one worker process per codec:level (its cells only), one for the rest;
+#   - the Python side dying at its first pair of round 1, or one
+#     of its workers dying: the C run whole, one line, round 0 of every
+#     Python row kept, no process left;
+#   - a Python side answering a pair wrongly: one line, the C run whole.
+# shellcheck disable=SC2016 # awk and python programs in single quotes
+. "$(dirname "$0")/lib.sh"
+
+live() {  # live OUT [ENV=V...]; payloads $PAYLOADS
+  local out=$1; shift
+  env "$@" "$CASBENCH" run --quick --payload "${PAYLOADS:-config}" --codec lz4:0,gzip:3 --hash sha1,xxh3-64 --rounds 3 \
+    --out "$TMPD/$out" --python="$PY" >"$TMPD/$out.out" 2>"$TMPD/$out.err"
+}
+
+# metrics: its rows' C cells are most of their time, config's mostly not.
+rc=0; PAYLOADS=config,metrics live paired PYTHON_PATH_SERVE_LOG="$TMPD/paired.log" || rc=$?
+check_eq "run --python: exit 0, nothing on stderr" "0|" "$rc|$(cat "$TMPD/paired.err")"
+n=$(awk '$1 == "pairs" {print NF - 1}' "$TMPD/paired.log")
+check_eq "run --python: pairs, then per round a pair per cell named and one block" \
+  "pair 0 $n|pair 1 $n|pair 2 $n|pairs 1|quit 1|round 0 1|round 1 1|round 2 1" \
+  "$(awk '$1 != "worker" {print $1, ($1 == "pairs" || $1 == "quit") ? "" : $2}' "$TMPD/paired.log" | sort | uniq -c |
+     awk '{print $2 ($3 == "" ? "" : " " $3), $1}' | paste -sd'|')"
+check_eq "run --python: every Python row has one sample per round" "3" \
+  "$(tsv_awk 'NR > 1 {print $col["repetitions"]}' "$TMPD/paired/python/matrix.tsv" | sort -u | paste -sd' ')"
+# Paired: Python rows with a C cell that is most of their time (calibration
+# estimates, pyserve.h: C >= 0.5 x Python); checked loosely on the medians.
+check_eq "run --python: the paired cells have a C cell, most of their time, each asked for after its C cell's sample" ok \
+  "$("$PY" - "$TMPD/paired/matrix.tsv" "$TMPD/paired/python/matrix.tsv" "$TMPD/paired/gbench.json" \
+       "$TMPD/paired.log" <<'PYEOF'
+import csv, json, sys
+def rows(p):
+    return list(csv.DictReader(open(p), delimiter="\t", quoting=csv.QUOTE_NONE))
+def name(r, alloc):
+    codec = "%s:%s" % (r["codec"], r["level"]) if r["codec"] else "-"
+    return "/".join([r["payload"], "p" + r["protocol"], r["stage"], r["variant"] or "-", codec, r["hash"] or "-",
+                     alloc])
+c = set(name(r, r["alloc"]) for r in rows(sys.argv[1]))
+py = rows(sys.argv[2])   # no error rows: row i is cell i
+cmed = dict((name(r, r["alloc"]), float(r["median_ns"])) for r in rows(sys.argv[1]))
+log = [line.split() for line in open(sys.argv[4]) if not line.startswith("worker ")]
+paired = set(int(x) for x in log[0][1:])
+partner, share = {}, {}
+for i, r in enumerate(py):
+    for a in ("cpython", "fresh", "reuse"):
+        if name(r, a) in c:
+            share[i] = cmed[name(r, a)] / float(r["median_ns"])
+            if i in paired:
+                partner[name(r, a)] = i
+            break
+bad = []
+if any(r["status"] != "ok" for r in py):
+    bad.append("error rows in the Python matrix.tsv")
+if not paired <= set(share):
+    bad.append("paired without a C cell: %s" % sorted(paired - set(share)))
+bad += ["paired, C/Python %.2f: %s" % (share[i], py[i]["stage"]) for i in paired if share.get(i, 1) < 0.2]
+bad += ["not paired, C/Python %.2f: %s" % (v, py[i]["stage"]) for i, v in share.items() if i not in paired and v > 2]
+if not any(py[i]["payload"] == "metrics" for i in paired) or not set(share) - paired:
+    bad.append("the rule paired all or none: %s" % sorted(paired))
+batches = [b["name"].split("/iterations:")[0] for b in json.load(open(sys.argv[3]))["benchmarks"]]
+per = len(batches) // 3
+for k in range(3):
+    want = [partner[n] for n in batches[k * per:(k + 1) * per] if n in partner]
+    got = [int(w[2]) for w in log if w[0] == "pair" and w[1] == str(k)]
+    if got != want:
+        bad.append("round %d: pairs %s, C order %s" % (k, got, want))
+print("\n".join(bad) if bad else "ok" if partner else "nothing paired")
+PYEOF
+)"
+# One worker process per codec:level, one for the cells without a codec.
+check_eq "python side: one worker per codec, each owning that codec's cells, the rest in (no codec)" \
+  "(no codec) config:-,metrics:-,overhead|gzip:3 config:gzip:3,metrics:gzip:3|lz4:0 config:lz4:0,metrics:lz4:0|3 pids" \
+  "$("$PY" - "$TMPD/paired/python/matrix.tsv" "$TMPD/paired.log" <<'PYEOF'
+import csv, re, sys
+py = list(csv.DictReader(open(sys.argv[1]), delimiter="\t", quoting=csv.QUOTE_NONE))
+def what(r):   # overhead, PAYLOAD:- (no codec) or PAYLOAD:CODEC:LEVEL
+    if r["payload"] == "overhead":
+        return "overhead"
+    return "%s:%s" % (r["payload"], "%s:%s" % (r["codec"], r["level"]) if r["codec"] else "-")
+out, pids = [], set()
+for line in open(sys.argv[2]):
+    m = re.match(r"worker (.+?) (\d+)((?: \d+)*)$", line)
+    if m:
+        pids.add(m.group(2))
+        out.append("%s %s" % (m.group(1), ",".join(sorted(set(what(py[int(i)]) for i in m.group(3).split())))))
+print("|".join(sorted(out)) + "|%d pids" % len(pids))
+PYEOF
+)"
+check_eq "python env.tsv: the samples are said to be taken beside their C cell" 1 \
+  "$(grep -c '^timing	rounds of the casbench run (--serve): .*right after its C cell' "$TMPD/paired/python/env.tsv")"
+
+# Dies at round 1's first pair (round 0 complete and written).
+rc=0; live died PYTHON_PATH_DIE_AT_PAIR=1 PYTHON_PATH_SERVE_LOG="$TMPD/died.log" || rc=$?
+check_eq "python side dies at a pair: exit 0, one line, the request was a pair of round 1" "0|1|pair 1" \
+  "$rc|$(grep -c '^casbench: python side (infra/python_path.py --serve): exited with status 9' "$TMPD/died.err")|$(tail -n 1 "$TMPD/died.log" | cut -d' ' -f1-2)"
+check_eq "python side dies at a pair: every C row ok with 3 rounds; every Python row keeps round 0" \
+  "ok 3|$(tsv_awk 'NR > 1 && $col["payload"] != "metrics"' "$TMPD/paired/matrix.tsv" | wc -l)|1|$(tsv_awk 'NR > 1 && $col["payload"] != "metrics"' "$TMPD/paired/python/matrix.tsv" | wc -l)" \
+  "$(tsv_awk 'NR > 1 {print $col["status"], $col["repetitions"]}' "$TMPD/died/matrix.tsv" | sort -u | paste -sd,)|$(tail -n +2 "$TMPD/died/matrix.tsv" | wc -l)|$(tsv_awk 'NR > 1 {print $col["repetitions"]}' "$TMPD/died/python/matrix.tsv" | sort -u)|$(tail -n +2 "$TMPD/died/python/matrix.tsv" | wc -l)"
+
+# A worker (gzip:3's) dies at its first sample: the Python side says so, the
+# C run goes on, no worker is left behind.
+rc=0; live wdied PYTHON_PATH_WORKER_DIE=gzip:3 || rc=$?
+check_eq "a worker dies: exit 0, one line naming it, C rows ok with 3 rounds, no process left" "0|1|ok 3|0" \
+  "$rc|$(grep -c '^casbench: python side (infra/python_path.py --serve): --serve: worker gzip:3 exited with status 9; the C run goes on' "$TMPD/wdied.err")|$(tsv_awk 'NR > 1 {print $col["status"], $col["repetitions"]}' "$TMPD/wdied/matrix.tsv" | sort -u | paste -sd,)|$(sleep 0.2; pgrep -f "python_path.py --serve --out $TMPD/wdied/" | wc -l)"
+
+# A Python side that answers a pair with the wrong line.
+cat >"$TMPD/fake.py" <<'PYEOF'
+import sys
+print("ready 1\ncell\t0\tconfig\t4\tpickle\t\t\t\t\tfresh\t1.0", flush=True)
+for line in sys.stdin:
+    w = line.split()
+    if w[0] == "pairs":
+        print("paired %d" % (len(w) - 1), flush=True)
+    elif w[0] == "pair":
+        print("done 7 7", flush=True)
+    elif w[0] == "round":
+        print("done " + w[1], flush=True)
+    else:
+        break
+PYEOF
+rc=0; CASBENCH_PYTHON_PATH_SCRIPT="$TMPD/fake.py" live wrong || rc=$?
+check_eq "python side answers a pair wrongly: exit 0, one line naming the answer, C rows ok with 3 rounds" \
+  "0|1|1|ok 3" \
+  "$rc|$(wc -l <"$TMPD/wrong.err")|$(grep -c '^casbench: python side (infra/python_path.py --serve): said '"'"'done 7 7'"'"', not done 0 0; the C run goes on' "$TMPD/wrong.err")|$(tsv_awk 'NR > 1 {print $col["status"], $col["repetitions"]}' "$TMPD/wrong/matrix.tsv" | sort -u | paste -sd,)"
