@@ -47,14 +47,25 @@ static const char dtype_ids[PYOBJ_DT_COUNT];  /* np.dtype('f8') etc. are singlet
 enum { AR_ARGS = 1, AR_ZERO_TUPLE, AR_STATE, AR_SHAPE, AR_DATA, AR_DATA_STR,
        AR_DT_ARGS, AR_DT_DESCR, AR_DT_STATE, AR_P5_ARGS, AR_BB_ARGS, AR_DATA_ARGS };
 
+/* A memo entry: an identity and its index (PyMemoEntry). */
+typedef struct {
+    const void *key;
+    size_t value;
+} memo_entry;
+
+#define MEMO_MIN 8      /* MT_MINSIZE */
+#define MEMO_SMALL 32   /* the largest table pymalloc serves (512 bytes) */
+
 typedef struct {
     uint8_t *buf;
     size_t cap, len;
     int proto, framing, numpy_major;
     size_t frame_start;
-    const void **memo_keys;
-    uint32_t *memo_vals;
+    memo_entry *memo;
     size_t memo_mask, memo_count;
+    /* pymalloc's stand-in: the tables of 8 and 32 entries, the only two
+     * under its 512-byte ceiling (growth from 8 always gives 32) */
+    memo_entry memo_min[MEMO_MIN], memo_small[MEMO_SMALL];
     int depth;
     char *err;
     size_t errlen;
@@ -117,7 +128,14 @@ static int pk_write(pk *p, const void *s, size_t n)
         p->frame_start = p->len;
         p->len += FRAME_HEADER_SIZE;
     }
-    if (n) memcpy(p->buf + p->len, s, n);
+    /* _Pickler_Write copies fewer than 8 bytes (an opcode and its argument)
+     * by hand, "faster than memcpy when the string is short" */
+    uint8_t *d = p->buf + p->len;
+    if (n < 8) {
+        for (size_t i = 0; i < n; i++) d[i] = ((const uint8_t *)s)[i];
+    } else {
+        memcpy(d, s, n);
+    }
     p->len += n;
     return 0;
 }
@@ -165,63 +183,77 @@ static int pk_write_bytes(pk *p, const uint8_t *hdr, size_t hlen, const void *da
     return 0;
 }
 
-/* --- memo: open addressing on the identity key --- */
+/* --- memo: CPython's PyMemoTable --- */
 
-static size_t hash_ptr(const void *k)
+/* The memo is CPython's table (_pickle.c, PyMemoTable), because its cost is
+ * part of what a pickle costs: one array of {identity, index} entries,
+ * probed from the identity's address shifted right by 3 and then as a
+ * Python dict probes (i * 5 + perturb + 1, perturb shifted by 5). Every
+ * pickler starts with a table of 8 entries (_Pickler_New does so before
+ * anything is pickled), and once an insert leaves it 2/3 full it is
+ * replaced by the smallest power of two from 8 up holding 4 times (2 times
+ * above 50,000) its entries, zeroed, the old entries inserted again. Tables
+ * of up to 512 bytes come from pymalloc in CPython: here from the pickler's
+ * own two (memo_min, memo_small), larger ones from malloc as PyMem_Malloc
+ * does. Starting at 1,024 entries zeroed 8 KiB a call, more than CPython's
+ * whole memo work on a 233-byte dict; starting with no table at all made
+ * pickling one object pay the first table, which CPython's pickle.dumps(0)
+ * already pays. */
+#define PERTURB_SHIFT 5
+
+static memo_entry *memo_lookup(const pk *p, const void *key)
 {
-    uint64_t x = (uint64_t)(uintptr_t)k;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    return (size_t)x;
+    size_t mask = p->memo_mask, hash = (size_t)((intptr_t)key >> 3), i = hash & mask;
+    memo_entry *e = &p->memo[i];
+    if (!e->key || e->key == key) return e;
+    for (size_t perturb = hash;; perturb >>= PERTURB_SHIFT) {
+        i = (i << 2) + i + perturb + 1;
+        e = &p->memo[i & mask];
+        if (!e->key || e->key == key) return e;
+    }
 }
 
-/* The memo's size and growth are CPython's (_pickle.c, PyMemoTable): 8
- * entries at first (MT_MINSIZE), and once an insert leaves it 2/3 full, the
- * smallest power of two from 8 up holding 4 times (2 times above 50,000)
- * its entries. A pickler is made per pickle.dumps, so this is a per-call
- * cost the C pickler must pay alike: starting at 1,024 entries it zeroed
- * 8 KiB a call, more than CPython's whole memo work on a 233-byte dict. */
-#define MEMO_MIN 8
-
-static int memo_grow(pk *p, size_t min)
+static memo_entry *memo_table(pk *p, size_t n)
 {
-    size_t ncap = MEMO_MIN;
-    while (ncap < min) ncap <<= 1;
-    const void **keys = calloc(ncap, sizeof *keys);
-    uint32_t *vals = malloc(ncap * sizeof *vals);
-    if (!keys || !vals) {
-        free(keys);
-        free(vals);
-        return cb_err(p->err, p->errlen, "out of memory for the pickle memo");
+    if (n == MEMO_MIN) return p->memo_min;
+    if (n == MEMO_SMALL && p->memo != p->memo_small) return p->memo_small;
+    return malloc(n * sizeof(memo_entry));
+}
+
+static void memo_free(pk *p, memo_entry *t)
+{
+    if (t != p->memo_min && t != p->memo_small) free(t);
+}
+
+static int memo_resize(pk *p, size_t min)
+{
+    size_t n = MEMO_MIN;
+    while (n < min) n <<= 1;
+    memo_entry *old = p->memo, *t = memo_table(p, n);
+    if (!t) return cb_err(p->err, p->errlen, "out of memory for the pickle memo");
+    memset(t, 0, n * sizeof *t);
+    p->memo = t;
+    p->memo_mask = n - 1;
+    size_t left = old ? p->memo_count : 0;
+    for (memo_entry *e = old; left > 0; e++) {
+        if (!e->key) continue;
+        left--;
+        *memo_lookup(p, e->key) = *e;
     }
-    if (p->memo_mask) {
-        for (size_t i = 0; i <= p->memo_mask; i++) {
-            if (!p->memo_keys[i]) continue;
-            size_t h = hash_ptr(p->memo_keys[i]) & (ncap - 1);
-            while (keys[h]) h = (h + 1) & (ncap - 1);
-            keys[h] = p->memo_keys[i];
-            vals[h] = p->memo_vals[i];
-        }
-    }
-    free(p->memo_keys);
-    free(p->memo_vals);
-    p->memo_keys = keys;
-    p->memo_vals = vals;
-    p->memo_mask = ncap - 1;
+    if (old) memo_free(p, old);
     return 0;
 }
 
-/* Index of key in the memo, or -1. */
-static long memo_find(const pk *p, const void *key)
+/* The end of a pickler (PyMemoTable_Clear): every entry is visited, as
+ * CPython's walk drops its reference to each key; returns the keys held. */
+static size_t memo_end(pk *p)
 {
-    if (!p->memo_mask) return -1;
-    size_t h = hash_ptr(key) & p->memo_mask;
-    while (p->memo_keys[h]) {
-        if (p->memo_keys[h] == key) return p->memo_vals[h];
-        h = (h + 1) & p->memo_mask;
-    }
-    return -1;
+    size_t kept = 0;
+    if (!p->memo) return 0;
+    for (size_t i = 0; i <= p->memo_mask; i++) kept += p->memo[i].key != NULL;
+    memo_free(p, p->memo);
+    p->memo = NULL;
+    return kept;
 }
 
 /* A memo opcode with its index: the 1-byte form `op1` below 256, else the
@@ -239,33 +271,29 @@ static int memo_op(pk *p, uint8_t op1, uint8_t op4, uint32_t idx)
     return pk_write(p, b, 5);
 }
 
+/* memo_put: PyMemoTable_Set (a lookup, then the insert) and the opcode. */
 static int memo_put(pk *p, const void *key)
 {
-    if (!p->memo_mask && memo_grow(p, MEMO_MIN)) return -1;
     if (p->memo_count >= UINT32_MAX) return cb_err(p->err, p->errlen, "more than 2**32 memoized objects");
-    size_t h = hash_ptr(key) & p->memo_mask;
-    while (p->memo_keys[h]) h = (h + 1) & p->memo_mask;
-    p->memo_keys[h] = key;
-    uint32_t idx = (uint32_t)p->memo_count++;
-    p->memo_vals[h] = idx;
+    memo_entry *e = memo_lookup(p, key);
+    size_t idx = p->memo_count;
+    if (!e->key) p->memo_count++;
+    e->key = key;
+    e->value = idx;
     if (p->memo_count * 3 >= (p->memo_mask + 1) * 2 &&
-        memo_grow(p, p->memo_count * (p->memo_count > 50000 ? 2 : 4)))
+        memo_resize(p, p->memo_count * (p->memo_count > 50000 ? 2 : 4)))
         return -1;
-    if (p->proto >= 4) return pk_op(p, 0x94);            /* MEMOIZE */
-    return memo_op(p, 'q', 'r', idx);                      /* BINPUT, LONG_BINPUT */
+    if (p->proto >= 4) return pk_op(p, 0x94);                        /* MEMOIZE */
+    return memo_op(p, 'q', 'r', (uint32_t)idx);                        /* BINPUT, LONG_BINPUT */
 }
 
-static int memo_get(pk *p, long idx)
-{
-    return memo_op(p, 'h', 'j', (uint32_t)idx);            /* BINGET, LONG_BINGET */
-}
-
-/* The memo check at the top of save(): writes a GET and returns 1 on a hit. */
+/* The memo check at the top of save() (PyMemoTable_Get): writes a GET
+ * (BINGET, LONG_BINGET) and returns 1 on a hit. */
 static int memo_hit(pk *p, const void *key)
 {
-    long idx = memo_find(p, key);
-    if (idx < 0) return 0;
-    return memo_get(p, idx) ? -1 : 1;
+    const memo_entry *e = memo_lookup(p, key);
+    if (!e->key) return 0;
+    return memo_op(p, 'h', 'j', (uint32_t)e->value) ? -1 : 1;
 }
 
 /* --- atoms --- */
@@ -322,21 +350,61 @@ static int save_long_mag(pk *p, int neg, const uint8_t *mag, size_t nbytes)
     return rc;
 }
 
+/* save_long: a value that fits in 4 signed bytes is written straight from
+ * the C long (BININT1, BININT2 or BININT by its bytes); only a wider one
+ * goes through its magnitude. */
 static int save_int(pk *p, int64_t v)
 {
+    if (v >= INT32_MIN && v <= INT32_MAX) {
+        uint8_t b[5];
+        b[1] = (uint8_t)(v & 0xff);
+        b[2] = (uint8_t)((v >> 8) & 0xff);
+        b[3] = (uint8_t)((v >> 16) & 0xff);
+        b[4] = (uint8_t)((v >> 24) & 0xff);
+        if (b[4] || b[3]) {
+            b[0] = 'J';
+            return pk_write(p, b, 5);
+        }
+        if (b[2]) {
+            b[0] = 'M';
+            return pk_write(p, b, 3);
+        }
+        b[0] = 'K';
+        return pk_write(p, b, 2);
+    }
     uint64_t m = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
     uint8_t mag[8];
     put_le(mag, m, 8);
     return save_long_mag(p, v < 0, mag, 8);
 }
 
+/* PyFloat_Pack8(x, p, le) where doubles are little-endian IEEE: the
+ * double's bytes copied one at a time, backwards unless le. CPython's is a
+ * call into floatobject.c, which knows `le` only when called: neither it
+ * nor its loop is specialized for the pickler's le = 0 (Debian's python3.11
+ * runs it as a byte loop; perf puts a third of pickling a list of floats in
+ * it). `noipa` keeps this one as opaque, so that a float costs here what it
+ * costs there: pickling PR #3090's metrics, mostly floats, took 0.75 of
+ * CPython's time when this was one byte swap. */
+__attribute__((noipa)) static void float_pack8(double x, uint8_t *p, int le)
+{
+    const uint8_t *s = (const uint8_t *)&x;
+    int incr = 1;
+    if (!le) {
+        p += 7;
+        incr = -1;
+    }
+    for (int i = 0; i < 8; i++) {
+        *p = *s++;
+        p += incr;
+    }
+}
+
 static int save_float(pk *p, double v)
 {
-    uint64_t bits;
     uint8_t b[9];
-    memcpy(&bits, &v, 8);
     b[0] = 'G';  /* BINFLOAT, big-endian */
-    for (int i = 0; i < 8; i++) b[1 + i] = (uint8_t)(bits >> (56 - 8 * i));
+    float_pack8(v, b + 1, 0);
     return pk_write(p, b, 9);
 }
 
@@ -599,11 +667,41 @@ static int save_ndarray(pk *p, const pyobj *a)
 
 static int save(pk *p, const pyobj *o);
 
+/* A tuple's items (store_tuple_elements: no references taken). */
 static int save_items(pk *p, pyobj *const *items, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (save(p, items[i])) return -1;
     return 0;
+}
+
+/* save() of a list item, dict key or value: batch_list_exact and
+ * batch_dict_exact hold a reference to it meanwhile (Py_INCREF, then
+ * Py_DECREF), which writes the object before and after. */
+static int save_held(pk *p, pyobj *o)
+{
+    o->refs++;
+    int rc = save(p, o);
+    o->refs--;
+    return rc;
+}
+
+static int save_list_items(pk *p, pyobj *const *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (save_held(p, items[i])) return -1;
+    return 0;
+}
+
+/* A dict's item: both held while either is saved. */
+static int save_dict_item(pk *p, pyobj *k, pyobj *v)
+{
+    k->refs++;
+    v->refs++;
+    int rc = save(p, k) || save(p, v) ? -1 : 0;
+    k->refs--;
+    v->refs--;
+    return rc;
 }
 
 static int save_container(pk *p, const pyobj *o)
@@ -623,10 +721,10 @@ static int save_container(pk *p, const pyobj *o)
         size_t n = o->u.seq.n, done = 0;
         if (pk_op(p, ']') || memo_put(p, o)) return -1;
         if (n == 0) return 0;
-        if (n == 1) return save(p, o->u.seq.items[0]) || pk_op(p, 'a') ? -1 : 0;
+        if (n == 1) return save_held(p, o->u.seq.items[0]) || pk_op(p, 'a') ? -1 : 0;
         do {
             size_t batch = n - done < BATCHSIZE ? n - done : BATCHSIZE;
-            if (pk_op(p, '(') || save_items(p, o->u.seq.items + done, batch) || pk_op(p, 'e'))
+            if (pk_op(p, '(') || save_list_items(p, o->u.seq.items + done, batch) || pk_op(p, 'e'))
                 return -1;
             done += batch;
         } while (done < n);
@@ -637,14 +735,14 @@ static int save_container(pk *p, const pyobj *o)
         if (pk_op(p, '}') || memo_put(p, o)) return -1;
         if (n == 0) return 0;
         if (n == 1)
-            return save(p, o->u.dict.keys[0]) || save(p, o->u.dict.values[0]) || pk_op(p, 's') ? -1 : 0;
+            return save_dict_item(p, o->u.dict.keys[0], o->u.dict.values[0]) || pk_op(p, 's') ? -1 : 0;
         /* CPython's batch_dict_exact loops while the last batch was full, so
          * a multiple of 1000 items ends with an empty MARK SETITEMS. */
         do {
             batch = n - done < BATCHSIZE ? n - done : BATCHSIZE;
             if (pk_op(p, '(')) return -1;
             for (size_t i = done; i < done + batch; i++)
-                if (save(p, o->u.dict.keys[i]) || save(p, o->u.dict.values[i])) return -1;
+                if (save_dict_item(p, o->u.dict.keys[i], o->u.dict.values[i])) return -1;
             if (pk_op(p, 'u')) return -1;
             done += batch;
         } while (batch == BATCHSIZE);
@@ -759,6 +857,7 @@ static int dump(pk *p, const pyobj *obj, const pickle_options *opt)
     p->proto = opt->protocol;
     p->numpy_major = opt->numpy_major;
     p->frame_start = NO_FRAME;
+    if (memo_resize(p, MEMO_MIN)) return -1;
     uint8_t hdr[2] = {0x80, (uint8_t)p->proto};
     int rc = pk_write(p, hdr, 2);
     p->framing = p->proto >= 4;
@@ -766,8 +865,10 @@ static int dump(pk *p, const pyobj *obj, const pickle_options *opt)
     if (!rc) rc = pk_op(p, '.');
     if (!rc) pk_commit_frame(p);
     if (!rc && p->streaming) rc = pk_flush(p);
-    free(p->memo_keys);
-    free(p->memo_vals);
+    size_t kept = memo_end(p);
+    if (!rc && kept != p->memo_count)
+        rc = cb_err(p->err, p->errlen, "internal: the pickle memo holds %zu of its %zu entries", kept,
+                    p->memo_count);
     return rc;
 }
 
