@@ -6,6 +6,10 @@
  *                    one-byte and empty data, Fortran order) to DIR/multi-K.P.pkl
  *                    for the oracle's round trip
  *   list             payload_print_list(stdout, 0)
+ *   refs SPEC...     pickles each payload, then again into half its length
+ *                    (failing half-way), and prints "SPEC BYTES REFS": the pickle's length and
+ *                    the sum of every node's refs afterwards (0: the pickler
+ *                    gave back each reference it took), or "SPEC error"
  * Built by the test script from the sources (no Makefile rule).
  */
 #include <stdio.h>
@@ -85,8 +89,42 @@ static int multi(const char *dir)
     return rc;
 }
 
+/* The sum of refs over the graph (nodes reached twice count twice). */
+static unsigned long refs_sum(const pyobj *o, int depth)
+{
+    unsigned long r = o->refs;
+    if (depth > PYOBJ_MAX_DEPTH) return r;
+    if (o->kind == PYOBJ_LIST || o->kind == PYOBJ_TUPLE)
+        for (size_t i = 0; i < o->u.seq.n; i++) r += refs_sum(o->u.seq.items[i], depth + 1);
+    if (o->kind == PYOBJ_DICT)
+        for (size_t i = 0; i < o->u.dict.n; i++)
+            r += refs_sum(o->u.dict.keys[i], depth + 1) + refs_sum(o->u.dict.values[i], depth + 1);
+    return r;
+}
+
+static int refs(int n, char **specs)
+{
+    for (int i = 0; i < n; i++) {
+        char err[512];
+        int st;
+        payload *p = payload_create(specs[i], 0, &st, err, sizeof err);
+        const pyobj *o = p ? payload_object(p) : NULL;
+        pickle_options opt = PICKLE_OPTIONS_DEFAULT;
+        size_t cap = o ? pickle_bound(o, &opt) : 0, len = 0, small = 0;
+        uint8_t *buf = cap ? malloc(cap) : NULL;
+        if (buf) len = pickle_dump(o, &opt, buf, cap, err, sizeof err);
+        if (len) small = pickle_dump(o, &opt, buf, len / 2, err, sizeof err);   /* fails half-way */
+        if (!len || small) printf("%s error\n", specs[i]);
+        else printf("%s %zu %lu\n", specs[i], len, refs_sum(o, 0));
+        free(buf);
+        payload_free(p);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "refs") == 0) return refs(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "names") == 0) {
         for (int i = 2; i < argc; i++) {
             char err[512];
@@ -103,6 +141,6 @@ int main(int argc, char **argv)
         payload_print_list(stdout, 0);
         return 0;
     }
-    fprintf(stderr, "test_payloads: usage: names SPEC... | multi DIR | list\n");
+    fprintf(stderr, "test_payloads: usage: names SPEC... | multi DIR | list | refs SPEC...\n");
     return 1;
 }
