@@ -62,6 +62,7 @@ typedef struct {
 } memo_entry;
 
 #define MEMO_MIN 8      /* MT_MINSIZE */
+#define MEMO_HELD (~(size_t)0 ^ (~(size_t)0 >> 1))   /* value's flag: the key is a node, referenced */
 #define MEMO_SMALL 32   /* the largest table pymalloc serves (512 bytes) */
 
 typedef struct {
@@ -252,13 +253,18 @@ static int memo_resize(pk *p, size_t min)
     return 0;
 }
 
-/* The end of a pickler (PyMemoTable_Clear): every entry is visited, as
- * CPython's walk drops its reference to each key; returns the keys held. */
+/* The end of a pickler (PyMemoTable_Clear): every entry is visited and
+ * the reference to its key dropped; returns the keys the table held. */
 static size_t memo_end(pk *p)
 {
     size_t kept = 0;
     if (!p->memo) return 0;
-    for (size_t i = 0; i <= p->memo_mask; i++) kept += p->memo[i].key != NULL;
+    for (size_t i = 0; i <= p->memo_mask; i++) {
+        const memo_entry *e = &p->memo[i];
+        if (!e->key) continue;
+        kept++;
+        if (e->value & MEMO_HELD) ((pyobj *)e->key)->refs--;
+    }
     memo_free(p, p->memo);
     p->memo = NULL;
     return kept;
@@ -279,8 +285,10 @@ static int memo_op(pk *p, uint8_t op1, uint8_t op4, uint32_t idx)
     return pk_write(p, b, 5);
 }
 
-/* memo_put: PyMemoTable_Set (a lookup, then the insert) and the opcode. */
-static int memo_put(pk *p, const void *key)
+/* memo_put: PyMemoTable_Set (a lookup, then the insert, which takes a
+ * reference to the object: `held`, the node memoized, when the key is one;
+ * numpy's reduce objects and the singletons are not nodes) and the opcode. */
+static int memo_put_held(pk *p, const void *key, pyobj *held)
 {
     if (p->memo_count >= UINT32_MAX) return cb_err(p->err, p->errlen, "more than 2**32 memoized objects");
     memo_entry *e = memo_lookup(p, key);
@@ -288,6 +296,10 @@ static int memo_put(pk *p, const void *key)
     if (!e->key) p->memo_count++;
     e->key = key;
     e->value = idx;
+    if (held) {
+        held->refs++;
+        e->value |= MEMO_HELD;
+    }
     if (p->memo_count * 3 >= (p->memo_mask + 1) * 2 &&
         memo_resize(p, p->memo_count * (p->memo_count > 50000 ? 2 : 4)))
         return -1;
@@ -295,13 +307,18 @@ static int memo_put(pk *p, const void *key)
     return memo_op(p, 'q', 'r', (uint32_t)idx);                        /* BINPUT, LONG_BINPUT */
 }
 
+static int memo_put(pk *p, const void *key) { return memo_put_held(p, key, NULL); }
+
+/* A node memoized under its own address. */
+static int memo_put_obj(pk *p, const pyobj *o) { return memo_put_held(p, o, (pyobj *)o); }
+
 /* The memo check at the top of save() (PyMemoTable_Get): writes a GET
  * (BINGET, LONG_BINGET) and returns 1 on a hit. */
 static int memo_hit(pk *p, const void *key)
 {
     const memo_entry *e = memo_lookup(p, key);
     if (!e->key) return 0;
-    return memo_op(p, 'h', 'j', (uint32_t)e->value) ? -1 : 1;
+    return memo_op(p, 'h', 'j', (uint32_t)(e->value & ~MEMO_HELD)) ? -1 : 1;
 }
 
 /* --- atoms --- */
@@ -476,7 +493,7 @@ static int save_global(pk *p, int gid, int mod_id, const char *mod, int name_id,
 /* The bytes of a bytes object, memo included (save_bytes). `key` is its
  * identity; `str_key` and `args_key` those of its latin-1 str and of the
  * (str, 'latin1') tuple under protocol 2. */
-static int save_bytes_id(pk *p, const void *key, const void *str_key, const void *args_key,
+static int save_bytes_id(pk *p, const void *key, pyobj *held, const void *str_key, const void *args_key,
                          const uint8_t *d, size_t n)
 {
     pk_boundary(p);
@@ -489,7 +506,7 @@ static int save_bytes_id(pk *p, const void *key, const void *str_key, const void
             if (save_global(p, ID_G_BYTES, -1, "builtins", -1, "bytes")) return -1;
             pk_boundary(p);
             if (pk_op(p, ')') || pk_op(p, 'R')) return -1;  /* EMPTY_TUPLE REDUCE */
-            return memo_put(p, key);
+            return memo_put_held(p, key, held);
         }
         if (save_global(p, ID_G_ENCODE, -1, "_codecs", -1, "encode")) return -1;
         /* the (str, 'latin1') argument tuple: a fresh object, never a hit */
@@ -525,7 +542,7 @@ static int save_bytes_id(pk *p, const void *key, const void *str_key, const void
         if (pk_op(p, 0x86)) return -1;   /* TUPLE2; the tuple is memoized */
         if (memo_put(p, args_key)) return -1;
         if (pk_op(p, 'R')) return -1;
-        return memo_put(p, key);
+        return memo_put_held(p, key, held);
     }
     uint8_t hdr[9];
     size_t hlen;
@@ -545,7 +562,7 @@ static int save_bytes_id(pk *p, const void *key, const void *str_key, const void
         return cb_err(p->err, p->errlen, "bytes larger than 4 GiB need protocol 4");
     }
     if (pk_write_bytes(p, hdr, hlen, d, n)) return -1;
-    return memo_put(p, key);
+    return memo_put_held(p, key, held);
 }
 
 /* --- ndarray, as numpy 1.24's __reduce_ex__ --- */
@@ -640,7 +657,7 @@ static int save_ndarray(pk *p, const pyobj *a)
          * holding both shows it; the dtype's '<' is the singleton) */
         if (save_str_id(p, &static_ids[fortran ? ID_NP_F : ID_NP_C], &order, 1)) return -1;
         if (pk_op(p, 't') || memo_put(p, (const char *)a + AR_P5_ARGS)) return -1;
-        return pk_op(p, 'R') || memo_put(p, a) ? -1 : 0;
+        return pk_op(p, 'R') || memo_put_obj(p, a) ? -1 : 0;
     }
     /* (_reconstruct, (ndarray, (0,), b'b'), (1, shape, dtype, is_fortran, data)) */
     snprintf(mod, sizeof mod, "%s.multiarray", core);
@@ -651,11 +668,11 @@ static int save_ndarray(pk *p, const pyobj *a)
     pk_boundary(p);
     pk_boundary(p);
     if (save_int(p, 0) || pk_op(p, 0x85) || memo_put(p, (const char *)a + AR_ZERO_TUPLE)) return -1;
-    if (save_bytes_id(p, &byte_ids['b'], &latin1_char_ids['b'], (const char *)a + AR_BB_ARGS,
+    if (save_bytes_id(p, &byte_ids['b'], NULL, &latin1_char_ids['b'], (const char *)a + AR_BB_ARGS,
                       (const uint8_t *)"b", 1))
         return -1;
     if (pk_op(p, 0x87) || memo_put(p, (const char *)a + AR_ARGS)) return -1;
-    if (pk_op(p, 'R') || memo_put(p, a)) return -1;
+    if (pk_op(p, 'R') || memo_put_obj(p, a)) return -1;
     pk_boundary(p);
     if (pk_op(p, '(')) return -1;
     pk_boundary(p);
@@ -665,7 +682,7 @@ static int save_ndarray(pk *p, const pyobj *a)
     /* tobytes() gives CPython's singletons for b'' and one-byte data */
     if (save_bytes_id(p, n > 1 ? (const void *)((const char *)a + AR_DATA)
                              : n ? (const void *)&byte_ids[data[0]] : &static_ids[ID_B_EMPTY],
-                      (const char *)a + AR_DATA_STR, (const char *)a + AR_DATA_ARGS, data, n))
+                      NULL, (const char *)a + AR_DATA_STR, (const char *)a + AR_DATA_ARGS, data, n))
         return -1;
     if (pk_op(p, 't') || memo_put(p, (const char *)a + AR_STATE)) return -1;
     return pk_op(p, 'b');
@@ -723,11 +740,11 @@ static int save_container(pk *p, const pyobj *o)
         if (save_items(p, o->u.seq.items, n)) return -1;
         /* a tuple that contains itself cannot be built from pyobj nodes */
         if (pk_op(p, n > 3 ? 't' : tup[n])) return -1;
-        return memo_put(p, o);
+        return memo_put_obj(p, o);
     }
     case PYOBJ_LIST: {
         size_t n = o->u.seq.n, done = 0;
-        if (pk_op(p, ']') || memo_put(p, o)) return -1;
+        if (pk_op(p, ']') || memo_put_obj(p, o)) return -1;
         if (n == 0) return 0;
         if (n == 1) return save_held(p, o->u.seq.items[0]) || pk_op(p, 'a') ? -1 : 0;
         do {
@@ -740,7 +757,7 @@ static int save_container(pk *p, const pyobj *o)
     }
     case PYOBJ_DICT: {
         size_t n = o->u.dict.n, done = 0, batch;
-        if (pk_op(p, '}') || memo_put(p, o)) return -1;
+        if (pk_op(p, '}') || memo_put_obj(p, o)) return -1;
         if (n == 0) return 0;
         if (n == 1)
             return save_dict_item(p, o->u.dict.keys[0], o->u.dict.values[0]) || pk_op(p, 's') ? -1 : 0;
@@ -790,11 +807,12 @@ static int save(pk *p, const pyobj *o)
     if (hit) return hit < 0 ? -1 : 0;
     switch (o->kind) {
     case PYOBJ_STR:
-        return write_str(p, o->u.s.data, o->u.s.len) || memo_put(p, key) ? -1 : 0;
+        return write_str(p, o->u.s.data, o->u.s.len) || memo_put_held(p, key, key == o ? (pyobj *)o : NULL) ? -1 : 0;
     case PYOBJ_BYTES:
         /* save_bytes_id repeats the boundary and memo check: both are no-ops
          * the second time. */
-        return save_bytes_id(p, key, (const char *)o + 1, (const char *)o + 2, o->u.s.data, o->u.s.len);
+        return save_bytes_id(p, key, key == o ? (pyobj *)o : NULL, (const char *)o + 1, (const char *)o + 2,
+                             o->u.s.data, o->u.s.len);
     case PYOBJ_NDARRAY:
         return save_ndarray(p, o);
     default:

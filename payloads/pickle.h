@@ -32,8 +32,9 @@ size_t pickle_bound(const pyobj *obj, const pickle_options *opt);
  * CPython grows it; the first two sizes in the pickler itself, as pymalloc
  * serves them, larger ones malloc'd), and a scratch encoding of each integer
  * wider than 16 bytes. The work is _pickle's too: each list item and dict
- * key and value has its `refs` raised while it is saved and lowered after
- * (so obj is written to, and given back as it was: one thread at a time). */
+ * key and value has its `refs` raised while it is saved and lowered after,
+ * and each memoized node while the memo holds it (so obj is written to,
+ * and given back as it was: one thread at a time). */
 size_t pickle_dump(const pyobj *obj, const pickle_options *opt,
                    uint8_t *dst, size_t cap, char *err, size_t errlen);
 

@@ -77,8 +77,9 @@ struct pyobj {
     pyobj_kind kind;
     /* CPython's reference count, as far as pickling it goes: the pickler
      * adds a reference to each list item and dict key and value while it
-     * saves it and drops it after, as _pickle's batch loops do, and so
-     * writes every such node twice (pickle.h). 0 outside a pickle_dump. */
+     * saves it, as _pickle's batch loops do, and to each node it memoizes
+     * until its memo is cleared, as PyMemoTable does (pickle.h). 0 outside
+     * a pickle_dump. */
     uint32_t refs;
     union {
         int boolean;
