@@ -9,6 +9,14 @@
  * it holds 64 KiB, and a str/bytes/bytearray payload of 64 KiB or more is
  * written, header included, between frames).
  *
+ * It follows _pickle's work too, because casbench predicts pickle.dumps's
+ * time from this pickler's: the memo's table, save_long's direct path for
+ * ints of 4 bytes, PyFloat_Pack8's byte loop, _Pickler_Write's hand copy of
+ * short writes and the references its batch loops hold. What it cannot do
+ * is the interpreter's share: numpy's __reduce_ex__ and the pickler's
+ * Python-level checks of a reduce (about 3.6 us for the first array of a
+ * pickle.dumps on the reference VM), which no C cell has.
+ *
  * ndarrays are pickled as numpy 1.24's ndarray.__reduce_ex__ returns them;
  * the intermediate objects of that reduce (globals, the argument tuples, the
  * dtype) are never built: their saves are written out directly, each with
@@ -47,14 +55,26 @@ static const char dtype_ids[PYOBJ_DT_COUNT];  /* np.dtype('f8') etc. are singlet
 enum { AR_ARGS = 1, AR_ZERO_TUPLE, AR_STATE, AR_SHAPE, AR_DATA, AR_DATA_STR,
        AR_DT_ARGS, AR_DT_DESCR, AR_DT_STATE, AR_P5_ARGS, AR_BB_ARGS, AR_DATA_ARGS };
 
+/* A memo entry: an identity and its index (PyMemoEntry). */
+typedef struct {
+    const void *key;
+    size_t value;
+} memo_entry;
+
+#define MEMO_MIN 8      /* MT_MINSIZE */
+#define MEMO_HELD (~(size_t)0 ^ (~(size_t)0 >> 1))   /* value's flag: the key is a node, referenced */
+#define MEMO_SMALL 32   /* the largest table pymalloc serves (512 bytes) */
+
 typedef struct {
     uint8_t *buf;
     size_t cap, len;
     int proto, framing, numpy_major;
     size_t frame_start;
-    const void **memo_keys;
-    uint32_t *memo_vals;
+    memo_entry *memo;
     size_t memo_mask, memo_count;
+    /* pymalloc's stand-in: the tables of 8 and 32 entries, the only two
+     * under its 512-byte ceiling (growth from 8 always gives 32) */
+    memo_entry memo_min[MEMO_MIN], memo_small[MEMO_SMALL];
     int depth;
     char *err;
     size_t errlen;
@@ -117,7 +137,14 @@ static int pk_write(pk *p, const void *s, size_t n)
         p->frame_start = p->len;
         p->len += FRAME_HEADER_SIZE;
     }
-    if (n) memcpy(p->buf + p->len, s, n);
+    /* _Pickler_Write copies fewer than 8 bytes (an opcode and its argument)
+     * by hand, "faster than memcpy when the string is short" */
+    uint8_t *d = p->buf + p->len;
+    if (n < 8) {
+        for (size_t i = 0; i < n; i++) d[i] = ((const uint8_t *)s)[i];
+    } else {
+        memcpy(d, s, n);
+    }
     p->len += n;
     return 0;
 }
@@ -165,63 +192,82 @@ static int pk_write_bytes(pk *p, const uint8_t *hdr, size_t hlen, const void *da
     return 0;
 }
 
-/* --- memo: open addressing on the identity key --- */
+/* --- memo: CPython's PyMemoTable --- */
 
-static size_t hash_ptr(const void *k)
+/* The memo is CPython's table (_pickle.c, PyMemoTable), because its cost is
+ * part of what a pickle costs: one array of {identity, index} entries,
+ * probed from the identity's address shifted right by 3 and then as a
+ * Python dict probes (i * 5 + perturb + 1, perturb shifted by 5). Every
+ * pickler starts with a table of 8 entries (_Pickler_New does so before
+ * anything is pickled), and once an insert leaves it 2/3 full it is
+ * replaced by the smallest power of two from 8 up holding 4 times (2 times
+ * above 50,000) its entries, zeroed, the old entries inserted again. Tables
+ * of up to 512 bytes come from pymalloc in CPython: here from the pickler's
+ * own two (memo_min, memo_small), larger ones from malloc as PyMem_Malloc
+ * does. Starting at 1,024 entries zeroed 8 KiB a call, more than CPython's
+ * whole memo work on a 233-byte dict; starting with no table at all made
+ * pickling one object pay the first table, which CPython's pickle.dumps(0)
+ * already pays. */
+#define PERTURB_SHIFT 5
+
+static memo_entry *memo_lookup(const pk *p, const void *key)
 {
-    uint64_t x = (uint64_t)(uintptr_t)k;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    return (size_t)x;
+    size_t mask = p->memo_mask, hash = (size_t)((intptr_t)key >> 3), i = hash & mask;
+    memo_entry *e = &p->memo[i];
+    if (!e->key || e->key == key) return e;
+    for (size_t perturb = hash;; perturb >>= PERTURB_SHIFT) {
+        i = (i << 2) + i + perturb + 1;
+        e = &p->memo[i & mask];
+        if (!e->key || e->key == key) return e;
+    }
 }
 
-/* The memo's size and growth are CPython's (_pickle.c, PyMemoTable): 8
- * entries at first (MT_MINSIZE), and once an insert leaves it 2/3 full, the
- * smallest power of two from 8 up holding 4 times (2 times above 50,000)
- * its entries. A pickler is made per pickle.dumps, so this is a per-call
- * cost the C pickler must pay alike: starting at 1,024 entries it zeroed
- * 8 KiB a call, more than CPython's whole memo work on a 233-byte dict. */
-#define MEMO_MIN 8
-
-static int memo_grow(pk *p, size_t min)
+static memo_entry *memo_table(pk *p, size_t n)
 {
-    size_t ncap = MEMO_MIN;
-    while (ncap < min) ncap <<= 1;
-    const void **keys = calloc(ncap, sizeof *keys);
-    uint32_t *vals = malloc(ncap * sizeof *vals);
-    if (!keys || !vals) {
-        free(keys);
-        free(vals);
-        return cb_err(p->err, p->errlen, "out of memory for the pickle memo");
+    if (n == MEMO_MIN) return p->memo_min;
+    if (n == MEMO_SMALL && p->memo != p->memo_small) return p->memo_small;
+    return malloc(n * sizeof(memo_entry));
+}
+
+static void memo_free(pk *p, memo_entry *t)
+{
+    if (t != p->memo_min && t != p->memo_small) free(t);
+}
+
+static int memo_resize(pk *p, size_t min)
+{
+    size_t n = MEMO_MIN;
+    while (n < min) n <<= 1;
+    memo_entry *old = p->memo, *t = memo_table(p, n);
+    if (!t) return cb_err(p->err, p->errlen, "out of memory for the pickle memo");
+    memset(t, 0, n * sizeof *t);
+    p->memo = t;
+    p->memo_mask = n - 1;
+    size_t left = old ? p->memo_count : 0;
+    for (memo_entry *e = old; left > 0; e++) {
+        if (!e->key) continue;
+        left--;
+        *memo_lookup(p, e->key) = *e;
     }
-    if (p->memo_mask) {
-        for (size_t i = 0; i <= p->memo_mask; i++) {
-            if (!p->memo_keys[i]) continue;
-            size_t h = hash_ptr(p->memo_keys[i]) & (ncap - 1);
-            while (keys[h]) h = (h + 1) & (ncap - 1);
-            keys[h] = p->memo_keys[i];
-            vals[h] = p->memo_vals[i];
-        }
-    }
-    free(p->memo_keys);
-    free(p->memo_vals);
-    p->memo_keys = keys;
-    p->memo_vals = vals;
-    p->memo_mask = ncap - 1;
+    if (old) memo_free(p, old);
     return 0;
 }
 
-/* Index of key in the memo, or -1. */
-static long memo_find(const pk *p, const void *key)
+/* The end of a pickler (PyMemoTable_Clear): every entry is visited and
+ * the reference to its key dropped; returns the keys the table held. */
+static size_t memo_end(pk *p)
 {
-    if (!p->memo_mask) return -1;
-    size_t h = hash_ptr(key) & p->memo_mask;
-    while (p->memo_keys[h]) {
-        if (p->memo_keys[h] == key) return p->memo_vals[h];
-        h = (h + 1) & p->memo_mask;
+    size_t kept = 0;
+    if (!p->memo) return 0;
+    for (size_t i = 0; i <= p->memo_mask; i++) {
+        const memo_entry *e = &p->memo[i];
+        if (!e->key) continue;
+        kept++;
+        if (e->value & MEMO_HELD) ((pyobj *)e->key)->refs--;
     }
-    return -1;
+    memo_free(p, p->memo);
+    p->memo = NULL;
+    return kept;
 }
 
 /* A memo opcode with its index: the 1-byte form `op1` below 256, else the
@@ -239,33 +285,40 @@ static int memo_op(pk *p, uint8_t op1, uint8_t op4, uint32_t idx)
     return pk_write(p, b, 5);
 }
 
-static int memo_put(pk *p, const void *key)
+/* memo_put: PyMemoTable_Set (a lookup, then the insert, which takes a
+ * reference to the object: `held`, the node memoized, when the key is one;
+ * numpy's reduce objects and the singletons are not nodes) and the opcode. */
+static int memo_put_held(pk *p, const void *key, pyobj *held)
 {
-    if (!p->memo_mask && memo_grow(p, MEMO_MIN)) return -1;
     if (p->memo_count >= UINT32_MAX) return cb_err(p->err, p->errlen, "more than 2**32 memoized objects");
-    size_t h = hash_ptr(key) & p->memo_mask;
-    while (p->memo_keys[h]) h = (h + 1) & p->memo_mask;
-    p->memo_keys[h] = key;
-    uint32_t idx = (uint32_t)p->memo_count++;
-    p->memo_vals[h] = idx;
+    memo_entry *e = memo_lookup(p, key);
+    size_t idx = p->memo_count;
+    if (!e->key) p->memo_count++;
+    e->key = key;
+    e->value = idx;
+    if (held) {
+        held->refs++;
+        e->value |= MEMO_HELD;
+    }
     if (p->memo_count * 3 >= (p->memo_mask + 1) * 2 &&
-        memo_grow(p, p->memo_count * (p->memo_count > 50000 ? 2 : 4)))
+        memo_resize(p, p->memo_count * (p->memo_count > 50000 ? 2 : 4)))
         return -1;
-    if (p->proto >= 4) return pk_op(p, 0x94);            /* MEMOIZE */
-    return memo_op(p, 'q', 'r', idx);                      /* BINPUT, LONG_BINPUT */
+    if (p->proto >= 4) return pk_op(p, 0x94);                        /* MEMOIZE */
+    return memo_op(p, 'q', 'r', (uint32_t)idx);                        /* BINPUT, LONG_BINPUT */
 }
 
-static int memo_get(pk *p, long idx)
-{
-    return memo_op(p, 'h', 'j', (uint32_t)idx);            /* BINGET, LONG_BINGET */
-}
+static int memo_put(pk *p, const void *key) { return memo_put_held(p, key, NULL); }
 
-/* The memo check at the top of save(): writes a GET and returns 1 on a hit. */
+/* A node memoized under its own address. */
+static int memo_put_obj(pk *p, const pyobj *o) { return memo_put_held(p, o, (pyobj *)o); }
+
+/* The memo check at the top of save() (PyMemoTable_Get): writes a GET
+ * (BINGET, LONG_BINGET) and returns 1 on a hit. */
 static int memo_hit(pk *p, const void *key)
 {
-    long idx = memo_find(p, key);
-    if (idx < 0) return 0;
-    return memo_get(p, idx) ? -1 : 1;
+    const memo_entry *e = memo_lookup(p, key);
+    if (!e->key) return 0;
+    return memo_op(p, 'h', 'j', (uint32_t)(e->value & ~MEMO_HELD)) ? -1 : 1;
 }
 
 /* --- atoms --- */
@@ -322,21 +375,61 @@ static int save_long_mag(pk *p, int neg, const uint8_t *mag, size_t nbytes)
     return rc;
 }
 
+/* save_long: a value that fits in 4 signed bytes is written straight from
+ * the C long (BININT1, BININT2 or BININT by its bytes); only a wider one
+ * goes through its magnitude. */
 static int save_int(pk *p, int64_t v)
 {
+    if (v >= INT32_MIN && v <= INT32_MAX) {
+        uint8_t b[5];
+        b[1] = (uint8_t)(v & 0xff);
+        b[2] = (uint8_t)((v >> 8) & 0xff);
+        b[3] = (uint8_t)((v >> 16) & 0xff);
+        b[4] = (uint8_t)((v >> 24) & 0xff);
+        if (b[4] || b[3]) {
+            b[0] = 'J';
+            return pk_write(p, b, 5);
+        }
+        if (b[2]) {
+            b[0] = 'M';
+            return pk_write(p, b, 3);
+        }
+        b[0] = 'K';
+        return pk_write(p, b, 2);
+    }
     uint64_t m = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
     uint8_t mag[8];
     put_le(mag, m, 8);
     return save_long_mag(p, v < 0, mag, 8);
 }
 
+/* PyFloat_Pack8(x, p, le) where doubles are little-endian IEEE: the
+ * double's bytes copied one at a time, backwards unless le. CPython's is a
+ * call into floatobject.c, which knows `le` only when called: neither it
+ * nor its loop is specialized for the pickler's le = 0 (Debian's python3.11
+ * runs it as a byte loop; perf puts a third of pickling a list of floats in
+ * it). `noipa` keeps this one as opaque, so that a float costs here what it
+ * costs there: pickling PR #3090's metrics, mostly floats, took 0.75 of
+ * CPython's time when this was one byte swap. */
+__attribute__((noipa)) static void float_pack8(double x, uint8_t *p, int le)
+{
+    const uint8_t *s = (const uint8_t *)&x;
+    int incr = 1;
+    if (!le) {
+        p += 7;
+        incr = -1;
+    }
+    for (int i = 0; i < 8; i++) {
+        *p = *s++;
+        p += incr;
+    }
+}
+
 static int save_float(pk *p, double v)
 {
-    uint64_t bits;
     uint8_t b[9];
-    memcpy(&bits, &v, 8);
     b[0] = 'G';  /* BINFLOAT, big-endian */
-    for (int i = 0; i < 8; i++) b[1 + i] = (uint8_t)(bits >> (56 - 8 * i));
+    float_pack8(v, b + 1, 0);
     return pk_write(p, b, 9);
 }
 
@@ -400,7 +493,7 @@ static int save_global(pk *p, int gid, int mod_id, const char *mod, int name_id,
 /* The bytes of a bytes object, memo included (save_bytes). `key` is its
  * identity; `str_key` and `args_key` those of its latin-1 str and of the
  * (str, 'latin1') tuple under protocol 2. */
-static int save_bytes_id(pk *p, const void *key, const void *str_key, const void *args_key,
+static int save_bytes_id(pk *p, const void *key, pyobj *held, const void *str_key, const void *args_key,
                          const uint8_t *d, size_t n)
 {
     pk_boundary(p);
@@ -413,7 +506,7 @@ static int save_bytes_id(pk *p, const void *key, const void *str_key, const void
             if (save_global(p, ID_G_BYTES, -1, "builtins", -1, "bytes")) return -1;
             pk_boundary(p);
             if (pk_op(p, ')') || pk_op(p, 'R')) return -1;  /* EMPTY_TUPLE REDUCE */
-            return memo_put(p, key);
+            return memo_put_held(p, key, held);
         }
         if (save_global(p, ID_G_ENCODE, -1, "_codecs", -1, "encode")) return -1;
         /* the (str, 'latin1') argument tuple: a fresh object, never a hit */
@@ -449,7 +542,7 @@ static int save_bytes_id(pk *p, const void *key, const void *str_key, const void
         if (pk_op(p, 0x86)) return -1;   /* TUPLE2; the tuple is memoized */
         if (memo_put(p, args_key)) return -1;
         if (pk_op(p, 'R')) return -1;
-        return memo_put(p, key);
+        return memo_put_held(p, key, held);
     }
     uint8_t hdr[9];
     size_t hlen;
@@ -469,7 +562,7 @@ static int save_bytes_id(pk *p, const void *key, const void *str_key, const void
         return cb_err(p->err, p->errlen, "bytes larger than 4 GiB need protocol 4");
     }
     if (pk_write_bytes(p, hdr, hlen, d, n)) return -1;
-    return memo_put(p, key);
+    return memo_put_held(p, key, held);
 }
 
 /* --- ndarray, as numpy 1.24's __reduce_ex__ --- */
@@ -564,7 +657,7 @@ static int save_ndarray(pk *p, const pyobj *a)
          * holding both shows it; the dtype's '<' is the singleton) */
         if (save_str_id(p, &static_ids[fortran ? ID_NP_F : ID_NP_C], &order, 1)) return -1;
         if (pk_op(p, 't') || memo_put(p, (const char *)a + AR_P5_ARGS)) return -1;
-        return pk_op(p, 'R') || memo_put(p, a) ? -1 : 0;
+        return pk_op(p, 'R') || memo_put_obj(p, a) ? -1 : 0;
     }
     /* (_reconstruct, (ndarray, (0,), b'b'), (1, shape, dtype, is_fortran, data)) */
     snprintf(mod, sizeof mod, "%s.multiarray", core);
@@ -575,11 +668,11 @@ static int save_ndarray(pk *p, const pyobj *a)
     pk_boundary(p);
     pk_boundary(p);
     if (save_int(p, 0) || pk_op(p, 0x85) || memo_put(p, (const char *)a + AR_ZERO_TUPLE)) return -1;
-    if (save_bytes_id(p, &byte_ids['b'], &latin1_char_ids['b'], (const char *)a + AR_BB_ARGS,
+    if (save_bytes_id(p, &byte_ids['b'], NULL, &latin1_char_ids['b'], (const char *)a + AR_BB_ARGS,
                       (const uint8_t *)"b", 1))
         return -1;
     if (pk_op(p, 0x87) || memo_put(p, (const char *)a + AR_ARGS)) return -1;
-    if (pk_op(p, 'R') || memo_put(p, a)) return -1;
+    if (pk_op(p, 'R') || memo_put_obj(p, a)) return -1;
     pk_boundary(p);
     if (pk_op(p, '(')) return -1;
     pk_boundary(p);
@@ -589,7 +682,7 @@ static int save_ndarray(pk *p, const pyobj *a)
     /* tobytes() gives CPython's singletons for b'' and one-byte data */
     if (save_bytes_id(p, n > 1 ? (const void *)((const char *)a + AR_DATA)
                              : n ? (const void *)&byte_ids[data[0]] : &static_ids[ID_B_EMPTY],
-                      (const char *)a + AR_DATA_STR, (const char *)a + AR_DATA_ARGS, data, n))
+                      NULL, (const char *)a + AR_DATA_STR, (const char *)a + AR_DATA_ARGS, data, n))
         return -1;
     if (pk_op(p, 't') || memo_put(p, (const char *)a + AR_STATE)) return -1;
     return pk_op(p, 'b');
@@ -599,11 +692,41 @@ static int save_ndarray(pk *p, const pyobj *a)
 
 static int save(pk *p, const pyobj *o);
 
+/* A tuple's items (store_tuple_elements: no references taken). */
 static int save_items(pk *p, pyobj *const *items, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (save(p, items[i])) return -1;
     return 0;
+}
+
+/* save() of a list item, dict key or value: batch_list_exact and
+ * batch_dict_exact hold a reference to it meanwhile (Py_INCREF, then
+ * Py_DECREF), which writes the object before and after. */
+static int save_held(pk *p, pyobj *o)
+{
+    o->refs++;
+    int rc = save(p, o);
+    o->refs--;
+    return rc;
+}
+
+static int save_list_items(pk *p, pyobj *const *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (save_held(p, items[i])) return -1;
+    return 0;
+}
+
+/* A dict's item: both held while either is saved. */
+static int save_dict_item(pk *p, pyobj *k, pyobj *v)
+{
+    k->refs++;
+    v->refs++;
+    int rc = save(p, k) || save(p, v) ? -1 : 0;
+    k->refs--;
+    v->refs--;
+    return rc;
 }
 
 static int save_container(pk *p, const pyobj *o)
@@ -617,16 +740,16 @@ static int save_container(pk *p, const pyobj *o)
         if (save_items(p, o->u.seq.items, n)) return -1;
         /* a tuple that contains itself cannot be built from pyobj nodes */
         if (pk_op(p, n > 3 ? 't' : tup[n])) return -1;
-        return memo_put(p, o);
+        return memo_put_obj(p, o);
     }
     case PYOBJ_LIST: {
         size_t n = o->u.seq.n, done = 0;
-        if (pk_op(p, ']') || memo_put(p, o)) return -1;
+        if (pk_op(p, ']') || memo_put_obj(p, o)) return -1;
         if (n == 0) return 0;
-        if (n == 1) return save(p, o->u.seq.items[0]) || pk_op(p, 'a') ? -1 : 0;
+        if (n == 1) return save_held(p, o->u.seq.items[0]) || pk_op(p, 'a') ? -1 : 0;
         do {
             size_t batch = n - done < BATCHSIZE ? n - done : BATCHSIZE;
-            if (pk_op(p, '(') || save_items(p, o->u.seq.items + done, batch) || pk_op(p, 'e'))
+            if (pk_op(p, '(') || save_list_items(p, o->u.seq.items + done, batch) || pk_op(p, 'e'))
                 return -1;
             done += batch;
         } while (done < n);
@@ -634,17 +757,17 @@ static int save_container(pk *p, const pyobj *o)
     }
     case PYOBJ_DICT: {
         size_t n = o->u.dict.n, done = 0, batch;
-        if (pk_op(p, '}') || memo_put(p, o)) return -1;
+        if (pk_op(p, '}') || memo_put_obj(p, o)) return -1;
         if (n == 0) return 0;
         if (n == 1)
-            return save(p, o->u.dict.keys[0]) || save(p, o->u.dict.values[0]) || pk_op(p, 's') ? -1 : 0;
+            return save_dict_item(p, o->u.dict.keys[0], o->u.dict.values[0]) || pk_op(p, 's') ? -1 : 0;
         /* CPython's batch_dict_exact loops while the last batch was full, so
          * a multiple of 1000 items ends with an empty MARK SETITEMS. */
         do {
             batch = n - done < BATCHSIZE ? n - done : BATCHSIZE;
             if (pk_op(p, '(')) return -1;
             for (size_t i = done; i < done + batch; i++)
-                if (save(p, o->u.dict.keys[i]) || save(p, o->u.dict.values[i])) return -1;
+                if (save_dict_item(p, o->u.dict.keys[i], o->u.dict.values[i])) return -1;
             if (pk_op(p, 'u')) return -1;
             done += batch;
         } while (batch == BATCHSIZE);
@@ -684,11 +807,12 @@ static int save(pk *p, const pyobj *o)
     if (hit) return hit < 0 ? -1 : 0;
     switch (o->kind) {
     case PYOBJ_STR:
-        return write_str(p, o->u.s.data, o->u.s.len) || memo_put(p, key) ? -1 : 0;
+        return write_str(p, o->u.s.data, o->u.s.len) || memo_put_held(p, key, key == o ? (pyobj *)o : NULL) ? -1 : 0;
     case PYOBJ_BYTES:
         /* save_bytes_id repeats the boundary and memo check: both are no-ops
          * the second time. */
-        return save_bytes_id(p, key, (const char *)o + 1, (const char *)o + 2, o->u.s.data, o->u.s.len);
+        return save_bytes_id(p, key, key == o ? (pyobj *)o : NULL, (const char *)o + 1, (const char *)o + 2,
+                             o->u.s.data, o->u.s.len);
     case PYOBJ_NDARRAY:
         return save_ndarray(p, o);
     default:
@@ -759,6 +883,7 @@ static int dump(pk *p, const pyobj *obj, const pickle_options *opt)
     p->proto = opt->protocol;
     p->numpy_major = opt->numpy_major;
     p->frame_start = NO_FRAME;
+    if (memo_resize(p, MEMO_MIN)) return -1;
     uint8_t hdr[2] = {0x80, (uint8_t)p->proto};
     int rc = pk_write(p, hdr, 2);
     p->framing = p->proto >= 4;
@@ -766,8 +891,10 @@ static int dump(pk *p, const pyobj *obj, const pickle_options *opt)
     if (!rc) rc = pk_op(p, '.');
     if (!rc) pk_commit_frame(p);
     if (!rc && p->streaming) rc = pk_flush(p);
-    free(p->memo_keys);
-    free(p->memo_vals);
+    size_t kept = memo_end(p);
+    if (!rc && kept != p->memo_count)
+        rc = cb_err(p->err, p->errlen, "internal: the pickle memo holds %zu of its %zu entries", kept,
+                    p->memo_count);
     return rc;
 }
 

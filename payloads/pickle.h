@@ -28,8 +28,13 @@ size_t pickle_bound(const pyobj *obj, const pickle_options *opt);
  * reserves, dropped again from a frame under 4 bytes) fits. Returns the number of
  * bytes written, or 0 on error with a message in err (unsupported protocol,
  * cap too small, nesting deeper than PYOBJ_MAX_DEPTH). No allocation happens
- * other than the memo's, which starts at 8 entries and grows as CPython's,
- * and a scratch encoding of each integer wider than 16 bytes. */
+ * other than the memo's, which is CPython's table (8 entries, then grown as
+ * CPython grows it; the first two sizes in the pickler itself, as pymalloc
+ * serves them, larger ones malloc'd), and a scratch encoding of each integer
+ * wider than 16 bytes. The work is _pickle's too: each list item and dict
+ * key and value has its `refs` raised while it is saved and lowered after,
+ * and each memoized node while the memo holds it (so obj is written to,
+ * and given back as it was: one thread at a time). */
 size_t pickle_dump(const pyobj *obj, const pickle_options *opt,
                    uint8_t *dst, size_t cap, char *err, size_t errlen);
 

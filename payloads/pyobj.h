@@ -75,6 +75,12 @@ int pyobj_dtype_by_descr(const char *descr, size_t len);
 typedef struct pyobj pyobj;
 struct pyobj {
     pyobj_kind kind;
+    /* CPython's reference count, as far as pickling it goes: the pickler
+     * adds a reference to each list item and dict key and value while it
+     * saves it, as _pickle's batch loops do, and to each node it memoizes
+     * until its memo is cleared, as PyMemoTable does (pickle.h). 0 outside
+     * a pickle_dump. */
+    uint32_t refs;
     union {
         int boolean;
         int64_t i;

@@ -225,6 +225,35 @@ if make -s --no-print-directory BUILD="$UNITB" SANITIZE="$([ "${UNITB##*/}" = as
     "weights|weights:rows=4096,cols=1024,dtype=float32|random:size=64MiB|random|metrics|json:$TMPD/json/doc-1.json|error 2|error 2" \
     "$("$UNIT" names weights weights:rows=4096,cols=1024,dtype=float32 random:size=64MiB random:size=5MB \
         metrics:columns=416 "json:$TMPD/json/doc-1.json" weights:rows=0 bogus | paste -sd'|')"
+  # the pickler holds each list item and dict key and value while it saves
+  # it, as _pickle does (refs), and gives every reference back, also when
+  # it stops half-way (a buffer of half the pickle's length)
+  check_eq "pickling gives back every reference it takes" \
+    "config 233 0|metrics 52476 0|pr3090-metrics 52139 0|embeddings 800162 0" \
+    "$("$UNIT" refs config metrics pr3090-metrics embeddings | paste -sd'|')"
+  # the memo is CPython's table: what CPython's pickler holds after pickling
+  # the same object (Pickler.__sizeof__ counts mt_allocated entries of 16
+  # bytes; pickling 0 leaves the first 8), malloc'd above pymalloc's 512
+  # bytes and so 0 below, against the heap the C pickler holds at its end
+  MEMO_SPECS="config pr3090-config metrics pr3090-metrics embeddings"
+  # shellcheck disable=SC2086
+  memo_c=$("$UNIT" memo $MEMO_SPECS | paste -sd'|')
+  check_eq "the pickler's memo at its end (bytes malloc'd)" \
+    "config 0|pr3090-config 0|metrics 32768|pr3090-metrics 8192|embeddings 0" "$memo_c"
+  # shellcheck disable=SC2086
+  check_eq "the pickler's memo is CPython's table, malloc'd where CPython's is" \
+    "$("$PY" - "$CASBENCH" $MEMO_SPECS <<'EOF' | paste -sd'|'
+import io, pickle, subprocess, sys
+def size(x):
+    p = pickle.Pickler(io.BytesIO(), 4)
+    p.dump(x)
+    return sys.getsizeof(p)
+for name in sys.argv[2:]:
+    blob = subprocess.run([sys.argv[1], "pickle", name], stdout=subprocess.PIPE, check=True).stdout
+    table = size(pickle.loads(blob)) - size(0) + 8 * 16
+    print(name, table if table > 512 else 0)
+EOF
+)" "$memo_c"
   "$UNIT" list >"$TMPD/list.txt"
   for p in $NAMED; do
     check_eq "payload_print_list size of $p" "$(size_of "$p")" "$(awk -v p="$p" '$1 == p { print $3 }' "$TMPD/list.txt")"

@@ -6,11 +6,26 @@
  *                    one-byte and empty data, Fortran order) to DIR/multi-K.P.pkl
  *                    for the oracle's round trip
  *   list             payload_print_list(stdout, 0)
+ *   refs SPEC...     pickles each payload, then again into half its length
+ *                    (failing half-way), and prints "SPEC BYTES REFS": the pickle's length and
+ *                    the sum of every node's refs afterwards (0: the pickler
+ *                    gave back each reference it took), or "SPEC error"
+ *   memo SPEC...     prints "SPEC BYTES": the heap bytes the pickler holds
+ *                    beyond its input at its last write (its memo, then at
+ *                    its largest), in whole 64s: CPython's table, 16 bytes an
+ *                    entry, malloc'd above pymalloc's 512 bytes, else 0
  * Built by the test script from the sources (no Makefile rule).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SANITIZE_ADDRESS__)
+/* ASan's allocator interface (sanitizer/allocator_interface.h, not
+ * installed with Debian's gcc) */
+size_t __sanitizer_get_current_allocated_bytes(void);
+#else
+#include <malloc.h>
+#endif
 
 #include "payload.h"
 #include "pickle.h"
@@ -85,8 +100,87 @@ static int multi(const char *dir)
     return rc;
 }
 
+/* The sum of refs over the graph (nodes reached twice count twice). */
+static unsigned long refs_sum(const pyobj *o, int depth)
+{
+    unsigned long r = o->refs;
+    if (depth > PYOBJ_MAX_DEPTH) return r;
+    if (o->kind == PYOBJ_LIST || o->kind == PYOBJ_TUPLE)
+        for (size_t i = 0; i < o->u.seq.n; i++) r += refs_sum(o->u.seq.items[i], depth + 1);
+    if (o->kind == PYOBJ_DICT)
+        for (size_t i = 0; i < o->u.dict.n; i++)
+            r += refs_sum(o->u.dict.keys[i], depth + 1) + refs_sum(o->u.dict.values[i], depth + 1);
+    return r;
+}
+
+static int refs(int n, char **specs)
+{
+    for (int i = 0; i < n; i++) {
+        char err[512];
+        int st;
+        payload *p = payload_create(specs[i], 0, &st, err, sizeof err);
+        const pyobj *o = p ? payload_object(p) : NULL;
+        pickle_options opt = PICKLE_OPTIONS_DEFAULT;
+        size_t cap = o ? pickle_bound(o, &opt) : 0, len = 0, small = 0;
+        uint8_t *buf = cap ? malloc(cap) : NULL;
+        if (buf) len = pickle_dump(o, &opt, buf, cap, err, sizeof err);
+        if (len) small = pickle_dump(o, &opt, buf, len / 2, err, sizeof err);   /* fails half-way */
+        if (!len || small) printf("%s error\n", specs[i]);
+        else printf("%s %zu %lu\n", specs[i], len, refs_sum(o, 0));
+        free(buf);
+        payload_free(p);
+    }
+    return 0;
+}
+
+/* The bytes malloc has handed out and not had back (ASan's own count
+ * under ASan, whose allocator glibc's mallinfo2 does not see). */
+static size_t heap_live(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    return __sanitizer_get_current_allocated_bytes();
+#else
+    return mallinfo2().uordblks;
+#endif
+}
+
+static size_t memo_base, memo_seen;
+
+/* The streaming pickler's sink: its last call comes after the last opcode,
+ * with the memo still held. Allocates nothing. */
+static int memo_sink(void *arg, const uint8_t *d, size_t n)
+{
+    (void)arg, (void)d, (void)n;
+    size_t live = heap_live();
+    if (live > memo_base && live - memo_base > memo_seen) memo_seen = live - memo_base;
+    return 0;
+}
+
+static int memo(int n, char **specs)
+{
+    for (int i = 0; i < n; i++) {
+        char err[512];
+        int st;
+        payload *p = payload_create(specs[i], 0, &st, err, sizeof err);
+        uint8_t *window = malloc(PICKLE_WINDOW_MIN);
+        pickle_options opt = PICKLE_OPTIONS_DEFAULT;
+        memo_seen = 0;
+        memo_base = heap_live();
+        if (p && window && pickle_dump_stream(payload_object(p), &opt, window, PICKLE_WINDOW_MIN, memo_sink, NULL,
+                                              err, sizeof err))
+            printf("%s %zu\n", specs[i], memo_seen / 64 * 64);
+        else
+            printf("%s error\n", specs[i]);
+        free(window);
+        payload_free(p);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "memo") == 0) return memo(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "refs") == 0) return refs(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "names") == 0) {
         for (int i = 2; i < argc; i++) {
             char err[512];
@@ -103,6 +197,6 @@ int main(int argc, char **argv)
         payload_print_list(stdout, 0);
         return 0;
     }
-    fprintf(stderr, "test_payloads: usage: names SPEC... | multi DIR | list\n");
+    fprintf(stderr, "test_payloads: usage: names SPEC... | multi DIR | list | refs SPEC... | memo SPEC...\n");
     return 1;
 }
