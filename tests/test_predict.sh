@@ -334,8 +334,8 @@ for t in rows(sys.argv[1]):
     if o is None:
         continue
     n += 1
-    if (t["pickled_bytes"], t["bytes_in"]) != (o["pickled_bytes"], o["bytes_in"]) or \
-            t["bytes_in"] != ("0" if t["stage"] == "thread-handoff" else t["bytes_in"] if t["stage"] in ("decompress", "load") else "5"):
+    want = {"thread-handoff": "0", "decompress": t["bytes_in"], "load": t["bytes_in"]}.get(t["stage"], "5")
+    if (t["pickled_bytes"], t["bytes_in"]) != (o["pickled_bytes"], o["bytes_in"]) or t["bytes_in"] != want:
         bad.append("%s %s:%s %s: C %s/%s, Python %s/%s" % (t["stage"], t["codec"], t["level"], t["hash"],
                    t["pickled_bytes"], t["bytes_in"], o["pickled_bytes"], o["bytes_in"]))
 print("\n".join(bad[:5]) if bad else "ok" if n >= 10 else "only %d twins" % n)
