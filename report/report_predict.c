@@ -114,9 +114,10 @@ static double c_hash_fixed(const report_ctx *c, const char *hash, uint64_t bytes
 
 /* The C twin of a Python overhead row (payload SCHEMA_PAYLOAD_OVERHEAD,
  * plan.h plan_overhead): C's same call on the row's own input (stage the
- * row's variant, its protocol, codec, level and hash), in the C cell's
- * allocation mode when there is one, else in any; NULL in runs without
- * them (made without --python, or before them). */
+ * row's variant, its protocol, codec, level and hash, and as many bytes
+ * in: a twin on other bytes, from a run of another version, is none), in
+ * the C cell's allocation mode when there is one, else in any; NULL in runs
+ * without them (made without --python, or before them). */
 static const rundir_row *c_twin(const report_ctx *c, const rundir_row *o, const rundir_row *cr)
 {
     const rundir *r = c->all;
@@ -125,7 +126,7 @@ static const rundir_row *c_twin(const report_ctx *c, const rundir_row *o, const 
         for (size_t i = 0; i < r->nrows; i++) {
             const rundir_row *t = &r->rows[i];
             if (t->ok && strcmp(t->payload, SCHEMA_PAYLOAD_OVERHEAD) == 0 && strcmp(t->stage, o->variant) == 0 &&
-                t->protocol == o->protocol && strcmp(t->codec, o->codec) == 0 &&
+                t->protocol == o->protocol && t->bytes_in == o->bytes_in && strcmp(t->codec, o->codec) == 0 &&
                 (!*o->codec || t->level == o->level) && strcmp(t->hash, o->hash) == 0 && strcmp(t->alloc, alloc) == 0)
                 return t;
         }
