@@ -63,6 +63,10 @@ typedef enum {
     CELL_COMPRESS = SCHEMA_STAGE_COMPRESS, CELL_DECOMPRESS = SCHEMA_STAGE_DECOMPRESS,
     CELL_SAVE = SCHEMA_STAGE_SAVE, CELL_LOAD = SCHEMA_STAGE_LOAD,
     CELL_LOAD_VERIFY = SCHEMA_STAGE_LOAD_VERIFY, CELL_SAVE_STORE = SCHEMA_STAGE_SAVE_STORE,
+    /* A trivial job handed to the worker of the save variant `variant` and
+     * waited for: the exposed hand-off, the C twin of python_path.py's
+     * `thread-handoff` row (plan.h plan_overhead); reads no bytes. */
+    CELL_HANDOFF = SCHEMA_STAGE_HANDOFF,
     CELL_STAGE_COUNT = SCHEMA_STAGE_COUNT
 } cell_stage;
 
@@ -115,7 +119,7 @@ int cell_save_variant_applies(const cell_save_variant *v, const codec_desc *code
 
 typedef struct {
     cell_stage stage;
-    const cell_save_variant *variant; /* save and save+store; NULL otherwise */
+    const cell_save_variant *variant; /* save, save+store and thread-handoff; NULL otherwise */
     const codec_desc *codec;       /* NULL for pickle and hash */
     int level;
     const hash_desc *hash;         /* NULL for pickle, compress, decompress, load */

@@ -224,6 +224,9 @@ int cell_verify(cell *c, char *err, size_t errlen)
         if (!rc && c->spec.stage == CELL_SAVE_STORE) rc = check_stored_file(c, err, errlen);
         if (cell_stores(c)) store_remove(c);
         break;
+    case CELL_HANDOFF:
+        if (!c->ov_ns[2]) rc = cb_err(err, errlen, "thread-handoff: the worker did not run the job");
+        break;
     default:
         rc = cb_err(err, errlen, "unknown stage");
     }

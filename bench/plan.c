@@ -260,6 +260,12 @@ int plan_overhead(const plan_request *r, plan_cells *out)
             s.alloc = a;
             rc = add_spec(out, &s);
         }
+    if (rc == 0) {
+        s = cell_of(r, CELL_HANDOFF, -1, -1);
+        s.variant = cell_save_variant_find(SCHEMA_VARIANT_OVERLAPPED);
+        s.alloc = a;
+        rc = add_spec(out, &s);
+    }
     return rc;
 }
 

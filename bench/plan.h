@@ -100,7 +100,9 @@ int plan_paths(const plan_request *r, int fastest, plan_cells *out);
  * already (report_predict.c). Under payload SCHEMA_PAYLOAD_OVERHEAD, in
  * this order: pickle (of the int 0, at PLAN_OVERHEAD_PROTOCOL: the row's
  * own, whatever the run's), the hash of every hash, then compress,
- * decompress and load of every codec (of b'' and of its stream). One
+ * decompress and load of every codec (of that 5-byte pickle and of its
+ * stream), then thread-handoff (a trivial job to the worker of variant
+ * overlapped, waited for: Python's EXECUTOR.submit(...).result()). One
  * allocation mode, the one predictions prefer among the request's: cpython,
  * else fresh, else reuse. 0, or -1 when memory ran out. */
 #define PLAN_OVERHEAD_PROTOCOL 4

@@ -88,12 +88,13 @@ static const rundir_row *py_overhead(const rundir *py, const char *variant, cons
     return NULL;
 }
 
-/* The fixed cost of one call of C's hash h (init and final, what does not
- * grow with the input), which the Python call on b'' (the `hash` overhead
- * row) pays as well: the intercept of the line through C's hash rows of the
- * smallest and the largest payload (a hash's cost per byte does not depend
- * on the bytes), within [0, the smallest row]; 0 without two sizes. */
-static double c_hash_fixed(const report_ctx *c, const char *hash)
+/* C's hash h of `bytes` bytes (its init and final and those few bytes),
+ * which the Python call of the `hash` overhead row, on as many bytes, pays
+ * as well, for runs without the row's C twin: the line through C's hash
+ * rows of the smallest and the largest payload (a hash's cost per byte does
+ * not depend on the bytes) at `bytes`, within [0, the smallest row]; 0
+ * without two sizes. */
+static double c_hash_fixed(const report_ctx *c, const char *hash, uint64_t bytes)
 {
     const rundir_row *s = NULL, *l = NULL;
     for (size_t a = 0; a < 2 && !s; a++)
@@ -107,15 +108,16 @@ static double c_hash_fixed(const report_ctx *c, const char *hash)
         }
     if (!s || !l || l->bytes_in <= s->bytes_in) return 0;
     double per_byte = (l->median_ns - s->median_ns) / (double)(l->bytes_in - s->bytes_in);
-    double fixed = s->median_ns - per_byte * (double)s->bytes_in;
+    double fixed = s->median_ns - per_byte * ((double)s->bytes_in - (double)bytes);
     return fixed < 0 ? 0 : fixed > s->median_ns ? s->median_ns : fixed;
 }
 
 /* The C twin of a Python overhead row (payload SCHEMA_PAYLOAD_OVERHEAD,
  * plan.h plan_overhead): C's same call on the row's own input (stage the
- * row's variant, its protocol, codec, level and hash), in the C cell's
- * allocation mode when there is one, else in any; NULL in runs without
- * them (made without --python, or before them). */
+ * row's variant, its protocol, codec, level and hash, and as many bytes
+ * in: a twin on other bytes, from a run of another version, is none), in
+ * the C cell's allocation mode when there is one, else in any; NULL in runs
+ * without them (made without --python, or before them). */
 static const rundir_row *c_twin(const report_ctx *c, const rundir_row *o, const rundir_row *cr)
 {
     const rundir *r = c->all;
@@ -124,7 +126,7 @@ static const rundir_row *c_twin(const report_ctx *c, const rundir_row *o, const 
         for (size_t i = 0; i < r->nrows; i++) {
             const rundir_row *t = &r->rows[i];
             if (t->ok && strcmp(t->payload, SCHEMA_PAYLOAD_OVERHEAD) == 0 && strcmp(t->stage, o->variant) == 0 &&
-                t->protocol == o->protocol && strcmp(t->codec, o->codec) == 0 &&
+                t->protocol == o->protocol && t->bytes_in == o->bytes_in && strcmp(t->codec, o->codec) == 0 &&
                 (!*o->codec || t->level == o->level) && strcmp(t->hash, o->hash) == 0 && strcmp(t->alloc, alloc) == 0)
                 return t;
         }
@@ -132,7 +134,8 @@ static const rundir_row *c_twin(const report_ctx *c, const rundir_row *o, const 
     return NULL;
 }
 
-/* The fixed cost of C's own hand-off to the worker, which the C cell of an
+/* For runs without the hand-off's C twin (stage thread-handoff): the fixed
+ * cost of C's own hand-off to the worker, which the C cell of an
  * overlapped save `cr` pays for the same wake-up of a thread as Python's
  * `thread-handoff` row: the overlapped save less the sequential one (same
  * codec, hash and alloc) on the smallest payload that has both, whose hash
@@ -203,10 +206,11 @@ static int stage_costs(const report_ctx *c, const rundir_row *w, const rundir_ro
         /* The library's fixed work of the call (a hash's init and final,
          * the codec's reset and framing, the pickler's set-up), and C's own
          * hand-off, are in the C cell already: the C twin of the row, timed
-         * in the same rounds, else an estimate for a hash. */
+         * in the same rounds, else an estimate for a hash and the
+         * hand-off. */
         cc->twin[i] = c_twin(c, o, cr);
         cc->fixed[i] = cc->twin[i]                           ? cc->twin[i]->median_ns
-                       : h[i]                                ? c_hash_fixed(c, h[i])
+                       : h[i]                                ? c_hash_fixed(c, h[i], o->bytes_in)
                        : strcmp(v[i], "thread-handoff") == 0 ? c_handoff_fixed(c, cr)
                                                              : 0;
         int k = snprintf(parts + off, cap - off, "%s%s%s%s", i ? " + " : "", v[i], h[i] ? " " : "", h[i] ? h[i] : "");
@@ -474,16 +478,22 @@ void report_sec_predict(report_ctx *c, FILE *md)
                                                              : ", a separate run: drift between the two runs "
                                                                "counts as prediction error",
             nalloc[0], nalloc[1], nalloc[2]);
-    size_t ntwins = 0;
-    for (size_t i = 0; i < c->all->nrows; i++)
-        ntwins += c->all->rows[i].ok && strcmp(c->all->rows[i].payload, SCHEMA_PAYLOAD_OVERHEAD) == 0;
+    size_t ntwins = 0, nhandoff = 0;
+    for (size_t i = 0; i < c->all->nrows; i++) {
+        const rundir_row *t = &c->all->rows[i];
+        if (!t->ok || strcmp(t->payload, SCHEMA_PAYLOAD_OVERHEAD) != 0) continue;
+        ntwins++;
+        nhandoff += strcmp(t->stage, STAGE(HANDOFF)) == 0;
+    }
     if (ntwins)
         fprintf(md, "Each per-call cost is the Python row less the library's fixed work of the call (a hash's "
                 "init and final, a codec's reset and framing, the pickler's set-up), which the C cell pays "
                 "too: C's same call on the same tiny input, timed in the same rounds (the run's %zu rows of "
-                "payload `%s`; round by round, at least 0). The worker hand-off is taken less C's own hand-off, "
-                "GzipFile.read's passes (`load-chunk`) as they are: neither is library work.\n\n",
-                ntwins, SCHEMA_PAYLOAD_OVERHEAD);
+                "payload `%s`; round by round, at least 0). The worker hand-off is taken less C's own "
+                "hand-off%s, GzipFile.read's passes (`load-chunk`) as they are: not library work.\n\n",
+                ntwins, SCHEMA_PAYLOAD_OVERHEAD,
+                nhandoff ? " (a trivial job handed to the overlapped save's worker and waited for, its twin)"
+                         : " (the overlapped save less the sequential one on the smallest payload)");
     if (!n) {
         fprintf(md, "No Python row has a C cell and its overhead rows under protocol %d.\n\n", c->protocol);
         return;

@@ -40,7 +40,7 @@ const schema_column schema_columns[SCHEMA_NCOLS] = {
 };
 
 const char *const schema_stage_names[SCHEMA_STAGE_COUNT] = {
-    "pickle", "hash", "compress", "decompress", "save", "load", "load+verify", "save+store",
+    "pickle", "hash", "compress", "decompress", "save", "load", "load+verify", "save+store", "thread-handoff",
 };
 
 const char *const schema_alloc_names[SCHEMA_ALLOC_COUNT] = {"fresh", "reuse", "cpython"};

@@ -46,6 +46,7 @@ extern const schema_column schema_columns[SCHEMA_NCOLS];
 typedef enum {
     SCHEMA_STAGE_PICKLE, SCHEMA_STAGE_HASH, SCHEMA_STAGE_COMPRESS, SCHEMA_STAGE_DECOMPRESS,
     SCHEMA_STAGE_SAVE, SCHEMA_STAGE_LOAD, SCHEMA_STAGE_LOAD_VERIFY, SCHEMA_STAGE_SAVE_STORE,
+    SCHEMA_STAGE_HANDOFF,         /* only the C twins (SCHEMA_PAYLOAD_OVERHEAD) */
     SCHEMA_STAGE_COUNT
 } schema_stage;
 extern const char *const schema_stage_names[SCHEMA_STAGE_COUNT];

@@ -5,8 +5,9 @@
 #     columns, and its arithmetic recomputed by an independent oracle from
 #     both matrix.tsv files; the section's shares and its list of misses;
 #   - the same with C twins of the per-call cost rows (payload overhead):
-#     each cost loses exactly its twin's figure, a hash's twin replaces the
-#     estimate, and no other section, plot or compare figure moves;
+#     each cost loses exactly its twin's figure, a hash's twin and the
+#     hand-off's replace their estimates (which stay in a run without
+#     them), and no other section, plot or compare figure moves;
 #   - a live quick run with --python: Python rows with one sample per C
 #     round, the report finding RUN/python by itself; a Python side that
 #     dies in round 1 or cannot start leaves the C run whole, said in one line.
@@ -174,7 +175,10 @@ check "without a Python run the section says how to get one, no predict.tsv" bas
 # The fixture run reported above (tw0, whose predict.tsv the oracle checked:
 # without twins, the estimates) again with C's own calls on the overhead rows'
 # inputs (payload overhead, as `run --python` writes them; one twin, compress
-# none:0, costs more than its Python row: the cost is then 0, never negative).
+# none:0, costs more than its Python row: the cost is then 0, never negative;
+# the hand-off's twin is stage thread-handoff, variant overlapped; one, of
+# compress gzip:3, on other bytes than its Python row's, is no twin). tw2:
+# the same without the hand-off's twin (a run of an older casbench).
 cp -r "$FIX/run" "$TMPD/tw1"
 "$PY" - "$TMPD/tw1/matrix.tsv" <<'PYEOF'
 import sys
@@ -182,21 +186,27 @@ p = sys.argv[1]
 lines = open(p).read().splitlines()
 cols = lines[0].split("\t")
 twins = [("pickle", "", "", "", 150.0), ("hash", "", "", "sha1", 300.0), ("compress", "lz4", "0", "", 1000.0),
-         ("compress", "none", "0", "", 9000.0), ("decompress", "gzip", "3", "", 500.0), ("load", "lz4", "0", "", 700.0)]
+         ("compress", "none", "0", "", 9000.0), ("decompress", "gzip", "3", "", 500.0), ("load", "lz4", "0", "", 700.0),
+         ("thread-handoff", "", "", "", 6000.0), ("compress", "gzip", "3", "", 100.0)]
 for st, codec, level, h, med in twins:
-    d = dict(payload="overhead", protocol="4", pickled_bytes="5" if st == "pickle" else "0", stage=st, codec=codec,
-             level=level, hash=h, alloc="cpython", bytes_in="0", bytes_out="5", repetitions="3",
+    # the fixture's Python overhead rows read bytes_in 0; compress gzip:3's "twin" does not
+    d = dict(payload="overhead", protocol="4", pickled_bytes="5", stage=st, codec=codec, level=level, hash=h,
+             variant="overlapped" if st == "thread-handoff" else "", alloc="cpython",
+             bytes_in="28" if (st, codec) == ("compress", "gzip") else "0", bytes_out="5", repetitions="3",
              iterations="1000", median_ns=repr(med), mean_ns=repr(med), stddev_ns="1.0", min_ns=repr(med - 1),
              max_ns=repr(med + 1), cv="0.001", mb_per_s="0", samples_ns="%r,%r,%r" % (med - 1, med, med + 1),
              status="ok", round_group="overhead/p4/" + st, spread="0.001", drift="0", flag="few")
     lines.append("\t".join(d.get(c, "") for c in cols))
 open(p, "w").write("\n".join(lines) + "\n")
 PYEOF
+cp -r "$FIX/run" "$TMPD/tw2"
+grep -v $'^overhead\t.*\tthread-handoff\t' "$TMPD/tw1/matrix.tsv" >"$TMPD/tw2/matrix.tsv"
 cp -r "$TMPD/python.over" "$TMPD/python"
 check "report of the fixture with twins" report tw1 --python python
+check "report of the fixture with twins but the hand-off's" report tw2 --python python
 rm -r "$TMPD/python"
-check_eq "with twins: each per-call cost loses exactly its twin's figure (at most the cost), sha1's twin replaces its estimate, rows without a twin stay" ok \
-  "$("$PY" - "$TMPD/tw0/predict.tsv" "$TMPD/tw1/predict.tsv" "$TMPD/python.over/matrix.tsv" <<'PYEOF'
+check_eq "with twins: each per-call cost loses exactly its twin's figure (at most the cost), sha1's and the hand-off's twins replace their estimates, rows without a twin (or with one on other bytes) stay; without the hand-off's twin, its estimate" ok \
+  "$("$PY" - "$TMPD/tw0/predict.tsv" "$TMPD/tw1/predict.tsv" "$TMPD/python.over/matrix.tsv" "$TMPD/tw2/predict.tsv" "$TMPD/tw2/matrix.tsv" <<'PYEOF'
 import csv, sys
 def rows(p):
     return list(csv.DictReader(open(p), delimiter="\t", quoting=csv.QUOTE_NONE))
@@ -206,16 +216,49 @@ new = {tuple(r[k] for k in ident): r for r in rows(sys.argv[2])}
 over = {(r["variant"], r["codec"], r["level"], r["hash"]): float(r["median_ns"]) for r in rows(sys.argv[3])
         if r["stage"] == "overhead"}
 twin = {("pickle", "", "", ""): 150.0, ("hash", "", "", "sha1"): 300.0, ("compress", "lz4", "0", ""): 1000.0,
-        ("compress", "none", "0", ""): 9000.0, ("decompress", "gzip", "3", ""): 500.0, ("load", "lz4", "0", ""): 700.0}
+        ("compress", "none", "0", ""): 9000.0, ("decompress", "gzip", "3", ""): 500.0, ("load", "lz4", "0", ""): 700.0,
+        ("thread-handoff", "", "", ""): 6000.0}
+HANDOFF = ("thread-handoff", "", "", "")
 def calls(r):
     s, cl = r["stage"], (r["codec"], r["level"], "")
     return {"pickle": [("pickle", "", "", "")], "hash": [("hash", "", "", r["hash"])],
             "compress": [("compress",) + cl], "decompress": [("decompress",) + cl], "load": [("load",) + cl]}.get(s)
-bad, moved, hashes = [], 0, 0
+def save_calls(r):
+    if r["stage"] != "save" or r["variant"] not in ("sequential", "overlapped"):
+        return None
+    return [("pickle", "", "", ""), ("hash", "", "", r["hash"]), ("compress", r["codec"], r["level"], "")] + \
+        ([HANDOFF] if r["variant"] == "overlapped" else [])
+# tw2, without the hand-off's twin: C's own hand-off is the estimate, the
+# overlapped save less the sequential one (same codec, hash and alloc) on
+# the smallest payload with both, within [0, overlapped]
+c2 = [r for r in rows(sys.argv[5]) if r["status"] == "ok" and r["stage"] == "save" and r["protocol"] == "4"]
+def handoff_estimate(p):
+    same = [x for x in c2 if all(x[k] == p[k] for k in ("codec", "level", "hash")) and x["alloc"] == p["c_alloc"]]
+    pairs = sorted((int(o["bytes_in"]), float(o["median_ns"]), float(q["median_ns"])) for o in same for q in same
+                   if o["variant"] == "overlapped" and q["variant"] == "sequential" and o["payload"] == q["payload"])
+    return min(max(pairs[0][1] - pairs[0][2], 0.0), pairs[0][1]) if pairs else 0.0
+bad, moved, hashes, saves, fallback, other = [], 0, 0, 0, 0, 0
 if set(old) != set(new):
     bad.append("rows differ: %s" % (set(old) ^ set(new)))
+tw2 = {tuple(r[k] for k in ident): r for r in rows(sys.argv[4])}
 for k, o in old.items():
     n, cs = new.get(k), calls(o)
+    sc = save_calls(o) if n is not None and o["hash"] == "sha1" else None
+    if sc and all(c in over for c in sc):
+        # every call of the save has its twin or none (sha1's replaces the
+        # estimate): the cost is exactly the rows less their twins
+        want = sum(max(over[c] - twin.get(c, 0.0), 0.0) for c in sc) / 1e6
+        saves += HANDOFF in sc
+        if abs(float(n["overhead_ms"]) - want) > 2e-6:
+            bad.append("%s: overhead_ms %s, want %.6f" % (k, n["overhead_ms"], want))
+        if HANDOFF in sc:
+            m = tw2.get(k)
+            est = handoff_estimate(n)
+            want2 = want + (max(over[HANDOFF] - est, 0.0) - max(over[HANDOFF] - twin[HANDOFF], 0.0)) / 1e6
+            fallback += est > 0
+            if m is None or abs(float(m["overhead_ms"]) - want2) > 2e-6:
+                bad.append("%s without the hand-off's twin: overhead_ms %s, want %.6f" % (
+                    k, m and m["overhead_ms"], want2))
     if n is None or cs is None:
         continue
     if cs[0][0] == "hash" and cs[0] in twin:
@@ -227,13 +270,16 @@ for k, o in old.items():
         continue
     d = sum(min(twin[c], over[c]) for c in cs if c in twin) / 1e6
     moved += d > 0
+    other += ("compress", "gzip", "3", "") in cs
     if abs(float(o["predicted_ms"]) - float(n["predicted_ms"]) - d) > 2e-6 or \
             abs(float(o["overhead_ms"]) - float(n["overhead_ms"]) - d) > 2e-6 or o["c_ms"] != n["c_ms"]:
         bad.append("%s: predicted %s -> %s, overhead %s -> %s, want less by %.6f" % (
             k, o["predicted_ms"], n["predicted_ms"], o["overhead_ms"], n["overhead_ms"], d))
     if ("compress", "none", "0", "") in cs and float(n["overhead_ms"]) != 0:
         bad.append("%s: a twin above its row leaves %s ms, not 0" % (k, n["overhead_ms"]))
-print("\n".join(bad[:5]) if bad else "ok" if moved >= 5 and hashes >= 1 else "only %d rows moved, %d hash rows" % (moved, hashes))
+print("\n".join(bad[:5]) if bad else "ok" if moved >= 5 and hashes >= 1 and saves >= 2 and fallback >= 1 and other >= 1
+      else "only %d rows moved, %d hash rows, %d overlapped saves, %d hand-off estimates, %d rows of a twin on other bytes"
+      % (moved, hashes, saves, fallback, other))
 PYEOF
 )"
 # Every section but the prediction's and the recommendation (which prices
@@ -241,8 +287,8 @@ PYEOF
 sections() { awk '/^## [0-9]*\. /{s = $0} s !~ /What metaflow would see|Recommendation/' "$1" | sed -E "s#(tw[01]|run)#RUN#g"; }
 check_eq "with twins: every other section of REPORT.md is unchanged" "" \
   "$(diff <(sections "$TMPD/tw0/REPORT.md") <(sections "$TMPD/tw1/REPORT.md"))"
-check_eq "with twins: the section says what it subtracts, without it does not" "1|0" \
-  "$(grep -c "the run's 6 rows of payload .overhead." "$TMPD/tw1/REPORT.md")|$(grep -c "rows of payload .overhead." "$TMPD/tw0/REPORT.md")"
+check_eq "with twins: the section says what it subtracts (the hand-off: its twin, else the estimate), without it does not" "1|1|1|0" \
+  "$(grep -c "the run's 8 rows of payload .overhead.*overlapped save's worker and waited for, its twin" "$TMPD/tw1/REPORT.md")|$(grep -c "the run's 7 rows of payload .overhead.*overlapped save less the sequential one" "$TMPD/tw2/REPORT.md")|$(grep -c "the run's 7 rows of payload .overhead." "$TMPD/tw2/REPORT.md")|$(grep -c "rows of payload .overhead." "$TMPD/tw0/REPORT.md")"
 check_eq "with twins: every plot's data file is unchanged" "" \
   "$(diff -r "$TMPD/tw0/plots" "$TMPD/tw1/plots" -x '*.png' -x '*.svg' | sed "s#$TMPD/tw[01]#RUN#g")"
 check_eq "with twins: compare judges the same rows as without (no twin among them)" "" \
@@ -272,8 +318,33 @@ check_eq "run --python: nothing on stderr but the skipped hash" "blake3" \
   "$(grep -v '^python_path.py: blake3: ' "$TMPD/served.err"; grep -c '^python_path.py: blake3: ' "$TMPD/served.err" | sed 's/^1$/blake3/')"
 check "report on the served run" report served
 check_eq "run --python: the C twins of the overhead rows (payload overhead, pickle at protocol 4), ok, cpython" \
-  "compress gzip:3 -|compress lz4:0 -|decompress gzip:3 -|decompress lz4:0 -|hash : blake3|hash : sha1|hash : xxh3-64|load gzip:3 -|load lz4:0 -|pickle : -|ok cpython 4|5" \
+  "compress gzip:3 -|compress lz4:0 -|decompress gzip:3 -|decompress lz4:0 -|hash : blake3|hash : sha1|hash : xxh3-64|load gzip:3 -|load lz4:0 -|pickle : -|thread-handoff : -|ok cpython 4|5" \
   "$(tsv_awk 'NR > 1 && $col["payload"] == "overhead" {print $col["stage"], $col["codec"] ":" $col["level"], ($col["hash"] == "" ? "-" : $col["hash"])}' "$TMPD/served/matrix.tsv" | sort | paste -sd'|')|$(tsv_awk 'NR > 1 && $col["payload"] == "overhead" {print $col["status"], $col["alloc"], $col["protocol"]}' "$TMPD/served/matrix.tsv" | sort -u)|$(tsv_awk 'NR > 1 && $col["payload"] == "overhead" && $col["stage"] == "pickle" {print $col["bytes_out"]}' "$TMPD/served/matrix.tsv")"
+# The twins' inputs are the Python rows' (python_path.py bench_overhead): the
+# 5-byte pickle of 0 (its stream for decompress and load), no bytes for the
+# hand-off; the C twin and the Python row agree on pickled_bytes and bytes_in.
+check_eq "run --python: every twin reads what its Python overhead row reads (pickled_bytes, bytes_in)" ok \
+  "$("$PY" - "$TMPD/served/matrix.tsv" "$PM" <<'PYEOF'
+import csv, sys
+def rows(p):
+    return list(csv.DictReader(open(p), delimiter="\t", quoting=csv.QUOTE_NONE))
+py = {(r["variant"], r["codec"], r["level"], r["hash"]): r for r in rows(sys.argv[2])
+      if r["status"] == "ok" and r["stage"] == "overhead"}
+bad, n = [], 0
+for t in rows(sys.argv[1]):
+    if t["payload"] != "overhead":
+        continue
+    o = py.get((t["stage"], t["codec"], t["level"], t["hash"]))
+    if o is None:
+        continue
+    n += 1
+    want = {"thread-handoff": "0", "decompress": t["bytes_in"], "load": t["bytes_in"]}.get(t["stage"], "5")
+    if (t["pickled_bytes"], t["bytes_in"]) != (o["pickled_bytes"], o["bytes_in"]) or t["bytes_in"] != want:
+        bad.append("%s %s:%s %s: C %s/%s, Python %s/%s" % (t["stage"], t["codec"], t["level"], t["hash"],
+                   t["pickled_bytes"], t["bytes_in"], o["pickled_bytes"], o["bytes_in"]))
+print("\n".join(bad[:5]) if bad else "ok" if n >= 10 else "only %d twins" % n)
+PYEOF
+)"
 check_eq "report RUN writes predict.tsv from RUN/python: config's rows" \
   "compress decompress hash load pickle save" \
   "$(tsv_awk 'NR > 1 {print $col["stage"]}' "$TMPD/served/predict.tsv" | sort -u | paste -sd' ')"

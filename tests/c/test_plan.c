@@ -433,10 +433,11 @@ static void test_overlap(void)
 }
 
 /* plan_overhead: the C twins of python_path.py's overhead rows, one per
- * call (pickle, every hash, compress, decompress and load of every codec),
- * in the mode predictions prefer; and each one builds and verifies on its
- * tiny input (the int 0 pickled at protocol 4, b'' for the rest), for every
- * codec of the table, which all meet b'' here and nowhere else. */
+ * call (pickle, every hash, compress, decompress and load of every codec,
+ * the hand-off to the overlapped save's worker), in the mode predictions
+ * prefer; and each one builds, verifies and runs on the Python row's input
+ * (the int 0 pickled at protocol 4; those 5 bytes for the rest, or their
+ * stream; nothing for the hand-off), for every codec of the table. */
 static size_t count_alloc(const plan_cells *p, cell_alloc a)
 {
     size_t n = 0;
@@ -450,10 +451,14 @@ static void test_overhead(void)
     from_set(&q, CB_SET_DEFAULT, PLAN_DEFAULT);
     plan_cells p = {0};
     check("overhead: planned", plan_overhead(&q.r, &p) == 0);
-    check_eq("overhead: pickle + every hash + compress, decompress and load of every codec",
-             1 + q.nhashes + 3 * q.ncodecs, p.n);
+    check_eq("overhead: pickle + every hash + compress, decompress and load of every codec + the hand-off",
+             1 + q.nhashes + 3 * q.ncodecs + 1, p.n);
     check_eq("overhead: one pickle, first", 1, count(&p, CELL_PICKLE, -1, "*"));
     check("overhead: the pickle first", p.n && p.v[0].stage == CELL_PICKLE);
+    check_eq("overhead: one hand-off, to the worker of variant overlapped", 1,
+             count(&p, CELL_HANDOFF, -1, SCHEMA_VARIANT_OVERLAPPED));
+    check("overhead: the hand-off last, no codec, no hash",
+          p.n && p.v[p.n - 1].stage == CELL_HANDOFF && !p.v[p.n - 1].codec && !p.v[p.n - 1].hash);
     check_eq("overhead: every cell cpython by default", p.n, count_alloc(&p, CELL_ALLOC_CPYTHON));
     check_eq("overhead: no save variant", 0, count(&p, CELL_SAVE, -1, "*") + count(&p, CELL_SAVE_STORE, -1, "*"));
     plan_cells_free(&p);
@@ -477,7 +482,7 @@ static void test_overhead(void)
     pyobj_arena *a = pyobj_arena_new();
     uint8_t blob[64];
     char err[256];
-    cell_input obj = {0}, empty = {0};
+    cell_input obj = {0};
     obj.obj = a ? pyobj_int(a, 0) : NULL;
     obj.popt = PICKLE_OPTIONS_DEFAULT;
     obj.popt.protocol = PLAN_OVERHEAD_PROTOCOL;
@@ -485,21 +490,31 @@ static void test_overhead(void)
     obj.blob_len = obj.obj ? pickle_dump(obj.obj, &obj.popt, blob, sizeof blob, err, sizeof err) : 0;
     check_eq("overhead: pickle.dumps(0, protocol=4) is 5 bytes", 5, obj.blob_len);
     check("overhead: ... b'\\x80\\x04K\\x00.'", obj.blob_len == 5 && memcmp(blob, "\x80\x04K\x00.", 5) == 0);
-    empty.popt = obj.popt;
-    empty.blob = blob;
-    size_t ok = 0;
+    size_t ok = 0, inputs = 0;
     for (size_t i = 0; i < p.n; i++) {
         char what[200];
-        snprintf(what, sizeof what, "overhead %s %s:%d %s", cell_stage_names[p.v[i].stage],
+        cell_stage st = p.v[i].stage;
+        snprintf(what, sizeof what, "overhead %s %s:%d %s", cell_stage_names[st],
                  p.v[i].codec ? p.v[i].codec->name : "", p.v[i].level, p.v[i].hash ? p.v[i].hash->name : "");
-        cell *c = verified_cell(&p.v[i], p.v[i].stage == CELL_PICKLE ? &obj : &empty, what);
+        cell *c = verified_cell(&p.v[i], &obj, what);
         if (!c) continue;
+        /* python_path.py's rows: the hand-off reads no bytes; decompress
+         * and load the stream, which gives back the 5 bytes; the others
+         * (pickle: its size, as every pickle row) the 5 bytes */
+        uint64_t in = cell_bytes_in(c);
+        int in_ok = st == CELL_HANDOFF                               ? in == 0
+                    : st == CELL_DECOMPRESS || st == CELL_LOAD ? in > 0 && in == cell_stored_bytes(c) &&
+                                                                     cell_bytes_out(c) == 5
+                                                               : in == 5;
+        if (!in_ok) printf("FAIL: %s: reads %llu bytes\n", what, (unsigned long long)in), failures++;
+        inputs += in_ok;
         gb_measurement m = cell_measurement(c, "overhead");
         if (m.prepare) m.prepare(m.ctx);
         ok += m.run(m.ctx) == 0;
         cell_destroy(c);
     }
     check_eq("overhead: every twin of every codec and hash verifies and runs on its input", p.n, ok);
+    check_eq("overhead: every twin reads the Python row's input", p.n, inputs);
     pyobj_arena_free(a);
     plan_cells_free(&p);
 }
