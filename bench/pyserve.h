@@ -4,11 +4,12 @@
  *
  * infra/python_path.py --serve runs once beside the run, as a child process
  * driven over a pipe. It loads the run's payload objects (`casbench pickle
- * NAME`, this very binary), forks one worker process per codec:level and one
- * for the cells without a codec (a CPython process's page faults depend on
- * the other codecs' objects it holds; a metaflow task repeats one codec),
- * each of which verifies and calibrates its cells and times them when the
- * child routes a request to it; then it answers one line per request:
+ * NAME`, this very binary), forks one worker process holding every cell (or,
+ * with PYTHON_PATH_PROCESSES=per-codec, one per codec:level and one for the
+ * cells without a codec: a CPython process's page faults depend on what its
+ * other calls freed; see results/README.md), which verifies and calibrates
+ * its cells and times them when the child routes a request to it; then it
+ * answers one line per request:
  *   child -> run   "ready N"     N cells verified and calibrated, then N lines
  *                  "cell I PAYLOAD PROTOCOL STAGE VARIANT CODEC LEVEL HASH ALLOC EST"
  *                                (tab-separated, I = 0..N-1; empty fields

@@ -80,9 +80,12 @@ equal, key equal to a second computation); a failing cell is a row with status e
 environment: PYTHON_PATH_FAULT=CODEC:LEVEL (for tests) makes that codec's decompress
 and load return a corrupted blob, so that its cells fail verification.
 PYTHON_PATH_DIE_AT_ROUND=K (for tests) makes --serve exit 9 at the first request of
-round K, PYTHON_PATH_DIE_AT_PAIR=K at its first "pair"; PYTHON_PATH_WORKER_DIE=NAME makes --serve's worker NAME (gzip:3, "(no codec)")
+round K, PYTHON_PATH_DIE_AT_PAIR=K at its first "pair"; PYTHON_PATH_WORKER_DIE=NAME
+makes --serve's worker NAME ("(every cell)", or with per-codec gzip:3, "(no codec)")
 exit 9 at its first sample; PYTHON_PATH_SERVE_LOG=FILE (for tests) writes each worker's
 name, pid and cells, then every request it reads, to FILE.
+PYTHON_PATH_PROCESSES=one|per-codec: --serve times every cell in one worker process
+(one, the default) or each codec:level in a worker of its own (per-codec).
 
 exit status: 0 done; 1 usage; 2 bad input (unknown payload/codec/hash, bad number,
 --out exists); 3 environment (casbench missing or failing, a module missing, I/O);
@@ -914,9 +917,24 @@ def serve(a):
     store_root = tempfile.mkdtemp(prefix="store-overhead-", dir=a.out)
     protocol = a.protocols[0]
 
-    # One worker per codec:level, one for the cells without a codec (pickle,
-    # hash, the per-call cost rows); each forked from this process, which
-    # holds only the objects, and built one after the other.
+    # The cells' processes, each forked from this process, which holds only
+    # the objects, and built one after the other: by default one, holding
+    # every cell, as casbench's cpython cells model one process whose mmap
+    # threshold every codec's frees raise (bench/cells_cpython.c);
+    # PYTHON_PATH_PROCESSES=per-codec: one per codec:level and one for the
+    # cells without a codec (pickle, hash, the per-call cost rows), each with
+    # the history of a metaflow task that repeats one codec. The two differ
+    # where a call's buffers sit at the edge of glibc's thresholds: weights
+    # gzip:3 compress faults 1,482 times per call in the one process and
+    # 3,787 alone (casbench: 3,758); weights lz4:0 compress 0 and 3,875
+    # (casbench: 0), its heap trimmed after every call (results/README.md).
+    def everything():
+        srv = Server(a.min_time, None, "(every cell)")
+        bench_overhead(srv, a.codecs, a.hashes, hfuncs, libs, store_root, 1, a.min_time)
+        for name, obj in objects:
+            bench_payload(srv, name, obj, protocol, a.codecs, a.hashes, hfuncs, libs, 1, a.min_time)
+        return srv
+
     def codecless():
         srv = Server(a.min_time, None, "(no codec)")
         bench_overhead(srv, a.codecs, a.hashes, hfuncs, libs, store_root, 1, a.min_time)
@@ -932,9 +950,16 @@ def serve(a):
 
     srv = Served(a.out)
     try:
-        srv.add_worker(Worker("(no codec)", codecless, srv.workers))
-        for cname, level in a.codecs:
-            srv.add_worker(Worker("%s:%d" % (cname, level), lambda c=cname, l=level: one_codec(c, l), srv.workers))
+        processes = os.environ.get("PYTHON_PATH_PROCESSES", "one")
+        if processes == "one":
+            srv.add_worker(Worker("(every cell)", everything, srv.workers))
+        elif processes == "per-codec":
+            srv.add_worker(Worker("(no codec)", codecless, srv.workers))
+            for cname, level in a.codecs:
+                srv.add_worker(Worker("%s:%d" % (cname, level), lambda c=cname, l=level: one_codec(c, l),
+                                      srv.workers))
+        else:
+            die(1, "PYTHON_PATH_PROCESSES", "%r: not one or per-codec" % processes)
         srv.write()
         print("\n".join(["ready %d" % len(srv.cells)] + srv.listing()), flush=True)
         die_at = os.environ.get("PYTHON_PATH_DIE_AT_ROUND")   # tests: the python side dies

@@ -7,7 +7,9 @@
 #     once per round, in the order its partner ran in that round (gbench.json
 #     keeps each round's batches in order), the per-call cost rows in one
 #     block per round; every Python row has one sample per round;
-#   - one worker process per codec:level (its cells only), one for the rest;
+#   - one worker process holding every cell by default; with
+#     PYTHON_PATH_PROCESSES=per-codec one per codec:level (its cells only),
+#     one for the rest;
 #   - the Python side dying at its first pair of round 1, or one
 #     of its workers dying: the C run whole, one line, round 0 of every
 #     Python row kept, no process left;
@@ -75,10 +77,18 @@ for k in range(3):
 print("\n".join(bad) if bad else "ok" if partner else "nothing paired")
 PYEOF
 )"
-# One worker process per codec:level, one for the cells without a codec.
-check_eq "python side: one worker per codec, each owning that codec's cells, the rest in (no codec)" \
+check_eq "python side, by default: one worker process owning every cell" \
+  "1|(every cell) $(tail -n +2 "$TMPD/paired/python/matrix.tsv" | wc -l)" \
+  "$(grep -c '^worker ' "$TMPD/paired.log")|$(awk '$1 == "worker" {print $2, $3, NF - 4}' "$TMPD/paired.log")"
+
+# PYTHON_PATH_PROCESSES=per-codec: one worker process per codec:level, one
+# for the cells without a codec.
+rc=0; PAYLOADS=config,metrics live percodec PYTHON_PATH_PROCESSES=per-codec \
+  PYTHON_PATH_SERVE_LOG="$TMPD/percodec.log" || rc=$?
+check_eq "per-codec: exit 0, nothing on stderr" "0|" "$rc|$(cat "$TMPD/percodec.err")"
+check_eq "per-codec: one worker per codec, each owning that codec's cells, the rest in (no codec)" \
   "(no codec) config:-,metrics:-,overhead|gzip:3 config:gzip:3,metrics:gzip:3|lz4:0 config:lz4:0,metrics:lz4:0|3 pids" \
-  "$("$PY" - "$TMPD/paired/python/matrix.tsv" "$TMPD/paired.log" <<'PYEOF'
+  "$("$PY" - "$TMPD/percodec/python/matrix.tsv" "$TMPD/percodec.log" <<'PYEOF'
 import csv, re, sys
 py = list(csv.DictReader(open(sys.argv[1]), delimiter="\t", quoting=csv.QUOTE_NONE))
 def what(r):   # overhead, PAYLOAD:- (no codec) or PAYLOAD:CODEC:LEVEL
@@ -107,7 +117,7 @@ check_eq "python side dies at a pair: every C row ok with 3 rounds; every Python
 
 # A worker (gzip:3's) dies at its first sample: the Python side says so, the
 # C run goes on, no worker is left behind.
-rc=0; live wdied PYTHON_PATH_WORKER_DIE=gzip:3 || rc=$?
+rc=0; live wdied PYTHON_PATH_PROCESSES=per-codec PYTHON_PATH_WORKER_DIE=gzip:3 || rc=$?
 check_eq "a worker dies: exit 0, one line naming it, C rows ok with 3 rounds, no process left" "0|1|ok 3|0" \
   "$rc|$(grep -c '^casbench: python side (infra/python_path.py --serve): --serve: worker gzip:3 exited with status 9; the C run goes on' "$TMPD/wdied.err")|$(tsv_awk 'NR > 1 {print $col["status"], $col["repetitions"]}' "$TMPD/wdied/matrix.tsv" | sort -u | paste -sd,)|$(sleep 0.2; pgrep -f "python_path.py --serve --out $TMPD/wdied/" | wc -l)"
 
