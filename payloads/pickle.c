@@ -24,6 +24,7 @@
  */
 #include "pickle.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,9 +73,6 @@ typedef struct {
     size_t frame_start;
     memo_entry *memo;
     size_t memo_mask, memo_count;
-    /* pymalloc's stand-in: the tables of 8 and 32 entries, the only two
-     * under its 512-byte ceiling (growth from 8 always gives 32) */
-    memo_entry memo_min[MEMO_MIN], memo_small[MEMO_SMALL];
     int depth;
     char *err;
     size_t errlen;
@@ -84,7 +82,23 @@ typedef struct {
     pickle_sink_fn sink;           /* NULL: count only (pickle_size) */
     void *sink_arg;
     uint64_t sent;
+    /* pymalloc's stand-in: the tables of 8 and 32 entries, the only two
+     * under its 512-byte ceiling (growth from 8 always gives 32). Last, and
+     * left out of pk_start's zeroing: memo_resize zeroes the table it takes,
+     * as CPython zeroes only its first table (128 bytes, not 640). */
+    memo_entry memo_min[MEMO_MIN], memo_small[MEMO_SMALL];
 } pk;
+
+/* A pickler writing into buf (cap bytes): every member zero but the memo
+ * tables (see above). */
+static void pk_start(pk *p, uint8_t *buf, size_t cap, char *err, size_t errlen)
+{
+    memset(p, 0, offsetof(pk, memo_min));
+    p->buf = buf;
+    p->cap = cap;
+    p->err = err;
+    p->errlen = errlen;
+}
 
 static int pk_fail_cap(pk *p)
 {
@@ -901,26 +915,20 @@ static int dump(pk *p, const pyobj *obj, const pickle_options *opt)
 size_t pickle_dump(const pyobj *obj, const pickle_options *opt,
                    uint8_t *dst, size_t cap, char *err, size_t errlen)
 {
-    pk p = {0};
-    p.buf = dst;
-    p.cap = cap;
-    p.err = err;
-    p.errlen = errlen;
+    pk p;
+    pk_start(&p, dst, cap, err, errlen);
     return dump(&p, obj, opt) ? 0 : p.len;
 }
 
 uint64_t pickle_dump_stream(const pyobj *obj, const pickle_options *opt, uint8_t *window, size_t cap,
                             pickle_sink_fn sink, void *arg, char *err, size_t errlen)
 {
-    pk p = {0};
+    pk p;
     if (cap < PICKLE_WINDOW_MIN) {
         cb_err(err, errlen, "pickle window of %zu bytes (at least %d)", cap, PICKLE_WINDOW_MIN);
         return 0;
     }
-    p.buf = window;
-    p.cap = cap;
-    p.err = err;
-    p.errlen = errlen;
+    pk_start(&p, window, cap, err, errlen);
     p.streaming = 1;
     p.sink = sink;
     p.sink_arg = arg;
