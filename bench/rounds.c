@@ -254,14 +254,15 @@ static int one_round(rounds *r, int round)
         if (gi == aside_at && r->o.aside) r->o.aside(r->o.aside_arg, round, cb_splitmix64(&as));
         if (gi == r->ngroups) break;
         size_t g = gorder[gi], k = 0;
+        /* failed cells too: no longer timed, but their after_cell work is */
         for (size_t i = 0; i < r->n; i++)
-            if (r->cells[i].group == g && !r->cells[i].failure) corder[k++] = i;
+            if (r->cells[i].group == g) corder[k++] = i;
         shuffle(corder, k, &s);
         for (size_t j = 0; !stopped && j < k; j++) {
             round_cell *c = &r->cells[corder[j]];
-            int rc = time_cell(c, &c->samples[round], &c->minflt[round]);
+            int rc = c->failure ? -1 : time_cell(c, &c->samples[round], &c->minflt[round]);
             if (rc == 1) stopped = 1;
-            else if (rc == 0 && r->o.after_cell) r->o.after_cell(r->o.after_cell_arg, round, corder[j]);
+            else if (r->o.after_cell) r->o.after_cell(r->o.after_cell_arg, round, corder[j]);
         }
         if (!stopped && gi + 1 < r->ngroups && now_s() - r->last_canary >= r->o.canary_every_s)
             stopped = canary(r, round, "inside");

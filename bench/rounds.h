@@ -55,9 +55,11 @@ typedef struct {
     void *aside_arg;
     /* Called right after cell `cell` (rounds_add's index) has taken its
      * sample of round `round`, before the next cell runs: the place for work
-     * whose sample must sit beside this one (bench/pyserve.h's pairs). Not
-     * called when the cell failed. NULL: none. Its failure is its own
-     * business too. */
+     * whose sample must sit beside this one (bench/pyserve.h's pairs). Also
+     * called, at its place in the order, for a cell that failed in this
+     * round or an earlier one (and is no longer timed): the work beside it
+     * keeps its own samples. NULL: none. Its failure is its own business
+     * too. */
     void (*after_cell)(void *arg, int round, size_t cell);
     void *after_cell_arg;
 } rounds_opts;
