@@ -372,7 +372,7 @@ static void python_round(void *arg, int round, uint64_t seed)
 {
     run_state *st = arg;
     if (st->py && pyserve_round(st->py, round, seed) != 0) {
-        pyserve_stop(st->py);
+        pyserve_stop(st->py, 0);
         st->py = NULL;
     }
 }
@@ -383,7 +383,7 @@ static void python_pair(void *arg, int round, int partner)
 {
     run_state *st = arg;
     if (st->py && pyserve_pair(st->py, round, partner) != 0) {
-        pyserve_stop(st->py);
+        pyserve_stop(st->py, 0);
         st->py = NULL;
     }
 }
@@ -410,7 +410,7 @@ static void python_partners(run_state *st)
         paired[k++] = (int)i;
     }
     if (pyserve_pairs(st->py, paired, k) != 0) {
-        pyserve_stop(st->py);
+        pyserve_stop(st->py, 0);
         st->py = NULL;
     }
     free(paired);
@@ -491,16 +491,17 @@ int exec_run(const exec_opts *o, results_file *rf, size_t *errors, int *status, 
     if (!stopped && o->sweep != EXEC_SWEEP_NONE) stopped = run_sweep(&st);
     if (!stopped && o->python && o->sweep != EXEC_SWEEP_ONLY) stopped = run_overhead(&st);
     if (*o->stop) stopped = 1;
+    int done = 0;
     if (!stopped) {
         size_t round_errors = 0;
         if (o->python && (st.py = python_start(o))) python_partners(&st);
         if (o->tty) fprintf(stderr, "\r\033[K");
-        int done = run_rounds_run(st.rr, rf, st.gbench_path, &round_errors, err, errlen);
+        done = run_rounds_run(st.rr, rf, st.gbench_path, &round_errors, err, errlen);
         if (done < 0) fail(&st, CB_EXIT_ENV, "%s", err);
         else if (done < o->rounds) stopped = 1;
         st.errors += round_errors;
     }
-    pyserve_stop(st.py);
+    pyserve_stop(st.py, done);
     run_rounds_free(st.rr);
     release_kept(&st);
     if (o->tty) fprintf(stderr, "\r\033[K");

@@ -253,12 +253,19 @@ pyserve *pyserve_start(const pyserve_opts *o)
         free(p);
         return NULL;
     }
-    /* Its cells, one line each. */
+    /* Its cells, one line each: a count no run makes is a broken child, not
+     * an allocation to attempt. */
     size_t ncells = strtoul(p->line + 6, NULL, 10);
+    if (ncells > PYSERVE_CELLS_MAX) {
+        give_up(p, "said %s: more cells than %d", CB_Q(p->line), PYSERVE_CELLS_MAX);
+        free(p);
+        return NULL;
+    }
     p->cells = cb_xcalloc(ncells ? ncells : 1, sizeof *p->cells);
     for (; p->ncells < ncells; p->ncells++) {
         if (read_line(p, "its list of cells") != 0 ||
             (parse_cell(p, p->ncells) != 0 && give_up(p, "said %s, not cell %zu", CB_Q(p->line), p->ncells))) {
+            free(p->cells[p->ncells].text);   /* parse_cell's copy of a line it refused */
             free_cells(p);
             free(p);
             return NULL;
@@ -313,10 +320,12 @@ int pyserve_pair(pyserve *p, int round, int cell)
     return 0;
 }
 
-void pyserve_stop(pyserve *p)
+void pyserve_stop(pyserve *p, int rounds_complete)
 {
+    char req[48];
     if (!p) return;
-    if (!p->gone && send_line(p, "quit\n") == 0) {
+    snprintf(req, sizeof req, "quit %d\n", rounds_complete > 0 ? rounds_complete : 0);
+    if (!p->gone && send_line(p, req) == 0) {
         close(p->to_child);
         p->to_child = -1;
         /* Its last rewrite, then the end of its output. */

@@ -22,7 +22,8 @@
  *   run -> child   "round K S"   time every cell not named in "pairs" once,
  *                                in the order shuffled by seed S
  *   child -> run   "done K"
- *   run -> child   "quit"        the last rewrite, exit 0
+ *   run -> child   "quit N"      the last rewrite, of the first N rounds
+ *                                (those the C run completed), exit 0
  *   child -> run   "error MSG"   instead of any answer: it failed (MSG is
  *                                its one-line reason) and exits
  * A Python cell's partner is the C cell its prediction starts from
@@ -53,6 +54,9 @@
 #include <stdint.h>
 
 #define PYSERVE_DEFAULT_PYTHON "/usr/bin/python3"
+/* More cells than a child says it has is a broken child (a default run
+ * has some 200). */
+#define PYSERVE_CELLS_MAX 100000
 /* How long the child may take to get ready, or to time one round. */
 #define PYSERVE_TIMEOUT_S 900
 /* A Python cell is timed beside its C cell when C / Python (calibration
@@ -100,9 +104,10 @@ int pyserve_pairs(pyserve *p, const int *cells, size_t n);
  * 0, or -1 when the child is gone (as pyserve_round). */
 int pyserve_pair(pyserve *p, int round, int cell);
 
-/* "quit", wait for the child (killed after PYSERVE_TIMEOUT_S), free.
- * Accepts NULL. */
-void pyserve_stop(pyserve *p);
+/* "quit N" (N = rounds_complete: the samples of an interrupted round go,
+ * as the C cells' do), wait for the child (killed after PYSERVE_TIMEOUT_S),
+ * free. Accepts NULL. */
+void pyserve_stop(pyserve *p, int rounds_complete);
 
 /* The path of infra/python_path.py: $CASBENCH_PYTHON_PATH_SCRIPT, else
  * ./infra/python_path.py, else infra/ beside this binary's directory's

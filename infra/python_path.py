@@ -34,8 +34,8 @@ flags:
                       seeded, sizes close to but not identical with casbench's)
   --pickle NAME       write pickle.dumps(object, protocol 4) of one payload to stdout and exit
   --serve             driven by `casbench run --python` over stdin/stdout (protocol:
-                      bench/pyserve.h): verify and calibrate the cells, each codec:level's
-                      in a worker process of its own (saves with the
+                      bench/pyserve.h): verify and calibrate the cells in a worker
+                      process (PYTHON_PATH_PROCESSES below; saves with the
                       first --hash only, no load+verify; codecs and hashes Python has
                       no binding for are left out, said on stderr), answer "ready N"
                       and list them; then time a cell once per "pair K I" (right after
@@ -647,7 +647,8 @@ def bench_overhead(w, codecs, hashes, hfuncs, libs, store_root, reps, min_time):
 #   casbench -> this  "round K S"  time every cell not named in "pairs" once,
 #                                  in the order shuffled by seed S
 #   this -> casbench  "done K"
-#   casbench -> this  "quit" (or end of input): the last rewrite, exit 0
+#   casbench -> this  "quit N" (or end of input): the last rewrite, of the
+#                     N rounds the C run completed, exit 0
 #   this -> casbench  "error MESSAGE" instead of any answer: it failed, exits
 # matrix.tsv is rewritten when a round's first request arrives (the rounds
 # before it are complete then) and at quit.
@@ -722,12 +723,11 @@ class Server:
 
 
 class Worker:
-    """A process forked by --serve that builds and times one codec's cells
-    (or the cells without a codec: pickle, hash and the per-call cost rows).
-    A CPython process's page faults depend on what else it holds: one that
-    keeps every codec's streams alive serves a gzip call from the holes
-    between them (weights gzip:3: 1,482 faults per compress instead of 3,787),
-    which a metaflow task, repeating one codec, does not. Requests and answers
+    """A process forked by --serve that builds and times its cells: every
+    cell, or (per-codec) one codec's or those without a codec.
+    A CPython process's page faults depend on what its other calls freed
+    (serve(): one worker holds every cell by default, one per codec with
+    PYTHON_PATH_PROCESSES=per-codec). Requests and answers
     are Python objects over a socket pair (multiprocessing.connection):
       ("pair", I) -> (ns, faults)        ("round", SEED, [I...]) -> [(I, ns, faults)...]
       ("quit",) -> the worker exits 0;  ("error", MESSAGE) instead of any answer."""
@@ -843,9 +843,9 @@ class Served:
     def round(self, seed, paired):
         """The block: every cell not in `paired`, worker by worker in an
         order shuffled by seed, each worker's cells shuffled too. Each worker
-        that has such cells is asked in turn: in practice only the one without
-        a codec, which owns the per-call cost rows, unless a cell of another
-        has no C partner."""
+        that has such cells is asked in turn (per-codec: in practice only the
+        one without a codec, which owns the per-call cost rows, unless a cell
+        of another has no C partner)."""
         import random
         rng = random.Random(seed)
         order = list(self.workers)
@@ -857,6 +857,13 @@ class Served:
             for local, s, f in w.ask("round", rng.getrandbits(63), sorted(mine)):
                 mine[local]["samples"].append(s)
                 mine[local]["faults"].append(f)
+
+    def keep_rounds(self, n):
+        """Only the first n rounds: those the C run completed (an interrupted
+        run drops its last round's samples, here as in casbench's rows)."""
+        for c in self.cells:
+            del c["samples"][n:]
+            del c["faults"][n:]
 
     def stop(self):
         for w in self.workers:
@@ -975,6 +982,8 @@ def serve(a):
                 log.write(line)
                 log.flush()
             if words[:1] == ["quit"]:
+                if len(words) == 2 and words[1].isdigit():
+                    srv.keep_rounds(int(words[1]))
                 break
             if words[:1] == ["pairs"] and all(w.isdigit() and int(w) < len(srv.cells) for w in words[1:]):
                 paired = set(int(w) for w in words[1:])

@@ -28,8 +28,8 @@ rc=0; PAYLOADS=config,metrics live paired PYTHON_PATH_SERVE_LOG="$TMPD/paired.lo
 check_eq "run --python: exit 0, nothing on stderr" "0|" "$rc|$(cat "$TMPD/paired.err")"
 n=$(awk '$1 == "pairs" {print NF - 1}' "$TMPD/paired.log")
 check_eq "run --python: pairs, then per round a pair per cell named and one block" \
-  "pair 0 $n|pair 1 $n|pair 2 $n|pairs 1|quit 1|round 0 1|round 1 1|round 2 1" \
-  "$(awk '$1 != "worker" {print $1, ($1 == "pairs" || $1 == "quit") ? "" : $2}' "$TMPD/paired.log" | sort | uniq -c |
+  "pair 0 $n|pair 1 $n|pair 2 $n|pairs 1|quit 3 1|round 0 1|round 1 1|round 2 1" \
+  "$(awk '$1 != "worker" {print $1, ($1 == "pairs") ? "" : $2}' "$TMPD/paired.log" | sort | uniq -c |
      awk '{print $2 ($3 == "" ? "" : " " $3), $1}' | paste -sd'|')"
 check_eq "run --python: every Python row has one sample per round" "3" \
   "$(tsv_awk 'NR > 1 {print $col["repetitions"]}' "$TMPD/paired/python/matrix.tsv" | sort -u | paste -sd' ')"
