@@ -240,30 +240,41 @@ int plan_paths(const plan_request *r, int fastest, plan_cells *out)
     return rc;
 }
 
+/* The mode a prediction starts from among those a stage's cells have
+ * (report_predict.c's c_row: cpython, else fresh, else reuse; a hash with
+ * its binding's own code has a cpython row too, add_modes), so that a twin
+ * pays what the C cell it is subtracted beside pays. */
+static cell_alloc twin_alloc(const plan_request *r, cell_stage stage, const hash_desc *h)
+{
+    int m = alloc_modes(r, stage);
+    if (stage == CELL_HASH && h && h->py_update && (!r->alloc_mask || (r->alloc_mask & PLAN_ALLOC_CPYTHON)))
+        m |= PLAN_ALLOC_CPYTHON;
+    return (m & PLAN_ALLOC_CPYTHON) ? CELL_ALLOC_CPYTHON : (m & PLAN_ALLOC_FRESH) ? CELL_ALLOC_FRESH : CELL_ALLOC_REUSE;
+}
+
 int plan_overhead(const plan_request *r, plan_cells *out)
 {
-    int m = alloc_modes(r, CELL_PICKLE), rc;
-    cell_alloc a = (m & PLAN_ALLOC_CPYTHON) ? CELL_ALLOC_CPYTHON : (m & PLAN_ALLOC_FRESH) ? CELL_ALLOC_FRESH
-                                                                                        : CELL_ALLOC_REUSE;
+    int rc;
     cell_spec s = cell_of(r, CELL_PICKLE, -1, -1);
-    s.alloc = a;
+    s.alloc = twin_alloc(r, CELL_PICKLE, NULL);
     rc = add_spec(out, &s);
     for (size_t i = 0; rc == 0 && i < r->nhashes; i++) {
         s = cell_of(r, CELL_HASH, -1, (int)i);
-        s.alloc = a;
+        s.alloc = twin_alloc(r, CELL_HASH, s.hash);
         rc = add_spec(out, &s);
     }
     static const cell_stage stages[] = {CELL_COMPRESS, CELL_DECOMPRESS, CELL_LOAD};
     for (size_t k = 0; rc == 0 && k < sizeof stages / sizeof stages[0]; k++)
         for (size_t i = 0; rc == 0 && i < r->ncodecs; i++) {
             s = cell_of(r, stages[k], (int)i, -1);
-            s.alloc = a;
+            s.alloc = twin_alloc(r, stages[k], NULL);
             rc = add_spec(out, &s);
         }
     if (rc == 0) {
+        /* beside the overlapped save's cells */
         s = cell_of(r, CELL_HANDOFF, -1, -1);
         s.variant = cell_save_variant_find(SCHEMA_VARIANT_OVERLAPPED);
-        s.alloc = a;
+        s.alloc = twin_alloc(r, CELL_SAVE, NULL);
         rc = add_spec(out, &s);
     }
     return rc;

@@ -102,9 +102,10 @@ int plan_paths(const plan_request *r, int fastest, plan_cells *out);
  * own, whatever the run's), the hash of every hash, then compress,
  * decompress and load of every codec (of that 5-byte pickle and of its
  * stream), then thread-handoff (a trivial job to the worker of variant
- * overlapped, waited for: Python's EXECUTOR.submit(...).result()). One
- * allocation mode, the one predictions prefer among the request's: cpython,
- * else fresh, else reuse. 0, or -1 when memory ran out. */
+ * overlapped, waited for: Python's EXECUTOR.submit(...).result()). Each in
+ * the allocation mode a prediction of its stage starts from among the
+ * request's (cpython, else fresh, else reuse; a hash: reuse, or cpython when
+ * the hash has its binding's own code). 0, or -1 when memory ran out. */
 #define PLAN_OVERHEAD_PROTOCOL 4
 int plan_overhead(const plan_request *r, plan_cells *out);
 
