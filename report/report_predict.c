@@ -466,8 +466,8 @@ void report_sec_predict(report_ctx *c, FILE *md)
     const size_t *nalloc = s->nalloc;
     fprintf(md, "Python run: `%s` (%s %s%s). predicted = the C cell's median + the interpreter's "
             "per-call costs of the calls the stage makes, measured by the Python run itself (its "
-            "`overhead` rows: each binding on an empty input, the worker hand-off of the overlapped "
-            "save; results/README.md). The C cell is the one with alloc `cpython` when the run has "
+            "`overhead` rows: each binding on the 5-byte pickle of 0, the worker hand-off of the "
+            "overlapped save; results/README.md). The C cell is the one with alloc `cpython` when the run has "
             "it, else `fresh`, else `reuse`: here %zu `cpython`, %zu `fresh`, %zu `reuse`. The "
             "interval is the C cell's 95 %% interval over its rounds plus the same costs. Every row "
             "is in `predict.tsv`.\n\n", py->dir, rundir_env(py, "python_implementation"),
@@ -478,10 +478,15 @@ void report_sec_predict(report_ctx *c, FILE *md)
                                                              : ", a separate run: drift between the two runs "
                                                                "counts as prediction error",
             nalloc[0], nalloc[1], nalloc[2]);
+    /* the twins the predictions took (a run's twins on other bytes than
+     * the Python rows', or of a hash Python lacks, are not) */
     size_t ntwins = 0, nhandoff = 0;
     for (size_t i = 0; i < c->all->nrows; i++) {
         const rundir_row *t = &c->all->rows[i];
-        if (!t->ok || strcmp(t->payload, SCHEMA_PAYLOAD_OVERHEAD) != 0) continue;
+        int used = 0;
+        for (size_t k = 0; k < n && !used; k++)
+            for (size_t j = 0; j < v[k].costs.n && !used; j++) used = v[k].costs.twin[j] == t;
+        if (!used) continue;
         ntwins++;
         nhandoff += strcmp(t->stage, STAGE(HANDOFF)) == 0;
     }
