@@ -107,6 +107,13 @@ PYEOF
 check_eq "python env.tsv: the samples are said to be taken beside their C cell" 1 \
   "$(grep -c '^timing	rounds of the casbench run (--serve): .*right after its C cell' "$TMPD/paired/python/env.tsv")"
 
+# An unknown PYTHON_PATH_PROCESSES: the one protocol line "error ...", naming
+# it, and exit status 1, before any cell is built.
+rc=0; out=$(PYTHON_PATH_PROCESSES=some "$PY" infra/python_path.py --serve --out "$TMPD/badproc" \
+  --casbench "$CASBENCH" --payload config --codec lz4:0 --hash sha1 </dev/null 2>/dev/null) || rc=$?
+check_eq "PYTHON_PATH_PROCESSES=some: one error line naming it, exit 1" \
+  "error PYTHON_PATH_PROCESSES: 'some': not one or per-codec|1" "$out|$rc"
+
 # Dies at round 1's first pair (round 0 complete and written).
 rc=0; live died PYTHON_PATH_DIE_AT_PAIR=1 PYTHON_PATH_SERVE_LOG="$TMPD/died.log" || rc=$?
 check_eq "python side dies at a pair: exit 0, one line, the request was a pair of round 1" "0|1|pair 1" \
