@@ -324,7 +324,9 @@ void pyserve_stop(pyserve *p, int rounds_complete)
 {
     char req[48];
     if (!p) return;
-    snprintf(req, sizeof req, "quit %d\n", rounds_complete > 0 ? rounds_complete : 0);
+    /* Unknown (the run failed writing its rows): whatever the child has. */
+    if (rounds_complete < 0) snprintf(req, sizeof req, "quit\n");
+    else snprintf(req, sizeof req, "quit %d\n", rounds_complete);
     if (!p->gone && send_line(p, req) == 0) {
         close(p->to_child);
         p->to_child = -1;

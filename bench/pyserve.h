@@ -105,8 +105,9 @@ int pyserve_pairs(pyserve *p, const int *cells, size_t n);
 int pyserve_pair(pyserve *p, int round, int cell);
 
 /* "quit N" (N = rounds_complete: the samples of an interrupted round go,
- * as the C cells' do), wait for the child (killed after PYSERVE_TIMEOUT_S),
- * free. Accepts NULL. */
+ * as the C cells' do; "quit", keeping them all, when it is negative: not
+ * known), wait for the child (killed after PYSERVE_TIMEOUT_S), free.
+ * Accepts NULL. */
 void pyserve_stop(pyserve *p, int rounds_complete);
 
 /* The path of infra/python_path.py: $CASBENCH_PYTHON_PATH_SCRIPT, else
