@@ -350,11 +350,11 @@ static int run_overhead(run_state *st)
     st->total += p.n;
     obj->popt = PICKLE_OPTIONS_DEFAULT;
     obj->popt.protocol = PLAN_OVERHEAD_PROTOCOL;
-    uint8_t *blob = cb_xmalloc(pickle_bound(obj->obj, &obj->popt));
+    size_t bound = pickle_bound(obj->obj, &obj->popt);
+    uint8_t *blob = cb_xmalloc(bound);
     keep_until_end(st, blob, free);
     obj->blob = blob;
-    if (!(obj->blob_len = pickle_dump(obj->obj, &obj->popt, blob, pickle_bound(obj->obj, &obj->popt), err,
-                                      sizeof err))) {
+    if (!(obj->blob_len = pickle_dump(obj->obj, &obj->popt, blob, bound, err, sizeof err))) {
         plan_cells_free(&p);
         return fail(st, CB_EXIT_INTERNAL, "pickle of 0: %s", err);
     }
@@ -395,15 +395,14 @@ static void python_pair(void *arg, int round, int partner)
  * cost rows (payload `overhead`) have none. */
 static void python_partners(run_state *st)
 {
-    static const char *const allocs[] = {"cpython", "fresh", "reuse"};
     size_t n = pyserve_ncells(st->py), k = 0;
     int *paired = cb_xmalloc((n ? n : 1) * sizeof *paired);
     for (size_t i = 0; i < n; i++) {
         const pyserve_cell *w = pyserve_cell_at(st->py, i);
         long c = -1;
-        for (size_t a = 0; c < 0 && a < sizeof allocs / sizeof allocs[0]; a++)
+        for (size_t a = 0; c < 0 && a < SCHEMA_ALLOC_COUNT; a++)
             c = run_rounds_find(st->rr, w->payload, w->protocol, w->stage, w->variant, w->codec, w->level, w->hash,
-                                allocs[a]);
+                                schema_alloc_names[schema_alloc_predicted_from[a]]);
         if (c < 0 || run_rounds_partner(st->rr, c) >= 0) continue;   /* one Python cell per C cell */
         if (!(run_rounds_estimate_of(st->rr, c) >= PYSERVE_PAIR_MIN_SHARE * w->est_ns)) continue;
         run_rounds_set_partner(st->rr, c, (int)i);

@@ -150,15 +150,22 @@ static int add(const plan_request *r, plan_cells *p, cell_spec s)
     return 0;
 }
 
+/* The modes of cell s's stage; a hash whose Python binding runs other code
+ * than casbench's (hash.h, py_update) also gets a cpython row: that code,
+ * what a prediction needs. */
+static int cell_modes(const plan_request *r, const cell_spec *s)
+{
+    int m = alloc_modes(r, s->stage);
+    if (s->stage == CELL_HASH && s->hash && s->hash->py_update &&
+        (!r->alloc_mask || (r->alloc_mask & PLAN_ALLOC_CPYTHON)))
+        m |= PLAN_ALLOC_CPYTHON;
+    return m;
+}
+
 /* The cell in each allocation mode of `modes` (0: those of its stage). */
 static int add_modes(const plan_request *r, plan_cells *p, cell_spec s, int modes)
 {
-    int m = modes ? modes : alloc_modes(r, s.stage);
-    /* A hash whose Python binding runs other code than casbench's (hash.h,
-     * py_update) also gets a cpython row: that code, what a prediction needs. */
-    if (!modes && s.stage == CELL_HASH && s.hash && s.hash->py_update &&
-        (!r->alloc_mask || (r->alloc_mask & PLAN_ALLOC_CPYTHON)))
-        m |= PLAN_ALLOC_CPYTHON;
+    int m = modes ? modes : cell_modes(r, &s);
     s.alloc = CELL_ALLOC_FRESH;
     if ((m & PLAN_ALLOC_FRESH) && add(r, p, s) != 0) return -1;
     s.alloc = CELL_ALLOC_REUSE;
@@ -240,41 +247,44 @@ int plan_paths(const plan_request *r, int fastest, plan_cells *out)
     return rc;
 }
 
-/* The mode a prediction starts from among those a stage's cells have
- * (report_predict.c's c_row: cpython, else fresh, else reuse; a hash with
- * its binding's own code has a cpython row too, add_modes), so that a twin
- * pays what the C cell it is subtracted beside pays. */
-static cell_alloc twin_alloc(const plan_request *r, cell_stage stage, const hash_desc *h)
+/* The mode a prediction starts from (schema_alloc_predicted_from) among
+ * those cell s's stage has (cell_modes), so that a twin pays what the C
+ * cell it is subtracted beside pays. */
+static cell_alloc twin_alloc(const plan_request *r, const cell_spec *s)
 {
-    int m = alloc_modes(r, stage);
-    if (stage == CELL_HASH && h && h->py_update && (!r->alloc_mask || (r->alloc_mask & PLAN_ALLOC_CPYTHON)))
-        m |= PLAN_ALLOC_CPYTHON;
-    return (m & PLAN_ALLOC_CPYTHON) ? CELL_ALLOC_CPYTHON : (m & PLAN_ALLOC_FRESH) ? CELL_ALLOC_FRESH : CELL_ALLOC_REUSE;
+    static const int bit[SCHEMA_ALLOC_COUNT] = {[SCHEMA_ALLOC_FRESH] = PLAN_ALLOC_FRESH,
+                                                [SCHEMA_ALLOC_REUSE] = PLAN_ALLOC_REUSE,
+                                                [SCHEMA_ALLOC_CPYTHON] = PLAN_ALLOC_CPYTHON};
+    int m = cell_modes(r, s);
+    for (size_t a = 0; a < SCHEMA_ALLOC_COUNT; a++)
+        if (m & bit[schema_alloc_predicted_from[a]]) return (cell_alloc)schema_alloc_predicted_from[a];
+    return CELL_ALLOC_REUSE;
 }
 
 int plan_overhead(const plan_request *r, plan_cells *out)
 {
     int rc;
     cell_spec s = cell_of(r, CELL_PICKLE, -1, -1);
-    s.alloc = twin_alloc(r, CELL_PICKLE, NULL);
+    s.alloc = twin_alloc(r, &s);
     rc = add_spec(out, &s);
     for (size_t i = 0; rc == 0 && i < r->nhashes; i++) {
         s = cell_of(r, CELL_HASH, -1, (int)i);
-        s.alloc = twin_alloc(r, CELL_HASH, s.hash);
+        s.alloc = twin_alloc(r, &s);
         rc = add_spec(out, &s);
     }
     static const cell_stage stages[] = {CELL_COMPRESS, CELL_DECOMPRESS, CELL_LOAD};
     for (size_t k = 0; rc == 0 && k < sizeof stages / sizeof stages[0]; k++)
         for (size_t i = 0; rc == 0 && i < r->ncodecs; i++) {
             s = cell_of(r, stages[k], (int)i, -1);
-            s.alloc = twin_alloc(r, stages[k], NULL);
+            s.alloc = twin_alloc(r, &s);
             rc = add_spec(out, &s);
         }
     if (rc == 0) {
-        /* beside the overlapped save's cells */
+        /* in the mode of the overlapped save's cells */
+        cell_spec save = cell_of(r, CELL_SAVE, -1, -1);
         s = cell_of(r, CELL_HANDOFF, -1, -1);
         s.variant = cell_save_variant_find(SCHEMA_VARIANT_OVERLAPPED);
-        s.alloc = twin_alloc(r, CELL_SAVE, NULL);
+        s.alloc = twin_alloc(r, &save);
         rc = add_spec(out, &s);
     }
     return rc;

@@ -27,10 +27,9 @@
  * prediction or more. */
 #define COPY_VISIBLE 0.05
 
-/* The C rows a prediction starts from, in order of preference: CPython's
- * allocation pattern, then every output fresh, then reused buffers (the
- * only mode of the hash, compress and decompress stage rows). */
-static const char *const c_allocs[] = {"cpython", "fresh", "reuse"};
+/* The alloc of the a-th C row a prediction may start from, in order of
+ * preference (schema_alloc_predicted_from). */
+#define C_ALLOC(a) schema_alloc_names[schema_alloc_predicted_from[a]]
 
 /* The reasons a miss can have, as explain() finds them in the data. */
 enum { WHY_CODE, WHY_FAULTS, WHY_PER_CALL, WHY_COPY, WHY_NOISE, WHY_NONE, WHY_COUNT };
@@ -101,7 +100,7 @@ static double c_hash_fixed(const report_ctx *c, const char *hash, uint64_t bytes
         for (size_t i = 0; i < c->run->nrows; i++) {
             const rundir_row *r = &c->run->rows[i];
             if (!r->ok || strcmp(r->stage, "hash") != 0 || strcmp(r->hash, hash) != 0 ||
-                strcmp(r->payload, SCHEMA_PAYLOAD_SWEEP) == 0 || strcmp(r->alloc, c_allocs[a == 0 ? 0 : 2]) != 0)
+                strcmp(r->payload, SCHEMA_PAYLOAD_SWEEP) == 0 || strcmp(r->alloc, C_ALLOC(a == 0 ? 0 : 2)) != 0)
                 continue;
             if (!s || r->bytes_in < s->bytes_in) s = r;
             if (!l || r->bytes_in > l->bytes_in) l = r;
@@ -121,8 +120,8 @@ static double c_hash_fixed(const report_ctx *c, const char *hash, uint64_t bytes
 static const rundir_row *c_twin(const report_ctx *c, const rundir_row *o, const rundir_row *cr)
 {
     const rundir *r = c->all;
-    for (size_t a = 0; a <= sizeof c_allocs / sizeof c_allocs[0]; a++) {
-        const char *alloc = a == 0 ? cr->alloc : c_allocs[a - 1];
+    for (size_t a = 0; a <= SCHEMA_ALLOC_COUNT; a++) {
+        const char *alloc = a == 0 ? cr->alloc : C_ALLOC(a - 1);
         for (size_t i = 0; i < r->nrows; i++) {
             const rundir_row *t = &r->rows[i];
             if (t->ok && strcmp(t->payload, SCHEMA_PAYLOAD_OVERHEAD) == 0 && strcmp(t->stage, o->variant) == 0 &&
@@ -298,9 +297,9 @@ static void explain(const report_ctx *c, prediction *p)
 
 static const rundir_row *c_row(const report_ctx *c, const rundir_row *w)
 {
-    for (size_t a = 0; a < sizeof c_allocs / sizeof c_allocs[0]; a++) {
+    for (size_t a = 0; a < SCHEMA_ALLOC_COUNT; a++) {
         const rundir_row *r = rpt_find(c, w->payload, w->stage, w->variant, *w->codec ? w->codec : NULL, w->level,
-                                       w->hash, c_allocs[a]);
+                                       w->hash, C_ALLOC(a));
         if (r) return r;
     }
     return NULL;
@@ -380,7 +379,7 @@ static prediction *predict_all(const report_ctx *c, size_t *n_out, size_t *near_
         p->ratio = paired_ratio(c, p);
         near += fabs(p->ratio - 1) <= TOL_NEAR;
         far += fabs(p->ratio - 1) <= TOL_FAR;
-        for (size_t a = 0; a < 3; a++) nalloc[a] += strcmp(p->c->alloc, c_allocs[a]) == 0;
+        for (size_t a = 0; a < 3; a++) nalloc[a] += strcmp(p->c->alloc, C_ALLOC(a)) == 0;
         if (fabs(p->ratio - 1) > TOL_NEAR) explain(c, p);
         n++;
     }

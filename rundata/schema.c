@@ -44,6 +44,8 @@ const char *const schema_stage_names[SCHEMA_STAGE_COUNT] = {
 };
 
 const char *const schema_alloc_names[SCHEMA_ALLOC_COUNT] = {"fresh", "reuse", "cpython"};
+const schema_alloc schema_alloc_predicted_from[SCHEMA_ALLOC_COUNT] = {SCHEMA_ALLOC_CPYTHON, SCHEMA_ALLOC_FRESH,
+                                                                      SCHEMA_ALLOC_REUSE};
 
 int schema_col_find(const char *name)
 {

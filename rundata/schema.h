@@ -62,6 +62,10 @@ extern const char *const schema_stage_names[SCHEMA_STAGE_COUNT];
  * sizes and order of CPython 3.11 and its bindings, bench/cells.h). */
 typedef enum { SCHEMA_ALLOC_FRESH, SCHEMA_ALLOC_REUSE, SCHEMA_ALLOC_CPYTHON, SCHEMA_ALLOC_COUNT } schema_alloc;
 extern const char *const schema_alloc_names[SCHEMA_ALLOC_COUNT];
+/* The C cell a Python row's prediction starts from, by its alloc in this
+ * order: CPython's own pattern, else every output fresh, else reused
+ * buffers (report_predict.c, the run's Python pairs, the overhead twins). */
+extern const schema_alloc schema_alloc_predicted_from[SCHEMA_ALLOC_COUNT];
 
 /* Variants of the save stage (bench/cells.c cell_save_variants) and of the
  * PR #3090 suites (bench/roundtrip.c). */
