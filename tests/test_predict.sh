@@ -17,6 +17,27 @@ FIX=tests/fixtures/report
 CB=$(realpath "$CASBENCH")
 export CASBENCH_PLOTS_DIR=$PWD/plots
 
+# append_rows MATRIX CODE: the rows CODE (Python) makes with
+# row(median_ns, FIELD=VALUE...) appended to MATRIX, in its columns: a
+# per-call cost row (payload overhead, protocol 4, the 5-byte pickle of 0)
+# of three rounds around that median, unless FIELDs say otherwise.
+append_rows() {
+  "$PY" - "$1" "$2" <<'PYEOF'
+import sys
+p = sys.argv[1]
+lines = open(p).read().splitlines()
+cols = lines[0].split("\t")
+def row(med, **fields):
+    d = dict(payload="overhead", protocol="4", pickled_bytes="5", repetitions="3", median_ns=repr(med),
+             mean_ns=repr(med), stddev_ns="1.0", min_ns=repr(med - 1), max_ns=repr(med + 1), cv="0.001",
+             mb_per_s="0", samples_ns="%r,%r,%r" % (med - 1, med, med + 1), status="ok")
+    d.update(fields)
+    lines.append("\t".join(d.get(c, "") for c in cols))
+exec(sys.argv[2])
+open(p, "w").write("\n".join(lines) + "\n")
+PYEOF
+}
+
 # ---- the fixture ------------------------------------------------------------
 cp -r "$FIX/run" "$TMPD/run"
 cp -r "$FIX/python" "$TMPD/python"
@@ -24,11 +45,7 @@ mkdir -p "$TMPD/reference" && cp results/reference/pr3090-published.tsv "$TMPD/r
 # Per-call cost rows as python_path.py writes them (stage overhead, payload
 # overhead); synthetic figures, one a variant. compress/decompress/load of
 # zstd:3 are left out: its rows must then be left out of predict.tsv.
-"$PY" - "$TMPD/python/matrix.tsv" <<'PYEOF'
-import sys
-p = sys.argv[1]
-lines = open(p).read().splitlines()
-cols = lines[0].split("\t")
+append_rows "$TMPD/python/matrix.tsv" '
 rows = [("pickle", "", "", "", 400.0), ("hash", "", "", "sha1", 700.0), ("hash", "", "", "sha256", 750.0),
         ("hash", "", "", "blake2b", 800.0), ("hash", "", "", "xxh64", 250.0), ("hash", "", "", "xxh3-128", 260.0),
         ("thread-handoff", "", "", "", 20000.0), ("store", "gzip", "3", "", 600000.0),
@@ -37,14 +54,9 @@ for st, base in (("compress", 5000.0), ("decompress", 2000.0), ("load", 8000.0))
     for codec, level in (("gzip", "3"), ("lz4", "0"), ("none", "0")):
         rows.append((st, codec, level, "", base + len(codec) * 10))
 for v, codec, level, h, med in rows:
-    d = dict(payload="overhead", protocol="4", pickled_bytes="5", stage="overhead", variant=v, codec=codec,
-             level=level, hash=h, alloc="reuse" if v == "hash" else "fresh", bytes_in="0", bytes_out="0",
-             repetitions="3", iterations="100", median_ns=repr(med), mean_ns=repr(med), stddev_ns="1.0",
-             min_ns=repr(med - 1), max_ns=repr(med + 1), cv="0.001", mb_per_s="0",
-             samples_ns="%r,%r,%r" % (med - 1, med, med + 1), status="ok")
-    lines.append("\t".join(d.get(c, "") for c in cols))
-open(p, "w").write("\n".join(lines) + "\n")
-PYEOF
+    row(med, stage="overhead", variant=v, codec=codec, level=level, hash=h,
+        alloc="reuse" if v == "hash" else "fresh", bytes_in="0", bytes_out="0", iterations="100")
+'
 report() { (cd "$TMPD" && "$CB" report "$@" >/dev/null 2>"$TMPD/report.err"); }
 check "report --python on the fixture" report run --python python
 cp -r "$TMPD/run" "$TMPD/tw0"   # without twins (below)
@@ -180,25 +192,16 @@ check "without a Python run the section says how to get one, no predict.tsv" bas
 # compress gzip:3, on other bytes than its Python row's, is no twin). tw2:
 # the same without the hand-off's twin (a run of an older casbench).
 cp -r "$FIX/run" "$TMPD/tw1"
-"$PY" - "$TMPD/tw1/matrix.tsv" <<'PYEOF'
-import sys
-p = sys.argv[1]
-lines = open(p).read().splitlines()
-cols = lines[0].split("\t")
+append_rows "$TMPD/tw1/matrix.tsv" '
 twins = [("pickle", "", "", "", 150.0), ("hash", "", "", "sha1", 300.0), ("compress", "lz4", "0", "", 1000.0),
          ("compress", "none", "0", "", 9000.0), ("decompress", "gzip", "3", "", 500.0), ("load", "lz4", "0", "", 700.0),
          ("thread-handoff", "", "", "", 6000.0), ("compress", "gzip", "3", "", 100.0)]
 for st, codec, level, h, med in twins:
-    # the fixture's Python overhead rows read bytes_in 0; compress gzip:3's "twin" does not
-    d = dict(payload="overhead", protocol="4", pickled_bytes="5", stage=st, codec=codec, level=level, hash=h,
-             variant="overlapped" if st == "thread-handoff" else "", alloc="cpython",
-             bytes_in="28" if (st, codec) == ("compress", "gzip") else "0", bytes_out="5", repetitions="3",
-             iterations="1000", median_ns=repr(med), mean_ns=repr(med), stddev_ns="1.0", min_ns=repr(med - 1),
-             max_ns=repr(med + 1), cv="0.001", mb_per_s="0", samples_ns="%r,%r,%r" % (med - 1, med, med + 1),
-             status="ok", round_group="overhead/p4/" + st, spread="0.001", drift="0", flag="few")
-    lines.append("\t".join(d.get(c, "") for c in cols))
-open(p, "w").write("\n".join(lines) + "\n")
-PYEOF
+    # the fixture Python overhead rows read bytes_in 0; compress gzip:3 "twin" does not
+    row(med, stage=st, codec=codec, level=level, hash=h, variant="overlapped" if st == "thread-handoff" else "",
+        alloc="cpython", bytes_in="28" if (st, codec) == ("compress", "gzip") else "0", bytes_out="5",
+        iterations="1000", round_group="overhead/p4/" + st, spread="0.001", drift="0", flag="few")
+'
 cp -r "$FIX/run" "$TMPD/tw2"
 grep -v $'^overhead\t.*\tthread-handoff\t' "$TMPD/tw1/matrix.tsv" >"$TMPD/tw2/matrix.tsv"
 cp -r "$TMPD/python.over" "$TMPD/python"
