@@ -81,9 +81,15 @@ case $rc in 0|1) ;; *) fail "test_settle" "exit $rc: $(tail -n 5 "$TMPD/settle.e
 # same sequence of calls. Both count in steady state: casbench after its
 # warm-up batch (and bench/cells_cpython.c's py_settle before every batch),
 # python_path.py after its calibration loop.
-# Payloads of 800 KB and more: per stage within 20 % (or both under 2 faults
-# per iteration). Smaller payloads (metrics, 52 KB): neither faults (under 2
-# per iteration): glibc serves them from its heap once the threshold has risen.
+# Payloads of 800 KB and more: per stage within 20 %, or within 16 faults
+# (64 KiB) of each other, the floor report_predict's FAULTS_MIN puts under a
+# fault difference before it calls it a cause. Under that floor the counts are
+# the interpreter's own housekeeping, not the stage's buffers: CPython's gzip
+# load of the 8 MB weights faults a few times a call where casbench does not
+# (an 8 MB buffer is 1,954 pages), and by how many varies from run to run.
+# Smaller payloads (metrics, 52 KB): neither
+# faults (under 2 per iteration): glibc serves them from its heap once the
+# threshold has risen.
 for k in gzip:3 lz4:0 zstd:3; do
   "$CASBENCH_RELEASE" run --payload weights,embeddings,metrics --codec "$k" --hash sha1 --alloc cpython \
     --variant sequential --rounds 2 --min-time 0.001 --out "$TMPD/cc-$k" >/dev/null 2>"$TMPD/cc.err" ||
@@ -102,9 +108,9 @@ tsv_awk 'FNR > 1 && $col["status"] == "ok" && $col["stage"] ~ /^(pickle|compress
   "$TMPD"/cc-*/matrix.tsv "$TMPD"/cp-*/matrix.tsv | sort >"$TMPD/cpy.cmp"
 check_eq "cpython vs CPython: every stage of every payload and codec paired (3 codecs x 3 payloads x 6 stages)" \
   "54 0" "$(wc -l <"$TMPD/cpy.cmp") $(grep -c missing "$TMPD/cpy.cmp")"
-check_eq "cpython vs CPython: payloads of 800 KB and more fault alike per stage (within 20 %)" "" \
+check_eq "cpython vs CPython: payloads of 800 KB and more fault alike per stage (within 20 % or 16 faults)" "" \
   "$(awk '$4 >= 800000 { c = $5; p = $6; d = c > p ? c - p : p - c; m = c > p ? c : p
-          if (!(d <= 0.2 * m || m < 2)) print $1, $2, $3, "C", c, "Python", p }' "$TMPD/cpy.cmp")"
+          if (!(d <= 0.2 * m || d <= 16)) print $1, $2, $3, "C", c, "Python", p }' "$TMPD/cpy.cmp")"
 check_eq "cpython vs CPython: smaller payloads fault in neither" "" \
   "$(awk '$4 < 800000 && ($5 >= 2 || $6 >= 2) { print $1, $2, $3, "C", $5, "Python", $6 }' "$TMPD/cpy.cmp")"
 # Not only zeros agreeing: the 8 MB pickle faults in its pages on every call.
