@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomic.h"
 #include "cells.h"
 #include "gbench.h"
 #include "payload.h"
@@ -392,22 +393,41 @@ static void python_pair(void *arg, int round, int partner)
  * (report_predict.c's c_row: alloc cpython, else fresh, else reuse), gets it
  * as partner when it is most of the Python cell's time (pyserve.h), and the
  * Python side is told which cells will be asked for one by one. The per-call
- * cost rows (payload `overhead`) have none. */
+ * cost rows (payload `overhead`) have none. Each decision and the two
+ * calibration estimates it was made on go to pairing.tsv (results/README.md):
+ * they are timings, so a reader (and the test of the rule) checks the rule
+ * against them rather than against the rounds' medians. */
 static void python_partners(run_state *st)
 {
     size_t n = pyserve_ncells(st->py), k = 0;
     int *paired = cb_xmalloc((n ? n : 1) * sizeof *paired);
+    cb_buf tsv = {0};
+    cb_buf_printf(&tsv, "python_cell\tpayload\tprotocol\tstage\tvariant\tcodec\tlevel\thash\tc_alloc\tc_estimate_ns\t"
+                        "python_estimate_ns\tpaired\n");
     for (size_t i = 0; i < n; i++) {
         const pyserve_cell *w = pyserve_cell_at(st->py, i);
         long c = -1;
-        for (size_t a = 0; c < 0 && a < SCHEMA_ALLOC_COUNT; a++)
+        size_t a = 0;
+        for (; c < 0 && a < SCHEMA_ALLOC_COUNT; a++)
             c = run_rounds_find(st->rr, w->payload, w->protocol, w->stage, w->variant, w->codec, w->level, w->hash,
                                 schema_alloc_names[schema_alloc_predicted_from[a]]);
-        if (c < 0 || run_rounds_partner(st->rr, c) >= 0) continue;   /* one Python cell per C cell */
-        if (!(run_rounds_estimate_of(st->rr, c) >= PYSERVE_PAIR_MIN_SHARE * w->est_ns)) continue;
+        double c_est = c < 0 ? NAN : run_rounds_estimate_of(st->rr, c);
+        /* taken: one Python cell per C cell */
+        int pair = c >= 0 && run_rounds_partner(st->rr, c) < 0 && c_est >= PYSERVE_PAIR_MIN_SHARE * w->est_ns;
+        cb_buf_printf(&tsv, "%zu\t%s\t%d\t%s\t%s\t%s\t", i, w->payload, w->protocol, w->stage, w->variant, w->codec);
+        if (*w->codec) cb_buf_printf(&tsv, "%d", w->level);
+        cb_buf_printf(&tsv, "\t%s\t%s\t", w->hash, c < 0 ? "" : schema_alloc_names[schema_alloc_predicted_from[a - 1]]);
+        if (c >= 0) cb_buf_printf(&tsv, "%.3f", c_est);
+        cb_buf_printf(&tsv, "\t%.3f\t%s\n", w->est_ns, pair ? "yes" : "no");
+        if (!pair) continue;
         run_rounds_set_partner(st->rr, c, (int)i);
         paired[k++] = (int)i;
     }
+    char path[PATH_MAX], werr[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/pairing.tsv", st->o->dir);
+    if (tsv.oom) cb_warn("%s: out of memory", path);
+    else if (cb_write_atomic(path, tsv.p, tsv.n, CB_VOLATILE, NULL, werr, sizeof werr) != 0) cb_warn("%s", werr);
+    cb_buf_free(&tsv);
     if (pyserve_pairs(st->py, paired, k) != 0) {
         pyserve_stop(st->py, 0);
         st->py = NULL;
