@@ -123,7 +123,7 @@ COLUMNS = ["payload", "protocol", "pickled_bytes", "stage", "variant", "codec", 
            # casbench's rounds (results/README.md): empty here, where each cell
            # is timed as back-to-back repetitions.
            "round_group", "spread", "drift", "flag",
-           # minor page faults per call over the timed repetitions
+           # minor page faults per call, the median over the timed repetitions
            # (resource.getrusage, the whole process as casbench counts it).
            "minflt_per_iter",
            # memory (infra/python_memory.py measures it) and the cold first
@@ -328,18 +328,21 @@ def calibrate(fn, batch_s):
 def measure(fn, repetitions, min_time):
     """Calibrate an iteration count so one repetition takes >= min_time, then
     time `repetitions` repetitions; returns (iterations, per-iteration ns
-    list, minor page faults per iteration over the repetitions)."""
+    list, minor page faults per iteration: the median over the repetitions,
+    as casbench's rows take theirs over the rounds, so that one burst of the
+    interpreter's own (a new arena) in one repetition of an 8 MB cell, which
+    is about one call, does not count whole)."""
     clock = time.perf_counter_ns
     n, _ = calibrate(fn, min_time)
-    samples = []
-    faults0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    samples, faults = [], []
     for _ in range(repetitions):
+        f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         t0 = clock()
         for _ in range(n):
             fn()
         samples.append((clock() - t0) / n)
-    faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults0) / (n * repetitions)
-    return n, samples, faults
+        faults.append((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0) / n)
+    return n, samples, statistics.median(faults)
 
 
 def fmt(x, spec):
