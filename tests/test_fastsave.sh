@@ -110,12 +110,14 @@ if [ "$(nproc)" -ge 2 ]; then
     "$(awk -F'\t' '$1 == "overlapped_worker_cpu" {print $2}' fs/env.tsv)"
   # The worker thread's own affinity, read from /proc while a pinned cell
   # lives (cells live from their set-up to the end of the rounds; the set-up
-  # of the cells before it can take a while on a loaded machine: up to 60 s).
+  # of the cells before it can take a while on a loaded machine, so the
+  # polling lasts as long as the run does, not a fixed count).
   "$ASAN" run --cpu 0 --payload embeddings --codec gzip:9 --hash sha1 --variant overlapped --alloc reuse \
     --repetitions 2 --min-time 0.3 --out pinned2 >/dev/null 2>&1 &
   bg=$!
   seen=""
-  for _ in $(seq 1 1200); do
+  while :; do
+    case $(awk '/^State:/ {print $2}' "/proc/$bg/status" 2>/dev/null) in ""|Z) break ;; esac
     for t in "/proc/$bg"/task/*; do
       l=$(awk '/^Cpus_allowed_list/ {print $2}' "$t/status" 2>/dev/null)
       [ "$l" = "$wcpu" ] && seen=$l
