@@ -419,3 +419,38 @@ rc=0; PYTHONPATH="$TMPD/nonumpy" "$CASBENCH" run --quick --payload config --code
 check_eq "python module missing: exit 0, C rows ok, one line naming the module" "0|ok|1" \
   "$rc|$(tsv_awk 'NR > 1 {print $col["status"]}' "$TMPD/nomod/matrix.tsv" | sort -u)|$(grep -c '^casbench: python side .*: import: No module named numpy (shadowed by the test)' "$TMPD/nomod.err")"
 check_eq "python module missing: nothing else on stderr" 1 "$(wc -l <"$TMPD/nomod.err")"
+
+# ---- infra/pickler_probe.sh: its probes, their pickle rows predicted ------------------
+# Structure only (its ratios are timings): six probes of 5,400 leaves, the same
+# bytes from the same seed, each with a pickle row in predict.tsv and PROBES.md.
+rc=0; infra/pickler_probe.sh --casbench "$CASBENCH_RELEASE" --out "$TMPD/probe" --rounds 2 >"$TMPD/probe.out" \
+  2>"$TMPD/probe.err" || rc=$?
+check_eq "pickler_probe.sh: exit 0, prints its directory, nothing on stderr" "0|$TMPD/probe|" \
+  "$rc|$(tail -n 1 "$TMPD/probe.out")|$(cat "$TMPD/probe.err")"
+check_eq "pickler_probe.sh: six probes of 5,400 leaves each" \
+  "float-dicts 5400|float-lists 5400|floats 5400|ints 5400|str-float-dict 5400|strs 5400" \
+  "$("$PY" - "$TMPD/probe/probes" <<'PYEOF'
+import json, os, sys
+def leaves(x):
+    if isinstance(x, list):
+        return sum(leaves(v) for v in x)
+    if isinstance(x, dict):
+        return sum(leaves(v) for v in x.values())
+    return 1
+d = sys.argv[1]
+print("|".join("%s %d" % (f[:-5], leaves(json.load(open(os.path.join(d, f))))) for f in sorted(os.listdir(d))))
+PYEOF
+)"
+mkdir "$TMPD/probe2" && cp -r "$TMPD/probe/probes" "$TMPD/probe2/first"
+rc=0; infra/pickler_probe.sh --casbench "$CASBENCH_RELEASE" --out "$TMPD/probe2/again" --rounds 2 >/dev/null 2>&1 || rc=$?
+check_eq "pickler_probe.sh: the same probes from the same seed" "0|same" \
+  "$rc|$(diff -r "$TMPD/probe2/first" "$TMPD/probe2/again/probes" >/dev/null && echo same)"
+check_eq "pickler_probe.sh: predict.tsv and PROBES.md have each probe's pickle row, with a ratio" "6|6" \
+  "$(tsv_awk 'NR > 1 && $col["stage"] == "pickle" && $col["payload"] ~ /^json:/ && $col["ratio"] + 0 > 0' \
+       "$TMPD/probe/run/predict.tsv" | wc -l)|$(grep -cE '^\| [a-z-]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \|$' "$TMPD/probe/PROBES.md")"
+rc=0; infra/pickler_probe.sh --casbench "$CASBENCH_RELEASE" --rounds 0 >/dev/null 2>"$TMPD/probe0.err" || rc=$?
+check_eq "pickler_probe.sh --rounds 0: exit 1, one line naming it" "1|1|1" \
+  "$rc|$(wc -l <"$TMPD/probe0.err")|$(grep -c -- '--rounds 0: not a whole number of at least 2' "$TMPD/probe0.err")"
+rc=0; infra/pickler_probe.sh --casbench "$TMPD/probe.out" --out "$TMPD/probe3" >/dev/null 2>"$TMPD/probe3.err" || rc=$?
+check_eq "pickler_probe.sh: a --casbench that is not a program: exit 3, one line naming it" "3|1" \
+  "$rc|$(grep -c "^pickler_probe.sh: $TMPD/probe.out: casbench binary not found" "$TMPD/probe3.err")"
