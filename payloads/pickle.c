@@ -11,8 +11,11 @@
  *
  * It follows _pickle's work too, because casbench predicts pickle.dumps's
  * time from this pickler's: the memo's table, save_long's direct path for
- * ints of 4 bytes, PyFloat_Pack8's byte loop, _Pickler_Write's hand copy of
- * short writes and the references its batch loops hold. What it cannot do
+ * ints of 4 bytes, PyFloat_Pack8's format check and byte loop, _Pickler_Write's
+ * hand copy of short writes, the references its batch loops hold and
+ * batch_list_exact's way through a list, save()'s persistent-id check. The
+ * per-float instructions of the two, counted by valgrind's cachegrind (not
+ * timed), are the check that these steps are there. What it cannot do
  * is the interpreter's share: numpy's __reduce_ex__ and the pickler's
  * Python-level checks of a reduce (about 3.6 us for the first array of a
  * pickle.dumps on the reference VM), which no C cell has.
@@ -70,6 +73,8 @@ typedef struct {
     uint8_t *buf;
     size_t cap, len;
     int proto, framing, numpy_major;
+    int bin;                       /* _pickle's self->bin: a binary protocol */
+    const void *pers_func;         /* _pickle's persistent_id hook: casbench has none (NULL) */
     size_t frame_start;
     memo_entry *memo;
     size_t memo_mask, memo_count;
@@ -417,19 +422,40 @@ static int save_int(pk *p, int64_t v)
     return save_long_mag(p, v < 0, mag, 8);
 }
 
-/* PyFloat_Pack8(x, p, le) where doubles are little-endian IEEE: the
- * double's bytes copied one at a time, backwards unless le. CPython's is a
- * call into floatobject.c, which knows `le` only when called: neither it
+/* PyFloat_Pack8(x, p, le): the double's bytes copied one at a time,
+ * backwards unless le, once the process's double format is known to be
+ * IEEE (CPython detects it at start-up and checks it on every call, with a
+ * bit-by-bit path for an unknown format that no x86-64 takes). CPython's is
+ * a call into floatobject.c, which knows `le` only when called: neither it
  * nor its loop is specialized for the pickler's le = 0 (Debian's python3.11
  * runs it as a byte loop; perf puts a third of pickling a list of floats in
  * it). `noipa` keeps this one as opaque, so that a float costs here what it
  * costs there: pickling PR #3090's metrics, mostly floats, took 0.75 of
  * CPython's time when this was one byte swap. */
-__attribute__((noipa)) static void float_pack8(double x, uint8_t *p, int le)
+enum { FLOAT_FORMAT_UNKNOWN, FLOAT_FORMAT_IEEE_LE, FLOAT_FORMAT_IEEE_BE };
+static int float_format;   /* set at start-up, as CPython's _PyFloat_InitState sets its own */
+
+__attribute__((constructor)) static void detect_float_format(void)
 {
+    /* CPython's probe value, whose IEEE bytes are 0x43 0x3f ... 0x05 */
+    double x = 9006104071832581.0;
+    static const uint8_t le[8] = {0x05, 0x04, 0x03, 0x02, 0x01, 0xff, 0x3f, 0x43};
+    uint8_t b[8];
+    memcpy(b, &x, 8);
+    if (memcmp(b, le, 8) == 0) float_format = FLOAT_FORMAT_IEEE_LE;
+    else {
+        uint8_t r[8];
+        for (int i = 0; i < 8; i++) r[i] = le[7 - i];
+        float_format = memcmp(b, r, 8) == 0 ? FLOAT_FORMAT_IEEE_BE : FLOAT_FORMAT_UNKNOWN;
+    }
+}
+
+__attribute__((noipa)) static int float_pack8(double x, uint8_t *p, int le)
+{
+    if (float_format == FLOAT_FORMAT_UNKNOWN) return -1;   /* no bit-by-bit path: save_float fails */
     const uint8_t *s = (const uint8_t *)&x;
     int incr = 1;
-    if (!le) {
+    if ((float_format == FLOAT_FORMAT_IEEE_LE && !le) || (float_format == FLOAT_FORMAT_IEEE_BE && le)) {
         p += 7;
         incr = -1;
     }
@@ -437,14 +463,21 @@ __attribute__((noipa)) static void float_pack8(double x, uint8_t *p, int le)
         *p = *s++;
         p += incr;
     }
+    return 0;
 }
 
+/* save_float: BINFLOAT when the protocol is binary (every protocol casbench
+ * writes is), each step's result checked as _pickle checks it. */
 static int save_float(pk *p, double v)
 {
-    uint8_t b[9];
-    b[0] = 'G';  /* BINFLOAT, big-endian */
-    float_pack8(v, b + 1, 0);
-    return pk_write(p, b, 9);
+    if (p->bin) {
+        uint8_t b[9];
+        b[0] = 'G';  /* BINFLOAT, big-endian */
+        if (float_pack8(v, b + 1, 0) < 0) return cb_err(p->err, p->errlen, "unknown double format");
+        if (pk_write(p, b, 9) < 0) return -1;
+        return 0;
+    }
+    return cb_err(p->err, p->errlen, "internal: text protocol");
 }
 
 /* A str's bytes (write_unicode_binary), without the memo. */
@@ -725,11 +758,26 @@ static int save_held(pk *p, pyobj *o)
     return rc;
 }
 
-static int save_list_items(pk *p, pyobj *const *items, size_t n)
+/* One batch of a list's items as batch_list_exact walks it: the list's
+ * length read again from the list at every item (a save may have changed
+ * it, in CPython), each item held while saved and released with
+ * Py_DECREF's test, and the batch counted against
+ * BATCHSIZE. Returns the index after the batch, or -1. */
+static long save_list_batch(pk *p, const pyobj *list, size_t total)
 {
-    for (size_t i = 0; i < n; i++)
-        if (save_held(p, items[i])) return -1;
-    return 0;
+    size_t this_batch = 0;
+    while (total < list->u.seq.n) {
+        pyobj *item = list->u.seq.items[total];
+        item->refs++;
+        int rc = save(p, item);
+        /* Py_DECREF's test (refs counts the pickler's holds only, above
+         * the list's own reference: a release without a hold is the zero) */
+        if (item->refs-- == 0) return cb_err(p->err, p->errlen, "internal: an item released without a hold");
+        if (rc) return -1;
+        total++;
+        if (++this_batch == BATCHSIZE) break;
+    }
+    return (long)total;
 }
 
 /* A dict's item: both held while either is saved. */
@@ -762,11 +810,10 @@ static int save_container(pk *p, const pyobj *o)
         if (n == 0) return 0;
         if (n == 1) return save_held(p, o->u.seq.items[0]) || pk_op(p, 'a') ? -1 : 0;
         do {
-            size_t batch = n - done < BATCHSIZE ? n - done : BATCHSIZE;
-            if (pk_op(p, '(') || save_list_items(p, o->u.seq.items + done, batch) || pk_op(p, 'e'))
-                return -1;
-            done += batch;
-        } while (done < n);
+            long next;
+            if (pk_op(p, '(') || (next = save_list_batch(p, o, done)) < 0 || pk_op(p, 'e')) return -1;
+            done = (size_t)next;
+        } while (done < o->u.seq.n);
         return 0;
     }
     case PYOBJ_DICT: {
@@ -795,6 +842,8 @@ static int save_container(pk *p, const pyobj *o)
 static int save(pk *p, const pyobj *o)
 {
     pk_boundary(p);
+    /* _pickle's save() asks its persistent_id hook first, when it has one */
+    if (p->pers_func) return cb_err(p->err, p->errlen, "internal: persistent ids are not written");
     switch (o->kind) {
     case PYOBJ_NONE: return pk_op(p, 'N');
     case PYOBJ_BOOL: return pk_op(p, o->u.boolean ? 0x88 : 0x89);
@@ -896,6 +945,7 @@ static int dump(pk *p, const pyobj *obj, const pickle_options *opt)
         return cb_err(p->err, p->errlen, "unsupported numpy major version %d (1 or 2)", opt->numpy_major);
     p->proto = opt->protocol;
     p->numpy_major = opt->numpy_major;
+    p->bin = p->proto >= 1;
     p->frame_start = NO_FRAME;
     if (memo_resize(p, MEMO_MIN)) return -1;
     uint8_t hdr[2] = {0x80, (uint8_t)p->proto};
