@@ -407,16 +407,18 @@ static void python_partners(run_state *st)
     for (size_t i = 0; i < n; i++) {
         const pyserve_cell *w = pyserve_cell_at(st->py, i);
         long c = -1;
-        size_t a = 0;
-        for (; c < 0 && a < SCHEMA_ALLOC_COUNT; a++)
+        const char *c_alloc = "";
+        for (size_t a = 0; c < 0 && a < SCHEMA_ALLOC_COUNT; a++) {
+            c_alloc = schema_alloc_names[schema_alloc_predicted_from[a]];
             c = run_rounds_find(st->rr, w->payload, w->protocol, w->stage, w->variant, w->codec, w->level, w->hash,
-                                schema_alloc_names[schema_alloc_predicted_from[a]]);
+                                c_alloc);
+        }
         double c_est = c < 0 ? NAN : run_rounds_estimate_of(st->rr, c);
         /* taken: one Python cell per C cell */
         int pair = c >= 0 && run_rounds_partner(st->rr, c) < 0 && c_est >= PYSERVE_PAIR_MIN_SHARE * w->est_ns;
         cb_buf_printf(&tsv, "%zu\t%s\t%d\t%s\t%s\t%s\t", i, w->payload, w->protocol, w->stage, w->variant, w->codec);
         if (*w->codec) cb_buf_printf(&tsv, "%d", w->level);
-        cb_buf_printf(&tsv, "\t%s\t%s\t", w->hash, c < 0 ? "" : schema_alloc_names[schema_alloc_predicted_from[a - 1]]);
+        cb_buf_printf(&tsv, "\t%s\t%s\t", w->hash, c < 0 ? "" : c_alloc);
         if (c >= 0) cb_buf_printf(&tsv, "%.3f", c_est);
         cb_buf_printf(&tsv, "\t%.3f\t%s\n", w->est_ns, pair ? "yes" : "no");
         if (!pair) continue;
