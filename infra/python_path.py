@@ -938,18 +938,13 @@ def serve(a):
     # gzip:3 compress faults 1,482 times per call in the one process and
     # 3,787 alone (casbench: 3,758); weights lz4:0 compress 0 and 3,875
     # (casbench: 0), its heap trimmed after every call (results/README.md).
-    def everything():
-        srv = Server(a.min_time, None, "(every cell)")
+    def with_overhead(worker_name, codecs):
+        """The per-call cost rows, then the payloads' cells with `codecs`
+        (every codec: the one worker; none: per-codec's codecless one)."""
+        srv = Server(a.min_time, None, worker_name)
         bench_overhead(srv, a.codecs, a.hashes, hfuncs, libs, store_root, 1, a.min_time)
         for name, obj in objects:
-            bench_payload(srv, name, obj, protocol, a.codecs, a.hashes, hfuncs, libs, 1, a.min_time)
-        return srv
-
-    def codecless():
-        srv = Server(a.min_time, None, "(no codec)")
-        bench_overhead(srv, a.codecs, a.hashes, hfuncs, libs, store_root, 1, a.min_time)
-        for name, obj in objects:
-            bench_payload(srv, name, obj, protocol, [], a.hashes, hfuncs, libs, 1, a.min_time)
+            bench_payload(srv, name, obj, protocol, codecs, a.hashes, hfuncs, libs, 1, a.min_time)
         return srv
 
     def one_codec(cname, level):
@@ -962,9 +957,9 @@ def serve(a):
     try:
         processes = os.environ.get("PYTHON_PATH_PROCESSES", "one")
         if processes == "one":
-            srv.add_worker(Worker("(every cell)", everything, srv.workers))
+            srv.add_worker(Worker("(every cell)", lambda: with_overhead("(every cell)", a.codecs), srv.workers))
         elif processes == "per-codec":
-            srv.add_worker(Worker("(no codec)", codecless, srv.workers))
+            srv.add_worker(Worker("(no codec)", lambda: with_overhead("(no codec)", []), srv.workers))
             for cname, level in a.codecs:
                 srv.add_worker(Worker("%s:%d" % (cname, level), lambda c=cname, l=level: one_codec(c, l),
                                       srv.workers))
