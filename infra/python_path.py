@@ -581,6 +581,16 @@ def bench_overhead(w, codecs, hashes, hfuncs, libs, store_root, reps, min_time):
     run_cell(w, ident("pickle"), len(tiny),
              lambda: None if pickle.loads(pickle.dumps(TINY_OBJECT, protocol=4)) == TINY_OBJECT else "pickle",
              lambda: pickle.dumps(TINY_OBJECT, protocol=4), reps, min_time, bytes_out=len(tiny))
+    # An array's reduce (numpy's __reduce_ex__, the pickler's checks of its
+    # globals and tuples): pickle.dumps of a one-element array, less the
+    # pickle row above, is what each array of a payload adds.
+    import numpy
+    tiny_array = numpy.zeros(1)
+    tiny_array_pickle = pickle.dumps(tiny_array, protocol=4)
+    run_cell(w, ident("pickle-ndarray", pickled_bytes=len(tiny_array_pickle)), len(tiny_array_pickle),
+             lambda: None if pickle.dumps(pickle.loads(tiny_array_pickle), protocol=4) == tiny_array_pickle
+             else "pickle of a one-element array", lambda: pickle.dumps(tiny_array, protocol=4), reps, min_time,
+             bytes_out=len(tiny_array_pickle))
     for h in hashes:
         one, second, size = hfuncs[h]
         run_cell(w, ident("hash", hash=h, alloc="reuse"), len(tiny),
@@ -923,6 +933,7 @@ def serve(a):
                 "of its sub-batches, taken right after its C cell's sample of the round when that "
                 "cell is most of its time (the others and the per-call cost rows: once per round, "
                 "in one block)\nbatch_s\t%r\n" % a.min_time)
+    append_ndarray_counts(os.path.join(a.out, "env.tsv"), objects)
     hfuncs = make_hashes(libs[1])
     store_root = tempfile.mkdtemp(prefix="store-overhead-", dir=a.out)
     protocol = a.protocols[0]
@@ -1020,6 +1031,30 @@ def cpu_model():
     except OSError:
         pass
     return platform.processor() or "unknown"
+
+
+def count_ndarrays(obj, depth=0):
+    """The numpy arrays in obj's lists, tuples and dicts: each is one call of
+    ndarray.__reduce_ex__ in pickle.dumps, the interpreter's work that no C
+    cell has (the `pickle-ndarray` overhead row prices one)."""
+    import numpy
+    if isinstance(obj, numpy.ndarray):
+        return 1
+    if depth > 1000:
+        return 0
+    if isinstance(obj, (list, tuple)):
+        return sum(count_ndarrays(x, depth + 1) for x in obj)
+    if isinstance(obj, dict):
+        return sum(count_ndarrays(k, depth + 1) + count_ndarrays(v, depth + 1) for k, v in obj.items())
+    return 0
+
+
+def append_ndarray_counts(path, objects):
+    """env.tsv's ndarrays_PAYLOAD rows (results/README.md), which the report's
+    prediction reads."""
+    with open(path, "a", encoding="utf-8", newline="\n") as f:
+        for name, obj in objects:
+            f.write("ndarrays_%s\t%d\n" % (name.replace("\t", " ").replace("\n", " "), count_ndarrays(obj)))
 
 
 def write_env(path, args, libs, utc, casbench_version):
@@ -1265,6 +1300,7 @@ def main(argv):
             casbench_version = "unknown"
     make_run_dir(out)
     write_env(os.path.join(out, "env.tsv"), a, libs, utc, casbench_version)
+    append_ndarray_counts(os.path.join(out, "env.tsv"), [(name, obj) for name, obj, _ in objects])
     w = Writer(os.path.join(out, "matrix.tsv"))
     hfuncs = make_hashes(libs[1])
     import shutil

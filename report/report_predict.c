@@ -39,11 +39,13 @@ static const char *const why_names[WHY_COUNT] = {
 
 /* The per-call costs a stage's Python calls add to its C cell: the
  * overhead rows it names, each less the fixed work the C cell pays already
- * (its C twin, else an estimate), and GzipFile.read's passes (stage_costs);
- * found once per row, summed per round (costs_at). */
+ * (its C twin, else an estimate), `times` times (an array's reduce counts
+ * once per array), and GzipFile.read's passes (stage_costs); found once per
+ * row, summed per round (costs_at). */
+#define CALL_COSTS_MAX 5
 typedef struct {
-    const rundir_row *row[4], *twin[4], *pass[4];
-    double fixed[4], passes[4];
+    const rundir_row *row[CALL_COSTS_MAX], *twin[CALL_COSTS_MAX], *pass[CALL_COSTS_MAX];
+    double fixed[CALL_COSTS_MAX], passes[CALL_COSTS_MAX], times[CALL_COSTS_MAX];
     size_t n;
 } call_costs;
 
@@ -173,7 +175,7 @@ static int stage_costs(const report_ctx *c, const rundir_row *w, const rundir_ro
                        size_t cap)
 {
     const rundir *py = c->python;
-    const char *v[4] = {0}, *cod[4] = {0}, *h[4] = {0};
+    const char *v[CALL_COSTS_MAX] = {0}, *cod[CALL_COSTS_MAX] = {0}, *h[CALL_COSTS_MAX] = {0};
     size_t n = 0;
     const char *codec = *w->codec ? w->codec : NULL;
     if (strcmp(w->stage, "pickle") == 0) {
@@ -202,6 +204,7 @@ static int stage_costs(const report_ctx *c, const rundir_row *w, const rundir_ro
         const rundir_row *o = py_overhead(py, v[i], cod[i], w->level, h[i]);
         if (!o) return -1;
         cc->row[i] = o;
+        cc->times[i] = 1;
         /* The library's fixed work of the call (a hash's init and final,
          * the codec's reset and framing, the pickler's set-up), and C's own
          * hand-off, are in the C cell already: the C twin of the row, timed
@@ -227,6 +230,25 @@ static int stage_costs(const report_ctx *c, const rundir_row *w, const rundir_ro
         }
     }
     cc->n = n;
+    /* Each numpy array of the payload (python/env.tsv ndarrays_PAYLOAD) is
+     * a call of its __reduce_ex__ inside pickle.dumps, which the C pickler
+     * writes out directly: the `pickle-ndarray` row (a one-element array)
+     * less the `pickle` row (the int 0), both Python's, round by round.
+     * C's own work on the tiny array's few bytes is counted again in it, a
+     * small part of it. Runs from before the row predict without it. */
+    const rundir_row *nd = n && strcmp(v[0], "pickle") == 0 ? py_overhead(py, "pickle-ndarray", NULL, 0, NULL) : NULL;
+    char key[300];
+    snprintf(key, sizeof key, "ndarrays_%s", w->payload);
+    const char *arrays = rundir_env(py, key);
+    long k = nd && strcmp(arrays, "unknown") != 0 ? strtol(arrays, NULL, 10) : 0;
+    if (k > 0 && n < CALL_COSTS_MAX) {
+        cc->row[n] = nd;
+        cc->twin[n] = cc->row[0];
+        cc->fixed[n] = cc->row[0]->median_ns;
+        cc->times[n] = (double)k;
+        snprintf(parts + off, cap - off, " + %ld x ndarray reduce", k);
+        cc->n = n + 1;
+    }
     return 0;
 }
 
@@ -240,7 +262,7 @@ static double costs_at(const call_costs *cc, long round)
     for (size_t i = 0; i < cc->n; i++) {
         double on = row_ns(cc->row[i], round), fixed = cc->fixed[i];
         if (cc->twin[i] && !isnan(row_ns(cc->twin[i], round))) fixed = row_ns(cc->twin[i], round);
-        sum += on > fixed ? on - fixed : isnan(on) ? NAN : 0;
+        sum += cc->times[i] * (on > fixed ? on - fixed : isnan(on) ? NAN : 0);
         if (cc->pass[i]) sum += cc->passes[i] * row_ns(cc->pass[i], round);
     }
     return sum;
@@ -498,6 +520,14 @@ void report_sec_predict(report_ctx *c, FILE *md)
                 ntwins, SCHEMA_PAYLOAD_OVERHEAD,
                 nhandoff ? " (a trivial job handed to the overlapped save's worker and waited for, its twin)"
                          : " (the overlapped save less the sequential one on the smallest payload)");
+    size_t nreduce = 0;
+    for (size_t k = 0; k < n; k++)
+        for (size_t j = 0; j < v[k].costs.n; j++) nreduce += strcmp(v[k].costs.row[j]->variant, "pickle-ndarray") == 0;
+    if (nreduce)
+        fprintf(md, "A payload's numpy arrays (python/env.tsv `ndarrays_PAYLOAD`) add to its pickle, and to the saves "
+                "that pickle it, one reduce each (ndarray.__reduce_ex__ and the pickler's checks of its globals, "
+                "which the C pickler writes out directly): the `pickle-ndarray` row (a one-element array) less "
+                "the `pickle` row, round by round (%zu rows).\n\n", nreduce);
     if (!n) {
         fprintf(md, "No Python row has a C cell and its overhead rows under protocol %d.\n\n", c->protocol);
         return;

@@ -300,6 +300,48 @@ check_eq "with twins: compare judges the same rows as without (no twin among the
   "$(diff <("$CB" compare "$TMPD/tw0" "$TMPD/tw0" | sed "s#$TMPD/tw[01]#RUN#g") \
           <("$CB" compare "$TMPD/tw0" "$TMPD/tw1" | sed "s#$TMPD/tw[01]#RUN#g") 2>&1)"
 
+# ---- numpy arrays: one reduce each (python/env.tsv ndarrays_PAYLOAD) ----------
+# The fixture with twins (tw1) again, its Python side told that embeddings
+# holds 2 arrays and metrics 0, with a `pickle-ndarray` row of 4,400 ns (the
+# `pickle` row: 400). embeddings' pickle and the saves that pickle it then
+# cost 2 x (4,400 - 400) ns more, round by round; every other row is the
+# same. nd.low: a `pickle-ndarray` row below `pickle` adds nothing.
+for v in nd nd.low; do
+  cp -r "$TMPD/python.over" "$TMPD/python.$v"
+  printf 'ndarrays_embeddings\t2\nndarrays_metrics\t0\n' >>"$TMPD/python.$v/env.tsv"
+done
+append_rows "$TMPD/python.nd/matrix.tsv" '
+row(4400.0, stage="overhead", variant="pickle-ndarray", alloc="fresh", bytes_in="0", bytes_out="0", iterations="100")'
+append_rows "$TMPD/python.nd.low/matrix.tsv" '
+row(300.0, stage="overhead", variant="pickle-ndarray", alloc="fresh", bytes_in="0", bytes_out="0", iterations="100")'
+cp -r "$TMPD/tw1" "$TMPD/nd1" && rm -f "$TMPD/nd1/predict.tsv"
+cp -r "$TMPD/tw1" "$TMPD/nd2" && rm -f "$TMPD/nd2/predict.tsv"
+check "report of the fixture with 2 arrays in embeddings" report nd1 --python python.nd
+check "report of the fixture with a pickle-ndarray row below pickle" report nd2 --python python.nd.low
+check_eq "arrays: embeddings' pickle and pickling saves gain 2 x (pickle-ndarray - pickle), nothing else moves; a row below pickle adds 0" ok \
+  "$("$PY" - "$TMPD/tw1/predict.tsv" "$TMPD/nd1/predict.tsv" "$TMPD/nd2/predict.tsv" <<'PYEOF'
+import csv, sys
+def rows(p):
+    return {tuple(r[k] for k in ("payload", "stage", "variant", "codec", "level", "hash")): r
+            for r in csv.DictReader(open(p), delimiter="\t", quoting=csv.QUOTE_NONE)}
+base, nd, low = (rows(p) for p in sys.argv[1:4])
+bad, moved = [], 0
+if not (set(base) == set(nd) == set(low)):
+    bad.append("rows differ")
+for k, b in base.items():
+    pickles = k[1] == "pickle" or (k[1] == "save" and k[2] in ("sequential", "overlapped"))
+    want = 2 * (4400.0 - 400.0) / 1e6 if k[0] == "embeddings" and pickles else 0.0
+    moved += want > 0
+    for name, got, w in (("nd", nd.get(k), want), ("nd.low", low.get(k), 0.0)):
+        if got is None or abs(float(got["overhead_ms"]) - float(b["overhead_ms"]) - w) > 2e-6 or \
+                abs(float(got["predicted_ms"]) - float(b["predicted_ms"]) - w) > 2e-6:
+            bad.append("%s %s: overhead %s -> %s, want +%.6f" % (name, k, b["overhead_ms"], got and got["overhead_ms"], w))
+print("\n".join(bad[:5]) if bad else "ok" if moved >= 3 else "only %d rows moved" % moved)
+PYEOF
+)"
+check_eq "arrays: the section says so, with the rows it priced; not without arrays" "1|0" \
+  "$(grep -c "numpy arrays (python/env.tsv .ndarrays_PAYLOAD.).*(6 rows)" "$TMPD/nd1/REPORT.md")|$(grep -c "numpy arrays" "$TMPD/tw1/REPORT.md")"
+
 # ---- live: the Python side in the rounds of a C run -------------------------
 live() {  # live OUT [ENV=V...] -- [casbench run args]
   local out=$1; shift
@@ -317,7 +359,7 @@ check_eq "run --python: the Python rows (blake3 has no module: left out, said on
   "config compress gzip:3 -|config compress lz4:0 -|config decompress gzip:3 -|config decompress lz4:0 -|config hash : sha1|config hash : xxh3-64|config load gzip:3 -|config load lz4:0 -|config pickle : -|config save gzip:3 sha1|config save lz4:0 sha1" \
   "$(tsv_awk 'NR > 1 && $col["payload"] != "overhead" && $col["variant"] != "overlapped" {print $col["payload"], $col["stage"], $col["codec"] ":" $col["level"], ($col["hash"] == "" ? "-" : $col["hash"])}' "$PM" | sort | paste -sd'|')"
 check_eq "run --python: per-call cost rows (stage overhead), all ok" \
-  "bytesio bytesio-read compress decompress hash load load-chunk pickle store thread-handoff|ok" \
+  "bytesio bytesio-read compress decompress hash load load-chunk pickle pickle-ndarray store thread-handoff|ok" \
   "$(tsv_awk 'NR > 1 && $col["stage"] == "overhead" {print $col["variant"]}' "$PM" | sort -u | paste -sd' ')|$(tsv_awk 'NR > 1 && $col["stage"] == "overhead" {print $col["status"]}' "$PM" | sort -u)"
 check_eq "run --python: nothing on stderr but the skipped hash" "blake3" \
   "$(grep -v '^python_path.py: blake3: ' "$TMPD/served.err"; grep -c '^python_path.py: blake3: ' "$TMPD/served.err" | sed 's/^1$/blake3/')"

@@ -21,16 +21,17 @@ check_eq "every row has 32 fields" "32" "$(awk -F'\t' '{print NF}' "$M" | sort -
 # 6 codec levels, 6 hashes: pickle 1 + hash 6 + per codec (compress, decompress, load,
 # 6 load+verify, 6 save) 15, and 2 overlapped saves -> 99 rows a payload.
 # Plus the per-call cost rows (payload and stage `overhead`), once a run: pickle 1,
-# hash 6, compress/decompress/load of each codec level 18, a pass of
-# GzipFile.read()'s loop of each gzip level 2, BytesIO 2, the worker hand-off
-# 1, the local datastore's small-file write 1 -> 31.
-check_eq "rows: 99 per payload, 31 per-call cost rows" "198|31" \
+# pickle of a one-element array 1, hash 6, compress/decompress/load of each
+# codec level 18, a pass of GzipFile.read()'s loop of each gzip level 2,
+# BytesIO 2, the worker hand-off 1, the local datastore's small-file write 1
+# -> 32.
+check_eq "rows: 99 per payload, 32 per-call cost rows" "198|32" \
   "$(tsv_awk 'NR > 1 && $col["payload"] != "overhead"' "$M" | wc -l)|$(tsv_awk 'NR > 1 && $col["payload"] == "overhead" && $col["stage"] == "overhead"' "$M" | wc -l)"
 check_eq "every row status ok" "ok" "$(col "$M" status | sort -u | paste -sd' ')"
 check_eq "stages as the schema names them" "compress decompress hash load load+verify overhead pickle save" \
   "$(col "$M" stage | sort -u | paste -sd' ')"
 check_eq "per-call cost rows: each binding, BytesIO, the hand-off, the store" \
-  "bytesio bytesio-read compress:gzip:3 compress:gzip:9 compress:lz4:0 compress:none:0 compress:zstd:1 compress:zstd:3 decompress:6 hash:6 load:6 load-chunk:2 pickle store:gzip:3 thread-handoff" \
+  "bytesio bytesio-read compress:gzip:3 compress:gzip:9 compress:lz4:0 compress:none:0 compress:zstd:1 compress:zstd:3 decompress:6 hash:6 load:6 load-chunk:2 pickle pickle-ndarray store:gzip:3 thread-handoff" \
   "$(tsv_awk '$col["stage"] == "overhead" {v = $col["variant"]; if (v == "compress" || v == "store") v = v ":" $col["codec"] ":" $col["level"]; print v}' "$M" | sort | uniq -c |
      awk '{print ($1 > 1 ? $2 ":" $1 : $2)}' | paste -sd' ')"
 # load-chunk counts per pass of the loop (512 passes a call): below the
@@ -113,6 +114,20 @@ check "env.tsv: library versions, CPU model, UTC time" bash -c \
   'for k in numpy_version python_lz4_version python_zstandard_version python_xxhash_version zlib_version openssl_version cpu_model; do
      grep -q "^$k	." "$1" || exit 1; done; grep -Eq "^utc_time	[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$" "$1"' _ "$E"
 check_eq "env.tsv: key<TAB>value rows only" 2 "$(awk -F'\t' '{print NF}' "$E" | sort -u)"
+check_eq "env.tsv: each payload's numpy arrays (none in config and metrics)" "0|0" "$(envv ndarrays_config)|$(envv ndarrays_metrics)"
+# The count the prediction prices each array's reduce by: arrays in lists,
+# tuples, dict keys and values, at any depth; an array's own elements and
+# bytes are no arrays.
+check_eq "count_ndarrays: the arrays of a nested object, none of a plain one" "4|0|1" \
+  "$("$PY" -c '
+import importlib.util, sys
+import numpy as np
+spec = importlib.util.spec_from_file_location("pp", sys.argv[1])
+pp = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(pp)
+nested = {"a": [np.zeros(1), (np.zeros(2), [np.ones((2, 2))])], 3: {"k": np.arange(3)}, "b": b"x"}
+print("%d|%d|%d" % (pp.count_ndarrays(nested), pp.count_ndarrays({"a": [1.0, "s", (2,)]}),
+                    pp.count_ndarrays(np.zeros((3, 3)))))' "$PP")"
 
 # Objects from a casbench binary: a stand-in that pickles with CPython, so the
 # plumbing is tested whatever the state of the real `casbench pickle`.
