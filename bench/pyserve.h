@@ -32,13 +32,15 @@
  * it ("pair") right after that C cell's sample of the round (rounds.h's
  * after_cell), so that the two samples are milliseconds apart and a state
  * of the machine that lasts seconds lands on both. A prediction is the C
- * cell plus the per-call cost rows (payload `overhead`), which have no
- * partner and are timed once per round in one block ("round"), sent at a
- * shuffled position among the C groups of the round (rounds.h's aside). So
- * a Python cell goes beside the larger part of its prediction: beside its C
- * cell when that cell's calibration estimate is at least
- * PYSERVE_PAIR_MIN_SHARE of the Python cell's, else in the block with the
- * per-call costs (config's rows: most of a 233-byte save is interpreter). The child rewrites its rows (env.tsv
+ * cell plus the per-call cost rows (payload `overhead`), whose partner is
+ * their C twin (plan_overhead's cells: the same call on the same tiny
+ * input); the Python cells and rows left unpaired are timed once per round
+ * in one block ("round"), sent at a shuffled position among the C groups of
+ * the round (rounds.h's aside). So a Python cell goes beside the larger
+ * part of its prediction: beside its C cell (a row beside its twin) when
+ * that cell's calibration estimate is at least PYSERVE_PAIR_MIN_SHARE of
+ * the Python cell's, else in the block with the per-call costs (config's
+ * rows: most of a 233-byte save is interpreter). The child rewrites its rows (env.tsv
  * runtime=python, matrix.tsv in casbench's schema, one sample per round)
  * in the directory it is given, RUN/python by default, when a round's first
  * request arrives (the rounds before it are then complete) and at quit.

@@ -931,7 +931,7 @@ def serve(a):
     with open(os.path.join(a.out, "env.tsv"), "a", encoding="utf-8", newline="\n") as f:
         f.write("timing\trounds of the casbench run (--serve): one sample per round, the fastest "
                 "of its sub-batches, taken right after its C cell's sample of the round when that "
-                "cell is most of its time (the others and the per-call cost rows: once per round, "
+                "cell is most of its time (a per-call cost row: its C twin's; the others: once per round, "
                 "in one block)\nbatch_s\t%r\n" % a.min_time)
     append_ndarray_counts(os.path.join(a.out, "env.tsv"), objects)
     hfuncs = make_hashes(libs[1])

@@ -36,7 +36,9 @@ check_eq "run --python: every Python row has one sample per round" "3" \
 # Paired: the Python rows whose C cell (cpython, else fresh, else reuse: the
 # cell predict.tsv starts from) is at least half their time by the two
 # calibration estimates (pyserve.h's PYSERVE_PAIR_MIN_SHARE, 0.5), one Python
-# row per C cell. The estimates are timings, so the rule is checked against
+# row per C cell; a per-call cost row's C cell is its twin (payload overhead,
+# stage the row's variant; the hand-off's: variant overlapped), and every row
+# with a twin finds it. The estimates are timings, so the rule is checked against
 # the ones the run decided on (pairing.tsv), never against the medians; the
 # pairs named to the Python side are those, and each round asks for them in
 # the order of their C cells' samples (gbench.json).
@@ -48,9 +50,12 @@ def rows(p):
     return list(csv.DictReader(open(p), delimiter="\t", quoting=csv.QUOTE_NONE))
 def name(r, alloc):
     codec = "%s:%s" % (r["codec"], r["level"]) if r["codec"] else "-"
-    return "/".join([r["payload"], "p" + r["protocol"], r["stage"], r["variant"] or "-", codec, r["hash"] or "-",
-                     alloc])
+    stage, variant = r["stage"], r["variant"]
+    if r["payload"] == "overhead" and stage == "overhead":   # a per-call cost row: its twin's
+        stage, variant = variant, "overlapped" if variant == "thread-handoff" else ""
+    return "/".join([r["payload"], "p" + r["protocol"], stage, variant or "-", codec, r["hash"] or "-", alloc])
 c = set(name(r, r["alloc"]) for r in rows(sys.argv[1]))
+TWINS = {"pickle", "hash", "compress", "decompress", "load", "thread-handoff"}
 py = rows(sys.argv[2])   # no error rows: row i is cell i
 pairing = rows(sys.argv[5])
 log = [line.split() for line in open(sys.argv[4]) if not line.startswith("worker ")]
@@ -65,10 +70,12 @@ for i, (w, r) in enumerate(zip(py, pairing)):
         bad.append("pairing.tsv row %d is not Python cell %d" % (i, i))
         continue
     alloc = next((a for a in ("cpython", "fresh", "reuse") if name(w, a) in c), "")
+    if w["payload"] == "overhead" and (w["variant"] in TWINS) != bool(alloc):
+        bad.append("row %d: per-call cost row %s %s a C twin" % (i, w["variant"], "without" if alloc == "" else "with"))
     if r["c_alloc"] != alloc:
         bad.append("row %d: C cell alloc %r, the first the C run has is %r" % (i, r["c_alloc"], alloc))
     want = bool(alloc) and name(w, alloc) not in taken and \
-        float(r["c_estimate_ns"]) >= 0.5 * float(r["python_estimate_ns"])
+        float(r["c_estimate_ns"] or "nan") >= 0.5 * float(r["python_estimate_ns"])
     if (r["paired"] == "yes") != want:
         bad.append("row %d (%s): paired %s, the rule says %s (estimates C %s, Python %s)" % (
             i, w["stage"], r["paired"], "yes" if want else "no", r["c_estimate_ns"], r["python_estimate_ns"]))
