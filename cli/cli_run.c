@@ -35,6 +35,14 @@
 #define MAX_ITEMS 64
 #define DEFAULT_SEED 0   /* as `casbench pickle` */
 #define DEFAULT_ROUNDS 10
+/* With --python the figure that matters is the prediction's: the median
+ * over the rounds of a ratio of two samples, each with a spread (IQR over
+ * median) of 20-50 % on a shared VM: at 10 rounds the median's own error
+ * is about the +-10 % the prediction is judged by, and how many rows fall
+ * within it moved by 6 between three 10-round slices of one run (the
+ * commit that set this has the counts). 30 rounds cut that error by
+ * sqrt(3). */
+#define DEFAULT_PYTHON_ROUNDS 30
 
 typedef struct {
     char *payloads[MAX_ITEMS];
@@ -135,7 +143,9 @@ static void usage(FILE *out)
 "iterations, in an order shuffled per round (cells whose ratio the report\n"
 "states back-to-back), with a canary cell at round boundaries (rounds.tsv).\n"
 "A cell's figure is its median over rounds. Google Benchmark times each batch.\n"
-"  --rounds N          rounds, 2..%d; default %d (--repetitions N: the same)\n"
+"  --rounds N          rounds, 2..%d; default %d, with --python %d (the\n"
+"                      prediction is a median of per-round ratios)\n"
+"                      (--repetitions N: the same)\n"
 "  --min-time S        a batch lasts at least S seconds (at least one\n"
 "                      iteration); default 0.003. Each round runs a cell's\n"
 "                      batch as 3 sub-batches (results/README.md), the\n"
@@ -172,7 +182,7 @@ static void usage(FILE *out)
 "another run or --resume: one writer at a time), 4 internal,\n"
 "130 / 143 interrupted by SIGINT / SIGTERM: matrix.tsv keeps the finished rows\n"
 "and --resume completes the run.\n",
-            GB_MAX_REPETITIONS, DEFAULT_ROUNDS, DEFAULT_SEED);
+            GB_MAX_REPETITIONS, DEFAULT_ROUNDS, DEFAULT_PYTHON_ROUNDS, DEFAULT_SEED);
     /* The named sets, from the codec and hash rows that define them. */
     fprintf(out, "\nnamed sets (the rows of codecs/codec.c and codecs/hash.c):\n");
     for (size_t i = 0; cb_set_names[i].name; i++) {
@@ -446,7 +456,8 @@ static void apply_profile(run_opts *o)
     if (o->nprotocols == 0) o->protocols[o->nprotocols++] = 4;
     /* Sized for the budget (README): the default matrix with the hash sweep
      * in 5 minutes, --quick in 30 seconds, on 2 vCPUs. */
-    if (o->repetitions == 0) o->repetitions = o->profile == PLAN_QUICK ? 3 : DEFAULT_ROUNDS;
+    if (o->repetitions == 0)
+        o->repetitions = o->profile == PLAN_QUICK ? 3 : o->python ? DEFAULT_PYTHON_ROUNDS : DEFAULT_ROUNDS;
     if (o->min_time == 0) o->min_time = o->profile == PLAN_QUICK ? 0.0015 : 0.003;
     if (o->ncodecs == 0 || o->nhashes == 0)
         cb_fail(CB_EXIT_INPUT, "no codec or no hash left to run");
