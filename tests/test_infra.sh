@@ -368,9 +368,14 @@ running_deployments() {
     [ "$(grep -l Running "$FAKE_AZ_STATE"/deployments/*/vm_deploy_* 2>/dev/null | wc -l)" -ge "$1" ] && return 0; sleep 0.1
   done; return 1
 }
+# A shell cannot trap a signal ignored when it started (nohup ignores
+# SIGHUP, and a suite started under nohup passed that on): the script is
+# started with the signal's default disposition, as a login session has it.
 for sig in TERM HUP; do
   fresh
-  env PATH="$FAKEPATH" HOME="$TMPD/nohome" FAKE_AZ_SLEEP="vm create" FAKE_AZ_DELETE_LAG=2 "$VM" "${FLAGS[@]}" run >/dev/null 2>&1 &
+  env PATH="$FAKEPATH" HOME="$TMPD/nohome" FAKE_AZ_SLEEP="vm create" FAKE_AZ_DELETE_LAG=2 "$PY" -c \
+    'import os, signal, sys; signal.signal(getattr(signal, "SIG" + sys.argv[1]), signal.SIG_DFL); os.execvp(sys.argv[2], sys.argv[2:])' \
+    "$sig" "$VM" "${FLAGS[@]}" run >/dev/null 2>&1 &
   pid=$!
   running_deployments 1 || fail "SIG$sig test: vm create never started"
   kill -"$sig" "$pid"; rc=0; wait "$pid" || rc=$?
