@@ -418,10 +418,8 @@ static void python_partners(run_state *st)
          * beside C's. Even so the overlapped saves of a tiny payload, which
          * are almost all hand-off, do not predict within +-25 % in every
          * run: C's own hand-off is fast or slow by batch. */
-        if (strcmp(w->payload, SCHEMA_PAYLOAD_OVERHEAD) == 0 && strcmp(w->stage, "overhead") == 0) {
-            stage = w->variant;
-            variant = strcmp(stage, schema_stage_names[SCHEMA_STAGE_HANDOFF]) == 0 ? SCHEMA_VARIANT_OVERLAPPED : "";
-        }
+        if (strcmp(w->payload, SCHEMA_PAYLOAD_OVERHEAD) == 0 && strcmp(w->stage, SCHEMA_STAGE_PY_OVERHEAD) == 0)
+            schema_overhead_twin(w->variant, &stage, &variant);
         for (size_t a = 0; c < 0 && a < SCHEMA_ALLOC_COUNT; a++) {
             c_alloc = schema_alloc_names[schema_alloc_predicted_from[a]];
             c = run_rounds_find(st->rr, w->payload, w->protocol, stage, variant, w->codec, w->level, w->hash,

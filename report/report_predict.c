@@ -81,7 +81,7 @@ static const rundir_row *py_overhead(const rundir *py, const char *variant, cons
 {
     for (size_t i = 0; i < py->nrows; i++) {
         const rundir_row *w = &py->rows[i];
-        if (w->ok && strcmp(w->stage, "overhead") == 0 && strcmp(w->variant, variant) == 0 &&
+        if (w->ok && strcmp(w->stage, SCHEMA_STAGE_PY_OVERHEAD) == 0 && strcmp(w->variant, variant) == 0 &&
             strcmp(w->codec, codec ? codec : "") == 0 && (!codec || w->level == level) &&
             strcmp(w->hash, hash ? hash : "") == 0)
             return w;
@@ -114,19 +114,23 @@ static double c_hash_fixed(const report_ctx *c, const char *hash, uint64_t bytes
 }
 
 /* The C twin of a Python overhead row (payload SCHEMA_PAYLOAD_OVERHEAD,
- * plan.h plan_overhead): C's same call on the row's own input (stage the
- * row's variant, its protocol, codec, level and hash, and as many bytes
+ * plan.h plan_overhead): C's same call on the row's own input (stage and
+ * variant as schema_overhead_twin names them, which the run paired by too;
+ * its protocol, codec, level and hash, and as many bytes
  * in: a twin on other bytes, from a run of another version, is none), in
  * the C cell's allocation mode when there is one, else in any; NULL in runs
  * without them (made without --python, or before them). */
 static const rundir_row *c_twin(const report_ctx *c, const rundir_row *o, const rundir_row *cr)
 {
     const rundir *r = c->all;
+    const char *stage, *variant;
+    schema_overhead_twin(o->variant, &stage, &variant);
     for (size_t a = 0; a <= SCHEMA_ALLOC_COUNT; a++) {
         const char *alloc = a == 0 ? cr->alloc : C_ALLOC(a - 1);
         for (size_t i = 0; i < r->nrows; i++) {
             const rundir_row *t = &r->rows[i];
-            if (t->ok && strcmp(t->payload, SCHEMA_PAYLOAD_OVERHEAD) == 0 && strcmp(t->stage, o->variant) == 0 &&
+            if (t->ok && strcmp(t->payload, SCHEMA_PAYLOAD_OVERHEAD) == 0 && strcmp(t->stage, stage) == 0 &&
+                strcmp(t->variant, variant) == 0 &&
                 t->protocol == o->protocol && t->bytes_in == o->bytes_in && strcmp(t->codec, o->codec) == 0 &&
                 (!*o->codec || t->level == o->level) && strcmp(t->hash, o->hash) == 0 && strcmp(t->alloc, alloc) == 0)
                 return t;
@@ -387,7 +391,7 @@ static prediction *predict_all(const report_ctx *c, size_t *n_out, size_t *near_
         const rundir_row *w = &py->rows[i];
         prediction *p = &v[n];
         char parts[256];
-        if (!w->ok || w->protocol != c->protocol || strcmp(w->stage, "overhead") == 0) continue;
+        if (!w->ok || w->protocol != c->protocol || strcmp(w->stage, SCHEMA_STAGE_PY_OVERHEAD) == 0) continue;
         if (!(p->c = c_row(c, w))) continue;
         if (stage_costs(c, w, p->c, &p->costs, parts, sizeof parts) != 0) continue;
         p->over_ns = costs_at(&p->costs, -1);

@@ -47,6 +47,12 @@ const char *const schema_alloc_names[SCHEMA_ALLOC_COUNT] = {"fresh", "reuse", "c
 const schema_alloc schema_alloc_predicted_from[SCHEMA_ALLOC_COUNT] = {SCHEMA_ALLOC_CPYTHON, SCHEMA_ALLOC_FRESH,
                                                                       SCHEMA_ALLOC_REUSE};
 
+void schema_overhead_twin(const char *call, const char **stage, const char **variant)
+{
+    *stage = call;
+    *variant = strcmp(call, schema_stage_names[SCHEMA_STAGE_HANDOFF]) == 0 ? SCHEMA_VARIANT_OVERLAPPED : "";
+}
+
 int schema_col_find(const char *name)
 {
     for (int i = 0; i < SCHEMA_NCOLS; i++)

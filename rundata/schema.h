@@ -88,6 +88,15 @@ extern const schema_alloc schema_alloc_predicted_from[SCHEMA_ALLOC_COUNT];
  * reader sees the run without them (rundir.h rundir_view). */
 #define SCHEMA_PAYLOAD_OVERHEAD "overhead"
 
+/* The stage of those rows on the Python side: each names its call in
+ * `variant` (`pickle`, `hash`, `thread-handoff`, ...). */
+#define SCHEMA_STAGE_PY_OVERHEAD "overhead"
+
+/* The stage and variant of the C twin of the Python per-call cost row whose
+ * variant is `call`: the stage is the call, and the hand-off's twin names
+ * the save variant whose worker it hands to (plan.h plan_overhead). */
+void schema_overhead_twin(const char *call, const char **stage, const char **variant);
+
 #define SCHEMA_NO_PROTOCOL (-1)
 #define SCHEMA_NO_LEVEL INT_MIN
 
