@@ -1033,20 +1033,23 @@ def cpu_model():
     return platform.processor() or "unknown"
 
 
-def count_ndarrays(obj, depth=0):
+def count_ndarrays(obj):
     """The numpy arrays in obj's lists, tuples and dicts: each is one call of
     ndarray.__reduce_ex__ in pickle.dumps, the interpreter's work that no C
     cell has (the `pickle-ndarray` overhead row prices one)."""
     import numpy
-    if isinstance(obj, numpy.ndarray):
-        return 1
-    if depth > 1000:
+
+    def count(o, depth):
+        if isinstance(o, numpy.ndarray):
+            return 1
+        if depth > 1000:
+            return 0
+        if isinstance(o, (list, tuple)):
+            return sum(count(x, depth + 1) for x in o)
+        if isinstance(o, dict):
+            return sum(count(k, depth + 1) + count(v, depth + 1) for k, v in o.items())
         return 0
-    if isinstance(obj, (list, tuple)):
-        return sum(count_ndarrays(x, depth + 1) for x in obj)
-    if isinstance(obj, dict):
-        return sum(count_ndarrays(k, depth + 1) + count_ndarrays(v, depth + 1) for k, v in obj.items())
-    return 0
+    return count(obj, 0)
 
 
 def append_ndarray_counts(path, objects):

@@ -17,8 +17,9 @@
  * per-float instructions of the two, counted by valgrind's cachegrind (not
  * timed), are the check that these steps are there. What it cannot do
  * is the interpreter's share: numpy's __reduce_ex__ and the pickler's
- * Python-level checks of a reduce (about 3.6 us for the first array of a
- * pickle.dumps on the reference VM), which no C cell has.
+ * Python-level checks of a reduce, which no C cell has; the prediction
+ * prices it per array from python_path.py's `pickle-ndarray` row
+ * (report_predict.c).
  *
  * ndarrays are pickled as numpy 1.24's ndarray.__reduce_ex__ returns them;
  * the intermediate objects of that reduce (globals, the argument tuples, the
